@@ -1,0 +1,412 @@
+"""Axes and grids: cells, bounds, spacing, nodes, unknown sets and the nodal scatter.
+
+The discretisation is vertex-centred (``case-format.md``).  Axis ``i`` with
+``m`` cells has spacing ``h = (upper - lower)/m`` and nodes
+``lower + j*h, j = 0..m``.  Its unknowns are the nodes ``j`` in
+``unknown_slice``:
+
+* a Dirichlet face's node is known, not an unknown;
+* a Neumann or Robin face's node is an unknown;
+* a periodic axis has unknowns ``j = 0..m-1`` (node ``m`` is node ``0``).
+
+The unknowns of the grid are the tensor product of the per-axis sets, stored as
+a C-ordered array of shape :attr:`Grid.shape` (axis 0 slowest).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from kronpde.boundary import (
+    CONDITION_TYPES,
+    Condition,
+    Dirichlet,
+    Neumann,
+    Periodic,
+    Robin,
+    evaluate_data,
+)
+from kronpde.errors import GridError
+
+AXIS_NAMES = ("x", "y", "z")
+
+
+def axis_name(i: int) -> str:
+    """Name of axis ``i``: ``x``, ``y``, ``z``, then ``x3``, ``x4``, ..."""
+    return AXIS_NAMES[i] if i < len(AXIS_NAMES) else f"x{i}"
+
+
+def face_name(i: int, side: int) -> str:
+    """Name of a face: ``xmin`` for (0, 0), ``xmax`` for (0, 1), ``ymin`` ..."""
+    return axis_name(i) + ("min", "max")[side]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of the box with its two boundary conditions.
+
+    Parameters
+    ----------
+    cells : int
+        Number of intervals ``m >= 1``.
+    lower, upper : float
+        Bounds, ``lower < upper``.
+    lower_bc, upper_bc : Dirichlet, Neumann, Robin or Periodic
+        Condition on the ``min`` and ``max`` face.  Periodic on both or neither.
+    """
+
+    cells: int
+    lower: float = 0.0
+    upper: float = 1.0
+    lower_bc: Condition = Dirichlet()
+    upper_bc: Condition = Dirichlet()
+
+    def __post_init__(self) -> None:
+        cells = self.cells
+        if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 1:
+            raise GridError(f"cells: must be a positive integer, got {cells!r}")
+        object.__setattr__(self, "cells", int(cells))
+        for name in ("lower", "upper"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise GridError(f"{name}: must be a number, got {v!r}")
+            if not math.isfinite(float(v)):
+                raise GridError(f"{name}: must be finite, got {v!r}")
+            object.__setattr__(self, name, float(v))
+        if not self.lower < self.upper:
+            raise GridError(f"lower < upper required, got lower={self.lower}, upper={self.upper}")
+        for name in ("lower_bc", "upper_bc"):
+            if not isinstance(getattr(self, name), CONDITION_TYPES):
+                raise GridError(
+                    f"{name}: must be Dirichlet, Neumann, Robin or Periodic, "
+                    f"got {getattr(self, name)!r}"
+                )
+        lo_p = isinstance(self.lower_bc, Periodic)
+        hi_p = isinstance(self.upper_bc, Periodic)
+        if lo_p != hi_p:
+            raise GridError("periodic must be set on both faces of an axis, or on neither")
+        if self.n_unknowns < 1:
+            raise GridError(
+                f"cells: an axis with Dirichlet faces on both sides needs cells >= 2, "
+                f"got {self.cells}"
+            )
+
+    @property
+    def h(self) -> float:
+        """Spacing ``(upper - lower)/cells``."""
+        return (self.upper - self.lower) / self.cells
+
+    @property
+    def periodic(self) -> bool:
+        """True for a periodic axis."""
+        return isinstance(self.lower_bc, Periodic)
+
+    @cached_property
+    def nodes(self) -> np.ndarray:
+        """All ``cells + 1`` node coordinates, shape ``(cells + 1,)``."""
+        x = self.lower + self.h * np.arange(self.cells + 1, dtype=float)
+        x[-1] = self.upper  # exact end point despite rounding
+        return x
+
+    @property
+    def unknown_slice(self) -> slice:
+        """Slice of :attr:`nodes` that are unknowns."""
+        start = 1 if isinstance(self.lower_bc, Dirichlet) else 0
+        stop = self.cells if isinstance(self.upper_bc, (Dirichlet, Periodic)) else self.cells + 1
+        return slice(start, stop)
+
+    @property
+    def n_unknowns(self) -> int:
+        """Number of unknowns on this axis."""
+        s = self.unknown_slice
+        return s.stop - s.start
+
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """Trapezoid weights of the unknowns, shape ``(n_unknowns,)``.
+
+        ``h`` for interior and periodic nodes, ``h/2`` for a Neumann/Robin
+        boundary node.  ``sum(weights * v)`` is the trapezoid rule over the
+        axis for a ``v`` that vanishes on Dirichlet nodes (exactly the
+        periodic trapezoid rule on a periodic axis).
+        """
+        w = np.full(self.n_unknowns, self.h)
+        if isinstance(self.lower_bc, (Neumann, Robin)):
+            w[0] *= 0.5
+        if isinstance(self.upper_bc, (Neumann, Robin)):
+            w[-1] *= 0.5
+        return w
+
+    @property
+    def has_null_space(self) -> bool:
+        """True if the 1-D operator is singular (constants in its kernel)."""
+
+        def free(bc: Condition) -> bool:
+            return isinstance(bc, (Neumann, Periodic)) or (
+                isinstance(bc, Robin) and bc.alpha == 0.0
+            )
+
+        return free(self.lower_bc) and free(self.upper_bc)
+
+
+class Grid:
+    """A tensor grid of one or more axes.
+
+    Parameters
+    ----------
+    axes : sequence of Axis
+        The axes, in order ``x, y, z, ...``.  Axis 0 is the slowest index of
+        the C-ordered unknown and nodal arrays.
+
+    Examples
+    --------
+    >>> from kronpde import Grid, Neumann
+    >>> g = Grid.box([4, 2], upper=[2.0, 1.0], boundary={"xmax": Neumann(0.0)})
+    >>> g.shape, g.node_shape
+    ((4, 1), (5, 3))
+    """
+
+    def __init__(self, axes: Sequence[Axis]):
+        axes = tuple(axes)
+        if not axes:
+            raise GridError("a grid needs at least one axis")
+        for a in axes:
+            if not isinstance(a, Axis):
+                raise GridError(f"axes must be Axis objects, got {type(a).__name__}")
+        self.axes: tuple[Axis, ...] = axes
+
+    @classmethod
+    def box(
+        cls,
+        cells: Sequence[int],
+        lower: Sequence[float] | None = None,
+        upper: Sequence[float] | None = None,
+        boundary: Mapping[str, Condition] | Condition | None = None,
+        default: Condition | None = None,
+    ) -> Grid:
+        """Build a grid from per-axis lists and named faces.
+
+        Parameters
+        ----------
+        cells : sequence of int
+            Intervals per axis; its length is the dimension.
+        lower, upper : sequence of float, optional
+            Bounds per axis (default 0 and 1).
+        boundary : mapping of face name to condition, or one condition
+            Faces ``xmin xmax ymin ymax zmin zmax`` (``x3min`` ... beyond 3-D).
+        default : condition, optional
+            Condition of every face not named (default homogeneous Dirichlet).
+
+        Raises
+        ------
+        GridError
+            On bad sizes, bounds, an unknown face name or a face of an axis the
+            grid does not have.
+        """
+        cells = list(cells)
+        d = len(cells)
+        lower = [0.0] * d if lower is None else list(lower)
+        upper = [1.0] * d if upper is None else list(upper)
+        if len(lower) != d or len(upper) != d:
+            raise GridError(
+                f"lower and upper need one entry per axis ({d}), "
+                f"got {len(lower)} and {len(upper)}"
+            )
+        if boundary is None:
+            boundary = {}
+        elif isinstance(boundary, CONDITION_TYPES):
+            default, boundary = boundary, {}
+        default = Dirichlet() if default is None else default
+        names = {face_name(i, s) for i in range(d) for s in (0, 1)}
+        for key in boundary:
+            if key not in names:
+                raise GridError(
+                    f"face {key!r} does not exist in {d}-D; faces are {', '.join(sorted(names))}"
+                )
+        axes = []
+        for i in range(d):
+            lo = boundary.get(face_name(i, 0), default)
+            hi = boundary.get(face_name(i, 1), default)
+            try:
+                axes.append(Axis(cells[i], lower[i], upper[i], lo, hi))
+            except GridError as exc:
+                raise GridError(f"axis {axis_name(i)}: {exc}") from None
+        return cls(axes)
+
+    # -- sizes -----------------------------------------------------------------
+    @property
+    def dimension(self) -> int:
+        """Number of axes."""
+        return len(self.axes)
+
+    @property
+    def cells(self) -> tuple[int, ...]:
+        """Cells per axis."""
+        return tuple(a.cells for a in self.axes)
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        """Spacing ``h`` per axis."""
+        return tuple(a.h for a in self.axes)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the C-ordered array of unknowns."""
+        return tuple(a.n_unknowns for a in self.axes)
+
+    @property
+    def size(self) -> int:
+        """Number of unknowns."""
+        return math.prod(self.shape)
+
+    @property
+    def node_shape(self) -> tuple[int, ...]:
+        """Shape of the full nodal array, ``cells + 1`` per axis."""
+        return tuple(a.cells + 1 for a in self.axes)
+
+    @property
+    def nodes(self) -> list[np.ndarray]:
+        """Node coordinates per axis (1-D arrays of length ``cells + 1``)."""
+        return [a.nodes for a in self.axes]
+
+    def node_coordinates(self) -> list[np.ndarray]:
+        """Sparse ``ij`` meshgrid of all nodes (arrays broadcastable to :attr:`node_shape`)."""
+        return list(np.meshgrid(*self.nodes, indexing="ij", sparse=True))
+
+    def unknown_coordinates(self) -> list[np.ndarray]:
+        """Sparse ``ij`` meshgrid of the unknowns' coordinates (broadcast to :attr:`shape`)."""
+        return list(
+            np.meshgrid(*[a.nodes[a.unknown_slice] for a in self.axes], indexing="ij", sparse=True)
+        )
+
+    @property
+    def unknown_index(self) -> tuple[slice, ...]:
+        """Index of the unknowns inside the nodal array."""
+        return tuple(a.unknown_slice for a in self.axes)
+
+    def weights(self) -> np.ndarray:
+        """Trapezoid weights of the unknowns, shape :attr:`shape`.
+
+        The Kronecker (outer) product of the per-axis weights: ``W = W_0 ⊗ W_1 ⊗ ...``.
+        """
+        w = np.ones(())
+        for a in self.axes:
+            w = np.multiply.outer(w, a.weights)
+        return w
+
+    @property
+    def singular(self) -> bool:
+        """True if every axis operator is singular (constant null space when ``c = 0``)."""
+        return all(a.has_null_space for a in self.axes)
+
+    # -- faces -----------------------------------------------------------------
+    def face_coordinates(self, i: int, side: int) -> list[np.ndarray]:
+        """Coordinates of all nodes of face ``(i, side)``, as sparse broadcastable arrays.
+
+        The array for axis ``i`` holds the face's position; the result broadcasts
+        to :meth:`face_shape`.
+        """
+        coords = []
+        for j, a in enumerate(self.axes):
+            shape = [1] * self.dimension
+            if j == i:
+                c = np.array([a.nodes[-1] if side else a.nodes[0]])
+            else:
+                c = a.nodes
+                shape[j] = c.size
+            coords.append(c.reshape(shape))
+        return coords
+
+    def face_shape(self, i: int) -> tuple[int, ...]:
+        """Shape of a face of axis ``i`` as an N-D array with length 1 along axis ``i``."""
+        shape = list(self.node_shape)
+        shape[i] = 1
+        return tuple(shape)
+
+    def face_data(self, i: int, side: int) -> np.ndarray:
+        """Boundary data of face ``(i, side)`` on all its nodes, shape :meth:`face_shape`.
+
+        Arrays given as data may have the face's own shape (the node shape
+        without axis ``i``) or the N-D shape with length 1 along axis ``i``.
+        """
+        bc = self.axes[i].upper_bc if side else self.axes[i].lower_bc
+        shape = self.face_shape(i)
+        value = bc.value
+        if not callable(value) and np.ndim(value) == self.dimension - 1 and self.dimension > 1:
+            value = np.expand_dims(np.asarray(value, dtype=float), i)
+        return evaluate_data(value, self.face_coordinates(i, side), shape, face_name(i, side))
+
+    # -- unknowns <-> nodes -------------------------------------------------------
+    def dirichlet_nodes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Values and mask of the Dirichlet nodes over the nodal array.
+
+        Returns
+        -------
+        values : ndarray, shape :attr:`node_shape`
+            The Dirichlet value on Dirichlet nodes; where several Dirichlet
+            faces meet (edges, corners) the mean of their values; 0 elsewhere.
+        mask : ndarray of bool, shape :attr:`node_shape`
+        """
+        total = np.zeros(self.node_shape)
+        count = np.zeros(self.node_shape)
+        for i, a in enumerate(self.axes):
+            for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
+                if isinstance(bc, Dirichlet):
+                    idx = [slice(None)] * self.dimension
+                    idx[i] = slice(-1, None) if side else slice(0, 1)
+                    total[tuple(idx)] += self.face_data(i, side)
+                    count[tuple(idx)] += 1.0
+        mask = count > 0
+        values = np.divide(total, count, out=np.zeros_like(total), where=mask)
+        return values, mask
+
+    def to_nodes(self, u: np.ndarray, dirichlet_values: np.ndarray | None = None) -> np.ndarray:
+        """Scatter unknowns into the full nodal field.
+
+        Parameters
+        ----------
+        u : ndarray
+            Unknowns, shape :attr:`shape` or flat of length :attr:`size`.
+        dirichlet_values : ndarray, optional
+            Nodal array of Dirichlet values (from :meth:`dirichlet_nodes`);
+            computed when not given.
+
+        Returns
+        -------
+        ndarray, shape :attr:`node_shape`
+            Dirichlet nodes carry their values; on a periodic axis node ``m``
+            repeats node ``0``.
+        """
+        u = np.asarray(u, dtype=float).reshape(self.shape)
+        if dirichlet_values is None:
+            dirichlet_values, _ = self.dirichlet_nodes()
+        full = np.array(dirichlet_values, dtype=float, copy=True)
+        full[self.unknown_index] = u
+        for i, a in enumerate(self.axes):
+            if a.periodic:
+                dst = [slice(None)] * self.dimension
+                src = [slice(None)] * self.dimension
+                dst[i], src[i] = -1, 0
+                full[tuple(dst)] = full[tuple(src)]
+        return full
+
+    def from_nodes(self, field: np.ndarray) -> np.ndarray:
+        """The unknowns' values of a nodal field, shape :attr:`shape` (a copy)."""
+        field = np.asarray(field, dtype=float)
+        if field.shape != self.node_shape:
+            raise GridError(f"expected a nodal array of shape {self.node_shape}, got {field.shape}")
+        return np.array(field[self.unknown_index])
+
+    def __repr__(self) -> str:
+        parts = []
+        for i, a in enumerate(self.axes):
+            parts.append(
+                f"{axis_name(i)}: {a.cells} cells on [{a.lower:g}, {a.upper:g}] "
+                f"({a.lower_bc.kind}/{a.upper_bc.kind})"
+            )
+        return f"Grid({'; '.join(parts)})"
