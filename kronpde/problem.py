@@ -1,7 +1,7 @@
 """Problem: a grid with its equation data; builds the operator and right-hand side.
 
-The problem is ``-Δu + c u = f`` on the grid's box with the grid's boundary
-conditions, discretised as ``A u = b`` on the unknowns (``case-format.md``,
+The problem is ``-div(k grad u) + c u = f`` (constant ``k``) on the grid's box
+with the grid's boundary conditions, discretised as ``A u = b`` on the unknowns (``case-format.md``,
 "Discretisation"):
 
 * ``A = sum_i I ⊗ ... ⊗ T_i ⊗ ... ⊗ I + c I`` with ``T_i`` from
@@ -32,7 +32,7 @@ from kronpde.stencils import AxisOperator, second_difference
 
 
 class Problem:
-    """The boundary-value problem ``-Δu + c u = f`` on a grid.
+    """The boundary-value problem ``-k Δu + c u = f`` on a grid (constant ``k``).
 
     Parameters
     ----------
@@ -43,6 +43,11 @@ class Problem:
         coordinate arrays, or an array of the grid's :attr:`~Grid.node_shape`.
     shift : float
         ``c >= 0``.
+    coefficient : float
+        A constant ``k > 0`` of ``-div(k grad u)``: every 1-D operator and its
+        lifting factors are multiplied by ``k`` (the boundary conditions keep
+        their meaning: ``du/dn = g`` stays a condition on ``du/dn``).  Variable
+        ``k(x)`` is not a Kronecker sum and is not supported yet.
 
     Examples
     --------
@@ -54,7 +59,13 @@ class Problem:
     (49, 49)
     """
 
-    def __init__(self, grid: Grid, source: BoundaryData = 0.0, shift: float = 0.0):
+    def __init__(
+        self,
+        grid: Grid,
+        source: BoundaryData = 0.0,
+        shift: float = 0.0,
+        coefficient: float = 1.0,
+    ):
         if not isinstance(grid, Grid):
             raise GridError(f"grid must be a Grid, got {type(grid).__name__}")
         if isinstance(shift, bool) or not isinstance(shift, (int, float, np.integer, np.floating)):
@@ -62,15 +73,29 @@ class Problem:
         shift = float(shift)
         if not math.isfinite(shift) or shift < 0.0:
             raise GridError(f"shift: must be finite and >= 0, got {shift}")
+        if isinstance(coefficient, bool) or not isinstance(
+            coefficient, (int, float, np.integer, np.floating)
+        ):
+            raise GridError(
+                f"coefficient: must be a number (variable k(x) is not supported yet), "
+                f"got {type(coefficient).__name__}"
+            )
+        coefficient = float(coefficient)
+        if not math.isfinite(coefficient) or coefficient <= 0.0:
+            raise GridError(f"coefficient: must be finite and > 0, got {coefficient}")
         self.grid = grid
         self.source = source
         self.shift = shift
+        self.coefficient = coefficient
 
     # -- structure ---------------------------------------------------------------
     @cached_property
     def axis_operators(self) -> tuple[AxisOperator, ...]:
-        """The 1-D operators ``T_i`` (physical spacing, not symmetrised)."""
-        return tuple(second_difference(a) for a in self.grid.axes)
+        """The 1-D operators ``k T_i`` (physical spacing, not symmetrised)."""
+        ops = (second_difference(a) for a in self.grid.axes)
+        if self.coefficient != 1.0:
+            ops = (op.scaled(self.coefficient) for op in ops)
+        return tuple(ops)
 
     @cached_property
     def symmetric_axis_operators(self) -> tuple[AxisOperator, ...]:
