@@ -146,7 +146,9 @@ def evaluate_data(
     """
     if callable(value):
         try:
-            result = value(*coords)
+            # non-finite results are reported below, not as floating-point exceptions
+            with np.errstate(all="ignore"):
+                result = value(*coords)
         except Exception as exc:  # the user's function failed: say which data
             raise GridError(f"{what}: the callable raised {type(exc).__name__}: {exc}") from exc
     else:

@@ -227,9 +227,9 @@ class KronSumOperator(LinearOperator):
                 Y[r0:r1] += t
             for r, terms in special:
                 if p0 <= r < p1:
-                    for coef, src in terms:
-                        np.multiply(X[src], coef, out=tb[0])
-                        Y[r] += tb[0]
+                    for coef, src in terms:  # length-1 slices stay views in 1-D too
+                        np.multiply(X[src : src + 1], coef, out=tb[:1])
+                        Y[r : r + 1] += tb[:1]
         return out
 
     @staticmethod
@@ -249,10 +249,10 @@ class KronSumOperator(LinearOperator):
             t *= a
             yb[at(slice(lo, hi))] += t
         for r, terms in special:
-            t = tb[at(r)]
+            t = tb[at(slice(r, r + 1))]
             for coef, src in terms:
-                np.multiply(xb[at(src)], coef, out=t)
-                yb[at(r)] += t
+                np.multiply(xb[at(slice(src, src + 1))], coef, out=t)
+                yb[at(slice(r, r + 1))] += t
 
     def _matvec(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=float).reshape(-1)
