@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg.blas import get_blas_funcs
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
@@ -39,22 +38,18 @@ except ImportError:  # pragma: no cover - depends on the scipy version
 
 __all__ = ["CGResult", "as_operator", "cg"]
 
-_daxpy, _dscal = get_blas_funcs(("axpy", "scal"), dtype=np.float64)
-
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b))
+    # einsum's own loop is single-threaded; np.dot calls OpenBLAS ddot, whose helper
+    # threads stall for milliseconds per call when the (two) cores are busy elsewhere
+    return float(np.einsum("i,i->", a, b))
 
 
-def _axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> None:
-    """In place, y += alpha * x."""
-    _daxpy(x, y, a=alpha)
+def _axpy(alpha: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray) -> None:
+    """In place, ``y += alpha * x``; ``scratch`` (distinct from x and y) is overwritten."""
+    np.multiply(x, alpha, out=scratch)
+    np.add(y, scratch, out=y)
 
-
-def _xpby(x: np.ndarray, beta: float, y: np.ndarray) -> None:
-    """In place, y = x + beta * y."""
-    _dscal(beta, y)
-    _daxpy(x, y)
 
 _Operator = Any  # sparse matrix/array, ndarray, LinearOperator or callable v -> A v
 
@@ -244,8 +239,7 @@ def _orthonormal_rows(null_space, n: int) -> np.ndarray:
         V = V[:, np.newaxis]
     if V.ndim != 2 or V.shape[0] != n or V.shape[1] == 0:
         msg = (
-            f"null_space must have shape ({n},) or ({n}, k) with k >= 1; "
-            f"got {np.shape(null_space)}"
+            f"null_space must have shape ({n},) or ({n}, k) with k >= 1; got {np.shape(null_space)}"
         )
         raise ValueError(msg)
     V = np.asarray(V, dtype=np.float64)
@@ -260,10 +254,10 @@ def _orthonormal_rows(null_space, n: int) -> np.ndarray:
     return np.ascontiguousarray(Q.T)
 
 
-def _project(v: np.ndarray, rows: list[np.ndarray]) -> None:
+def _project(v: np.ndarray, rows: list[np.ndarray], scratch: np.ndarray) -> None:
     """In place, v -= Q Q^T v for orthonormal rows q of Q^T (modified Gram-Schmidt)."""
     for q in rows:
-        _axpy(-_dot(q, v), q, v)
+        _axpy(-_dot(q, v), q, v, scratch)
 
 
 def cg(
@@ -298,10 +292,12 @@ def cg(
             p_{k+1} = z_{k+1} + beta p_k
 
     All inner products and norms are Euclidean. Work vectors (x, r, z, p,
-    A p) are allocated once; the updates are in place (BLAS ``axpy``/``scal``)
-    and ``A p`` is written through ``A.matvec_into`` when available (see the
-    module docstring), so an iteration allocates nothing beyond what a plain
-    ``matvec`` returns.
+    A p; z is r itself without ``M``) are allocated once; the updates are
+    in-place numpy ufuncs (``out=``) and inner products use ``np.einsum``,
+    all single-threaded on purpose (OpenBLAS's threaded level-1 routines stall
+    badly when the cores are shared); ``A p`` is written through
+    ``A.matvec_into`` when available (see the module docstring), so an
+    iteration allocates nothing beyond what a plain ``matvec`` returns.
 
     **Stopping rule**: ``||r_k||_2 <= max(rtol * ||b||_2, atol)``. When the
     recurrence residual ``r_k`` satisfies it, the true residual ``b - A x_k``
@@ -316,8 +312,10 @@ def cg(
     (``p^T A p <= 0``), a preconditioner that is not SPD (``r^T z <= 0``),
     or a NaN/infinity in any scalar or vector ends the iteration with
     ``converged=False`` and the reason in ``status`` and ``message``. Only
-    invalid arguments raise. (Non-finite vector entries are detected through
-    the inner products they contaminate, which avoids a full scan per step.)
+    invalid arguments raise: the loop, including the calls of ``A`` and
+    ``M``, runs under ``np.errstate(all="ignore")`` (the callback under the
+    caller's settings). Non-finite vector entries are detected through the
+    inner products they contaminate, which avoids a full scan per step.
 
     Parameters
     ----------
@@ -421,8 +419,8 @@ def cg(
         coeffs = Qt @ b
         projected_norm = float(np.linalg.norm(coeffs))
         b = b - Qt.T @ coeffs
-        _project(b, rows)  # a second pass ("twice is enough") for full accuracy
-    b_norm = float(np.linalg.norm(b))
+        _project(b, rows, np.empty(n))  # a second pass ("twice is enough") for full accuracy
+    b_norm = math.sqrt(_dot(b, b))
     removed = (
         f" A null-space component of norm {projected_norm:.3e} was removed from b."
         if projected_norm > rtol * (b_norm + projected_norm)
@@ -449,10 +447,60 @@ def cg(
         return finish(np.zeros(n), True, 0, [0.0], 0.0, "converged", message)
 
     tol = max(rtol * b_norm, atol)
-    A_into = _into(A_op)
-    M_into = None if M_op is None else _into(M_op)
 
     x = np.zeros(n) if x0 is None else x0.copy()
+    caller_errstate = np.geterr()
+    # Non-finite values are detected by _iterate's checks and reported, so no
+    # floating-point error may escape as an exception from the loop (the callback
+    # runs under the caller's own settings).
+    with np.errstate(all="ignore"):
+        converged, iterations, history, true_norm, status, message = _iterate(
+            _into(A_op),
+            None if M_op is None else _into(M_op),
+            b,
+            x,
+            x0 is not None,
+            rows,
+            tol,
+            maxiter,
+            replace_every,
+            callback,
+            caller_errstate,
+        )
+    rel = true_norm / b_norm
+    if converged:
+        message = (
+            f"Converged in {iterations} iterations: true residual ||b - A x|| = "
+            f"{true_norm:.3e} <= {tol:.3e} = max(rtol*||b||, atol) "
+            f"(relative residual {rel:.3e})."
+        )
+    elif status == "maxiter":
+        message = (
+            f"Not converged: reached maxiter = {maxiter} iterations with true relative "
+            f"residual {rel:.3e}; the target was {tol / b_norm:.3e} relative."
+        )
+    return finish(x, converged, iterations, history, rel, status, message)
+
+
+def _iterate(
+    A_into: Callable[[np.ndarray, np.ndarray], Any],
+    M_into: Callable[[np.ndarray, np.ndarray], Any] | None,
+    b: np.ndarray,
+    x: np.ndarray,
+    has_x0: bool,
+    rows: list[np.ndarray],
+    tol: float,
+    maxiter: int,
+    replace_every: int,
+    callback: Callable[[np.ndarray], Any] | None,
+    caller_errstate: dict,
+) -> tuple[bool, int, list[float], float, str, str]:
+    """The PCG loop of :func:`cg` on validated data; x (the initial guess) is updated in place.
+
+    Returns ``(converged, iterations, history, true_norm, status, message)``, with
+    ``true_norm`` the true residual norm of the final x.
+    """
+    n = b.shape[0]
     r = np.empty(n)
     p = np.empty(n)
     Ap = np.empty(n)
@@ -461,18 +509,20 @@ def cg(
     xk.flags.writeable = False
 
     def true_residual() -> float:
-        """Set r = b - A x (Ap is scratch) and return ||r||."""
+        """Set r = b - A x, projected (Ap is scratch), and return ||r||."""
         A_into(x, Ap)
         np.subtract(b, Ap, out=r)
+        _project(r, rows, Ap)
         return math.sqrt(_dot(r, r))
 
-    if x0 is None:
+    # Ap doubles as scratch wherever A p is not live: before the first product, and
+    # from the update of r to the next product.
+    if not has_x0:
         np.copyto(r, b)
+        r_norm = math.sqrt(_dot(r, r))
     else:
-        _project(x, rows)
-        true_residual()
-    _project(r, rows)
-    r_norm = math.sqrt(_dot(r, r))
+        _project(x, rows, Ap)
+        r_norm = true_residual()
     history = [r_norm]
     iterations = 0
     status = ""
@@ -487,7 +537,7 @@ def cg(
     else:
         if M_into is not None:
             M_into(r, z)
-            _project(z, rows)
+            _project(z, rows, Ap)
         rz = _dot(r, z)
         if not math.isfinite(rz):
             status, message = "nan", _nonfinite("r^T M r", rz, 0)
@@ -514,21 +564,22 @@ def cg(
             )
             break
         alpha = rz / pAp
-        _axpy(alpha, p, x)
-        _axpy(-alpha, Ap, r)
-        _project(x, rows)
-        _project(r, rows)
+        np.multiply(Ap, alpha, out=Ap)
+        np.subtract(r, Ap, out=r)
+        _axpy(alpha, p, x, Ap)
+        _project(x, rows, Ap)
+        _project(r, rows, Ap)
         iterations += 1
         rr = _dot(r, r)
         r_norm = math.sqrt(rr)
         if math.isfinite(r_norm) and (r_norm <= tol or iterations % replace_every == 0):
             r_norm = true_residual()
-            _project(r, rows)
             true_norm = r_norm
             rr = r_norm * r_norm
         history.append(r_norm)
         if callback is not None:
-            callback(xk)
+            with np.errstate(**caller_errstate):
+                callback(xk)
         if not math.isfinite(r_norm):
             status, message = "nan", _nonfinite("||r||", r_norm, iterations)
             break
@@ -539,7 +590,7 @@ def cg(
             rz_new = rr
         else:
             M_into(r, z)
-            _project(z, rows)
+            _project(z, rows, Ap)
             rz_new = _dot(r, z)
             if not math.isfinite(rz_new):
                 status, message = "nan", _nonfinite("r^T M r", rz_new, iterations)
@@ -549,23 +600,12 @@ def cg(
                 break
         beta = rz_new / rz
         rz = rz_new
-        _xpby(z, beta, p)
+        np.multiply(p, beta, out=p)
+        np.add(p, z, out=p)
 
     if not converged:  # report the true residual of the returned x
         true_norm = true_residual()
-    rel = true_norm / b_norm
-    if converged:
-        message = (
-            f"Converged in {iterations} iterations: true residual ||b - A x|| = "
-            f"{true_norm:.3e} <= {tol:.3e} = max(rtol*||b||, atol) "
-            f"(relative residual {rel:.3e})."
-        )
-    elif status == "maxiter":
-        message = (
-            f"Not converged: reached maxiter = {maxiter} iterations with true relative "
-            f"residual {rel:.3e}; the target was {tol / b_norm:.3e} relative."
-        )
-    return finish(x, converged, iterations, history, rel, status, message)
+    return converged, iterations, history, true_norm, status, message
 
 
 def _nonfinite(what: str, value: float, iteration: int) -> str:
