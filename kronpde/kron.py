@@ -233,9 +233,13 @@ def matmul_axis(
     * ``a == 1`` (first axis): one GEMM ``A @ X.reshape(n, b)``;
     * ``b == 1`` (last axis): one GEMM ``X.reshape(a, n) @ A.T``;
     * otherwise: one batched ``np.matmul(A, X.reshape(a, n, b))``, i.e. ``a``
-      GEMMs of ``(m, n) x (n, b)``.  Measured on 128^3 and 256^3 this was
-      1.4-1.6x faster than a transpose copy + one GEMM + copy back, and
-      tensordot/einsum were slower still (``scripts/bench_kron.py``).
+      GEMMs of ``(m, n) x (n, b)``.  Measured on 128^3 and 256^3 (1 and 2
+      BLAS threads, idle machine) this was 1.3-1.5x faster than a transpose
+      copy + one GEMM + copy back, 5-35% slower than one GEMM of the same
+      size, and faster than tensordot/einsum (``scripts/bench_kron.py``).
+      With 2 BLAS threads on a machine whose cores are busy with other work,
+      the many small GEMMs (one thread hand-off each) slow down more than a
+      single large GEMM does.
 
     Parameters
     ----------
