@@ -1,0 +1,404 @@
+"""Benchmark kronpde.solvers.fastdiag.FastDiagSolver against its anchors, in the same process.
+
+Three tables (markdown), random right-hand sides (seeded), warm-up first, medians:
+
+1. **Prepared solve vs bare transforms** on Dirichlet grids (every axis DST-I):
+   ``solver.solve(f)`` and ``solver.solve(f, out=u)`` against the bare round trip
+   ``g = scipy.fft.dstn(f, type=1); scipy.fft.idstn(g, type=1, overwrite_x=True)`` with the
+   same ``workers`` (the solver does the same two transforms, unscaled, with the scale
+   folded into its ``1/Λ`` array, plus a copy of ``f`` and one multiply).  Contenders run
+   interleaved, round after round, so that load from other processes on this shared
+   machine hits them alike; the ratio column is the median of the per-round ratios.
+2. **eigh path vs hand-written GEMMs** on grids with Robin faces on every side (so every
+   axis takes the dense ``eigh`` path): the solver against an independent hand version
+   (own ``scipy.linalg.eigh`` of the symmetrised operators, ``np.matmul`` on reshaped
+   views into preallocated buffers).
+3. **Large grids** (256³, 512³ unknowns; Dirichlet = DST-I and periodic = FFT), each in its
+   own subprocess so that ``ru_maxrss`` is that case's: set-up time, solve time, and peak
+   memory (``tracemalloc`` peak of the numpy allocations from before ``f`` is drawn until
+   after the solve, i.e. ``f`` + solver + result; and the process's ``ru_maxrss``).
+
+Usage::
+
+    python scripts/bench_fastdiag.py                     # everything (a few minutes)
+    python scripts/bench_fastdiag.py --no-large --repeats 5
+    python scripts/bench_fastdiag.py --large-only --large-sizes 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from functools import partial
+
+import numpy as np
+import scipy
+import scipy.fft
+import scipy.linalg
+
+from kronpde import Grid, Periodic, Problem, Robin
+from kronpde.solvers.fastdiag import FastDiagSolver
+
+SEED = 20261125
+EIGH_SHAPES = [(127,) * 3, (96, 112, 128), (1023,) * 2]
+
+
+def blas_count() -> int | None:
+    """The OpenBLAS thread count as the library reports it (None if not found)."""
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = {line.split()[-1] for line in fh if "openblas" in line and ".so" in line}
+        for path in paths:
+            lib = ctypes.CDLL(path)
+            for name in (
+                "scipy_openblas_get_num_threads64_",
+                "openblas_get_num_threads64_",
+                "openblas_get_num_threads",
+            ):
+                if hasattr(lib, name):
+                    return int(getattr(lib, name)())
+    except OSError:
+        pass
+    return None
+
+
+def blas_threads() -> str:
+    """The OpenBLAS thread count and the environment that set it."""
+    env = ", ".join(
+        f"{v}={os.environ[v]}"
+        for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+        if v in os.environ
+    )
+    count = blas_count()
+    text = f"OpenBLAS reports {count} threads" if count is not None else "BLAS threads unknown"
+    return f"{text} ({env or 'no *_NUM_THREADS set'})"
+
+
+def describe(solver: FastDiagSolver) -> str:
+    pairs = sorted(set(zip(solver.axis_methods, solver.axis_kernels, strict=True)))
+    return ", ".join(f"{m} ({'scipy.fft' if k == 'transform' else k})" for m, k in pairs)
+
+
+def interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Run every contender once per round (after one warm-up each); seconds per call."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def ns_per_unknown(seconds: list[float], size: int) -> float:
+    return 1e9 * float(np.median(seconds)) / size
+
+
+def ratio(a: list[float], b: list[float]) -> float:
+    return float(np.median(np.asarray(a) / np.asarray(b)))
+
+
+def dirichlet_problem(shape: tuple[int, ...]) -> Problem:
+    """Homogeneous Dirichlet box [0,1]^d with ``shape`` unknowns."""
+    return Problem(Grid.box([n + 1 for n in shape]))
+
+
+# --------------------------------------------------------------------------- table 1
+
+
+def bare_round_trip(f: np.ndarray, workers: int) -> np.ndarray:
+    """The anchor: DST-I forward and back, leaving ``f`` intact (one result allocated)."""
+    g = scipy.fft.dstn(f, type=1, workers=workers)
+    return scipy.fft.idstn(g, type=1, overwrite_x=True, workers=workers)
+
+
+def table_transforms(shapes, workers_list, repeats: int) -> list[str]:
+    rows = [
+        "| unknowns | methods (kernel) | workers | setup ms | solve(f) ns/u | solve(f, out) ns/u "
+        "| bare dstn+idstn ns/u | solve(f) / bare | solve(f, out) / bare |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    rng = np.random.default_rng(SEED)
+    for shape in shapes:
+        problem = dirichlet_problem(shape)
+        f = rng.standard_normal(shape)
+        out = np.empty(shape)
+        for workers in workers_list:
+            solver = FastDiagSolver.from_problem(problem, workers=workers)
+
+            times = interleaved(
+                {
+                    "solve": partial(solver.solve, f),
+                    "solve_out": partial(solver.solve, f, out=out),
+                    "bare": partial(bare_round_trip, f, workers),
+                },
+                repeats,
+            )
+            n = f.size
+            rows.append(
+                f"| {'×'.join(map(str, shape))} | {describe(solver)} "
+                f"| {workers} | {1e3 * solver.setup_seconds:.1f} "
+                f"| {ns_per_unknown(times['solve'], n):.1f} "
+                f"| {ns_per_unknown(times['solve_out'], n):.1f} "
+                f"| {ns_per_unknown(times['bare'], n):.1f} "
+                f"| {ratio(times['solve'], times['bare']):.2f} "
+                f"| {ratio(times['solve_out'], times['bare']):.2f} |"
+            )
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- table 2
+
+
+class HandGemm:
+    """Independent fast diagonalization with dense eigenvectors and plain ``np.matmul``."""
+
+    def __init__(self, ops, shift: float):
+        self.shape = tuple(op.n for op in ops)
+        self.forward, self.backward = [], []
+        total = np.full(self.shape, float(shift))
+        for i, op in enumerate(ops):
+            d = np.sqrt(op.weights)
+            t = op.todense()
+            ts = d[:, None] * t / d[None, :]
+            lam, q = scipy.linalg.eigh(0.5 * (ts + ts.T))
+            self.forward.append(np.ascontiguousarray(q.T * d[None, :]))
+            self.backward.append(np.ascontiguousarray(q / d[:, None]))
+            bshape = [1] * len(self.shape)
+            bshape[i] = op.n
+            total += lam.reshape(bshape)
+        self.inv = 1.0 / total
+        self.buf = [np.empty(self.shape), np.empty(self.shape)]
+
+    @staticmethod
+    def _apply(mat, x, axis, out):
+        n = x.shape[axis]
+        a = math.prod(x.shape[:axis])
+        b = math.prod(x.shape[axis + 1 :])
+        if a == 1:
+            np.matmul(mat, x.reshape(n, b), out=out.reshape(n, b))
+        elif b == 1:
+            np.matmul(x.reshape(a, n), mat.T, out=out.reshape(a, n))
+        else:
+            np.matmul(mat, x.reshape(a, n, b), out=out.reshape(a, n, b))
+
+    def solve(self, f):
+        cur, k = f, 0
+        for axis, mat in enumerate(self.forward):
+            nxt = self.buf[k % 2]
+            self._apply(mat, cur, axis, nxt)
+            cur, k = nxt, k + 1
+        cur *= self.inv
+        for axis, mat in enumerate(self.backward):
+            nxt = self.buf[k % 2]
+            self._apply(mat, cur, axis, nxt)
+            cur, k = nxt, k + 1
+        return cur
+
+
+def table_eigh(shapes, repeats: int) -> list[str]:
+    rows = [
+        "| unknowns | methods (kernel) | BLAS threads | setup ms | solve(f) ns/u "
+        "| solve(f, out) ns/u | hand GEMM ns/u "
+        "| solve(f) / hand | solve(f, out) / hand | max rel. diff |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    rng = np.random.default_rng(SEED + 1)
+    for shape in shapes:
+        grid = Grid.box([n - 1 for n in shape], default=Robin(1.0, 1.0))
+        problem = Problem(grid, shift=0.5)
+        assert grid.shape == tuple(shape)
+        solver = FastDiagSolver.from_problem(problem)
+        hand = HandGemm(problem.axis_operators, problem.shift)
+        f = rng.standard_normal(shape)
+        out = np.empty(shape)
+        diff = np.abs(solver.solve(f) - hand.solve(f)).max() / np.abs(hand.solve(f)).max()
+        times = interleaved(
+            {
+                "solve": partial(solver.solve, f),
+                "solve_out": partial(solver.solve, f, out=out),
+                "hand": partial(hand.solve, f),
+            },
+            repeats,
+        )
+        n = f.size
+        rows.append(
+            f"| {'×'.join(map(str, shape))} | {describe(solver)} | {blas_count()} "
+            f"| {1e3 * solver.setup_seconds:.1f} "
+            f"| {ns_per_unknown(times['solve'], n):.1f} "
+            f"| {ns_per_unknown(times['solve_out'], n):.1f} "
+            f"| {ns_per_unknown(times['hand'], n):.1f} "
+            f"| {ratio(times['solve'], times['hand']):.2f} "
+            f"| {ratio(times['solve_out'], times['hand']):.2f} | {diff:.1e} |"
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- table 3
+
+
+def large_case(n: int, kind: str, workers: int, repeats: int) -> dict:
+    """One large 3-D case, meant to run in a fresh process (``--large-case``)."""
+    tracemalloc.start()
+    if kind.startswith("dirichlet"):
+        grid = Grid.box([n + 1] * 3)
+    else:
+        grid = Grid.box([n] * 3, default=Periodic())
+    problem = Problem(grid)
+    kernels = "transform" if kind.endswith("-transform") else "auto"
+    solver = FastDiagSolver.from_problem(problem, workers=workers, kernels=kernels)
+    f = np.random.default_rng(SEED + 2).standard_normal(grid.shape)
+    t0 = time.perf_counter()
+    u = solver.solve(f)
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        del u
+        t0 = time.perf_counter()
+        u = solver.solve(f)
+        times.append(time.perf_counter() - t0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    result = {
+        "n": n,
+        "kind": kind,
+        "methods": describe(solver),
+        "unknowns": solver.size,
+        "setup_s": solver.setup_seconds,
+        "first_s": first,
+        "solve_s": float(np.median(times)) if times else first,
+        "tracemalloc_peak_gb": peak / 1e9,
+        "maxrss_gb": maxrss / 1e9,
+        "relative_residual": None,
+    }
+    if n <= 256:  # the residual needs another array or two; skip it where memory is tight
+        # singular (periodic, c = 0): the system solved has f minus its weighted mean
+        b = f.reshape(-1) - (problem.weighted_mean(f) if solver.singular else 0.0)
+        r = problem.linear_operator().matvec(u.reshape(-1))
+        r -= b
+        result["relative_residual"] = float(np.linalg.norm(r) / np.linalg.norm(b))
+    return result
+
+
+def table_large(sizes, kinds, workers: int, repeats: int) -> list[str]:
+    rows = [
+        "| unknowns | methods (kernel) | setup s | first solve s | solve s | ns/u "
+        "| tracemalloc peak GB | maxrss GB | rel. residual |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        for kind in kinds:
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--large-case",
+                str(n),
+                kind,
+                "--workers",
+                str(workers),
+                "--repeats",
+                str(repeats),
+            ]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                rows.append(f"| {n}³ | {kind} | failed: {proc.stderr.strip()[-200:]} |")
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            res = r["relative_residual"]
+            rows.append(
+                f"| {n}³ | {r['methods']} | {r['setup_s']:.2f} | {r['first_s']:.2f} "
+                f"| {r['solve_s']:.2f} | {1e9 * r['solve_s'] / r['unknowns']:.1f} "
+                f"| {r['tracemalloc_peak_gb']:.2f} | {r['maxrss_gb']:.2f} "
+                f"| {'-' if res is None else f'{res:.1e}'} |"
+            )
+            print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=9, help="timed rounds (default 9)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-large", action="store_true", help="skip 256³ / 512³")
+    parser.add_argument("--large-only", action="store_true", help="only 256³ / 512³")
+    parser.add_argument("--large-sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument(
+        "--large-kinds",
+        nargs="+",
+        default=["dirichlet", "dirichlet-transform", "periodic"],
+        choices=["dirichlet", "dirichlet-transform", "periodic"],
+        help="dirichlet-transform forces kernels='transform' (scipy.fft on every axis)",
+    )
+    parser.add_argument("--large-repeats", type=int, default=2)
+    parser.add_argument(
+        "--blas-threads",
+        nargs="+",
+        default=["1", "2"],
+        help="OPENBLAS_NUM_THREADS of the eigh-table subprocesses ('default': as inherited)",
+    )
+    parser.add_argument("--large-case", nargs=2, metavar=("N", "KIND"), help=argparse.SUPPRESS)
+    parser.add_argument("--eigh-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.eigh_only:
+        rows = table_eigh(EIGH_SHAPES, args.repeats)
+        print("\n".join(rows[2:]))
+        return 0
+
+    if args.large_case:
+        n, kind = int(args.large_case[0]), args.large_case[1]
+        print(json.dumps(large_case(n, kind, args.workers, args.repeats)))
+        return 0
+
+    print(f"numpy {np.__version__}, scipy {scipy.__version__}, os.cpu_count()={os.cpu_count()}")
+    print(
+        f"scipy.fft workers: {sorted({1, args.workers})} (solver default {os.cpu_count()}); "
+        f"BLAS: {blas_threads()}"
+    )
+    print(
+        f"timings: median of {args.repeats} interleaved rounds after a warm-up; "
+        "ns/u = nanoseconds per unknown\n"
+    )
+    if not args.large_only:
+        print("### Prepared solve vs the bare DST-I round trip (Dirichlet grids)\n")
+        shapes = [(127,) * 3, (128,) * 3, (1023,) * 2, (1024,) * 2]
+        print("\n".join(table_transforms(shapes, sorted({1, args.workers}), args.repeats)))
+        print("\n### eigh path (Robin faces on every side) vs hand-written GEMMs\n")
+        rows = table_eigh([], args.repeats)
+        for threads in args.blas_threads:
+            env = dict(os.environ)
+            if threads != "default":
+                env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = threads
+            cmd = [sys.executable, os.path.abspath(__file__), "--eigh-only"]
+            cmd += ["--repeats", str(args.repeats)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            if proc.returncode != 0:
+                rows.append(f"| BLAS threads {threads}: failed: {proc.stderr.strip()[-300:]} |")
+            else:
+                rows.extend(proc.stdout.strip().splitlines())
+        print("\n".join(rows))
+    if not args.no_large:
+        print(f"\n### Large grids (workers={args.workers}; each in its own process)\n")
+        rows = table_large(args.large_sizes, args.large_kinds, args.workers, args.large_repeats)
+        print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
