@@ -1,0 +1,25 @@
+"""Solvers for ``A u = b``: fast diagonalization, CG, AMG-preconditioned CG, direct.
+
+:func:`solve` and :func:`prepare` (in :mod:`kronpde.solvers.api`) are the entry
+points; the backends are importable for direct use.
+"""
+
+from kronpde.solvers.amg import AMGPreconditioner
+from kronpde.solvers.api import METHODS, PreparedSolver, Solution, SolveReport, prepare, solve
+from kronpde.solvers.cg import CGResult, cg
+from kronpde.solvers.direct import DirectSolver
+from kronpde.solvers.fastdiag import FastDiagSolver
+
+__all__ = [
+    "METHODS",
+    "AMGPreconditioner",
+    "CGResult",
+    "DirectSolver",
+    "FastDiagSolver",
+    "PreparedSolver",
+    "Solution",
+    "SolveReport",
+    "cg",
+    "prepare",
+    "solve",
+]

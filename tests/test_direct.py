@@ -1,0 +1,146 @@
+"""Tests of kronpde.solvers.direct: the factorisation, singular problems, the memory guard."""
+
+from __future__ import annotations
+
+import doctest
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import kronpde.solvers.direct as direct_module
+from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
+from kronpde.errors import SolverError
+from kronpde.solvers.api import prepare
+from kronpde.solvers.direct import (
+    DEFAULT_MAX_MEMORY,
+    DirectSolver,
+    estimate_factor_bytes,
+    estimate_fill,
+)
+
+
+@pytest.fixture(autouse=True)
+def _raise_on_float_errors():
+    with np.errstate(all="raise"):
+        yield
+
+
+def mixed(cells):
+    faces = {"xmin": Robin(2.0, 1.0, 0.5), "xmax": Neumann(-0.3), "ymin": Dirichlet(1.0)}
+    return Problem(Grid.box(cells, boundary=faces), source=lambda *x: np.cos(x[0]) * x[1])
+
+
+def test_solves_like_spsolve_and_reuses_the_factors():
+    problem = mixed([30, 20, 6])
+    solver = DirectSolver.from_problem(problem)
+    A = sp.csc_array(problem.operator())
+    rng = np.random.default_rng(21)
+    for _ in range(3):
+        b = rng.standard_normal(problem.size)
+        u = solver.solve(b)
+        ref = spla.spsolve(A, b)
+        assert np.max(np.abs(u - ref)) <= 1e-10 * np.max(np.abs(ref))
+    out = np.empty(problem.size)
+    assert solver.solve(b, out=out) is out
+    assert solver.pinned is None
+    assert solver.last_projected_norm == 0.0
+
+
+@pytest.mark.parametrize(
+    "faces",
+    [
+        Neumann(0.1),
+        Periodic(),
+        {"xmin": Periodic(), "xmax": Periodic(), "ymin": Neumann(), "ymax": Neumann(1.0)},
+    ],
+    ids=["neumann", "periodic", "periodic-neumann"],
+)
+def test_singular_problems_pin_one_unknown_and_return_zero_mean(faces):
+    problem = Problem(Grid.box([24, 16], boundary=faces), source=lambda x, y: x + np.sin(y))
+    assert problem.singular
+    solver = DirectSolver.from_problem(problem)
+    assert solver.pinned is not None
+    b = problem.rhs()
+    u = solver.solve(b)
+    # independent anchor: least squares on the dense matrix gives the minimum-norm
+    # solution; shift it to zero weighted mean with the weights from the grid
+    A = problem.operator().toarray()
+    w = problem.grid.weights().reshape(-1)
+    b_proj = b - (w @ b) / w.sum()
+    ref = np.linalg.lstsq(A, b_proj, rcond=None)[0]
+    ref -= (w @ ref) / w.sum()
+    assert np.max(np.abs(u - ref)) <= 1e-9 * np.max(np.abs(ref))
+    assert abs(w @ u) <= 1e-12 * w.sum() * np.max(np.abs(u))
+    assert solver.last_projected_norm == pytest.approx(
+        abs(w @ b / w.sum()) * np.sqrt(b.size) / np.linalg.norm(b), rel=1e-12
+    )
+
+
+def test_refuses_an_oversized_3d_grid_fast_without_assembling(monkeypatch):
+    problem = Problem(Grid.box([96, 96, 96]), source=1.0)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the operator must not be assembled")
+
+    monkeypatch.setattr(Problem, "operator", forbidden)
+    t0 = time.perf_counter()
+    with pytest.raises(SolverError) as info:
+        prepare(problem, "direct")
+    assert time.perf_counter() - t0 < 1.0
+    message = str(info.value)
+    estimate_gib = estimate_factor_bytes(problem.grid.shape) / 1024**3
+    assert f"{estimate_gib:.1f} GiB" in message
+    assert "max_memory = 2.0 GiB" in message
+    assert "fastdiag" in message
+    assert estimate_gib > 20  # 95³ unknowns: tens of GiB
+
+
+def test_max_memory_option():
+    problem = mixed([16, 12])
+    with pytest.raises(SolverError, match=r"would need about .* more than max_memory = 1000 B"):
+        prepare(problem, "direct", options={"max_memory": 1000})
+    big = Problem(Grid.box([64, 64, 64]))
+    assert estimate_factor_bytes(big.grid.shape) > DEFAULT_MAX_MEMORY
+    with pytest.raises(SolverError, match="max_memory"):
+        DirectSolver.from_problem(big)
+    # None disables the check (small grid, so it is cheap)
+    solver = DirectSolver.from_problem(problem, max_memory=None)
+    assert solver.fill > 0
+    with pytest.raises(SolverError, match="max_memory must be"):
+        DirectSolver.from_problem(problem, max_memory=-5)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [[4000], [128, 128], [255, 40], [16, 16, 16], [24, 24, 24], [40, 24, 8]],
+    ids=lambda c: "x".join(map(str, c)),
+)
+def test_fill_estimate_is_an_upper_bound_within_a_factor_three(cells):
+    problem = Problem(Grid.box(cells))
+    solver = DirectSolver.from_problem(problem)
+    estimate = estimate_fill(problem.grid.shape)
+    assert solver.fill <= estimate <= 3.0 * solver.fill
+    assert solver.estimated_bytes == estimate_factor_bytes(problem.grid.shape)
+
+
+def test_symmetric_ordering_fills_less_than_colamd():
+    problem = Problem(Grid.box([20, 20, 20]))
+    auto = DirectSolver.from_problem(problem)
+    colamd = DirectSolver.from_problem(problem, permc_spec="COLAMD")
+    assert auto.fill < 0.7 * colamd.fill
+    b = np.random.default_rng(2).standard_normal(problem.size)
+    np.testing.assert_allclose(auto.solve(b), colamd.solve(b), rtol=1e-9, atol=1e-12)
+
+
+def test_bad_ordering_is_a_solver_error():
+    with pytest.raises(SolverError, match="permc_spec='METIS'"):
+        DirectSolver.from_problem(mixed([8, 8]), permc_spec="METIS")
+
+
+def test_docstring_examples():
+    result = doctest.testmod(direct_module)
+    assert result.attempted >= 4
+    assert result.failed == 0
