@@ -8,25 +8,48 @@ second-order finite-difference scheme of ``case-format.md``.
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import CaseError, GridError, KronpdeError, SolverError
 from kronpde.grid import Axis, Grid
+from kronpde.io.case import Case, load_case
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.problem import Problem
+from kronpde.solvers import (
+    METHODS,
+    DirectSolver,
+    FastDiagSolver,
+    PreparedSolver,
+    Solution,
+    SolveReport,
+    cg,
+    prepare,
+    solve,
+)
 from kronpde.stencils import AxisOperator, second_difference
 
 __all__ = [
+    "METHODS",
     "Axis",
     "AxisOperator",
+    "Case",
     "CaseError",
+    "DirectSolver",
     "Dirichlet",
+    "FastDiagSolver",
     "Grid",
     "GridError",
     "KronSumOperator",
     "KronpdeError",
     "Neumann",
     "Periodic",
+    "PreparedSolver",
     "Problem",
     "Robin",
+    "Solution",
+    "SolveReport",
     "SolverError",
     "assemble",
+    "cg",
+    "load_case",
+    "prepare",
     "second_difference",
+    "solve",
 ]
 __version__ = "0.1.0"
