@@ -214,8 +214,7 @@ class Grid:
         upper = [1.0] * d if upper is None else list(upper)
         if len(lower) != d or len(upper) != d:
             raise GridError(
-                f"lower and upper need one entry per axis ({d}), "
-                f"got {len(lower)} and {len(upper)}"
+                f"lower and upper need one entry per axis ({d}), got {len(lower)} and {len(upper)}"
             )
         if boundary is None:
             boundary = {}

@@ -151,8 +151,7 @@ class Problem:
             src = np.asarray(src, dtype=float)
             if src.shape != g.node_shape:
                 raise GridError(
-                    f"source: an array source needs the node shape {g.node_shape}, "
-                    f"got {src.shape}"
+                    f"source: an array source needs the node shape {g.node_shape}, got {src.shape}"
                 )
             src = src[g.unknown_index]
             return evaluate_data(src, [], g.shape, "source")

@@ -143,11 +143,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     args = parser.parse_args()
-    shapes = [(32, 32, 32), (256, 256)] if args.quick else [(64, 64, 64), (128, 128, 128),
-                                                             (1024, 1024)]
+    shapes = (
+        [(32, 32, 32), (256, 256)] if args.quick else [(64, 64, 64), (128, 128, 128), (1024, 1024)]
+    )
     repeats = 3 if args.quick else 7
-    print(f"numpy {np.__version__}, scipy {scipy.__version__}, pyamg {pyamg.__version__}; "
-          f"cores {os.cpu_count()}; BLAS threads: {threads()}; matvec and CG are single-threaded")
+    print(
+        f"numpy {np.__version__}, scipy {scipy.__version__}, pyamg {pyamg.__version__}; "
+        f"cores {os.cpu_count()}; BLAS threads: {threads()}; matvec and CG are single-threaded"
+    )
     print()
     print("## Assembly (homogeneous Dirichlet, h = 1)")
     print()
@@ -162,16 +165,20 @@ def main() -> None:
     print()
     print("## Matvec and CG (random right-hand side, rtol 1e-8, no preconditioner)")
     print()
-    print("| unknowns | CSR matvec ms | matrix-free ms | CSR / matrix-free | "
-          "kronpde cg its | scipy cg its | kronpde ms/it | scipy ms/it | kronpde / scipy per it |")
+    print(
+        "| unknowns | CSR matvec ms | matrix-free ms | CSR / matrix-free | "
+        "kronpde cg its | scipy cg its | kronpde ms/it | scipy ms/it | kronpde / scipy per it |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for shape in shapes:
         t_csr, t_mf, ours, theirs = bench_matvec_cg(shape, repeats * 3, cg_maxiter=5000)
         per_ours = ours["t"] / ours["it"] * 1e3
         per_theirs = theirs["t"] / theirs["it"] * 1e3
-        print(f"| {'×'.join(map(str, shape))} | {t_csr * 1e3:.1f} | {t_mf * 1e3:.1f} | "
-              f"{t_csr / t_mf:.2f} | {ours['it']} | {theirs['it']} | {per_ours:.2f} | "
-              f"{per_theirs:.2f} | {per_ours / per_theirs:.2f} |")
+        print(
+            f"| {'×'.join(map(str, shape))} | {t_csr * 1e3:.1f} | {t_mf * 1e3:.1f} | "
+            f"{t_csr / t_mf:.2f} | {ours['it']} | {theirs['it']} | {per_ours:.2f} | "
+            f"{per_theirs:.2f} | {per_ours / per_theirs:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,14 @@ def test_grid_shapes_and_scatter():
     g = Grid.box(
         [4, 3, 2],
         upper=[2.0, 1.5, 1.0],
-        boundary={"xmin": Dirichlet(5.0), "xmax": Neumann(), "ymin": Periodic(),
-                  "ymax": Periodic(), "zmin": Robin(1, 1), "zmax": Dirichlet(-1.0)},
+        boundary={
+            "xmin": Dirichlet(5.0),
+            "xmax": Neumann(),
+            "ymin": Periodic(),
+            "ymax": Periodic(),
+            "zmin": Robin(1, 1),
+            "zmax": Dirichlet(-1.0),
+        },
     )
     assert g.dimension == 3
     assert g.shape == (4, 3, 2)
@@ -52,9 +58,14 @@ def test_weights_are_kronecker_product():
 
 
 def test_face_data_callables_and_arrays():
-    g = Grid.box([2, 3], upper=[1.0, 3.0],
-                 boundary={"xmax": Neumann(lambda x, y: x + 10 * y),
-                           "ymin": Dirichlet(np.array([1.0, 2.0, 3.0]))})
+    g = Grid.box(
+        [2, 3],
+        upper=[1.0, 3.0],
+        boundary={
+            "xmax": Neumann(lambda x, y: x + 10 * y),
+            "ymin": Dirichlet(np.array([1.0, 2.0, 3.0])),
+        },
+    )
     np.testing.assert_allclose(g.face_data(0, 1).reshape(-1), 1.0 + 10 * np.arange(4.0))
     np.testing.assert_allclose(g.face_data(1, 0).reshape(-1), [1.0, 2.0, 3.0])
 

@@ -92,9 +92,7 @@ def test_dirichlet_equals_pyamg_poisson(shape):
     assert diff.max() < 1e-12
 
 
-@pytest.mark.parametrize(
-    ("bc", "kind"), [("dirichlet", None), ("periodic", Periodic())]
-)
+@pytest.mark.parametrize(("bc", "kind"), [("dirichlet", None), ("periodic", Periodic())])
 @pytest.mark.parametrize("shape", [(6,), (4, 5), (3, 4, 5)])
 def test_eigenvalues_equal_laplacian_nd(shape, bc, kind):
     h = 0.25
@@ -174,8 +172,9 @@ def test_tiny_periodic_axes(n, rng):
 
 
 def test_assembly_is_canonical_csr():
-    problem, _ = build_problem((5, 4, 6), [("periodic", "periodic"), ("neumann", "robin"),
-                                           ("dirichlet", "dirichlet")])
+    problem, _ = build_problem(
+        (5, 4, 6), [("periodic", "periodic"), ("neumann", "robin"), ("dirichlet", "dirichlet")]
+    )
     a = problem.operator()
     assert isinstance(a, sp.csr_array)
     assert a.has_sorted_indices

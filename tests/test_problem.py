@@ -30,8 +30,11 @@ KIND_SETS = {
         "dirichlet": [("dirichlet", "dirichlet")] * 3,
         "neumann": [("neumann", "dirichlet"), ("dirichlet", "neumann"), ("neumann", "neumann")],
         "robin": [("robin", "robin"), ("dirichlet", "dirichlet"), ("robin", "neumann")],
-        "periodic-mixed": [("periodic", "periodic"), ("robin", "dirichlet"),
-                           ("neumann", "neumann")],
+        "periodic-mixed": [
+            ("periodic", "periodic"),
+            ("robin", "dirichlet"),
+            ("neumann", "neumann"),
+        ],
         "pure-neumann": [("neumann", "neumann")] * 3,
     },
 }
