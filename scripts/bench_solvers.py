@@ -15,8 +15,9 @@ Rows per grid:
   hierarchy options (same ``B``, ``smooth``, seed: the same hierarchy, so the
   difference is the cycle and the Krylov loop only).
 
-Times are the median of ``--repeats`` runs after a warm-up run on a small grid
-(one run only where a single run takes longer than ``--cheap`` seconds); peak
+Times are the median of ``--repeats`` interleaved rounds (every contender once per
+round) after a warm-up run on a small grid (one run only where a single run takes
+longer than ``--cheap`` seconds); peak
 memory is the ``tracemalloc`` peak of one extra run (numpy arrays, so
 SuperLU's own allocations are added from the factor sizes for ``direct``).
 BLAS and scipy.sparse kernels run single-threaded (``OMP_NUM_THREADS`` and
@@ -147,28 +148,6 @@ def pyamg_solve(
 
 
 # -- measuring -------------------------------------------------------------------------------
-def measure(fn, problem, b, small_problem, small_b, repeats: int, cheap: float, memory: bool):
-    fn(small_problem, small_b)  # warm-up: imports, caches, code paths
-    gc.collect()
-    first = fn(problem, b)
-    runs = [first]
-    if first.setup + first.solve <= cheap:
-        for _ in range(repeats - 1):
-            gc.collect()
-            runs.append(fn(problem, b))
-    peak = None
-    if memory:
-        gc.collect()
-        tracemalloc.start()
-        tracemalloc.reset_peak()
-        extra = fn(problem, b).extra_bytes
-        peak = (tracemalloc.get_traced_memory()[1] + extra) / 2**20
-        tracemalloc.stop()
-    setup = statistics.median(r.setup for r in runs)
-    solve = statistics.median(r.solve for r in runs)
-    return setup, solve, first.iterations, max(r.residual for r in runs), peak, len(runs)
-
-
 def bench_grid(cells: list[int], args) -> list[Row]:
     grid_name = "x".join(map(str, cells))
     problem = Problem(Grid.box(cells))
@@ -221,7 +200,11 @@ def bench_grid(cells: list[int], args) -> list[Row]:
             pyamg_solve("rs", False, cycle_of("rs")),
         ),
     ]
-    rows = []
+    # Contenders run interleaved, round after round (a contender drops out after a first run
+    # longer than --cheap), so that load from other processes on this shared machine hits
+    # them alike; the reported setup and solve times are each contender's medians.
+    rows: list[Row] = []
+    active = []
     for name, note, fn in contenders:
         if args.only and not any(name.startswith(o) for o in args.only):
             continue
@@ -239,11 +222,42 @@ def bench_grid(cells: list[int], args) -> list[Row]:
                     Row(grid_name, name, note, refused=f"refused: estimate {est / 2**30:.1f} GiB")
                 )
                 continue
-        print(f"  {grid_name} {name} ...", flush=True)
-        setup, solve, its, res, peak, reps = measure(
-            fn, problem, b, small_problem, small_b, args.repeats, args.cheap, not args.no_memory
+        fn(small_problem, small_b)  # warm-up: imports, caches, code paths
+        active.append((name, note, fn))
+    runs: dict[str, list[Run]] = {name: [] for name, _, _ in active}
+    for round_ in range(args.repeats):
+        for name, _note, fn in active:
+            done = runs[name]
+            if round_ > 0 and done[0].setup + done[0].solve > args.cheap:
+                continue
+            print(f"  {grid_name} {name} (round {round_ + 1}) ...", flush=True)
+            gc.collect()
+            done.append(fn(problem, b))
+    for name, note, fn in active:
+        done = runs[name]
+        peak = None
+        if not args.no_memory:
+            gc.collect()
+            tracemalloc.start()
+            tracemalloc.reset_peak()
+            extra = fn(problem, b).extra_bytes
+            peak = (tracemalloc.get_traced_memory()[1] + extra) / 2**20
+            tracemalloc.stop()
+        rows.append(
+            Row(
+                grid_name,
+                name,
+                note,
+                statistics.median(r.setup for r in done),
+                statistics.median(r.solve for r in done),
+                done[0].iterations,
+                max(r.residual for r in done),
+                peak,
+                len(done),
+            )
         )
-        rows.append(Row(grid_name, name, note, setup, solve, its, res, peak, reps))
+    order = {name: i for i, (name, _, _) in enumerate(contenders)}
+    rows.sort(key=lambda r: order[r.name])
     return rows
 
 
