@@ -18,10 +18,10 @@ from kronpde.solvers import (
     PreparedSolver,
     Solution,
     SolveReport,
-    cg,
     prepare,
     solve,
 )
+from kronpde.solvers.cg import cg
 from kronpde.stencils import AxisOperator, second_difference
 
 __all__ = [

@@ -1,12 +1,14 @@
 """Solvers for ``A u = b``: fast diagonalization, CG, AMG-preconditioned CG, direct.
 
 :func:`solve` and :func:`prepare` (in :mod:`kronpde.solvers.api`) are the entry
-points; the backends are importable for direct use.
+points; the backends are importable for direct use.  Our conjugate gradient is
+``kronpde.solvers.cg.cg`` (also ``kronpde.cg``); it is not re-exported here, where the
+name would hide the module ``kronpde.solvers.cg``.
 """
 
 from kronpde.solvers.amg import AMGPreconditioner
 from kronpde.solvers.api import METHODS, PreparedSolver, Solution, SolveReport, prepare, solve
-from kronpde.solvers.cg import CGResult, cg
+from kronpde.solvers.cg import CGResult
 from kronpde.solvers.direct import DirectSolver
 from kronpde.solvers.fastdiag import FastDiagSolver
 
@@ -19,7 +21,6 @@ __all__ = [
     "PreparedSolver",
     "Solution",
     "SolveReport",
-    "cg",
     "prepare",
     "solve",
 ]
