@@ -2,8 +2,10 @@
 
 The discretisation is vertex-centred (``case-format.md``).  Axis ``i`` with
 ``m`` cells has spacing ``h = (upper - lower)/m`` and nodes
-``lower + j*h, j = 0..m``.  Its unknowns are the nodes ``j`` in
-``unknown_slice``:
+``lower + j*h, j = 0..m``; a *stretched* axis has any strictly increasing node
+coordinates ``x_0 = lower < x_1 < ... < x_m = upper`` instead (the
+``coordinates`` of :class:`Axis`; :func:`stretched_nodes` makes the named
+stretchings).  Its unknowns are the nodes ``j`` in ``unknown_slice``:
 
 * a Dirichlet face's node is known, not an unknown;
 * a Neumann or Robin face's node is an unknown;
@@ -35,6 +37,61 @@ from kronpde.errors import GridError
 
 AXIS_NAMES = ("x", "y", "z")
 
+#: Named stretchings of :func:`stretched_nodes`.
+STRETCHINGS = ("uniform", "tanh")
+
+
+def stretched_nodes(
+    cells: int, lower: float = 0.0, upper: float = 1.0, stretch: str = "tanh", beta: float = 2.0
+) -> np.ndarray:
+    """Node coordinates of a named stretching, shape ``(cells + 1,)``.
+
+    Parameters
+    ----------
+    cells : int
+        Intervals ``m >= 1``.
+    lower, upper : float
+        End points (exactly the first and last node).
+    stretch : {"tanh", "uniform"}
+        ``"tanh"``: ``x_j = lower + (upper - lower) (1 + tanh(beta (2 s_j - 1)) / tanh(beta)) / 2``
+        with ``s_j = j/m``, a smooth map that clusters the nodes towards both
+        ends (boundary layers); the ratio of the largest to the smallest
+        spacing is about ``cosh(beta)**2``.  ``"uniform"``: ``lower + j h``.
+    beta : float
+        Strength of the ``tanh`` stretching, ``0 < beta <= 10`` (ignored by
+        ``"uniform"``).
+
+    Returns
+    -------
+    ndarray
+        Strictly increasing coordinates.
+
+    Raises
+    ------
+    GridError
+        For an unknown stretching or a ``beta`` out of range.
+
+    Examples
+    --------
+    >>> x = stretched_nodes(4, 0.0, 1.0, "tanh", beta=2.0)
+    >>> float(x[0]), float(x[-1]), bool(x[1] - x[0] < x[2] - x[1])
+    (0.0, 1.0, True)
+    """
+    if stretch not in STRETCHINGS:
+        raise GridError(f"stretch: must be one of {', '.join(STRETCHINGS)}, got {stretch!r}")
+    s = np.arange(cells + 1, dtype=float) / cells
+    if stretch == "uniform":
+        x = lower + (upper - lower) * s
+    else:
+        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
+            raise GridError(f"beta: must be a number, got {beta!r}")
+        if not (0.0 < float(beta) <= 10.0):
+            raise GridError(f"beta: must be > 0 and <= 10, got {beta!r}")
+        t = np.tanh(float(beta) * (2.0 * s - 1.0)) / math.tanh(float(beta))
+        x = lower + (upper - lower) * 0.5 * (1.0 + t)
+    x[0], x[-1] = lower, upper
+    return x
+
 
 def axis_name(i: int) -> str:
     """Name of axis ``i``: ``x``, ``y``, ``z``, then ``x3``, ``x4``, ..."""
@@ -58,6 +115,11 @@ class Axis:
         Bounds, ``lower < upper``.
     lower_bc, upper_bc : Dirichlet, Neumann, Robin or Periodic
         Condition on the ``min`` and ``max`` face.  Periodic on both or neither.
+    coordinates : sequence of float, optional
+        Node coordinates of a stretched (non-uniform) axis: ``cells + 1``
+        strictly increasing numbers from ``lower`` to ``upper`` (stored as a
+        tuple).  None (default): the uniform nodes ``lower + j h``.  See
+        :meth:`from_nodes` and :func:`stretched_nodes`.
     """
 
     cells: int
@@ -65,6 +127,7 @@ class Axis:
     upper: float = 1.0
     lower_bc: Condition = Dirichlet()
     upper_bc: Condition = Dirichlet()
+    coordinates: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         cells = self.cells
@@ -95,11 +158,79 @@ class Axis:
                 f"cells: an axis with Dirichlet faces on both sides needs cells >= 2, "
                 f"got {self.cells}"
             )
+        if self.coordinates is not None:
+            self._check_coordinates()
+
+    def _check_coordinates(self) -> None:
+        try:
+            x = np.asarray(self.coordinates, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise GridError("coordinates: must be an array of numbers") from exc
+        if x.shape != (self.cells + 1,):
+            raise GridError(
+                f"coordinates: need cells + 1 = {self.cells + 1} node coordinates, "
+                f"got shape {x.shape}"
+            )
+        if not np.all(np.isfinite(x)):
+            raise GridError("coordinates: must be finite")
+        if x[0] != self.lower or x[-1] != self.upper:
+            raise GridError(
+                f"coordinates: must start at lower = {self.lower:g} and end at upper = "
+                f"{self.upper:g}, got {x[0]:g} and {x[-1]:g}"
+            )
+        h = np.diff(x)
+        if not np.all(h > 0.0):
+            raise GridError("coordinates: must be strictly increasing")
+        if np.min(h) < 1e-12 * max(abs(self.lower), abs(self.upper)):
+            raise GridError(
+                f"coordinates: the smallest spacing {np.min(h):.3g} is too small for bounds "
+                f"of magnitude {max(abs(self.lower), abs(self.upper)):.3g}"
+            )
+        object.__setattr__(self, "coordinates", tuple(float(v) for v in x))
+
+    @classmethod
+    def from_nodes(
+        cls,
+        nodes: Sequence[float] | np.ndarray,
+        lower_bc: Condition | None = None,
+        upper_bc: Condition | None = None,
+    ) -> Axis:
+        """A stretched axis from its node coordinates (``cells = len(nodes) - 1``).
+
+        The conditions default to homogeneous Dirichlet.
+
+        Examples
+        --------
+        >>> a = Axis.from_nodes([0.0, 0.1, 0.3, 0.6, 1.0])
+        >>> a.cells, a.uniform, a.spacings.round(3).tolist()
+        (4, False, [0.1, 0.2, 0.3, 0.4])
+        """
+        x = np.asarray(nodes, dtype=float).reshape(-1)
+        if x.size < 2:
+            raise GridError(f"coordinates: need at least 2 nodes, got {x.size}")
+        lower_bc = Dirichlet() if lower_bc is None else lower_bc
+        upper_bc = Dirichlet() if upper_bc is None else upper_bc
+        return cls(x.size - 1, float(x[0]), float(x[-1]), lower_bc, upper_bc, tuple(x))
+
+    @property
+    def uniform(self) -> bool:
+        """True for evenly spaced nodes (no ``coordinates`` given)."""
+        return self.coordinates is None
 
     @property
     def h(self) -> float:
-        """Spacing ``(upper - lower)/cells``."""
+        """Spacing ``(upper - lower)/cells`` (the mean spacing on a stretched axis)."""
         return (self.upper - self.lower) / self.cells
+
+    @cached_property
+    def spacings(self) -> np.ndarray:
+        """Length of every interval, ``x_{j+1} - x_j``, shape ``(cells,)``.
+
+        All equal to :attr:`h` (exactly) on a uniform axis.
+        """
+        if self.coordinates is None:
+            return np.full(self.cells, self.h)
+        return np.diff(np.asarray(self.coordinates))
 
     @property
     def periodic(self) -> bool:
@@ -109,6 +240,8 @@ class Axis:
     @cached_property
     def nodes(self) -> np.ndarray:
         """All ``cells + 1`` node coordinates, shape ``(cells + 1,)``."""
+        if self.coordinates is not None:
+            return np.array(self.coordinates)
         x = self.lower + self.h * np.arange(self.cells + 1, dtype=float)
         x[-1] = self.upper  # exact end point despite rounding
         return x
@@ -133,14 +266,27 @@ class Axis:
         ``h`` for interior and periodic nodes, ``h/2`` for a Neumann/Robin
         boundary node.  ``sum(weights * v)`` is the trapezoid rule over the
         axis for a ``v`` that vanishes on Dirichlet nodes (exactly the
-        periodic trapezoid rule on a periodic axis).
+        periodic trapezoid rule on a periodic axis).  On a stretched axis the
+        weight of node ``j`` is the length of its dual cell,
+        ``(h_{j-1} + h_j)/2`` (``h_0/2``, ``h_{m-1}/2`` at the ends; on a
+        periodic axis node 0 takes ``(h_{m-1} + h_0)/2``): again the
+        trapezoid rule.
         """
-        w = np.full(self.n_unknowns, self.h)
-        if isinstance(self.lower_bc, (Neumann, Robin)):
-            w[0] *= 0.5
-        if isinstance(self.upper_bc, (Neumann, Robin)):
-            w[-1] *= 0.5
-        return w
+        if self.coordinates is None:
+            w = np.full(self.n_unknowns, self.h)
+            if isinstance(self.lower_bc, (Neumann, Robin)):
+                w[0] *= 0.5
+            if isinstance(self.upper_bc, (Neumann, Robin)):
+                w[-1] *= 0.5
+            return w
+        h = self.spacings
+        dual = np.empty(self.cells + 1)
+        dual[1:-1] = 0.5 * (h[:-1] + h[1:])
+        dual[0] = 0.5 * h[0]
+        dual[-1] = 0.5 * h[-1]
+        if self.periodic:
+            dual[0] = 0.5 * (h[-1] + h[0])
+        return dual[self.unknown_slice]
 
     @property
     def has_null_space(self) -> bool:
@@ -188,6 +334,7 @@ class Grid:
         upper: Sequence[float] | None = None,
         boundary: Mapping[str, Condition] | Condition | None = None,
         default: Condition | None = None,
+        nodes: Sequence[Sequence[float] | np.ndarray | None] | None = None,
     ) -> Grid:
         """Build a grid from per-axis lists and named faces.
 
@@ -201,15 +348,43 @@ class Grid:
             Faces ``xmin xmax ymin ymax zmin zmax`` (``x3min`` ... beyond 3-D).
         default : condition, optional
             Condition of every face not named (default homogeneous Dirichlet).
+        nodes : sequence of (array_like or None), optional
+            Per axis, the node coordinates of a stretched axis (``cells[i] + 1``
+            strictly increasing numbers; they also fix ``lower[i]`` and
+            ``upper[i]``, which must agree if given), or None for uniform nodes.
 
         Raises
         ------
         GridError
             On bad sizes, bounds, an unknown face name or a face of an axis the
-            grid does not have.
+            grid does not have, or node coordinates that do not fit.
+
+        Examples
+        --------
+        >>> from kronpde import Grid
+        >>> from kronpde.grid import stretched_nodes
+        >>> g = Grid.box([8, 4], nodes=[stretched_nodes(8, 0.0, 1.0, "tanh", 2.0), None])
+        >>> [a.uniform for a in g.axes]
+        [False, True]
         """
         cells = list(cells)
         d = len(cells)
+        nodes = [None] * d if nodes is None else list(nodes)
+        if len(nodes) != d:
+            raise GridError(f"nodes needs one entry per axis ({d}), got {len(nodes)}")
+        coords: list[np.ndarray | None] = []
+        for i, x in enumerate(nodes):
+            if x is None:
+                coords.append(None)
+                continue
+            x = np.asarray(x, dtype=float).reshape(-1)
+            if x.size != cells[i] + 1:
+                raise GridError(
+                    f"axis {axis_name(i)}: nodes has {x.size} coordinates but cells = "
+                    f"{cells[i]} needs {cells[i] + 1}"
+                )
+            coords.append(x)
+        explicit_lower, explicit_upper = lower is not None, upper is not None
         lower = [0.0] * d if lower is None else list(lower)
         upper = [1.0] * d if upper is None else list(upper)
         if len(lower) != d or len(upper) != d:
@@ -227,12 +402,26 @@ class Grid:
                 raise GridError(
                     f"face {key!r} does not exist in {d}-D; faces are {', '.join(sorted(names))}"
                 )
+        for i, x in enumerate(coords):
+            if x is None:
+                continue
+            for name, given, end in (("lower", explicit_lower, 0), ("upper", explicit_upper, -1)):
+                bounds = lower if end == 0 else upper
+                if given and float(bounds[i]) != float(x[end]):
+                    raise GridError(
+                        f"axis {axis_name(i)}: {name} = {bounds[i]!r} but the nodes "
+                        f"{'start' if end == 0 else 'end'} at {float(x[end])!r}"
+                    )
+                bounds[i] = float(x[end])
         axes = []
         for i in range(d):
             lo = boundary.get(face_name(i, 0), default)
             hi = boundary.get(face_name(i, 1), default)
+            x = coords[i]
             try:
-                axes.append(Axis(cells[i], lower[i], upper[i], lo, hi))
+                axes.append(
+                    Axis(cells[i], lower[i], upper[i], lo, hi, None if x is None else tuple(x))
+                )
             except GridError as exc:
                 raise GridError(f"axis {axis_name(i)}: {exc}") from None
         return cls(axes)
@@ -249,8 +438,13 @@ class Grid:
         return tuple(a.cells for a in self.axes)
 
     @property
+    def uniform(self) -> bool:
+        """True when every axis is evenly spaced."""
+        return all(a.uniform for a in self.axes)
+
+    @property
     def spacing(self) -> tuple[float, ...]:
-        """Spacing ``h`` per axis."""
+        """Spacing ``h`` per axis (the mean spacing of a stretched axis)."""
         return tuple(a.h for a in self.axes)
 
     @property
@@ -405,7 +599,7 @@ class Grid:
         parts = []
         for i, a in enumerate(self.axes):
             parts.append(
-                f"{axis_name(i)}: {a.cells} cells on [{a.lower:g}, {a.upper:g}] "
-                f"({a.lower_bc.kind}/{a.upper_bc.kind})"
+                f"{axis_name(i)}: {a.cells} {'cells' if a.uniform else 'stretched cells'} on "
+                f"[{a.lower:g}, {a.upper:g}] ({a.lower_bc.kind}/{a.upper_bc.kind})"
             )
         return f"Grid({'; '.join(parts)})"

@@ -1,8 +1,8 @@
 """Problem: a grid with its equation data; builds the operator and right-hand side.
 
-The problem is ``-div(k grad u) + c u = f`` (constant ``k``) on the grid's box
-with the grid's boundary conditions, discretised as ``A u = b`` on the unknowns (``case-format.md``,
-"Discretisation"):
+The problem is ``-div(k grad u) + c u = f`` on the grid's box with the grid's
+boundary conditions, discretised as ``A u = b`` on the unknowns
+(``case-format.md``, "Discretisation").  With a constant ``k``:
 
 * ``A = sum_i I ⊗ ... ⊗ T_i ⊗ ... ⊗ I + c I`` with ``T_i`` from
   :func:`kronpde.stencils.second_difference`;
@@ -14,6 +14,13 @@ forms exist, both from the trapezoid weights ``W = W_0 ⊗ W_1 ⊗ ...``:
 ``W A`` (row scaling) and ``Â = D A D^{-1}`` with ``D = W^{1/2}`` (similarity).
 The solvers work on ``Â y = D b``, ``u = D^{-1} y``, because ``Â`` is again a
 Kronecker sum (of the symmetrised 1-D operators).
+
+With a variable ``k(x)`` (a callable or a nodal array) the operator is the flux
+form ``W A = sum_i D_iᵀ K_i D_i + c W`` of :mod:`kronpde.variable` (harmonic
+mean of the nodal ``k`` at the interval mid-points): symmetric in the same
+weights, but no longer a Kronecker sum (:attr:`Problem.is_kronecker_sum` is
+False), so fast diagonalization serves as a preconditioner (``fastdiag-cg``)
+instead of a solver.
 """
 
 from __future__ import annotations
@@ -25,14 +32,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from kronpde.boundary import BoundaryData, evaluate_data
-from kronpde.errors import GridError
+from kronpde.errors import GridError, SolverError
 from kronpde.grid import Grid
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.stencils import AxisOperator, second_difference
+from kronpde.variable import VariableDiffusion, VariableOperator
 
 
 class Problem:
-    """The boundary-value problem ``-k Δu + c u = f`` on a grid (constant ``k``).
+    """The boundary-value problem ``-div(k grad u) + c u = f`` on a grid.
 
     Parameters
     ----------
@@ -73,25 +81,57 @@ class Problem:
         shift = float(shift)
         if not math.isfinite(shift) or shift < 0.0:
             raise GridError(f"shift: must be finite and >= 0, got {shift}")
-        if isinstance(coefficient, bool) or not isinstance(
-            coefficient, (int, float, np.integer, np.floating)
-        ):
-            raise GridError(
-                f"coefficient: must be a number (variable k(x) is not supported yet), "
-                f"got {type(coefficient).__name__}"
-            )
-        coefficient = float(coefficient)
-        if not math.isfinite(coefficient) or coefficient <= 0.0:
-            raise GridError(f"coefficient: must be finite and > 0, got {coefficient}")
         self.grid = grid
         self.source = source
         self.shift = shift
+        self._k_nodes = None
+        if isinstance(coefficient, np.ndarray) and coefficient.ndim == 0:
+            coefficient = coefficient.item()  # a 0-d array is a number
+        if isinstance(coefficient, (bool, np.bool_)):
+            raise GridError("coefficient: must be a number, a callable or an array, got a bool")
+        if isinstance(coefficient, (int, float, np.integer, np.floating)):
+            coefficient = float(coefficient)
+            if not math.isfinite(coefficient) or coefficient <= 0.0:
+                raise GridError(f"coefficient: must be finite and > 0, got {coefficient}")
+        else:
+            self._k_nodes = _nodal_coefficient(grid, coefficient)
         self.coefficient = coefficient
+
+    # -- the coefficient ---------------------------------------------------------------
+    @property
+    def variable_coefficient(self) -> bool:
+        """True when ``k`` was given as a callable or an array (evaluated at every node)."""
+        return self._k_nodes is not None
+
+    def coefficient_values(self) -> np.ndarray:
+        """``k`` at every node, shape :attr:`Grid.node_shape` (a copy)."""
+        if self._k_nodes is None:
+            return np.full(self.grid.node_shape, self.coefficient)
+        return self._k_nodes.copy()
+
+    @cached_property
+    def _variable(self) -> VariableDiffusion:
+        return VariableDiffusion(self.grid, self._k_nodes, self.shift)
+
+    def _require_kronecker(self, what: str) -> None:
+        if self.variable_coefficient:
+            msg = (
+                f"{what}: the coefficient k varies in space, so the operator is not a "
+                "Kronecker sum of 1-D operators"
+            )
+            raise SolverError(msg)
 
     # -- structure ---------------------------------------------------------------
     @cached_property
     def axis_operators(self) -> tuple[AxisOperator, ...]:
-        """The 1-D operators ``k T_i`` (physical spacing, not symmetrised)."""
+        """The 1-D operators ``k T_i`` (physical spacing, not symmetrised).
+
+        Raises
+        ------
+        SolverError
+            For a variable coefficient (no Kronecker-sum structure).
+        """
+        self._require_kronecker("axis_operators")
         ops = (second_difference(a) for a in self.grid.axes)
         if self.coefficient != 1.0:
             ops = (op.scaled(self.coefficient) for op in ops)
@@ -114,24 +154,43 @@ class Problem:
 
     @property
     def is_kronecker_sum(self) -> bool:
-        """True: a constant-coefficient Kronecker sum, so fast diagonalization applies."""
-        return True
+        """True for a constant coefficient: a Kronecker sum, so fast diagonalization applies."""
+        return not self.variable_coefficient
 
     # -- operators -----------------------------------------------------------------
     def operator(self, symmetric: bool = False) -> sp.csr_array:
         """The assembled operator: ``A``, or ``Â = D A D^{-1}`` with ``symmetric=True``."""
+        if self.variable_coefficient:
+            return self._variable.operator(symmetric)
         ops = self.symmetric_axis_operators if symmetric else self.axis_operators
         return assemble(ops, self.shift)
 
-    def linear_operator(self, symmetric: bool = False) -> KronSumOperator:
+    def linear_operator(self, symmetric: bool = False) -> KronSumOperator | VariableOperator:
         """The matrix-free operator: ``A``, or ``Â`` with ``symmetric=True``."""
+        if self.variable_coefficient:
+            return self._variable.linear_operator(symmetric)
         ops = self.symmetric_axis_operators if symmetric else self.axis_operators
         return KronSumOperator(ops, self.shift)
 
     def weighted_operator(self) -> sp.csr_array:
         """The row-scaled symmetric form ``W A`` (CSR)."""
+        if self.variable_coefficient:
+            return self._variable.weighted_operator()
         w = self.weights().reshape(-1)
         return sp.csr_array(sp.diags_array(w) @ self.operator())
+
+    def diagonal(self) -> np.ndarray:
+        """The diagonal of ``A`` (and of ``Â``), flat."""
+        if self.variable_coefficient:
+            return self._variable.diagonal.reshape(-1).copy()
+        g = self.grid
+        d = g.dimension
+        diag = np.full(g.shape, self.shift)
+        for i, op in enumerate(self.axis_operators):
+            shape = [1] * d
+            shape[i] = op.n
+            diag += op.diag.reshape(shape)
+        return diag.reshape(-1)
 
     def weights(self) -> np.ndarray:
         """Trapezoid weights of the unknowns (``W``), shape :attr:`Grid.shape`."""
@@ -162,10 +221,14 @@ class Problem:
         g = self.grid
         d = g.dimension
         b = self.source_values()
-        for i, op in enumerate(self.axis_operators):
+        if self.variable_coefficient:
+            lifts = self._variable.lifts
+        else:
+            lifts = [op.lift for op in self.axis_operators]
+        for i, lift in enumerate(lifts):
             for side in (0, 1):
-                factor = op.lift[side]
-                if factor == 0.0:
+                factor = lift[side]
+                if np.all(factor == 0.0):
                     continue
                 data = g.face_data(i, side)  # shape: node shape with 1 along axis i
                 take = list(g.unknown_index)
@@ -225,3 +288,27 @@ class Problem:
         r = b - self.linear_operator().matvec(np.asarray(u, dtype=float).reshape(-1))
         nb = float(np.linalg.norm(b))
         return float(np.linalg.norm(r) / nb) if nb > 0 else float(np.linalg.norm(r))
+
+
+def _nodal_coefficient(grid: Grid, coefficient) -> np.ndarray:
+    """A variable ``k`` at every node (shape ``grid.node_shape``), checked finite and > 0."""
+    if not callable(coefficient):
+        try:
+            arr = np.asarray(coefficient, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise GridError(
+                f"coefficient: must be a number, a callable or an array of the node shape "
+                f"{grid.node_shape}, got {type(coefficient).__name__}"
+            ) from exc
+        if arr.shape != grid.node_shape:
+            raise GridError(
+                f"coefficient: an array coefficient needs the node shape {grid.node_shape}, "
+                f"got {arr.shape}"
+            )
+        coefficient = arr
+    k = evaluate_data(coefficient, grid.node_coordinates(), grid.node_shape, "coefficient")
+    if not np.all(k > 0.0):
+        where = np.unravel_index(int(np.argmin(k)), k.shape)
+        at = ", ".join(f"{x[j]:.6g}" for x, j in zip(grid.nodes, where, strict=True))
+        raise GridError(f"coefficient: must be > 0 at every node, but k = {k[where]:.6g} at ({at})")
+    return k

@@ -1,7 +1,9 @@
 """1-D operators of one axis: the second difference with each boundary condition.
 
 Axis with spacing ``h``, unknowns ``u_r`` (see :mod:`kronpde.grid`).  The
-operator ``T`` approximates ``-u''``:
+operator ``T`` approximates ``-u''`` (all rows come from one flux-form
+builder, :func:`diffusion_coefficients`, which also covers stretched axes and
+a coefficient ``k`` on the intervals, ``-(k u')'``):
 
 * interior row: ``(-u_{r-1} + 2 u_r - u_{r+1}) / h**2``;
 * Dirichlet face: the known boundary node is dropped from the row, its value
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from kronpde.boundary import Dirichlet, Neumann, Robin
+from kronpde.boundary import Dirichlet, Neumann
 from kronpde.grid import Axis
 
 
@@ -117,13 +119,14 @@ def second_difference(axis: Axis) -> AxisOperator:
     Parameters
     ----------
     axis : Axis
-        Cells, bounds and boundary conditions.
+        Cells, bounds (or stretched node coordinates) and boundary conditions.
 
     Returns
     -------
     AxisOperator
         ``T`` in tridiagonal-with-wrap form, with physical spacing ``h`` (the
-        module docstring gives the rows).
+        module docstring gives the rows; a stretched axis takes the
+        flux form of :func:`diffusion_coefficients` with ``k = 1``).
 
     Examples
     --------
@@ -134,43 +137,148 @@ def second_difference(axis: Axis) -> AxisOperator:
            [-4.,  8., -4.],
            [ 0., -8.,  8.]])
     """
+    diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(axis)
+    lift = (float(lift_lo), float(lift_hi))
+    return AxisOperator(diag, lower, upper, axis.periodic, axis.weights.copy(), lift)
+
+
+def diffusion_operator(
+    axis: Axis, edge_k: np.ndarray, face_k: tuple[float, float] = (1.0, 1.0)
+) -> AxisOperator:
+    """The 1-D operator of ``-(k u')'`` with ``k`` given at the interval mid-points.
+
+    Parameters
+    ----------
+    axis : Axis
+        The axis (uniform or stretched) and its conditions.
+    edge_k : ndarray, shape (cells,)
+        ``k_{j+1/2} > 0`` on every interval ``[x_j, x_{j+1}]``.
+    face_k : pair of float
+        ``k`` at the lower and upper boundary node (the flux of a Neumann or
+        Robin face is ``k du/dn``).
+
+    Returns
+    -------
+    AxisOperator
+        ``W T`` is symmetric with the trapezoid weights (the module docstring).
+    """
+    diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(axis, edge_k, face_k)
+    lift = (float(lift_lo), float(lift_hi))
+    return AxisOperator(diag, lower, upper, axis.periodic, axis.weights.copy(), lift)
+
+
+def diffusion_coefficients(
+    axis: Axis,
+    edge_k: np.ndarray | None = None,
+    face_k: tuple[np.ndarray | float, np.ndarray | float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the flux-form operator of ``-(k u')'`` on the axis' unknowns, for many lines.
+
+    Vertex-centred finite volumes: node ``j`` owns the dual cell of length
+    ``w_j`` (the trapezoid weight, :attr:`Axis.weights`), interval ``e`` from
+    node ``e`` to ``e + 1`` has length ``h_e`` (:attr:`Axis.spacings`) and
+    carries the flux ``k_e (u_{e+1} - u_e) / h_e``.  Row ``j`` is
+
+        ``(T u)_j = sum over the intervals e at node j of c_{j,e} (u_j - u_other)``,
+        ``c_{j,e} = k_e / (h_e w_j)``,
+
+    with the boundary rows of the module docstring: the known value of a
+    Dirichlet neighbour goes to the right-hand side (factor ``c_{j,e}``); a
+    Neumann/Robin boundary node has no outer interval, its face flux
+    ``k_face du/dn`` becomes ``k_face g / w_j`` on the right-hand side
+    (``/beta`` for Robin) and Robin adds ``k_face alpha / (beta w_j)`` to the
+    diagonal.  On a uniform axis with ``k = 1`` this is exactly (bit for bit)
+    the second difference with ghost-node reflection; on a smoothly stretched
+    axis it is the standard non-uniform 3-point formula
+    ``-2/(h_{j-1} + h_j) [(u_{j+1} - u_j)/h_j - (u_j - u_{j-1})/h_{j-1}]``,
+    second order in the solution.  ``diag(w) T = D^T diag(k/h) D`` (+ Robin
+    terms) with ``D`` the one-sided difference, so ``W T`` is symmetric.
+
+    Parameters
+    ----------
+    axis : Axis
+        The axis.
+    edge_k : ndarray, shape (..., cells), optional
+        ``k`` on every interval of every line (leading axes: independent
+        lines, e.g. the other axes of an N-D grid).  Default 1.
+    face_k : pair of ndarray, shape (...), optional
+        ``k`` at the lower and upper boundary node of every line.  Default 1.
+
+    Returns
+    -------
+    diag, lower, upper : ndarray, shape (..., n)
+        :class:`AxisOperator`'s layout (``n`` the axis' unknowns), periodic
+        axes with ``n <= 2`` folded the same way.
+    lift_lower, lift_upper : ndarray, shape (...)
+        Factors of the lower / upper face's data on the first / last row's
+        right-hand side (0 for periodic axes).
+    """
+    m = axis.cells
     n = axis.n_unknowns
-    h = axis.h
-    inv_h2 = 1.0 / (h * h)
-    diag = np.full(n, 2.0 * inv_h2)
-    lower = np.full(n, -inv_h2)
-    upper = np.full(n, -inv_h2)
-    lift = [0.0, 0.0]
+    start = axis.unknown_slice.start
+    h = axis.spacings
+    w = axis.weights
+    if edge_k is None:
+        edge_k = np.ones(m)
+    edge_k = np.asarray(edge_k, dtype=float)
+    lead = edge_k.shape[:-1]
+    if face_k is None:
+        face_k = (1.0, 1.0)
+    face_lo = np.broadcast_to(np.asarray(face_k[0], dtype=float), lead)
+    face_hi = np.broadcast_to(np.asarray(face_k[1], dtype=float), lead)
+    j = start + np.arange(n)  # node index of each row
+    # the left interval of row j is j - 1 (m - 1 on a periodic axis), the right one is j
+    has_left = (j >= 1) | axis.periodic
+    has_right = j <= m - 1
+    left_e = (j - 1) % m
+    right_e = np.minimum(j, m - 1)
+    factor_l = np.where(has_left, 1.0 / (h[left_e] * w), 0.0)  # 1 / (h_e w_j), 0 if none
+    factor_r = np.where(has_right, 1.0 / (h[right_e] * w), 0.0)
+    # k of interval e sits at ext[..., e + 1]: the left interval of node j is ext[..., j],
+    # the right one ext[..., j + 1] (slices, no gather); the padding is never used unweighted
+    ext = np.empty((*lead, m + 2))
+    ext[..., 1 : m + 1] = edge_k
+    ext[..., 0] = edge_k[..., m - 1] if axis.periodic else 1.0
+    ext[..., m + 1] = edge_k[..., 0] if axis.periodic else 1.0
+    cl = ext[..., start : start + n] * factor_l
+    cr = ext[..., start + 1 : start + n + 1] * factor_r
+    del ext
+    diag = cl + cr
+    lower = -cl + 0.0  # + 0.0: no negative zeros where a row has no such neighbour
+    upper = -cr + 0.0
+    lift_lo = np.zeros(lead)
+    lift_hi = np.zeros(lead)
     if axis.periodic:
-        if n == 1:  # u_{-1} = u_1 = u_0: the row is identically zero
-            diag[:] = 0.0
-            lower[:] = upper[:] = 0.0
+        if n == 1:  # both neighbours are the node itself: the row is identically zero
+            diag[...] = 0.0
+            lower[...] = 0.0
+            upper[...] = 0.0
         elif n == 2:  # both neighbours are the other node
-            upper[0] += lower[0]
-            lower[0] = 0.0
-            lower[1] += upper[1]
-            upper[1] = 0.0
-        return AxisOperator(diag, lower, upper, True, axis.weights.copy(), (0.0, 0.0))
-    lower[0] = 0.0
-    upper[-1] = 0.0
-    faces = ((0, axis.lower_bc), (1, axis.upper_bc))
-    for side, bc in faces:
+            upper[..., 0] += lower[..., 0]
+            lower[..., 0] = 0.0
+            lower[..., 1] += upper[..., 1]
+            upper[..., 1] = 0.0
+        return diag, lower, upper, lift_lo, lift_hi
+    for side, bc in ((0, axis.lower_bc), (1, axis.upper_bc)):
+        row = n - 1 if side else 0
+        coupling = upper if side else lower  # towards the face
         if isinstance(bc, Dirichlet):
-            lift[side] = inv_h2
-    for side, bc in faces:
-        if isinstance(bc, Dirichlet):
+            # the neighbour across the interval is the known face node
+            factor = -coupling[..., row]
+            coupling[..., row] = 0.0
+            if side == 0:
+                lift_lo = factor
+            else:
+                lift_hi = factor
             continue
-        row = -1 if side else 0
-        # Neumann / Robin: ghost-node reflection doubles the inward coupling.
-        if n == 1:  # the inward neighbour is the other face's Dirichlet node
-            lift[1 - side] *= 2.0
-        elif side == 0:
-            upper[0] *= 2.0
-        else:
-            lower[-1] *= 2.0
+        k_face = face_hi if side else face_lo
         if isinstance(bc, Neumann):
-            lift[side] = 2.0 / h
-        elif isinstance(bc, Robin):
-            diag[row] += 2.0 * bc.alpha / (bc.beta * h)
-            lift[side] = 2.0 / (bc.beta * h)
-    return AxisOperator(diag, lower, upper, False, axis.weights.copy(), (lift[0], lift[1]))
+            lift = k_face * (1.0 / w[row])
+        else:  # Robin
+            diag[..., row] += k_face * (bc.alpha / (bc.beta * w[row]))
+            lift = k_face * (1.0 / (bc.beta * w[row]))
+        if side == 0:
+            lift_lo = lift
+        else:
+            lift_hi = lift
+    return diag, lower, upper, np.array(lift_lo, dtype=float), np.array(lift_hi, dtype=float)

@@ -266,9 +266,9 @@ def test_error_carries_file_and_key(tmp_path):
         ('source = "x + y"', 'source = "x + y"\nshift = true', "[equation] shift", "boolean"),
         (
             'source = "x + y"',
-            'source = "x + y"\ncoefficient = "1 + x"',
+            'source = "x + y"\ncoefficient = "x - 0.5"',
             "[equation] coefficient",
-            "not supported yet",
+            "> 0 at every node",
         ),
         ('source = "x + y"', 'source = "x + y"\ncoefficient = -2', "[equation] coefficient", "> 0"),
         (

@@ -21,7 +21,7 @@ from kronpde.errors import SolverError
 from kronpde.solvers.api import METHODS, Solution, SolveReport, prepare, solve
 
 ITERATIVE = ("cg", "amg-cg")
-ALL = ("cg", "amg-cg", "direct", "fastdiag")
+ALL = ("cg", "amg-cg", "fastdiag-cg", "direct", "fastdiag")
 
 CELLS = {1: [40], 2: [18, 12], 3: [8, 6, 7]}
 
@@ -268,7 +268,7 @@ def test_unknown_method_lists_the_methods():
         solve(problem, "multigrid")
     for name in METHODS:
         assert repr(name) in str(info.value)
-    assert METHODS == ("auto", "cg", "amg-cg", "fastdiag", "direct")
+    assert METHODS == ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct")
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,15 @@ Beyond the contract
 * Bounds must lie within ``±1e100`` and the spacing must be at least ``1e-12``
   of the bounds' magnitude (else neighbouring nodes cannot be told apart); a
   grid has at most ``2**33`` nodes.
+* ``[equation] coefficient`` may vary in space (an expression in the
+  coordinates): it is evaluated at every node of the grid and must be finite
+  and ``> 0`` on all of them.
+* ``[grid] nodes`` stretches axes: ``nodes.x = [0.0, 0.1, 0.3, ...]`` gives the
+  ``cells[0] + 1`` node coordinates of axis x (strictly increasing; they fix
+  ``lower`` and ``upper``, which must agree if given), and
+  ``nodes.y = { stretch = "tanh", beta = 2.0 }`` names a stretching of
+  :func:`kronpde.grid.stretched_nodes` between ``lower`` and ``upper``.
+  Axes not named stay uniform.
 """
 
 from __future__ import annotations
@@ -46,7 +55,7 @@ import numpy as np
 
 from kronpde.boundary import Condition, Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import CaseError, GridError
-from kronpde.grid import Grid, face_name
+from kronpde.grid import STRETCHINGS, Grid, face_name, stretched_nodes
 from kronpde.io.expr import Expression, ExpressionError, parse_expression
 from kronpde.io.vtk import SUPPORTED_EXTENSIONS
 from kronpde.problem import Problem
@@ -63,7 +72,7 @@ __all__ = ["CONDITION_KEYS", "FIELDS", "MAX_NODES", "TABLES", "Case", "Expressio
 
 #: The tables of a case file and the keys each one takes.
 TABLES: dict[str, tuple[str, ...]] = {
-    "grid": ("cells", "lower", "upper"),
+    "grid": ("cells", "lower", "upper", "nodes"),
     "equation": ("source", "shift", "coefficient"),
     "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax"),
     "solver": ("method", "rtol", "maxiter"),
@@ -142,7 +151,10 @@ class Case:
     dimension : int
         1, 2 or 3.
     cells, lower, upper : tuple
-        ``[grid]`` as read (defaults filled in).
+        ``[grid]`` as read (defaults filled in; ``lower``/``upper`` from
+        ``[grid] nodes`` where an axis' coordinates are given).
+    coefficient_text : str
+        ``[equation] coefficient`` as written (``"1"`` by default).
     """
 
     path: Path
@@ -158,6 +170,7 @@ class Case:
     cells: tuple[int, ...]
     lower: tuple[float, ...]
     upper: tuple[float, ...]
+    coefficient_text: str = "1"
 
     @property
     def grid(self) -> Grid:
@@ -293,12 +306,14 @@ class _Reader:
         data = self.parse_file()
         self.check_keys(data)
         dimension, cells, lower, upper = self.read_grid(data["grid"])
+        nodes, lower, upper = self.read_nodes(data["grid"], cells, lower, upper)
         equation = self.table(data, "equation", required=True)
         source = self.expression(equation, "equation", "source", dimension, required=True)
         shift = self.scalar(equation, "equation", "shift", default=0.0, minimum=0.0)
         coefficient = self.read_coefficient(equation, dimension)
         boundary = self.read_boundary(data.get("boundary"), dimension)
-        grid = self.build_grid(cells, lower, upper, boundary)
+        grid = self.build_grid(cells, lower, upper, boundary, nodes)
+        coefficient = self.check_coefficient(grid, coefficient)
         method, rtol, maxiter = self.read_solver(data.get("solver"))
         output, fields = self.read_output(data.get("output"))
         exact = None
@@ -328,6 +343,7 @@ class _Reader:
             cells=cells,
             lower=lower,
             upper=upper,
+            coefficient_text=_coefficient_text(equation.get("coefficient", 1)),
         )
 
     def parse_file(self) -> dict[str, Any]:
@@ -550,8 +566,107 @@ class _Reader:
                 )
         return dimension, tuple(cells), lower, upper
 
+    def read_nodes(
+        self,
+        grid: Mapping[str, Any],
+        cells: tuple[int, ...],
+        lower: tuple[float, ...],
+        upper: tuple[float, ...],
+    ) -> tuple[list[np.ndarray | None], tuple[float, ...], tuple[float, ...]]:
+        """``[grid] nodes``: per axis coordinates (or None), and the bounds they imply."""
+        dimension = len(cells)
+        nodes: list[np.ndarray | None] = [None] * dimension
+        if "nodes" not in grid:
+            return nodes, lower, upper
+        table = grid["nodes"]
+        axes = "xyz"[:dimension]
+        if not isinstance(table, dict):
+            raise self.error(
+                "[grid] nodes",
+                f"must be a table of axes ({', '.join(axes)}), e.g. nodes.x = [0, 0.1, 0.3, 1] "
+                f'or nodes.x = {{ stretch = "tanh", beta = 2.0 }}, got {_kind(table)}',
+            )
+        lower, upper = list(lower), list(upper)
+        for name, spec in table.items():
+            key = f"[grid] nodes.{name}"
+            if name not in axes:
+                raise self.error(
+                    key, f"not an axis of this {dimension}-D grid; the axes are {', '.join(axes)}"
+                )
+            i = axes.index(name)
+            if isinstance(spec, list):
+                x = np.array([self.number(v, key) for v in spec], dtype=float)
+                if x.size != cells[i] + 1:
+                    raise self.error(
+                        key,
+                        f"has {x.size} coordinates, but cells = {cells[i]} on axis {name} "
+                        f"needs cells + 1 = {cells[i] + 1}",
+                    )
+                if not np.all(np.diff(x) > 0.0):
+                    raise self.error(key, "coordinates must be strictly increasing")
+                if np.any(np.abs(x) > _MAX_BOUND):
+                    raise self.error(key, "coordinates must lie within ±1e100")
+                for bound, values, end in (("lower", lower, 0), ("upper", upper, -1)):
+                    if bound in grid and values[i] != x[end]:
+                        raise self.error(
+                            key,
+                            f"{'starts' if end == 0 else 'ends'} at {x[end]:g} but [grid] "
+                            f"{bound} is {values[i]:g} on axis {name}; they must agree "
+                            f"(or leave {bound} out)",
+                        )
+                    values[i] = float(x[end])
+            elif isinstance(spec, dict):
+                x = self.named_stretching(spec, key, cells[i], lower[i], upper[i])
+            else:
+                raise self.error(
+                    key,
+                    f"must be an array of {cells[i] + 1} coordinates or a table such as "
+                    f'{{ stretch = "tanh", beta = 2.0 }}, got {_kind(spec)}',
+                )
+            h_min = float(np.min(np.diff(x)))
+            scale = max(abs(x[0]), abs(x[-1]))
+            if h_min < 1e-100 or h_min < _MIN_RELATIVE_SPACING * scale:
+                raise self.error(
+                    key,
+                    f"the smallest spacing, {h_min:.3g}, is too small for bounds of magnitude "
+                    f"{scale:.3g}; neighbouring nodes would not be distinct",
+                )
+            nodes[i] = x
+        return nodes, tuple(lower), tuple(upper)
+
+    def named_stretching(
+        self, spec: Mapping[str, Any], key: str, cells: int, lower: float, upper: float
+    ) -> np.ndarray:
+        allowed = ("stretch", "beta")
+        for name in spec:
+            if name not in allowed:
+                raise self.error(
+                    f"{key}.{name}",
+                    f"unknown key; {_suggest(name, allowed)}a stretching takes stretch, beta",
+                )
+        if "stretch" not in spec:
+            raise self.error(
+                f"{key}.stretch", f"missing: give stretch = one of {', '.join(STRETCHINGS)}"
+            )
+        stretch = spec["stretch"]
+        if not isinstance(stretch, str) or stretch not in STRETCHINGS:
+            hint = _suggest(stretch, STRETCHINGS) if isinstance(stretch, str) else ""
+            raise self.error(
+                f"{key}.stretch",
+                f"must be one of {', '.join(STRETCHINGS)}; {hint}got {_kind(stretch)}",
+            )
+        beta = 2.0
+        if "beta" in spec:
+            beta = self.number(spec["beta"], f"{key}.beta")
+            if not 0.0 < beta <= 10.0:
+                raise self.error(f"{key}.beta", f"must be > 0 and <= 10, got {beta:g}")
+        return stretched_nodes(cells, lower, upper, stretch, beta)
+
     # -- [equation] ---------------------------------------------------------------------
-    def read_coefficient(self, equation: Mapping[str, Any], dimension: int) -> float:
+    def read_coefficient(
+        self, equation: Mapping[str, Any], dimension: int
+    ) -> float | ExpressionData:
+        """``k``: a positive number, or a varying expression (checked on the nodes later)."""
         key = "[equation] coefficient"
         if "coefficient" not in equation:
             return 1.0
@@ -559,16 +674,37 @@ class _Reader:
         if isinstance(value, str):
             expr = self.expression(equation, "equation", "coefficient", dimension)
             if not expr.is_constant:
-                raise self.error(
-                    key,
-                    f"{_show(value)} varies in space, but variable coefficients k(x) are not "
-                    "supported yet; give a positive constant",
-                )
+                return ExpressionData(expr)
             value = expr.value
         k = self.number(value, key)
         if k <= 0.0:
             raise self.error(key, f"must be > 0, got {k:g}")
         return k
+
+    def check_coefficient(
+        self, grid: Grid, coefficient: float | ExpressionData
+    ) -> float | np.ndarray:
+        """A varying ``k`` evaluated at every node: finite and > 0 there, else a CaseError."""
+        if not isinstance(coefficient, ExpressionData):
+            return coefficient
+        key = "[equation] coefficient"
+        try:
+            values = coefficient.expression.evaluate(grid.node_coordinates())
+        except ExpressionError as exc:
+            raise self.error(key, f"{exc} (k is used at every node)") from None
+        k = np.broadcast_to(np.asarray(values, dtype=float), grid.node_shape)
+        if not np.all(k > 0.0):
+            where = np.unravel_index(int(np.argmin(k)), k.shape)
+            at = ", ".join(
+                f"{'xyz'[i]} = {x[j]:.6g}"
+                for i, (x, j) in enumerate(zip(grid.nodes, where, strict=True))
+            )
+            raise self.error(
+                key,
+                f"must be > 0 at every node (k is used at every node), but "
+                f"{coefficient.expression.text} = {k[where]:.6g} at {at}",
+            )
+        return np.array(k)
 
     # -- [boundary] ---------------------------------------------------------------------
     def read_boundary(self, boundary: Any, dimension: int) -> dict[str, tuple[Condition, str]]:
@@ -694,6 +830,7 @@ class _Reader:
         lower: tuple[float, ...],
         upper: tuple[float, ...],
         boundary: Mapping[str, tuple[Condition, str]],
+        nodes: Sequence[np.ndarray | None] | None = None,
     ) -> Grid:
         for i, m in enumerate(cells):
             lo, hi = face_name(i, 0), face_name(i, 1)
@@ -705,7 +842,11 @@ class _Reader:
                 )
         try:
             return Grid.box(
-                list(cells), list(lower), list(upper), {f: c for f, (c, _) in boundary.items()}
+                list(cells),
+                list(lower),
+                list(upper),
+                {f: c for f, (c, _) in boundary.items()},
+                nodes=nodes,
             )
         except GridError as exc:  # pragma: no cover - every cause is checked above
             raise self.error("[grid]", str(exc)) from None
@@ -803,6 +944,13 @@ class _Reader:
             _evaluate(source, grid.unknown_coordinates(), self.error, "[equation] source", "")
         if exact is not None:
             _evaluate(exact, grid.node_coordinates(), self.error, "[exact] u", "")
+
+
+def _coefficient_text(value: Any) -> str:
+    """``[equation] coefficient`` for the summary: the expression text, or the number."""
+    if isinstance(value, str):
+        return value.strip()
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
 
 
 def _evaluate(

@@ -19,9 +19,16 @@ Methods (:data:`METHODS`):
 ``"amg-cg"``
     Conjugate gradients preconditioned by one algebraic multigrid cycle
     (:class:`~kronpde.solvers.amg.AMGPreconditioner`, pyamg hierarchy).
+``"fastdiag-cg"``
+    Conjugate gradients preconditioned by the exact fast-diagonalization
+    solve of a constant-coefficient operator
+    (:class:`~kronpde.solvers.fastdiag_pc.FastDiagPreconditioner`): for a
+    variable coefficient ``k(x)``, a condition number of at most
+    ``k_max / k_min`` on every grid.
 ``"auto"``
-    ``"fastdiag"`` when ``problem.is_kronecker_sum`` (every problem kronpde
-    builds today), else ``"amg-cg"``; the report says which and why.
+    ``"fastdiag"`` when ``problem.is_kronecker_sum`` (constant coefficient),
+    ``"fastdiag-cg"`` for a variable coefficient, else ``"amg-cg"``; the
+    report says which and why.
 
 The iterative methods work on the symmetric system ``Â y = D b`` with
 ``Â = D A D^{-1}`` (SPD, or SPD semidefinite with null vector ``D·1``) and
@@ -47,11 +54,15 @@ from kronpde.errors import SolverError
 from kronpde.solvers.amg import AMGPreconditioner
 from kronpde.solvers.cg import cg
 from kronpde.solvers.direct import DEFAULT_MAX_MEMORY, DirectSolver
+from kronpde.solvers.fastdiag_pc import FastDiagPreconditioner
 
 __all__ = ["METHODS", "PreparedSolver", "Solution", "SolveReport", "prepare", "solve"]
 
 #: The accepted method names.
-METHODS = ("auto", "cg", "amg-cg", "fastdiag", "direct")
+METHODS = ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct")
+
+#: The methods that iterate (CG with or without a preconditioner).
+ITERATIVE_METHODS = ("cg", "amg-cg", "fastdiag-cg")
 
 #: Rounds of "continue CG with a tighter internal tolerance" (see PreparedSolver.solve).
 MAX_ROUNDS = 6
@@ -147,18 +158,6 @@ class _Jacobi(LinearOperator):
         return self._matvec(x)
 
 
-def _symmetric_diagonal(problem) -> np.ndarray:
-    """Diagonal of ``Â`` (equal to that of ``A``), flat."""
-    g = problem.grid
-    d = g.dimension
-    diag = np.full(g.shape, problem.shift)
-    for i, op in enumerate(problem.symmetric_axis_operators):
-        shape = [1] * d
-        shape[i] = op.n
-        diag += op.diag.reshape(shape)
-    return diag.reshape(-1)
-
-
 def _check_keys(method: str, options: Mapping[str, Any], allowed) -> None:
     unknown = [k for k in options if k not in allowed]
     if unknown:
@@ -206,7 +205,7 @@ class PreparedSolver:
                 msg = f"cg: option jacobi={jacobi!r} must be 'auto', True or False"
                 raise SolverError(msg)
             self._A_hat = problem.linear_operator(symmetric=True)
-            diagonal = _symmetric_diagonal(problem)
+            diagonal = problem.diagonal()  # of Â, equal to that of A
             constant = bool(np.ptp(diagonal) <= 1e-12 * np.max(np.abs(diagonal)))
             positive = bool(np.all(diagonal > 0))
             use = positive and (jacobi is True or (jacobi == "auto" and not constant))
@@ -224,6 +223,12 @@ class PreparedSolver:
                 if constant
                 else "No preconditioner (jacobi=False)."
             )
+        elif method == "fastdiag-cg":
+            _check_keys("fastdiag-cg", options, ("approximation", "workers", "kernels"))
+            self._A_hat = problem.linear_operator(symmetric=True)
+            self.backend = FastDiagPreconditioner.from_problem(problem, **options)
+            self._M = self.backend
+            self.options = dict(self.backend.options)
         else:  # amg-cg
             self._A_hat = problem.linear_operator(symmetric=True)
             self.backend = AMGPreconditioner.from_problem(
@@ -277,12 +282,12 @@ class PreparedSolver:
 
         Notes
         -----
-        Stopping rule of ``cg`` and ``amg-cg``.  CG runs on ``Â y = D b``
+        Stopping rule of ``cg``, ``amg-cg`` and ``fastdiag-cg``.  CG runs on ``Â y = D b``
         whose residual is ``D (b - A u)``, so its own test
         (``||D(b - A u)|| <= t ||D b||``, starting with ``t = max(rtol,
         atol/||b||)``) does not bound the unsymmetrised residual exactly (the
         two relative residuals differ by at most the spread of ``D``, a
-        factor ``2^(d/2)``).  After CG stops converged, the true
+        factor ``2^(d/2)`` on uniform axes).  After CG stops converged, the true
         ``||b - A u||`` is computed; if it is above the target, CG continues
         from its last iterate with ``t`` reduced by the missing factor (times
         1/2), at most :data:`MAX_ROUNDS` rounds, all within ``maxiter``
@@ -431,6 +436,14 @@ class PreparedSolver:
         restarts = f" in {rounds} rounds (tolerance tightened)" if rounds > 1 else ""
         if name == "cg":
             precond = f" {self._jacobi_note}"
+        elif name == "fastdiag-cg":
+            fd = self.backend
+            precond = (
+                f" Preconditioner: the exact fast-diagonalization solve with k replaced by "
+                f"k_ref = {fd.reference_k:.6g} (weighted geometric mean"
+                f"{', sqrt(k/k_ref) scaling' if fd.approximation == 'scaled' else ''}); "
+                f"contrast k_max/k_min = {fd.contrast:.3g}."
+            )
         else:
             amg = self.backend
             precond = (
@@ -507,11 +520,21 @@ def _choose(problem, method: Any) -> tuple[str, str]:
             "auto: the operator is a constant-coefficient Kronecker sum "
             "(problem.is_kronecker_sum), so fast diagonalization solves it exactly"
         )
+    if getattr(problem, "variable_coefficient", False):
+        return "fastdiag-cg", (
+            "auto: the coefficient k varies in space, so the operator is not a Kronecker sum; "
+            "CG preconditioned by fast diagonalization of the constant-coefficient operator "
+            "(condition number at most k_max/k_min)"
+        )
     return "amg-cg", "auto: the operator is not a Kronecker sum, so AMG-preconditioned CG"
 
 
 def prepare(
-    problem, method: str = "auto", *, options: Mapping[str, Any] | None = None
+    problem,
+    method: str = "auto",
+    *,
+    options: Mapping[str, Any] | None = None,
+    backend: str = "serial",
 ) -> PreparedSolver:
     """Set up a method for ``problem`` once (operator, hierarchy, factors or eigenpairs).
 
@@ -533,7 +556,15 @@ def prepare(
         * ``direct``: ``max_memory`` (bytes or None, default 2 GiB),
           ``permc_spec``;
         * ``fastdiag``: the keyword-only options of
-          ``FastDiagSolver.from_problem`` (``workers``).
+          ``FastDiagSolver.from_problem`` (``workers``);
+        * ``fastdiag-cg``: ``approximation`` (``"mean"`` default, or
+          ``"scaled"``), ``workers``, ``kernels`` (see
+          :class:`~kronpde.solvers.fastdiag_pc.FastDiagPreconditioner`).
+    backend : str, optional
+        ``"serial"`` (default) or ``"petsc"``: the same method on PETSc, on
+        every rank of an MPI program (``"amg-cg"`` or ``"cg"``; options
+        ``pc``, ``petsc_options``, ``comm``, ``gather``, ``monitor``; see
+        :class:`kronpde.petsc.backend.PetscSolver`).  Needs petsc4py.
 
     Returns
     -------
@@ -561,6 +592,13 @@ def prepare(
     if options is not None and not isinstance(options, Mapping):
         msg = f"options must be a mapping (dict), got {type(options).__name__}"
         raise SolverError(msg)
+    if backend == "petsc":  # optional: petsc4py is imported there, only now
+        from kronpde.petsc import prepare as prepare_petsc
+
+        return prepare_petsc(problem, method, options=options)
+    if backend != "serial":
+        msg = f"unknown backend {backend!r}; the backends are 'serial' and 'petsc'"
+        raise SolverError(msg)
     chosen, reason = _choose(problem, method)
     return PreparedSolver(problem, chosen, method, reason, dict(options or {}))
 
@@ -574,6 +612,7 @@ def solve(
     maxiter: int | None = None,
     callback: Callable[[np.ndarray], Any] | None = None,
     options: Mapping[str, Any] | None = None,
+    backend: str = "serial",
 ) -> Solution:
     """Solve ``problem`` with one method: ``prepare(problem, method, options).solve(...)``.
 
@@ -583,7 +622,7 @@ def solve(
         The problem; its right-hand side is ``problem.rhs()``.
     method : str, optional
         One of :data:`METHODS`; ``"auto"`` picks ``"fastdiag"`` for Kronecker
-        sums, else ``"amg-cg"``.
+        sums, ``"fastdiag-cg"`` for a variable coefficient, else ``"amg-cg"``.
     rtol, atol : float, optional
         Target ``||b - A u||_2 <= max(rtol ||b||_2, atol)`` on the
         unsymmetrised system (iterative methods; see
@@ -595,6 +634,8 @@ def solve(
         in u-space (flat, read-only view).
     options : mapping, optional
         Method options (see :func:`prepare`).
+    backend : str, optional
+        ``"serial"`` (default) or ``"petsc"`` (see :func:`prepare`).
 
     Returns
     -------
@@ -613,5 +654,5 @@ def solve(
     >>> bool(abs(sol.u[8, 8] - 1.0) < 1e-2)
     True
     """
-    prepared = prepare(problem, method, options=options)
+    prepared = prepare(problem, method, options=options, backend=backend)
     return prepared.solve(None, rtol=rtol, atol=atol, maxiter=maxiter, callback=callback)

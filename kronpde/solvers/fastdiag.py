@@ -37,8 +37,12 @@ long axes whose transform length has a large prime factor (``kernels="auto"``,
 see :class:`FastDiagSolver`), where a dense GEMM with the closed-form
 eigenvectors is faster.  A closed-form method is used only when the operator's
 coefficients equal the closed form's (``diag = 2s``, ``lower = upper = -s``, Neumann rows ``-2s``,
-weights consistent): any other operator, e.g. a future non-uniform one, takes
-the ``eigh`` path.
+weights consistent): any other operator, e.g. that of a stretched axis, takes
+the ``eigh`` path.  There the eigenpairs are those of the generalized
+symmetric eigenproblem ``(W T) v = λ W v`` (``W T`` symmetric, ``W`` the
+diagonal trapezoid weights), solved as the standard problem of
+``D T D^{-1} = W^{-1/2} (W T) W^{-1/2}`` with ``v = W^{-1/2} q``: the same
+pencil, reduced with the (diagonal, hence exact) Cholesky factor of ``W``.
 
 Singular problems (all axes Neumann/periodic, ``c = 0``): the zero mode is
 dropped.  Its coefficient in the forward transform is ``mean_w(b)`` (the left
@@ -505,7 +509,23 @@ class FastDiagSolver:
         force_eigh: bool = False,
         kernels: str = "auto",
     ) -> FastDiagSolver:
-        """Prepare the solver of a :class:`kronpde.Problem` (its operators, axes and shift)."""
+        """Prepare the solver of a :class:`kronpde.Problem` (its operators, axes and shift).
+
+        Raises
+        ------
+        SolverError
+            For a variable coefficient ``k(x)``: the operator is not a
+            Kronecker sum, so fast diagonalization cannot solve it (it can
+            precondition it: method ``"fastdiag-cg"``).
+        """
+        if getattr(problem, "variable_coefficient", False):
+            msg = (
+                "fastdiag: the coefficient k varies in space, so the operator is not a "
+                "Kronecker sum and fast diagonalization cannot solve it exactly; use method "
+                "'fastdiag-cg' (CG preconditioned by fast diagonalization), 'amg-cg', 'cg' "
+                "or 'direct'"
+            )
+            raise SolverError(msg)
         return cls(
             problem.axis_operators,
             problem.shift,

@@ -1,0 +1,360 @@
+"""The variable-coefficient operator ``-div(k grad u) + c u``: data, assembly, matrix-free apply.
+
+Discretisation (vertex-centred finite volumes, the flux form of
+:func:`kronpde.stencils.diffusion_coefficients` along every axis):
+
+* ``k`` is given (or evaluated) at every node of the grid, Dirichlet nodes
+  included; every value must be finite and ``> 0``.
+* On the interval from node ``j`` to ``j + 1`` of axis ``i`` (a *staggered
+  mid-point*) the coefficient is the **harmonic mean** of the two nodal values,
+  ``k_{j+1/2} = 2 k_j k_{j+1} / (k_j + k_{j+1})``, computed as
+  ``k_j * (2 k_{j+1} / (k_j + k_{j+1}))`` so that equal values give exactly
+  ``k_j``.  The harmonic mean is the conductance of the two half-intervals in
+  series (exact for a piecewise-constant ``k`` that jumps at the mid-point)
+  and equals ``k(x_{j+1/2}) + O(h²)`` for a smooth ``k``: the scheme stays
+  second order.
+* A Neumann/Robin face's flux is ``k du/dn`` with ``k`` at the boundary node.
+* Symmetric form:  ``W A = sum_i D_iᵀ K_i D_i + R + c W``, where
+  ``D_i = I ⊗ ... ⊗ D ⊗ ... ⊗ I`` is the one-sided difference
+  ``(D u)_e = u_{e+1} - u_e`` along axis ``i`` (one row per interval, columns
+  the axis' unknowns: a Dirichlet node's column is dropped, its value lifted
+  into the right-hand side), ``K_i`` is diagonal with
+  ``k_{e+1/2} / h_e`` times the dual-face area ``prod_{j != i} w_j``, ``R``
+  holds the Robin terms ``k alpha/beta`` times the face area, and ``W`` the
+  trapezoid weights.  The solvers use ``Â = W^{-1/2} (W A) W^{-1/2}``.
+* With ``k`` constant every coefficient equals the constant-coefficient
+  operator's times ``k`` (to rounding; the matrix-free rows bit for bit on
+  Dirichlet, Neumann and periodic axes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+from kronpde.boundary import Dirichlet, Robin
+from kronpde.grid import Grid
+from kronpde.operator import BLOCK_BYTES
+from kronpde.stencils import diffusion_coefficients
+
+__all__ = ["VariableDiffusion", "VariableOperator", "harmonic_mean"]
+
+
+def harmonic_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``2 a b / (a + b)`` for positive arrays, exact (``a``) where ``a == b``."""
+    return a * (2.0 * b / (a + b))
+
+
+def _take(d: int, i: int, index) -> tuple:
+    full = [slice(None)] * d
+    full[i] = index
+    return tuple(full)
+
+
+class VariableDiffusion:
+    """The discretised ``-div(k grad u) + c u`` of a grid with nodal ``k``.
+
+    Parameters
+    ----------
+    grid : Grid
+        Axes (uniform or stretched) and boundary conditions.
+    k : ndarray, shape ``grid.node_shape``
+        ``k`` at every node, finite and ``> 0`` (checked by the caller,
+        :class:`kronpde.Problem`).
+    shift : float
+        ``c >= 0``.
+
+    Attributes
+    ----------
+    diagonal : ndarray, shape ``grid.shape``
+        The diagonal of ``A`` (equal to that of ``Â``).
+    edges : tuple of ndarray
+        Per axis ``i``, the couplings of ``Â`` between unknowns ``r`` and
+        ``r + 1`` along axis ``i`` (shape ``grid.shape`` with ``n_i - 1``
+        entries along axis ``i``; negative).
+    wraps : tuple of (ndarray or None)
+        Per periodic axis with ``n_i >= 3``, the coupling of ``Â`` between
+        unknowns ``n_i - 1`` and ``0`` (length 1 along axis ``i``).
+    lifts : tuple of (ndarray, ndarray)
+        Per axis, the factors of the lower / upper face's data on the
+        right-hand side of the first / last row (shape ``grid.shape`` with 1
+        along axis ``i``; zeros for periodic axes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kronpde import Grid
+    >>> g = Grid.box([4, 3])
+    >>> x, y = g.node_coordinates()
+    >>> v = VariableDiffusion(g, 1.0 + x + 0 * y)
+    >>> a = v.operator(symmetric=True)
+    >>> a.shape, bool(abs(a - a.T).max() < 1e-12)
+    ((6, 6), True)
+    >>> bool(abs(v.weighted_operator() - (v.operator() * g.weights().reshape(-1, 1))).max() < 1e-12)
+    True
+    """
+
+    def __init__(self, grid: Grid, k: np.ndarray, shift: float = 0.0):
+        self.grid = grid
+        self.k = np.asarray(k, dtype=float)
+        self.shift = float(shift)
+        diagonal = np.full(grid.shape, self.shift)
+        edges, wraps, lifts = [], [], []
+        for i, axis in enumerate(grid.axes):
+            edge_k, face_lo, face_hi = self._axis_k(i)
+            diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(
+                axis, edge_k, (face_lo, face_hi)
+            )
+            del lower
+            s = np.sqrt(axis.weights)
+            n = axis.n_unknowns
+            diagonal += np.moveaxis(diag, -1, i)
+            # Â = W^{1/2} A W^{-1/2}: the (r, r+1) entry is upper[r] s_r / s_{r+1}
+            pair = upper[..., : n - 1] * (s[: n - 1] / s[1:])
+            edges.append(np.ascontiguousarray(np.moveaxis(pair, -1, i)))
+            wrap = None
+            if axis.periodic and n >= 3:
+                w = upper[..., n - 1 :] * (s[n - 1] / s[0])
+                wrap = np.ascontiguousarray(np.moveaxis(w, -1, i))
+            wraps.append(wrap)
+            lifts.append((np.expand_dims(lift_lo, i), np.expand_dims(lift_hi, i)))
+        self.diagonal = diagonal
+        self.edges = tuple(edges)
+        self.wraps = tuple(wraps)
+        self.lifts = tuple(lifts)
+
+    # -- k at the staggered points -----------------------------------------------------
+    def _lines(self, i: int) -> np.ndarray:
+        """``k`` on the lines of axis ``i`` through the unknowns: shape (..., cells_i + 1)."""
+        index = list(self.grid.unknown_index)
+        index[i] = slice(None)
+        kn = np.ascontiguousarray(np.moveaxis(self.k[tuple(index)], i, -1))
+        if self.grid.axes[i].periodic:
+            if np.shares_memory(kn, self.k):
+                kn = kn.copy()
+            kn[..., -1] = kn[..., 0]  # node m is node 0
+        return kn
+
+    def _axis_k(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Harmonic-mean ``k`` on the intervals of axis ``i`` and ``k`` at its two faces."""
+        kn = self._lines(i)
+        return harmonic_mean(kn[..., :-1], kn[..., 1:]), kn[..., 0], kn[..., -1]
+
+    def edge_k(self, i: int) -> np.ndarray:
+        """``k_{j+1/2}`` on every interval of axis ``i``, shape (..., cells_i) (axis ``i`` last)."""
+        return self._axis_k(i)[0]
+
+    # -- assembly ----------------------------------------------------------------------
+    def weighted_operator(self) -> sp.csr_array:
+        """``W A = sum_i D_iᵀ K_i D_i + R + c W`` (CSR, symmetric), built with Kronecker products.
+
+        ``D_i = I ⊗ ... ⊗ D ⊗ ... ⊗ I`` with the one-sided difference ``D`` of
+        axis ``i`` (:func:`_difference`), ``K_i`` the diagonal of
+        ``k_{e+1/2} / h_e`` times the dual-face area.  Independent of the row
+        formulas that :attr:`diagonal` and :attr:`edges` (and so
+        :meth:`operator` and the matrix-free apply) come from, so the two
+        check each other.
+        """
+        g = self.grid
+        d = g.dimension
+        shape = g.shape
+        n_total = g.size
+        w_axes = [a.weights for a in g.axes]
+        total = sp.csr_array((n_total, n_total))
+        robin = np.zeros(shape)
+        for i, axis in enumerate(g.axes):
+            D = _difference(axis)
+            eyes_before = sp.eye_array(math.prod(shape[:i]), format="csr")
+            eyes_after = sp.eye_array(math.prod(shape[i + 1 :]), format="csr")
+            Di = sp.kron(sp.kron(eyes_before, D, format="csr"), eyes_after, format="csr")
+            edge_k, face_lo, face_hi = self._axis_k(i)
+            cond = edge_k / axis.spacings  # k_{e+1/2} / h_e, axis i last
+            area = np.ones(())
+            for j in range(d):
+                if j != i:
+                    area = np.multiply.outer(area, w_axes[j])
+            Ki = np.moveaxis(cond * area[..., None], -1, i)
+            total = total + Di.T @ sp.diags_array(Ki.reshape(-1)) @ Di
+            for side, bc, kf in ((0, axis.lower_bc, face_lo), (1, axis.upper_bc, face_hi)):
+                if isinstance(bc, Robin) and not axis.periodic:
+                    row = robin[_take(d, i, slice(-1, None) if side else slice(0, 1))]
+                    row += np.expand_dims(kf * (bc.alpha / bc.beta) * area, i)
+        w = g.weights().reshape(-1)
+        total = total + sp.diags_array(robin.reshape(-1) + self.shift * w)
+        total = sp.csr_array(total)
+        total.sum_duplicates()
+        total.eliminate_zeros()
+        return total
+
+    def operator(self, symmetric: bool = False) -> sp.csr_array:
+        """``A`` or, with ``symmetric=True``, ``Â`` as CSR, from the row coefficients.
+
+        Written as the banded (DIA) matrix of :attr:`diagonal`, :attr:`edges`
+        and :attr:`wraps` (offsets ``0``, ``±s_i`` and ``±(n_i - 1) s_i``, ``s_i``
+        the stride of axis ``i``) and converted to CSR once: about 20 times
+        faster than the sparse products of :meth:`weighted_operator` on 128³
+        cells, and equal to it up to rounding (the tests check both).
+        """
+        g = self.grid
+        d = g.dimension
+        shape = g.shape
+        n_total = g.size
+        strides = [math.prod(shape[i + 1 :]) for i in range(d)]
+        bands: dict[int, np.ndarray] = {0: self.diagonal.copy()}
+
+        def band(offset: int) -> np.ndarray:
+            if offset not in bands:
+                bands[offset] = np.zeros(shape)
+            return bands[offset]
+
+        for i, (E, wrap) in enumerate(zip(self.edges, self.wraps, strict=True)):
+            if E.shape[i] > 0:
+                # DIA stores A[r, c] at column c: the (r, r+1) pair sits at column r+1
+                band(strides[i])[_take(d, i, slice(1, None))] += E
+                band(-strides[i])[_take(d, i, slice(None, -1))] += E
+            if wrap is not None:
+                n = shape[i]
+                band((n - 1) * strides[i])[_take(d, i, slice(-1, None))] += wrap
+                band(-(n - 1) * strides[i])[_take(d, i, slice(0, 1))] += wrap
+        offsets = sorted(bands)
+        data = np.stack([bands[o].reshape(-1) for o in offsets])
+        bands.clear()
+        a = sp.dia_array((data, np.array(offsets)), shape=(n_total, n_total)).tocsr()
+        del data
+        if not symmetric:  # A = W^{-1/2} Â W^{1/2}
+            s = np.sqrt(g.weights().reshape(-1))
+            a = sp.csr_array(sp.diags_array(1.0 / s) @ a @ sp.diags_array(s))
+        a.sum_duplicates()
+        a.eliminate_zeros()
+        return a
+
+    def linear_operator(self, symmetric: bool = False) -> VariableOperator:
+        """The matrix-free ``A``, or ``Â`` with ``symmetric=True``."""
+        return VariableOperator(self, symmetric=symmetric)
+
+
+def _difference(axis) -> sp.csr_array:
+    """The one-sided difference ``(D u)_e = u_{e+1} - u_e`` of one axis, shape (cells, n).
+
+    Columns are the axis' unknowns: a Dirichlet node's column is dropped, and on
+    a periodic axis node ``m`` is node ``0``.
+    """
+    m = axis.cells
+    start = axis.unknown_slice.start
+    n = axis.n_unknowns
+    e = np.arange(m)
+    rows = np.concatenate([e, e])
+    nodes = np.concatenate([e, e + 1])
+    vals = np.concatenate([-np.ones(m), np.ones(m)])
+    if axis.periodic:
+        nodes = nodes % m
+    cols = nodes - start
+    keep = (cols >= 0) & (cols < n)
+    if not axis.periodic:  # a Dirichlet node is not a column
+        if isinstance(axis.lower_bc, Dirichlet):
+            keep &= nodes != 0
+        if isinstance(axis.upper_bc, Dirichlet):
+            keep &= nodes != m
+    D = sp.coo_array((vals[keep], (rows[keep], cols[keep])), shape=(m, n)).tocsr()
+    D.sum_duplicates()
+    return D
+
+
+class VariableOperator(LinearOperator):
+    """Matrix-free ``Â`` (or ``A = W^{-1/2} Â W^{1/2}``) of a :class:`VariableDiffusion`.
+
+    ``Â x`` is the diagonal times ``x`` plus, per axis, the couplings of
+    neighbouring unknowns (array slices along that axis, no matrix).  Offers
+    ``matvec_into(x, out)`` (see :mod:`kronpde.solvers.cg`).
+    """
+
+    def __init__(self, data: VariableDiffusion, symmetric: bool = True):
+        self.data = data
+        self.symmetric = symmetric
+        self.grid_shape = data.grid.shape
+        n = math.prod(self.grid_shape)
+        super().__init__(dtype=np.float64, shape=(n, n))
+        plane = math.prod(self.grid_shape[1:])
+        self._block = max(1, min(self.grid_shape[0], BLOCK_BYTES // (8 * plane)))
+        self._tmp = np.empty((self._block, *self.grid_shape[1:]))
+        if not symmetric:
+            self._scale = np.sqrt(data.grid.weights())
+            self._x = np.empty(self.grid_shape)
+
+    def _apply_symmetric(self, X: np.ndarray, Y: np.ndarray) -> None:
+        """``Y = Â X``, in blocks of planes along axis 0 of about :data:`BLOCK_BYTES`.
+
+        A block receives its diagonal term, the couplings along the other axes
+        (inside the block) and those along axis 0 (reading ``X`` one plane
+        beyond the block, writing only the block's own rows) while it is in cache.
+        """
+        data = self.data
+        d = X.ndim
+        n0 = X.shape[0]
+        E0, wrap0 = data.edges[0], data.wraps[0]
+        for p0 in range(0, n0, self._block):
+            p1 = min(p0 + self._block, n0)
+            xb, yb, tb = X[p0:p1], Y[p0:p1], self._tmp[: p1 - p0]
+            np.multiply(xb, data.diagonal[p0:p1], out=yb)
+            for i in range(1, d):
+                E, wrap = data.edges[i][p0:p1], data.wraps[i]
+                if E.shape[i] > 0:
+                    lo, hi = _take(d, i, slice(None, -1)), _take(d, i, slice(1, None))
+                    t = tb[lo]
+                    np.multiply(E, xb[hi], out=t)
+                    yb[lo] += t
+                    np.multiply(E, xb[lo], out=t)
+                    yb[hi] += t
+                if wrap is not None:
+                    first, last = _take(d, i, slice(0, 1)), _take(d, i, slice(-1, None))
+                    t = tb[first]
+                    np.multiply(wrap[p0:p1], xb[first], out=t)
+                    yb[last] += t
+                    np.multiply(wrap[p0:p1], xb[last], out=t)
+                    yb[first] += t
+            r1 = min(p1, n0 - 1)  # rows r < n0 - 1 couple to r + 1 through E0[r]
+            if p0 < r1:
+                t = tb[: r1 - p0]
+                np.multiply(E0[p0:r1], X[p0 + 1 : r1 + 1], out=t)
+                Y[p0:r1] += t
+            r0 = max(p0, 1)  # rows r >= 1 couple to r - 1 through E0[r - 1]
+            if r0 < p1:
+                t = tb[: p1 - r0]
+                np.multiply(E0[r0 - 1 : p1 - 1], X[r0 - 1 : p1 - 1], out=t)
+                Y[r0:p1] += t
+            if wrap0 is not None:
+                if p0 == 0:
+                    np.multiply(wrap0, X[n0 - 1 :], out=tb[:1])
+                    Y[:1] += tb[:1]
+                if p1 == n0:
+                    np.multiply(wrap0, X[:1], out=tb[:1])
+                    Y[n0 - 1 :] += tb[:1]
+
+    def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Compute ``out = op @ x`` without allocating; ``out`` must not alias ``x``."""
+        X = x.reshape(self.grid_shape)
+        Y = out.reshape(self.grid_shape)
+        if self.symmetric:
+            self._apply_symmetric(X, Y)
+        else:  # A x = W^{-1/2} Â (W^{1/2} x)
+            np.multiply(X, self._scale, out=self._x)
+            self._apply_symmetric(self._x, Y)
+            Y /= self._scale
+        return out
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=float).reshape(-1)
+        out = np.empty_like(x)
+        return self.matvec_into(x, out)
+
+    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
+        if self.symmetric:
+            return self._matvec(x)
+        # Aᵀ = W^{1/2} Â W^{-1/2}
+        X = np.ascontiguousarray(x, dtype=float).reshape(self.grid_shape) / self._scale
+        Y = np.empty(self.grid_shape)
+        self._apply_symmetric(X, Y)  # uses only the block-sized work array
+        return (Y * self._scale).reshape(-1)
