@@ -1,0 +1,250 @@
+"""Rows, right-hand side and weights of one box of unknowns, from the 1-D stencils.
+
+Pure numpy, no PETSc: every MPI rank calls these functions for the box of
+unknowns it owns, so the distributed operator is built from exactly the
+:class:`~kronpde.stencils.AxisOperator` coefficients (``diag``, ``lower``,
+``upper``, periodic wrap, lifting factors) that the serial operators use, and
+no rank ever holds a global matrix.
+
+A *box* is given by per-axis bounds ``lo[a] <= j < hi[a]`` on the C-ordered
+array of unknowns (``grid.shape``, axis 0 slowest).  The N-D operator is the
+Kronecker sum ``sum_a I ⊗ ... ⊗ T_a ⊗ ... ⊗ I + c I`` (``kronpde.operator``),
+so row ``(j_0, ..., j_{d-1})`` has
+
+* the diagonal ``c + sum_a T_a.diag[j_a]``;
+* for each axis ``a``, ``T_a.lower[j_a]`` at ``j_a - 1`` and
+  ``T_a.upper[j_a]`` at ``j_a + 1`` (the other indices unchanged), wrapping
+  on a periodic axis.
+
+:func:`box_csr` returns these rows in CSR form with the columns numbered in an
+*index box* of the caller's choice: the whole grid (natural C order, with
+periodic wrap: used by the tests against :func:`kronpde.operator.assemble`) or
+the rank's ghosted box (the DMDA's local numbering, whose ghost layer already
+holds the periodic images, mapped to PETSc's global numbering by the DMDA's
+local-to-global map).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from kronpde.boundary import evaluate_data
+from kronpde.errors import GridError
+from kronpde.stencils import AxisOperator
+
+__all__ = ["box_csr", "box_rhs", "box_shape", "box_slices", "box_weights"]
+
+
+def box_shape(lo: Sequence[int], hi: Sequence[int]) -> tuple[int, ...]:
+    """Shape ``hi - lo`` of a box of unknowns."""
+    return tuple(int(h) - int(low) for low, h in zip(lo, hi, strict=True))
+
+
+def box_slices(lo: Sequence[int], hi: Sequence[int]) -> tuple[slice, ...]:
+    """The box as an index into the array of unknowns (shape ``grid.shape``)."""
+    return tuple(slice(int(low), int(h)) for low, h in zip(lo, hi, strict=True))
+
+
+def _along(values: np.ndarray, axis: int, d: int) -> np.ndarray:
+    """A 1-D array shaped to broadcast along ``axis`` of a ``d``-D array."""
+    shape = [1] * d
+    shape[axis] = values.size
+    return values.reshape(shape)
+
+
+def box_csr(
+    ops: Sequence[AxisOperator],
+    shift: float,
+    lo: Sequence[int],
+    hi: Sequence[int],
+    base: Sequence[int] | None = None,
+    extent: Sequence[int] | None = None,
+    *,
+    wrap: bool = True,
+    index_dtype: np.dtype | type = np.int64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of a box of unknowns of the Kronecker sum, in CSR form.
+
+    Parameters
+    ----------
+    ops : sequence of AxisOperator
+        The 1-D operators, axis 0 (slowest) first (e.g.
+        ``problem.symmetric_axis_operators``).
+    shift : float
+        ``c``, added to the diagonal.
+    lo, hi : sequence of int
+        The box of rows: ``lo[a] <= j_a < hi[a]``.  Rows come in C order of
+        the box.
+    base, extent : sequence of int, optional
+        The index box that numbers the columns: column ``(k_0, ...)`` is
+        ``sum_a (k_a - base[a]) * stride_a`` with C-order strides of
+        ``extent``.  Default: the whole grid (``base = 0``,
+        ``extent = (op.n for op in ops)``), i.e. the natural C-order index.
+    wrap : bool
+        Whether a neighbour across the end of a periodic axis is wrapped to
+        ``k mod n`` (True: natural numbering) or kept as ``-1`` / ``n``, the
+        ghost images a periodic DMDA keeps in its ghosted box (False).
+    index_dtype : dtype
+        Integer type of the column numbers (PETSc's ``IntType`` for PETSc;
+        it must hold ``prod(extent)``).
+
+    Returns
+    -------
+    indptr : ndarray of int64, shape (m + 1,)
+        ``m = prod(hi - lo)`` rows.
+    indices : ndarray of ``index_dtype``, shape (nnz,)
+        Column numbers in the index box, diagonal first in every row, then
+        axis by axis the lower and upper neighbour.
+    data : ndarray of float64, shape (nnz,)
+        The coefficients.  Zero off-diagonal coefficients (a non-periodic end,
+        a folded periodic axis with ``n <= 2``) are left out; the diagonal is
+        always present.
+
+    Raises
+    ------
+    ValueError
+        If a non-zero coupling reaches outside the index box (the index box
+        does not cover the box's neighbours), or the column numbers do not
+        fit ``index_dtype``.
+
+    Examples
+    --------
+    >>> from kronpde import Axis
+    >>> from kronpde.stencils import second_difference
+    >>> ops = [second_difference(Axis(4))]  # 3 unknowns, Dirichlet at both ends
+    >>> indptr, indices, data = box_csr(ops, 0.0, [1], [3])  # rows 1 and 2
+    >>> indptr.tolist(), indices.tolist(), data.tolist()
+    ([0, 3, 5], [1, 0, 2, 2, 1], [32.0, -16.0, -16.0, 32.0, -16.0])
+    """
+    ops = list(ops)
+    d = len(ops)
+    n = [op.n for op in ops]
+    lo = [int(v) for v in lo]
+    hi = [int(v) for v in hi]
+    base = [0] * d if base is None else [int(v) for v in base]
+    extent = list(n) if extent is None else [int(v) for v in extent]
+    if not (len(lo) == len(hi) == len(base) == len(extent) == d):
+        msg = f"box_csr: lo, hi, base and extent need {d} entries each"
+        raise ValueError(msg)
+    index_dtype = np.dtype(index_dtype)
+    if math.prod(extent) > np.iinfo(index_dtype).max:
+        msg = f"box_csr: an index box of {math.prod(extent)} entries does not fit {index_dtype}"
+        raise ValueError(msg)
+    shape = box_shape(lo, hi)
+    m = math.prod(shape)
+    strides = [math.prod(extent[a + 1 :]) for a in range(d)]
+    ncol = 1 + 2 * d
+
+    positions = [_along(np.arange(lo[a], hi[a]), a, d) for a in range(d)]
+    row_index = np.zeros(shape, dtype=index_dtype)
+    for a in range(d):
+        row_index += ((positions[a] - base[a]) * strides[a]).astype(index_dtype)
+
+    # rows of the box in C order, the entries of a row side by side (CSR order)
+    values = np.empty((m, ncol))
+    columns = np.empty((m, ncol), dtype=index_dtype)
+    entry_values = values.reshape(*shape, ncol)
+    entry_columns = columns.reshape(*shape, ncol)
+    diag = np.full((1,) * d, float(shift))
+    for a, op in enumerate(ops):
+        diag = diag + _along(op.diag[lo[a] : hi[a]], a, d)
+    entry_values[..., 0] = diag
+    entry_columns[..., 0] = row_index
+    for a, op in enumerate(ops):
+        for k, (coef, step) in enumerate(((op.lower, -1), (op.upper, 1))):
+            c = coef[lo[a] : hi[a]]
+            target = np.arange(lo[a], hi[a]) + step
+            if wrap and op.periodic:
+                target %= n[a]
+            inside = (target >= base[a]) & (target < base[a] + extent[a])
+            if np.any((c != 0.0) & ~inside):
+                msg = (
+                    f"box_csr: axis {a}: a coupling of the box [{lo[a]}, {hi[a]}) leaves the "
+                    f"index box [{base[a]}, {base[a] + extent[a]})"
+                )
+                raise ValueError(msg)
+            # outside the index box the coefficient is 0: any column number does there
+            offset = np.where(inside, target - np.arange(lo[a], hi[a]), 0) * strides[a]
+            entry_values[..., 1 + 2 * a + k] = _along(c, a, d)
+            np.add(
+                row_index,
+                _along(offset.astype(index_dtype), a, d),
+                out=entry_columns[..., 1 + 2 * a + k],
+            )
+
+    keep = values != 0.0
+    keep[:, 0] = True
+    if keep.all():  # every row has all its neighbours (e.g. a periodic box)
+        indptr = np.arange(0, m * ncol + 1, ncol, dtype=np.int64)
+        return indptr, columns.reshape(-1), values.reshape(-1)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
+    return indptr, columns[keep], values[keep]
+
+
+def box_weights(grid, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
+    """Trapezoid weights of a box of unknowns, shape ``hi - lo`` (``grid.weights()[box]``)."""
+    w = np.ones(())
+    for a, axis in enumerate(grid.axes):
+        w = np.multiply.outer(w, axis.weights[lo[a] : hi[a]])
+    return w
+
+
+def box_rhs(problem, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
+    """The right-hand side ``b`` on a box of unknowns, shape ``hi - lo``.
+
+    ``problem.rhs()`` restricted to the box, evaluated on the box only: the
+    source ``f`` at the box's unknowns plus, in the first/last row of an axis,
+    the boundary data of that face times the axis operator's lifting factor
+    (``problem.axis_operators[i].lift``), as :meth:`kronpde.Problem.rhs` does.
+
+    Parameters
+    ----------
+    problem : Problem
+        The problem.
+    lo, hi : sequence of int
+        The box.
+
+    Returns
+    -------
+    ndarray of float64, shape ``hi - lo``
+
+    Raises
+    ------
+    GridError
+        If the source or boundary data are unusable (wrong shape, not finite).
+    """
+    g = problem.grid
+    d = g.dimension
+    box = box_slices(lo, hi)
+    shape = box_shape(lo, hi)
+    src = problem.source
+    if not callable(src) and np.ndim(src) > 0:
+        src = np.asarray(src, dtype=float)
+        if src.shape != g.node_shape:
+            msg = f"source: an array source needs the node shape {g.node_shape}, got {src.shape}"
+            raise GridError(msg)
+        b = evaluate_data(src[g.unknown_index][box], [], shape, "source")
+    else:
+        coords = [
+            _along(axis.nodes[axis.unknown_slice][box[a]], a, d) for a, axis in enumerate(g.axes)
+        ]
+        b = evaluate_data(src, coords, shape, "source")
+    for i, op in enumerate(problem.axis_operators):
+        for side in (0, 1):
+            factor = op.lift[side]
+            row = op.n - 1 if side else 0
+            if factor == 0.0 or not lo[i] <= row < hi[i]:
+                continue
+            data = g.face_data(i, side)  # the whole face: node shape with 1 along axis i
+            take = []
+            for a, axis in enumerate(g.axes):
+                start = axis.unknown_slice.start
+                take.append(slice(None) if a == i else slice(start + lo[a], start + hi[a]))
+            rows = [slice(None)] * d
+            rows[i] = slice(row - lo[i], row - lo[i] + 1)
+            b[tuple(rows)] += factor * data[tuple(take)]
+    return b

@@ -1,0 +1,667 @@
+"""PETSc backend: a DMDA over the unknowns, rows assembled per rank, KSPCG with AMG.
+
+The only kronpde module that imports petsc4py (when a solve is prepared).
+
+Layout.  The unknowns (``grid.shape``, C order, axis 0 slowest) are a DMDA of
+the same sizes with PETSc's x axis being kronpde's *last* axis, so that the
+DMDA's natural ordering (x fastest) is kronpde's C order.  An axis is periodic
+in the DMDA when it is periodic in the grid and has at least 3 unknowns (with
+1 or 2 the 1-D stencil already folds the wrap into in-range couplings, see
+:class:`~kronpde.stencils.AxisOperator`).  The stencil is a star of width 1.
+
+Assembly.  Each rank asks the DMDA for the box of unknowns it owns and its
+ghosted box, and builds the rows of the box from the symmetrised 1-D stencils
+``problem.symmetric_axis_operators`` with :func:`kronpde.petsc.assembly.box_csr`
+(columns numbered in the ghosted box, whose ghost layer holds the periodic
+images), maps the columns to PETSc's global numbering with the DMDA's
+local-to-global map, and inserts them into the DMDA's preallocated matrix.
+The right-hand side of the box comes from
+:func:`kronpde.petsc.assembly.box_rhs` (source and boundary lifting of the
+box only).  No rank builds or holds anything global except the gathered
+solution.
+
+System.  As in the serial iterative methods, CG runs on ``Â y = D b`` with
+``Â = D A D^{-1}`` (symmetric), ``D = W^{1/2}`` the square root of the
+trapezoid weights, and ``u = y / D``.  For a singular problem (pure
+Neumann/periodic, ``c = 0``) ``A 1 = 0`` gives ``Â (D 1) = 0``: the null space
+of ``Â`` is spanned by ``D·1`` (not the constant vector), and since ``Â`` is
+symmetric it is also the null space of ``Âᵀ``.  ``b`` is first projected onto
+the range of ``A`` (its trapezoid-weighted mean removed, exactly as
+``problem.project_rhs`` does), so ``D b ⟂ D·1``; ``D·1`` is set as null space,
+transpose null space and near null space (for GAMG's aggregates) of ``Â``;
+the returned ``u`` has zero weighted mean.
+
+Stopping rule.  KSP uses the unpreconditioned norm, ``||D b - Â y|| =
+||D (b - A u)||``, relative to ``||D b||``; afterwards the true unsymmetrised
+``||b - A u|| / ||b||`` is computed and, if it misses the target, CG continues
+from its iterate with a tightened tolerance (at most
+:data:`kronpde.solvers.api.MAX_ROUNDS` rounds), the rule of
+:meth:`kronpde.solvers.api.PreparedSolver.solve`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kronpde.errors import SolverError
+from kronpde.petsc import (
+    INSTALL_HINT,
+    METHODS,
+    PRECONDITIONERS,
+    PetscUnavailableError,
+    parse_petsc_options,
+)
+from kronpde.petsc.assembly import box_csr, box_rhs, box_shape, box_slices, box_weights
+from kronpde.solvers.api import MAX_ROUNDS, Solution, SolveReport
+
+__all__ = ["OPTIONS", "PetscSolution", "PetscSolver", "import_petsc"]
+
+#: The options of the PETSc backend (see :class:`PetscSolver`).
+OPTIONS = ("pc", "petsc_options", "comm", "gather", "monitor")
+
+#: Preconditioners per method; the first is the default.
+_PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none")}
+
+#: Seconds between two progress lines written to a stream.
+PROGRESS_INTERVAL = 1.0
+
+
+def import_petsc():
+    """Import and initialise petsc4py; return its ``PETSc`` module.
+
+    petsc4py is initialised without the command line (kronpde's own
+    arguments are not PETSc options) unless the caller has initialised it
+    already.  PETSc options are passed through ``options["petsc_options"]``.
+
+    Raises
+    ------
+    PetscUnavailableError
+        If petsc4py (or the PETSc/MPI libraries it links) cannot be loaded.
+    """
+    try:
+        import petsc4py
+
+        if "petsc4py.PETSc" not in sys.modules:
+            petsc4py.init(["kronpde"])
+        from petsc4py import PETSc
+    except ImportError as exc:
+        raise PetscUnavailableError(INSTALL_HINT + f" ({type(exc).__name__}: {exc})") from exc
+    return PETSc
+
+
+@dataclass(frozen=True, eq=False)
+class PetscSolution(Solution):
+    """A :class:`~kronpde.solvers.api.Solution` from the PETSc backend, on one rank.
+
+    ``u`` (nodal field) and ``x`` (unknowns) are the gathered global arrays on
+    the ranks that receive them (``options["gather"]``: rank 0 by default,
+    every rank with ``"all"``) and None elsewhere; ``report`` is the same on
+    every rank.
+
+    Attributes
+    ----------
+    local : ndarray
+        This rank's block of the unknowns, shape ``grid.shape[box]``.
+    box : tuple of slice
+        Where ``local`` sits in the array of unknowns (shape ``grid.shape``).
+    rank, ranks : int
+        This rank and the size of the communicator.
+    """
+
+    local: np.ndarray | None = None
+    box: tuple[slice, ...] = ()
+    rank: int = 0
+    ranks: int = 1
+
+
+class _ProgressLines:
+    """KSP monitor: a progress line on ``stream`` (rank 0 only) about once a second."""
+
+    def __init__(self, stream, rank: int):
+        self.stream = stream if rank == 0 else None
+        self.start = self.last = time.perf_counter()
+
+    def __call__(self, iteration: int, relative: float) -> None:
+        if self.stream is None:
+            return
+        now = time.perf_counter()
+        if now - self.last < PROGRESS_INTERVAL:
+            return
+        self.last = now
+        print(
+            f"  iteration {iteration:>7,}   relative residual {relative:.3e}   "
+            f"{now - self.start:7.1f} s",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def _choose(method: Any) -> tuple[str, str]:
+    if not isinstance(method, str) or method not in METHODS:
+        from kronpde.solvers.api import METHODS as SERIAL_METHODS
+
+        if isinstance(method, str) and method in SERIAL_METHODS:
+            msg = f"petsc backend: method {method!r} runs on the serial backend only"
+        else:
+            msg = f"petsc backend: unknown method {method!r}"
+        msg += f"; the petsc backend runs {', '.join(repr(m) for m in METHODS)}"
+        msg += " ('auto' means 'amg-cg')"
+        raise SolverError(msg)
+    if method != "auto":
+        return method, "requested"
+    return "amg-cg", "auto: the petsc backend runs CG preconditioned by algebraic multigrid"
+
+
+class PetscSolver:
+    """A problem set up on PETSc once; :meth:`solve` runs for any right-hand side.
+
+    Made by :meth:`from_problem` (through ``kronpde.prepare(problem, method,
+    backend="petsc", options=...)``).  Collective: every rank of the
+    communicator makes the same calls with the same problem.
+
+    Methods: ``"amg-cg"`` (``"auto"``): KSPCG preconditioned by one V-cycle
+    of PETSc's GAMG (``pc="gamg"``, default) or hypre's BoomerAMG
+    (``pc="hypre"``); ``"cg"``: KSPCG with Jacobi (``pc="jacobi"``,
+    default) or none (``pc="none"``).
+
+    Notes
+    -----
+    The options (``options=`` of :func:`kronpde.prepare` / :func:`kronpde.solve`):
+
+    pc : str
+        The preconditioner (above).
+    petsc_options : str, sequence of str or mapping
+        PETSc options, e.g. ``"-ksp_monitor -pc_gamg_threshold 0.02"``; they
+        go into PETSc's (global) options database and are applied after
+        kronpde's settings, so they override them (``-pc_type mg`` uses the
+        DMDA's geometric multigrid).
+    comm : communicator
+        A petsc4py or mpi4py communicator (default ``PETSc.COMM_WORLD``).
+    gather : str
+        Who receives the solution: ``"root"`` (rank 0, default), ``"all"``
+        (every rank) or ``"none"`` (only ``local`` on each rank).
+    monitor : text stream or callable
+        A stream (rank 0 writes a progress line about once a second) or
+        ``monitor(iteration, relative_residual)`` (every iteration, every
+        rank); the residual is KSP's ``||D(b - A u)|| / ||D b||``.
+    """
+
+    def __init__(self) -> None:  # use from_problem
+        self.problem = None
+
+    @classmethod
+    def from_problem(
+        cls, problem, method: str = "auto", *, options: Mapping[str, Any] | None = None
+    ) -> PetscSolver:
+        """Build the DMDA, assemble this rank's rows, set up KSP and the preconditioner.
+
+        Parameters
+        ----------
+        problem : Problem
+            A Kronecker-sum problem in 1 to 3 dimensions.
+        method : str
+            ``"auto"``, ``"amg-cg"`` or ``"cg"``.
+        options : mapping, optional
+            See the class docstring.
+
+        Returns
+        -------
+        PetscSolver
+
+        Raises
+        ------
+        PetscUnavailableError
+            Without petsc4py.
+        SolverError
+            For another method, an unknown option or value, a problem that is
+            not a Kronecker sum or has more than 3 dimensions, or a PETSc
+            failure (with PETSc's message).
+        """
+        if options is not None and not isinstance(options, Mapping):
+            msg = f"options must be a mapping (dict), got {type(options).__name__}"
+            raise SolverError(msg)
+        options = dict(options or {})
+        unknown = [k for k in options if k not in OPTIONS]
+        if unknown:
+            msg = (
+                f"petsc backend: unknown option{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(k) for k in unknown)}; the options are {', '.join(OPTIONS)}"
+            )
+            raise SolverError(msg)
+        chosen, reason = _choose(method)
+        pcs = _PCS[chosen]
+        pc = options.get("pc", pcs[0])
+        if pc not in pcs:
+            msg = f"petsc backend: {chosen}: pc must be one of {', '.join(pcs)}, got {pc!r}"
+            raise SolverError(msg)
+        gather = options.get("gather", "root")
+        if gather not in ("root", "all", "none"):
+            msg = f"petsc backend: gather must be 'root', 'all' or 'none', got {gather!r}"
+            raise SolverError(msg)
+        monitor = options.get("monitor")
+        if monitor is not None and not (callable(monitor) or hasattr(monitor, "write")):
+            msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
+            raise SolverError(msg)
+        petsc_options = parse_petsc_options(options.get("petsc_options"))
+        if not getattr(problem, "is_kronecker_sum", False):
+            msg = (
+                "petsc backend: the problem is not a constant-coefficient Kronecker sum "
+                "(problem.is_kronecker_sum is False); the petsc backend assembles its rows "
+                "from the 1-D stencils and handles Kronecker sums only"
+            )
+            raise SolverError(msg)
+        if not 1 <= problem.grid.dimension <= 3:
+            msg = (
+                f"petsc backend: a {problem.grid.dimension}-D grid; PETSc's DMDA has 1 to 3 "
+                "dimensions"
+            )
+            raise SolverError(msg)
+        PETSc = import_petsc()
+        self = cls()
+        self.problem = problem
+        self.method = chosen
+        self.requested = method
+        self.reason = reason
+        self.pc_name = pc
+        self.gather = gather
+        self.petsc_options = petsc_options
+        self._PETSc = PETSc
+        try:
+            self._setup(options.get("comm"), monitor)
+        except PETSc.Error as exc:
+            msg = f"petsc backend: PETSc failed during set-up: {_petsc_message(exc)}"
+            raise SolverError(msg) from exc
+        return self
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _setup(self, comm, monitor) -> None:
+        PETSc = self._PETSc
+        t0 = time.perf_counter()
+        p = self.problem
+        grid = p.grid
+        d = grid.dimension
+        ops = p.symmetric_axis_operators
+        comm = PETSc.COMM_WORLD if comm is None else comm
+        periodic = [op.periodic and op.n >= 3 for op in ops]
+        boundary = [
+            PETSc.DM.BoundaryType.PERIODIC if per else PETSc.DM.BoundaryType.NONE
+            for per in periodic
+        ]
+        da = PETSc.DMDA().create(
+            dim=d,
+            dof=1,
+            sizes=tuple(reversed(grid.shape)),
+            boundary_type=tuple(reversed(boundary)),
+            stencil_type=PETSc.DMDA.StencilType.STAR,
+            stencil_width=1,
+            comm=comm,
+        )
+        self._da = da
+        self.rank = da.getComm().getRank()
+        self.ranks = da.getComm().getSize()
+        owned = list(reversed(da.getRanges()))
+        ghosted = list(reversed(da.getGhostRanges()))
+        self.lo = tuple(int(r[0]) for r in owned)
+        self.hi = tuple(int(r[1]) for r in owned)
+        self.box = box_slices(self.lo, self.hi)
+        self.local_shape = box_shape(self.lo, self.hi)
+        glo = [int(r[0]) for r in ghosted]
+        gext = [int(r[1]) - int(r[0]) for r in ghosted]
+
+        # Columns in the ghosted box: on a periodic DMDA axis its ghost layer holds the
+        # images -1 and n, and a periodic axis with n <= 2 has only in-range couplings,
+        # so nothing is wrapped here.
+        indptr, columns, values = box_csr(
+            ops, p.shift, self.lo, self.hi, glo, gext, wrap=False, index_dtype=PETSc.IntType
+        )
+        columns = da.getLGMap().apply(columns)
+        A = da.createMatrix()
+        A.setValuesCSR(
+            indptr.astype(PETSc.IntType, copy=False), columns, values, addv=PETSc.InsertMode.INSERT
+        )
+        A.assemble()
+        A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+        self._A = A
+
+        w = box_weights(grid, self.lo, self.hi).reshape(-1)
+        self._w = w
+        self._D = np.sqrt(w)
+        self._bhat = da.createGlobalVec()
+        self._y = da.createGlobalVec()
+        self._r = da.createGlobalVec()
+        self._work = da.createGlobalVec()
+        self._weight_sum = self._sum(w)
+        self._null = None
+        if p.singular:
+            null = da.createGlobalVec()
+            null.array[:] = self._D
+            null.normalize()
+            ns = PETSc.NullSpace().create(constant=False, vectors=[null], comm=da.getComm())
+            A.setNullSpace(ns)
+            A.setTransposeNullSpace(ns)
+            A.setNearNullSpace(ns)
+            self._null = ns
+
+        ksp = PETSc.KSP().create(comm=da.getComm())
+        ksp.setOperators(A)
+        ksp.setType(PETSc.KSP.Type.CG)
+        ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+        pc = ksp.getPC()
+        if self.pc_name == "hypre":
+            if not PETSc.Sys.hasExternalPackage("hypre"):
+                msg = "petsc backend: pc 'hypre' needs a PETSc built with hypre; use pc 'gamg'"
+                raise SolverError(msg)
+            pc.setType(PETSc.PC.Type.HYPRE)
+            pc.setHYPREType("boomeramg")
+        else:
+            pc.setType(self.pc_name)
+        ksp.setDM(da)
+        ksp.setDMActive(False)
+        database = PETSc.Options()
+        for name, value in self.petsc_options:
+            database.setValue(name, value)
+        ksp.setFromOptions()
+        self._monitor = None
+        if monitor is not None:
+            self._monitor = monitor if callable(monitor) else _ProgressLines(monitor, self.rank)
+        self._callback = None
+        self._iteration_offset = 0
+        self._norm_bhat = 1.0
+        # always there (a no-op without monitor and callback): cancelling it later would
+        # also cancel the monitors of --petsc-options
+        ksp.setMonitor(self._ksp_monitor)
+        ksp.setUp()
+        self._ksp = ksp
+        self.options = {
+            "backend": "petsc",
+            "pc": self.pc_name,
+            "ksp_type": ksp.getType(),
+            "pc_type": ksp.getPC().getType(),
+            "ranks": self.ranks,
+            "gather": self.gather,
+            "petsc_options": [f"-{n} {v}".strip() for n, v in self.petsc_options],
+        }
+        self.setup_seconds = time.perf_counter() - t0
+
+    # -- helpers --------------------------------------------------------------------------
+    def _sum(self, values: np.ndarray) -> float:
+        """Sum over all ranks of each rank's local ``values`` (length = owned unknowns)."""
+        self._work.array[:] = values
+        return float(self._work.sum())
+
+    def _norm(self, values: np.ndarray) -> float:
+        """2-norm over all ranks of each rank's local ``values``."""
+        self._work.array[:] = values
+        return float(self._work.norm())
+
+    def _ksp_monitor(self, ksp, its: int, rnorm: float) -> None:
+        if its == 0 or (self._callback is None and self._monitor is None):
+            return
+        iteration = self._iteration_offset + its
+        if self._callback is not None:
+            y = ksp.buildSolution()
+            u = (np.asarray(y.array) / self._D).reshape(self.local_shape)
+            u.flags.writeable = False
+            self._callback(u)
+        if self._monitor is not None:
+            self._monitor(iteration, float(rnorm) / self._norm_bhat)
+
+    def _local_vector(self, v, name: str) -> np.ndarray:
+        """This rank's block of a global array of shape (n,) or ``grid.shape``."""
+        p = self.problem
+        n = p.size
+        arr = np.asarray(v)
+        if arr.dtype.kind not in "fiu" or not (arr.shape == (n,) or arr.shape == p.grid.shape):
+            msg = (
+                f"{name} must be a real array of shape ({n},) or {p.grid.shape} (the global "
+                f"array, the same on every rank), got {arr.dtype} of shape {arr.shape}"
+            )
+            raise ValueError(msg)
+        local = np.array(arr.reshape(p.grid.shape)[self.box], dtype=np.float64)
+        bad = int(self._sum((~np.isfinite(local)).reshape(-1).astype(float)))
+        if bad:
+            msg = f"{name} contains NaN or infinity ({bad} entries)"
+            raise ValueError(msg)
+        return local
+
+    # -- the solve ------------------------------------------------------------------------
+    def solve(
+        self,
+        b: np.ndarray | None = None,
+        *,
+        x0: np.ndarray | None = None,
+        rtol: float = 1e-8,
+        atol: float = 0.0,
+        maxiter: int | None = None,
+        callback: Callable[[np.ndarray], Any] | None = None,
+    ) -> PetscSolution:
+        """Solve ``A u = b`` (collective).
+
+        Parameters
+        ----------
+        b : ndarray, shape (n,) or ``grid.shape``, optional
+            The global right-hand side, the same on every rank (each rank
+            takes its block).  Default: ``problem.rhs()`` evaluated on each
+            rank's box only.
+        x0 : ndarray, shape (n,) or ``grid.shape``, optional
+            Global initial guess for ``u``.
+        rtol, atol : float, optional
+            Target ``||b - A u||_2 <= max(rtol ||b||_2, atol)`` on the
+            unsymmetrised system (the rule of
+            :meth:`kronpde.solvers.api.PreparedSolver.solve`).
+        maxiter : int, optional
+            CG iterations allowed over all rounds (default ``10 n``).
+        callback : callable, optional
+            ``callback(u_local)`` after every iteration on every rank, with
+            this rank's block of the current ``u`` (read-only, shape of the
+            rank's box).
+
+        Returns
+        -------
+        PetscSolution
+
+        Raises
+        ------
+        ValueError
+            For a right-hand side or initial guess of the wrong shape or not
+            finite, or bad tolerances.
+        SolverError
+            If PETSc fails.
+        """
+        for name, value in (("rtol", rtol), ("atol", atol)):
+            if not (
+                isinstance(value, (int, float, np.integer, np.floating))
+                and value >= 0
+                and math.isfinite(value)
+            ):
+                msg = f"{name} must be a finite number >= 0, got {value!r}"
+                raise ValueError(msg)
+        if maxiter is not None:
+            maxiter = operator.index(maxiter)
+            if maxiter < 0:
+                msg = f"maxiter must be >= 0, got {maxiter}"
+                raise ValueError(msg)
+        p = self.problem
+        if b is None:
+            b_local = box_rhs(p, self.lo, self.hi).reshape(-1)
+        else:
+            b_local = self._local_vector(b, "b").reshape(-1)
+        x0_local = None if x0 is None else self._local_vector(x0, "x0").reshape(-1)
+        t0 = time.perf_counter()
+        try:
+            x_local, converged, iterations, history, rel, projected, message = self._iterate(
+                b_local, x0_local, float(rtol), float(atol), maxiter, callback
+            )
+        except self._PETSc.Error as exc:
+            msg = f"petsc backend: PETSc failed during the solve: {_petsc_message(exc)}"
+            raise SolverError(msg) from exc
+        solve_seconds = time.perf_counter() - t0
+        x = self._gather(x_local)
+        if projected > 0.0:
+            message += (
+                f" The right-hand side was projected onto the range of A (singular problem); "
+                f"the removed part has relative norm {projected:.3e}."
+            )
+        norms = np.array(history, dtype=np.float64)
+        norms.flags.writeable = False
+        report = SolveReport(
+            method=self.method,
+            requested=self.requested,
+            reason=self.reason,
+            converged=converged,
+            iterations=int(iterations),
+            residual_norms=norms,
+            relative_residual=float(rel),
+            setup_seconds=self.setup_seconds,
+            solve_seconds=solve_seconds,
+            projected_norm=float(projected),
+            message=message,
+            options=dict(self.options),
+        )
+        local = x_local.reshape(self.local_shape)
+        return PetscSolution(
+            u=None if x is None else p.to_nodes(x),
+            x=x,
+            report=report,
+            local=local,
+            box=self.box,
+            rank=self.rank,
+            ranks=self.ranks,
+        )
+
+    def _iterate(self, b, x0, rtol, atol, maxiter, callback):
+        PETSc = self._PETSc
+        p = self.problem
+        D = self._D
+        w = self._w
+        n = p.size
+        name = self.method
+        norm_b = self._norm(b)
+        projected = 0.0
+        if p.singular:  # b -= its weighted mean: p.project_rhs, over all ranks
+            mean = self._sum(w * b) / self._weight_sum
+            b = b - mean
+            projected = abs(mean) * math.sqrt(n) / norm_b if norm_b > 0 else 0.0
+        nb = self._norm(b)
+        if nb == 0.0:
+            return np.zeros_like(b), True, 0, [0.0], 0.0, projected, f"{name}: b is zero, so u = 0."
+        target = max(rtol * nb, atol)
+        maxiter = 10 * n if maxiter is None else maxiter
+        ksp = self._ksp
+        bhat, y, r = self._bhat, self._y, self._r
+        bhat.array[:] = D * b
+        self._norm_bhat = float(bhat.norm()) or 1.0
+        if x0 is None:
+            y.set(0.0)
+        else:
+            y.array[:] = D * x0
+        self._callback = callback
+        inner = target / nb
+        history: list[float] = []
+        iterations = 0
+        rounds = 0
+        rel = 1.0
+        converged = False
+        ksp_converged = False
+        reason = 0
+        x = np.zeros_like(b)
+        try:
+            while True:
+                rounds += 1
+                ksp.setInitialGuessNonzero(x0 is not None or rounds > 1)
+                ksp.setTolerances(rtol=inner, atol=0.0, max_it=max(maxiter - iterations, 0))
+                ksp.setConvergenceHistory(reset=True)
+                self._iteration_offset = iterations
+                ksp.solve(bhat, y)
+                its = ksp.getIterationNumber()
+                reason = ksp.getConvergedReason()
+                ksp_converged = reason > 0
+                iterations += its
+                norms = list(ksp.getConvergenceHistory())
+                history.extend(norms if not history else norms[1:])
+                np.divide(y.array, D, out=x)
+                if p.singular:
+                    x -= self._sum(w * x) / self._weight_sum
+                # b - A u = D^{-1} (D b - Â y)
+                self._A.mult(y, r)
+                rel = self._norm((bhat.array - r.array) / D) / nb
+                if rel * nb <= target:
+                    converged = True
+                    break
+                if not ksp_converged or iterations >= maxiter or rounds >= MAX_ROUNDS:
+                    break
+                inner *= 0.5 * target / (rel * nb)
+                if inner < 1e-15:
+                    break
+        finally:
+            self._callback = None
+        restarts = f" in {rounds} rounds (tolerance tightened)" if rounds > 1 else ""
+        pc = f" KSP {ksp.getType()}, PC {ksp.getPC().getType()}, {self.ranks} rank(s)."
+        if converged:
+            message = (
+                f"{name}: converged in {iterations} iterations{restarts}; relative residual "
+                f"||b - A u||/||b|| = {rel:.3e} <= {target / nb:.3e}.{pc}"
+            )
+        elif iterations >= maxiter or reason == PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT:
+            message = (
+                f"{name}: not converged; reached maxiter = {maxiter} iterations with relative "
+                f"residual ||b - A u||/||b|| = {rel:.3e} (target {target / nb:.3e}).{pc}"
+            )
+        elif not ksp_converged:
+            message = (
+                f"{name}: stopped short after {iterations} iterations: KSP converged reason "
+                f"{_reason_name(PETSc, reason)}.{pc}"
+            )
+        else:
+            message = (
+                f"{name}: not converged; CG's symmetrised test was met{restarts} but the "
+                f"true relative residual {rel:.3e} stays above the target "
+                f"{target / nb:.3e} (rounding limit).{pc}"
+            )
+        return x, converged, iterations, history, rel, projected, message
+
+    def _gather(self, x_local: np.ndarray) -> np.ndarray | None:
+        """The global unknowns in C order on the receiving ranks (None elsewhere)."""
+        if self.gather == "none":
+            return None
+        PETSc = self._PETSc
+        da = self._da
+        self._work.array[:] = x_local
+        natural = da.createNaturalVec()
+        da.globalToNatural(self._work, natural)
+        if self.gather == "all":
+            scatter, out = PETSc.Scatter.toAll(natural)
+        else:
+            scatter, out = PETSc.Scatter.toZero(natural)
+        scatter.scatter(natural, out, addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        x = np.array(out.array, dtype=np.float64) if out.getSize() and out.getLocalSize() else None
+        scatter.destroy()
+        out.destroy()
+        natural.destroy()
+        return x
+
+    def __repr__(self) -> str:
+        n = self.problem.size if self.problem is not None else 0
+        return (
+            f"PetscSolver(method={self.method!r}, pc={self.pc_name!r}, unknowns={n}, "
+            f"ranks={self.ranks}, setup_seconds={self.setup_seconds:.3g})"
+        )
+
+
+def _reason_name(PETSc, reason: int) -> str:
+    for key, value in vars(PETSc.KSP.ConvergedReason).items():
+        if value == reason and not key.startswith("_"):
+            return f"{key} ({reason})"
+    return str(reason)
+
+
+def _petsc_message(exc: Exception) -> str:
+    return " ".join(str(exc).split())

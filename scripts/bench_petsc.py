@@ -1,0 +1,318 @@
+"""Benchmark of kronpde's PETSc backend against a bare petsc4py script and kronpde's amg-cg.
+
+Problem: ``-Δu = f`` on the unit cube with homogeneous Dirichlet faces, ``n³``
+unknowns (``n + 1`` cells per axis; ``n = 128`` by default: 2.1 M unknowns), a
+seeded random right-hand side (a sine would be an eigenvector), CG to
+``rtol = 1e-8`` on the unpreconditioned relative residual.
+
+Rows:
+
+* ``kronpde petsc``: ``prepare(problem, "amg-cg", backend="petsc",
+  options={"pc": pc})`` (set-up: DMDA, each rank's rows from the 1-D stencils,
+  KSP and preconditioner set-up) and ``prepared.solve(b)`` (the rank's block of
+  ``b``, KSP solve, the true-residual check, the gather of ``u`` to rank 0);
+* ``bare petsc4py``: the same problem written directly in petsc4py, the way
+  an experienced user would: a DMDA, the 7-point stencil assembled per rank
+  with numpy into CSR rows (global columns through the DMDA's
+  local-to-global map), ``setValuesCSR``, KSPCG with the same preconditioner
+  and norm type, the right-hand side scattered from the natural ordering, the
+  solution gathered to rank 0; it shares no code with kronpde;
+* ``kronpde amg-cg``: kronpde's serial CG with pyamg's smoothed aggregation
+  (one process; ``prepare`` + ``solve``).
+
+Each configuration runs in its own ``mpirun -n P`` job; a job solves a small
+grid first (warm-up: imports, PETSc initialisation, first-touch), then the
+measured grid once.  The jobs of kronpde and of the bare script alternate,
+``--repeats`` times, and the table shows medians (wall time on rank 0 between
+barriers).  ``ratio`` is kronpde's (set-up + solve) over the bare script's.
+BLAS/OpenMP threads are 1 (``OMP_NUM_THREADS=1``); Open MPI ranks busy-poll,
+so with 2 ranks on a 2-core machine that other work shares the numbers are
+noisy.
+
+Usage::
+
+    python scripts/bench_petsc.py                # 128³, GAMG and hypre, 1 and 2 ranks
+    python scripts/bench_petsc.py --quick        # 32³, one repeat: a smoke test
+    python scripts/bench_petsc.py --n 96 --ranks 1 2 4 --pcs gamg --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RTOL = 1e-8
+SEED = 20261129
+WARMUP_N = 16
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _rhs(n: int):
+    import numpy as np
+
+    return np.random.default_rng(SEED).standard_normal(n**3)
+
+
+def _kronpde_worker(n: int, pc: str) -> dict:
+    """prepare + solve on the petsc backend; timings on rank 0 between barriers."""
+    from mpi4py import MPI
+
+    from kronpde import Grid, Problem, prepare
+
+    comm = MPI.COMM_WORLD
+    problem = Problem(Grid.box([n + 1] * 3), source=0.0)
+    b = _rhs(n)
+    comm.Barrier()
+    t0 = time.perf_counter()
+    prepared = prepare(problem, "amg-cg", backend="petsc", options={"pc": pc})
+    comm.Barrier()
+    t1 = time.perf_counter()
+    solution = prepared.solve(b, rtol=RTOL)
+    comm.Barrier()
+    t2 = time.perf_counter()
+    report = solution.report
+    return {
+        "setup": t1 - t0,
+        "solve": t2 - t1,
+        "iterations": report.iterations,
+        "residual": report.relative_residual,
+        "converged": report.converged,
+        "pc_type": report.options["pc_type"],
+        "ranks": comm.size,
+        "checksum": None if solution.x is None else float(solution.x @ b),
+    }
+
+
+def _bare_worker(n: int, pc: str) -> dict:
+    """The same problem written directly in petsc4py (no kronpde code)."""
+    import numpy as np
+    from mpi4py import MPI
+    from petsc4py import PETSc
+
+    comm = MPI.COMM_WORLD
+    b_global = _rhs(n)
+    h = 1.0 / (n + 1)
+    comm.Barrier()
+    t0 = time.perf_counter()
+    da = PETSc.DMDA().create(
+        dim=3,
+        dof=1,
+        sizes=(n, n, n),
+        stencil_type=PETSc.DMDA.StencilType.STAR,
+        stencil_width=1,
+        comm=PETSc.COMM_WORLD,
+    )
+    (xs, xe), (ys, ye), (zs, ze) = da.getRanges()
+    (gxs, gxe), (gys, gye), (gzs, gze) = da.getGhostRanges()
+    k = np.arange(zs, ze)[:, None, None]
+    j = np.arange(ys, ye)[None, :, None]
+    i = np.arange(xs, xe)[None, None, :]
+    gx, gy = gxe - gxs, gye - gys
+
+    def local(ii, jj, kk):  # index in the ghosted box (x fastest)
+        return (ii - gxs) + gx * ((jj - gys) + gy * (kk - gzs))
+
+    shape = (ze - zs, ye - ys, xe - xs)
+    m = shape[0] * shape[1] * shape[2]
+    cols = np.empty((m, 7), dtype=PETSc.IntType)
+    vals = np.empty((m, 7))
+    keep = np.ones((m, 7), dtype=bool)
+    cols[:, 0] = np.broadcast_to(local(i, j, k), shape).ravel()
+    vals[:, 0] = 6.0 / h**2
+    neighbours = [
+        (i - 1, j, k, i > 0),
+        (i + 1, j, k, i < n - 1),
+        (i, j - 1, k, j > 0),
+        (i, j + 1, k, j < n - 1),
+        (i, j, k - 1, k > 0),
+        (i, j, k + 1, k < n - 1),
+    ]
+    for c, (ii, jj, kk, inside) in enumerate(neighbours, start=1):
+        inside = np.broadcast_to(inside, shape).ravel()
+        cols[:, c] = np.where(inside, np.broadcast_to(local(ii, jj, kk), shape).ravel(), 0)
+        vals[:, c] = -1.0 / h**2
+        keep[:, c] = inside
+    indptr = np.zeros(m + 1, dtype=PETSc.IntType)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    columns = da.getLGMap().apply(cols[keep])
+    A = da.createMatrix()
+    A.setValuesCSR(indptr, columns, vals[keep])
+    A.assemble()
+    A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+    ksp = PETSc.KSP().create(comm=PETSc.COMM_WORLD)
+    ksp.setOperators(A)
+    ksp.setType("cg")
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    if pc == "hypre":
+        ksp.getPC().setType("hypre")
+        ksp.getPC().setHYPREType("boomeramg")
+    else:
+        ksp.getPC().setType(pc)
+    ksp.setTolerances(rtol=RTOL, atol=0.0, max_it=10000)
+    ksp.setFromOptions()
+    ksp.setUp()
+    comm.Barrier()
+    t1 = time.perf_counter()
+    natural = da.createNaturalVec()
+    lo, hi = natural.getOwnershipRange()
+    natural.array[:] = b_global[lo:hi]
+    bvec = da.createGlobalVec()
+    da.naturalToGlobal(natural, bvec)
+    x = da.createGlobalVec()
+    ksp.solve(bvec, x)
+    da.globalToNatural(x, natural)
+    scatter, x0 = PETSc.Scatter.toZero(natural)
+    scatter.scatter(natural, x0, addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+    u = x0.array.copy() if comm.rank == 0 else None
+    comm.Barrier()
+    t2 = time.perf_counter()
+    r = bvec.duplicate()
+    A.mult(x, r)
+    r.aypx(-1.0, bvec)
+    return {
+        "setup": t1 - t0,
+        "solve": t2 - t1,
+        "iterations": ksp.getIterationNumber(),
+        "residual": r.norm() / bvec.norm(),
+        "converged": ksp.getConvergedReason() > 0,
+        "pc_type": ksp.getPC().getType(),
+        "ranks": comm.size,
+        "checksum": None if u is None else float(u @ b_global),
+    }
+
+
+def _amg_cg(n: int) -> dict:
+    from kronpde import Grid, Problem, prepare
+
+    problem = Problem(Grid.box([n + 1] * 3), source=0.0)
+    b = _rhs(n)
+    t0 = time.perf_counter()
+    prepared = prepare(problem, "amg-cg")
+    t1 = time.perf_counter()
+    solution = prepared.solve(b, rtol=RTOL)
+    t2 = time.perf_counter()
+    return {
+        "setup": t1 - t0,
+        "solve": t2 - t1,
+        "iterations": solution.report.iterations,
+        "residual": solution.report.relative_residual,
+        "converged": solution.report.converged,
+        "pc_type": "pyamg sa",
+        "ranks": 1,
+        "checksum": None,
+    }
+
+
+def worker(kind: str, n: int, pc: str) -> None:
+    """Run one job: warm-up on a small grid, then the measured grid; rank 0 prints JSON."""
+    run = {"kronpde": _kronpde_worker, "bare": _bare_worker}[kind]
+    run(WARMUP_N, pc)
+    result = run(n, pc)
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.rank == 0:
+        print("RESULT " + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _launch(kind: str, n: int, pc: str, ranks: int, timeout: float) -> dict:
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:
+        sys.exit("bench_petsc: mpirun not found; run scripts/install-petsc.sh first")
+    env = dict(os.environ)
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+    )
+    command = [mpirun, "-q", "-n", str(ranks), sys.executable, str(Path(__file__).resolve())]
+    command += ["--worker", kind, "--n", str(n), "--pcs", pc]
+    proc = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        sys.exit(f"bench_petsc: {' '.join(command)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=128, help="unknowns per axis (default 128)")
+    parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--pcs", nargs="+", default=["gamg", "hypre"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="32³, one repeat")
+    parser.add_argument("--no-amg-cg", action="store_true", help="skip kronpde's serial amg-cg")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per job")
+    parser.add_argument("--worker", choices=["kronpde", "bare"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker, args.n, args.pcs[0])
+        return 0
+    if args.quick:
+        args.n, args.repeats = 32, 1
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    n = args.n
+    print(
+        f"3-D Poisson, {n}^3 = {n**3:,} unknowns (Dirichlet box), random rhs, CG to rtol "
+        f"{RTOL:g} (unpreconditioned residual); median of {args.repeats}; "
+        f"{os.cpu_count()} cores; OMP_NUM_THREADS=1\n"
+    )
+    print(
+        "| assembly | preconditioner | ranks | setup s | solve s | iterations | "
+        "rel. residual | ratio vs bare |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for pc in args.pcs:
+        for ranks in args.ranks:
+            runs: dict[str, list[dict]] = {"kronpde": [], "bare": []}
+            for r in range(args.repeats):
+                order = ("kronpde", "bare") if r % 2 == 0 else ("bare", "kronpde")
+                for kind in order:
+                    runs[kind].append(_launch(kind, n, pc, ranks, args.timeout))
+            total = {k: _median(v, "setup") + _median(v, "solve") for k, v in runs.items()}
+            for kind, label in (("bare", "bare petsc4py"), ("kronpde", "kronpde petsc")):
+                v = runs[kind]
+                ratio = f"{total[kind] / total['bare']:.2f}" if kind == "kronpde" else "1"
+                print(
+                    f"| {label} | {v[0]['pc_type']} | {ranks} | {_median(v, 'setup'):.2f} | "
+                    f"{_median(v, 'solve'):.2f} | {v[0]['iterations']} | "
+                    f"{max(x['residual'] for x in v):.1e} | {ratio} |",
+                    flush=True,
+                )
+            checks = {k: v[0]["checksum"] for k, v in runs.items()}
+            if not all(x["converged"] for v in runs.values() for x in v):
+                print(f"(warning: a run did not converge: {runs})")
+            elif abs(checks["kronpde"] - checks["bare"]) > 1e-6 * abs(checks["bare"]):
+                print(f"(warning: the two solutions differ: checksums {checks})")
+    if not args.no_amg_cg:
+        v = [_amg_cg(n) for _ in range(1 if args.quick else 1)]
+        print(
+            f"| kronpde amg-cg (serial) | {v[0]['pc_type']} | 1 | {_median(v, 'setup'):.2f} | "
+            f"{_median(v, 'solve'):.2f} | {v[0]['iterations']} | "
+            f"{max(x['residual'] for x in v):.1e} | - |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,510 @@
+"""The PETSc backend: per-box assembly (always), and mpirun runs at 1 and 2 ranks (``petsc``).
+
+Tests marked ``petsc`` need petsc4py, mpi4py and ``mpirun`` (``scripts/install-petsc.sh``);
+the default run deselects them (``addopts`` in ``pyproject.toml``) and ``.ci/run`` runs them
+explicitly with ``python -m pytest -m petsc``.  Selected on a machine without PETSc they fail
+(they never skip), so a CI in which they silently do not run cannot pass.
+
+The other tests need no PETSc: the per-rank assembly (:mod:`kronpde.petsc.assembly`) against
+the serial operator and right-hand side on boxes of every boundary kind, the option parser,
+and the command line without petsc4py (exit 2 with the install hint).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import meshio
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import build_problem
+
+from kronpde import cli, solve
+from kronpde.errors import SolverError
+from kronpde.petsc import (
+    INSTALL_HINT,
+    PetscUnavailableError,
+    launcher_rank,
+    parse_petsc_options,
+)
+from kronpde.petsc.assembly import box_csr, box_rhs, box_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+
+KINDS = ("dirichlet", "neumann", "robin", "periodic")
+
+#: One problem per line: name, cells, per-axis (lower, upper) kinds, shift, coefficient.
+PROBLEMS = [
+    ("1d-dirichlet", [9], [("dirichlet", "dirichlet")], 0.0, 1.0),
+    ("1d-robin-neumann", [9], [("robin", "neumann")], 0.0, 1.0),
+    ("1d-periodic", [12], [("periodic", "periodic")], 0.0, 1.0),
+    ("2d-pure-neumann", [10, 7], [("neumann", "neumann"), ("neumann", "neumann")], 0.0, 1.0),
+    ("2d-robin", [10, 7], [("robin", "robin"), ("dirichlet", "robin")], 0.0, 1.0),
+    ("2d-periodic-dirichlet", [10, 7], [("periodic", "periodic"), ("dirichlet", "neumann")], 0, 1),
+    ("2d-periodic-n2", [2, 6], [("periodic", "periodic"), ("neumann", "dirichlet")], 0.0, 1.0),
+    ("2d-screened-neumann", [8, 9], [("neumann", "neumann"), ("neumann", "neumann")], 2.5, 1.0),
+    (
+        "3d-mixed",
+        [6, 7, 5],
+        [("periodic", "periodic"), ("neumann", "robin"), ("dirichlet", "neumann")],
+        0.0,
+        2.0,
+    ),
+    (
+        "3d-periodic-neumann",
+        [6, 4, 5],
+        [("periodic", "periodic"), ("periodic", "periodic"), ("neumann", "neumann")],
+        0.0,
+        1.0,
+    ),
+]
+
+
+# =========================================================================== without PETSc
+
+
+def _random_kinds(rng, dim):
+    kinds = []
+    for _ in range(dim):
+        lower = str(rng.choice(KINDS))
+        if lower == "periodic":
+            kinds.append(("periodic", "periodic"))
+        else:
+            kinds.append((lower, str(rng.choice(KINDS[:3]))))
+    return kinds
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_box_rows_are_the_rows_of_the_serial_operator(dim, rng):
+    """Every box of rows equals those rows of ``problem.operator(symmetric=True)``."""
+    for _ in range(12):
+        kinds = _random_kinds(rng, dim)
+        cells = [int(rng.integers(1, 7)) for _ in range(dim)]
+        cells = [
+            max(c, 2) if k == ("dirichlet", "dirichlet") else c
+            for c, k in zip(cells, kinds, strict=True)
+        ]
+        p, _ = build_problem(cells, kinds, shift=float(rng.choice([0.0, 1.5])), k=1.3)
+        shape = p.grid.shape
+        a_hat = p.operator(symmetric=True).toarray()
+        lo = [int(rng.integers(0, n)) for n in shape]
+        hi = [int(rng.integers(low + 1, n + 1)) for low, n in zip(lo, shape, strict=True)]
+        rows = np.arange(p.size).reshape(shape)[tuple(map(slice, lo, hi))].ravel()
+
+        indptr, indices, data = box_csr(p.symmetric_axis_operators, p.shift, lo, hi)
+        got = sp.csr_array((data, indices, indptr), shape=(rows.size, p.size)).toarray()
+        np.testing.assert_allclose(got, a_hat[rows], rtol=1e-14, atol=0, err_msg=f"{kinds}")
+        assert np.all(indices[indptr[:-1]] == rows)  # the diagonal comes first
+        small = box_csr(p.symmetric_axis_operators, p.shift, lo, hi, index_dtype=np.int32)
+        assert small[1].dtype == np.int32
+        np.testing.assert_array_equal(small[1], indices)
+
+        np.testing.assert_allclose(
+            box_rhs(p, lo, hi).ravel(), p.rhs()[rows], rtol=1e-13, atol=1e-13
+        )
+        np.testing.assert_array_equal(
+            box_weights(p.grid, lo, hi).ravel(), p.weights().reshape(-1)[rows]
+        )
+
+
+def test_box_rows_of_a_periodic_box_have_every_neighbour():
+    p, _ = build_problem([5, 3, 4], [("periodic", "periodic")] * 3, shift=0.5)
+    indptr, indices, data = box_csr(p.symmetric_axis_operators, p.shift, [0] * 3, p.grid.shape)
+    np.testing.assert_array_equal(np.diff(indptr), 7)
+    got = sp.csr_array((data, indices, indptr), shape=(p.size, p.size)).toarray()
+    np.testing.assert_allclose(got, p.operator(symmetric=True).toarray(), rtol=1e-14, atol=0)
+    ops = p.symmetric_axis_operators
+    with pytest.raises(ValueError, match="an index box of 200 entries does not fit int8"):
+        box_csr(ops, p.shift, [0] * 3, [1] * 3, [0] * 3, [10, 5, 4], index_dtype=np.int8)
+
+
+def test_box_rows_in_a_ghosted_box_keep_periodic_images():
+    """Without wrapping, the neighbours across a periodic end are the ghost images -1 and n."""
+    p, _ = build_problem([5, 4], [("periodic", "periodic"), ("dirichlet", "neumann")])
+    shape = p.grid.shape  # (5, 4)
+    base, extent = [-1, 0], [shape[0] + 2, shape[1]]
+    indptr, indices, data = box_csr(
+        p.symmetric_axis_operators, p.shift, [0, 0], list(shape), base, extent, wrap=False
+    )
+    ghost = np.arange(np.prod(extent)).reshape(extent)
+    first_row = set(indices[indptr[0] : indptr[1]].tolist())
+    assert ghost[0, 0] in first_row  # the image of row 4 below row 0
+    assert ghost[1, 0] in first_row  # the row itself
+    with pytest.raises(ValueError, match="leaves the index box"):
+        box_csr(p.symmetric_axis_operators, p.shift, [0, 0], list(shape), wrap=False)
+
+
+def test_petsc_options_parse():
+    assert parse_petsc_options("-ksp_monitor -pc_gamg_threshold 0.02 -mat_shift -1e-3") == [
+        ("ksp_monitor", ""),
+        ("pc_gamg_threshold", "0.02"),
+        ("mat_shift", "-1e-3"),
+    ]
+    assert parse_petsc_options(["-ksp_view", "-ksp_type", "pipecg"]) == [
+        ("ksp_view", ""),
+        ("ksp_type", "pipecg"),
+    ]
+    assert parse_petsc_options({"ksp_view": None, "-pc_type": "jacobi", "x": False}) == [
+        ("ksp_view", ""),
+        ("pc_type", "jacobi"),
+        ("x", "false"),
+    ]
+    assert parse_petsc_options(None) == []
+    for bad in ("ksp_monitor", "-ksp_monitor 'unclosed", "-"):
+        with pytest.raises(SolverError, match="petsc_options"):
+            parse_petsc_options(bad)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import kronpde.petsc
+    import kronpde.petsc.assembly
+
+    for module in (kronpde.petsc, kronpde.petsc.assembly):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0
+        assert result.failed == 0, module.__name__
+
+
+def test_launcher_rank_from_the_environment(monkeypatch):
+    for name in ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "MV2_COMM_WORLD_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SLURM_PROCID", raising=False)
+    assert launcher_rank() == 0
+    monkeypatch.setenv("PMI_RANK", "3")
+    assert launcher_rank() == 3
+
+
+@pytest.fixture
+def without_petsc4py(monkeypatch):
+    """petsc4py (and mpi4py) absent, as on a machine where they were never installed."""
+    for name in ("petsc4py", "petsc4py.PETSc", "mpi4py", "mpi4py.MPI"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_cli_without_petsc4py_exits_2_with_the_install_hint(without_petsc4py, tmp_path, capsys):
+    case = Path(shutil.copy(ROOT / "cases" / "poisson2d_dirichlet.toml", tmp_path / "c.toml"))
+    code = cli.main(["solve", str(case), "--backend", "petsc", "-o", str(tmp_path / "u.vtu")])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("kronpde: error: --backend petsc: ")
+    assert "scripts/install-petsc.sh" in err
+    assert "petsc4py" in err
+    assert sorted(os.listdir(tmp_path)) == ["c.toml"]
+
+
+def test_solve_without_petsc4py_says_how_to_install(without_petsc4py):
+    p, _ = build_problem([4, 4], [("dirichlet", "dirichlet")] * 2)
+    with pytest.raises(PetscUnavailableError, match="install-petsc.sh") as info:
+        solve(p, backend="petsc")
+    assert isinstance(info.value, SolverError)
+    assert isinstance(info.value, ImportError)
+    assert INSTALL_HINT in str(info.value)
+
+
+def test_backend_choice_is_checked_before_petsc_is_needed(without_petsc4py, capsys):
+    p, _ = build_problem([4, 4], [("dirichlet", "dirichlet")] * 2)
+    with pytest.raises(SolverError, match="unknown backend 'mpi'"):
+        solve(p, backend="mpi")
+    with pytest.raises(SolverError, match="runs on the serial backend only"):
+        solve(p, "fastdiag", backend="petsc")
+    with pytest.raises(SolverError, match="unknown option 'foo'"):
+        solve(p, backend="petsc", options={"foo": 1})
+    with pytest.raises(SolverError, match="pc must be one of gamg, hypre"):
+        solve(p, backend="petsc", options={"pc": "ilu"})
+    case = ROOT / "cases" / "poisson2d_dirichlet.toml"
+    assert cli.main(["solve", str(case), "--pc", "hypre"]) == 2
+    assert "--pc: applies to --backend petsc only" in capsys.readouterr().err
+
+
+def test_a_problem_that_is_not_a_kronecker_sum_is_refused(without_petsc4py, monkeypatch):
+    """The rows come from the 1-D stencils: anything else is refused, before PETSc is needed."""
+    p, _ = build_problem([4, 4], [("dirichlet", "dirichlet")] * 2)
+    monkeypatch.setattr(type(p), "is_kronecker_sum", property(lambda self: False))
+    with pytest.raises(SolverError, match="not a constant-coefficient Kronecker sum"):
+        solve(p, backend="petsc")
+
+
+# =========================================================================== with PETSc, mpirun
+
+MPIRUN = shutil.which("mpirun") or shutil.which("mpiexec")
+
+#: Driver run under mpirun: every problem of PROBLEMS through solve(..., backend="petsc"),
+#: compared on every rank with the fast-diagonalization solution; rank 0 writes a JSON report.
+DRIVER = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from mpi4py import MPI
+    sys.path.insert(0, {tests!r})
+    from conftest import build_problem
+    from test_petsc import PROBLEMS
+    from kronpde import prepare, solve
+
+    out, method, pc, rtol = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    comm = MPI.COMM_WORLD
+    records = {{}}
+    for name, cells, kinds, shift, k in PROBLEMS:
+        p, _ = build_problem(cells, kinds, shift=shift, k=k)
+        ref = solve(p, "fastdiag")
+        sol = solve(p, method, backend="petsc", options={{"pc": pc}}, rtol=rtol)
+        scale = max(1.0, float(np.abs(ref.u).max()))
+        local = float(np.abs(sol.local - ref.x.reshape(p.grid.shape)[sol.box]).max(initial=0))
+        record = dict(
+            ranks=sol.ranks,
+            local_diff=comm.allreduce(local, op=MPI.MAX) / scale,
+            owned=comm.allreduce(sol.local.size),
+            converged=sol.report.converged,
+            iterations=sol.report.iterations,
+            relative_residual=sol.report.relative_residual,
+            singular=bool(p.singular),
+            method=sol.report.method,
+            pc_type=sol.report.options["pc_type"],
+            others_none=comm.allreduce(sol.rank == 0 or sol.u is None, op=MPI.LAND),
+            unknowns=p.size,
+        )
+        if sol.rank == 0:
+            record["diff"] = float(np.abs(sol.u - ref.u).max()) / scale
+            record["mean"] = float(p.weighted_mean(sol.x)) if p.singular else 0.0
+        records[name] = record
+
+    # prepare once, solve many: a given global b and x0, the callback on every rank
+    p, _ = build_problem([9, 8], [("neumann", "robin"), ("periodic", "periodic")], shift=1.0)
+    prepared = prepare(p, method, backend="petsc", options={{"pc": pc, "gather": "all"}})
+    rng = np.random.default_rng(7)
+    shapes = []
+    for _ in range(2):
+        b = rng.standard_normal(p.size)
+        sol = prepared.solve(
+            b, x0=np.ones(p.size), rtol=rtol, callback=lambda u: shapes.append(u.shape)
+        )
+        ref = prepare(p, "fastdiag").solve(b)
+        records.setdefault("many", []).append(dict(
+            diff=float(np.abs(sol.x - ref.x).max() / np.abs(ref.x).max()),
+            converged=sol.report.converged,
+            calls=comm.allreduce(len(shapes)),
+            iterations=sol.report.iterations,
+            shapes_ok=comm.allreduce(all(s == sol.local.shape for s in shapes), op=MPI.LAND),
+        ))
+        shapes.clear()
+    if comm.rank == 0:
+        with open(out, "w") as f:
+            json.dump(records, f)
+    """
+)
+
+
+def _mpi_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        OMP_NUM_THREADS="1",
+        KRONPDE_DEBUG="",
+    )
+    return env
+
+
+def mpirun(ranks: int, *argv, cwd, quiet=False, timeout=180) -> subprocess.CompletedProcess:
+    """``mpirun -n ranks argv...`` in ``cwd``, output captured as text."""
+    assert MPIRUN is not None, "mpirun is not on PATH: run scripts/install-petsc.sh"
+    command = [MPIRUN, *(["-q"] if quiet else []), "-n", str(ranks), *map(str, argv)]
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=_mpi_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def kronpde_command(*argv):
+    return [sys.executable, "-m", "kronpde.cli", *argv]
+
+
+@pytest.fixture(scope="module")
+def petsc_ready():
+    """PETSc must be there when these tests are selected: they fail, never skip."""
+    try:
+        import mpi4py  # noqa: F401
+        import petsc4py  # noqa: F401
+    except ImportError as exc:
+        pytest.fail(f"the petsc tests need petsc4py and mpi4py ({exc}): {INSTALL_HINT}")
+    assert MPIRUN is not None, "mpirun is not on PATH: run scripts/install-petsc.sh"
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize(
+    ("method", "pc"), [("amg-cg", "gamg"), ("amg-cg", "hypre"), ("cg", "jacobi")]
+)
+def test_every_boundary_kind_agrees_with_fastdiag(petsc_ready, tmp_path, ranks, method, pc):
+    rtol = 1e-10
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(tests=str(TESTS)))
+    report = tmp_path / "report.json"
+    proc = mpirun(ranks, sys.executable, driver, report, method, pc, rtol, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = json.loads(report.read_text())
+    many = records.pop("many")
+    assert {name for name, *_ in PROBLEMS} == set(records)
+    kinds_seen = set()
+    for (name, _, kinds, *_), rec in zip(PROBLEMS, records.values(), strict=True):
+        kinds_seen.update(itertools.chain(*kinds))
+        assert rec["ranks"] == ranks, name
+        assert rec["owned"] == rec["unknowns"], name  # the boxes cover the grid once
+        assert rec["converged"], (name, rec)
+        assert (rec["method"], rec["pc_type"]) == (method, pc), name
+        assert rec["relative_residual"] <= rtol, (name, rec)
+        # with rtol = 1e-10 on grids of condition number below 1e4
+        assert rec["diff"] <= 1e-6, (name, rec)
+        assert rec["local_diff"] <= 1e-6, (name, rec)
+        assert rec["others_none"], name
+        assert abs(rec["mean"]) <= 1e-12, (name, rec)
+    assert kinds_seen == set(KINDS)
+    assert any(rec["singular"] for rec in records.values())
+    for rec in many:
+        assert rec["converged"], rec
+        assert rec["diff"] <= 1e-6, rec
+        assert rec["calls"] == ranks * rec["iterations"] > 0, rec
+        assert rec["shapes_ok"], rec
+
+
+CLI_CASES = ["poisson3d_mixed", "poisson2d_pure_neumann", "poisson1d_robin"]
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("case", CLI_CASES)
+def test_cli_one_and_two_ranks_write_the_same_file(petsc_ready, tmp_path, case):
+    """``mpirun -n P kronpde solve CASE --backend petsc``: the same file at 1 and 2 ranks."""
+    source = ROOT / "cases" / f"{case}.toml"
+    copy = Path(shutil.copy(source, tmp_path / source.name))
+    file_method = tomllib.loads(source.read_text()).get("solver", {}).get("method", "auto")
+    serial = tmp_path / "serial.vtu"
+    proc = subprocess.run(
+        kronpde_command("solve", copy, "-o", serial, "--method", "fastdiag", "-q"),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    reference = meshio.read(serial)
+    scale = max(1.0, float(np.abs(reference.point_data["u"]).max()))
+    meshes = {}
+    for ranks in (1, 2):
+        out = tmp_path / f"ranks{ranks}.vtu"
+        proc = mpirun(
+            ranks,
+            *kronpde_command("solve", copy, "-o", out, "--backend", "petsc", "--json"),
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert proc.stdout.count('"ranks"') == 1  # only rank 0 prints
+        assert proc.stdout.count("case       ") == 1
+        record = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert record["ranks"] == ranks
+        # the file's cg runs as cg (Jacobi); its other methods give way to amg-cg (GAMG)
+        expected = ("cg", "jacobi") if file_method == "cg" else ("amg-cg", "gamg")
+        assert record["backend"] == "petsc"
+        assert (record["method"], record["pc"]) == expected
+        assert record["converged"] is True
+        assert record["output"] == str(out)
+        assert record["relative_residual"] <= 1e-8
+        meshes[ranks] = meshio.read(out)
+    one, two = meshes[1], meshes[2]
+    np.testing.assert_array_equal(one.points, two.points)
+    np.testing.assert_array_equal(one.points, reference.points)
+    assert list(one.point_data) == list(two.point_data) == list(reference.point_data)
+    tol = 1e-6 * scale  # rtol 1e-8 (the cases' own rtol may be tighter)
+    for name in one.point_data:
+        np.testing.assert_allclose(one.point_data[name], two.point_data[name], rtol=0, atol=tol)
+        np.testing.assert_allclose(
+            one.point_data[name], reference.point_data[name], rtol=0, atol=tol
+        )
+
+
+BAD_INPUTS = {
+    "unknown key": (["solve", "bad.toml"], "bad.toml: [grid]"),
+    "serial-only method": (["solve", "good.toml", "--method", "fastdiag"], "--method"),
+    "bad preconditioner": (["solve", "good.toml", "--pc", "ilu"], "--pc"),
+    "bad PETSc options": (["solve", "good.toml", "--petsc-options", "ksp_monitor"], "--petsc"),
+    "bad argument": (["solve", "good.toml", "--no-such-flag"], "unrecognized arguments"),
+}
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize(
+    ("what", "quiet"),
+    [(what, False) for what in BAD_INPUTS] + [("unknown key", True), ("bad argument", True)],
+    ids=[f"{what}-mpirun" for what in BAD_INPUTS] + ["unknown key-mpirun -q", "argument-mpirun -q"],
+)
+def test_bad_input_under_mpirun_exit_2_one_message_nothing_written(
+    petsc_ready, tmp_path, what, quiet
+):
+    good = tmp_path / "good.toml"
+    good.write_text(
+        "[grid]\ncells = [8, 8]\n[equation]\nsource = 1\n[boundary]\ndefault = { type = "
+        '"dirichlet", value = 0 }\n[output]\nfile = "out.vtu"\n'
+    )
+    (tmp_path / "bad.toml").write_text(good.read_text().replace("[8, 8]", "[8, 8]\nsize = 3"))
+    before = sorted(os.listdir(tmp_path))
+    argv, expected = BAD_INPUTS[what]
+    proc = mpirun(2, *kronpde_command(*argv, "--backend", "petsc"), cwd=tmp_path, quiet=quiet)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("kronpde:")]
+    assert len(ours) == 1, proc.stderr
+    assert expected in ours[0]
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.strip() == "" or "usage:" in proc.stderr
+    if quiet:  # without mpirun's own notes, the message is all there is
+        lines = proc.stderr.strip().splitlines()
+        assert lines[-1] == ours[0], proc.stderr
+        assert all(line.startswith(("kronpde", "usage")) for line in lines), proc.stderr
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+@pytest.mark.petsc
+def test_cli_petsc_options_reach_petsc_and_maxiter_failure_writes_nothing(petsc_ready, tmp_path):
+    copy = Path(shutil.copy(ROOT / "cases" / "poisson3d_mixed.toml", tmp_path / "c.toml"))
+    out = tmp_path / "u.vtu"
+    proc = mpirun(
+        2,
+        *kronpde_command(
+            "solve", copy, "-o", out, "--backend", "petsc", "--pc", "hypre", "--json",
+            "--petsc-options", "-ksp_converged_reason -pc_hypre_boomeramg_strong_threshold 0.5",
+        ),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("Linear solve converged due to CONVERGED_RTOL") >= 1
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["pc"] == "hypre"
+    assert out.exists()
+
+    out.unlink()
+    proc = mpirun(
+        2,
+        *kronpde_command("solve", copy, "-o", out, "--backend", "petsc", "--maxiter", "2"),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("kronpde:")]
+    assert len(ours) == 1, proc.stderr
+    assert "nothing written" in ours[0]
+    assert not out.exists()
