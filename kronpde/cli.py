@@ -3,6 +3,8 @@
 ``kronpde solve CASE.toml`` reads the case (:func:`kronpde.io.case.load_case`),
 checks that the result can be written, solves, prints a summary and writes the
 result file; ``kronpde check CASE.toml`` does everything but solve and write.
+``kronpde converge``, ``compare`` and ``plot`` (and ``solve --plot``) run
+:mod:`kronpde.verify` and draw with :mod:`kronpde.plotting` (optional matplotlib).
 The exit codes, the JSON keys and the output file are fixed by
 ``case-format.md``.  Each subcommand is one ``add_*_arguments`` + ``run_*``
 pair (meshio's layout); :func:`main` returns the exit code instead of exiting,
@@ -49,6 +51,9 @@ examples:
   kronpde check cases/poisson2d_dirichlet.toml
   kronpde solve cases/poisson2d_dirichlet.toml
   kronpde solve cases/poisson3d_dirichlet.toml --method amg-cg --rtol 1e-10 -o u.vtu --json
+  kronpde converge cases/poisson2d_robin.toml --levels 4 --plot conv.png
+  kronpde compare cases/poisson3d_dirichlet.toml --plot residuals.png
+  kronpde plot cases/poisson3d_mixed.vtu -o slice.png --field u --axis z --at 0.5
 
 exit codes:
   0  solved (and the result written)
@@ -109,11 +114,110 @@ def add_solve_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print no summary and no progress (errors and --json still print)",
     )
+    _add_plot_option(parser, "u (3-D: the middle z slice) after the solve")
+    parser.add_argument(
+        "--backend",
+        metavar="B",
+        default="serial",
+        help="serial (default) or petsc: CG on PETSc, on every rank of "
+        "`mpirun -n P kronpde solve ...` (needs petsc4py: scripts/install-petsc.sh); "
+        "a serial-only [solver] method (fastdiag, direct, ...) gives way to amg-cg",
+    )
+    parser.add_argument(
+        "--pc",
+        metavar="PC",
+        help="--backend petsc: the multigrid preconditioner of amg-cg, gamg (default) or hypre",
+    )
+    parser.add_argument(
+        "--petsc-options",
+        metavar="OPTS",
+        help="--backend petsc: PETSc options, e.g. '-ksp_monitor -pc_gamg_threshold 0.02'",
+    )
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``kronpde check``."""
     _add_case_argument(parser)
+
+
+def _add_plot_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--plot",
+        metavar="PNG",
+        help=f"draw {what} to this picture (.png, .svg or .pdf; relative to the current "
+        "folder); needs matplotlib: pip install 'kronpde[plot]'",
+    )
+
+
+def _add_verify_arguments(parser: argparse.ArgumentParser, *, method: bool) -> None:
+    """CASE.toml, the solver overrides, --json and --quiet of converge and compare."""
+    parser.add_argument("case", metavar="CASE.toml", help="the case file")
+    if method:
+        parser.add_argument(
+            "--method", metavar="M", help="override [solver] method: " + ", ".join(_methods())
+        )
+    else:
+        parser.set_defaults(method=None)
+    parser.add_argument("--rtol", metavar="R", type=float, help="override [solver] rtol")
+    parser.add_argument("--maxiter", metavar="N", type=int, help="override [solver] maxiter")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the results as one JSON object on the last line of standard output",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print no table (errors and --json still print)"
+    )
+
+
+def add_converge_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``kronpde converge``."""
+    _add_verify_arguments(parser, method=True)
+    parser.add_argument(
+        "--levels",
+        metavar="L",
+        type=int,
+        default=4,
+        help="number of grids: the case's, then cells x 2, x 4, ... (default 4, at least 2)",
+    )
+    _add_plot_option(parser, "max and RMS error against h (log-log, with an h^2 line)")
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``kronpde compare``."""
+    _add_verify_arguments(parser, method=False)
+    _add_plot_option(parser, "the residual histories of the iterative methods")
+
+
+def add_plot_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``kronpde plot``."""
+    # dest "case": main() names the input file of every command through args.case
+    parser.add_argument(
+        "case", metavar="RESULT", help="a result file written by kronpde solve (.vtu .vtk .xdmf)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PNG",
+        help="the picture (.png, .svg or .pdf; relative to the current folder); default "
+        "RESULT with the extension .png",
+    )
+    parser.add_argument("--field", default="u", help="the point-data field to draw (default u)")
+    parser.add_argument(
+        "--axis",
+        choices=("x", "y", "z"),
+        help="cut across this axis: a 3-D field to a plane (default z), a 2-D one to a line",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="COORD",
+        type=float,
+        help="coordinate of the cut along --axis (the nearest node; default the middle)",
+    )
+    parser.add_argument(
+        "--dpi", type=int, default=100, help="resolution; the picture is 6.4 x 4.8 inches"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,6 +241,19 @@ def build_parser() -> argparse.ArgumentParser:
             add_check_arguments,
             run_check,
         ),
+        (
+            "converge",
+            "solve a case with [exact] on refined grids and report the errors and observed orders",
+            add_converge_arguments,
+            run_converge,
+        ),
+        (
+            "compare",
+            "run every solver method on a case and compare iterations, times and solutions",
+            add_compare_arguments,
+            run_compare,
+        ),
+        ("plot", "draw a field of a result file to a picture", add_plot_arguments, run_plot),
     )
     for name, help_text, add_arguments, handler in commands:
         p = sub.add_parser(
@@ -166,7 +283,7 @@ def _describe_grid(case: Case) -> list[str]:
         f"grid       {case.dimension}-D, {cells} cells on {box}",
         f"unknowns   {grid.size:,}",
         f"faces      {faces}",
-        f"equation   {equation}, k = {case.problem.coefficient:g}, c = {case.problem.shift:g}",
+        f"equation   {equation}, k = {case.coefficient_text}, c = {case.problem.shift:g}",
     ]
 
 
@@ -215,6 +332,43 @@ def _apply_overrides(case: Case, args: argparse.Namespace) -> tuple[str, float, 
             raise _UsageError("--maxiter", f"must be a positive integer, got {args.maxiter}")
         maxiter = args.maxiter
     return method, rtol, maxiter
+
+
+def _backend_options(args: argparse.Namespace, method: str) -> tuple[str, dict[str, Any] | None]:
+    """The method and the options of ``--backend petsc`` (None: the serial backend)."""
+    from kronpde import petsc
+
+    if args.backend not in ("serial", "petsc"):
+        raise _UsageError("--backend", f"must be serial or petsc, got {args.backend!r}")
+    if args.backend == "serial":
+        for name, value in (("--pc", args.pc), ("--petsc-options", args.petsc_options)):
+            if value is not None:
+                raise _UsageError(name, "applies to --backend petsc only")
+        return method, None
+    if not petsc.available():
+        raise _UsageError("--backend petsc", petsc.INSTALL_HINT)
+    if args.pc is not None and args.pc not in petsc.PRECONDITIONERS:
+        raise _UsageError("--pc", f"must be gamg or hypre, got {args.pc!r}")
+    if method not in petsc.METHODS or (args.pc is not None and args.method is None):
+        if args.method is not None:  # asked for on the command line: refuse
+            raise _UsageError(
+                "--method",
+                f"{method} runs on the serial backend only; --backend petsc runs "
+                f"{', '.join(petsc.METHODS)}",
+            )
+        method = "auto"  # the case file's serial choice (or its cg, with --pc) gives way
+    if args.pc is not None and method == "cg":
+        raise _UsageError("--pc", "applies to amg-cg; --method cg uses Jacobi")
+    options: dict[str, Any] = {"monitor": None if args.quiet else sys.stderr}
+    if args.pc is not None:
+        options["pc"] = args.pc
+    if args.petsc_options is not None:
+        try:
+            petsc.parse_petsc_options(args.petsc_options)  # checked here, for the message
+        except SolverError as exc:
+            raise _UsageError("--petsc-options", str(exc)) from None
+        options["petsc_options"] = args.petsc_options
+    return method, options
 
 
 class _Progress:
@@ -314,14 +468,23 @@ def run_solve(args: argparse.Namespace) -> int:
 
     case = load_case(args.case)
     method, rtol, maxiter = _apply_overrides(case, args)
+    method, backend_options = _backend_options(args, method)
     path, key = _output_path(case, args.output)
     _check_writable(case, path, key)  # before the solve, which may be long
+    picture = _picture_path("--plot", args.plot)
     problem = case.problem
     out = sys.stdout
     quiet = args.quiet
 
-    progress = _Progress(None if quiet else sys.stderr, residual=_residual_function(problem))
-    solution = solve(problem, method, rtol=rtol, maxiter=maxiter, callback=progress)
+    if backend_options is None:
+        progress = _Progress(None if quiet else sys.stderr, residual=_residual_function(problem))
+        solution = solve(problem, method, rtol=rtol, maxiter=maxiter, callback=progress)
+    else:  # every rank solves its part; rank 0 receives u, reports and writes
+        solution = solve(
+            problem, method, rtol=rtol, maxiter=maxiter, backend="petsc", options=backend_options
+        )
+        if solution.u is None:
+            return EXIT_OK if solution.report.converged else EXIT_NOT_CONVERGED
     report = solution.report
     u = np.asarray(solution.u, dtype=float)
 
@@ -337,6 +500,7 @@ def run_solve(args: argparse.Namespace) -> int:
     written = None
     if report.converged and path is not None:
         written = write_result(path, case.grid.nodes, data)
+    drawn = _draw_solution(case, u, picture) if report.converged and picture else None
 
     if not quiet:
         lines = [f"case       {args.case}", *_describe_grid(case)]
@@ -344,6 +508,11 @@ def run_solve(args: argparse.Namespace) -> int:
         if report.requested == "auto":
             how += f" ({report.reason or 'chosen by auto'})"
         lines.append(f"method     {how}")
+        if backend_options is not None:
+            o = report.options
+            lines.append(
+                f"backend    petsc, {o['ranks']} rank(s): KSP {o['ksp_type']}, PC {o['pc_type']}"
+            )
         status = "converged" if report.converged else "NOT converged"
         lines.append(
             f"result     {status}, {report.iterations} iteration(s), relative residual "
@@ -366,6 +535,8 @@ def run_solve(args: argparse.Namespace) -> int:
             lines.append(f"output     {written} ({', '.join(data)})")
         elif path is None:
             lines.append("output     none (no [output] file and no -o)")
+        if drawn is not None:
+            lines.append(f"picture    {drawn}")
         print("\n".join(lines), file=out)
 
     if not report.converged:
@@ -390,10 +561,163 @@ def run_solve(args: argparse.Namespace) -> int:
             "output": None if written is None else str(written),
             **errors,
         }
+        if backend_options is not None:
+            record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
         record = {k: _json_value(v) for k, v in record.items()}
         print(json.dumps(record, allow_nan=False), file=out)
     out.flush()
     return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _picture_path(option: str, value: str | None) -> Path | None:
+    """Before any work: matplotlib is there and the picture ``value`` can be written."""
+    if value is None:
+        return None
+    from kronpde.plotting import (
+        PictureError,
+        PlottingUnavailable,
+        check_picture_path,
+        require_matplotlib,
+    )
+
+    try:
+        require_matplotlib()
+        return check_picture_path(value)
+    except (PlottingUnavailable, PictureError) as exc:
+        raise _UsageError(option, str(exc)) from None
+
+
+def _draw_solution(case: Case, u: np.ndarray, picture: Path) -> Path:
+    from kronpde.plotting import save_field_picture
+
+    return save_field_picture(picture, case.grid.nodes, u, name="u", title=case.path.name)
+
+
+def run_converge(args: argparse.Namespace) -> int:
+    """``kronpde converge``: the case on refined grids, errors against [exact], orders."""
+    from kronpde import verify
+    from kronpde.io.case import MAX_NODES, load_case
+
+    case = load_case(args.case)
+    method, rtol, maxiter = _apply_overrides(case, args)
+    verify.require_exact(case)
+    if args.levels < 2:
+        raise _UsageError(
+            "--levels", f"must be at least 2 (an order needs two grids), got {args.levels}"
+        )
+    finest = [c * 2 ** (args.levels - 1) for c in case.cells]
+    if math.prod(c + 1 for c in finest) > MAX_NODES:
+        raise _UsageError(
+            "--levels", f"{args.levels} levels refine the grid to {finest} cells: too many nodes"
+        )
+    picture = _picture_path("--plot", args.plot)
+    out = None if args.quiet else sys.stdout
+    if out is not None:
+        print(f"case       {args.case}", *_describe_grid(case), sep="\n", file=out)
+        print(f"solver     method {method}, rtol {rtol:g}", file=out)
+        print(*verify.convergence_header(), sep="\n", file=out, flush=True)
+    rows: list[str] = []
+
+    def show(level: verify.Level) -> None:
+        rows.append(verify.convergence_row(len(rows), level))
+        if out is not None:
+            print(rows[-1], file=out, flush=True)
+
+    study = verify.converge(
+        case, args.levels, method=method, rtol=rtol, maxiter=maxiter, on_level=show
+    )
+    drawn = None
+    if picture is not None and study.levels:
+        from kronpde.plotting import save_convergence_picture
+
+        h = [lv.h for lv in study.levels]
+        errors = {k: [getattr(lv, f"error_{k}") for lv in study.levels] for k in ("max", "rms")}
+        drawn = save_convergence_picture(
+            picture, h, errors, title=f"{case.path.name}: grid convergence"
+        )
+    if out is not None:
+        fit = ["-" if v is None else f"{v:.3f}" for v in (study.order_max, study.order_rms)]
+        print(
+            f"order      max {fit[0]}, rms {fit[1]} (least-squares slope over all levels)", file=out
+        )
+        print("error      u - [exact] u over all nodes", file=out)
+        if drawn is not None:
+            print(f"picture    {drawn}", file=out)
+    if not study.converged:
+        message = study.levels[-1].message.rstrip(".") or "the solver did not reach its tolerance"
+        print(f"kronpde: {args.case}: level {len(rows) - 1}: {message}", file=sys.stderr)
+    if args.json:
+        record = {"case": str(args.case), "dimension": case.dimension, **study.to_dict()}
+        record["plot"] = None if drawn is None else str(drawn)
+        print(json.dumps(record, allow_nan=False))
+    sys.stdout.flush()
+    return EXIT_OK if study.converged else EXIT_NOT_CONVERGED
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """``kronpde compare``: every method on one case against the fastdiag reference."""
+    from kronpde import verify
+    from kronpde.io.case import load_case
+
+    case = load_case(args.case)
+    _, rtol, maxiter = _apply_overrides(case, args)
+    picture = _picture_path("--plot", args.plot)
+    comparison = verify.compare_methods(case, rtol=rtol, maxiter=maxiter)
+    drawn = None
+    if picture is not None:
+        from kronpde.plotting import save_residual_picture
+
+        histories = {r.method: r.report.residual_norms for r in comparison.runs if r.iterative}
+        drawn = save_residual_picture(picture, histories, title=f"{case.path.name}: residuals")
+    if not args.quiet:
+        lines = [f"case       {args.case}", *_describe_grid(case)]
+        lines += [f"solver     rtol {rtol:g} (iterative methods)", "", *comparison.table()]
+        if drawn is not None:
+            lines.append(f"picture    {drawn}")
+        print("\n".join(lines))
+    for run in comparison.runs:
+        if run.report is not None and not run.report.converged:
+            print(f"kronpde: {args.case}: {run.report.message.rstrip('.')}", file=sys.stderr)
+    if args.json:
+        record = {"case": str(args.case), "unknowns": case.problem.size, **comparison.to_dict()}
+        record["plot"] = None if drawn is None else str(drawn)
+        print(json.dumps(record, allow_nan=False))
+    sys.stdout.flush()
+    return EXIT_OK if comparison.converged else EXIT_NOT_CONVERGED
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    """``kronpde plot``: draw one field of a result file."""
+    from kronpde.io.result import read_result
+    from kronpde.plotting import save_field_picture
+
+    if args.dpi is not None and not 10 <= args.dpi <= 1000:
+        raise _UsageError("--dpi", f"must be between 10 and 1000, got {args.dpi}")
+    output = args.output if args.output is not None else str(Path(args.case).with_suffix(".png"))
+    picture = _picture_path("-o", output)
+    result = read_result(args.case)
+    if args.field not in result.fields:
+        raise _UsageError(
+            "--field",
+            f"{args.case} has the fields {', '.join(result.fields) or '(none)'}; "
+            f"got {args.field!r}",
+        )
+    drawn = save_field_picture(
+        picture,
+        result.nodes,
+        result.fields[args.field],
+        name=args.field,
+        axis=args.axis,
+        at=args.at,
+        title=Path(args.case).name,
+        dpi=args.dpi,
+    )
+    if not args.quiet:
+        print(f"picture    {drawn} ({args.field}, {result.dimension}-D, from {args.case})")
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------- entry
@@ -403,8 +727,27 @@ def _one_line(text: str) -> str:
     return " ".join(text.split("\n"))
 
 
+def _launcher_rank() -> int:
+    """The MPI rank the launcher (mpirun) gave this process; 0 outside MPI."""
+    from kronpde.petsc import launcher_rank
+
+    return launcher_rank()
+
+
 def _error(message: str) -> None:
-    print(f"kronpde: error: {_one_line(message)}", file=sys.stderr)
+    if _launcher_rank() == 0:  # under mpirun every rank meets the same bad input: say it once
+        print(f"kronpde: error: {_one_line(message)}", file=sys.stderr)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser.parse_args``; on MPI ranks other than 0 its messages are not printed."""
+    if _launcher_rank() == 0:
+        return parser.parse_args(argv)
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
     except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_INVALID)
@@ -435,6 +778,8 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"{args.case}: [grid] cells: not enough memory for a grid this large")
     except SolverError as exc:  # the method cannot run here (too large, bad set-up)
         key = "--method" if getattr(args, "method", None) else f"{args.case}: [solver] method"
+        if getattr(args, "backend", "serial") == "petsc":
+            key = f"{args.case}: --backend petsc"
         _error(f"{key}: {exc}")
     except KronpdeError as exc:  # CaseError, OutputError, GridError, ...
         message = str(exc)
