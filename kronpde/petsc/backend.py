@@ -60,7 +60,7 @@ from kronpde.petsc import (
     parse_petsc_options,
 )
 from kronpde.petsc.assembly import box_csr, box_rhs, box_shape, box_slices, box_weights
-from kronpde.solvers.api import MAX_ROUNDS, Solution, SolveReport
+from kronpde.solvers.api import MAX_ROUNDS, Solution, make_report
 
 __all__ = ["OPTIONS", "PetscSolution", "PetscSolver", "import_petsc"]
 
@@ -505,26 +505,15 @@ class PetscSolver:
             raise SolverError(msg) from exc
         solve_seconds = time.perf_counter() - t0
         x = self._gather(x_local)
-        if projected > 0.0:
-            message += (
-                f" The right-hand side was projected onto the range of A (singular problem); "
-                f"the removed part has relative norm {projected:.3e}."
-            )
-        norms = np.array(history, dtype=np.float64)
-        norms.flags.writeable = False
-        report = SolveReport(
-            method=self.method,
-            requested=self.requested,
-            reason=self.reason,
+        report = make_report(
+            self,
             converged=converged,
-            iterations=int(iterations),
-            residual_norms=norms,
-            relative_residual=float(rel),
-            setup_seconds=self.setup_seconds,
+            iterations=iterations,
+            residual_norms=history,
+            relative_residual=rel,
             solve_seconds=solve_seconds,
-            projected_norm=float(projected),
+            projected_norm=projected,
             message=message,
-            options=dict(self.options),
         )
         local = x_local.reshape(self.local_shape)
         return PetscSolution(

@@ -340,26 +340,15 @@ class PreparedSolver:
             x, converged, iterations, norms, rel, message = self._iterate(
                 b_proj, x0, rtol, atol, maxiter, callback
             )
-        if projected_norm > 0.0:
-            message += (
-                f" The right-hand side was projected onto the range of A (singular problem); "
-                f"the removed part has relative norm {projected_norm:.3e}."
-            )
-        norms = np.array(norms, dtype=np.float64)
-        norms.flags.writeable = False
-        report = SolveReport(
-            method=self.method,
-            requested=self.requested,
-            reason=self.reason,
+        report = make_report(
+            self,
             converged=converged,
-            iterations=int(iterations),
+            iterations=iterations,
             residual_norms=norms,
-            relative_residual=float(rel),
-            setup_seconds=self.setup_seconds,
+            relative_residual=rel,
             solve_seconds=time.perf_counter() - t0,
-            projected_norm=float(projected_norm),
+            projected_norm=projected_norm,
             message=message,
-            options=dict(self.options),
         )
         return Solution(u=p.to_nodes(x), x=x, report=report)
 
@@ -470,6 +459,46 @@ class PreparedSolver:
                 f"{target / nb:.3e} (rounding limit).{precond}"
             )
         return x, converged, iterations, history, rel, message
+
+
+def make_report(
+    prepared,
+    *,
+    converged: bool,
+    iterations: int,
+    residual_norms,
+    relative_residual: float,
+    solve_seconds: float,
+    projected_norm: float,
+    message: str,
+) -> SolveReport:
+    """The :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
+
+    ``prepared`` supplies ``method``, ``requested``, ``reason``,
+    ``setup_seconds`` and ``options``; a singular problem's projection is
+    appended to ``message``, and the residual history is frozen (read-only).
+    """
+    if projected_norm > 0.0:
+        message += (
+            f" The right-hand side was projected onto the range of A (singular problem); "
+            f"the removed part has relative norm {projected_norm:.3e}."
+        )
+    norms = np.array(residual_norms, dtype=np.float64)
+    norms.flags.writeable = False
+    return SolveReport(
+        method=prepared.method,
+        requested=prepared.requested,
+        reason=prepared.reason,
+        converged=bool(converged),
+        iterations=int(iterations),
+        residual_norms=norms,
+        relative_residual=float(relative_residual),
+        setup_seconds=prepared.setup_seconds,
+        solve_seconds=solve_seconds,
+        projected_norm=float(projected_norm),
+        message=message,
+        options=dict(prepared.options),
+    )
 
 
 def _vector(v, n: int, shape: tuple[int, ...], name: str) -> np.ndarray:
