@@ -1,19 +1,21 @@
 """kronpde: Poisson-type problems on boxes, solved through Kronecker structure.
 
-``-Δu + c u = f`` on a box in 1, 2 or 3 (or more) dimensions with Dirichlet,
-Neumann, Robin or periodic faces, discretised with the vertex-centred
-second-order finite-difference scheme of ``case-format.md``.
+``-div(k grad u) + c u = f`` on a box in 1, 2 or 3 (or more) dimensions with
+Dirichlet, Neumann, Robin or periodic faces, on uniform or stretched axes,
+discretised with the vertex-centred second-order scheme of ``case-format.md``
+(flux form, harmonic-mean ``k`` at interval mid-points for a variable ``k``).
 """
 
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import CaseError, GridError, KronpdeError, SolverError
-from kronpde.grid import Axis, Grid
+from kronpde.grid import Axis, Grid, stretched_nodes
 from kronpde.io.case import Case, load_case
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.problem import Problem
 from kronpde.solvers import (
     METHODS,
     DirectSolver,
+    FastDiagPreconditioner,
     FastDiagSolver,
     PreparedSolver,
     Solution,
@@ -32,6 +34,7 @@ __all__ = [
     "CaseError",
     "DirectSolver",
     "Dirichlet",
+    "FastDiagPreconditioner",
     "FastDiagSolver",
     "Grid",
     "GridError",
@@ -51,5 +54,6 @@ __all__ = [
     "prepare",
     "second_difference",
     "solve",
+    "stretched_nodes",
 ]
 __version__ = "0.1.0"

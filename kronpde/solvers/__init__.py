@@ -1,4 +1,4 @@
-"""Solvers for ``A u = b``: fast diagonalization, CG, AMG-preconditioned CG, direct.
+"""Solvers for ``A u = b``: fastdiag, CG (plain, AMG or fastdiag-preconditioned), direct.
 
 :func:`solve` and :func:`prepare` (in :mod:`kronpde.solvers.api`) are the entry
 points; the backends are importable for direct use.  Our conjugate gradient is
@@ -11,12 +11,14 @@ from kronpde.solvers.api import METHODS, PreparedSolver, Solution, SolveReport, 
 from kronpde.solvers.cg import CGResult
 from kronpde.solvers.direct import DirectSolver
 from kronpde.solvers.fastdiag import FastDiagSolver
+from kronpde.solvers.fastdiag_pc import FastDiagPreconditioner
 
 __all__ = [
     "METHODS",
     "AMGPreconditioner",
     "CGResult",
     "DirectSolver",
+    "FastDiagPreconditioner",
     "FastDiagSolver",
     "PreparedSolver",
     "Solution",
