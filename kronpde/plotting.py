@@ -15,11 +15,9 @@ temporary behind.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import pathlib
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from kronpde.errors import KronpdeError
+from kronpde.io.atomic import replace_atomically
 
 __all__ = [
     "DEFAULT_DPI",
@@ -125,37 +124,9 @@ def check_picture_path(path: str | os.PathLike[str]) -> pathlib.Path:
     return target
 
 
-def _new_file_mode(target: pathlib.Path) -> int:
-    from kronpde.io.vtk import _new_file_mode
-
-    return _new_file_mode(target)
-
-
 def _write_atomic(target: pathlib.Path, data: bytes) -> pathlib.Path:
     """Write ``data`` to ``target`` through a temporary file in its folder."""
-    try:
-        fd, tmp = tempfile.mkstemp(
-            dir=target.parent, prefix=f".{target.name}.", suffix=target.suffix
-        )
-    except OSError as exc:
-        raise PictureError(
-            f"cannot write {str(target)!r}: no temporary file can be created in "
-            f"{str(target.parent)!r} ({exc.strerror or exc})"
-        ) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _new_file_mode(target))
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if not isinstance(exc, Exception):
-            raise
-        raise PictureError(f"writing {str(target)!r} failed: {exc}") from exc
-    return target
+    return replace_atomically(target, lambda tmp: pathlib.Path(tmp).write_bytes(data), PictureError)
 
 
 def _figure() -> Any:

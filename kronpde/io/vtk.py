@@ -14,11 +14,8 @@ leaves no temporary behind.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
-import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import quoteattr
 
@@ -26,6 +23,7 @@ import meshio
 import numpy as np
 
 from kronpde.errors import GridError, KronpdeError
+from kronpde.io.atomic import replace_atomically
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -260,29 +258,6 @@ def _write(filename: str, mesh: meshio.Mesh, ext: str) -> None:
         _write_xdmf(filename, mesh)
 
 
-def _new_file_mode(target: pathlib.Path) -> int:
-    """Mode of the result: the replaced file's, else what ``open`` would create."""
-    with contextlib.suppress(OSError):
-        return stat.S_IMODE(os.stat(target).st_mode)
-    umask = None
-    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("Umask:"):
-                umask = int(line.split()[1], 8)
-    if umask is None:  # no procfs: read it the only portable way (not thread-safe)
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync(path: str | os.PathLike[str], flags: int) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_result(
     path: str | os.PathLike[str],
     nodes: Sequence[np.ndarray],
@@ -349,26 +324,4 @@ def write_result(
     shape = tuple(x.size for x in axes)
     mesh.point_data = _point_data(point_data, len(mesh.points), shape)
 
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=ext)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {str(path)!r}: no temporary file can be created in "
-            f"{str(target.parent)!r} ({exc.strerror or exc})"
-        ) from exc
-    try:
-        os.close(fd)
-        _write(tmp, mesh, ext)
-        _fsync(tmp, os.O_RDONLY)
-        os.chmod(tmp, _new_file_mode(target))
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if not isinstance(exc, Exception):
-            raise
-        raise OutputError(f"writing {str(path)!r} failed: {exc}") from exc
-    # The rename itself is durable only once the folder is synced; best effort.
-    with contextlib.suppress(OSError):
-        _fsync(target.parent, os.O_RDONLY)
-    return target
+    return replace_atomically(target, lambda tmp: _write(tmp, mesh, ext), OutputError, suffix=ext)
