@@ -161,8 +161,8 @@ class FastDiagPreconditioner(LinearOperator):
             msg = f"fastdiag-cg: {exc}"
             raise SolverError(msg) from exc
         d = problem.symmetric_scale  # D = W^{1/2}
-        k = problem.coefficient_values()[problem.grid.unknown_index].reshape(-1)
-        k_nodes = problem.coefficient_values()
+        k_nodes = problem.coefficient_values()  # a copy: take it once
+        k = k_nodes[problem.grid.unknown_index].reshape(-1)
         contrast = float(np.max(k_nodes) / np.min(k_nodes))
         s = np.ones_like(d) if approximation == "mean" else np.sqrt(k / k_ref)
         options = {"approximation": approximation, "workers": solver.workers, "kernels": kernels}
