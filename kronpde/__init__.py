@@ -4,27 +4,49 @@
 Dirichlet, Neumann, Robin or periodic faces, on uniform or stretched axes,
 discretised with the vertex-centred second-order scheme of ``case-format.md``
 (flux form, harmonic-mean ``k`` at interval mid-points for a variable ``k``).
+
+The model (grids, conditions, problems) is imported at once; the solvers, the
+case files and the toolkit are imported when first used (module
+``__getattr__``), so ``import kronpde`` loads neither pyamg, meshio,
+matplotlib, petsc4py nor the file layer.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
-from kronpde.errors import CaseError, GridError, KronpdeError, SolverError
+from kronpde.errors import (
+    CaseError,
+    DataError,
+    GridError,
+    KronpdeError,
+    OptionError,
+    SolverError,
+)
+from kronpde.expr import Expression, ExpressionError, parse_expression
 from kronpde.grid import Axis, Grid, stretched_nodes
-from kronpde.io.case import Case, load_case
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.problem import Problem
-from kronpde.solvers import (
-    METHODS,
-    DirectSolver,
-    FastDiagPreconditioner,
-    FastDiagSolver,
-    PreparedSolver,
-    Solution,
-    SolveReport,
-    prepare,
-    solve,
-)
-from kronpde.solvers.cg import cg
 from kronpde.stencils import AxisOperator, second_difference
+
+#: Names loaded on first use: name -> module that defines it.
+_LAZY = {
+    "METHODS": "kronpde.solvers.method",
+    "refusal": "kronpde.solvers.method",
+    "PreparedSolver": "kronpde.solvers.driver",
+    "prepare": "kronpde.solvers.driver",
+    "solve": "kronpde.solvers.driver",
+    "Solution": "kronpde.solvers.result",
+    "SolveReport": "kronpde.solvers.result",
+    "DirectSolver": "kronpde.solvers.direct",
+    "FastDiagSolver": "kronpde.solvers.fastdiag",
+    "FastDiagPreconditioner": "kronpde.solvers.fastdiag_pc",
+    "cg": "kronpde.solvers.cg",
+    "Case": "kronpde.io.case",
+    "load_case": "kronpde.io.case",
+}
 
 __all__ = [
     "METHODS",
@@ -32,8 +54,11 @@ __all__ = [
     "AxisOperator",
     "Case",
     "CaseError",
+    "DataError",
     "DirectSolver",
     "Dirichlet",
+    "Expression",
+    "ExpressionError",
     "FastDiagPreconditioner",
     "FastDiagSolver",
     "Grid",
@@ -41,6 +66,7 @@ __all__ = [
     "KronSumOperator",
     "KronpdeError",
     "Neumann",
+    "OptionError",
     "Periodic",
     "PreparedSolver",
     "Problem",
@@ -51,9 +77,26 @@ __all__ = [
     "assemble",
     "cg",
     "load_case",
+    "parse_expression",
     "prepare",
+    "refusal",
     "second_difference",
     "solve",
     "stretched_nodes",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        msg = f"module 'kronpde' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,7 +1,9 @@
-"""Boundary condition types and the evaluation of boundary data.
+"""Boundary condition types and the evaluation of boundary and source data.
 
 A condition sits on one face of the box (one side of one axis).  Its data may
-be a number, a callable of the coordinates, or an array over the face's nodes.
+be a number, an expression string (the grammar of :mod:`kronpde.expr`, the
+same as in case files), a callable of the coordinates, or an array over the
+face's nodes.
 
 Conventions (see ``case-format.md``):
 
@@ -9,47 +11,100 @@ Conventions (see ``case-format.md``):
 * ``Neumann(value)``: ``du/dn = value`` with ``n`` the *outward* normal.
 * ``Robin(alpha, beta, value)``: ``alpha*u + beta*du/dn = value`` (outward normal).
 * ``Periodic()``: on both faces of an axis, or on neither.
+
+Every argument is checked when the condition is built: a string must be an
+allowed expression (in ``x, y, z``; the grid refuses, when it is built, a
+coordinate it does not have), a number or an array must be finite.  A
+callable can only be checked where it is evaluated (:func:`evaluate_data`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kronpde.errors import GridError
+from kronpde.errors import DataError, GridError
+from kronpde.expr import Expression, ExpressionError, as_expression
 
-BoundaryData = float | Callable[..., np.ndarray] | np.ndarray
+BoundaryData = float | str | Expression | Callable[..., np.ndarray] | np.ndarray
+
+#: A string in a condition is checked against all three coordinates when the condition
+#: is built, and against the grid's own when the grid is (Grid.__init__).
+_ANY_DIMENSION = 3
 
 
-def _check_data(value: object, what: str) -> None:
+def data_error(what: str, detail: str) -> DataError:
+    """A :class:`DataError` about ``what`` (its subject), the message ``"what: detail"``."""
+    return DataError(f"{what}: {detail}", subject=what, detail=detail)
+
+
+def check_data(value: object, what: str, *, dimension: int | None = None) -> object:
+    """Check boundary or source data and return it (a string parsed to an :class:`Expression`).
+
+    Parameters
+    ----------
+    value : number, str, Expression, callable or array_like
+        The data.
+    what : str
+        Its name, for messages and as the error's ``subject``.
+    dimension : int, optional
+        The coordinates an expression may use; None (a condition, which does
+        not know its grid yet): a string may use ``x, y, z`` and an
+        :class:`Expression` is kept as it is.
+
+    Returns
+    -------
+    object
+        ``value``, a string parsed; an array as a float64 array.
+
+    Raises
+    ------
+    DataError
+        For a boolean, a non-finite number or array, something that is not
+        data, or a string that is not an allowed expression.
+    """
+    if isinstance(value, Expression) and dimension is None:
+        return value
+    if isinstance(value, (str, Expression)):
+        try:
+            return as_expression(value, dimension=dimension or _ANY_DIMENSION)
+        except ExpressionError as exc:
+            raise ExpressionError(f"{what}: {exc}", subject=what, detail=exc.detail) from None
     if callable(value):
-        return
-    if isinstance(value, bool):
-        raise GridError(f"{what}: a boolean is not boundary data; give a number, callable or array")
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        msg = "a boolean is not data; give a number, an expression, a callable or an array"
+        raise data_error(what, msg)
     if isinstance(value, (int, float, np.integer, np.floating)):
         if not math.isfinite(float(value)):
-            raise GridError(f"{what}: must be finite, got {value!r}")
-        return
+            msg = f"must be finite, got {value!r}"
+            raise data_error(what, msg)
+        return value
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise GridError(
-            f"{what}: must be a number, a callable of the coordinates or an array, "
-            f"got {type(value).__name__}"
-        ) from exc
+        msg = (
+            "must be a number, an expression string, a callable of the coordinates "
+            f"or an array, got {type(value).__name__}"
+        )
+        raise data_error(what, msg) from exc
     if not np.all(np.isfinite(arr)):
-        raise GridError(f"{what}: array contains non-finite values")
+        msg = "array contains non-finite values"
+        raise data_error(what, msg)
+    return arr
 
 
 def _check_coefficient(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise GridError(f"Robin {name}: must be a number, got {value!r}")
+        msg = f"{name}: must be a number, got {value!r}"
+        raise GridError(msg, subject=name)
     value = float(value)
     if not math.isfinite(value):
-        raise GridError(f"Robin {name}: must be finite, got {value!r}")
+        msg = f"{name}: must be finite, got {value!r}"
+        raise GridError(msg, subject=name)
     return value
 
 
@@ -61,7 +116,7 @@ class Dirichlet:
     kind = "dirichlet"
 
     def __post_init__(self) -> None:
-        _check_data(self.value, "Dirichlet value")
+        object.__setattr__(self, "value", check_data(self.value, "Dirichlet value"))
 
 
 @dataclass(frozen=True)
@@ -72,7 +127,7 @@ class Neumann:
     kind = "neumann"
 
     def __post_init__(self) -> None:
-        _check_data(self.value, "Neumann value")
+        object.__setattr__(self, "value", check_data(self.value, "Neumann value"))
 
 
 @dataclass(frozen=True)
@@ -94,15 +149,20 @@ class Robin:
         alpha = _check_coefficient(self.alpha, "alpha")
         beta = _check_coefficient(self.beta, "beta")
         if beta == 0.0:
-            raise GridError("Robin beta: must be non-zero (beta = 0 is a Dirichlet condition)")
-        if alpha / beta < 0.0:
-            raise GridError(
-                f"Robin alpha, beta: alpha/beta must be >= 0 for a well-posed problem, "
-                f"got alpha={alpha}, beta={beta}"
+            msg = (
+                "beta: must be non-zero (beta = 0 makes alpha*u = value a Dirichlet condition; "
+                "use a Dirichlet face)"
             )
+            raise GridError(msg, subject="beta")
+        if alpha / beta < 0.0:
+            msg = (
+                f"alpha: alpha and beta must not have opposite signs (alpha/beta >= 0 keeps the "
+                f"problem well posed), got alpha = {alpha:g}, beta = {beta:g}"
+            )
+            raise GridError(msg, subject="alpha")
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "beta", beta)
-        _check_data(self.value, "Robin value")
+        object.__setattr__(self, "value", check_data(self.value, "Robin value"))
 
 
 @dataclass(frozen=True)
@@ -116,6 +176,20 @@ Condition = Dirichlet | Neumann | Robin | Periodic
 CONDITION_TYPES = (Dirichlet, Neumann, Robin, Periodic)
 
 
+def in_dimension(bc: Condition, dimension: int) -> Condition:
+    """``bc`` with an expression value checked for (and bound to) a grid of ``dimension`` axes.
+
+    Raises
+    ------
+    ExpressionError
+        If the value uses a coordinate such a grid does not have.
+    """
+    value = getattr(bc, "value", None)
+    if not isinstance(value, Expression) or value.dimension == dimension:
+        return bc
+    return replace(bc, value=value.in_dimension(dimension))
+
+
 def evaluate_data(
     value: BoundaryData, coords: Sequence[np.ndarray], shape: tuple[int, ...], what: str
 ) -> np.ndarray:
@@ -123,16 +197,16 @@ def evaluate_data(
 
     Parameters
     ----------
-    value : float, callable or array_like
-        A number; a callable ``value(*coords)`` of the coordinate arrays; or an
-        array broadcastable to ``shape``.
+    value : float, Expression, callable or array_like
+        A number; an expression or a callable ``value(*coords)`` of the
+        coordinate arrays; or an array broadcastable to ``shape``.
     coords : sequence of ndarray
         One coordinate array per axis, mutually broadcastable to ``shape``
         (e.g. from ``np.meshgrid(..., indexing="ij", sparse=True)``).
     shape : tuple of int
         Shape of the node set.
     what : str
-        Name used in error messages.
+        Name used in error messages and as the error's ``subject``.
 
     Returns
     -------
@@ -141,23 +215,33 @@ def evaluate_data(
 
     Raises
     ------
-    GridError
-        If the data have the wrong shape or are not finite.
+    DataError
+        If the data have the wrong shape or are not finite, or a callable
+        raised (an :class:`~kronpde.expr.ExpressionError`, itself a
+        DataError, for an expression that is not finite somewhere).
     """
-    if callable(value):
+    if isinstance(value, Expression):
+        try:
+            result = value.evaluate(coords)
+        except ExpressionError as exc:
+            raise ExpressionError(f"{what}: {exc}", subject=what, detail=exc.detail) from None
+    elif callable(value):
         try:
             # non-finite results are reported below, not as floating-point exceptions
             with np.errstate(all="ignore"):
                 result = value(*coords)
         except Exception as exc:  # the user's function failed: say which data
-            raise GridError(f"{what}: the callable raised {type(exc).__name__}: {exc}") from exc
+            msg = f"the callable raised {type(exc).__name__}: {exc}"
+            raise data_error(what, msg) from exc
     else:
         result = value
     try:
         arr = np.broadcast_to(np.asarray(result, dtype=float), shape)
     except (TypeError, ValueError) as exc:
         got = np.shape(result)
-        raise GridError(f"{what}: expected an array of shape {shape}, got shape {got}") from exc
+        msg = f"expected an array of shape {shape}, got shape {got}"
+        raise data_error(what, msg) from exc
     if not np.all(np.isfinite(arr)):
-        raise GridError(f"{what}: data are not finite on every node")
+        msg = "data are not finite on every node"
+        raise data_error(what, msg)
     return np.array(arr, dtype=float)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -32,13 +32,23 @@ from kronpde.boundary import (
     Periodic,
     Robin,
     evaluate_data,
+    in_dimension,
 )
 from kronpde.errors import GridError
+from kronpde.expr import ExpressionError
 
 AXIS_NAMES = ("x", "y", "z")
 
 #: Named stretchings of :func:`stretched_nodes`.
 STRETCHINGS = ("uniform", "tanh")
+
+#: Bounds (and node coordinates) must lie within ``±MAX_BOUND`` (1e100).
+MAX_BOUND = 1e100
+#: The smallest spacing allowed, relative to the bounds' magnitude: below it neighbouring
+#: nodes cannot be told apart in float64.
+MIN_RELATIVE_SPACING = 1e-12
+#: Most nodes a grid may have (a guard against a grid that could never be held in memory).
+MAX_NODES = 2**33
 
 
 def stretched_nodes(
@@ -78,15 +88,18 @@ def stretched_nodes(
     (0.0, 1.0, True)
     """
     if stretch not in STRETCHINGS:
-        raise GridError(f"stretch: must be one of {', '.join(STRETCHINGS)}, got {stretch!r}")
+        msg = f"stretch: must be one of {', '.join(STRETCHINGS)}, got {stretch!r}"
+        raise GridError(msg, subject="stretch")
     s = np.arange(cells + 1, dtype=float) / cells
     if stretch == "uniform":
         x = lower + (upper - lower) * s
     else:
         if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
-            raise GridError(f"beta: must be a number, got {beta!r}")
+            msg = f"beta: must be a number, got {beta!r}"
+            raise GridError(msg, subject="beta")
         if not (0.0 < float(beta) <= 10.0):
-            raise GridError(f"beta: must be > 0 and <= 10, got {beta!r}")
+            msg = f"beta: must be > 0 and <= 10, got {beta!r}"
+            raise GridError(msg, subject="beta")
         t = np.tanh(float(beta) * (2.0 * s - 1.0)) / math.tanh(float(beta))
         x = lower + (upper - lower) * 0.5 * (1.0 + t)
     x[0], x[-1] = lower, upper
@@ -132,60 +145,89 @@ class Axis:
     def __post_init__(self) -> None:
         cells = self.cells
         if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 1:
-            raise GridError(f"cells: must be a positive integer, got {cells!r}")
+            msg = f"cells: must be a positive integer, got {cells!r}"
+            raise GridError(msg, subject="cells")
         object.__setattr__(self, "cells", int(cells))
         for name in ("lower", "upper"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise GridError(f"{name}: must be a number, got {v!r}")
+                msg = f"{name}: must be a number, got {v!r}"
+                raise GridError(msg, subject=name)
             if not math.isfinite(float(v)):
-                raise GridError(f"{name}: must be finite, got {v!r}")
+                msg = f"{name}: must be finite, got {v!r}"
+                raise GridError(msg, subject=name)
+            if abs(float(v)) > MAX_BOUND:
+                msg = f"{name}: must lie within ±1e100, got {float(v):g}"
+                raise GridError(msg, subject=name)
             object.__setattr__(self, name, float(v))
         if not self.lower < self.upper:
-            raise GridError(f"lower < upper required, got lower={self.lower}, upper={self.upper}")
+            msg = (
+                f"upper: must be greater than lower (lower < upper), got lower = {self.lower:g} "
+                f"and upper = {self.upper:g}"
+            )
+            raise GridError(msg, subject="upper")
         for name in ("lower_bc", "upper_bc"):
             if not isinstance(getattr(self, name), CONDITION_TYPES):
-                raise GridError(
+                msg = (
                     f"{name}: must be Dirichlet, Neumann, Robin or Periodic, "
                     f"got {getattr(self, name)!r}"
                 )
+                raise GridError(msg, subject=name)
         lo_p = isinstance(self.lower_bc, Periodic)
         hi_p = isinstance(self.upper_bc, Periodic)
         if lo_p != hi_p:
-            raise GridError("periodic must be set on both faces of an axis, or on neither")
-        if self.n_unknowns < 1:
-            raise GridError(
-                f"cells: an axis with Dirichlet faces on both sides needs cells >= 2, "
-                f"got {self.cells}"
+            msg = (
+                f"an axis is periodic on both faces or on neither, but its lower face is "
+                f"{self.lower_bc.kind} and its upper face {self.upper_bc.kind}"
             )
+            raise GridError(msg, subject="lower_bc" if lo_p else "upper_bc")
+        if self.n_unknowns < 1:
+            msg = (
+                f"cells: an axis with Dirichlet faces on both sides needs at least 2 cells for "
+                f"one unknown, got {self.cells}"
+            )
+            raise GridError(msg, subject="cells")
         if self.coordinates is not None:
             self._check_coordinates()
+        else:
+            self._check_spacing(self.h, "cells")
+
+    def _check_spacing(self, h: float, subject: str) -> None:
+        """Refuse a spacing below :data:`MIN_RELATIVE_SPACING` of the bounds' magnitude."""
+        scale = max(abs(self.lower), abs(self.upper))
+        if h < 1e-100 or h < MIN_RELATIVE_SPACING * scale:
+            what = (
+                "the spacing (upper - lower)/cells"
+                if subject == "cells"
+                else "the smallest spacing"
+            )
+            msg = (
+                f"{subject}: {what} = {h:.3g} is too small for bounds of magnitude {scale:.3g}; "
+                "neighbouring nodes would not be distinct"
+            )
+            raise GridError(msg, subject=subject)
 
     def _check_coordinates(self) -> None:
+        def fail(detail: str) -> GridError:
+            return GridError(f"coordinates: {detail}", subject="coordinates", detail=detail)
+
         try:
             x = np.asarray(self.coordinates, dtype=float)
         except (TypeError, ValueError) as exc:
-            raise GridError("coordinates: must be an array of numbers") from exc
+            raise fail("must be an array of numbers") from exc
         if x.shape != (self.cells + 1,):
-            raise GridError(
-                f"coordinates: need cells + 1 = {self.cells + 1} node coordinates, "
-                f"got shape {x.shape}"
-            )
+            raise fail(f"need cells + 1 = {self.cells + 1} node coordinates, got shape {x.shape}")
         if not np.all(np.isfinite(x)):
-            raise GridError("coordinates: must be finite")
+            raise fail("must be finite")
         if x[0] != self.lower or x[-1] != self.upper:
-            raise GridError(
-                f"coordinates: must start at lower = {self.lower:g} and end at upper = "
+            raise fail(
+                f"must start at lower = {self.lower:g} and end at upper = "
                 f"{self.upper:g}, got {x[0]:g} and {x[-1]:g}"
             )
         h = np.diff(x)
         if not np.all(h > 0.0):
-            raise GridError("coordinates: must be strictly increasing")
-        if np.min(h) < 1e-12 * max(abs(self.lower), abs(self.upper)):
-            raise GridError(
-                f"coordinates: the smallest spacing {np.min(h):.3g} is too small for bounds "
-                f"of magnitude {max(abs(self.lower), abs(self.upper)):.3g}"
-            )
+            raise fail("must be strictly increasing")
+        self._check_spacing(float(np.min(h)), "coordinates")
         object.__setattr__(self, "coordinates", tuple(float(v) for v in x))
 
     @classmethod
@@ -207,7 +249,8 @@ class Axis:
         """
         x = np.asarray(nodes, dtype=float).reshape(-1)
         if x.size < 2:
-            raise GridError(f"coordinates: need at least 2 nodes, got {x.size}")
+            msg = f"coordinates: need at least 2 nodes, got {x.size}"
+            raise GridError(msg, subject="coordinates")
         lower_bc = Dirichlet() if lower_bc is None else lower_bc
         upper_bc = Dirichlet() if upper_bc is None else upper_bc
         return cls(x.size - 1, float(x[0]), float(x[-1]), lower_bc, upper_bc, tuple(x))
@@ -216,6 +259,31 @@ class Axis:
     def uniform(self) -> bool:
         """True for evenly spaced nodes (no ``coordinates`` given)."""
         return self.coordinates is None
+
+    def refined(self, factor: int) -> Axis:
+        """The same axis with every interval split into ``factor`` equal parts.
+
+        Bounds and conditions are kept; a stretched axis keeps its nodes and
+        gains ``factor - 1`` evenly spaced ones inside every interval.
+
+        Examples
+        --------
+        >>> Axis.from_nodes([0.0, 0.5, 2.0]).refined(2).nodes.tolist()
+        [0.0, 0.25, 0.5, 1.25, 2.0]
+        """
+        if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+            msg = f"factor must be a positive integer, got {factor!r}"
+            raise GridError(msg, subject="factor")
+        factor = int(factor)
+        if factor == 1:
+            return self
+        if self.coordinates is None:
+            return replace(self, cells=self.cells * factor)
+        x = np.asarray(self.coordinates)
+        fine = (x[:-1, None] + np.diff(x)[:, None] * (np.arange(factor) / factor)).ravel()
+        return replace(
+            self, cells=self.cells * factor, coordinates=tuple(np.append(fine, x[-1]).tolist())
+        )
 
     @property
     def h(self) -> float:
@@ -320,11 +388,37 @@ class Grid:
     def __init__(self, axes: Sequence[Axis]):
         axes = tuple(axes)
         if not axes:
-            raise GridError("a grid needs at least one axis")
+            msg = "a grid needs at least one axis"
+            raise GridError(msg, subject="axes")
         for a in axes:
             if not isinstance(a, Axis):
-                raise GridError(f"axes must be Axis objects, got {type(a).__name__}")
-        self.axes: tuple[Axis, ...] = axes
+                msg = f"axes must be Axis objects, got {type(a).__name__}"
+                raise GridError(msg, subject="axes")
+        nodes = math.prod(a.cells + 1 for a in axes)
+        if nodes > MAX_NODES:
+            msg = (
+                f"cells: {[a.cells for a in axes]} makes {nodes:.3g} nodes; at most "
+                f"{MAX_NODES} (2**33) are supported"
+            )
+            raise GridError(msg, subject="cells")
+        self.axes: tuple[Axis, ...] = tuple(self._bind(i, a, len(axes)) for i, a in enumerate(axes))
+        self._faces: dict[tuple[int, int], np.ndarray] = {}  # face data, evaluated once
+
+    @staticmethod
+    def _bind(i: int, axis: Axis, dimension: int) -> Axis:
+        """``axis`` with its faces' expressions checked for this grid's coordinates."""
+        bcs = []
+        for side, bc in enumerate((axis.lower_bc, axis.upper_bc)):
+            try:
+                bcs.append(in_dimension(bc, dimension))
+            except ExpressionError as exc:
+                face = face_name(i, side)
+                raise ExpressionError(
+                    f"{face}: {exc}", subject=face, axis=i, detail=exc.detail
+                ) from None
+        if bcs[0] is axis.lower_bc and bcs[1] is axis.upper_bc:
+            return axis
+        return replace(axis, lower_bc=bcs[0], upper_bc=bcs[1])
 
     @classmethod
     def box(
@@ -371,7 +465,8 @@ class Grid:
         d = len(cells)
         nodes = [None] * d if nodes is None else list(nodes)
         if len(nodes) != d:
-            raise GridError(f"nodes needs one entry per axis ({d}), got {len(nodes)}")
+            msg = f"nodes needs one entry per axis ({d}), got {len(nodes)}"
+            raise GridError(msg, subject="nodes")
         coords: list[np.ndarray | None] = []
         for i, x in enumerate(nodes):
             if x is None:
@@ -379,18 +474,21 @@ class Grid:
                 continue
             x = np.asarray(x, dtype=float).reshape(-1)
             if x.size != cells[i] + 1:
+                msg = (
+                    f"has {x.size} coordinates, but cells = {cells[i]} on axis {axis_name(i)} "
+                    f"needs cells + 1 = {cells[i] + 1}"
+                )
                 raise GridError(
-                    f"axis {axis_name(i)}: nodes has {x.size} coordinates but cells = "
-                    f"{cells[i]} needs {cells[i] + 1}"
+                    f"axis {axis_name(i)}: nodes {msg}", subject="coordinates", axis=i, detail=msg
                 )
             coords.append(x)
         explicit_lower, explicit_upper = lower is not None, upper is not None
         lower = [0.0] * d if lower is None else list(lower)
         upper = [1.0] * d if upper is None else list(upper)
-        if len(lower) != d or len(upper) != d:
-            raise GridError(
-                f"lower and upper need one entry per axis ({d}), got {len(lower)} and {len(upper)}"
-            )
+        for name, values in (("lower", lower), ("upper", upper)):
+            if len(values) != d:
+                msg = f"{name} needs one entry per axis ({d}), got {len(values)}"
+                raise GridError(msg, subject=name)
         if boundary is None:
             boundary = {}
         elif isinstance(boundary, CONDITION_TYPES):
@@ -399,18 +497,24 @@ class Grid:
         names = {face_name(i, s) for i in range(d) for s in (0, 1)}
         for key in boundary:
             if key not in names:
-                raise GridError(
-                    f"face {key!r} does not exist in {d}-D; faces are {', '.join(sorted(names))}"
-                )
+                msg = f"face {key!r} does not exist in {d}-D; faces are {', '.join(sorted(names))}"
+                raise GridError(msg, subject=key)
         for i, x in enumerate(coords):
             if x is None:
                 continue
             for name, given, end in (("lower", explicit_lower, 0), ("upper", explicit_upper, -1)):
                 bounds = lower if end == 0 else upper
                 if given and float(bounds[i]) != float(x[end]):
+                    msg = (
+                        f"{'starts' if end == 0 else 'ends'} at {float(x[end]):g} but {name} is "
+                        f"{float(bounds[i]):g} on axis {axis_name(i)}; they must agree (or "
+                        f"leave {name} out)"
+                    )
                     raise GridError(
-                        f"axis {axis_name(i)}: {name} = {bounds[i]!r} but the nodes "
-                        f"{'start' if end == 0 else 'end'} at {float(x[end])!r}"
+                        f"axis {axis_name(i)}: nodes {msg}",
+                        subject="coordinates",
+                        axis=i,
+                        detail=msg,
                     )
                 bounds[i] = float(x[end])
         axes = []
@@ -423,7 +527,15 @@ class Grid:
                     Axis(cells[i], lower[i], upper[i], lo, hi, None if x is None else tuple(x))
                 )
             except GridError as exc:
-                raise GridError(f"axis {axis_name(i)}: {exc}") from None
+                subject = {"lower_bc": face_name(i, 0), "upper_bc": face_name(i, 1)}.get(
+                    exc.subject, exc.subject
+                )
+                raise GridError(
+                    f"axis {axis_name(i)}: {exc}",
+                    subject=subject,
+                    axis=i,
+                    detail=f"axis {axis_name(i)}: {exc.detail}",
+                ) from None
         return cls(axes)
 
     # -- sizes -----------------------------------------------------------------
@@ -431,6 +543,14 @@ class Grid:
     def dimension(self) -> int:
         """Number of axes."""
         return len(self.axes)
+
+    def refined(self, factor: int) -> Grid:
+        """The same grid with every interval of every axis split into ``factor`` parts.
+
+        See :meth:`Axis.refined`; the boundary conditions are kept (data given as
+        arrays over a face's nodes then no longer fit: use expressions or callables).
+        """
+        return Grid([a.refined(factor) for a in self.axes])
 
     @property
     def cells(self) -> tuple[int, ...]:
@@ -526,13 +646,26 @@ class Grid:
 
         Arrays given as data may have the face's own shape (the node shape
         without axis ``i``) or the N-D shape with length 1 along axis ``i``.
+        The data are evaluated once per grid and kept (the result is read-only).
+
+        Raises
+        ------
+        DataError
+            If the data are not finite on every node of the face, or do not fit it
+            (the error's subject is the face's name).
         """
+        cached = self._faces.get((i, side))
+        if cached is not None:
+            return cached
         bc = self.axes[i].upper_bc if side else self.axes[i].lower_bc
         shape = self.face_shape(i)
         value = bc.value
         if not callable(value) and np.ndim(value) == self.dimension - 1 and self.dimension > 1:
             value = np.expand_dims(np.asarray(value, dtype=float), i)
-        return evaluate_data(value, self.face_coordinates(i, side), shape, face_name(i, side))
+        data = evaluate_data(value, self.face_coordinates(i, side), shape, face_name(i, side))
+        data.flags.writeable = False
+        self._faces[(i, side)] = data
+        return data
 
     # -- unknowns <-> nodes -------------------------------------------------------
     def dirichlet_nodes(self) -> tuple[np.ndarray, np.ndarray]:
@@ -592,7 +725,8 @@ class Grid:
         """The unknowns' values of a nodal field, shape :attr:`shape` (a copy)."""
         field = np.asarray(field, dtype=float)
         if field.shape != self.node_shape:
-            raise GridError(f"expected a nodal array of shape {self.node_shape}, got {field.shape}")
+            msg = f"expected a nodal array of shape {self.node_shape}, got {field.shape}"
+            raise GridError(msg, subject="field")
         return np.array(field[self.unknown_index])
 
     def __repr__(self) -> str:

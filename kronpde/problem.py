@@ -1,4 +1,4 @@
-"""Problem: a grid with its equation data; builds the operator and right-hand side.
+"""Problem: a grid with its equation data; builds the operator and the right-hand side.
 
 The problem is ``-div(k grad u) + c u = f`` on the grid's box with the grid's
 boundary conditions, discretised as ``A u = b`` on the unknowns
@@ -15,28 +15,45 @@ forms exist, both from the trapezoid weights ``W = W_0 ⊗ W_1 ⊗ ...``:
 The solvers work on ``Â y = D b``, ``u = D^{-1} y``, because ``Â`` is again a
 Kronecker sum (of the symmetrised 1-D operators).
 
-With a variable ``k(x)`` (a callable or a nodal array) the operator is the flux
-form ``W A = sum_i D_iᵀ K_i D_i + c W`` of :mod:`kronpde.variable` (harmonic
-mean of the nodal ``k`` at the interval mid-points): symmetric in the same
-weights, but no longer a Kronecker sum (:attr:`Problem.is_kronecker_sum` is
-False), so fast diagonalization serves as a preconditioner (``fastdiag-cg``)
-instead of a solver.
+With a variable ``k(x)`` (an expression, a callable or a nodal array) the
+operator is the flux form ``W A = sum_i D_iᵀ K_i D_i + c W`` of
+:mod:`kronpde.variable` (harmonic mean of the nodal ``k`` at the interval
+mid-points): symmetric in the same weights, but no longer a Kronecker sum
+(:attr:`Problem.is_kronecker_sum` is False), so fast diagonalization serves as a
+preconditioner (``fastdiag-cg``) instead of a solver.
+
+Data are checked when the problem is built: types, shapes and, for numbers
+and arrays, finiteness at once; expressions and callables are evaluated once
+(at construction with ``check=True``, the default; where first needed with
+``check=False``) and kept, so that a bad value is reported before anything is
+solved and nothing is evaluated twice.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
-from kronpde.boundary import BoundaryData, evaluate_data
-from kronpde.errors import GridError, SolverError
+from kronpde.boundary import BoundaryData, check_data, data_error, evaluate_data
+from kronpde.errors import DataError, GridError, SolverError
+from kronpde.expr import Expression
 from kronpde.grid import Grid
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.stencils import AxisOperator, second_difference
 from kronpde.variable import VariableDiffusion, VariableOperator
+
+#: A box of unknowns: per-axis bounds ``lo[a] <= j < hi[a]`` on the array of shape ``grid.shape``.
+Box = tuple[Sequence[int], Sequence[int]]
+
+
+def _number(value: object) -> bool:
+    return not isinstance(value, (bool, np.bool_)) and isinstance(
+        value, (int, float, np.integer, np.floating)
+    )
 
 
 class Problem:
@@ -46,25 +63,43 @@ class Problem:
     ----------
     grid : Grid
         Axes, bounds and boundary conditions.
-    source : float, callable or ndarray
-        ``f``: a number, a callable ``f(x, y, ...)`` of broadcastable
-        coordinate arrays, or an array of the grid's :attr:`~Grid.node_shape`.
+    source : float, str, callable or ndarray
+        ``f``: a number, an expression string in the coordinates (the grammar of
+        :mod:`kronpde.expr`, as in case files), a callable ``f(x, y, ...)`` of
+        broadcastable coordinate arrays, or an array of the grid's
+        :attr:`~Grid.node_shape`.
     shift : float
         ``c >= 0``.
-    coefficient : float
-        A constant ``k > 0`` of ``-div(k grad u)``: every 1-D operator and its
-        lifting factors are multiplied by ``k`` (the boundary conditions keep
-        their meaning: ``du/dn = g`` stays a condition on ``du/dn``).  Variable
-        ``k(x)`` is not a Kronecker sum and is not supported yet.
+    coefficient : float, str, callable or ndarray
+        ``k > 0`` of ``-div(k grad u)``.  A number (or a constant expression)
+        multiplies every 1-D operator and its lifting factors (the boundary
+        conditions keep their meaning: ``du/dn = g`` stays a condition on
+        ``du/dn``); an expression, a callable or a nodal array is a variable
+        ``k(x)``, evaluated at every node (Dirichlet nodes included).
+    check : bool, optional
+        Evaluate every expression and callable (source, faces, coefficient) now
+        (default), so that bad data fail here; with False they are evaluated
+        where first used (a distributed solve evaluates each rank's box only).
+
+    Raises
+    ------
+    DataError
+        For unusable data: a source, shift or coefficient of the wrong type or
+        shape, not finite, or a coefficient that is not ``> 0`` somewhere (with
+        ``check=True`` also data that are not finite where they are evaluated).
+        The error's ``subject`` names the argument (``"source"``, ``"shift"``,
+        ``"coefficient"``, or the face).
 
     Examples
     --------
-    >>> import numpy as np
     >>> from kronpde import Grid, Problem
-    >>> p = Problem(Grid.box([8, 8]), source=lambda x, y: 2 * np.pi**2 * np.sin(np.pi * x)
-    ...             * np.sin(np.pi * y))
+    >>> p = Problem(Grid.box([8, 8]), source="2*pi**2*sin(pi*x)*sin(pi*y)")
     >>> p.operator().shape
     (49, 49)
+    >>> Problem(Grid.box([8, 8]), source="sin(pi*z)")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    kronpde.expr.ExpressionError: source: name 'z' is not allowed in a 2-D case; ...
     """
 
     def __init__(
@@ -72,40 +107,127 @@ class Problem:
         grid: Grid,
         source: BoundaryData = 0.0,
         shift: float = 0.0,
-        coefficient: float = 1.0,
+        coefficient: float | str | object = 1.0,
+        *,
+        check: bool = True,
     ):
         if not isinstance(grid, Grid):
-            raise GridError(f"grid must be a Grid, got {type(grid).__name__}")
-        if isinstance(shift, bool) or not isinstance(shift, (int, float, np.integer, np.floating)):
-            raise GridError(f"shift: must be a number, got {shift!r}")
+            msg = f"grid must be a Grid, got {type(grid).__name__}"
+            raise GridError(msg, subject="grid")
+        if not _number(shift):
+            raise data_error("shift", f"must be a number, got {shift!r}")
         shift = float(shift)
         if not math.isfinite(shift) or shift < 0.0:
-            raise GridError(f"shift: must be finite and >= 0, got {shift}")
+            raise data_error("shift", f"must be finite and >= 0, got {shift}")
         self.grid = grid
-        self.source = source
         self.shift = shift
-        self._k_nodes = None
+        self.source = self._check_source(source)
+        self.coefficient = self._check_coefficient(coefficient)
+        if check:
+            self.check()
+
+    # -- checking --------------------------------------------------------------------
+    def _check_source(self, source: BoundaryData) -> BoundaryData:
+        g = self.grid
+        source = check_data(source, "source", dimension=g.dimension)
+        if isinstance(source, Expression) and source.is_constant:
+            return float(source.value)
+        if isinstance(source, np.ndarray) and source.ndim > 0:
+            if source.shape != g.node_shape:
+                raise data_error(
+                    "source",
+                    f"an array source needs the node shape {g.node_shape}, got {source.shape}",
+                )
+        elif isinstance(source, np.ndarray):
+            return float(source)
+        return source
+
+    def _check_coefficient(self, coefficient: object) -> float | object:
+        g = self.grid
         if isinstance(coefficient, np.ndarray) and coefficient.ndim == 0:
             coefficient = coefficient.item()  # a 0-d array is a number
         if isinstance(coefficient, (bool, np.bool_)):
-            raise GridError("coefficient: must be a number, a callable or an array, got a bool")
-        if isinstance(coefficient, (int, float, np.integer, np.floating)):
-            coefficient = float(coefficient)
-            if not math.isfinite(coefficient) or coefficient <= 0.0:
-                raise GridError(f"coefficient: must be finite and > 0, got {coefficient}")
-        else:
-            self._k_nodes = _nodal_coefficient(grid, coefficient)
-        self.coefficient = coefficient
+            raise data_error("coefficient", "must be a number, a callable or an array, got a bool")
+        if isinstance(coefficient, (str, Expression)):
+            coefficient = check_data(coefficient, "coefficient", dimension=g.dimension)
+            if coefficient.is_constant:
+                coefficient = float(coefficient.value)
+        if _number(coefficient):
+            k = float(coefficient)
+            if not math.isfinite(k) or k <= 0.0:
+                raise data_error("coefficient", f"must be finite and > 0, got {k:g}")
+            return k
+        if callable(coefficient):
+            return coefficient
+        try:
+            arr = np.asarray(coefficient, dtype=float)
+        except (TypeError, ValueError) as exc:
+            msg = (
+                f"must be a number, an expression, a callable or an array of the node shape "
+                f"{g.node_shape}, got {type(coefficient).__name__}"
+            )
+            raise data_error("coefficient", msg) from exc
+        if arr.shape != g.node_shape:
+            msg = f"an array coefficient needs the node shape {g.node_shape}, got {arr.shape}"
+            raise data_error("coefficient", msg)
+        self._positive(arr)
+        return arr
+
+    def _positive(self, k: np.ndarray) -> np.ndarray:
+        """``k`` itself if finite and > 0 on every node, else a DataError naming the node."""
+        g = self.grid
+        if not np.all(np.isfinite(k)):
+            raise data_error("coefficient", "data are not finite on every node")
+        if not np.all(k > 0.0):
+            where = np.unravel_index(int(np.argmin(k)), k.shape)
+            at = ", ".join(f"{x[j]:.6g}" for x, j in zip(g.nodes, where, strict=True))
+            what = f" = {self.coefficient.text}" if isinstance(self.coefficient, Expression) else ""
+            raise data_error(
+                "coefficient", f"must be > 0 at every node, but k{what} = {k[where]:.6g} at ({at})"
+            )
+        return k
+
+    def check(self) -> Problem:
+        """Evaluate every piece of data once (source, faces, coefficient); raise if one is bad.
+
+        The values are kept for the solvers, so checking costs nothing extra.
+
+        Returns
+        -------
+        Problem
+            ``self``.
+
+        Raises
+        ------
+        DataError
+            The first piece of data that is not finite where it is used, does not
+            fit, or (the coefficient) is not ``> 0``; its ``subject`` names it.
+        """
+        self.rhs_values  # noqa: B018 - evaluates the source and the faces used in b
+        g = self.grid
+        for i, a in enumerate(g.axes):  # the faces b does not use (Dirichlet values, too)
+            for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
+                if hasattr(bc, "value"):
+                    g.face_data(i, side)
+        if self.variable_coefficient:
+            self._k_nodes  # noqa: B018
+        return self
 
     # -- the coefficient ---------------------------------------------------------------
     @property
     def variable_coefficient(self) -> bool:
-        """True when ``k`` was given as a callable or an array (evaluated at every node)."""
-        return self._k_nodes is not None
+        """True when ``k`` varies in space (an expression, a callable or an array)."""
+        return not isinstance(self.coefficient, float)
+
+    @cached_property
+    def _k_nodes(self) -> np.ndarray:
+        g = self.grid
+        k = evaluate_data(self.coefficient, g.node_coordinates(), g.node_shape, "coefficient")
+        return self._positive(k)
 
     def coefficient_values(self) -> np.ndarray:
         """``k`` at every node, shape :attr:`Grid.node_shape` (a copy)."""
-        if self._k_nodes is None:
+        if not self.variable_coefficient:
             return np.full(self.grid.node_shape, self.coefficient)
         return self._k_nodes.copy()
 
@@ -157,6 +279,22 @@ class Problem:
         """True for a constant coefficient: a Kronecker sum, so fast diagonalization applies."""
         return not self.variable_coefficient
 
+    def refined(self, factor: int) -> Problem:
+        """The same problem on the grid with ``factor`` times the cells per axis.
+
+        The grid is :meth:`Grid.refined`; source, shift and coefficient are kept.
+
+        Raises
+        ------
+        DataError
+            If the source or the coefficient is an array (known on these nodes only).
+        """
+        for name, value in (("source", self.source), ("coefficient", self.coefficient)):
+            if isinstance(value, np.ndarray):
+                raise data_error(name, "an array is known on its grid's nodes only; cannot refine")
+        grid = self.grid.refined(factor)
+        return Problem(grid, self.source, self.shift, self.coefficient)
+
     # -- operators -----------------------------------------------------------------
     def operator(self, symmetric: bool = False) -> sp.csr_array:
         """The assembled operator: ``A``, or ``Â = D A D^{-1}`` with ``symmetric=True``."""
@@ -171,6 +309,11 @@ class Problem:
             return self._variable.linear_operator(symmetric)
         ops = self.symmetric_axis_operators if symmetric else self.axis_operators
         return KronSumOperator(ops, self.shift)
+
+    @cached_property
+    def _apply(self) -> KronSumOperator | VariableOperator:
+        """The matrix-free ``A`` the residual is computed with (built once)."""
+        return self.linear_operator(symmetric=False)
 
     def weighted_operator(self) -> sp.csr_array:
         """The row-scaled symmetric form ``W A`` (CSR)."""
@@ -192,9 +335,15 @@ class Problem:
             diag += op.diag.reshape(shape)
         return diag.reshape(-1)
 
-    def weights(self) -> np.ndarray:
-        """Trapezoid weights of the unknowns (``W``), shape :attr:`Grid.shape`."""
-        return self.grid.weights()
+    def weights(self, box: Box | None = None) -> np.ndarray:
+        """Trapezoid weights of the unknowns (``W``), shape :attr:`Grid.shape` (or the box's)."""
+        if box is None:
+            return self.grid.weights()
+        lo, hi = box
+        w = np.ones(())
+        for a, axis in enumerate(self.grid.axes):
+            w = np.multiply.outer(w, axis.weights[lo[a] : hi[a]])
+        return w
 
     @cached_property
     def symmetric_scale(self) -> np.ndarray:
@@ -202,41 +351,83 @@ class Problem:
         return np.sqrt(self.weights().reshape(-1))
 
     # -- right-hand side --------------------------------------------------------------
-    def source_values(self) -> np.ndarray:
-        """``f`` at the unknowns, shape :attr:`Grid.shape`."""
+    def source_values(self, box: Box | None = None) -> np.ndarray:
+        """``f`` at the unknowns, shape :attr:`Grid.shape` (or the box's); a new array."""
         g = self.grid
+        index = g.unknown_index if box is None else _box_index(g, box)
+        shape = tuple(s.stop - s.start for s in index)
         src = self.source
-        if not callable(src) and np.ndim(src) > 0:
-            src = np.asarray(src, dtype=float)
-            if src.shape != g.node_shape:
-                raise GridError(
-                    f"source: an array source needs the node shape {g.node_shape}, got {src.shape}"
-                )
-            src = src[g.unknown_index]
-            return evaluate_data(src, [], g.shape, "source")
-        return evaluate_data(src, g.unknown_coordinates(), g.shape, "source")
+        if isinstance(src, np.ndarray):
+            return evaluate_data(src[index], [], shape, "source")
+        coords = np.meshgrid(
+            *[x[s] for x, s in zip(g.nodes, index, strict=True)], indexing="ij", sparse=True
+        )
+        return evaluate_data(src, coords, shape, "source")
 
-    def rhs(self) -> np.ndarray:
-        """Right-hand side ``b`` (flat, length :attr:`size`): ``f`` plus lifted boundary data."""
+    def source_nodes(self) -> np.ndarray:
+        """``f`` at every node, shape :attr:`Grid.node_shape` (a new array; e.g. to write it)."""
+        g = self.grid
+        if isinstance(self.source, np.ndarray):
+            return evaluate_data(self.source, [], g.node_shape, "source")
+        return evaluate_data(self.source, g.node_coordinates(), g.node_shape, "source")
+
+    @cached_property
+    def rhs_values(self) -> np.ndarray:
+        """``b`` on all unknowns (read-only, evaluated once; :meth:`rhs` gives copies)."""
+        b = self._rhs(None)
+        b.flags.writeable = False
+        return b
+
+    def rhs(self, box: Box | None = None) -> np.ndarray:
+        """Right-hand side ``b``: ``f`` plus the lifted boundary data.
+
+        Parameters
+        ----------
+        box : (lo, hi), optional
+            Per-axis bounds ``lo[a] <= j < hi[a]`` of a box of unknowns: ``b`` is
+            evaluated on that box only (each rank of a distributed solve
+            evaluates its own); shape ``hi - lo``.
+
+        Returns
+        -------
+        ndarray
+            Flat, length :attr:`size`, without ``box`` (a copy of the values
+            evaluated once); of the box's shape with it.
+        """
+        if box is None:
+            return self.rhs_values.reshape(-1).copy()
+        return self._rhs(box)
+
+    def _rhs(self, box: Box | None) -> np.ndarray:
         g = self.grid
         d = g.dimension
-        b = self.source_values()
-        if self.variable_coefficient:
-            lifts = self._variable.lifts
-        else:
-            lifts = [op.lift for op in self.axis_operators]
+        b = self.source_values(box)
+        lo = [0] * d if box is None else [int(v) for v in box[0]]
+        hi = list(g.shape) if box is None else [int(v) for v in box[1]]
+        lifts = (
+            self._variable.lifts
+            if self.variable_coefficient
+            else [op.lift for op in self.axis_operators]
+        )
         for i, lift in enumerate(lifts):
+            n = g.shape[i]
             for side in (0, 1):
                 factor = lift[side]
-                if np.all(factor == 0.0):
+                row = n - 1 if side else 0
+                if np.all(factor == 0.0) or not lo[i] <= row < hi[i]:
                     continue
                 data = g.face_data(i, side)  # shape: node shape with 1 along axis i
-                take = list(g.unknown_index)
-                take[i] = slice(None)
+                take, where = [], []
+                for a, axis in enumerate(g.axes):
+                    start = axis.unknown_slice.start
+                    take.append(slice(None) if a == i else slice(start + lo[a], start + hi[a]))
+                    where.append(slice(None) if a == i else slice(lo[a], hi[a]))
+                if np.ndim(factor) > 0:  # per-node factors (variable k): the box's part
+                    factor = factor[tuple(where)]
                 rows = [slice(None)] * d
-                rows[i] = slice(-1, None) if side else slice(0, 1)
+                rows[i] = slice(row - lo[i], row - lo[i] + 1)
                 b[tuple(rows)] += factor * data[tuple(take)]
-        return b.reshape(-1)
+        return b if box is not None else b.reshape(-1)
 
     # -- singular problems ----------------------------------------------------------
     def weighted_mean(self, v: np.ndarray) -> float:
@@ -281,34 +472,49 @@ class Problem:
         """The full nodal field (shape :attr:`Grid.node_shape`) of a solution on the unknowns."""
         return self.grid.to_nodes(u, self._dirichlet_values)
 
-    def relative_residual(self, u: np.ndarray, b: np.ndarray | None = None) -> float:
-        """``||b - A u||_2 / ||b||_2`` on the (unsymmetrised) system; ``||A u||`` if ``b = 0``."""
-        if b is None:
-            b = self.rhs()
-        r = b - self.linear_operator().matvec(np.asarray(u, dtype=float).reshape(-1))
+    def relative_residual(
+        self, u: np.ndarray, b: np.ndarray | None = None, *, work: np.ndarray | None = None
+    ) -> float:
+        """``||b - A u||_2 / ||b||_2`` on the (unsymmetrised) system; ``||A u||`` if ``b = 0``.
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,) or ``grid.shape``
+            The unknowns.
+        b : ndarray, shape (n,), optional
+            The right-hand side (default :meth:`rhs`).
+        work : ndarray, shape (n,), optional
+            Scratch for the residual (overwritten), so that nothing is allocated.
+        """
+        b = self.rhs_values.reshape(-1) if b is None else np.asarray(b).reshape(-1)
+        r = np.empty_like(b) if work is None else work
+        self._apply.matvec_into(np.ascontiguousarray(u, dtype=float).reshape(-1), r)
+        np.subtract(b, r, out=r)
         nb = float(np.linalg.norm(b))
-        return float(np.linalg.norm(r) / nb) if nb > 0 else float(np.linalg.norm(r))
+        nr = float(np.linalg.norm(r))
+        return nr / nb if nb > 0 else nr
+
+    def __repr__(self) -> str:
+        k = self.coefficient
+        k = (
+            k.text
+            if isinstance(k, Expression)
+            else ("variable" if self.variable_coefficient else k)
+        )
+        return f"Problem({self.grid!r}, shift={self.shift:g}, k={k})"
 
 
-def _nodal_coefficient(grid: Grid, coefficient) -> np.ndarray:
-    """A variable ``k`` at every node (shape ``grid.node_shape``), checked finite and > 0."""
-    if not callable(coefficient):
-        try:
-            arr = np.asarray(coefficient, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise GridError(
-                f"coefficient: must be a number, a callable or an array of the node shape "
-                f"{grid.node_shape}, got {type(coefficient).__name__}"
-            ) from exc
-        if arr.shape != grid.node_shape:
-            raise GridError(
-                f"coefficient: an array coefficient needs the node shape {grid.node_shape}, "
-                f"got {arr.shape}"
-            )
-        coefficient = arr
-    k = evaluate_data(coefficient, grid.node_coordinates(), grid.node_shape, "coefficient")
-    if not np.all(k > 0.0):
-        where = np.unravel_index(int(np.argmin(k)), k.shape)
-        at = ", ".join(f"{x[j]:.6g}" for x, j in zip(grid.nodes, where, strict=True))
-        raise GridError(f"coefficient: must be > 0 at every node, but k = {k[where]:.6g} at ({at})")
-    return k
+def _box_index(grid: Grid, box: Box) -> tuple[slice, ...]:
+    """The box of unknowns as an index into the nodal array."""
+    lo, hi = box
+    if len(lo) != grid.dimension or len(hi) != grid.dimension:
+        msg = f"box: lo and hi need {grid.dimension} entries each"
+        raise DataError(msg, subject="box")
+    out = []
+    for a, axis in enumerate(grid.axes):
+        start = axis.unknown_slice.start
+        if not 0 <= int(lo[a]) <= int(hi[a]) <= axis.n_unknowns:
+            msg = f"box: axis {a} bounds [{lo[a]}, {hi[a]}) outside 0..{axis.n_unknowns}"
+            raise DataError(msg, subject="box")
+        out.append(slice(start + int(lo[a]), start + int(hi[a])))
+    return tuple(out)

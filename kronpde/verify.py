@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kronpde.errors import CaseError, SolverError
-from kronpde.grid import Axis, Grid
-from kronpde.problem import Problem
+from kronpde.fields import CaseFields
+from kronpde.grid import Grid
+from kronpde.io.case import Case
+from kronpde.solvers import METHODS, prepare, refusal, solve
 
 if TYPE_CHECKING:
-    from kronpde.io.case import Case
-    from kronpde.solvers.api import SolveReport
+    from kronpde.solvers.result import SolveReport
 
 __all__ = [
     "Comparison",
@@ -48,65 +49,17 @@ EXACT_METHODS = ("fastdiag", "direct")
 
 
 def refine_case(case: Case, factor: int) -> Case:
-    """The same case on a grid with ``factor`` times the cells on every axis.
+    """The same case on a grid with ``factor`` times the cells on every axis (:meth:`Case.refined`).
 
     Bounds, boundary conditions, source, shift, coefficient, solver settings
-    and ``[exact]`` stay as they are.
-
-    Parameters
-    ----------
-    case : Case
-        A loaded case (:func:`kronpde.io.case.load_case`).
-    factor : int
-        Refinement factor, ``>= 1``.
-
-    Returns
-    -------
-    Case
-        A new case; ``case`` is not modified.
+    and ``[exact]`` stay as they are; ``case`` is not modified.
 
     Raises
     ------
-    ValueError
+    GridError
         If ``factor`` is not a positive integer.
     """
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-        msg = f"factor must be a positive integer, got {factor!r}"
-        raise ValueError(msg)
-    if factor == 1:
-        return case
-    p = case.problem
-    grid = Grid([_refine_axis(a, int(factor)) for a in p.grid.axes])
-    problem = Problem(grid, p.source, shift=p.shift, coefficient=_coefficient(case))
-    cells = tuple(c * int(factor) for c in case.cells)
-    return dataclasses.replace(case, problem=problem, cells=cells)
-
-
-def _refine_axis(axis: Axis, factor: int) -> Axis:
-    """``axis`` with every interval split into ``factor`` equal parts."""
-    coordinates = getattr(axis, "coordinates", None)  # a stretched axis lists its nodes
-    if coordinates is None:
-        return dataclasses.replace(axis, cells=axis.cells * factor)
-    x = np.asarray(coordinates, dtype=float)
-    fine = (x[:-1, None] + np.diff(x)[:, None] * (np.arange(factor) / factor)).ravel()
-    fine = tuple(np.append(fine, x[-1]).tolist())
-    return dataclasses.replace(axis, cells=axis.cells * factor, coordinates=fine)
-
-
-def _coefficient(case: Case) -> Any:
-    """``k`` in a form that evaluates on any grid: the number, or the case's expression."""
-    p = case.problem
-    if not getattr(p, "variable_coefficient", False):
-        return p.coefficient
-    # a variable k is held as its values on the case's nodes; the expression evaluates anywhere
-    from kronpde.io.case import ExpressionData
-    from kronpde.io.expr import parse_expression
-
-    text = getattr(case, "coefficient_text", None)
-    if text is None:  # pragma: no cover - every case with a variable k records its text
-        msg = "cannot refine a case whose variable coefficient is known only at its nodes"
-        raise ValueError(msg)
-    return ExpressionData(parse_expression(text, dimension=case.dimension))
+    return case.refined(factor)
 
 
 def largest_spacing(grid: Grid) -> float:
@@ -289,8 +242,6 @@ def converge(
     SolverError
         If the method cannot run on a level (e.g. ``direct`` on a grid too large).
     """
-    from kronpde.solvers.api import solve
-
     require_exact(case)
     if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
         msg = f"levels must be an integer >= 2 (an order needs two grids), got {levels!r}"
@@ -301,10 +252,11 @@ def converge(
 
     done: list[Level] = []
     for k in range(int(levels)):
-        level_case = refine_case(case, 2**k)
+        level_case = case.refined(2**k)
+        fields = CaseFields.of(level_case)
         solution = solve(level_case.problem, method, rtol=rtol, maxiter=maxiter)
         report = solution.report
-        error = level_case.point_data(solution.u)["error"]
+        error = fields.point_data(solution.u)["error"]
         e_max = float(np.max(np.abs(error)))
         e_rms = float(np.sqrt(np.mean(error * error)))
         h = largest_spacing(level_case.grid)
@@ -465,8 +417,6 @@ class Comparison:
 
 def applicable_methods() -> tuple[str, ...]:
     """Every method but ``auto``, the exact ones first (the reference runs first)."""
-    from kronpde.solvers.api import METHODS
-
     named = [m for m in METHODS if m != "auto"]
     first = [m for m in EXACT_METHODS if m in named]
     return tuple(first + [m for m in named if m not in EXACT_METHODS])
@@ -481,7 +431,7 @@ def compare_methods(
 ) -> Comparison:
     """Run every method on ``case`` and measure each against the exact reference.
 
-    Each method is prepared and solved exactly as :func:`kronpde.solvers.api.solve`
+    Each method is prepared and solved exactly as :func:`kronpde.solvers.solve`
     (which ``kronpde solve --method M`` calls) does, so its numbers are those of
     the individual run.
 
@@ -501,17 +451,19 @@ def compare_methods(
         would not fit, a backend that is not installed) is listed as skipped
         with the reason.
     """
-    from kronpde.solvers.api import prepare
-
     problem = case.problem
     rtol = case.rtol if rtol is None else rtol
     maxiter = case.maxiter if maxiter is None else maxiter
-    exact = case.exact_values()
+    exact = CaseFields.of(case).exact
     runs: list[MethodRun] = []
     for method in applicable_methods() if methods is None else methods:
+        reason = refusal(problem, method)
+        if reason is not None:  # e.g. direct on a grid whose factors would not fit here
+            runs.append(MethodRun(method, None, skipped=reason))
+            continue
         try:
             prepared = prepare(problem, method)
-        except (SolverError, ImportError) as exc:  # too large here, or a backend not installed
+        except (SolverError, ImportError) as exc:  # a library failed, a backend not installed
             runs.append(MethodRun(method, None, skipped=str(exc)))
             continue
         solution = prepared.solve(None, rtol=rtol, maxiter=maxiter)

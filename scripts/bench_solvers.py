@@ -54,8 +54,8 @@ import scipy.sparse.linalg as spla  # noqa: E402
 import kronpde  # noqa: E402
 from kronpde import Grid, Problem  # noqa: E402
 from kronpde.errors import SolverError  # noqa: E402
+from kronpde.solvers import prepare  # noqa: E402
 from kronpde.solvers.amg import DEFAULT_SA_SMOOTH, _seeded_global_random  # noqa: E402
-from kronpde.solvers.api import prepare  # noqa: E402
 from kronpde.solvers.direct import estimate_factor_bytes  # noqa: E402
 
 RTOL = 1e-8

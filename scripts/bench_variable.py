@@ -48,7 +48,7 @@ import scipy  # noqa: E402
 
 import kronpde  # noqa: E402
 from kronpde import Grid, Problem  # noqa: E402
-from kronpde.solvers.api import prepare  # noqa: E402
+from kronpde.solvers import prepare  # noqa: E402
 
 METHODS = (
     ("fastdiag-cg (mean)", "fastdiag-cg", {"approximation": "mean"}),

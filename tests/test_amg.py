@@ -9,9 +9,9 @@ import pyamg
 import pytest
 
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
-from kronpde.errors import SolverError
+from kronpde.errors import OptionError
+from kronpde.solvers import prepare
 from kronpde.solvers.amg import AMGPreconditioner, MultigridCycle
-from kronpde.solvers.api import prepare
 
 
 @pytest.fixture(autouse=True)
@@ -200,16 +200,16 @@ def test_global_random_state_is_restored_and_setup_is_reproducible():
         ({"presmoother": ("gauss_seidel", {"sweep": "forward"})}, "presmoother="),
     ],
 )
-def test_bad_options_raise_solver_error_naming_the_option(options, named):
+def test_bad_options_raise_option_error_naming_the_option(options, named):
     problem = robin_mixed([16, 16])
-    with pytest.raises(SolverError) as info:
+    with pytest.raises(OptionError) as info:
         prepare(problem, "amg-cg", options=options)
     assert named in str(info.value)
     assert str(info.value).startswith("amg-cg:")
 
 
 def test_unknown_option_lists_the_known_ones():
-    with pytest.raises(SolverError) as info:
+    with pytest.raises(OptionError) as info:
         prepare(robin_mixed([8, 8]), "amg-cg", options={"strenght": 0.25})
     for name in ("strength", "smooth", "coarse_solver", "kind", "cycle"):
         assert name in str(info.value)
@@ -218,7 +218,7 @@ def test_unknown_option_lists_the_known_ones():
 def test_singular_coarse_level_failure_names_coarse_solver():
     # 1-D pure Neumann: the coarsest matrix is exactly singular, so splu cannot factor it
     problem = Problem(Grid.box([8], boundary=Neumann()), source=lambda x: np.cos(3 * x))
-    with pytest.raises(SolverError, match=r"coarse_solver='splu'.*singular.*pinv"):
+    with pytest.raises(OptionError, match=r"coarse_solver='splu'.*singular.*pinv"):
         prepare(problem, "amg-cg", options={"coarse_solver": "splu"})
     # the default (pinv) works on the same problem
     rep = prepare(problem, "amg-cg").solve(rtol=1e-10).report
@@ -229,7 +229,7 @@ def test_failing_coarse_solver_callable_is_reported():
     def broken(A, b):
         return np.full_like(b, np.nan)
 
-    with pytest.raises(SolverError, match="coarse_solver=.*NaN"):
+    with pytest.raises(OptionError, match="coarse_solver=.*NaN"):
         prepare(robin_mixed([32, 32]), "amg-cg", options={"coarse_solver": broken})
 
 

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from kronpde import CaseError, Dirichlet, Grid, Neumann, Periodic, Problem, Robin
-from kronpde.io.case import Case, ExpressionData, load_case
+from kronpde.cli.common import check_method
+from kronpde.expr import Expression
+from kronpde.fields import CaseFields
+from kronpde.io.case import Case, load_case
 
 CASES = sorted((Path(__file__).resolve().parents[1] / "cases").glob("*.toml"))
 
@@ -37,8 +40,17 @@ def load(tmp_path: Path, text: str) -> Case:
 
 
 def error(tmp_path: Path, text: str) -> CaseError:
+    """A mistake as ``kronpde check`` meets it: reading the file, then the method name
+    (the command line checks it against the solvers) and the output fields (evaluated
+    before any solve)."""
+
+    def check() -> None:
+        case = load(tmp_path, text)
+        check_method(case.method, "[solver] method", case)
+        CaseFields.of(case)
+
     with pytest.raises(CaseError) as info:
-        load(tmp_path, text)
+        check()
     return info.value
 
 
@@ -115,8 +127,9 @@ def test_every_key_is_read(tmp_path):
     assert (axes[1].upper_bc.alpha, axes[1].upper_bc.beta) == (2.0, 0.5)
     assert axes[2].lower_bc == Periodic()
     assert axes[2].upper_bc == Periodic()
-    assert isinstance(axes[0].upper_bc.value, ExpressionData)
-    assert repr(axes[0].upper_bc.value) == "ExpressionData('x*y')"
+    assert isinstance(axes[0].upper_bc.value, Expression)
+    assert axes[0].upper_bc.value.text == "x*y"
+    assert axes[0].upper_bc.value.dimension == 3
 
 
 def test_problem_matches_one_built_by_hand(tmp_path):
@@ -170,7 +183,7 @@ def test_point_data(tmp_path):
     )
     x, y = np.meshgrid(np.linspace(0, 1, 5), np.linspace(0, 1, 7), indexing="ij")
     u = np.ones(case.grid.node_shape)
-    data = case.point_data(u)
+    data = CaseFields.of(case).point_data(u)
     assert list(data) == ["u", "f", "u_exact", "error"]
     np.testing.assert_allclose(data["f"], x + y, rtol=0, atol=1e-15)
     np.testing.assert_allclose(data["u_exact"], x * y, rtol=0, atol=1e-15)
@@ -179,8 +192,9 @@ def test_point_data(tmp_path):
 
 def test_point_data_without_exact(tmp_path):
     case = load(tmp_path, BASE)
-    assert list(case.point_data(np.zeros(case.grid.node_shape))) == ["u"]
-    assert case.exact_values() is None
+    fields = CaseFields.of(case)
+    assert list(fields.point_data(np.zeros(case.grid.node_shape))) == ["u"]
+    assert fields.exact is None
 
 
 def test_constant_data_stay_numbers(tmp_path):

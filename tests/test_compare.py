@@ -10,9 +10,9 @@ import meshio
 import numpy as np
 import pytest
 
-import kronpde.solvers.api
 from kronpde import cli
 from kronpde.io.case import load_case
+from kronpde.solvers.direct import Direct
 from kronpde.verify import applicable_methods, compare_methods
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def test_table_lists_every_method(tmp_path, capsys):
 
 def test_direct_too_large_is_skipped_with_the_reason(tmp_path, capsys, monkeypatch):
     """direct refuses grids whose factors would not fit: reported, not fatal."""
-    monkeypatch.setattr(kronpde.solvers.api, "DEFAULT_MAX_MEMORY", 1000.0)
+    monkeypatch.setitem(Direct.defaults, "max_memory", 1000.0)
     case = small_case("poisson2d_dirichlet.toml", tmp_path, "[16, 16]")
     code, out, err = run(capsys, "compare", case, "--json")
     assert code == 0, err

@@ -12,8 +12,8 @@ import scipy.sparse.linalg as spla
 
 import kronpde.solvers.direct as direct_module
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
-from kronpde.errors import SolverError
-from kronpde.solvers.api import prepare
+from kronpde.errors import OptionError, SolverError
+from kronpde.solvers import prepare
 from kronpde.solvers.direct import (
     DEFAULT_MAX_MEMORY,
     DirectSolver,
@@ -109,7 +109,7 @@ def test_max_memory_option():
     # None disables the check (small grid, so it is cheap)
     solver = DirectSolver.from_problem(problem, max_memory=None)
     assert solver.fill > 0
-    with pytest.raises(SolverError, match="max_memory must be"):
+    with pytest.raises(OptionError, match="max_memory must be"):
         DirectSolver.from_problem(problem, max_memory=-5)
 
 
@@ -135,8 +135,8 @@ def test_symmetric_ordering_fills_less_than_colamd():
     np.testing.assert_allclose(auto.solve(b), colamd.solve(b), rtol=1e-9, atol=1e-12)
 
 
-def test_bad_ordering_is_a_solver_error():
-    with pytest.raises(SolverError, match="permc_spec='METIS'"):
+def test_bad_ordering_is_an_option_error():
+    with pytest.raises(OptionError, match="permc_spec='METIS'"):
         DirectSolver.from_problem(mixed([8, 8]), permc_spec="METIS")
 
 

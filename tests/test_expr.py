@@ -1,4 +1,4 @@
-"""Tests of the safe expression evaluator, kronpde.io.expr."""
+"""Tests of the safe expression evaluator, kronpde.expr."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kronpde.errors import KronpdeError
-from kronpde.io.expr import (
+from kronpde.expr import (
     MAX_LENGTH,
     Expression,
     ExpressionError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kronpde import Axis, Dirichlet, Grid, GridError, Neumann, Periodic, Robin
+from kronpde import Axis, DataError, Dirichlet, Grid, GridError, Neumann, Periodic, Robin
 from kronpde.boundary import evaluate_data
 
 
@@ -76,7 +76,7 @@ def test_face_data_callables_and_arrays():
         ({"cells": [0, 8]}, "cells"),
         ({"cells": [2.5]}, "cells"),
         ({"cells": [True]}, "cells"),
-        ({"cells": [1]}, "cells >= 2"),
+        ({"cells": [1]}, "at least 2 cells"),
         ({"cells": [4], "lower": [1.0], "upper": [0.0]}, "lower < upper"),
         ({"cells": [4], "upper": [float("nan")]}, "finite"),
         ({"cells": [4, 4], "upper": [1.0]}, "one entry per axis"),
@@ -91,26 +91,39 @@ def test_grid_errors(kwargs, message):
 
 
 @pytest.mark.parametrize(
-    ("make", "message"),
+    ("make", "error", "message"),
     [
-        (lambda: Robin(1.0, 0.0), "beta"),
-        (lambda: Robin(1.0, -1.0), "alpha/beta"),
-        (lambda: Robin(float("inf"), 1.0), "finite"),
-        (lambda: Dirichlet(float("nan")), "finite"),
-        (lambda: Neumann(True), "boolean"),
-        (lambda: Dirichlet(np.array([1.0, np.inf])), "non-finite"),
-        (lambda: Dirichlet("x"), "number"),
+        (lambda: Robin(1.0, 0.0), GridError, "beta"),
+        (lambda: Robin(1.0, -1.0), GridError, "alpha/beta"),
+        (lambda: Robin(float("inf"), 1.0), GridError, "finite"),
+        (lambda: Dirichlet(float("nan")), DataError, "finite"),
+        (lambda: Neumann(True), DataError, "boolean"),
+        (lambda: Dirichlet(np.array([1.0, np.inf])), DataError, "non-finite"),
+        (lambda: Dirichlet("x.real"), DataError, "attribute access 'x.real' is not allowed"),
+        (lambda: Dirichlet(object()), DataError, "must be a number, an expression string"),
     ],
 )
-def test_condition_errors(make, message):
-    with pytest.raises(GridError, match=message):
+def test_condition_errors(make, error, message):
+    with pytest.raises(error, match=message):
         make()
 
 
+def test_condition_accepts_expression_strings_and_the_grid_checks_their_coordinates():
+    """A string is the grammar of case files: Dirichlet("sin(x)") works as it does there."""
+    g = Grid.box([4, 2], boundary={"xmax": Neumann("y**2"), "ymin": Dirichlet("sin(pi*x)")})
+    np.testing.assert_allclose(g.face_data(0, 1).reshape(-1), np.linspace(0, 1, 3) ** 2)
+    np.testing.assert_allclose(
+        g.face_data(1, 0).reshape(-1), np.sin(np.pi * np.linspace(0, 1, 5)), atol=1e-15
+    )
+    with pytest.raises(DataError, match="ymin: name 'z' is not allowed in a 2-D case") as info:
+        Grid.box([4, 2], boundary={"ymin": Dirichlet("z")})
+    assert info.value.subject == "ymin"
+
+
 def test_evaluate_data_errors():
-    with pytest.raises(GridError, match="shape"):
+    with pytest.raises(DataError, match="shape"):
         evaluate_data(np.ones(3), [], (2, 2), "src")
-    with pytest.raises(GridError, match="not finite"):
+    with pytest.raises(DataError, match="not finite"):
         evaluate_data(lambda x: np.log(x - 2), [np.array([0.0, 1.0])], (2,), "src")
-    with pytest.raises(GridError, match="callable raised ZeroDivisionError"):
+    with pytest.raises(DataError, match="callable raised ZeroDivisionError"):
         evaluate_data(lambda x: 1 / 0, [np.array([0.0])], (1,), "src")

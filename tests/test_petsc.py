@@ -5,7 +5,7 @@ the default run deselects them (``addopts`` in ``pyproject.toml``) and ``.ci/run
 explicitly with ``python -m pytest -m petsc``.  Selected on a machine without PETSc they fail
 (they never skip), so a CI in which they silently do not run cannot pass.
 
-The other tests need no PETSc: the per-rank assembly (:mod:`kronpde.petsc.assembly`) against
+The other tests need no PETSc: the per-rank assembly (:mod:`kronpde.solvers.petsc.assembly`) against
 the serial operator and right-hand side on boxes of every boundary kind, the option parser,
 and the command line without petsc4py (exit 2 with the install hint).
 """
@@ -29,14 +29,14 @@ import scipy.sparse as sp
 from conftest import build_problem
 
 from kronpde import cli, solve
-from kronpde.errors import SolverError
-from kronpde.petsc import (
+from kronpde.cli.backend import launcher_rank
+from kronpde.errors import OptionError, SolverError
+from kronpde.solvers.petsc import (
     INSTALL_HINT,
     PetscUnavailableError,
-    launcher_rank,
     parse_petsc_options,
 )
-from kronpde.petsc.assembly import box_csr, box_rhs, box_weights
+from kronpde.solvers.petsc.assembly import box_csr
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -110,11 +110,9 @@ def test_box_rows_are_the_rows_of_the_serial_operator(dim, rng):
         np.testing.assert_array_equal(small[1], indices)
 
         np.testing.assert_allclose(
-            box_rhs(p, lo, hi).ravel(), p.rhs()[rows], rtol=1e-13, atol=1e-13
+            p.rhs(box=(lo, hi)).ravel(), p.rhs()[rows], rtol=1e-13, atol=1e-13
         )
-        np.testing.assert_array_equal(
-            box_weights(p.grid, lo, hi).ravel(), p.weights().reshape(-1)[rows]
-        )
+        np.testing.assert_array_equal(p.weights((lo, hi)).ravel(), p.weights().reshape(-1)[rows])
 
 
 def test_box_rows_of_a_periodic_box_have_every_neighbour():
@@ -161,17 +159,17 @@ def test_petsc_options_parse():
     ]
     assert parse_petsc_options(None) == []
     for bad in ("ksp_monitor", "-ksp_monitor 'unclosed", "-"):
-        with pytest.raises(SolverError, match="petsc_options"):
+        with pytest.raises(OptionError, match="petsc_options"):
             parse_petsc_options(bad)
 
 
 def test_docstring_examples():
     import doctest
 
-    import kronpde.petsc
-    import kronpde.petsc.assembly
+    import kronpde.solvers.petsc
+    import kronpde.solvers.petsc.assembly
 
-    for module in (kronpde.petsc, kronpde.petsc.assembly):
+    for module in (kronpde.solvers.petsc, kronpde.solvers.petsc.assembly):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0
         assert result.failed == 0, module.__name__
@@ -217,13 +215,13 @@ def test_solve_without_petsc4py_says_how_to_install(without_petsc4py):
 
 def test_backend_choice_is_checked_before_petsc_is_needed(without_petsc4py, capsys):
     p, _ = build_problem([4, 4], [("dirichlet", "dirichlet")] * 2)
-    with pytest.raises(SolverError, match="unknown backend 'mpi'"):
+    with pytest.raises(OptionError, match="unknown backend 'mpi'"):
         solve(p, backend="mpi")
-    with pytest.raises(SolverError, match="runs on the serial backend only"):
+    with pytest.raises(OptionError, match="runs on the serial backend only"):
         solve(p, "fastdiag", backend="petsc")
-    with pytest.raises(SolverError, match="unknown option 'foo'"):
+    with pytest.raises(OptionError, match="unknown option 'foo'"):
         solve(p, backend="petsc", options={"foo": 1})
-    with pytest.raises(SolverError, match="pc must be one of gamg, hypre"):
+    with pytest.raises(OptionError, match="pc must be one of gamg, hypre"):
         solve(p, backend="petsc", options={"pc": "ilu"})
     case = ROOT / "cases" / "poisson2d_dirichlet.toml"
     assert cli.main(["solve", str(case), "--pc", "hypre"]) == 2

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import build_problem, observed_order, reference_solve
 
-from kronpde import Grid, GridError, Neumann, Problem
+from kronpde import DataError, Grid, Neumann, Problem
 
 KIND_SETS = {
     1: {
@@ -83,14 +83,14 @@ def test_singular_projection_reports_the_removed_part():
 
 def test_problem_argument_errors():
     grid = Grid.box([4])
-    with pytest.raises(GridError, match="shift"):
+    with pytest.raises(DataError, match="shift"):
         Problem(grid, shift=-1.0)
-    with pytest.raises(GridError, match="coefficient"):
+    with pytest.raises(DataError, match="coefficient"):
         Problem(grid, coefficient=0.0)
-    with pytest.raises(GridError, match="coefficient"):
+    with pytest.raises(DataError, match="coefficient"):
         Problem(grid, coefficient=lambda x: x)
-    with pytest.raises(GridError, match="node shape"):
-        Problem(grid, source=np.ones(3)).rhs()
+    with pytest.raises(DataError, match="node shape"):
+        Problem(grid, source=np.ones(3))  # refused when built, not first in rhs()
 
 
 def test_array_source_equals_callable_source():

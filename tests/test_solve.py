@@ -1,4 +1,4 @@
-"""Tests of the entry point kronpde.solvers.api: every method, every boundary condition.
+"""Tests of the entry point kronpde.solvers: every method, every boundary condition.
 
 The anchor is scipy's ``spsolve`` of the unsymmetrised system ``A u = b`` as
 assembled by ``Problem.operator()`` (bordered with the constraint
@@ -15,10 +15,10 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-import kronpde.solvers.api as api_module
+import kronpde.solvers.driver as api_module
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
-from kronpde.errors import SolverError
-from kronpde.solvers.api import METHODS, Solution, SolveReport, prepare, solve
+from kronpde.errors import OptionError
+from kronpde.solvers import METHODS, Solution, SolveReport, prepare, solve
 
 ITERATIVE = ("cg", "amg-cg")
 ALL = ("cg", "amg-cg", "fastdiag-cg", "direct", "fastdiag")
@@ -264,7 +264,7 @@ def test_auto_falls_back_to_amg_cg_without_kronecker_structure(monkeypatch):
 
 def test_unknown_method_lists_the_methods():
     problem = make_problem(1, "dirichlet")
-    with pytest.raises(SolverError, match="unknown method 'multigrid'") as info:
+    with pytest.raises(OptionError, match="unknown method 'multigrid'") as info:
         solve(problem, "multigrid")
     for name in METHODS:
         assert repr(name) in str(info.value)
@@ -283,8 +283,8 @@ def test_unknown_method_lists_the_methods():
         ("amg-cg", {"cycles": "V"}, "unknown option 'cycles'"),
     ],
 )
-def test_bad_options_raise_solver_error_naming_them(method, options, pattern):
-    with pytest.raises(SolverError, match=pattern):
+def test_bad_options_raise_option_error_naming_them(method, options, pattern):
+    with pytest.raises(OptionError, match=pattern):
         prepare(make_problem(2, "dirichlet"), method, options=options)
 
 

@@ -21,7 +21,7 @@ from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, Robin, lo
 from kronpde.cli import main
 from kronpde.errors import CaseError, GridError
 from kronpde.grid import stretched_nodes
-from kronpde.solvers.api import solve
+from kronpde.solvers import solve
 from kronpde.solvers.fastdiag import FastDiagSolver
 from kronpde.stencils import second_difference
 
@@ -215,7 +215,7 @@ def test_case_file_nodes_and_variable_coefficient(tmp_path):
     np.testing.assert_allclose(case.grid.axes[0].nodes, tanh_nodes(16), atol=1e-15)
     np.testing.assert_allclose(case.grid.axes[1].nodes, ys, rtol=1e-15)
     assert case.problem.variable_coefficient
-    assert case.coefficient_text == "1 + 0.5*sin(2*pi*x)*cos(pi*y)"
+    assert case.problem.coefficient.text == "1 + 0.5*sin(2*pi*x)*cos(pi*y)"
     x, y = case.grid.node_coordinates()
     expected = 1 + 0.5 * np.sin(2 * np.pi * x) * np.cos(np.pi * y)
     np.testing.assert_allclose(case.problem.coefficient_values(), expected, rtol=1e-15)

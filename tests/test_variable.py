@@ -17,9 +17,9 @@ import scipy.sparse.linalg as sla
 from conftest import manufactured, observed_order, reference_solve
 
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
-from kronpde.errors import GridError, SolverError
+from kronpde.errors import DataError, OptionError, SolverError
 from kronpde.grid import stretched_nodes
-from kronpde.solvers.api import prepare, solve
+from kronpde.solvers import prepare, solve
 from kronpde.solvers.fastdiag import FastDiagSolver
 from kronpde.variable import harmonic_mean
 
@@ -309,17 +309,17 @@ def test_fastdiag_refuses_variable_k_with_a_clear_error():
         solve(p, "fastdiag")
     with pytest.raises(SolverError, match="varies in space"):
         FastDiagSolver.from_problem(p)
-    with pytest.raises(SolverError, match="approximation"):
+    with pytest.raises(OptionError, match="approximation"):
         prepare(p, "fastdiag-cg", options={"approximation": "median"})
 
 
 def test_coefficient_must_be_positive_and_finite_at_every_node():
     grid = Grid.box([4, 4])
-    with pytest.raises(GridError, match=r"> 0 at every node.*k = -0\.5 at \(0, 0\)"):
+    with pytest.raises(DataError, match=r"> 0 at every node.*k = -0\.5 at \(0, 0\)"):
         Problem(grid, coefficient=lambda x, y: x + y - 0.5)
-    with pytest.raises(GridError, match="not finite"):
+    with pytest.raises(DataError, match="not finite"):
         Problem(grid, coefficient=lambda x, y: 1.0 / (x * y))
-    with pytest.raises(GridError, match="node shape"):
+    with pytest.raises(DataError, match="node shape"):
         Problem(grid, coefficient=np.ones((4, 4)))
     k = Problem(grid, coefficient=lambda x, y: 1.0 + x * y).coefficient_values()
     np.testing.assert_allclose(k[4, 4], 2.0)

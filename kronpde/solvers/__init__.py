@@ -1,28 +1,53 @@
-"""Solvers for ``A u = b``: fastdiag, CG (plain, AMG or fastdiag-preconditioned), direct.
+"""Solvers for ``A u = b``: fastdiag, CG (plain, AMG- or fastdiag-preconditioned), direct, PETSc.
 
-:func:`solve` and :func:`prepare` (in :mod:`kronpde.solvers.api`) are the entry
-points; the backends are importable for direct use.  Our conjugate gradient is
-``kronpde.solvers.cg.cg`` (also ``kronpde.cg``); it is not re-exported here, where the
-name would hide the module ``kronpde.solvers.cg``.
+:func:`solve` and :func:`prepare` (:mod:`kronpde.solvers.driver`) are the entry
+points; :mod:`kronpde.solvers.method` holds the interface every method
+implements and the registry (:data:`METHODS`) they are picked from; the
+result types, the stopping rule and the progress lines are in
+:mod:`kronpde.solvers.result`.  Our conjugate gradient is
+``kronpde.solvers.cg.cg`` (also ``kronpde.cg``); it is not re-exported here,
+where the name would hide the module ``kronpde.solvers.cg``.
+
+Names are loaded on first use (module ``__getattr__``), so that importing the
+solvers loads neither pyamg nor anything a method does not need.
 """
 
-from kronpde.solvers.amg import AMGPreconditioner
-from kronpde.solvers.api import METHODS, PreparedSolver, Solution, SolveReport, prepare, solve
-from kronpde.solvers.cg import CGResult
-from kronpde.solvers.direct import DirectSolver
-from kronpde.solvers.fastdiag import FastDiagSolver
-from kronpde.solvers.fastdiag_pc import FastDiagPreconditioner
+from __future__ import annotations
 
-__all__ = [
-    "METHODS",
-    "AMGPreconditioner",
-    "CGResult",
-    "DirectSolver",
-    "FastDiagPreconditioner",
-    "FastDiagSolver",
-    "PreparedSolver",
-    "Solution",
-    "SolveReport",
-    "prepare",
-    "solve",
-]
+import importlib
+from typing import Any
+
+#: name -> module that defines it
+_EXPORTS = {
+    "METHODS": "kronpde.solvers.method",
+    "Method": "kronpde.solvers.method",
+    "refusal": "kronpde.solvers.method",
+    "PreparedSolver": "kronpde.solvers.driver",
+    "prepare": "kronpde.solvers.driver",
+    "solve": "kronpde.solvers.driver",
+    "Solution": "kronpde.solvers.result",
+    "SolveReport": "kronpde.solvers.result",
+    "ProgressLines": "kronpde.solvers.result",
+    "CGResult": "kronpde.solvers.cg",
+    "AMGPreconditioner": "kronpde.solvers.amg",
+    "DirectSolver": "kronpde.solvers.direct",
+    "FastDiagSolver": "kronpde.solvers.fastdiag",
+    "FastDiagPreconditioner": "kronpde.solvers.fastdiag_pc",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        msg = f"module 'kronpde.solvers' has no attribute {name!r}"
+        raise AttributeError(msg)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -65,14 +65,22 @@ import scipy.sparse as sp
 from pyamg.relaxation.smoothing import change_smoothers
 from scipy.sparse.linalg import LinearOperator
 
-from kronpde.errors import SolverError
+from kronpde.errors import OptionError, SolverError
+from kronpde.solvers.iterative import ConjugateGradient
 
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 except ImportError:  # pragma: no cover - depends on the scipy version
     _csr_matvec = None
 
-__all__ = ["AMG_KINDS", "CYCLES", "SINGULAR_COARSE_SOLVER", "AMGPreconditioner", "MultigridCycle"]
+__all__ = [
+    "AMGCG",
+    "AMG_KINDS",
+    "CYCLES",
+    "SINGULAR_COARSE_SOLVER",
+    "AMGPreconditioner",
+    "MultigridCycle",
+]
 
 #: Hierarchy kinds: name -> pyamg builder (short and long names).
 AMG_KINDS = {
@@ -390,10 +398,12 @@ class AMGPreconditioner:
 
         Raises
         ------
+        OptionError
+            An unknown option name, a value kronpde or pyamg rejects, a
+            non-symmetric smoother pair, or a coarse solver that fails on the
+            coarsest level; the message names the option.
         SolverError
-            An unknown option name, a value pyamg rejects, a non-symmetric
-            smoother pair, or a coarse solver that fails on the coarsest level;
-            the message names the option.
+            pyamg failed with its default options.
         """
         A = problem.operator(symmetric=True)
         # D·1 is the null vector of Â for singular problems and its near-null
@@ -431,7 +441,7 @@ class AMGPreconditioner:
                 f"amg-cg: option kind={kind!r} is not a hierarchy kind; "
                 f"choose one of {', '.join(repr(k) for k in AMG_KINDS)}"
             )
-            raise SolverError(msg)
+            raise OptionError(msg)
         kind = {"smoothed_aggregation": "sa", "ruge_stuben": "rs"}.get(kind.lower(), kind.lower())
         builder = AMG_KINDS[kind]
         cycle = opts.pop("cycle", "auto")
@@ -440,7 +450,7 @@ class AMGPreconditioner:
                 f"amg-cg: option cycle={cycle!r} is not usable inside CG; choose one of "
                 f"{', '.join(repr(c) for c in CYCLES)} (AMLI needs flexible GMRES)"
             )
-            raise SolverError(msg)
+            raise OptionError(msg)
         cycle = "auto" if cycle.lower() == "auto" else cycle.upper()
         precond = opts.pop("preconditioner", "kronpde")
         if precond not in ("kronpde", "pyamg"):
@@ -448,11 +458,11 @@ class AMGPreconditioner:
                 f"amg-cg: option preconditioner={precond!r} is not known; choose 'kronpde' "
                 "(the allocation-free cycle) or 'pyamg' (ml.aspreconditioner)"
             )
-            raise SolverError(msg)
+            raise OptionError(msg)
         seed = opts.pop("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             msg = f"amg-cg: option seed={seed!r} must be an integer >= 0"
-            raise SolverError(msg)
+            raise OptionError(msg)
 
         accepted = _accepted_keywords(builder)
         unknown = [k for k in opts if k not in accepted]
@@ -463,7 +473,7 @@ class AMGPreconditioner:
                 f"kronpde's options are {', '.join(OWN_OPTIONS)} and pyamg's are "
                 f"{', '.join(accepted)}"
             )
-            raise SolverError(msg)
+            raise OptionError(msg)
         user_given = dict(opts)
         pyamg_kwargs = dict(opts)
         if singular:
@@ -485,7 +495,7 @@ class AMGPreconditioner:
                 else "with its default options"
             )
             msg = f"amg-cg: pyamg.{builder.__name__} failed {where}: {type(exc).__name__}: {exc}"
-            raise SolverError(msg) from exc
+            raise (OptionError if named else SolverError)(msg) from exc
 
         pre = pyamg_kwargs.get("presmoother", _default(builder, "presmoother"))
         post = pyamg_kwargs.get("postsmoother", _default(builder, "postsmoother"))
@@ -498,7 +508,7 @@ class AMGPreconditioner:
                 "symmetric cycle, which CG needs; use the same symmetric sweep for both, "
                 "or 'forward' before and 'backward' after"
             )
-            raise SolverError(msg)
+            raise OptionError(msg)
         _check_coarse_solver(ml, pyamg_kwargs.get("coarse_solver", "pinv"), seed)
         if cycle == "auto":
             cycle = _auto_cycle(ml)
@@ -557,7 +567,7 @@ def _check_coarse_solver(ml, coarse_solver, seed) -> None:
             f"amg-cg: option coarse_solver={coarse_solver!r} failed on the coarsest level "
             f"({Ac.shape[0]} unknown{'s' if Ac.shape[0] != 1 else ''}){singular}: {problem}"
         )
-        raise SolverError(msg)
+        raise OptionError(msg)
 
 
 def _is_singular(Ac) -> bool:
@@ -565,3 +575,38 @@ def _is_singular(Ac) -> bool:
         return False
     s = np.linalg.svd(Ac.toarray(), compute_uv=False)
     return bool(s[-1] <= 1e-10 * s[0]) if s.size else False
+
+
+class AMGCG(ConjugateGradient):
+    """``"amg-cg"``: CG preconditioned by one cycle of a pyamg hierarchy.
+
+    The hierarchy and its cycle are an :class:`AMGPreconditioner`.
+
+    Options: kronpde's own (:data:`OWN_OPTIONS`) and any keyword of the pyamg
+    builder, checked by :meth:`AMGPreconditioner.from_matrix`.
+    """
+
+    name = "amg-cg"
+    auto_reason = "auto: the operator is not a Kronecker sum, so AMG-preconditioned CG"
+
+    @classmethod
+    def effective_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The options as given: pyamg's builder checks them (with kronpde's own) at set-up."""
+        return dict(options or {})
+
+    def __init__(self, problem: Any, **options: Any):
+        super().__init__(problem, **options)
+        self.backend = AMGPreconditioner.from_problem(
+            problem, self.options, fine_operator=self.A_hat
+        )
+        self.M = self.backend.operator
+        self.options = dict(self.backend.options)
+
+    def describe(self) -> str:
+        """The cycle and the hierarchy."""
+        amg = self.backend
+        kind = "smoothed aggregation" if amg.kind == "sa" else "Ruge-Stuben"
+        return (
+            f"Preconditioner: one {amg.cycle}-cycle of a {amg.levels}-level {kind} hierarchy "
+            f"(operator complexity {amg.operator_complexity:.2f})."
+        )

@@ -31,6 +31,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
+from kronpde.settings import check_maxiter, check_tolerance
+
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 except ImportError:  # pragma: no cover - depends on the scipy version
@@ -270,6 +272,7 @@ def cg(
     maxiter: int | None = None,
     M: _Operator | None = None,
     callback: Callable[[np.ndarray], Any] | None = None,
+    monitor: Callable[[int, float], Any] | None = None,
     null_space: np.ndarray | None = None,
     replace_every: int = 500,
 ) -> CGResult:
@@ -337,6 +340,10 @@ def cg(
         iterate, as in scipy; it takes the iterate only. ``xk`` is a
         read-only view of the solver's work array: copy it to keep it.
         It is called exactly ``iterations`` times.
+    monitor : callable, optional
+        ``monitor(k, r_norm)`` after iteration ``k`` (1-based) with the
+        residual norm of the history (``residual_norms[k]``): progress lines
+        without a second product with ``A``.
     null_space : ndarray, shape (n,) or (n, k), optional
         Vector(s) spanning the null space of a singular SPD ``A`` (e.g.
         ``np.ones(n)`` for pure Neumann or periodic problems). ``b`` is
@@ -398,14 +405,9 @@ def cg(
     A_op = as_operator(A, n, "A")
     M_op = None if M is None else as_operator(M, n, "M")
     x0 = None if x0 is None else _as_vector(x0, n, "x0")
-    for tol_name, tol_value in (("rtol", rtol), ("atol", atol)):
-        if not (math.isfinite(tol_value) and tol_value >= 0):
-            msg = f"{tol_name} must be a finite number >= 0; got {tol_value!r}"
-            raise ValueError(msg)
-    maxiter = 10 * n if maxiter is None else operator.index(maxiter)
-    if maxiter < 0:
-        msg = f"maxiter must be >= 0; got {maxiter}"
-        raise ValueError(msg)
+    rtol = check_tolerance(rtol, "rtol")
+    atol = check_tolerance(atol, "atol")
+    maxiter = 10 * n if maxiter is None else check_maxiter(maxiter)
     replace_every = operator.index(replace_every)
     if replace_every < 1:
         msg = f"replace_every must be >= 1; got {replace_every}"
@@ -465,6 +467,7 @@ def cg(
             maxiter,
             replace_every,
             callback,
+            monitor,
             caller_errstate,
         )
     rel = true_norm / b_norm
@@ -493,6 +496,7 @@ def _iterate(
     maxiter: int,
     replace_every: int,
     callback: Callable[[np.ndarray], Any] | None,
+    monitor: Callable[[int, float], Any] | None,
     caller_errstate: dict,
 ) -> tuple[bool, int, list[float], float, str, str]:
     """The PCG loop of :func:`cg` on validated data; x (the initial guess) is updated in place.
@@ -577,9 +581,12 @@ def _iterate(
             true_norm = r_norm
             rr = r_norm * r_norm
         history.append(r_norm)
-        if callback is not None:
+        if callback is not None or monitor is not None:
             with np.errstate(**caller_errstate):
-                callback(xk)
+                if callback is not None:
+                    callback(xk)
+                if monitor is not None:
+                    monitor(iterations, r_norm)
         if not math.isfinite(r_norm):
             status, message = "nan", _nonfinite("||r||", r_norm, iterations)
             break

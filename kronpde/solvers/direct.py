@@ -36,17 +36,31 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from kronpde.errors import SolverError
+from kronpde.errors import OptionError, SolverError
+from kronpde.solvers.method import Method
+from kronpde.solvers.result import Outcome
 
-__all__ = ["DEFAULT_MAX_MEMORY", "DirectSolver", "estimate_factor_bytes", "estimate_fill"]
+__all__ = [
+    "DEFAULT_MAX_MEMORY",
+    "PERMC_SPECS",
+    "Direct",
+    "DirectSolver",
+    "estimate_factor_bytes",
+    "estimate_fill",
+    "memory_refusal",
+]
 
 #: Default limit on the estimated memory of the factors, in bytes.
 DEFAULT_MAX_MEMORY = 2 * 1024**3
+
+#: The column orderings of :meth:`DirectSolver.from_problem`.
+PERMC_SPECS = ("auto", "MMD_AT_PLUS_A", "MMD_ATA", "COLAMD", "NATURAL")
 
 _BYTES_PER_ENTRY = 14.0
 _BYTES_PER_UNKNOWN = 300.0
@@ -145,7 +159,11 @@ class DirectSolver:
 
     @classmethod
     def from_problem(
-        cls, problem, *, max_memory: float | None = DEFAULT_MAX_MEMORY, permc_spec: str = "auto"
+        cls,
+        problem: Any,
+        *,
+        max_memory: float | None = DEFAULT_MAX_MEMORY,
+        permc_spec: str = "auto",
     ) -> DirectSolver:
         """Factor ``Â`` of ``problem`` once.
 
@@ -163,36 +181,18 @@ class DirectSolver:
 
         Raises
         ------
+        OptionError
+            For a bad option value.
         SolverError
             When the estimate exceeds ``max_memory`` (nothing is assembled or
-            factored), for a bad option value, or when SuperLU fails.
+            factored), or when SuperLU fails.
         """
         t0 = time.perf_counter()
-        if max_memory is not None and (
-            isinstance(max_memory, bool)
-            or not isinstance(max_memory, (int, float, np.integer, np.floating))
-            or not max_memory > 0
-        ):
-            msg = (
-                "direct: option max_memory must be a number of bytes > 0 or None, "
-                f"got {max_memory!r}"
-            )
-            raise SolverError(msg)
-        specs = ("auto", "MMD_AT_PLUS_A", "MMD_ATA", "COLAMD", "NATURAL")
-        if permc_spec not in specs:
-            msg = f"direct: option permc_spec={permc_spec!r} is not one of {', '.join(specs)}"
-            raise SolverError(msg)
-        shape = problem.grid.shape
-        estimate = estimate_factor_bytes(shape)
-        if max_memory is not None and estimate > max_memory:
-            msg = (
-                f"direct: factoring the operator on {problem.size} unknowns "
-                f"({' x '.join(map(str, shape))}) would need about {_format_bytes(estimate)} "
-                f"(estimated {estimate_fill(shape):.3g} factor entries), more than "
-                f"max_memory = {_format_bytes(max_memory)}; use method 'fastdiag' or "
-                "'amg-cg', or raise options={'max_memory': ...}"
-            )
-            raise SolverError(msg)
+        _check_options(max_memory, permc_spec)
+        reason = memory_refusal(problem, max_memory)
+        if reason is not None:
+            raise SolverError(reason)
+        estimate = estimate_factor_bytes(problem.grid.shape)
 
         A = sp.csc_array(problem.operator(symmetric=True))
         pinned = None
@@ -214,7 +214,9 @@ class DirectSolver:
             raise SolverError(msg) from exc
         return cls(problem, lu, pinned, estimate, time.perf_counter() - t0)
 
-    def solve(self, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def solve(
+        self, b: np.ndarray, out: np.ndarray | None = None, *, projected: bool = False
+    ) -> np.ndarray:
         """Solve ``A u = b`` (unsymmetrised) with the stored factors.
 
         Parameters
@@ -224,6 +226,9 @@ class DirectSolver:
             projected first (:attr:`last_projected_norm` records by how much).
         out : ndarray, shape (n,), optional
             Where to write ``u``.
+        projected : bool, optional
+            ``b`` is already in the range of ``A`` (the solve driver projected
+            it): it is not projected again.
 
         Returns
         -------
@@ -232,7 +237,8 @@ class DirectSolver:
         """
         p = self.problem
         b = np.asarray(b, dtype=np.float64).reshape(-1)
-        b, self.last_projected_norm = p.project_rhs(b)
+        if not projected:
+            b, self.last_projected_norm = p.project_rhs(b)
         rhs = self._scale * b
         if self.pinned is not None:
             rhs[self.pinned] = 0.0
@@ -242,6 +248,67 @@ class DirectSolver:
         np.divide(y, self._scale, out=out)
         p.remove_mean(out)
         return out
+
+
+def _check_options(max_memory: object, permc_spec: object) -> None:
+    if max_memory is not None and (
+        isinstance(max_memory, bool)
+        or not isinstance(max_memory, (int, float, np.integer, np.floating))
+        or not max_memory > 0
+    ):
+        msg = f"direct: option max_memory must be a number of bytes > 0 or None, got {max_memory!r}"
+        raise OptionError(msg)
+    if permc_spec not in PERMC_SPECS:
+        msg = f"direct: option permc_spec={permc_spec!r} is not one of {', '.join(PERMC_SPECS)}"
+        raise OptionError(msg)
+
+
+def memory_refusal(problem: Any, max_memory: float | None) -> str | None:
+    """Why ``direct`` refuses ``problem`` under ``max_memory`` (None: the factors fit)."""
+    shape = problem.grid.shape
+    estimate = estimate_factor_bytes(shape)
+    if max_memory is None or estimate <= max_memory:
+        return None
+    return (
+        f"direct: factoring the operator on {problem.size} unknowns "
+        f"({' x '.join(map(str, shape))}) would need about {_format_bytes(estimate)} "
+        f"(estimated {estimate_fill(shape):.3g} factor entries), more than "
+        f"max_memory = {_format_bytes(max_memory)}; use method 'fastdiag' or "
+        "'amg-cg', or raise options={'max_memory': ...}"
+    )
+
+
+class Direct(Method):
+    """``"direct"``: one SuperLU factorisation of ``Â`` (:class:`DirectSolver`), exact to rounding.
+
+    Options ``max_memory`` (bytes or None) and ``permc_spec`` (:data:`PERMC_SPECS`).
+    """
+
+    name = "direct"
+    defaults: ClassVar[dict[str, Any]] = {
+        "max_memory": DEFAULT_MAX_MEMORY,
+        "permc_spec": "auto",
+    }
+
+    @classmethod
+    def refusal(cls, problem: Any, options: Any = None) -> str | None:
+        """The memory check of :meth:`DirectSolver.from_problem`, without assembling anything."""
+        opts = cls.effective_options(options)
+        _check_options(opts["max_memory"], opts["permc_spec"])
+        return memory_refusal(problem, opts["max_memory"])
+
+    def __init__(self, problem: Any, **options: Any):
+        self.options = self.effective_options(options)
+        self.backend = DirectSolver.from_problem(problem, **self.options)
+
+    def solve(self, b: np.ndarray, *, out: np.ndarray | None = None, **_: Any) -> Outcome:
+        """The factored solve of ``A u = b`` (``b`` projected by the driver)."""
+        x = self.backend.solve(b, out=out, projected=True)
+        return Outcome(x, bool(np.all(np.isfinite(x))))
+
+    def describe(self) -> str:
+        """The size of the factors."""
+        return f"SuperLU factors with {self.backend.fill:,} entries."
 
 
 def _pin(A: sp.csc_array, k: int) -> sp.csc_array:

@@ -57,18 +57,21 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
 import scipy.linalg
 
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
-from kronpde.errors import SolverError
+from kronpde.errors import OptionError, SolverError
 from kronpde.grid import Axis
 from kronpde.kron import matmul_axis
+from kronpde.solvers.method import Method
+from kronpde.solvers.result import Outcome
 from kronpde.stencils import AxisOperator
 
-__all__ = ["FastDiagSolver"]
+__all__ = ["FastDiag", "FastDiagSolver"]
 
 #: Closed-form methods: (forward, inverse) scipy.fft functions, type, round-trip factor.
 _REAL_TRANSFORMS = {
@@ -518,14 +521,9 @@ class FastDiagSolver:
             Kronecker sum, so fast diagonalization cannot solve it (it can
             precondition it: method ``"fastdiag-cg"``).
         """
-        if getattr(problem, "variable_coefficient", False):
-            msg = (
-                "fastdiag: the coefficient k varies in space, so the operator is not a "
-                "Kronecker sum and fast diagonalization cannot solve it exactly; use method "
-                "'fastdiag-cg' (CG preconditioned by fast diagonalization), 'amg-cg', 'cg' "
-                "or 'direct'"
-            )
-            raise SolverError(msg)
+        reason = FastDiag.refusal(problem)
+        if reason is not None:
+            raise SolverError(reason)
         return cls(
             problem.axis_operators,
             problem.shift,
@@ -812,3 +810,48 @@ class FastDiagSolver:
             f"FastDiagSolver(shape={self.shape}, methods={self.axis_methods}, "
             f"shift={self.shift:g}, singular={self.singular})"
         )
+
+
+class FastDiag(Method):
+    """``"fastdiag"``: the exact solve of a Kronecker sum by :class:`FastDiagSolver`.
+
+    Options ``workers``, ``force_eigh`` and ``kernels`` of :class:`FastDiagSolver`.
+    """
+
+    name = "fastdiag"
+    defaults: ClassVar[dict[str, Any]] = {"workers": None, "force_eigh": False, "kernels": "auto"}
+    auto_reason = (
+        "auto: the operator is a constant-coefficient Kronecker sum "
+        "(problem.is_kronecker_sum), so fast diagonalization solves it exactly"
+    )
+
+    @classmethod
+    def refusal(cls, problem: Any, options: Any = None) -> str | None:
+        """A variable coefficient is not a Kronecker sum."""
+        if problem.is_kronecker_sum:
+            return None
+        return (
+            "fastdiag: the coefficient k varies in space, so the operator is not a "
+            "Kronecker sum and fast diagonalization cannot solve it exactly; use method "
+            "'fastdiag-cg' (CG preconditioned by fast diagonalization), 'amg-cg', 'cg' "
+            "or 'direct'"
+        )
+
+    def __init__(self, problem: Any, **options: Any):
+        self.options = self.effective_options(options)
+        try:
+            self.backend = FastDiagSolver.from_problem(problem, **self.options)
+        except (ValueError, TypeError) as exc:  # a bad option value
+            msg = str(exc) if str(exc).startswith("fastdiag") else f"fastdiag: {exc}"
+            raise OptionError(msg) from exc
+        self.options["workers"] = self.backend.workers
+        self.options["axis_methods"] = self.backend.axis_methods
+
+    def solve(self, b: np.ndarray, *, out: np.ndarray | None = None, **_: Any) -> Outcome:
+        """The transform solve of ``A u = b``."""
+        x = self.backend.solve(b, out=out)
+        return Outcome(x, bool(np.all(np.isfinite(x))))
+
+    def describe(self) -> str:
+        """The per-axis eigenpairs."""
+        return f"Per-axis eigenpairs: {', '.join(self.backend.axis_methods)}."

@@ -37,15 +37,17 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from kronpde.errors import SolverError
+from kronpde.errors import OptionError
 from kronpde.solvers.fastdiag import FastDiagSolver
+from kronpde.solvers.iterative import ConjugateGradient
 from kronpde.stencils import second_difference
 
-__all__ = ["APPROXIMATIONS", "FastDiagPreconditioner", "reference_coefficient"]
+__all__ = ["APPROXIMATIONS", "FastDiagCG", "FastDiagPreconditioner", "reference_coefficient"]
 
 #: The constant-coefficient approximations of :class:`FastDiagPreconditioner`.
 APPROXIMATIONS = ("mean", "scaled")
@@ -126,7 +128,7 @@ class FastDiagPreconditioner(LinearOperator):
 
         Raises
         ------
-        SolverError
+        OptionError
             For an unknown approximation or a bad solver option.
 
         Examples
@@ -148,7 +150,7 @@ class FastDiagPreconditioner(LinearOperator):
                 f"fastdiag-cg: option approximation={approximation!r} is not one of "
                 f"{', '.join(repr(a) for a in APPROXIMATIONS)}"
             )
-            raise SolverError(msg)
+            raise OptionError(msg)
         k_ref = reference_coefficient(problem)
         ops = [second_difference(a) for a in problem.grid.axes]
         if k_ref != 1.0:
@@ -159,7 +161,7 @@ class FastDiagPreconditioner(LinearOperator):
             )
         except (ValueError, TypeError) as exc:
             msg = f"fastdiag-cg: {exc}"
-            raise SolverError(msg) from exc
+            raise OptionError(msg) from exc
         d = problem.symmetric_scale  # D = W^{1/2}
         k_nodes = problem.coefficient_values()  # a copy: take it once
         k = k_nodes[problem.grid.unknown_index].reshape(-1)
@@ -186,3 +188,48 @@ class FastDiagPreconditioner(LinearOperator):
 
     def _rmatvec(self, r: np.ndarray) -> np.ndarray:  # symmetric
         return self._matvec(r)
+
+
+class FastDiagCG(ConjugateGradient):
+    """``"fastdiag-cg"``: CG preconditioned by :class:`FastDiagPreconditioner`.
+
+    Options ``approximation`` (``"mean"`` or ``"scaled"``), ``workers`` and ``kernels``.
+    """
+
+    name = "fastdiag-cg"
+    defaults: ClassVar[dict[str, Any]] = {
+        "approximation": "mean",
+        "workers": None,
+        "kernels": "auto",
+    }
+    auto_reason = (
+        "auto: the coefficient k varies in space, so the operator is not a Kronecker sum; "
+        "CG preconditioned by fast diagonalization of the constant-coefficient operator "
+        "(condition number at most k_max/k_min)"
+    )
+
+    @classmethod
+    def refusal(cls, problem: Any, options: Any = None) -> str | None:
+        """Fast diagonalization preconditions a Kronecker sum with k constant or varying."""
+        if problem.is_kronecker_sum or problem.variable_coefficient:
+            return None
+        return (
+            "fastdiag-cg: the operator is not a Kronecker sum with a constant or variable "
+            "coefficient k, so no fast-diagonalization solve approximates it"
+        )
+
+    def __init__(self, problem: Any, **options: Any):
+        super().__init__(problem, **options)
+        self.backend = FastDiagPreconditioner.from_problem(problem, **self.options)
+        self.M = self.backend
+        self.options = dict(self.backend.options)
+
+    def describe(self) -> str:
+        """The constant-coefficient approximation and the contrast that bounds the iterations."""
+        fd = self.backend
+        scaled = ", sqrt(k/k_ref) scaling" if fd.approximation == "scaled" else ""
+        return (
+            f"Preconditioner: the exact fast-diagonalization solve with k replaced by "
+            f"k_ref = {fd.reference_k:.6g} (weighted geometric mean{scaled}); "
+            f"contrast k_max/k_min = {fd.contrast:.3g}."
+        )

@@ -1,4 +1,5 @@
-"""Rows, right-hand side and weights of one box of unknowns, from the 1-D stencils.
+"""The rows of one box of unknowns, from the 1-D stencils (the box's right-hand side
+and weights come from :meth:`kronpde.Problem.rhs` and :meth:`kronpde.Problem.weights`).
 
 Pure numpy, no PETSc: every MPI rank calls these functions for the box of
 unknowns it owns, so the distributed operator is built from exactly the
@@ -31,11 +32,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kronpde.boundary import evaluate_data
-from kronpde.errors import GridError
 from kronpde.stencils import AxisOperator
 
-__all__ = ["box_csr", "box_rhs", "box_shape", "box_slices", "box_weights"]
+__all__ = ["box_csr", "box_shape", "box_slices"]
 
 
 def box_shape(lo: Sequence[int], hi: Sequence[int]) -> tuple[int, ...]:
@@ -183,68 +182,3 @@ def box_csr(
     indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
     return indptr, columns[keep], values[keep]
-
-
-def box_weights(grid, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
-    """Trapezoid weights of a box of unknowns, shape ``hi - lo`` (``grid.weights()[box]``)."""
-    w = np.ones(())
-    for a, axis in enumerate(grid.axes):
-        w = np.multiply.outer(w, axis.weights[lo[a] : hi[a]])
-    return w
-
-
-def box_rhs(problem, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:
-    """The right-hand side ``b`` on a box of unknowns, shape ``hi - lo``.
-
-    ``problem.rhs()`` restricted to the box, evaluated on the box only: the
-    source ``f`` at the box's unknowns plus, in the first/last row of an axis,
-    the boundary data of that face times the axis operator's lifting factor
-    (``problem.axis_operators[i].lift``), as :meth:`kronpde.Problem.rhs` does.
-
-    Parameters
-    ----------
-    problem : Problem
-        The problem.
-    lo, hi : sequence of int
-        The box.
-
-    Returns
-    -------
-    ndarray of float64, shape ``hi - lo``
-
-    Raises
-    ------
-    GridError
-        If the source or boundary data are unusable (wrong shape, not finite).
-    """
-    g = problem.grid
-    d = g.dimension
-    box = box_slices(lo, hi)
-    shape = box_shape(lo, hi)
-    src = problem.source
-    if not callable(src) and np.ndim(src) > 0:
-        src = np.asarray(src, dtype=float)
-        if src.shape != g.node_shape:
-            msg = f"source: an array source needs the node shape {g.node_shape}, got {src.shape}"
-            raise GridError(msg)
-        b = evaluate_data(src[g.unknown_index][box], [], shape, "source")
-    else:
-        coords = [
-            _along(axis.nodes[axis.unknown_slice][box[a]], a, d) for a, axis in enumerate(g.axes)
-        ]
-        b = evaluate_data(src, coords, shape, "source")
-    for i, op in enumerate(problem.axis_operators):
-        for side in (0, 1):
-            factor = op.lift[side]
-            row = op.n - 1 if side else 0
-            if factor == 0.0 or not lo[i] <= row < hi[i]:
-                continue
-            data = g.face_data(i, side)  # the whole face: node shape with 1 along axis i
-            take = []
-            for a, axis in enumerate(g.axes):
-                start = axis.unknown_slice.start
-                take.append(slice(None) if a == i else slice(start + lo[a], start + hi[a]))
-            rows = [slice(None)] * d
-            rows[i] = slice(row - lo[i], row - lo[i] + 1)
-            b[tuple(rows)] += factor * data[tuple(take)]
-    return b

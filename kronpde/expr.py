@@ -1,4 +1,7 @@
-"""The safe expression evaluator of case files.
+"""The safe expression evaluator: the strings of case files and of the Python API.
+
+No file format owns it: :class:`~kronpde.Problem` and the boundary conditions
+accept the same strings as case files do, and the case reader uses it too.
 
 An expression is a string such as ``"3*pi**2*sin(pi*x)*sin(pi*y)"`` in the
 coordinates of the grid's dimension (``x``; ``x, y``; ``x, y, z``), the
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.errors import KronpdeError
+from kronpde.errors import DataError
 
 __all__ = [
     "FUNCTIONS",
@@ -34,6 +37,7 @@ __all__ = [
     "MAX_NODES",
     "Expression",
     "ExpressionError",
+    "as_expression",
     "evaluate_expression",
     "parse_expression",
 ]
@@ -120,8 +124,12 @@ _CONSTRUCTS = {
 }
 
 
-class ExpressionError(KronpdeError, ValueError):
-    """An expression that is not allowed, cannot be parsed, or is not finite."""
+class ExpressionError(DataError):
+    """An expression that is not allowed, cannot be parsed, or is not finite.
+
+    A :class:`~kronpde.errors.DataError`: where the model knows which argument
+    the expression was given for, ``subject`` names it.
+    """
 
 
 # A program is a tuple of postfix instructions:
@@ -160,6 +168,34 @@ class Expression:
     def is_constant(self) -> bool:
         """True when the expression uses no coordinate."""
         return not self.names_used
+
+    @property
+    def operations(self) -> int:
+        """How many elementwise operations one evaluation performs.
+
+        Evaluation runs the checked program once, one float64 numpy operation
+        (or a constant or a coordinate) per step, so its work is this number
+        times the number of points; parsing refuses a program longer than
+        :data:`MAX_NODES` or deeper than :data:`MAX_DEPTH`.
+        """
+        return len(self._program)
+
+    def __call__(self, *coords: np.ndarray | float) -> np.ndarray:
+        """Evaluate at broadcastable coordinate arrays, one per axis (see :meth:`evaluate`)."""
+        return self.evaluate(coords)
+
+    def in_dimension(self, dimension: int) -> Expression:
+        """The same expression for a grid of ``dimension`` axes.
+
+        Raises
+        ------
+        ExpressionError
+            If it uses a coordinate that grid does not have (the message a case
+            file of that dimension would give).
+        """
+        if dimension == self.dimension:
+            return self
+        return parse_expression(self.text, dimension=dimension)
 
     def evaluate(
         self, coords: Sequence[np.ndarray | float], *, mask: np.ndarray | None = None
@@ -273,7 +309,7 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
     >>> parse_expression("x.real", dimension=2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    kronpde.io.expr.ExpressionError: attribute access 'x.real' is not allowed; allowed are ...
+    kronpde.expr.ExpressionError: attribute access 'x.real' is not allowed; allowed are ...
     """
     if (
         isinstance(dimension, bool)
@@ -314,6 +350,24 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
             msg = f"{source!r} is not finite ({_number(value)})"
             raise ExpressionError(msg)
     return Expression(source, dimension, names_used, value, program)
+
+
+def as_expression(value: object, *, dimension: int) -> object:
+    """``value`` itself, or the :class:`Expression` a string parses to.
+
+    The one place where the model turns a string argument (a source, a
+    coefficient, a face's value) into an expression.
+
+    Raises
+    ------
+    ExpressionError
+        For a string that is not an allowed expression in ``dimension`` coordinates.
+    """
+    if isinstance(value, str):
+        return parse_expression(value, dimension=dimension)
+    if isinstance(value, Expression):
+        return value.in_dimension(dimension)
+    return value
 
 
 def evaluate_expression(

@@ -11,12 +11,12 @@ in the DMDA when it is periodic in the grid and has at least 3 unknowns (with
 
 Assembly.  Each rank asks the DMDA for the box of unknowns it owns and its
 ghosted box, and builds the rows of the box from the symmetrised 1-D stencils
-``problem.symmetric_axis_operators`` with :func:`kronpde.petsc.assembly.box_csr`
+``problem.symmetric_axis_operators`` with :func:`kronpde.solvers.petsc.assembly.box_csr`
 (columns numbered in the ghosted box, whose ghost layer holds the periodic
 images), maps the columns to PETSc's global numbering with the DMDA's
 local-to-global map, and inserts them into the DMDA's preallocated matrix.
 The right-hand side of the box comes from
-:func:`kronpde.petsc.assembly.box_rhs` (source and boundary lifting of the
+:meth:`kronpde.Problem.rhs` with ``box=`` (source and boundary lifting of the
 box only).  No rank builds or holds anything global except the gathered
 solution.
 
@@ -35,14 +35,13 @@ Stopping rule.  KSP uses the unpreconditioned norm, ``||D b - Â y|| =
 ||D (b - A u)||``, relative to ``||D b||``; afterwards the true unsymmetrised
 ``||b - A u|| / ||b||`` is computed and, if it misses the target, CG continues
 from its iterate with a tightened tolerance (at most
-:data:`kronpde.solvers.api.MAX_ROUNDS` rounds), the rule of
-:meth:`kronpde.solvers.api.PreparedSolver.solve`.
+:data:`kronpde.solvers.result.MAX_ROUNDS` rounds): the rule of the serial
+methods, run by the same :func:`kronpde.solvers.result.continue_rounds`.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -51,16 +50,27 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.errors import SolverError
-from kronpde.petsc import (
+from kronpde.errors import OptionError, SolverError
+from kronpde.settings import check_maxiter, check_tolerance
+from kronpde.solvers.method import METHODS as SERIAL_METHODS
+from kronpde.solvers.petsc import (
     INSTALL_HINT,
     METHODS,
     PRECONDITIONERS,
     PetscUnavailableError,
     parse_petsc_options,
 )
-from kronpde.petsc.assembly import box_csr, box_rhs, box_shape, box_slices, box_weights
-from kronpde.solvers.api import MAX_ROUNDS, Solution, make_report
+from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices
+from kronpde.solvers.result import (
+    ProgressLines,
+    Round,
+    Rounds,
+    Solution,
+    check_option_keys,
+    continue_rounds,
+    iteration_message,
+    make_report,
+)
 
 __all__ = ["OPTIONS", "PetscSolution", "PetscSolver", "import_petsc"]
 
@@ -69,9 +79,6 @@ OPTIONS = ("pc", "petsc_options", "comm", "gather", "monitor")
 
 #: Preconditioners per method; the first is the default.
 _PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none")}
-
-#: Seconds between two progress lines written to a stream.
-PROGRESS_INTERVAL = 1.0
 
 
 def import_petsc():
@@ -99,7 +106,7 @@ def import_petsc():
 
 @dataclass(frozen=True, eq=False)
 class PetscSolution(Solution):
-    """A :class:`~kronpde.solvers.api.Solution` from the PETSc backend, on one rank.
+    """A :class:`~kronpde.solvers.result.Solution` from the PETSc backend, on one rank.
 
     ``u`` (nodal field) and ``x`` (unknowns) are the gathered global arrays on
     the ranks that receive them (``options["gather"]``: rank 0 by default,
@@ -122,39 +129,15 @@ class PetscSolution(Solution):
     ranks: int = 1
 
 
-class _ProgressLines:
-    """KSP monitor: a progress line on ``stream`` (rank 0 only) about once a second."""
-
-    def __init__(self, stream, rank: int):
-        self.stream = stream if rank == 0 else None
-        self.start = self.last = time.perf_counter()
-
-    def __call__(self, iteration: int, relative: float) -> None:
-        if self.stream is None:
-            return
-        now = time.perf_counter()
-        if now - self.last < PROGRESS_INTERVAL:
-            return
-        self.last = now
-        print(
-            f"  iteration {iteration:>7,}   relative residual {relative:.3e}   "
-            f"{now - self.start:7.1f} s",
-            file=self.stream,
-            flush=True,
-        )
-
-
 def _choose(method: Any) -> tuple[str, str]:
     if not isinstance(method, str) or method not in METHODS:
-        from kronpde.solvers.api import METHODS as SERIAL_METHODS
-
         if isinstance(method, str) and method in SERIAL_METHODS:
             msg = f"petsc backend: method {method!r} runs on the serial backend only"
         else:
             msg = f"petsc backend: unknown method {method!r}"
         msg += f"; the petsc backend runs {', '.join(repr(m) for m in METHODS)}"
         msg += " ('auto' means 'amg-cg')"
-        raise SolverError(msg)
+        raise OptionError(msg)
     if method != "auto":
         return method, "requested"
     return "amg-cg", "auto: the petsc backend runs CG preconditioned by algebraic multigrid"
@@ -227,29 +210,23 @@ class PetscSolver:
         """
         if options is not None and not isinstance(options, Mapping):
             msg = f"options must be a mapping (dict), got {type(options).__name__}"
-            raise SolverError(msg)
+            raise OptionError(msg)
         options = dict(options or {})
-        unknown = [k for k in options if k not in OPTIONS]
-        if unknown:
-            msg = (
-                f"petsc backend: unknown option{'s' if len(unknown) > 1 else ''} "
-                f"{', '.join(repr(k) for k in unknown)}; the options are {', '.join(OPTIONS)}"
-            )
-            raise SolverError(msg)
+        check_option_keys("petsc backend", options, OPTIONS)
         chosen, reason = _choose(method)
         pcs = _PCS[chosen]
         pc = options.get("pc", pcs[0])
         if pc not in pcs:
             msg = f"petsc backend: {chosen}: pc must be one of {', '.join(pcs)}, got {pc!r}"
-            raise SolverError(msg)
+            raise OptionError(msg)
         gather = options.get("gather", "root")
         if gather not in ("root", "all", "none"):
             msg = f"petsc backend: gather must be 'root', 'all' or 'none', got {gather!r}"
-            raise SolverError(msg)
+            raise OptionError(msg)
         monitor = options.get("monitor")
         if monitor is not None and not (callable(monitor) or hasattr(monitor, "write")):
             msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
-            raise SolverError(msg)
+            raise OptionError(msg)
         petsc_options = parse_petsc_options(options.get("petsc_options"))
         if not getattr(problem, "is_kronecker_sum", False):
             msg = (
@@ -331,7 +308,7 @@ class PetscSolver:
         A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         self._A = A
 
-        w = box_weights(grid, self.lo, self.hi).reshape(-1)
+        w = p.weights((self.lo, self.hi)).reshape(-1)
         self._w = w
         self._D = np.sqrt(w)
         self._bhat = da.createGlobalVec()
@@ -369,9 +346,7 @@ class PetscSolver:
         for name, value in self.petsc_options:
             database.setValue(name, value)
         ksp.setFromOptions()
-        self._monitor = None
-        if monitor is not None:
-            self._monitor = monitor if callable(monitor) else _ProgressLines(monitor, self.rank)
+        self._monitor = self._as_monitor(monitor)
         self._callback = None
         self._iteration_offset = 0
         self._norm_bhat = 1.0
@@ -424,13 +399,19 @@ class PetscSolver:
                 f"{name} must be a real array of shape ({n},) or {p.grid.shape} (the global "
                 f"array, the same on every rank), got {arr.dtype} of shape {arr.shape}"
             )
-            raise ValueError(msg)
+            raise OptionError(msg)
         local = np.array(arr.reshape(p.grid.shape)[self.box], dtype=np.float64)
         bad = int(self._sum((~np.isfinite(local)).reshape(-1).astype(float)))
         if bad:
             msg = f"{name} contains NaN or infinity ({bad} entries)"
-            raise ValueError(msg)
+            raise OptionError(msg)
         return local
+
+    def _as_monitor(self, monitor: Any) -> Callable[[int, float], Any] | None:
+        """A ``monitor(iteration, relative)`` from a stream (rank 0 prints) or a callable."""
+        if monitor is None or callable(monitor):
+            return monitor
+        return ProgressLines(monitor if self.rank == 0 else None)
 
     # -- the solve ------------------------------------------------------------------------
     def solve(
@@ -442,6 +423,7 @@ class PetscSolver:
         atol: float = 0.0,
         maxiter: int | None = None,
         callback: Callable[[np.ndarray], Any] | None = None,
+        monitor: Any = None,
     ) -> PetscSolution:
         """Solve ``A u = b`` (collective).
 
@@ -449,20 +431,21 @@ class PetscSolver:
         ----------
         b : ndarray, shape (n,) or ``grid.shape``, optional
             The global right-hand side, the same on every rank (each rank
-            takes its block).  Default: ``problem.rhs()`` evaluated on each
-            rank's box only.
+            takes its block).  Default: ``problem.rhs(box=...)`` evaluated on
+            each rank's box only.
         x0 : ndarray, shape (n,) or ``grid.shape``, optional
             Global initial guess for ``u``.
         rtol, atol : float, optional
             Target ``||b - A u||_2 <= max(rtol ||b||_2, atol)`` on the
-            unsymmetrised system (the rule of
-            :meth:`kronpde.solvers.api.PreparedSolver.solve`).
+            unsymmetrised system (the rule of :mod:`kronpde.solvers.result`).
         maxiter : int, optional
             CG iterations allowed over all rounds (default ``10 n``).
         callback : callable, optional
             ``callback(u_local)`` after every iteration on every rank, with
             this rank's block of the current ``u`` (read-only, shape of the
             rank's box).
+        monitor : text stream or callable, optional
+            As the option ``monitor`` (which it replaces for this solve).
 
         Returns
         -------
@@ -470,35 +453,27 @@ class PetscSolver:
 
         Raises
         ------
-        ValueError
+        OptionError
             For a right-hand side or initial guess of the wrong shape or not
-            finite, or bad tolerances.
+            finite, or bad tolerances (a ``ValueError``).
         SolverError
             If PETSc fails.
         """
-        for name, value in (("rtol", rtol), ("atol", atol)):
-            if not (
-                isinstance(value, (int, float, np.integer, np.floating))
-                and value >= 0
-                and math.isfinite(value)
-            ):
-                msg = f"{name} must be a finite number >= 0, got {value!r}"
-                raise ValueError(msg)
-        if maxiter is not None:
-            maxiter = operator.index(maxiter)
-            if maxiter < 0:
-                msg = f"maxiter must be >= 0, got {maxiter}"
-                raise ValueError(msg)
+        rtol = check_tolerance(rtol, "rtol")
+        atol = check_tolerance(atol, "atol")
+        maxiter = check_maxiter(maxiter)
+        if monitor is not None:
+            self._monitor = self._as_monitor(monitor)
         p = self.problem
         if b is None:
-            b_local = box_rhs(p, self.lo, self.hi).reshape(-1)
+            b_local = p.rhs(box=(self.lo, self.hi)).reshape(-1)
         else:
             b_local = self._local_vector(b, "b").reshape(-1)
         x0_local = None if x0 is None else self._local_vector(x0, "x0").reshape(-1)
         t0 = time.perf_counter()
         try:
-            x_local, converged, iterations, history, rel, projected, message = self._iterate(
-                b_local, x0_local, float(rtol), float(atol), maxiter, callback
+            x_local, result, projected, message = self._iterate(
+                b_local, x0_local, rtol, atol, maxiter, callback
             )
         except self._PETSc.Error as exc:
             msg = f"petsc backend: PETSc failed during the solve: {_petsc_message(exc)}"
@@ -507,10 +482,10 @@ class PetscSolver:
         x = self._gather(x_local)
         report = make_report(
             self,
-            converged=converged,
-            iterations=iterations,
-            residual_norms=history,
-            relative_residual=rel,
+            converged=result.converged,
+            iterations=result.iterations,
+            residual_norms=result.residual_norms,
+            relative_residual=result.relative_residual,
             solve_seconds=solve_seconds,
             projected_norm=projected,
             message=message,
@@ -540,9 +515,11 @@ class PetscSolver:
             b = b - mean
             projected = abs(mean) * math.sqrt(n) / norm_b if norm_b > 0 else 0.0
         nb = self._norm(b)
+        x = np.zeros_like(b)
         if nb == 0.0:
-            return np.zeros_like(b), True, 0, [0.0], 0.0, projected, f"{name}: b is zero, so u = 0."
-        target = max(rtol * nb, atol)
+            done = Rounds(True, 0, [0.0], 0.0, 0, Round(True, 0, [0.0], "converged"))
+            return x, done, projected, f"{name}: b is zero, so u = 0."
+        target = max(rtol, atol / nb)
         maxiter = 10 * n if maxiter is None else maxiter
         ksp = self._ksp
         bhat, y, r = self._bhat, self._y, self._r
@@ -553,69 +530,40 @@ class PetscSolver:
         else:
             y.array[:] = D * x0
         self._callback = callback
-        inner = target / nb
-        history: list[float] = []
-        iterations = 0
-        rounds = 0
-        rel = 1.0
-        converged = False
-        ksp_converged = False
-        reason = 0
-        x = np.zeros_like(b)
+        offset = [0]
+
+        def run(inner: float, left: int, warm: bool) -> Round:
+            ksp.setInitialGuessNonzero(x0 is not None or warm)
+            ksp.setTolerances(rtol=inner, atol=0.0, max_it=left)
+            ksp.setConvergenceHistory(reset=True)
+            self._iteration_offset = offset[0]
+            ksp.solve(bhat, y)
+            its = ksp.getIterationNumber()
+            offset[0] += its
+            reason = ksp.getConvergedReason()
+            status = (
+                "converged"
+                if reason > 0
+                else "maxiter"
+                if reason == PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT
+                else "diverged"
+            )
+            detail = f"KSP converged reason {_reason_name(PETSc, reason)}."
+            return Round(reason > 0, its, list(ksp.getConvergenceHistory()), status, detail)
+
+        def true_relative_residual() -> float:
+            np.divide(y.array, D, out=x)
+            if p.singular:
+                x[:] -= self._sum(w * x) / self._weight_sum
+            self._A.mult(y, r)  # b - A u = D^{-1} (D b - Â y)
+            return self._norm((bhat.array - r.array) / D) / nb
+
         try:
-            while True:
-                rounds += 1
-                ksp.setInitialGuessNonzero(x0 is not None or rounds > 1)
-                ksp.setTolerances(rtol=inner, atol=0.0, max_it=max(maxiter - iterations, 0))
-                ksp.setConvergenceHistory(reset=True)
-                self._iteration_offset = iterations
-                ksp.solve(bhat, y)
-                its = ksp.getIterationNumber()
-                reason = ksp.getConvergedReason()
-                ksp_converged = reason > 0
-                iterations += its
-                norms = list(ksp.getConvergenceHistory())
-                history.extend(norms if not history else norms[1:])
-                np.divide(y.array, D, out=x)
-                if p.singular:
-                    x -= self._sum(w * x) / self._weight_sum
-                # b - A u = D^{-1} (D b - Â y)
-                self._A.mult(y, r)
-                rel = self._norm((bhat.array - r.array) / D) / nb
-                if rel * nb <= target:
-                    converged = True
-                    break
-                if not ksp_converged or iterations >= maxiter or rounds >= MAX_ROUNDS:
-                    break
-                inner *= 0.5 * target / (rel * nb)
-                if inner < 1e-15:
-                    break
+            result = continue_rounds(run, true_relative_residual, target=target, maxiter=maxiter)
         finally:
             self._callback = None
-        restarts = f" in {rounds} rounds (tolerance tightened)" if rounds > 1 else ""
-        pc = f" KSP {ksp.getType()}, PC {ksp.getPC().getType()}, {self.ranks} rank(s)."
-        if converged:
-            message = (
-                f"{name}: converged in {iterations} iterations{restarts}; relative residual "
-                f"||b - A u||/||b|| = {rel:.3e} <= {target / nb:.3e}.{pc}"
-            )
-        elif iterations >= maxiter or reason == PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT:
-            message = (
-                f"{name}: not converged; reached maxiter = {maxiter} iterations with relative "
-                f"residual ||b - A u||/||b|| = {rel:.3e} (target {target / nb:.3e}).{pc}"
-            )
-        elif not ksp_converged:
-            message = (
-                f"{name}: stopped short after {iterations} iterations: KSP converged reason "
-                f"{_reason_name(PETSc, reason)}.{pc}"
-            )
-        else:
-            message = (
-                f"{name}: not converged; CG's symmetrised test was met{restarts} but the "
-                f"true relative residual {rel:.3e} stays above the target "
-                f"{target / nb:.3e} (rounding limit).{pc}"
-            )
-        return x, converged, iterations, history, rel, projected, message
+        note = f"KSP {ksp.getType()}, PC {ksp.getPC().getType()}, {self.ranks} rank(s)."
+        return x, result, projected, iteration_message(name, result, target, maxiter, note)
 
     def _gather(self, x_local: np.ndarray) -> np.ndarray | None:
         """The global unknowns in C order on the receiving ranks (None elsewhere)."""

@@ -1,8 +1,8 @@
 """The distributed backend: kronpde's problems solved by PETSc, on one or many MPI ranks.
 
 Optional: it needs petsc4py (and PETSc itself, with MPI).  Nothing in kronpde
-imports petsc4py except :mod:`kronpde.petsc.backend`, and only when a PETSc
-solve is prepared; this module and :mod:`kronpde.petsc.assembly` import
+imports petsc4py except :mod:`kronpde.solvers.petsc.backend`, and only when a PETSc
+solve is prepared; this module and :mod:`kronpde.solvers.petsc.assembly` import
 without it.
 
 Use it through the one entry point, with ``backend="petsc"``::
@@ -13,17 +13,16 @@ Use it through the one entry point, with ``backend="petsc"``::
 or on the command line, ``mpirun -n 4 kronpde solve case.toml --backend petsc``.
 The *method* keeps its meaning (``"amg-cg"``: CG preconditioned by algebraic
 multigrid, ``"cg"``: CG with Jacobi); the *backend* says where it runs.  See
-:class:`kronpde.petsc.backend.PetscSolver` for the options.
+:class:`kronpde.solvers.petsc.backend.PetscSolver` for the options.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kronpde.errors import SolverError
+from kronpde.errors import OptionError, SolverError
 
 __all__ = [
     "INSTALL_HINT",
@@ -31,7 +30,6 @@ __all__ = [
     "PRECONDITIONERS",
     "PetscUnavailableError",
     "available",
-    "launcher_rank",
     "parse_petsc_options",
     "prepare",
 ]
@@ -51,15 +49,6 @@ INSTALL_HINT = (
     "`pip install --no-build-isolation 'kronpde[petsc]'`"
 )
 
-# Variables MPI launchers set to a process's rank (Open MPI, PMIx, MPICH/Hydra, MVAPICH, Slurm).
-_RANK_VARIABLES = (
-    "OMPI_COMM_WORLD_RANK",
-    "PMIX_RANK",
-    "PMI_RANK",
-    "MV2_COMM_WORLD_RANK",
-    "SLURM_PROCID",
-)
-
 
 class PetscUnavailableError(SolverError, ImportError):
     """petsc4py (or PETSc, or MPI) cannot be imported; the message says how to install it."""
@@ -72,19 +61,6 @@ def available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def launcher_rank() -> int:
-    """This process's rank as the MPI launcher set it in the environment (0 if none did).
-
-    Lets the command line print an input error once per job, not once per
-    rank, before (or without) initialising MPI.
-    """
-    for name in _RANK_VARIABLES:
-        value = os.environ.get(name)
-        if value is not None and value.strip().isdigit():
-            return int(value)
-    return 0
 
 
 def _is_value(token: str) -> bool:
@@ -136,7 +112,7 @@ def parse_petsc_options(
             name = str(key).lstrip("-")
             if not name or not isinstance(key, str):
                 msg = f"petsc_options: {key!r} is not an option name"
-                raise SolverError(msg)
+                raise OptionError(msg)
             if value is None or value is True:
                 text = ""
             elif value is False:
@@ -150,7 +126,7 @@ def parse_petsc_options(
             tokens = shlex.split(options)
         except ValueError as exc:
             msg = f"petsc_options: cannot split {options!r}: {exc}"
-            raise SolverError(msg) from None
+            raise OptionError(msg) from None
     else:
         tokens = [str(t) for t in options]
     i = 0
@@ -162,7 +138,7 @@ def parse_petsc_options(
                 f"petsc_options: expected an option such as -ksp_monitor, got {token!r} "
                 f"(in {' '.join(tokens)!r})"
             )
-            raise SolverError(msg)
+            raise OptionError(msg)
         value = ""
         if i + 1 < len(tokens) and _is_value(tokens[i + 1]):
             value = tokens[i + 1]
@@ -175,8 +151,8 @@ def parse_petsc_options(
 def prepare(problem, method: str = "auto", *, options: Mapping[str, Any] | None = None):
     """Set up a PETSc solve of ``problem`` (collective over the communicator).
 
-    ``kronpde.solvers.api.prepare(problem, method, backend="petsc", options=...)``
-    calls this.  See :class:`kronpde.petsc.backend.PetscSolver` for the
+    ``kronpde.solvers.prepare(problem, method, backend="petsc", options=...)``
+    calls this.  See :class:`kronpde.solvers.petsc.backend.PetscSolver` for the
     methods and options.
 
     Raises
@@ -187,6 +163,6 @@ def prepare(problem, method: str = "auto", *, options: Mapping[str, Any] | None 
         For a method the backend does not run, bad options, or a problem it
         does not handle.
     """
-    from kronpde.petsc.backend import PetscSolver
+    from kronpde.solvers.petsc.backend import PetscSolver
 
     return PetscSolver.from_problem(problem, method, options=options)

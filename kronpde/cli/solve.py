@@ -1,0 +1,152 @@
+"""``kronpde solve CASE.toml``: read, check, solve, report, write."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from kronpde.cli.backend import add_backend_arguments, backend_options
+from kronpde.cli.common import (
+    EXIT_NOT_CONVERGED,
+    EXIT_OK,
+    add_case_argument,
+    add_json_quiet,
+    add_plot_option,
+    add_solver_overrides,
+    check_writable,
+    describe_grid,
+    json_value,
+    output_path,
+    picture_path,
+    solver_settings,
+)
+
+HELP = "solve a case and write the result"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``kronpde solve``."""
+    add_case_argument(parser)
+    add_solver_overrides(parser)
+    add_json_quiet(parser, "print no summary and no progress (errors and --json still print)")
+    add_plot_option(parser, "u (3-D: the middle z slice) after the solve")
+    add_backend_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, solve, report, write; the exit code of ``case-format.md``."""
+    import numpy as np
+
+    from kronpde.fields import CaseFields, error_norms
+    from kronpde.io.case import load_case
+    from kronpde.io.vtk import write_result
+    from kronpde.solvers import solve
+    from kronpde.solvers.result import ProgressLines
+
+    case = load_case(args.case)
+    settings = solver_settings(case, args)
+    method, petsc_options = backend_options(args, settings.method)
+    path, key = output_path(case, args.output)
+    check_writable(case, path, key)  # before the solve, which may be long
+    picture = picture_path("--plot", args.plot)
+    fields = CaseFields.of(case)  # [exact] u and f: evaluated (and checked) before the solve
+    problem = case.problem
+    quiet = args.quiet
+
+    monitor = ProgressLines(None if quiet else sys.stderr)
+    if petsc_options is None:
+        solution = solve(
+            problem, method, rtol=settings.rtol, maxiter=settings.maxiter, monitor=monitor
+        )
+    else:  # every rank solves its part; rank 0 receives u, reports and writes
+        solution = solve(
+            problem,
+            method,
+            rtol=settings.rtol,
+            maxiter=settings.maxiter,
+            backend="petsc",
+            options=petsc_options,
+        )
+        if solution.u is None:
+            return EXIT_OK if solution.report.converged else EXIT_NOT_CONVERGED
+    report = solution.report
+    u = np.asarray(solution.u, dtype=float)
+    data = fields.point_data(u)
+    errors = error_norms(data)  # over all nodes of the output, Dirichlet nodes included
+
+    written = None
+    if report.converged and path is not None:
+        written = write_result(path, case.grid.nodes, data)
+    drawn = None
+    if report.converged and picture is not None:
+        from kronpde.plotting import save_field_picture
+
+        drawn = save_field_picture(picture, case.grid.nodes, u, name="u", title=case.path.name)
+
+    out = sys.stdout
+    if not quiet:
+        lines = [f"case       {args.case}", *describe_grid(case)]
+        how = report.method
+        if report.requested == "auto":
+            how += f" ({report.reason or 'chosen by auto'})"
+        lines.append(f"method     {how}")
+        if petsc_options is not None:
+            o = report.options
+            lines.append(
+                f"backend    petsc, {o['ranks']} rank(s): KSP {o['ksp_type']}, PC {o['pc_type']}"
+            )
+        status = "converged" if report.converged else "NOT converged"
+        lines.append(
+            f"result     {status}, {report.iterations} iteration(s), relative residual "
+            f"{report.relative_residual:.3e}"
+        )
+        if problem.singular:
+            lines.append(
+                f"projected  {report.projected_norm:.3e}: relative size of the incompatible part "
+                "of the data, removed (singular problem; u has zero mean)"
+            )
+        lines.append(
+            f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
+        )
+        if errors:
+            lines.append(
+                f"error      max {errors['error_max']:.3e}, rms {errors['error_rms']:.3e} "
+                "(u - [exact] u over all nodes)"
+            )
+        if written is not None:
+            lines.append(f"output     {written} ({', '.join(data)})")
+        elif path is None:
+            lines.append("output     none (no [output] file and no -o)")
+        if drawn is not None:
+            lines.append(f"picture    {drawn}")
+        print("\n".join(lines), file=out)
+
+    if not report.converged:
+        message = report.message or "the solver did not reach its tolerance"
+        print(f"kronpde: {args.case}: {message.rstrip('.')}; nothing written", file=sys.stderr)
+
+    if args.json:
+        record = {
+            "case": str(args.case),
+            "dimension": case.dimension,
+            "cells": list(case.cells),
+            "unknowns": problem.size,
+            "method": report.method,
+            "requested": report.requested,
+            "reason": report.reason,
+            "converged": report.converged,
+            "iterations": report.iterations,
+            "relative_residual": report.relative_residual,
+            "projected_norm": report.projected_norm,
+            "setup_seconds": report.setup_seconds,
+            "solve_seconds": report.solve_seconds,
+            "output": None if written is None else str(written),
+            **errors,
+        }
+        if petsc_options is not None:
+            record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
+        record = {k: json_value(v) for k, v in record.items()}
+        print(json.dumps(record, allow_nan=False), file=out)
+    out.flush()
+    return EXIT_OK if report.converged else EXIT_NOT_CONVERGED

@@ -1,0 +1,105 @@
+"""Solver settings and their checks: one place for ``method``, ``rtol``, ``atol``, ``maxiter``.
+
+The case reader, the command line, the solvers and the PETSc backend all
+validate these through the functions here, so every layer gives the same
+message for the same mistake.  The method *name* is only stored here: which
+names exist is the solvers' registry's business (:data:`kronpde.solvers.METHODS`),
+checked by whoever hands the settings to a solver.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+
+from kronpde.errors import OptionError
+
+__all__ = ["SolverSettings", "check_maxiter", "check_tolerance"]
+
+
+def check_tolerance(value: object, name: str, *, below_one: bool = False) -> float:
+    """A tolerance as a float, or an :class:`~kronpde.errors.OptionError`.
+
+    Parameters
+    ----------
+    value : object
+        The tolerance.
+    name : str
+        Its name in messages (``"rtol"``, ``"atol"``, ``"[solver] rtol"``, ``"--rtol"``).
+    below_one : bool
+        The stricter rule of case files and the command line, ``0 < value < 1``
+        (a relative tolerance of 0 or 1 there is a mistake); otherwise any
+        finite ``value >= 0`` (the Python API: ``rtol=0`` with a ``maxiter``
+        runs a fixed number of iterations).
+
+    Examples
+    --------
+    >>> check_tolerance(1e-8, "rtol")
+    1e-08
+    >>> check_tolerance(2.0, "--rtol", below_one=True)
+    Traceback (most recent call last):
+        ...
+    kronpde.errors.OptionError: --rtol: must be > 0 and < 1, got 2
+    """
+    ok = (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(value)
+    )
+    if below_one:
+        if not (ok and 0.0 < value < 1.0):
+            shown = f"{value:g}" if ok else repr(value)
+            msg = f"{name}: must be > 0 and < 1, got {shown}"
+            raise OptionError(msg)
+    elif not (ok and value >= 0.0):
+        msg = f"{name} must be a finite number >= 0, got {value!r}"
+        raise OptionError(msg)
+    return float(value)
+
+
+def check_maxiter(value: object, name: str = "maxiter", *, positive: bool = False) -> int | None:
+    """``maxiter`` as an int (None stays None), or an :class:`~kronpde.errors.OptionError`.
+
+    ``positive`` is the rule of case files and the command line (``>= 1``);
+    otherwise ``>= 0``.
+    """
+    if value is None:
+        return None
+    try:
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError
+        n = operator.index(value)
+    except TypeError:
+        msg = f"{name}: must be an integer, got {value!r}"
+        raise OptionError(msg) from None
+    if n < (1 if positive else 0):
+        msg = (
+            f"{name}: must be a positive integer, got {n}"
+            if positive
+            else f"{name} must be >= 0, got {n}"
+        )
+        raise OptionError(msg)
+    return n
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """How a case asks to be solved.
+
+    Attributes
+    ----------
+    method : str
+        A method name (``"auto"`` by default); checked against
+        :data:`kronpde.solvers.METHODS` by whoever runs it.
+    rtol : float
+        Relative residual target of the iterative methods.
+    maxiter : int or None
+        Iteration limit (None: the solver's default).
+    """
+
+    method: str = "auto"
+    rtol: float = 1e-8
+    maxiter: int | None = None

@@ -1,0 +1,181 @@
+"""The CG-based methods: one class for the stopping rule, one subclass per preconditioner.
+
+:class:`ConjugateGradient` runs :func:`kronpde.solvers.cg.cg` on the
+symmetrised system ``Â y = D b`` with the rounds of
+:func:`kronpde.solvers.result.continue_rounds` (the stopping rule refers to the
+unsymmetrised residual; see :mod:`kronpde.solvers.result`).  Its subclasses
+only choose ``M``:
+
+* :class:`JacobiCG` (``"cg"``): Jacobi where the diagonal of ``Â`` is not
+  constant, else none;
+* ``AMGCG`` (``"amg-cg"``, in :mod:`kronpde.solvers.amg`): one multigrid cycle;
+* ``FastDiagCG`` (``"fastdiag-cg"``, in :mod:`kronpde.solvers.fastdiag_pc`): the
+  fast-diagonalization solve of a constant-coefficient operator.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from kronpde.errors import OptionError
+from kronpde.solvers.cg import cg
+from kronpde.solvers.method import Method
+from kronpde.solvers.result import Outcome, Round, continue_rounds, iteration_message
+
+__all__ = ["ConjugateGradient", "Jacobi", "JacobiCG"]
+
+
+class Jacobi(LinearOperator):
+    """Diagonal preconditioner ``z = r / diag(Â)`` with ``matvec_into``."""
+
+    def __init__(self, diagonal: np.ndarray):
+        self.inverse = 1.0 / diagonal
+        super().__init__(dtype=np.float64, shape=(diagonal.size, diagonal.size))
+
+    def matvec_into(self, x: np.ndarray, out: np.ndarray) -> None:
+        """Write ``x / diag`` into ``out``."""
+        np.multiply(x, self.inverse, out=out)
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x).reshape(-1) * self.inverse
+
+    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
+        return self._matvec(x)
+
+
+class ConjugateGradient(Method):
+    """CG on ``Â y = D b`` with preconditioner :attr:`M` (set by the subclass), u-space results.
+
+    The returned ``u`` of a singular problem has zero trapezoid-weighted mean
+    (CG keeps ``y ⟂ D·1``).
+    """
+
+    iterative: ClassVar[bool] = True
+
+    def __init__(self, problem: Any, **options: Any):
+        self.problem = problem
+        self.options = self.effective_options(options)
+        self.A_hat = problem.linear_operator(symmetric=True)
+        self.M: Any = None
+
+    def solve(
+        self,
+        b: np.ndarray,
+        *,
+        out: np.ndarray | None = None,
+        x0: np.ndarray | None = None,
+        target: float = 1e-8,
+        maxiter: int | None = None,
+        callback: Any = None,
+        monitor: Any = None,
+    ) -> Outcome:
+        """Solve ``A u = b`` (``b`` projected) to ``||b - A u|| <= target ||b||``."""
+        p = self.problem
+        n = p.size
+        D = p.symmetric_scale
+        x = np.zeros(n) if out is None else out
+        nb = float(np.linalg.norm(b))
+        if nb == 0.0:
+            x.fill(0.0)
+            return Outcome(x, True, 0, [0.0], 0.0, f"{self.name}: b is zero, so u = 0.")
+        maxiter = 10 * n if maxiter is None else maxiter
+        null = D / np.linalg.norm(D) if p.singular else None
+        rhs = D * b
+        norm_rhs = float(np.linalg.norm(rhs))
+        state = {"y": None if x0 is None else D * x0, "offset": 0}
+        cb = None
+        if callback is not None:
+            u_work = np.empty(n)
+            u_view = u_work.view()
+            u_view.flags.writeable = False
+
+            def cb(yk: np.ndarray) -> None:
+                np.divide(yk, D, out=u_work)
+                callback(u_view)
+
+        mon = None
+        if monitor is not None:
+
+            def mon(k: int, r_norm: float) -> None:
+                monitor(state["offset"] + k, r_norm / norm_rhs)
+
+        def run(inner: float, left: int, warm: bool) -> Round:
+            res = cg(
+                self.A_hat,
+                rhs,
+                state["y"],
+                rtol=inner,
+                atol=0.0,
+                maxiter=left,
+                M=self.M,
+                callback=cb,
+                monitor=mon,
+                null_space=null,
+            )
+            state["y"] = res.x
+            state["offset"] += res.iterations
+            return Round(res.converged, res.iterations, res.residual_norms, res.status, res.message)
+
+        work = np.empty(n)
+
+        def true_relative_residual() -> float:
+            np.divide(state["y"], D, out=x)
+            p.remove_mean(x)
+            return p.relative_residual(x, b, work=work)
+
+        result = continue_rounds(run, true_relative_residual, target=target, maxiter=maxiter)
+        message = iteration_message(self.name, result, target, maxiter, self.describe())
+        return Outcome(
+            x,
+            result.converged,
+            result.iterations,
+            result.residual_norms,
+            result.relative_residual,
+            message,
+        )
+
+
+class JacobiCG(ConjugateGradient):
+    """``"cg"``: conjugate gradients, with Jacobi where the diagonal of ``Â`` is not constant.
+
+    Option ``jacobi``: ``"auto"`` (default: used when ``diag(Â)`` is not
+    constant, e.g. next to Robin faces), True, or False.
+    """
+
+    name = "cg"
+    defaults: ClassVar[dict[str, Any]] = {"jacobi": "auto"}
+
+    def __init__(self, problem: Any, **options: Any):
+        super().__init__(problem, **options)
+        jacobi = self.options["jacobi"]
+        if jacobi not in ("auto", True, False):
+            msg = f"cg: option jacobi={jacobi!r} must be 'auto', True or False"
+            raise OptionError(msg)
+        diagonal = problem.diagonal()  # of Â, equal to that of A
+        constant = bool(np.ptp(diagonal) <= 1e-12 * np.max(np.abs(diagonal)))
+        positive = bool(np.all(diagonal > 0))
+        if jacobi is True and not positive:
+            msg = "cg: option jacobi=True needs a positive diagonal, and this one has zeros"
+            raise OptionError(msg)
+        use = positive and (jacobi is True or (jacobi == "auto" and not constant))
+        self.M = Jacobi(diagonal) if use else None
+        self.options = {"jacobi": use}
+        if use:
+            self._note = (
+                "Jacobi preconditioner used (requested)."
+                if constant
+                else "Jacobi preconditioner used (non-constant diagonal)."
+            )
+        elif constant:
+            self._note = (
+                "No preconditioner (the diagonal of Â is constant, so Jacobi would not help)."
+            )
+        else:
+            self._note = "No preconditioner (jacobi=False)."
+
+    def describe(self) -> str:
+        """Whether Jacobi was used, and why."""
+        return self._note
