@@ -30,12 +30,14 @@ operator is again a Kronecker sum: every solver works on it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
-from kronpde.boundary import Dirichlet, Neumann
+from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.grid import Axis
 
 
@@ -100,6 +102,42 @@ class AxisOperator:
         lower = self.lower * s / np.roll(s, 1)
         upper = self.upper * s / np.roll(s, -1)
         return AxisOperator(self.diag.copy(), lower, upper, self.periodic, self.weights, self.lift)
+
+    def eigenpairs(self, axis: Axis | None = None, *, force_eigh: bool = False) -> AxisEigenpairs:
+        """The eigenpairs ``T = S Λ S^{-1}``: in closed form where one applies, else by ``eigh``.
+
+        Parameters
+        ----------
+        axis : Axis, optional
+            The axis the operator belongs to: its conditions name the closed
+            form.  Without it the closed form is recognised from the rows.
+            Either way it is used only if the coefficients equal the closed
+            form's (to rounding; e.g. a stretched axis never does).
+        force_eigh : bool
+            Use ``eigh`` even where a closed form applies (checks, benchmarks).
+
+        Raises
+        ------
+        ValueError
+            If ``W T`` is not symmetric (no stable diagonalisation).
+
+        Examples
+        --------
+        >>> from kronpde import Axis
+        >>> e = second_difference(Axis(4)).eigenpairs()   # h = 1/4, Dirichlet at both ends
+        >>> e.kind, e.eigenvalues.round(4).tolist()        # 64 sin^2(pi k / 8), k = 1, 2, 3
+        ('dst1', [9.3726, 32.0, 54.6274])
+        """
+        found = None if force_eigh else _closed_form(self, axis)
+        return found if found is not None else _eigh(self)
+
+    def eigenvalues(self) -> np.ndarray:
+        """The eigenvalues (transform order, see :class:`AxisEigenpairs`)."""
+        return self.eigenpairs().eigenvalues.copy()
+
+    def eigenvectors(self) -> np.ndarray:
+        """The eigenvectors as ``W``-orthonormal columns (:meth:`AxisEigenpairs.vectors`)."""
+        return self.eigenpairs().vectors()
 
     def scaled(self, factor: float) -> AxisOperator:
         """The operator times a number (same weights and lifting factors times ``factor``)."""
@@ -282,3 +320,228 @@ def diffusion_coefficients(
         else:
             lift_hi = lift
     return diag, lower, upper, np.array(lift_lo, dtype=float), np.array(lift_hi, dtype=float)
+
+
+# --------------------------------------------------------------------------- eigenpairs
+
+#: The closed forms of a non-periodic axis, by the letters of its two faces (D: Dirichlet;
+#: N: Neumann, or Robin with alpha = 0, the same row); a periodic axis is ``"fft"``.
+CLOSED_FORMS = {("D", "D"): "dst1", ("N", "N"): "dct1", ("D", "N"): "dst3", ("N", "D"): "dct3"}
+
+#: Relative tolerance of the closed-form coefficient check and the symmetry checks.
+_MATCH_RTOL = 1e-12
+
+
+def _face(bc: object) -> str | None:
+    """Face letter: D, N (Neumann, or Robin with alpha = 0: the same row), None otherwise."""
+    if isinstance(bc, Dirichlet):
+        return "D"
+    if isinstance(bc, Neumann) or (isinstance(bc, Robin) and bc.alpha == 0.0):
+        return "N"
+    return None
+
+
+def _kind_from_axis(axis: Axis) -> str | None:
+    if isinstance(axis.lower_bc, Periodic):
+        return "fft"
+    return CLOSED_FORMS.get((_face(axis.lower_bc), _face(axis.upper_bc)))
+
+
+def _kind_from_operator(op: AxisOperator) -> str | None:
+    """Guess the closed form from the boundary rows (verified afterwards)."""
+    if op.periodic:
+        return "fft"
+    n = op.n
+    if n == 1:
+        return "dst1"
+    if op.diag[0] == 0.0 or op.diag[-1] == 0.0:
+        return None
+    faces = []
+    for ratio in (op.upper[0] / op.diag[0], op.lower[-1] / op.diag[-1]):
+        if math.isclose(ratio, -0.5, rel_tol=_MATCH_RTOL):
+            faces.append("D")
+        elif math.isclose(ratio, -1.0, rel_tol=_MATCH_RTOL):
+            faces.append("N")
+        else:
+            return None
+    return CLOSED_FORMS[tuple(faces)]
+
+
+def _pattern(kind: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients ``(diag, lower, upper)`` of the closed form with ``s = 1``.
+
+    The layout is :class:`AxisOperator`'s, including the folding of periodic
+    axes with ``n <= 2``.
+    """
+    diag = np.full(n, 2.0)
+    lower = np.full(n, -1.0)
+    upper = np.full(n, -1.0)
+    if kind == "fft":
+        if n == 1:
+            diag[:] = lower[:] = upper[:] = 0.0
+        elif n == 2:
+            upper[:] = (-2.0, 0.0)
+            lower[:] = (0.0, -2.0)
+        return diag, lower, upper
+    lower[0] = 0.0
+    upper[-1] = 0.0
+    if n > 1:
+        if kind in ("dct1", "dct3"):  # Neumann at the lower face
+            upper[0] = -2.0
+        if kind in ("dct1", "dst3"):  # Neumann at the upper face
+            lower[-1] = -2.0
+    return diag, lower, upper
+
+
+def _weights_symmetrize(op: AxisOperator) -> bool:
+    """True if ``diag(weights) @ T`` is symmetric (to :data:`_MATCH_RTOL`)."""
+    w = np.asarray(op.weights, dtype=float)
+    if w.shape != (op.n,) or not np.all(np.isfinite(w)) or np.any(w <= 0.0):
+        return False
+    if op.periodic:
+        left = w * op.upper  # (W T)[r, r+1]
+        right = np.roll(w * op.lower, -1)  # (W T)[r+1, r]
+    else:
+        left = w[:-1] * op.upper[:-1]
+        right = w[1:] * op.lower[1:]
+    scale = float(np.max(np.abs(w * op.diag), initial=0.0))
+    return bool(np.all(np.abs(left - right) <= _MATCH_RTOL * max(scale, np.finfo(float).tiny)))
+
+
+def _closed_form_scale(kind: str, op: AxisOperator) -> float | None:
+    """The factor ``s`` with ``op == s * pattern``, or None if the operator differs."""
+    n = op.n
+    if kind == "dct1" and n < 2:
+        return None
+    if kind == "fft" and n == 1:
+        s = 1.0 / float(op.weights[0]) ** 2  # T = 0; s is immaterial (λ = 0)
+    else:
+        s = float(op.diag[0]) / 2.0
+    if not (math.isfinite(s) and s > 0.0):
+        return None
+    tol = _MATCH_RTOL * 4.0 * s
+    for have, want in zip((op.diag, op.lower, op.upper), _pattern(kind, n), strict=True):
+        if not np.all(np.abs(np.asarray(have) - s * want) <= tol):
+            return None
+    if not _weights_symmetrize(op):
+        return None
+    return s
+
+
+def _angles(kind: str, n: int) -> np.ndarray:
+    k = np.arange(n, dtype=float)
+    if kind == "dst1":
+        return np.pi * (k + 1.0) / (n + 1)
+    if kind == "dct1":
+        return np.pi * k / (n - 1)
+    if kind in ("dst3", "dct3"):
+        return np.pi * (2.0 * k + 1.0) / (2 * n)
+    return 2.0 * np.pi * k / n  # fft
+
+
+def _closed_form_vectors(kind: str, n: int) -> np.ndarray:
+    """Unnormalised eigenvectors as columns, in transform order."""
+    j = np.arange(n, dtype=float)[:, None]
+    k = np.arange(n, dtype=float)[None, :]
+    if kind == "dst1":
+        return np.sin(np.pi * (j + 1.0) * (k + 1.0) / (n + 1))
+    if kind == "dct1":
+        return np.cos(np.pi * j * k / (n - 1))
+    if kind == "dst3":
+        return np.sin(np.pi * (2.0 * k + 1.0) * (j + 1.0) / (2 * n))
+    if kind == "dct3":
+        return np.cos(np.pi * (2.0 * k + 1.0) * j / (2 * n))
+    # fft: the real Fourier basis, column k shares λ_k = λ_{n-k}
+    kk = np.minimum(k, n - k)
+    return np.where(k <= n // 2, np.cos(2.0 * np.pi * j * kk / n), np.sin(2.0 * np.pi * j * kk / n))
+
+
+def _has_constant_kernel(op: AxisOperator) -> bool:
+    rowsum = op.tosparse() @ np.ones(op.n)
+    scale = float(np.max(np.abs(op.diag), initial=0.0))
+    return bool(np.all(np.abs(rowsum) <= _MATCH_RTOL * 4.0 * scale))
+
+
+@dataclass(frozen=True, eq=False)
+class AxisEigenpairs:
+    """The eigenpairs of one 1-D operator, ``T = S Λ S^{-1}`` with ``S`` ``W``-orthonormal.
+
+    Made by :meth:`AxisOperator.eigenpairs`.
+
+    Attributes
+    ----------
+    kind : str
+        ``"dst1"``, ``"dct1"``, ``"dst3"``, ``"dct3"``, ``"fft"`` (closed forms,
+        applied with the sine, cosine or Fourier transform of that name) or
+        ``"eigh"`` (the symmetrised operator diagonalised by LAPACK).
+    eigenvalues : ndarray, shape (n,)
+        ``λ_k``, in transform order (ascending for the sine/cosine transforms and
+        ``eigh``; FFT order ``θ_k = 2πk/n``, ``λ_k = λ_{n-k}``, on a periodic axis).
+    weights : ndarray, shape (n,)
+        The trapezoid weights ``W`` the eigenvectors are orthonormal in.
+    singular : bool
+        True when the constants are in the kernel (``λ[null_index] = 0``).
+    null_index : int
+        Index of the zero eigenvalue of a singular operator (0 otherwise).
+    scale : float
+        Closed forms: ``s`` with ``T = s`` times the pattern (``s = k/h²``); ``eigh``: nan.
+    forward, backward : ndarray or None
+        ``eigh``: ``S^{-1} = Q^T D`` and ``S = D^{-1} Q`` (``D = W^{1/2}``); None
+        for the closed forms, which :meth:`vectors` computes on demand.
+    """
+
+    kind: str
+    eigenvalues: np.ndarray
+    weights: np.ndarray
+    singular: bool
+    null_index: int = 0
+    scale: float = math.nan
+    forward: np.ndarray | None = None
+    backward: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Number of unknowns."""
+        return self.eigenvalues.size
+
+    def vectors(self) -> np.ndarray:
+        """``S``: the eigenvectors as columns, ``W``-orthonormal (``S.T @ diag(w) @ S = I``)."""
+        s = self.backward.copy() if self.kind == "eigh" else _closed_form_vectors(self.kind, self.n)
+        return s / np.sqrt(np.einsum("j,jk,jk->k", self.weights, s, s))
+
+
+def _closed_form(op: AxisOperator, axis: Axis | None) -> AxisEigenpairs | None:
+    """The closed-form eigenpairs, if the axis' conditions and the operator's rows have one."""
+    kind = _kind_from_axis(axis) if axis is not None else _kind_from_operator(op)
+    s = _closed_form_scale(kind, op) if kind is not None else None
+    if s is None:
+        return None
+    lam = 4.0 * s * np.sin(0.5 * _angles(kind, op.n)) ** 2
+    singular = kind in ("dct1", "fft")
+    return AxisEigenpairs(kind, lam, np.array(op.weights, dtype=float), singular, 0, s)
+
+
+def _eigh(op: AxisOperator) -> AxisEigenpairs:
+    """The eigenpairs of the symmetrised operator ``D T D^{-1} = Q Λ Q^T`` (LAPACK's eigh)."""
+    if not _weights_symmetrize(op):
+        msg = (
+            "the 1-D operator is not symmetric in the weighted inner product "
+            "(diag(weights) @ T must be symmetric); cannot diagonalise it stably"
+        )
+        raise ValueError(msg)
+    weights = np.array(op.weights, dtype=float)
+    ts = op.symmetrized().todense()
+    ts = 0.5 * (ts + ts.T)  # exact symmetry for eigh (differences are at rounding level)
+    lam, q = scipy.linalg.eigh(ts)
+    d = np.sqrt(weights)
+    singular = _has_constant_kernel(op)
+    null_index = 0
+    if singular:
+        null_index = int(np.argmin(np.abs(lam)))
+        lam[null_index] = 0.0
+        # the exact null vector D 1 / ||D 1||: its forward row is then exactly ∝ w
+        v = d / np.linalg.norm(d)
+        q[:, null_index] = v if v @ q[:, null_index] >= 0 else -v
+    forward = np.ascontiguousarray(q.T * d[None, :])
+    backward = np.ascontiguousarray(q / d[:, None])
+    return AxisEigenpairs("eigh", lam, weights, singular, null_index, math.nan, forward, backward)

@@ -9,7 +9,8 @@ so with ``T_i = S_i Λ_i S_i^{-1}`` it is diagonalised by ``S = S_0 ⊗ S_1 ⊗ 
 axis with ``S_i^{-1}``, divides by the eigenvalue sums ``λ_{k_0} + λ_{k_1} + ...
 + c`` and transforms back with ``S_i``.
 
-Per axis, one of these (:attr:`FastDiagSolver.axis_methods`):
+Per axis, one of these (:attr:`FastDiagSolver.axis_methods`; the eigenpairs
+themselves are the 1-D operator's, :meth:`kronpde.stencils.AxisOperator.eigenpairs`):
 
 ========  ================================  ====================================
 method    axis (operator of                 forward ``S^{-1}`` / back ``S``
@@ -61,15 +62,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
-import scipy.linalg
 
-from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import OptionError, SolverError
 from kronpde.grid import Axis
 from kronpde.kron import matmul_axis
 from kronpde.solvers.method import Method
 from kronpde.solvers.result import Outcome
-from kronpde.stencils import AxisOperator
+from kronpde.stencils import AxisEigenpairs, AxisOperator
 
 __all__ = ["FastDiag", "FastDiagSolver"]
 
@@ -80,150 +79,18 @@ _REAL_TRANSFORMS = {
     "dst3": (scipy.fft.dstn, scipy.fft.idstn, 3),
     "dct3": (scipy.fft.dctn, scipy.fft.idctn, 3),
 }
-_KIND_OF_FACES = {("D", "D"): "dst1", ("N", "N"): "dct1", ("D", "N"): "dst3", ("N", "D"): "dct3"}
-
-#: Relative tolerance of the closed-form coefficient check and the symmetry checks.
-_MATCH_RTOL = 1e-12
-
-
-# --------------------------------------------------------------------------- 1-D pieces
-
-
-def _face(bc: object) -> str | None:
-    """Face letter: D, N (Neumann, or Robin with alpha = 0: the same row), None otherwise."""
-    if isinstance(bc, Dirichlet):
-        return "D"
-    if isinstance(bc, Neumann) or (isinstance(bc, Robin) and bc.alpha == 0.0):
-        return "N"
-    return None
-
-
-def _kind_from_axis(axis: Axis) -> str | None:
-    if isinstance(axis.lower_bc, Periodic):
-        return "fft"
-    return _KIND_OF_FACES.get((_face(axis.lower_bc), _face(axis.upper_bc)))
-
-
-def _kind_from_operator(op: AxisOperator) -> str | None:
-    """Guess the closed form from the boundary rows (verified afterwards)."""
-    if op.periodic:
-        return "fft"
-    n = op.n
-    if n == 1:
-        return "dst1"
-    if op.diag[0] == 0.0 or op.diag[-1] == 0.0:
-        return None
-    faces = []
-    for ratio in (op.upper[0] / op.diag[0], op.lower[-1] / op.diag[-1]):
-        if math.isclose(ratio, -0.5, rel_tol=_MATCH_RTOL):
-            faces.append("D")
-        elif math.isclose(ratio, -1.0, rel_tol=_MATCH_RTOL):
-            faces.append("N")
-        else:
-            return None
-    return _KIND_OF_FACES[tuple(faces)]
-
-
-def _pattern(kind: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coefficients ``(diag, lower, upper)`` of the closed form with ``s = 1``.
-
-    The layout is :class:`AxisOperator`'s, including the folding of periodic
-    axes with ``n <= 2``.
-    """
-    diag = np.full(n, 2.0)
-    lower = np.full(n, -1.0)
-    upper = np.full(n, -1.0)
-    if kind == "fft":
-        if n == 1:
-            diag[:] = lower[:] = upper[:] = 0.0
-        elif n == 2:
-            upper[:] = (-2.0, 0.0)
-            lower[:] = (0.0, -2.0)
-        return diag, lower, upper
-    lower[0] = 0.0
-    upper[-1] = 0.0
-    if n > 1:
-        if kind in ("dct1", "dct3"):  # Neumann at the lower face
-            upper[0] = -2.0
-        if kind in ("dct1", "dst3"):  # Neumann at the upper face
-            lower[-1] = -2.0
-    return diag, lower, upper
-
-
-def _weights_symmetrize(op: AxisOperator) -> bool:
-    """True if ``diag(weights) @ T`` is symmetric (to :data:`_MATCH_RTOL`)."""
-    w = np.asarray(op.weights, dtype=float)
-    if w.shape != (op.n,) or not np.all(np.isfinite(w)) or np.any(w <= 0.0):
-        return False
-    if op.periodic:
-        left = w * op.upper  # (W T)[r, r+1]
-        right = np.roll(w * op.lower, -1)  # (W T)[r+1, r]
-    else:
-        left = w[:-1] * op.upper[:-1]
-        right = w[1:] * op.lower[1:]
-    scale = float(np.max(np.abs(w * op.diag), initial=0.0))
-    return bool(np.all(np.abs(left - right) <= _MATCH_RTOL * max(scale, np.finfo(float).tiny)))
-
-
-def _closed_form_scale(kind: str, op: AxisOperator) -> float | None:
-    """The factor ``s`` with ``op == s * pattern``, or None if the operator differs."""
-    n = op.n
-    if kind == "dct1" and n < 2:
-        return None
-    if kind == "fft" and n == 1:
-        s = 1.0 / float(op.weights[0]) ** 2  # T = 0; s is immaterial (λ = 0)
-    else:
-        s = float(op.diag[0]) / 2.0
-    if not (math.isfinite(s) and s > 0.0):
-        return None
-    tol = _MATCH_RTOL * 4.0 * s
-    for have, want in zip((op.diag, op.lower, op.upper), _pattern(kind, n), strict=True):
-        if not np.all(np.abs(np.asarray(have) - s * want) <= tol):
-            return None
-    if not _weights_symmetrize(op):
-        return None
-    return s
-
-
-def _angles(kind: str, n: int) -> np.ndarray:
-    k = np.arange(n, dtype=float)
-    if kind == "dst1":
-        return np.pi * (k + 1.0) / (n + 1)
-    if kind == "dct1":
-        return np.pi * k / (n - 1)
-    if kind in ("dst3", "dct3"):
-        return np.pi * (2.0 * k + 1.0) / (2 * n)
-    return 2.0 * np.pi * k / n  # fft
-
-
-def _closed_form_vectors(kind: str, n: int) -> np.ndarray:
-    """Unnormalised eigenvectors as columns, in transform order."""
-    j = np.arange(n, dtype=float)[:, None]
-    k = np.arange(n, dtype=float)[None, :]
-    if kind == "dst1":
-        return np.sin(np.pi * (j + 1.0) * (k + 1.0) / (n + 1))
-    if kind == "dct1":
-        return np.cos(np.pi * j * k / (n - 1))
-    if kind == "dst3":
-        return np.sin(np.pi * (2.0 * k + 1.0) * (j + 1.0) / (2 * n))
-    if kind == "dct3":
-        return np.cos(np.pi * (2.0 * k + 1.0) * j / (2 * n))
-    # fft: the real Fourier basis, column k shares λ_k = λ_{n-k}
-    kk = np.minimum(k, n - k)
-    return np.where(k <= n // 2, np.cos(2.0 * np.pi * j * kk / n), np.sin(2.0 * np.pi * j * kk / n))
-
-
-#: Cost model of the two ways of applying a closed form along an axis, in ns per unknown
-#: (fitted to timings on the 2-core development machine, scipy 1.17 / OpenBLAS 0.3.31, one
-#: thread).  scipy.fft's real transforms run radix-2/3/4/5 passes plus one generic O(p)
-#: pass per larger prime factor p of the internal FFT length, so an awkward length is many
-#: times slower than its neighbours: DST-I with n = 256 transforms length 2(n+1) = 2·257
-#: at about 40 ns per unknown, where a dense GEMM (2n flops per unknown) takes about 12.
-_NS_PER_FFT_UNIT = 0.22
-_NS_PER_FLOP = 0.025
-#: The GEMM kernel replaces a transform only on axes this long, and only where the model
-#: says it is at least twice as fast (call overheads dominate on short axes either way).
-_GEMM_MIN_N = 32
+#: The GEMM kernel replaces a closed-form transform on an axis of ``n >= GEMM_MIN_N`` points
+#: whose FFT length has a largest prime factor ``p > GEMM_PRIME_RATIO * n``: scipy.fft's real
+#: transforms run radix-2/3/4/5 passes plus one generic O(p) pass per larger prime factor,
+#: so such a length is many times slower than its neighbours, while a dense GEMM costs 2n
+#: flops per unknown whatever n is.  Measured once (2-core development machine, scipy 1.17,
+#: OpenBLAS, one thread, a DST-I along the last axis of an (m, n) array against the matmul
+#: with an n x n matrix, n = 32 ... 512): the GEMM took 0.12-0.63 times the transform's time
+#: wherever p > n/4 (e.g. n = 256, length 514 = 2 x 257), and 2-4 times it where p <= n/7
+#: (n = 300, length 602 = 2 x 7 x 43; n = 511, 512).
+GEMM_PRIME_RATIO = 0.25
+#: Below this many points a transform's call overhead dominates either way.
+GEMM_MIN_N = 32
 
 
 def _fft_length(kind: str, n: int) -> int:
@@ -243,34 +110,26 @@ def _prime_factors(m: int) -> list[int]:
     return out
 
 
-def _transform_ns(kind: str, n: int) -> float:
-    length = _fft_length(kind, n)
-    units = math.log2(max(length, 2)) + sum(p for p in _prime_factors(length) if p > 5) / 3.0
-    return _NS_PER_FFT_UNIT * units * length / n
-
-
 def _prefer_gemm(kind: str, n: int) -> bool:
-    """True where the model expects the dense GEMM to beat scipy.fft by 2x or more."""
-    if n < _GEMM_MIN_N or max(_prime_factors(_fft_length(kind, n)), default=1) <= 5:
+    """True where the measured crossover (:data:`GEMM_PRIME_RATIO`) favours the dense GEMM."""
+    if n < GEMM_MIN_N:
         return False
-    return _NS_PER_FLOP * 2.0 * n <= 0.5 * _transform_ns(kind, n)
+    return max(_prime_factors(_fft_length(kind, n)), default=1) > GEMM_PRIME_RATIO * n
 
 
 @dataclass(frozen=True, eq=False)
 class _AxisPlan:
-    """Everything one axis contributes to the solver."""
+    """How one axis is applied: its eigenpairs and the kernel that applies them."""
 
-    method: str
-    n: int
-    eigenvalues: np.ndarray  # natural (transform) order, physical scale
-    weights: np.ndarray
-    singular: bool  # T has the constants in its kernel
-    null_index: int  # index of the zero eigenvalue when singular
-    roundtrip: float  # unscaled forward then inverse multiplies by this
+    eig: AxisEigenpairs
     kernel: str = "transform"  # "transform" (scipy.fft) or "gemm" (dense matrices)
-    forward: np.ndarray | None = None  # gemm: S^{-1} (eigh: Q^T D)
-    backward: np.ndarray | None = None  # gemm: S (eigh: D^{-1} Q)
-    scale: float = 1.0  # closed forms: s = k/h²
+    forward: np.ndarray | None = None  # gemm: S^{-1}
+    backward: np.ndarray | None = None  # gemm: S
+    roundtrip: float = 1.0  # unscaled forward then inverse multiplies by this
+
+    @property
+    def method(self) -> str:
+        return self.eig.kind
 
 
 def _roundtrip_factor(kind: str, n: int) -> float:
@@ -283,55 +142,19 @@ def _roundtrip_factor(kind: str, n: int) -> float:
     }[kind]
 
 
-def _has_constant_kernel(op: AxisOperator) -> bool:
-    rowsum = op.tosparse() @ np.ones(op.n)
-    scale = float(np.max(np.abs(op.diag), initial=0.0))
-    return bool(np.all(np.abs(rowsum) <= _MATCH_RTOL * 4.0 * scale))
-
-
 def _plan_axis(op: AxisOperator, axis: Axis | None, force_eigh: bool, kernels: str) -> _AxisPlan:
-    n = op.n
-    weights = np.array(op.weights, dtype=float)
-    kind = None
-    if not force_eigh:
-        kind = _kind_from_axis(axis) if axis is not None else _kind_from_operator(op)
-    s = _closed_form_scale(kind, op) if kind is not None else None
-    if s is None:
-        return _plan_eigh(op, weights)
-    lam = 4.0 * s * np.sin(0.5 * _angles(kind, n)) ** 2
-    singular = kind in ("dct1", "fft")
-    if kernels == "gemm" or (kernels == "auto" and _prefer_gemm(kind, n)):
-        vectors = _closed_form_vectors(kind, n)
-        vectors /= np.sqrt(np.einsum("j,jk,jk->k", weights, vectors, vectors))
-        forward = np.ascontiguousarray(vectors.T * weights[None, :])  # S^{-1} = S^T W
-        return _AxisPlan(kind, n, lam, weights, singular, 0, 1.0, "gemm", forward, vectors, scale=s)
-    return _AxisPlan(kind, n, lam, weights, singular, 0, _roundtrip_factor(kind, n), scale=s)
-
-
-def _plan_eigh(op: AxisOperator, weights: np.ndarray) -> _AxisPlan:
-    if not _weights_symmetrize(op):
-        msg = (
-            "fastdiag: the 1-D operator is not symmetric in the weighted inner product "
-            "(diag(weights) @ T must be symmetric); cannot diagonalise it stably"
-        )
-        raise SolverError(msg)
-    ts = op.symmetrized().todense()
-    ts = 0.5 * (ts + ts.T)  # exact symmetry for eigh (differences are at rounding level)
-    lam, q = scipy.linalg.eigh(ts)
-    d = np.sqrt(weights)
-    singular = _has_constant_kernel(op)
-    null_index = 0
-    if singular:
-        null_index = int(np.argmin(np.abs(lam)))
-        lam[null_index] = 0.0
-        # the exact null vector D 1 / ||D 1||: its forward row is then exactly ∝ w
-        v = d / np.linalg.norm(d)
-        q[:, null_index] = v if v @ q[:, null_index] >= 0 else -v
-    forward = np.ascontiguousarray(q.T * d[None, :])
-    backward = np.ascontiguousarray(q / d[:, None])
-    return _AxisPlan(
-        "eigh", op.n, lam, weights, singular, null_index, 1.0, "gemm", forward, backward
-    )
+    try:
+        eig = op.eigenpairs(axis, force_eigh=force_eigh)
+    except ValueError as exc:  # W T not symmetric
+        msg = f"fastdiag: {exc}"
+        raise SolverError(msg) from None
+    if eig.kind == "eigh":
+        return _AxisPlan(eig, "gemm", eig.forward, eig.backward)
+    if kernels == "gemm" or (kernels == "auto" and _prefer_gemm(eig.kind, eig.n)):
+        vectors = eig.vectors()
+        forward = np.ascontiguousarray(vectors.T * eig.weights[None, :])  # S^{-1} = S^T W
+        return _AxisPlan(eig, "gemm", forward, vectors)
+    return _AxisPlan(eig, roundtrip=_roundtrip_factor(eig.kind, eig.n))
 
 
 # --------------------------------------------------------------------------- the solver
@@ -360,11 +183,12 @@ class FastDiagSolver:
     kernels : {"auto", "transform", "gemm"}
         How a closed form is applied: ``"transform"`` with ``scipy.fft``;
         ``"gemm"`` as dense matrices of its (closed-form) eigenvectors;
-        ``"auto"`` (default) takes ``"gemm"`` only on axes of 32 or more points
-        whose transform length has a prime factor above 5 and where a cost model
-        expects the GEMM to be twice as fast (e.g. DST-I with ``n = 256``, which
-        scipy.fft runs as a length-514 = 2·257 FFT).  Periodic axes applied by
-        GEMM use the real Fourier basis.
+        ``"auto"`` (default) takes ``"gemm"`` only on axes of
+        :data:`GEMM_MIN_N` or more points whose transform length has a prime
+        factor above :data:`GEMM_PRIME_RATIO` times ``n`` (the measured
+        crossover; e.g. DST-I with ``n = 256``, which scipy.fft runs as a
+        length-514 = 2·257 FFT).  Periodic axes applied by GEMM use the real
+        Fourier basis.
 
     Attributes
     ----------
@@ -488,7 +312,7 @@ class FastDiagSolver:
             last = self._fft_axes[-1]
             spectral[last] = self.shape[last] // 2 + 1
         self._spectral_shape = tuple(spectral)
-        self._null_index = tuple(p.null_index for p in plans)
+        self._null_index = tuple(p.eig.null_index for p in plans)
         # (F_i 1) at the null mode: mean_w(b) = (F b)[null] / prod_i of these
         self._null_row_sums = math.prod(self._forward_row_sum(i) for i in range(self.ndim))
 
@@ -536,13 +360,14 @@ class FastDiagSolver:
     def _forward_row_sum(self, i: int) -> float:
         """Entry ``null_index`` of the (unscaled) forward transform of a vector of ones."""
         p = self._plans[i]
-        ones = np.ones(p.n)
+        null = p.eig.null_index
+        ones = np.ones(p.eig.n)
         if p.forward is not None:
-            return float(p.forward[p.null_index] @ ones)
+            return float(p.forward[null] @ ones)
         if p.method == "fft":
-            return float(p.n)
+            return float(p.eig.n)
         fwd, _, typ = _REAL_TRANSFORMS[p.method]
-        return float(fwd(ones, type=typ, norm="backward")[p.null_index])
+        return float(fwd(ones, type=typ, norm="backward")[null])
 
     def set_shift(self, shift: float) -> None:
         """Change ``c``: recomputes only the ``1/(Λ + c)`` array, in place.
@@ -571,7 +396,7 @@ class FastDiagSolver:
             msg = f"fastdiag: shift must be finite, got {shift}"
             raise ValueError(msg)
         self.shift = shift
-        self.singular = shift == 0.0 and all(p.singular for p in self._plans)
+        self.singular = shift == 0.0 and all(p.eig.singular for p in self._plans)
         inv = self._inv
         spectral = self._spectral_shape
         # sum over axes 1.. as a small array, then one broadcast write of the full array
@@ -580,7 +405,7 @@ class FastDiagSolver:
             rest = rest + self._spectral_eigs(i).reshape(self._bshape(i)[1:])
         first = self._spectral_eigs(0) + shift
         np.add(first.reshape(self._bshape(0)), rest, out=inv)
-        lowest = sum(float(np.min(p.eigenvalues)) for p in self._plans) + shift
+        lowest = sum(float(np.min(p.eig.eigenvalues)) for p in self._plans) + shift
         if self.singular:
             inv[self._null_index] = 1.0
         elif lowest <= 0.0 and np.any(inv == 0.0):
@@ -600,7 +425,7 @@ class FastDiagSolver:
         return tuple(shape)
 
     def _spectral_eigs(self, i: int) -> np.ndarray:
-        return self._plans[i].eigenvalues[: self._spectral_shape[i]]
+        return self._plans[i].eig.eigenvalues[: self._spectral_shape[i]]
 
     # -- eigenpairs ------------------------------------------------------------------
     def eigenvalues(self) -> np.ndarray:
@@ -612,8 +437,8 @@ class FastDiagSolver:
         out = np.full(self.shape, self.shift)
         for i, p in enumerate(self._plans):
             shape = [1] * self.ndim
-            shape[i] = p.n
-            out += p.eigenvalues.reshape(shape)
+            shape[i] = p.eig.n
+            out += p.eig.eigenvalues.reshape(shape)
         return out
 
     def axis_eigenvalues(self, i: int) -> np.ndarray:
@@ -622,7 +447,7 @@ class FastDiagSolver:
         Ascending for the sine/cosine transforms and ``eigh``; FFT order
         (``θ_k = 2πk/n``, ``λ_k = λ_{n-k}``) on a periodic axis.
         """
-        return self._plans[i].eigenvalues.copy()
+        return self._plans[i].eig.eigenvalues.copy()
 
     def axis_eigenvectors(self, i: int) -> np.ndarray:
         """``S_i``: the eigenvectors of ``T_i`` as columns, shape ``(n_i, n_i)``.
@@ -631,13 +456,7 @@ class FastDiagSolver:
         belonging to ``axis_eigenvalues(i)[k]``; on a periodic axis the real
         Fourier basis (``cos`` for ``k <= n/2``, ``sin`` above).
         """
-        p = self._plans[i]
-        if p.method == "eigh":
-            s = p.backward.copy()
-        else:
-            s = _closed_form_vectors(p.method, p.n)
-        norms = np.sqrt(np.einsum("j,jk,jk->k", p.weights, s, s))
-        return s / norms
+        return self._plans[i].eig.vectors()
 
     def eigenvector(self, index: int | Sequence[int]) -> np.ndarray:
         """The eigenvector of ``A`` with multi-index ``(k_0, k_1, ...)``, shape :attr:`shape`.
