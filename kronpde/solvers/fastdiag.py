@@ -65,7 +65,7 @@ import scipy.linalg
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import SolverError
 from kronpde.grid import Axis
-from kronpde.kron import matmul_axis
+from kronpde.operator import matmul_axis
 from kronpde.stencils import AxisOperator
 
 __all__ = ["FastDiagSolver"]
