@@ -1,4 +1,4 @@
-"""The N-D operator of a Kronecker sum: CSR assembly, right-hand side, matrix-free apply.
+"""The N-D operator of a Kronecker sum: the vec identity, CSR assembly, the matrix-free apply.
 
 For 1-D operators ``T_0, ..., T_{d-1}`` (one per axis, see
 :mod:`kronpde.stencils`) the N-D operator on the C-ordered unknowns is the
@@ -9,30 +9,263 @@ Kronecker sum
 ``T_0`` acting on the slowest axis (``np.kron`` ordering; note that
 ``scipy.sparse.kronsum(A, B)`` puts its *first* argument on the *last* axis).
 
-Assembly writes the diagonals of the banded matrix with broadcasting and
-converts them to CSR once (see :func:`assemble`): no COO triplets, no
-per-term matrices, no sum of duplicates.
+This module holds what the solvers use:
+
+* :func:`matmul_axis`, the vec identity along one axis (a matrix applied along
+  one axis of an N-D array), which fast diagonalization is built on;
+* :func:`assemble`, the CSR matrix of a Kronecker sum of
+  :class:`~kronpde.stencils.AxisOperator` factors, written band by band
+  (:func:`kronpde.banded.csr_from_bands`);
+* :func:`kron_weights`, the N-D trapezoid weights;
+* :class:`KronSum` (alias :data:`KronSumOperator`), the one Kronecker-sum
+  operator: tridiagonal-with-wrap factors take a cache-blocked banded apply,
+  any other square factors (dense or sparse) :func:`matmul_axis`.
+
+The seed chapter's toolkit (:mod:`kronpde.toolkit`) builds on these and reuses
+this module's checks of matrix arguments.  All arithmetic is float64
+(complex128 where the data are complex).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import reduce
+from typing import Any
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
+from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
 from kronpde.stencils import AxisOperator
 
-#: Target size in bytes of one block of the cache-blocked matrix-free apply.
-BLOCK_BYTES = 1 << 20
+__all__ = ["KronSum", "KronSumOperator", "assemble", "kron_weights", "matmul_axis"]
+
+
+# --------------------------------------------------------------------------- argument checks
+# Shared with kronpde.toolkit: one set of checks for every matrix argument of the Kron layer.
+
+
+def _as_float_array(a: ArrayLike, name: str) -> NDArray[Any]:
+    """Return ``a`` as a float64 (or complex128) ndarray, copying only if needed."""
+    arr = np.asarray(a)
+    if arr.dtype.kind in "biuf":
+        return arr.astype(np.float64, copy=False)
+    if arr.dtype.kind == "c":
+        return arr.astype(np.complex128, copy=False)
+    msg = f"{name} must be a real or complex numeric array, got dtype {arr.dtype}"
+    raise TypeError(msg)
+
+
+def _as_matrix(a: Any, name: str, *, allow_sparse: bool = True, square: bool = False) -> Any:
+    """Validate a 2-D dense or sparse matrix; dense ones become float64/complex128."""
+    if sp.issparse(a):
+        if not allow_sparse:
+            msg = f"{name} must be a dense array, got a sparse {type(a).__name__}"
+            raise TypeError(msg)
+        if a.dtype.kind in "biuf" and a.dtype != np.float64:
+            a = a.astype(np.float64)
+        elif a.dtype.kind == "c" and a.dtype != np.complex128:
+            a = a.astype(np.complex128)
+        elif a.dtype.kind not in "biufc":
+            msg = f"{name} must have a numeric dtype, got {a.dtype}"
+            raise TypeError(msg)
+    else:
+        a = _as_float_array(a, name)
+    if a.ndim != 2:
+        msg = f"{name} must be a 2-D matrix, got an array of shape {a.shape}"
+        raise ValueError(msg)
+    if square and a.shape[0] != a.shape[1]:
+        msg = f"{name} must be square, got shape {a.shape}"
+        raise ValueError(msg)
+    return a
+
+
+def _check_factors(
+    factors: Sequence[Any], *, square: bool = False, axis_operators: bool = False
+) -> tuple[Any, ...]:
+    """Validate a sequence of factors; ``axis_operators=True`` passes AxisOperators through."""
+    single = sp.issparse(factors) or isinstance(factors, AxisOperator)
+    if single or (isinstance(factors, np.ndarray) and factors.ndim == 2):
+        msg = "factors must be a sequence of matrices, e.g. [A, B], not a single matrix"
+        raise TypeError(msg)
+    out = tuple(
+        f
+        if axis_operators and isinstance(f, AxisOperator)
+        else _as_matrix(f, f"factors[{k}]", square=square)
+        for k, f in enumerate(factors)
+    )
+    if not out:
+        msg = "factors must contain at least one matrix"
+        raise ValueError(msg)
+    return out
+
+
+def _result_dtype(*dtypes: Any) -> np.dtype[Any]:
+    return np.result_type(np.float64, *dtypes)
+
+
+def _ctrans(a: Any) -> Any:
+    """Conjugate transpose of a dense or sparse matrix."""
+    return a.conj().T
+
+
+def _split_batch(x: NDArray[Any], n: int, name: str) -> tuple[int | None, NDArray[Any]]:
+    """Accept ``(n,)`` or ``(n, r)``; return (r or None, x)."""
+    if x.ndim not in (1, 2) or x.shape[0] != n:
+        msg = f"{name} must have shape ({n},) or ({n}, r), got {x.shape}"
+        raise ValueError(msg)
+    return (None if x.ndim == 1 else x.shape[1]), x
+
+
+def _sparse_kron_all(mats: Sequence[Any]) -> sp.csr_array:
+    """``mats[0] ⊗ mats[1] ⊗ ...`` as CSR, by :func:`scipy.sparse.kron`."""
+    return reduce(lambda P, Q: sp.kron(P, Q, format="csr"), [sp.csr_array(m) for m in mats])
+
+
+def _normalize_axis(axis: int, ndim: int) -> int:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        msg = f"axis must be an integer, got {axis!r}"
+        raise TypeError(msg)
+    if not -ndim <= axis < ndim:
+        msg = f"axis {axis} is out of range for an array with {ndim} dimension(s)"
+        raise ValueError(msg)
+    return int(axis) % ndim
 
 
 def _bshape(d: int, i: int, n: int) -> tuple[int, ...]:
+    """Return the shape that broadcasts a length-``n`` vector along axis ``i`` in ``d``-D."""
     shape = [1] * d
     shape[i] = n
     return tuple(shape)
+
+
+# --------------------------------------------------------------------------- the vec identity
+
+
+def matmul_axis(
+    A: ArrayLike | sp.sparray | sp.spmatrix,
+    X: ArrayLike,
+    axis: int,
+    out: NDArray[Any] | None = None,
+) -> NDArray[Any]:
+    """Apply a matrix along one axis of an N-D array.
+
+    Computes ``Y[..., i, ...] = sum_j A[i, j] X[..., j, ...]`` with the free
+    index in position ``axis``: the vec identity
+    ``(I ⊗ A ⊗ I) vec(X) = vec(Y)`` in C order.  ``X`` is viewed as
+    ``(a, n, b)`` (``a``, ``b`` the products of the sizes before and after
+    ``axis``) and BLAS does the work:
+
+    * ``a == 1`` (first axis): one GEMM ``A @ X.reshape(n, b)``;
+    * ``b == 1`` (last axis): one GEMM ``X.reshape(a, n) @ A.T``;
+    * otherwise: one batched ``np.matmul(A, X.reshape(a, n, b))``, i.e. ``a``
+      GEMMs of ``(m, n) x (n, b)``.  This reads and writes each array once,
+      where the alternative (transpose ``X`` into a copy, one large GEMM, copy
+      the result back) moves the data twice more; it costs more than one
+      GEMM of the same size, because BLAS is called ``a`` times on smaller
+      matrices, and that overhead grows when BLAS threads compete with other
+      work for the cores.  ``scripts/bench_kron.py`` measures it against the
+      transpose-and-GEMM, ``np.tensordot`` and ``np.einsum`` on the machine at
+      hand.
+
+    Parameters
+    ----------
+    A : array_like or scipy sparse array/matrix, shape (m, n)
+        The matrix.  A sparse ``A`` is applied with sparse ``@`` on reshaped
+        views (the middle-axis case costs one transpose copy of ``X``).
+    X : array_like, shape (..., n, ...)
+        The array, ``X.shape[axis] == n``.  A non-C-contiguous ``X`` is copied.
+    axis : int
+        The axis of ``X`` to act on; negative values count from the end.
+    out : numpy.ndarray, optional
+        Preallocated result, shape ``X.shape`` with ``n`` replaced by ``m``,
+        C-contiguous, of a dtype the result can be safely cast to.  It must
+        **not** overlap ``X`` (BLAS cannot work in place); this is checked
+        (``np.may_share_memory``) and raises.  With a dense ``A`` nothing else
+        is allocated when dtypes agree.
+
+    Returns
+    -------
+    numpy.ndarray, shape X.shape[:axis] + (m,) + X.shape[axis+1:]
+        ``out`` if given, else a new C-ordered array.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not 2-D, its column count differs from ``X.shape[axis]``,
+        ``axis`` is out of range, or ``out`` has the wrong shape, layout or
+        dtype, or overlaps ``X``.
+    TypeError
+        If ``A`` or ``X`` is not numeric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kronpde.operator import matmul_axis
+    >>> X = np.arange(24.0).reshape(2, 3, 4)
+    >>> A = np.array([[1.0, 0.0, -1.0]])
+    >>> Y = matmul_axis(A, X, axis=1)
+    >>> Y.shape
+    (2, 1, 4)
+    >>> np.allclose(Y, np.einsum("ij,ajb->aib", A, X))
+    True
+    """
+    X = np.ascontiguousarray(_as_float_array(X, "X"))
+    if X.ndim == 0:
+        msg = "X must have at least one dimension"
+        raise ValueError(msg)
+    ax = _normalize_axis(axis, X.ndim)
+    A = _as_matrix(A, "A")
+    m, n = A.shape
+    if X.shape[ax] != n:
+        msg = f"A has {n} columns but X has {X.shape[ax]} entries along axis {ax} (shape {X.shape})"
+        raise ValueError(msg)
+    a = math.prod(X.shape[:ax])
+    b = math.prod(X.shape[ax + 1 :])
+    out_shape = X.shape[:ax] + (m,) + X.shape[ax + 1 :]
+    dtype = _result_dtype(A.dtype, X.dtype)
+    if out is None:
+        out = np.empty(out_shape, dtype=dtype)
+    else:
+        if not isinstance(out, np.ndarray):
+            msg = f"out must be a numpy.ndarray, got {type(out).__name__}"
+            raise TypeError(msg)
+        if out.shape != out_shape:
+            msg = f"out has shape {out.shape}, expected {out_shape}"
+            raise ValueError(msg)
+        if not out.flags.c_contiguous:
+            msg = "out must be C-contiguous"
+            raise ValueError(msg)
+        if not np.can_cast(dtype, out.dtype, casting="safe"):
+            msg = f"out has dtype {out.dtype}, but the result has dtype {dtype}"
+            raise ValueError(msg)
+        if np.may_share_memory(out, X):
+            msg = "out must not overlap X (matmul_axis cannot work in place)"
+            raise ValueError(msg)
+    X3 = X.reshape(a, n, b)
+    O3 = out.reshape(a, m, b)
+    if sp.issparse(A):
+        if a == 1:
+            O3[0] = A @ X3[0]
+        elif b == 1:
+            O3[:, :, 0] = (A @ X3[:, :, 0].T).T
+        else:
+            Y = A @ X3.transpose(1, 0, 2).reshape(n, a * b)
+            O3[...] = Y.reshape(m, a, b).transpose(1, 0, 2)
+    elif a == 1:
+        np.matmul(A, X3[0], out=O3[0])
+    elif b == 1:
+        np.matmul(X3[:, :, 0], A.T, out=O3[:, :, 0])
+    else:
+        np.matmul(A, X3, out=O3)
+    return out
+
+
+# --------------------------------------------------------------------------- assembly
 
 
 def assemble(ops: Sequence[AxisOperator], shift: float = 0.0) -> sp.csr_array:
@@ -55,11 +288,10 @@ def assemble(ops: Sequence[AxisOperator], shift: float = 0.0) -> sp.csr_array:
     -----
     A Kronecker sum of tridiagonal(-with-wrap) operators is a banded matrix
     with the offsets ``0``, ``±s_i`` and, on a periodic axis, ``±(n_i-1) s_i``
-    (``s_i`` the stride of axis ``i``).  Each diagonal is the 1-D operator's
+    (``s_i`` the stride of axis ``i``).  Each band is the 1-D operator's
     coefficient pattern along axis ``i`` broadcast over the other axes, so it
-    is written with one contiguous broadcast copy; scipy's compiled DIA to CSR
-    conversion then drops the zeros (rows next to a Dirichlet face) once.  Peak
-    memory is the final CSR plus the diagonals (about 0.7 of the CSR in 3-D).
+    is written with one broadcast add per axis, and the bands are converted to
+    CSR once (:func:`kronpde.banded.csr_from_bands`).
 
     Examples
     --------
@@ -72,70 +304,185 @@ def assemble(ops: Sequence[AxisOperator], shift: float = 0.0) -> sp.csr_array:
     ops = list(ops)
     d = len(ops)
     shape = tuple(op.n for op in ops)
-    n_total = math.prod(shape)
     strides = [math.prod(shape[i + 1 :]) for i in range(d)]
-
-    # offset -> 1-D pattern along one axis (DIA convention: the entry in column j)
-    patterns: dict[int, list[tuple[int, np.ndarray]]] = {}
+    # (offset, index, values); DIA convention: A[r, c] is stored at column c
+    terms: list[tuple[int, tuple[int | slice, ...], Any]] = [(0, (), shift)]
     for i, op in enumerate(ops):
         n, s = op.n, strides[i]
+        terms.append((0, (), op.diag.reshape(_bshape(d, i, n))))
         low = np.zeros(n)  # row r -> column r - 1, stored at column r - 1
         low[:-1] = op.lower[1:]
         up = np.zeros(n)  # row r -> column r + 1, stored at column r + 1
         up[1:] = op.upper[:-1]
-        patterns.setdefault(-s, []).append((i, low))
-        patterns.setdefault(s, []).append((i, up))
+        terms.append((-s, (), low.reshape(_bshape(d, i, n))))
+        terms.append((s, (), up.reshape(_bshape(d, i, n))))
         if op.periodic and n > 1:
+            # n <= 2 folds a wrap offset onto an ordinary one: the terms add up
             wrap_low = np.zeros(n)  # row 0 -> column n - 1
             wrap_low[-1] = op.lower[0]
             wrap_up = np.zeros(n)  # row n - 1 -> column 0
             wrap_up[0] = op.upper[-1]
-            patterns.setdefault((n - 1) * s, []).append((i, wrap_low))
-            patterns.setdefault(-(n - 1) * s, []).append((i, wrap_up))
-    patterns.setdefault(0, [])
-    offsets = sorted(patterns)
-    data = np.empty((len(offsets), n_total))
-    for k, off in enumerate(offsets):
-        row = data[k].reshape(shape)
-        if off == 0:
-            row.fill(shift)
-            for i, op in enumerate(ops):
-                row += op.diag.reshape(_bshape(d, i, op.n))
-        else:
-            row.fill(0.0)
-        # n_i <= 2 on a periodic axis folds a wrap offset onto an ordinary one
-        for i, pattern in patterns[off]:
-            row += pattern.reshape(_bshape(d, i, pattern.size))
-    a = sp.dia_array((data, np.array(offsets)), shape=(n_total, n_total)).tocsr()
-    del data
-    return a
+            terms.append(((n - 1) * s, (), wrap_low.reshape(_bshape(d, i, n))))
+            terms.append((-(n - 1) * s, (), wrap_up.reshape(_bshape(d, i, n))))
+    return csr_from_bands(shape, terms)
 
 
 def kron_weights(ops: Sequence[AxisOperator]) -> np.ndarray:
-    """The N-D trapezoid weights ``W = W_0 ⊗ W_1 ⊗ ...`` as an array of shape ``(n_0, ...)``."""
+    """Return the N-D trapezoid weights ``W = W_0 ⊗ W_1 ⊗ ...`` of the unknowns.
+
+    Parameters
+    ----------
+    ops : sequence of AxisOperator
+        The 1-D operators, axis 0 first; their ``weights`` are used.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_0, n_1, ...)
+        ``W[i_0, i_1, ...] = w_0[i_0] w_1[i_1] ...``.
+
+    Examples
+    --------
+    >>> from kronpde import Axis, Neumann
+    >>> from kronpde.stencils import second_difference
+    >>> kron_weights([second_difference(Axis(2, 0.0, 1.0, Neumann(), Neumann()))])
+    array([0.25, 0.5 , 0.25])
+    """
     w = np.ones(())
     for op in ops:
         w = np.multiply.outer(w, op.weights)
     return w
 
 
-class KronSumOperator(LinearOperator):
-    """Matrix-free Kronecker sum ``sum_i I ⊗ ... ⊗ T_i ⊗ ... ⊗ I + shift*I``.
+# --------------------------------------------------------------------------- the Kronecker sum
 
-    Each 1-D operator is applied along its axis of the C-ordered N-D array
-    (the vec identity ``(A ⊗ B) vec(X) = vec(B X A^T)`` in general form) with
-    numpy slicing, never forming the matrix.
+
+def _axis_plan(op: AxisOperator) -> tuple[float, int, int, list[tuple[int, tuple]]]:
+    """Split an axis' rows into a constant-coefficient middle and special rows.
+
+    Returns ``(a, lo, hi, special)``: rows ``lo <= r < hi`` have
+    ``lower[r] == upper[r] == a`` and both neighbours inside the axis;
+    ``special`` lists the other rows as ``(r, ((coef, source_row), ...))``.
+    """
+    n = op.n
+    if n < 3:
+        a, lo, hi = 0.0, 0, 0
+    else:
+        a = op.lower[n // 2]
+        same = (op.lower == a) & (op.upper == a)
+        same[0] = same[-1] = False
+        lo = n // 2
+        while lo > 1 and same[lo - 1]:
+            lo -= 1
+        hi = n // 2 + 1 if same[n // 2] else n // 2
+        while hi < n - 1 and same[hi]:
+            hi += 1
+        if hi <= lo or not same[n // 2]:
+            a, lo, hi = 0.0, 0, 0
+    special = []
+    for r in [*range(0, lo), *range(hi, n)]:
+        terms = []
+        if op.lower[r] != 0.0:
+            terms.append((float(op.lower[r]), (r - 1) % n))
+        if op.upper[r] != 0.0:
+            terms.append((float(op.upper[r]), (r + 1) % n))
+        special.append((r, tuple(terms)))
+    return a, lo, hi, special
+
+
+def _add_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, plan) -> None:
+    """Add the off-diagonal terms of axis ``i >= 1`` inside one block of planes."""
+    a, lo, hi, special = plan
+    d = xb.ndim
+    if lo < hi:
+        t = tb[axis_index(d, i, slice(lo, hi))]
+        np.add(
+            xb[axis_index(d, i, slice(lo - 1, hi - 1))],
+            xb[axis_index(d, i, slice(lo + 1, hi + 1))],
+            out=t,
+        )
+        t *= a
+        yb[axis_index(d, i, slice(lo, hi))] += t
+    for r, terms in special:
+        t = tb[axis_index(d, i, slice(r, r + 1))]
+        for coef, src in terms:
+            np.multiply(xb[axis_index(d, i, slice(src, src + 1))], coef, out=t)
+            yb[axis_index(d, i, slice(r, r + 1))] += t
+
+
+def _transposed(op: AxisOperator) -> AxisOperator:
+    """Return the transposed 1-D operator, in the same tridiagonal-with-wrap form."""
+    # (T^T)[r, r-1] = T[r-1, r] = upper[r-1]; (T^T)[r, r+1] = T[r+1, r] = lower[r+1]
+    lower = np.roll(op.upper, 1)
+    upper = np.roll(op.lower, -1)
+    if not op.periodic:
+        lower[0] = 0.0
+        upper[-1] = 0.0
+    return AxisOperator(op.diag, lower, upper, op.periodic, op.weights, op.lift)
+
+
+def _factor_eigenvalues(f: Any) -> NDArray[Any]:
+    """Eigenvalues of one factor: real and ascending where it is symmetric (or similar to one)."""
+    if isinstance(f, AxisOperator):
+        # D T D^{-1} (D = W^{1/2}) has T's eigenvalues and is symmetric, up to the rounding
+        # of the scaling, when W T is (the AxisOperator's documented property)
+        s = f.symmetrized().todense()
+        if np.abs(s - s.T).max(initial=0.0) <= 64 * np.finfo(float).eps * np.abs(s).max(
+            initial=0.0
+        ):
+            return scipy.linalg.eigvalsh(0.5 * (s + s.T))
+        return scipy.linalg.eigvals(f.todense())
+    d = f.toarray() if sp.issparse(f) else f
+    if np.array_equal(d, d.conj().T):
+        return scipy.linalg.eigvalsh(d)
+    return scipy.linalg.eigvals(d)
+
+
+class KronSum(LinearOperator):
+    """The Kronecker sum ``sum_k I ⊗ ... ⊗ A_k ⊗ ... ⊗ I + shift * I`` as an operator.
+
+    ``A_k`` acts along axis ``k`` of a C-ordered array of shape
+    ``(n_1, ..., n_N)`` (``np.kron`` ordering; note that
+    ``scipy.sparse.kronsum(A, B)`` equals ``KronSum([B, A])``).  With ``A_k``
+    the 1-D second-difference operators this is the N-D Laplacian.
+
+    Two kinds of factors, one interface:
+
+    * all factors :class:`~kronpde.stencils.AxisOperator` (tridiagonal with
+      wrap-around) and a real shift: the **banded** apply below, never
+      forming a matrix;
+    * anything else (square dense or sparse matrices, or a mix with
+      AxisOperators, which are then used as sparse matrices): each factor is
+      applied along its axis with :func:`matmul_axis` (the vec identity), one
+      pass over the array per factor.
 
     Parameters
     ----------
-    ops : sequence of AxisOperator
-        The 1-D operators, axis 0 first.
-    shift : float
-        Multiple of the identity added.
+    factors : sequence of AxisOperator, or of array_like or sparse, shapes (n_k, n_k)
+        The 1-D operators, axis 0 (slowest) first.
+    shift : float or complex, optional
+        Multiple of the identity added (default 0).
+
+    Attributes
+    ----------
+    factors : tuple
+        The validated factors (matrices as float64/complex128).
+    shift : float or complex
+        The shift.
+    dims : tuple of int
+        ``(n_1, ..., n_N)``, the array shape the operator acts on.
+    banded : bool
+        Whether the banded apply is used.
+
+    Raises
+    ------
+    ValueError
+        If a factor is not square or there are none.
+    TypeError
+        If ``factors`` is a single matrix, or ``shift`` is not a number.
 
     Notes
     -----
-    Speed comes from doing few passes over memory, each in cache:
+    The banded apply does few passes over memory, each in cache:
 
     * the diagonal ``shift + sum_i diag_i`` is precomputed once (one array of
       the grid's size, a tenth of the CSR matrix in 3-D), or kept as a number
@@ -144,81 +491,95 @@ class KronSumOperator(LinearOperator):
       constant ``a`` (all rows but a few next to the faces on a uniform axis)
       the term is ``a * (x[r-1] + x[r+1])``: one add and one scaled add; the
       remaining rows (Neumann/Robin rows, wrap-around) are done one slab each;
-    * the work runs over blocks of planes along axis 0 of about
-      :data:`BLOCK_BYTES`, so a block receives all its terms while it is in
-      cache.
+    * the work runs over blocks of planes along axis 0
+      (:class:`kronpde.banded.PlaneBlocks`), so a block receives all its
+      terms while it is in cache.
 
-    Besides ``matvec`` it offers ``matvec_into(x, out)``, which writes into a
-    preallocated ``out`` (used by :func:`kronpde.solvers.cg.cg`).
+    Besides ``matvec`` it offers ``matvec_into(x, out)``, the protocol of
+    :mod:`kronpde.solvers.cg`.  The work arrays are shared by every apply of
+    one operator: do not apply one operator from two threads at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kronpde.operator import KronSum
+    >>> T = np.array([[2.0, -1.0], [-1.0, 2.0]])
+    >>> L = KronSum([T, 3 * T], shift=1.0)
+    >>> np.allclose(L.to_sparse().toarray(),
+    ...             np.kron(T, np.eye(2)) + np.kron(np.eye(2), 3 * T) + np.eye(4))
+    True
+    >>> L.eigenvalues()
+    array([[ 5., 11.],
+           [ 7., 13.]])
+
+    With the 1-D operators of a grid, the banded apply:
+
+    >>> from kronpde import Axis
+    >>> from kronpde.stencils import second_difference
+    >>> ops = [second_difference(Axis(4)), second_difference(Axis(3))]
+    >>> A = KronSum(ops)
+    >>> A.banded, A.shape
+    (True, (6, 6))
+    >>> x = np.arange(6.0)
+    >>> bool(np.allclose(A @ x, A.tosparse() @ x))
+    True
     """
 
-    def __init__(self, ops: Sequence[AxisOperator], shift: float = 0.0):
-        self.ops = tuple(ops)
-        self.shift = float(shift)
-        self.grid_shape = tuple(op.n for op in self.ops)
-        n = math.prod(self.grid_shape)
-        super().__init__(dtype=np.float64, shape=(n, n))
-        d = len(self.ops)
-        diagonal = np.full(self.grid_shape, self.shift)
-        for i, op in enumerate(self.ops):
+    def __init__(self, factors: Sequence[Any], shift: float | complex = 0.0) -> None:
+        self.factors = _check_factors(factors, square=True, axis_operators=True)
+        if not np.isscalar(shift) or np.asarray(shift).dtype.kind not in "biufc":
+            msg = f"shift must be a real or complex number, got {shift!r}"
+            raise TypeError(msg)
+        real_shift = np.asarray(shift).dtype.kind != "c"
+        self.shift: float | complex = float(shift) if real_shift else complex(shift)
+        self.dims = tuple(f.n if isinstance(f, AxisOperator) else f.shape[0] for f in self.factors)
+        self.banded = real_shift and all(isinstance(f, AxisOperator) for f in self.factors)
+        n = math.prod(self.dims)
+        self._transpose_cache: KronSum | None = None
+        self._work: np.ndarray | None = None
+        if self.banded:
+            super().__init__(dtype=np.float64, shape=(n, n))
+            self._init_banded()
+        else:
+            self._matrices = tuple(
+                f.tosparse() if isinstance(f, AxisOperator) else f for f in self.factors
+            )
+            dtype = _result_dtype(*(f.dtype for f in self._matrices), np.asarray(shift).dtype)
+            super().__init__(dtype=dtype, shape=(n, n))
+
+    @property
+    def ops(self) -> tuple[Any, ...]:
+        """The factors (the name :data:`KronSumOperator` used for its 1-D operators)."""
+        return self.factors
+
+    @property
+    def grid_shape(self) -> tuple[int, ...]:
+        """The array shape the operator acts on (same as :attr:`dims`)."""
+        return self.dims
+
+    # -- the banded apply -------------------------------------------------------------
+    def _init_banded(self) -> None:
+        d = len(self.factors)
+        diagonal = np.full(self.dims, self.shift)
+        for i, op in enumerate(self.factors):
             diagonal += op.diag.reshape(_bshape(d, i, op.n))
         first = diagonal.flat[0]
         self._diagonal = float(first) if np.all(diagonal == first) else diagonal
-        plane = math.prod(self.grid_shape[1:])
-        self._block = max(1, min(self.grid_shape[0], BLOCK_BYTES // (8 * plane)))
-        self._tmp = np.empty((self._block, *self.grid_shape[1:]))
-        self._plans = [self._plan(op) for op in self.ops]
+        self._blocks = PlaneBlocks(self.dims)
+        self._plans = [_axis_plan(op) for op in self.factors]
 
-    @staticmethod
-    def _plan(op: AxisOperator):
-        """Split an axis' rows into a constant-coefficient middle and special rows.
-
-        Returns ``(a, lo, hi, special)``: rows ``lo <= r < hi`` have
-        ``lower[r] == upper[r] == a`` and both neighbours inside the axis;
-        ``special`` lists the other rows as ``(r, ((coef, source_row), ...))``.
-        """
-        n = op.n
-        if n < 3:
-            a, lo, hi = 0.0, 0, 0
-        else:
-            a = op.lower[n // 2]
-            same = (op.lower == a) & (op.upper == a)
-            same[0] = same[-1] = False
-            lo = n // 2
-            while lo > 1 and same[lo - 1]:
-                lo -= 1
-            hi = n // 2 + 1 if same[n // 2] else n // 2
-            while hi < n - 1 and same[hi]:
-                hi += 1
-            if hi <= lo or not same[n // 2]:
-                a, lo, hi = 0.0, 0, 0
-        special = []
-        for r in [*range(0, lo), *range(hi, n)]:
-            terms = []
-            if op.lower[r] != 0.0:
-                terms.append((float(op.lower[r]), (r - 1) % n))
-            if op.upper[r] != 0.0:
-                terms.append((float(op.upper[r]), (r + 1) % n))
-            special.append((r, tuple(terms)))
-        return a, lo, hi, special
-
-    def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Compute ``out = A @ x`` without allocating; ``out`` must not alias ``x``."""
-        shape = self.grid_shape
-        X = x.reshape(shape)
-        Y = out.reshape(shape)
-        n0 = shape[0]
-        d = len(shape)
+    def _banded_into(self, X: np.ndarray, Y: np.ndarray) -> None:
+        """``Y = A X`` on grid-shaped float64 arrays, block of planes by block."""
+        d = len(self.dims)
         diagonal = self._diagonal
         scalar_diagonal = isinstance(diagonal, float)
-        for p0 in range(0, n0, self._block):
-            p1 = min(p0 + self._block, n0)
-            xb, yb, tb = X[p0:p1], Y[p0:p1], self._tmp[: p1 - p0]
+        a, lo, hi, special = self._plans[0]
+        for p0, p1, tb in self._blocks:
+            xb, yb = X[p0:p1], Y[p0:p1]
             np.multiply(xb, diagonal if scalar_diagonal else diagonal[p0:p1], out=yb)
             for i in range(1, d):
-                self._axis_terms(xb, yb, tb, i, self._plans[i])
+                _add_axis_terms(xb, yb, tb, i, self._plans[i])
             # axis 0: rows p0..p1-1 of the whole array, neighbours may lie outside the block
-            a, lo, hi, special = self._plans[0]
             r0, r1 = max(p0, lo), min(p1, hi)
             if r0 < r1:
                 t = tb[: r1 - r0]
@@ -230,47 +591,169 @@ class KronSumOperator(LinearOperator):
                     for coef, src in terms:  # length-1 slices stay views in 1-D too
                         np.multiply(X[src : src + 1], coef, out=tb[:1])
                         Y[r : r + 1] += tb[:1]
+
+    # -- the general apply --------------------------------------------------------------
+    @staticmethod
+    def _axes_into(
+        matrices: Sequence[Any], shift: float | complex, X: np.ndarray, Y: np.ndarray, tmp
+    ) -> None:
+        """``Y = sum_k (A_k along axis k) X + shift X`` with :func:`matmul_axis`."""
+        if shift == 0:
+            matmul_axis(matrices[0], X, 0, out=Y)
+            rest = range(1, len(matrices))
+        else:
+            np.multiply(X, shift, out=Y)
+            rest = range(len(matrices))
+        for k in rest:
+            matmul_axis(matrices[k], X, k, out=tmp)
+            Y += tmp
+
+    def _apply(self, matrices: Sequence[Any], shift: float | complex, x: Any) -> NDArray[Any]:
+        x = _as_float_array(x, "x")
+        r, x = _split_batch(x, self.shape[1], "x")
+        extra = () if r is None else (r,)
+        X = np.ascontiguousarray(x).reshape(self.dims + extra)
+        dtype = _result_dtype(self.dtype, x.dtype)
+        Y = np.empty(X.shape, dtype=dtype)
+        self._axes_into(matrices, shift, X, Y, np.empty(X.shape, dtype=dtype))
+        return Y.reshape(x.shape)
+
+    # -- the LinearOperator interface ----------------------------------------------------
+    def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Compute ``out = A @ x`` without allocating (after the first call).
+
+        Parameters
+        ----------
+        x : numpy.ndarray, shape (N,)
+            C-contiguous; not modified.
+        out : numpy.ndarray, shape (N,)
+            C-contiguous, of the operator's dtype; must not alias ``x``.  Every
+            entry is overwritten.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
+        X = x.reshape(self.dims)
+        Y = out.reshape(self.dims)
+        if self.banded:
+            self._banded_into(X, Y)
+        else:
+            if self._work is None:
+                self._work = np.empty(self.dims, dtype=self.dtype)
+            self._axes_into(self._matrices, self.shift, X, Y, self._work)
         return out
 
-    @staticmethod
-    def _axis_terms(xb, yb, tb, i, plan) -> None:
-        """Add the off-diagonal terms of axis ``i >= 1`` inside one block."""
-        a, lo, hi, special = plan
-        d = xb.ndim
-
-        def at(index):
-            full = [slice(None)] * d
-            full[i] = index
-            return tuple(full)
-
-        if lo < hi:
-            t = tb[at(slice(lo, hi))]
-            np.add(xb[at(slice(lo - 1, hi - 1))], xb[at(slice(lo + 1, hi + 1))], out=t)
-            t *= a
-            yb[at(slice(lo, hi))] += t
-        for r, terms in special:
-            t = tb[at(slice(r, r + 1))]
-            for coef, src in terms:
-                np.multiply(xb[at(slice(src, src + 1))], coef, out=t)
-                yb[at(slice(r, r + 1))] += t
-
-    def _matvec(self, x: np.ndarray) -> np.ndarray:
+    def _matvec(self, x: NDArray[Any]) -> NDArray[Any]:
+        if not self.banded:
+            return self._apply(self._matrices, self.shift, x)
+        if np.iscomplexobj(x):  # a real operator: apply it to both parts
+            return self._matvec(x.real) + 1j * self._matvec(x.imag)
         x = np.ascontiguousarray(x, dtype=float).reshape(-1)
         out = np.empty_like(x)
         return self.matvec_into(x, out)
 
-    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
-        return self.transpose_operator()._matvec(x)
+    def _matmat(self, X: NDArray[Any]) -> NDArray[Any]:
+        if not self.banded:
+            return self._apply(self._matrices, self.shift, X)
+        return super()._matmat(X)  # column by column through the banded apply
 
-    def transpose_operator(self) -> KronSumOperator:
-        """The transposed Kronecker sum (each 1-D operator transposed)."""
-        ops = []
-        for op in self.ops:
-            # (T^T)[r, r-1] = T[r-1, r] = upper[r-1]; (T^T)[r, r+1] = T[r+1, r] = lower[r+1]
-            lower = np.roll(op.upper, 1)
-            upper = np.roll(op.lower, -1)
-            if not op.periodic:
-                lower[0] = 0.0
-                upper[-1] = 0.0
-            ops.append(AxisOperator(op.diag, lower, upper, op.periodic, op.weights, op.lift))
-        return KronSumOperator(ops, self.shift)
+    def _rmatvec(self, x: NDArray[Any]) -> NDArray[Any]:
+        if self.banded:  # real: the adjoint is the transpose
+            return self.transpose_operator()._matvec(x)
+        return self._apply([_ctrans(f) for f in self._matrices], np.conj(self.shift), x)
+
+    def _rmatmat(self, X: NDArray[Any]) -> NDArray[Any]:
+        if self.banded:
+            return self.transpose_operator()._matmat(X)
+        return self._rmatvec(X)
+
+    def transpose_operator(self) -> KronSum:
+        """Return the transposed Kronecker sum (each factor transposed).
+
+        Returns
+        -------
+        KronSum
+            ``sum_k I ⊗ ... ⊗ A_k^T ⊗ ... ⊗ I + shift * I``, banded when this
+            one is (built once, then reused).
+        """
+        if self._transpose_cache is None:
+            if self.banded:
+                factors = [_transposed(op) for op in self.factors]
+            else:
+                factors = [f.T for f in self._matrices]
+            self._transpose_cache = KronSum(factors, self.shift)
+        return self._transpose_cache
+
+    def _transpose(self) -> KronSum:
+        return self.transpose_operator()
+
+    def _adjoint(self) -> KronSum:
+        if np.dtype(self.dtype).kind != "c":
+            return self.transpose_operator()
+        return KronSum([_ctrans(f) for f in self._matrices], np.conj(self.shift).item())
+
+    def to_sparse(self) -> sp.csr_array:
+        """Assemble the Kronecker sum as a CSR array.
+
+        With AxisOperator factors this is :func:`assemble` (bands, one DIA to
+        CSR conversion: fit for large grids); otherwise
+        ``sum_k kron(I_left, kron(A_k, I_right)) + shift * I`` with
+        :func:`scipy.sparse.kron` (for checks on small sizes).
+
+        Returns
+        -------
+        scipy.sparse.csr_array, shape ``self.shape``
+        """
+        if self.banded:
+            return assemble(self.factors, self.shift)
+        n = self.shape[0]
+        total = self.shift * sp.eye_array(n, format="csr", dtype=self.dtype)
+        for k, f in enumerate(self._matrices):
+            left = math.prod(self.dims[:k])
+            right = math.prod(self.dims[k + 1 :])
+            term = _sparse_kron_all([sp.eye_array(left), sp.csr_array(f), sp.eye_array(right)])
+            total = total + term
+        return sp.csr_array(total)
+
+    def tosparse(self) -> sp.csr_array:
+        """Assemble the Kronecker sum as a CSR array (the name scipy's ``LaplacianNd`` uses).
+
+        Returns
+        -------
+        scipy.sparse.csr_array, shape ``self.shape``
+            The same as :meth:`to_sparse`.
+        """
+        return self.to_sparse()
+
+    def eigenvalues(self) -> NDArray[Any]:
+        """Return all eigenvalues, by the eigenvalue-sum property.
+
+        The eigenvalues of the Kronecker sum are all the sums
+        ``λ^(1)_{i_1} + ... + λ^(N)_{i_N} + shift`` of factor eigenvalues; for
+        diagonalisable factors the eigenvector of entry ``(i_1, ..., i_N)`` is
+        ``v^(1)_{i_1} ⊗ ... ⊗ v^(N)_{i_N}``.  Hermitian factors use
+        :func:`scipy.linalg.eigvalsh` (ascending, real), and so do
+        AxisOperators whose symmetrised form ``D T D^{-1}`` is symmetric (to
+        rounding), as the operators of :mod:`kronpde.stencils` are; others
+        :func:`scipy.linalg.eigvals` (complex, LAPACK order).  Factors are
+        densified, so keep them small (``n_k`` up to a few thousand).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_1, ..., n_N)
+            ``E[i_1, ..., i_N]``; real when every factor's eigenvalues are
+            computed as real and the shift is real, else complex.
+        """
+        N = len(self.factors)
+        shift = np.asarray(self.shift)
+        total: NDArray[Any] = shift.astype(_result_dtype(shift.dtype))
+        for k, f in enumerate(self.factors):
+            lam = _factor_eigenvalues(f)
+            total = total + lam.reshape(_bshape(N, k, lam.size))
+        return np.broadcast_to(total, self.dims).copy()
+
+
+#: The name the matrix-free Kronecker sum of AxisOperators had; the same class.
+KronSumOperator = KronSum

@@ -317,8 +317,6 @@ class Problem:
 
     def weighted_operator(self) -> sp.csr_array:
         """The row-scaled symmetric form ``W A`` (CSR)."""
-        if self.variable_coefficient:
-            return self._variable.weighted_operator()
         w = self.weights().reshape(-1)
         return sp.csr_array(sp.diags_array(w) @ self.operator())
 

@@ -25,6 +25,14 @@ Discretisation (vertex-centred finite volumes, the flux form of
 * With ``k`` constant every coefficient equals the constant-coefficient
   operator's times ``k`` (to rounding; the matrix-free rows bit for bit on
   Dirichlet, Neumann and periodic axes).
+
+:class:`VariableDiffusion` computes the rows of ``Â`` once (its diagonal and
+the couplings along every axis), and both the CSR assembly
+(:meth:`VariableDiffusion.operator`, through
+:func:`kronpde.banded.csr_from_bands`) and the matrix-free
+:class:`VariableOperator` (blocked with :class:`kronpde.banded.PlaneBlocks`)
+are built from them.  The tests check both against ``W A`` summed from the
+sparse Kronecker products above (``tests/reference_operators.py``).
 """
 
 from __future__ import annotations
@@ -35,23 +43,28 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from kronpde.boundary import Dirichlet, Robin
+from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
 from kronpde.grid import Grid
-from kronpde.operator import BLOCK_BYTES
 from kronpde.stencils import diffusion_coefficients
 
 __all__ = ["VariableDiffusion", "VariableOperator", "harmonic_mean"]
 
 
 def harmonic_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``2 a b / (a + b)`` for positive arrays, exact (``a``) where ``a == b``."""
+    """Return the harmonic mean ``2 a b / (a + b)``, exactly ``a`` where ``a == b``.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Positive arrays of broadcastable shapes.
+
+    Returns
+    -------
+    ndarray
+        Computed as ``a * (2 b / (a + b))``, so that equal values give ``a``
+        bit for bit.
+    """
     return a * (2.0 * b / (a + b))
-
-
-def _take(d: int, i: int, index) -> tuple:
-    full = [slice(None)] * d
-    full[i] = index
-    return tuple(full)
 
 
 class VariableDiffusion:
@@ -93,11 +106,18 @@ class VariableDiffusion:
     >>> a = v.operator(symmetric=True)
     >>> a.shape, bool(abs(a - a.T).max() < 1e-12)
     ((6, 6), True)
-    >>> bool(abs(v.weighted_operator() - (v.operator() * g.weights().reshape(-1, 1))).max() < 1e-12)
+
+    A constant ``k`` gives ``k`` times the Kronecker sum of the 1-D operators:
+
+    >>> from kronpde.operator import assemble
+    >>> from kronpde.stencils import second_difference
+    >>> const = VariableDiffusion(g, np.full(g.node_shape, 2.0))
+    >>> ref = 2.0 * assemble([second_difference(axis) for axis in g.axes])
+    >>> bool(abs(const.operator() - ref).max() < 1e-12)
     True
     """
 
-    def __init__(self, grid: Grid, k: np.ndarray, shift: float = 0.0):
+    def __init__(self, grid: Grid, k: np.ndarray, shift: float = 0.0) -> None:
         self.grid = grid
         self.k = np.asarray(k, dtype=float)
         self.shift = float(shift)
@@ -128,7 +148,7 @@ class VariableDiffusion:
 
     # -- k at the staggered points -----------------------------------------------------
     def _lines(self, i: int) -> np.ndarray:
-        """``k`` on the lines of axis ``i`` through the unknowns: shape (..., cells_i + 1)."""
+        """Return ``k`` on axis ``i``'s lines through the unknowns, shape (..., cells_i + 1)."""
         index = list(self.grid.unknown_index)
         index[i] = slice(None)
         kn = np.ascontiguousarray(np.moveaxis(self.k[tuple(index)], i, -1))
@@ -139,91 +159,64 @@ class VariableDiffusion:
         return kn
 
     def _axis_k(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Harmonic-mean ``k`` on the intervals of axis ``i`` and ``k`` at its two faces."""
+        """Return the harmonic-mean ``k`` on axis ``i``'s intervals and ``k`` at its faces."""
         kn = self._lines(i)
         return harmonic_mean(kn[..., :-1], kn[..., 1:]), kn[..., 0], kn[..., -1]
 
     def edge_k(self, i: int) -> np.ndarray:
-        """``k_{j+1/2}`` on every interval of axis ``i``, shape (..., cells_i) (axis ``i`` last)."""
+        """Return ``k_{j+1/2}`` on every interval of axis ``i``.
+
+        Parameters
+        ----------
+        i : int
+            The axis.
+
+        Returns
+        -------
+        ndarray, shape (..., cells_i)
+            Axis ``i`` last, the other axes over their unknowns.
+        """
         return self._axis_k(i)[0]
 
     # -- assembly ----------------------------------------------------------------------
-    def weighted_operator(self) -> sp.csr_array:
-        """``W A = sum_i D_iᵀ K_i D_i + R + c W`` (CSR, symmetric), built with Kronecker products.
-
-        ``D_i = I ⊗ ... ⊗ D ⊗ ... ⊗ I`` with the one-sided difference ``D`` of
-        axis ``i`` (:func:`_difference`), ``K_i`` the diagonal of
-        ``k_{e+1/2} / h_e`` times the dual-face area.  Independent of the row
-        formulas that :attr:`diagonal` and :attr:`edges` (and so
-        :meth:`operator` and the matrix-free apply) come from, so the two
-        check each other.
-        """
-        g = self.grid
-        d = g.dimension
-        shape = g.shape
-        n_total = g.size
-        w_axes = [a.weights for a in g.axes]
-        total = sp.csr_array((n_total, n_total))
-        robin = np.zeros(shape)
-        for i, axis in enumerate(g.axes):
-            D = _difference(axis)
-            eyes_before = sp.eye_array(math.prod(shape[:i]), format="csr")
-            eyes_after = sp.eye_array(math.prod(shape[i + 1 :]), format="csr")
-            Di = sp.kron(sp.kron(eyes_before, D, format="csr"), eyes_after, format="csr")
-            edge_k, face_lo, face_hi = self._axis_k(i)
-            cond = edge_k / axis.spacings  # k_{e+1/2} / h_e, axis i last
-            area = np.ones(())
-            for j in range(d):
-                if j != i:
-                    area = np.multiply.outer(area, w_axes[j])
-            Ki = np.moveaxis(cond * area[..., None], -1, i)
-            total = total + Di.T @ sp.diags_array(Ki.reshape(-1)) @ Di
-            for side, bc, kf in ((0, axis.lower_bc, face_lo), (1, axis.upper_bc, face_hi)):
-                if isinstance(bc, Robin) and not axis.periodic:
-                    row = robin[_take(d, i, slice(-1, None) if side else slice(0, 1))]
-                    row += np.expand_dims(kf * (bc.alpha / bc.beta) * area, i)
-        w = g.weights().reshape(-1)
-        total = total + sp.diags_array(robin.reshape(-1) + self.shift * w)
-        total = sp.csr_array(total)
-        total.sum_duplicates()
-        total.eliminate_zeros()
-        return total
-
     def operator(self, symmetric: bool = False) -> sp.csr_array:
-        """``A`` or, with ``symmetric=True``, ``Â`` as CSR, from the row coefficients.
+        """Return ``A`` or, with ``symmetric=True``, ``Â`` as CSR, from the row coefficients.
 
+        Parameters
+        ----------
+        symmetric : bool, optional
+            Return ``Â = W^{1/2} A W^{-1/2}`` instead of ``A``.
+
+        Returns
+        -------
+        scipy.sparse.csr_array
+            Shape ``(N, N)``, canonical (sorted indices, no explicit zeros).
+
+        Notes
+        -----
         Written as the banded (DIA) matrix of :attr:`diagonal`, :attr:`edges`
-        and :attr:`wraps` (offsets ``0``, ``±s_i`` and ``±(n_i - 1) s_i``, ``s_i``
-        the stride of axis ``i``) and converted to CSR once: about 20 times
-        faster than the sparse products of :meth:`weighted_operator` on 128³
-        cells, and equal to it up to rounding (the tests check both).
+        and :attr:`wraps` (offsets ``0``, ``±s_i`` and ``±(n_i - 1) s_i``,
+        ``s_i`` the stride of axis ``i``) and converted to CSR once
+        (:func:`kronpde.banded.csr_from_bands`), rather than summed from sparse
+        Kronecker products ``D_iᵀ K_i D_i`` (a reference built that way checks
+        it in the tests).
         """
         g = self.grid
         d = g.dimension
         shape = g.shape
-        n_total = g.size
         strides = [math.prod(shape[i + 1 :]) for i in range(d)]
-        bands: dict[int, np.ndarray] = {0: self.diagonal.copy()}
-
-        def band(offset: int) -> np.ndarray:
-            if offset not in bands:
-                bands[offset] = np.zeros(shape)
-            return bands[offset]
-
+        # (offset, index, values); DIA convention: A[r, c] is stored at column c
+        terms: list[tuple[int, tuple, np.ndarray]] = [(0, (), self.diagonal)]
         for i, (E, wrap) in enumerate(zip(self.edges, self.wraps, strict=True)):
             if E.shape[i] > 0:
-                # DIA stores A[r, c] at column c: the (r, r+1) pair sits at column r+1
-                band(strides[i])[_take(d, i, slice(1, None))] += E
-                band(-strides[i])[_take(d, i, slice(None, -1))] += E
+                # the (r, r+1) pair: A[r, r+1] at column r+1, A[r+1, r] at column r
+                terms.append((strides[i], axis_index(d, i, slice(1, None)), E))
+                terms.append((-strides[i], axis_index(d, i, slice(None, -1)), E))
             if wrap is not None:
                 n = shape[i]
-                band((n - 1) * strides[i])[_take(d, i, slice(-1, None))] += wrap
-                band(-(n - 1) * strides[i])[_take(d, i, slice(0, 1))] += wrap
-        offsets = sorted(bands)
-        data = np.stack([bands[o].reshape(-1) for o in offsets])
-        bands.clear()
-        a = sp.dia_array((data, np.array(offsets)), shape=(n_total, n_total)).tocsr()
-        del data
+                terms.append(((n - 1) * strides[i], axis_index(d, i, slice(-1, None)), wrap))
+                terms.append((-(n - 1) * strides[i], axis_index(d, i, slice(0, 1)), wrap))
+        a = csr_from_bands(shape, terms)
         if not symmetric:  # A = W^{-1/2} Â W^{1/2}
             s = np.sqrt(g.weights().reshape(-1))
             a = sp.csr_array(sp.diags_array(1.0 / s) @ a @ sp.diags_array(s))
@@ -232,35 +225,18 @@ class VariableDiffusion:
         return a
 
     def linear_operator(self, symmetric: bool = False) -> VariableOperator:
-        """The matrix-free ``A``, or ``Â`` with ``symmetric=True``."""
+        """Return the matrix-free ``A``, or ``Â`` with ``symmetric=True``.
+
+        Parameters
+        ----------
+        symmetric : bool, optional
+            Return ``Â`` instead of ``A``.
+
+        Returns
+        -------
+        VariableOperator
+        """
         return VariableOperator(self, symmetric=symmetric)
-
-
-def _difference(axis) -> sp.csr_array:
-    """The one-sided difference ``(D u)_e = u_{e+1} - u_e`` of one axis, shape (cells, n).
-
-    Columns are the axis' unknowns: a Dirichlet node's column is dropped, and on
-    a periodic axis node ``m`` is node ``0``.
-    """
-    m = axis.cells
-    start = axis.unknown_slice.start
-    n = axis.n_unknowns
-    e = np.arange(m)
-    rows = np.concatenate([e, e])
-    nodes = np.concatenate([e, e + 1])
-    vals = np.concatenate([-np.ones(m), np.ones(m)])
-    if axis.periodic:
-        nodes = nodes % m
-    cols = nodes - start
-    keep = (cols >= 0) & (cols < n)
-    if not axis.periodic:  # a Dirichlet node is not a column
-        if isinstance(axis.lower_bc, Dirichlet):
-            keep &= nodes != 0
-        if isinstance(axis.upper_bc, Dirichlet):
-            keep &= nodes != m
-    D = sp.coo_array((vals[keep], (rows[keep], cols[keep])), shape=(m, n)).tocsr()
-    D.sum_duplicates()
-    return D
 
 
 class VariableOperator(LinearOperator):
@@ -271,21 +247,19 @@ class VariableOperator(LinearOperator):
     ``matvec_into(x, out)`` (see :mod:`kronpde.solvers.cg`).
     """
 
-    def __init__(self, data: VariableDiffusion, symmetric: bool = True):
+    def __init__(self, data: VariableDiffusion, symmetric: bool = True) -> None:
         self.data = data
         self.symmetric = symmetric
         self.grid_shape = data.grid.shape
         n = math.prod(self.grid_shape)
         super().__init__(dtype=np.float64, shape=(n, n))
-        plane = math.prod(self.grid_shape[1:])
-        self._block = max(1, min(self.grid_shape[0], BLOCK_BYTES // (8 * plane)))
-        self._tmp = np.empty((self._block, *self.grid_shape[1:]))
+        self._blocks = PlaneBlocks(self.grid_shape)
         if not symmetric:
             self._scale = np.sqrt(data.grid.weights())
             self._x = np.empty(self.grid_shape)
 
     def _apply_symmetric(self, X: np.ndarray, Y: np.ndarray) -> None:
-        """``Y = Â X``, in blocks of planes along axis 0 of about :data:`BLOCK_BYTES`.
+        """Compute ``Y = Â X`` in blocks of planes along axis 0 (:class:`~.banded.PlaneBlocks`).
 
         A block receives its diagonal term, the couplings along the other axes
         (inside the block) and those along axis 0 (reading ``X`` one plane
@@ -295,21 +269,20 @@ class VariableOperator(LinearOperator):
         d = X.ndim
         n0 = X.shape[0]
         E0, wrap0 = data.edges[0], data.wraps[0]
-        for p0 in range(0, n0, self._block):
-            p1 = min(p0 + self._block, n0)
-            xb, yb, tb = X[p0:p1], Y[p0:p1], self._tmp[: p1 - p0]
+        for p0, p1, tb in self._blocks:
+            xb, yb = X[p0:p1], Y[p0:p1]
             np.multiply(xb, data.diagonal[p0:p1], out=yb)
             for i in range(1, d):
                 E, wrap = data.edges[i][p0:p1], data.wraps[i]
                 if E.shape[i] > 0:
-                    lo, hi = _take(d, i, slice(None, -1)), _take(d, i, slice(1, None))
+                    lo, hi = axis_index(d, i, slice(None, -1)), axis_index(d, i, slice(1, None))
                     t = tb[lo]
                     np.multiply(E, xb[hi], out=t)
                     yb[lo] += t
                     np.multiply(E, xb[lo], out=t)
                     yb[hi] += t
                 if wrap is not None:
-                    first, last = _take(d, i, slice(0, 1)), _take(d, i, slice(-1, None))
+                    first, last = axis_index(d, i, slice(0, 1)), axis_index(d, i, slice(-1, None))
                     t = tb[first]
                     np.multiply(wrap[p0:p1], xb[first], out=t)
                     yb[last] += t
@@ -334,7 +307,20 @@ class VariableOperator(LinearOperator):
                     Y[n0 - 1 :] += tb[:1]
 
     def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Compute ``out = op @ x`` without allocating; ``out`` must not alias ``x``."""
+        """Compute ``out = op @ x`` without allocating (the protocol of :mod:`kronpde.solvers.cg`).
+
+        Parameters
+        ----------
+        x : ndarray, shape (N,)
+            C-contiguous float64; not modified.
+        out : ndarray, shape (N,)
+            C-contiguous float64, must not alias ``x``; every entry is overwritten.
+
+        Returns
+        -------
+        ndarray
+            ``out``.
+        """
         X = x.reshape(self.grid_shape)
         Y = out.reshape(self.grid_shape)
         if self.symmetric:

@@ -1,6 +1,7 @@
-"""Benchmark kronpde.kron.matmul_axis: one dense n×n matrix along each axis of an n^3 array.
+"""Benchmark the vec identity and the Kronecker sum: matmul_axis, and KronSum's two applies.
 
-Anchors measured in the same process, on the same random data:
+Table 1, :func:`kronpde.operator.matmul_axis`: one dense n×n matrix along each
+axis of an n^3 array.  Anchors measured in the same process, on the same random data:
 
 * hand GEMM  - np.dot on reshaped arrays: axis 0 ``A @ X.reshape(n, -1)``, last axis
   ``X.reshape(-1, n) @ A.T``, middle axis a transpose copy + one GEMM + copy back;
@@ -8,7 +9,12 @@ Anchors measured in the same process, on the same random data:
   result as the others);
 * einsum     - ``np.einsum(..., optimize=True)`` + ``np.ascontiguousarray``.
 
-Prints a markdown table of median wall times (ms) after a warm-up.  Each BLAS thread count
+Table 2, :class:`kronpde.operator.KronSum` on the 3-D Dirichlet Laplacian with n^3
+unknowns, ``matvec_into`` on a random vector: the banded apply (AxisOperator factors)
+against the general apply of the same factors as sparse and as dense matrices
+(:func:`matmul_axis` per axis) and against the assembled CSR ``A @ x``.
+
+Prints markdown tables of median wall times (ms) after a warm-up.  Each BLAS thread count
 runs in its own subprocess with ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` set, because
 OpenBLAS reads them only at start-up; ``--threads default`` runs in this process as is.
 
@@ -16,6 +22,7 @@ Usage::
 
     python scripts/bench_kron.py                 # BLAS threads 1 and 2
     python scripts/bench_kron.py --threads default --sizes 128 --repeats 5
+    python scripts/bench_kron.py --quick         # smoke run: 32^3, 3 repeats, 1 BLAS thread
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ import time
 
 import numpy as np
 
-from kronpde.kron import matmul_axis
+from kronpde import Grid, Problem
+from kronpde.operator import KronSum, assemble, matmul_axis
 
 
 def blas_threads_statement() -> str:
@@ -110,10 +118,41 @@ def run(sizes: list[int], repeats: int) -> None:
                 "es": median_ms(lambda: einsum(A, X, axis), repeats),  # noqa: B023
             }
             print(
-                f"| {n}^3 | {axis} | {t['out']:.1f} | {t['new']:.1f} | {t['hand']:.1f} "
-                f"| {t['td']:.1f} | {t['es']:.1f} | {t['out'] / t['hand']:.2f} |",
+                f"| {n}^3 | {axis} | {t['out']:.2f} | {t['new']:.2f} | {t['hand']:.2f} "
+                f"| {t['td']:.2f} | {t['es']:.2f} | {t['out'] / t['hand']:.2f} |",
                 flush=True,
             )
+    print()
+    print(
+        "| n^3 | banded (AxisOperator) | general, sparse factors | general, dense factors "
+        "| CSR A @ x | sparse / banded | dense / banded | CSR / banded |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        cells = [n + 1] * 3
+        ops = Problem(Grid.box(cells, upper=[float(c) for c in cells])).axis_operators
+        banded = KronSum(ops)
+        sparse = KronSum([op.tosparse() for op in ops])
+        dense = KronSum([op.todense() for op in ops])
+        a = assemble(ops)
+        x = rng.standard_normal(a.shape[0])
+        y = np.empty_like(x)
+        ref = a @ x
+        for op in (banded, sparse, dense):
+            op.matvec_into(x, y)
+            assert np.allclose(y, ref, rtol=1e-12, atol=1e-10)
+        t = {
+            "banded": median_ms(lambda: banded.matvec_into(x, y), repeats),  # noqa: B023
+            "sparse": median_ms(lambda: sparse.matvec_into(x, y), repeats),  # noqa: B023
+            "dense": median_ms(lambda: dense.matvec_into(x, y), repeats),  # noqa: B023
+            "csr": median_ms(lambda: a @ x, repeats),  # noqa: B023
+        }
+        print(
+            f"| {n}^3 | {t['banded']:.2f} | {t['sparse']:.2f} | {t['dense']:.2f} "
+            f"| {t['csr']:.2f} | {t['sparse'] / t['banded']:.2f} "
+            f"| {t['dense'] / t['banded']:.2f} | {t['csr'] / t['banded']:.2f} |",
+            flush=True,
+        )
     print(
         f"\n1-min load average at start/end: {load0} / {loadavg()} (other processes "
         "sharing the cores inflate times, 2-thread runs most)\n"
@@ -137,7 +176,12 @@ def main(argv: list[str] | None = None) -> int:
         default=["1", "2"],
         help="BLAS thread counts, each in a subprocess; 'default' runs in this process",
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 32^3, 3 repeats, 1 BLAS thread"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeats, args.threads = [32], 3, ["1"]
     for threads in args.threads:
         if threads == "default":
             run(args.sizes, args.repeats)

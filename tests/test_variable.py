@@ -2,9 +2,10 @@
 
 Anchors: the constant-coefficient operator (``k`` constant must give exactly
 ``k`` times it), the operator built independently with Kronecker products
-(``W A = sum_i D_iᵀ K_i D_i``), manufactured solutions with the right-hand side
-differentiated by hand, scipy's ``spsolve``, and the conjugate-gradient bound
-``iterations <= sqrt(kappa)/2 ln(2/rtol)`` with ``kappa <= k_max/k_min``.
+(``W A = sum_i D_iᵀ K_i D_i``, ``tests/reference_operators.py``), manufactured
+solutions with the right-hand side differentiated by hand, scipy's ``spsolve``,
+and the conjugate-gradient bound ``iterations <= sqrt(kappa)/2 ln(2/rtol)``
+with ``kappa <= k_max/k_min``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 import scipy.sparse.linalg as sla
 from conftest import manufactured, observed_order, reference_solve
+from reference_operators import weighted_operator
 
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
 from kronpde.errors import DataError, OptionError, SolverError
@@ -116,7 +118,7 @@ def test_constant_k_gives_k_times_the_constant_operator(x_kind, y_kind):
     for symmetric in (False, True):
         ref = const.operator(symmetric).toarray()
         scale = np.max(np.abs(ref))
-        assembled = var.operator(symmetric).toarray()  # Kronecker-built D_iᵀ K_i D_i
+        assembled = var.operator(symmetric).toarray()  # bands of the row coefficients
         free = var.linear_operator(symmetric) @ np.eye(var.size)  # row formulas, matrix-free
         np.testing.assert_allclose(assembled, ref, rtol=0, atol=4e-16 * scale)
         np.testing.assert_allclose(free, ref, rtol=0, atol=4e-16 * scale)
@@ -134,13 +136,55 @@ def test_assembly_matrix_free_and_symmetry_agree_in_3d(kinds, rng):
         np.testing.assert_allclose(free, a, rtol=1e-13, atol=1e-13 * np.max(np.abs(a)))
     a_hat = p.operator(symmetric=True).toarray()
     np.testing.assert_allclose(a_hat, a_hat.T, rtol=1e-13, atol=1e-13 * np.max(np.abs(a_hat)))
-    wa = p.weighted_operator().toarray()
+    wa = weighted_operator(grid, kn, shift=0.2).toarray()  # from Kronecker products
     w = p.weights().reshape(-1)
     np.testing.assert_allclose(wa, w[:, None] * p.operator().toarray(), rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(p.weighted_operator().toarray(), wa, rtol=1e-12, atol=1e-10)
     x, y = rng.standard_normal((2, p.size))  # adjoint (dot) test of the matrix-free A
     op = p.linear_operator()
     assert y @ op.matvec(x) == pytest.approx(op.rmatvec(y) @ x, rel=1e-12)
     assert np.all(np.linalg.eigvalsh(a_hat) > 0)
+
+
+@pytest.mark.parametrize("x_kind", SETUPS)
+@pytest.mark.parametrize("y_kind", ["DR", "PP", "RN"])
+@pytest.mark.parametrize("stretched", [False, True])
+def test_weighted_operator_equals_the_kronecker_product_reference(x_kind, y_kind, stretched, rng):
+    nodes = [stretched_nodes(6, 0.0, 1.0, "tanh", 1.5), None] if stretched else None
+    grid = Grid.box([6, 5], upper=[1.0, 1.7], boundary=faces([x_kind, y_kind], 2), nodes=nodes)
+    kn = np.exp(rng.uniform(-1.0, 1.0, grid.node_shape))
+    p = Problem(grid, source=1.0, shift=0.3, coefficient=kn)
+    ref = weighted_operator(grid, kn, shift=0.3)
+    scale = abs(ref).max()
+    assert abs(p.weighted_operator() - ref).max() <= 1e-13 * scale
+    # and the symmetric Â = W^{-1/2} (W A) W^{-1/2}, assembled and matrix-free
+    s = np.sqrt(grid.weights().reshape(-1))
+    a_hat = ref.toarray() / s[:, None] / s[None, :]
+    np.testing.assert_allclose(p.operator(True).toarray(), a_hat, rtol=0, atol=1e-13 * scale)
+    x = rng.standard_normal(p.size)
+    out = np.empty_like(x)
+    p.linear_operator(True).matvec_into(x, out)
+    np.testing.assert_allclose(out, a_hat @ x, rtol=0, atol=1e-12 * scale * np.abs(x).max())
+
+
+def test_matrix_free_blocks_of_one_plane_equal_csr(rng, monkeypatch):
+    """The shared blocking with one plane per block: couplings across blocks, wraps on axis 0."""
+    import kronpde.banded as banded_module
+
+    monkeypatch.setattr(banded_module, "BLOCK_BYTES", 8)
+    for kinds in (["PP", "NR", "DD"], ["RN", "PP", "DN"]):
+        grid = Grid.box([5, 4, 3], upper=[1.0, 1.3, 0.7], boundary=faces(kinds, 3))
+        kn = np.exp(rng.uniform(-1.0, 1.0, grid.node_shape))
+        p = Problem(grid, source=1.0, shift=0.2, coefficient=kn)
+        for symmetric in (False, True):
+            op = p.linear_operator(symmetric)
+            x = rng.standard_normal(p.size)
+            ref = p.operator(symmetric) @ x
+            np.testing.assert_allclose(op.matvec(x), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+            ref_t = p.operator(symmetric).T @ x
+            np.testing.assert_allclose(
+                op.rmatvec(x), ref_t, rtol=0, atol=1e-12 * np.abs(ref_t).max()
+            )
 
 
 def test_one_dimensional_rows_by_hand():

@@ -1,4 +1,4 @@
-"""Tests of kronpde.kron against dense formulas (np.kron, scipy.linalg, explicit loops)."""
+"""Tests of kronpde.toolkit against dense formulas (np.kron, scipy.linalg, explicit loops)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kronpde import kron
+from kronpde import toolkit
 from kronpde.errors import KronpdeError, SolverError
-from kronpde.kron import (
+from kronpde.toolkit import (
     BlockDiagonalSolver,
     IllConditionedWarning,
     KronProduct,
@@ -78,7 +78,7 @@ def conv_matrix_1d(h, n):
 
 
 def test_docstring_examples_run():
-    result = doctest.testmod(kron, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(toolkit, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 10
     assert result.failed == 0
 

@@ -1,4 +1,20 @@
-"""The Kronecker toolkit: products, sums, block diagonals and matrix equations.
+"""The seed chapter's Kronecker toolkit: products, sums, block diagonals and matrix equations.
+
+The toolkit kronpde grew from, with its own public namespace (``__all__``):
+
+* :func:`vec`, :func:`unvec` and the vec identity :func:`kron_matvec`
+  (``(A ⊗ B) vec(X) = vec(B X A^T)``), built on :func:`matmul_axis` (a matrix
+  along one axis of an N-D array);
+* Kronecker products and sums as matrix-free operators: :class:`KronProduct`,
+  :class:`KronSum` (the same class the solvers use, from :mod:`kronpde.operator`);
+* block-diagonal matrices: :func:`block_diag_matvec`, :func:`block_diag_solve`,
+  :class:`BlockDiagonalSolver`;
+* Sylvester equations ``A X + X B = C`` by diagonalisation,
+  :func:`solve_sylvester`, which warns (:class:`IllConditionedWarning`) where
+  diagonalisation loses accuracy;
+* Kronecker-structured least squares, :func:`kron_lstsq`;
+* separable 2-D filtering ``H_row ⊗ H_col`` as two 1-D passes,
+  :func:`separable_filter`.
 
 Conventions
 -----------
@@ -15,7 +31,9 @@ stacks the **columns** of a matrix (column-major, Fortran order), so that
 (:func:`kron_lstsq`, :func:`separable_filter`); everything else works on
 C-ordered arrays and ``ravel()``.
 
-All arithmetic is float64 (complex128 where the data are complex).
+All arithmetic is float64 (complex128 where the data are complex).  A singular
+problem (a singular block, a singular Sylvester equation) raises
+:class:`~kronpde.errors.SolverError`.
 """
 
 from __future__ import annotations
@@ -23,7 +41,6 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -34,6 +51,17 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.errors import SolverError
+from kronpde.operator import (
+    KronSum,
+    _as_float_array,
+    _as_matrix,
+    _check_factors,
+    _ctrans,
+    _result_dtype,
+    _sparse_kron_all,
+    _split_batch,
+    matmul_axis,
+)
 
 __all__ = [
     "BlockDiagonalSolver",
@@ -50,6 +78,7 @@ __all__ = [
     "unvec",
     "vec",
 ]
+
 
 #: Eigenvector matrices with a 2-norm condition number above this make
 #: :func:`solve_sylvester` warn (diagonalisation loses that many digits).
@@ -69,78 +98,6 @@ _NDIMAGE_MODES = (
 
 class IllConditionedWarning(UserWarning):
     """A result was computed, but the method used is known to lose accuracy here."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _as_float_array(a: ArrayLike, name: str) -> NDArray[Any]:
-    """Return ``a`` as a float64 (or complex128) ndarray, copying only if needed."""
-    arr = np.asarray(a)
-    if arr.dtype.kind in "biuf":
-        return arr.astype(np.float64, copy=False)
-    if arr.dtype.kind == "c":
-        return arr.astype(np.complex128, copy=False)
-    msg = f"{name} must be a real or complex numeric array, got dtype {arr.dtype}"
-    raise TypeError(msg)
-
-
-def _as_matrix(a: Any, name: str, *, allow_sparse: bool = True, square: bool = False) -> Any:
-    """Validate a 2-D dense or sparse matrix; dense ones become float64/complex128."""
-    if sp.issparse(a):
-        if not allow_sparse:
-            msg = f"{name} must be a dense array, got a sparse {type(a).__name__}"
-            raise TypeError(msg)
-        if a.dtype.kind in "biuf" and a.dtype != np.float64:
-            a = a.astype(np.float64)
-        elif a.dtype.kind == "c" and a.dtype != np.complex128:
-            a = a.astype(np.complex128)
-        elif a.dtype.kind not in "biufc":
-            msg = f"{name} must have a numeric dtype, got {a.dtype}"
-            raise TypeError(msg)
-    else:
-        a = _as_float_array(a, name)
-    if a.ndim != 2:
-        msg = f"{name} must be a 2-D matrix, got an array of shape {a.shape}"
-        raise ValueError(msg)
-    if square and a.shape[0] != a.shape[1]:
-        msg = f"{name} must be square, got shape {a.shape}"
-        raise ValueError(msg)
-    return a
-
-
-def _check_factors(factors: Sequence[Any], *, square: bool = False) -> tuple[Any, ...]:
-    if sp.issparse(factors) or (isinstance(factors, np.ndarray) and factors.ndim == 2):
-        msg = "factors must be a sequence of matrices, e.g. [A, B], not a single matrix"
-        raise TypeError(msg)
-    out = tuple(_as_matrix(f, f"factors[{k}]", square=square) for k, f in enumerate(factors))
-    if not out:
-        msg = "factors must contain at least one matrix"
-        raise ValueError(msg)
-    return out
-
-
-def _result_dtype(*dtypes: Any) -> np.dtype[Any]:
-    return np.result_type(np.float64, *dtypes)
-
-
-def _dense(a: Any) -> NDArray[Any]:
-    return a.toarray() if sp.issparse(a) else a
-
-
-def _ctrans(a: Any) -> Any:
-    """Conjugate transpose of a dense or sparse matrix."""
-    return a.conj().T
-
-
-def _normalize_axis(axis: int, ndim: int) -> int:
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        msg = f"axis must be an integer, got {axis!r}"
-        raise TypeError(msg)
-    if not -ndim <= axis < ndim:
-        msg = f"axis {axis} is out of range for an array with {ndim} dimension(s)"
-        raise ValueError(msg)
-    return int(axis) % ndim
 
 
 # --------------------------------------------------------------------------- vec
@@ -171,7 +128,7 @@ def vec(X: ArrayLike) -> NDArray[Any]:
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import vec
+    >>> from kronpde.toolkit import vec
     >>> vec(np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([1., 3., 2., 4.])
     """
@@ -201,7 +158,7 @@ def unvec(x: ArrayLike, shape: int | Sequence[int]) -> NDArray[Any]:
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import unvec, vec
+    >>> from kronpde.toolkit import unvec, vec
     >>> X = np.arange(6.0).reshape(2, 3)
     >>> unvec(vec(X), (2, 3))
     array([[0., 1., 2.],
@@ -215,134 +172,7 @@ def unvec(x: ArrayLike, shape: int | Sequence[int]) -> NDArray[Any]:
     return x.reshape(shape, order="F")
 
 
-# --------------------------------------------------------------------------- the kernel
-
-
-def matmul_axis(
-    A: ArrayLike | sp.sparray | sp.spmatrix,
-    X: ArrayLike,
-    axis: int,
-    out: NDArray[Any] | None = None,
-) -> NDArray[Any]:
-    """Apply a matrix along one axis of an N-D array.
-
-    Computes ``Y[..., i, ...] = sum_j A[i, j] X[..., j, ...]`` with the free
-    index in position ``axis``.  ``X`` is viewed as ``(a, n, b)`` (``a``, ``b``
-    the products of the sizes before and after ``axis``) and BLAS does the work:
-
-    * ``a == 1`` (first axis): one GEMM ``A @ X.reshape(n, b)``;
-    * ``b == 1`` (last axis): one GEMM ``X.reshape(a, n) @ A.T``;
-    * otherwise: one batched ``np.matmul(A, X.reshape(a, n, b))``, i.e. ``a``
-      GEMMs of ``(m, n) x (n, b)``.  Measured on 128^3 and 256^3 (1 and 2
-      BLAS threads, idle machine) this was 1.3-1.5x faster than a transpose
-      copy + one GEMM + copy back, 5-35% slower than one GEMM of the same
-      size, and faster than tensordot/einsum (``scripts/bench_kron.py``).
-      With 2 BLAS threads on a machine whose cores are busy with other work,
-      the many small GEMMs (one thread hand-off each) slow down more than a
-      single large GEMM does.
-
-    Parameters
-    ----------
-    A : array_like or scipy sparse array/matrix, shape (m, n)
-        The matrix.  A sparse ``A`` is applied with sparse ``@`` on reshaped
-        views (the middle-axis case costs one transpose copy of ``X``).
-    X : array_like, shape (..., n, ...)
-        The array, ``X.shape[axis] == n``.  A non-C-contiguous ``X`` is copied.
-    axis : int
-        The axis of ``X`` to act on; negative values count from the end.
-    out : numpy.ndarray, optional
-        Preallocated result, shape ``X.shape`` with ``n`` replaced by ``m``,
-        C-contiguous, of a dtype the result can be safely cast to.  It must
-        **not** overlap ``X`` (BLAS cannot work in place); this is checked
-        (``np.may_share_memory``) and raises.  With a dense ``A`` nothing else
-        is allocated when dtypes agree.
-
-    Returns
-    -------
-    numpy.ndarray, shape X.shape[:axis] + (m,) + X.shape[axis+1:]
-        ``out`` if given, else a new C-ordered array.
-
-    Raises
-    ------
-    ValueError
-        If ``A`` is not 2-D, its column count differs from ``X.shape[axis]``,
-        ``axis`` is out of range, or ``out`` has the wrong shape, layout or
-        dtype, or overlaps ``X``.
-    TypeError
-        If ``A`` or ``X`` is not numeric.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from kronpde.kron import matmul_axis
-    >>> X = np.arange(24.0).reshape(2, 3, 4)
-    >>> A = np.array([[1.0, 0.0, -1.0]])
-    >>> Y = matmul_axis(A, X, axis=1)
-    >>> Y.shape
-    (2, 1, 4)
-    >>> np.allclose(Y, np.einsum("ij,ajb->aib", A, X))
-    True
-    """
-    X = np.ascontiguousarray(_as_float_array(X, "X"))
-    if X.ndim == 0:
-        msg = "X must have at least one dimension"
-        raise ValueError(msg)
-    ax = _normalize_axis(axis, X.ndim)
-    A = _as_matrix(A, "A")
-    m, n = A.shape
-    if X.shape[ax] != n:
-        msg = f"A has {n} columns but X has {X.shape[ax]} entries along axis {ax} (shape {X.shape})"
-        raise ValueError(msg)
-    a = math.prod(X.shape[:ax])
-    b = math.prod(X.shape[ax + 1 :])
-    out_shape = X.shape[:ax] + (m,) + X.shape[ax + 1 :]
-    dtype = _result_dtype(A.dtype, X.dtype)
-    if out is None:
-        out = np.empty(out_shape, dtype=dtype)
-    else:
-        if not isinstance(out, np.ndarray):
-            msg = f"out must be a numpy.ndarray, got {type(out).__name__}"
-            raise TypeError(msg)
-        if out.shape != out_shape:
-            msg = f"out has shape {out.shape}, expected {out_shape}"
-            raise ValueError(msg)
-        if not out.flags.c_contiguous:
-            msg = "out must be C-contiguous"
-            raise ValueError(msg)
-        if not np.can_cast(dtype, out.dtype, casting="safe"):
-            msg = f"out has dtype {out.dtype}, but the result has dtype {dtype}"
-            raise ValueError(msg)
-        if np.may_share_memory(out, X):
-            msg = "out must not overlap X (matmul_axis cannot work in place)"
-            raise ValueError(msg)
-    X3 = X.reshape(a, n, b)
-    O3 = out.reshape(a, m, b)
-    if sp.issparse(A):
-        if a == 1:
-            O3[0] = A @ X3[0]
-        elif b == 1:
-            O3[:, :, 0] = (A @ X3[:, :, 0].T).T
-        else:
-            Y = A @ X3.transpose(1, 0, 2).reshape(n, a * b)
-            O3[...] = Y.reshape(m, a, b).transpose(1, 0, 2)
-    elif a == 1:
-        np.matmul(A, X3[0], out=O3[0])
-    elif b == 1:
-        np.matmul(X3[:, :, 0], A.T, out=O3[:, :, 0])
-    else:
-        np.matmul(A, X3, out=O3)
-    return out
-
-
 # --------------------------------------------------------------------------- products
-
-
-def _split_batch(x: NDArray[Any], n: int, name: str) -> tuple[int | None, NDArray[Any]]:
-    """Accept ``(n,)`` or ``(n, r)``; return (r or None, x)."""
-    if x.ndim not in (1, 2) or x.shape[0] != n:
-        msg = f"{name} must have shape ({n},) or ({n}, r), got {x.shape}"
-        raise ValueError(msg)
-    return (None if x.ndim == 1 else x.shape[1]), x
 
 
 def _kron_apply(factors: tuple[Any, ...], x: NDArray[Any]) -> NDArray[Any]:
@@ -390,7 +220,7 @@ def kron_matvec(factors: Sequence[Any], x: ArrayLike) -> NDArray[Any]:
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import kron_matvec
+    >>> from kronpde.toolkit import kron_matvec
     >>> rng = np.random.default_rng(0)
     >>> A, B = rng.random((2, 3)), rng.random((4, 4))
     >>> x = rng.random(12)
@@ -398,10 +228,6 @@ def kron_matvec(factors: Sequence[Any], x: ArrayLike) -> NDArray[Any]:
     True
     """
     return _kron_apply(_check_factors(factors), _as_float_array(x, "x"))
-
-
-def _sparse_kron_all(mats: Sequence[Any]) -> sp.csr_array:
-    return reduce(lambda P, Q: sp.kron(P, Q, format="csr"), [sp.csr_array(m) for m in mats])
 
 
 class KronProduct(LinearOperator):
@@ -430,7 +256,7 @@ class KronProduct(LinearOperator):
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import KronProduct
+    >>> from kronpde.toolkit import KronProduct
     >>> A, B = np.array([[1.0, 2.0]]), np.eye(2)
     >>> K = KronProduct([A, B])
     >>> K.shape
@@ -475,150 +301,6 @@ class KronProduct(LinearOperator):
         scipy.sparse.csr_array, shape ``self.shape``
         """
         return _sparse_kron_all(self.factors)
-
-
-class KronSum(LinearOperator):
-    """The Kronecker sum ``sum_k I ⊗ ... ⊗ A_k ⊗ ... ⊗ I + shift * I``.
-
-    ``A_k`` acts along axis ``k`` of a C-ordered array of shape
-    ``(n_1, ..., n_N)`` (np.kron ordering; note that
-    ``scipy.sparse.kronsum(A, B)`` equals ``KronSum([B, A])``).  With ``A_k``
-    the 1-D second-difference matrices this is the N-D Laplacian.
-
-    Parameters
-    ----------
-    factors : sequence of array_like or sparse, shapes (n_k, n_k)
-        Square factors, dense or sparse.
-    shift : float or complex, optional
-        Multiple of the identity added (default 0).
-
-    Attributes
-    ----------
-    factors : tuple
-        The validated factors.
-    shift : float or complex
-        The shift.
-    dims : tuple of int
-        ``(n_1, ..., n_N)``, the array shape the operator acts on.
-
-    Raises
-    ------
-    ValueError
-        If a factor is not square or there are none.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from kronpde.kron import KronSum
-    >>> T = np.array([[2.0, -1.0], [-1.0, 2.0]])
-    >>> L = KronSum([T, 3 * T], shift=1.0)
-    >>> np.allclose(L.to_sparse().toarray(),
-    ...             np.kron(T, np.eye(2)) + np.kron(np.eye(2), 3 * T) + np.eye(4))
-    True
-    >>> L.eigenvalues()
-    array([[ 5., 11.],
-           [ 7., 13.]])
-    """
-
-    def __init__(self, factors: Sequence[Any], shift: float | complex = 0.0) -> None:
-        self.factors = _check_factors(factors, square=True)
-        if not np.isscalar(shift) or np.asarray(shift).dtype.kind not in "biufc":
-            msg = f"shift must be a real or complex number, got {shift!r}"
-            raise TypeError(msg)
-        self.shift = shift
-        self.dims = tuple(f.shape[0] for f in self.factors)
-        n = math.prod(self.dims)
-        dtype = _result_dtype(*(f.dtype for f in self.factors), np.asarray(shift).dtype)
-        super().__init__(dtype=dtype, shape=(n, n))
-
-    def _apply(
-        self, factors: Sequence[Any], shift: float | complex, x: NDArray[Any]
-    ) -> NDArray[Any]:
-        x = _as_float_array(x, "x")
-        r, x = _split_batch(x, self.shape[1], "x")
-        extra = () if r is None else (r,)
-        X = np.ascontiguousarray(x).reshape(self.dims + extra)
-        dtype = _result_dtype(self.dtype, x.dtype)
-        Y = np.empty(X.shape, dtype=dtype)
-        tmp = np.empty(X.shape, dtype=dtype)
-        if shift == 0:
-            matmul_axis(factors[0], X, 0, out=Y)
-            rest = range(1, len(factors))
-        else:
-            np.multiply(X, shift, out=Y)
-            rest = range(len(factors))
-        for k in rest:
-            matmul_axis(factors[k], X, k, out=tmp)
-            Y += tmp
-        return Y.reshape(x.shape)
-
-    def _matvec(self, x: NDArray[Any]) -> NDArray[Any]:
-        return self._apply(self.factors, self.shift, x)
-
-    def _matmat(self, X: NDArray[Any]) -> NDArray[Any]:
-        return self._apply(self.factors, self.shift, X)
-
-    def _rmatvec(self, x: NDArray[Any]) -> NDArray[Any]:
-        return self._apply([_ctrans(f) for f in self.factors], np.conj(self.shift), x)
-
-    def _rmatmat(self, X: NDArray[Any]) -> NDArray[Any]:
-        return self._rmatvec(X)
-
-    def _adjoint(self) -> KronSum:
-        return KronSum([_ctrans(f) for f in self.factors], np.conj(self.shift).item())
-
-    def _transpose(self) -> KronSum:
-        return KronSum([f.T for f in self.factors], self.shift)
-
-    def to_sparse(self) -> sp.csr_array:
-        """Assemble the Kronecker sum as a CSR array (for checks on small sizes only).
-
-        Built as ``sum_k kron(I_left, kron(A_k, I_right)) + shift * I`` with
-        :func:`scipy.sparse.kron`.
-
-        Returns
-        -------
-        scipy.sparse.csr_array, shape ``self.shape``
-        """
-        n = self.shape[0]
-        total = self.shift * sp.eye_array(n, format="csr", dtype=self.dtype)
-        for k, f in enumerate(self.factors):
-            left = math.prod(self.dims[:k])
-            right = math.prod(self.dims[k + 1 :])
-            term = _sparse_kron_all([sp.eye_array(left), sp.csr_array(f), sp.eye_array(right)])
-            total = total + term
-        return sp.csr_array(total)
-
-    def eigenvalues(self) -> NDArray[Any]:
-        """All eigenvalues, by the eigenvalue-sum property.
-
-        The eigenvalues of the Kronecker sum are all the sums
-        ``λ^(1)_{i_1} + ... + λ^(N)_{i_N} + shift`` of factor eigenvalues; for
-        diagonalisable factors the eigenvector of entry ``(i_1, ..., i_N)`` is
-        ``v^(1)_{i_1} ⊗ ... ⊗ v^(N)_{i_N}``.  Hermitian factors use
-        :func:`scipy.linalg.eigvalsh` (ascending, real); others
-        :func:`scipy.linalg.eigvals` (complex, LAPACK order).  Sparse factors
-        are densified, so keep the factors small (``n_k`` up to a few thousand).
-
-        Returns
-        -------
-        numpy.ndarray, shape (n_1, ..., n_N)
-            ``E[i_1, ..., i_N]``; real when all factors are Hermitian and the
-            shift is real, else complex.
-        """
-        N = len(self.factors)
-        shift = np.asarray(self.shift)
-        total: NDArray[Any] = shift.astype(_result_dtype(shift.dtype))
-        for k, f in enumerate(self.factors):
-            d = _dense(f)
-            if np.array_equal(d, d.conj().T):
-                lam = scipy.linalg.eigvalsh(d)
-            else:
-                lam = scipy.linalg.eigvals(d)
-            shape = [1] * N
-            shape[k] = d.shape[0]
-            total = total + lam.reshape(shape)
-        return np.broadcast_to(total, self.dims).copy()
 
 
 # --------------------------------------------------------------------------- block diagonal
@@ -686,7 +368,7 @@ def block_diag_matvec(blocks: ArrayLike | Sequence[ArrayLike], x: ArrayLike) -> 
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import block_diag_matvec
+    >>> from kronpde.toolkit import block_diag_matvec
     >>> D = [np.array([[2.0]]), np.array([[3.0]])]
     >>> block_diag_matvec(D, np.array([1.0, 1.0]))
     array([2., 3.])
@@ -747,7 +429,7 @@ def block_diag_solve(blocks: ArrayLike | Sequence[ArrayLike], b: ArrayLike) -> N
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import block_diag_solve
+    >>> from kronpde.toolkit import block_diag_solve
     >>> block_diag_solve([np.array([[2.0]]), np.array([[4.0]])], np.array([1.0, 1.0]))
     array([0.5 , 0.25])
     """
@@ -798,7 +480,7 @@ class BlockDiagonalSolver:
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import BlockDiagonalSolver
+    >>> from kronpde.toolkit import BlockDiagonalSolver
     >>> solver = BlockDiagonalSolver(np.array([[[2.0, 0.0], [0.0, 4.0]]]))
     >>> solver.solve(np.array([2.0, 2.0]))
     array([1. , 0.5])
@@ -913,7 +595,7 @@ def solve_sylvester(
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import solve_sylvester
+    >>> from kronpde.toolkit import solve_sylvester
     >>> A = np.array([[2.0, 1.0], [1.0, 3.0]])
     >>> B = np.array([[1.0, 0.0], [2.0, 4.0]])
     >>> C = np.ones((2, 2))
@@ -1018,7 +700,7 @@ def kron_lstsq(
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import kron_lstsq, vec
+    >>> from kronpde.toolkit import kron_lstsq, vec
     >>> rng = np.random.default_rng(1)
     >>> A, B, y = rng.random((4, 2)), rng.random((3, 3)), rng.random(12)
     >>> X = kron_lstsq(A, B, y)
@@ -1132,7 +814,7 @@ def separable_filter(
     Examples
     --------
     >>> import numpy as np
-    >>> from kronpde.kron import separable_filter
+    >>> from kronpde.toolkit import separable_filter
     >>> image = np.zeros((3, 4))
     >>> image[1, 1] = 1.0
     >>> separable_filter(image, [1.0, 2.0, 3.0], [0.0, 1.0, 0.0])
