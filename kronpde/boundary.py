@@ -37,7 +37,7 @@ _ANY_DIMENSION = 3
 
 
 def data_error(what: str, detail: str) -> DataError:
-    """A :class:`DataError` about ``what`` (its subject), the message ``"what: detail"``."""
+    """Return a :class:`DataError` about ``what`` (its subject), the message ``"what: detail"``."""
     return DataError(f"{what}: {detail}", subject=what, detail=detail)
 
 
@@ -72,7 +72,8 @@ def check_data(value: object, what: str, *, dimension: int | None = None) -> obj
         try:
             return as_expression(value, dimension=dimension or _ANY_DIMENSION)
         except ExpressionError as exc:
-            raise ExpressionError(f"{what}: {exc}", subject=what, detail=exc.detail) from None
+            msg = f"{what}: {exc}"
+            raise ExpressionError(msg, subject=what, detail=exc.detail) from None
     if callable(value):
         return value
     if isinstance(value, (bool, np.bool_)):
@@ -116,6 +117,7 @@ class Dirichlet:
     kind = "dirichlet"
 
     def __post_init__(self) -> None:
+        """Check the arguments (see the class docstring)."""
         object.__setattr__(self, "value", check_data(self.value, "Dirichlet value"))
 
 
@@ -127,6 +129,7 @@ class Neumann:
     kind = "neumann"
 
     def __post_init__(self) -> None:
+        """Check the arguments (see the class docstring)."""
         object.__setattr__(self, "value", check_data(self.value, "Neumann value"))
 
 
@@ -146,6 +149,7 @@ class Robin:
     kind = "robin"
 
     def __post_init__(self) -> None:
+        """Check the arguments (see the class docstring)."""
         alpha = _check_coefficient(self.alpha, "alpha")
         beta = _check_coefficient(self.beta, "beta")
         if beta == 0.0:
@@ -224,7 +228,8 @@ def evaluate_data(
         try:
             result = value.evaluate(coords)
         except ExpressionError as exc:
-            raise ExpressionError(f"{what}: {exc}", subject=what, detail=exc.detail) from None
+            msg = f"{what}: {exc}"
+            raise ExpressionError(msg, subject=what, detail=exc.detail) from None
     elif callable(value):
         try:
             # non-finite results are reported below, not as floating-point exceptions

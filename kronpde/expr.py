@@ -185,7 +185,7 @@ class Expression:
         return self.evaluate(coords)
 
     def in_dimension(self, dimension: int) -> Expression:
-        """The same expression for a grid of ``dimension`` axes.
+        """Return the same expression for a grid of ``dimension`` axes.
 
         Raises
         ------
@@ -592,7 +592,7 @@ def _check_call(node: ast.Call, source: str, dimension: int) -> None:
 
 
 def _literal(node: ast.Constant, source: str, dimension: int) -> np.float64:
-    """The float64 value of a numeric literal; raise for anything else."""
+    """Return the float64 value of a numeric literal; raise for anything else."""
     value = node.value
     piece = _segment(source, node)
     if isinstance(value, bool) or value is None or value is Ellipsis:

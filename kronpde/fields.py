@@ -61,7 +61,7 @@ class CaseFields:
         return cls(exact, source)
 
     def point_data(self, u: np.ndarray) -> dict[str, np.ndarray]:
-        """The fields to write for the nodal solution ``u`` (shape ``grid.node_shape``).
+        """Return the fields to write for the nodal solution ``u`` (shape ``grid.node_shape``).
 
         ``u`` always; ``f`` when requested; ``u_exact`` and ``error = u - u_exact``
         with ``[exact]``.

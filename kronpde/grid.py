@@ -143,6 +143,7 @@ class Axis:
     coordinates: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
+        """Check the arguments (see the class docstring)."""
         cells = self.cells
         if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 1:
             msg = f"cells: must be a positive integer, got {cells!r}"
@@ -214,19 +215,24 @@ class Axis:
         try:
             x = np.asarray(self.coordinates, dtype=float)
         except (TypeError, ValueError) as exc:
-            raise fail("must be an array of numbers") from exc
+            msg = "must be an array of numbers"
+            raise fail(msg) from exc
         if x.shape != (self.cells + 1,):
-            raise fail(f"need cells + 1 = {self.cells + 1} node coordinates, got shape {x.shape}")
+            msg = f"need cells + 1 = {self.cells + 1} node coordinates, got shape {x.shape}"
+            raise fail(msg)
         if not np.all(np.isfinite(x)):
-            raise fail("must be finite")
+            msg = "must be finite"
+            raise fail(msg)
         if x[0] != self.lower or x[-1] != self.upper:
-            raise fail(
+            msg = (
                 f"must start at lower = {self.lower:g} and end at upper = "
                 f"{self.upper:g}, got {x[0]:g} and {x[-1]:g}"
             )
+            raise fail(msg)
         h = np.diff(x)
         if not np.all(h > 0.0):
-            raise fail("must be strictly increasing")
+            msg = "must be strictly increasing"
+            raise fail(msg)
         self._check_spacing(float(np.min(h)), "coordinates")
         object.__setattr__(self, "coordinates", tuple(float(v) for v in x))
 
@@ -237,7 +243,7 @@ class Axis:
         lower_bc: Condition | None = None,
         upper_bc: Condition | None = None,
     ) -> Axis:
-        """A stretched axis from its node coordinates (``cells = len(nodes) - 1``).
+        """Return a stretched axis from its node coordinates (``cells = len(nodes) - 1``).
 
         The conditions default to homogeneous Dirichlet.
 
@@ -261,7 +267,7 @@ class Axis:
         return self.coordinates is None
 
     def refined(self, factor: int) -> Axis:
-        """The same axis with every interval split into ``factor`` equal parts.
+        """Return the same axis with every interval split into ``factor`` equal parts.
 
         Bounds and conditions are kept; a stretched axis keeps its nodes and
         gains ``factor - 1`` evenly spaced ones inside every interval.
@@ -413,9 +419,8 @@ class Grid:
                 bcs.append(in_dimension(bc, dimension))
             except ExpressionError as exc:
                 face = face_name(i, side)
-                raise ExpressionError(
-                    f"{face}: {exc}", subject=face, axis=i, detail=exc.detail
-                ) from None
+                msg = f"{face}: {exc}"
+                raise ExpressionError(msg, subject=face, axis=i, detail=exc.detail) from None
         if bcs[0] is axis.lower_bc and bcs[1] is axis.upper_bc:
             return axis
         return replace(axis, lower_bc=bcs[0], upper_bc=bcs[1])
@@ -478,9 +483,8 @@ class Grid:
                     f"has {x.size} coordinates, but cells = {cells[i]} on axis {axis_name(i)} "
                     f"needs cells + 1 = {cells[i] + 1}"
                 )
-                raise GridError(
-                    f"axis {axis_name(i)}: nodes {msg}", subject="coordinates", axis=i, detail=msg
-                )
+                msg_0 = f"axis {axis_name(i)}: nodes {msg}"
+                raise GridError(msg_0, subject="coordinates", axis=i, detail=msg)
             coords.append(x)
         explicit_lower, explicit_upper = lower is not None, upper is not None
         lower = [0.0] * d if lower is None else list(lower)
@@ -510,8 +514,9 @@ class Grid:
                         f"{float(bounds[i]):g} on axis {axis_name(i)}; they must agree (or "
                         f"leave {name} out)"
                     )
+                    msg_0 = f"axis {axis_name(i)}: nodes {msg}"
                     raise GridError(
-                        f"axis {axis_name(i)}: nodes {msg}",
+                        msg_0,
                         subject="coordinates",
                         axis=i,
                         detail=msg,
@@ -530,8 +535,9 @@ class Grid:
                 subject = {"lower_bc": face_name(i, 0), "upper_bc": face_name(i, 1)}.get(
                     exc.subject, exc.subject
                 )
+                msg_0 = f"axis {axis_name(i)}: {exc}"
                 raise GridError(
-                    f"axis {axis_name(i)}: {exc}",
+                    msg_0,
                     subject=subject,
                     axis=i,
                     detail=f"axis {axis_name(i)}: {exc.detail}",
@@ -545,7 +551,7 @@ class Grid:
         return len(self.axes)
 
     def refined(self, factor: int) -> Grid:
-        """The same grid with every interval of every axis split into ``factor`` parts.
+        """Return the same grid with every interval of every axis split into ``factor`` parts.
 
         See :meth:`Axis.refined`; the boundary conditions are kept (data given as
         arrays over a face's nodes then no longer fit: use expressions or callables).
@@ -722,7 +728,7 @@ class Grid:
         return full
 
     def from_nodes(self, field: np.ndarray) -> np.ndarray:
-        """The unknowns' values of a nodal field, shape :attr:`shape` (a copy)."""
+        """Return the unknowns' values of a nodal field, shape :attr:`shape` (a copy)."""
         field = np.asarray(field, dtype=float)
         if field.shape != self.node_shape:
             msg = f"expected a nodal array of shape {self.node_shape}, got {field.shape}"
@@ -730,6 +736,7 @@ class Grid:
         return np.array(field[self.unknown_index])
 
     def __repr__(self) -> str:
+        """Return a one-line summary."""
         parts = []
         for i, a in enumerate(self.axes):
             parts.append(

@@ -107,20 +107,22 @@ def check_picture_path(path: str | os.PathLike[str]) -> pathlib.Path:
     target = pathlib.Path(path)
     if target.suffix.lower() not in PICTURE_EXTENSIONS:
         shown = repr(target.suffix) if target.suffix else "no extension"
-        raise PictureError(
+        msg = (
             f"cannot write {str(target)!r}: {shown} is not a picture format; "
             f"use one of {', '.join(PICTURE_EXTENSIONS)}"
         )
+        raise PictureError(msg)
     folder = target.parent
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is not a folder"
-        raise PictureError(f"cannot write {str(target)!r}: the folder {str(folder)!r} {what}")
+        msg = f"cannot write {str(target)!r}: the folder {str(folder)!r} {what}"
+        raise PictureError(msg)
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise PictureError(
-            f"cannot write {str(target)!r}: the folder {str(folder)!r} is not writable"
-        )
+        msg = f"cannot write {str(target)!r}: the folder {str(folder)!r} is not writable"
+        raise PictureError(msg)
     if target.is_dir():
-        raise PictureError(f"cannot write {str(target)!r}: it is a folder")
+        msg = f"cannot write {str(target)!r}: it is a folder"
+        raise PictureError(msg)
     return target
 
 
@@ -215,25 +217,27 @@ def slice_field(
     names = _AXES[:d]
     if axis is None and at is not None:
         if d != 3:
-            raise PictureError("a cut position (at) needs the axis across which to cut")
+            msg = "a cut position (at) needs the axis across which to cut"
+            raise PictureError(msg)
         axis = "z"
     if axis is None and d == 3:
         axis = "z"
     if axis is None:
         return FieldSlice(tuple(nodes), values, tuple(names), "")
     if axis not in names:
-        raise PictureError(f"axis {axis!r}: the field is {d}-D, its axes are {', '.join(names)}")
+        msg = f"axis {axis!r}: the field is {d}-D, its axes are {', '.join(names)}"
+        raise PictureError(msg)
     if d == 1:
-        raise PictureError("a 1-D field is drawn whole; there is no axis to cut across")
+        msg = "a 1-D field is drawn whole; there is no axis to cut across"
+        raise PictureError(msg)
     i = names.index(axis)
     x = nodes[i]
     if at is None:
         at = 0.5 * (x[0] + x[-1])
     tol = 1e-9 * max(abs(x[0]), abs(x[-1]), x[-1] - x[0])
     if not (np.isfinite(at) and x[0] - tol <= at <= x[-1] + tol):
-        raise PictureError(
-            f"cut at {axis} = {at:g} is outside the box, {x[0]:g} <= {axis} <= {x[-1]:g}"
-        )
+        msg = f"cut at {axis} = {at:g} is outside the box, {x[0]:g} <= {axis} <= {x[-1]:g}"
+        raise PictureError(msg)
     j = int(np.argmin(np.abs(x - at)))
     keep = [k for k in range(d) if k != i]
     return FieldSlice(

@@ -115,10 +115,12 @@ class Problem:
             msg = f"grid must be a Grid, got {type(grid).__name__}"
             raise GridError(msg, subject="grid")
         if not _number(shift):
-            raise data_error("shift", f"must be a number, got {shift!r}")
+            msg_0 = "shift"
+            raise data_error(msg_0, f"must be a number, got {shift!r}")
         shift = float(shift)
         if not math.isfinite(shift) or shift < 0.0:
-            raise data_error("shift", f"must be finite and >= 0, got {shift}")
+            msg_0 = "shift"
+            raise data_error(msg_0, f"must be finite and >= 0, got {shift}")
         self.grid = grid
         self.shift = shift
         self.source = self._check_source(source)
@@ -134,8 +136,9 @@ class Problem:
             return float(source.value)
         if isinstance(source, np.ndarray) and source.ndim > 0:
             if source.shape != g.node_shape:
+                msg = "source"
                 raise data_error(
-                    "source",
+                    msg,
                     f"an array source needs the node shape {g.node_shape}, got {source.shape}",
                 )
         elif isinstance(source, np.ndarray):
@@ -147,7 +150,8 @@ class Problem:
         if isinstance(coefficient, np.ndarray) and coefficient.ndim == 0:
             coefficient = coefficient.item()  # a 0-d array is a number
         if isinstance(coefficient, (bool, np.bool_)):
-            raise data_error("coefficient", "must be a number, a callable or an array, got a bool")
+            msg = "coefficient"
+            raise data_error(msg, "must be a number, a callable or an array, got a bool")
         if isinstance(coefficient, (str, Expression)):
             coefficient = check_data(coefficient, "coefficient", dimension=g.dimension)
             if coefficient.is_constant:
@@ -155,7 +159,8 @@ class Problem:
         if _number(coefficient):
             k = float(coefficient)
             if not math.isfinite(k) or k <= 0.0:
-                raise data_error("coefficient", f"must be finite and > 0, got {k:g}")
+                msg = "coefficient"
+                raise data_error(msg, f"must be finite and > 0, got {k:g}")
             return k
         if callable(coefficient):
             return coefficient
@@ -166,10 +171,12 @@ class Problem:
                 f"must be a number, an expression, a callable or an array of the node shape "
                 f"{g.node_shape}, got {type(coefficient).__name__}"
             )
-            raise data_error("coefficient", msg) from exc
+            msg_0 = "coefficient"
+            raise data_error(msg_0, msg) from exc
         if arr.shape != g.node_shape:
             msg = f"an array coefficient needs the node shape {g.node_shape}, got {arr.shape}"
-            raise data_error("coefficient", msg)
+            msg_0 = "coefficient"
+            raise data_error(msg_0, msg)
         self._positive(arr)
         return arr
 
@@ -177,13 +184,15 @@ class Problem:
         """``k`` itself if finite and > 0 on every node, else a DataError naming the node."""
         g = self.grid
         if not np.all(np.isfinite(k)):
-            raise data_error("coefficient", "data are not finite on every node")
+            msg = "coefficient"
+            raise data_error(msg, "data are not finite on every node")
         if not np.all(k > 0.0):
             where = np.unravel_index(int(np.argmin(k)), k.shape)
             at = ", ".join(f"{x[j]:.6g}" for x, j in zip(g.nodes, where, strict=True))
             what = f" = {self.coefficient.text}" if isinstance(self.coefficient, Expression) else ""
+            msg = "coefficient"
             raise data_error(
-                "coefficient", f"must be > 0 at every node, but k{what} = {k[where]:.6g} at ({at})"
+                msg, f"must be > 0 at every node, but k{what} = {k[where]:.6g} at ({at})"
             )
         return k
 
@@ -280,7 +289,7 @@ class Problem:
         return not self.variable_coefficient
 
     def refined(self, factor: int) -> Problem:
-        """The same problem on the grid with ``factor`` times the cells per axis.
+        """Return the same problem on the grid with ``factor`` times the cells per axis.
 
         The grid is :meth:`Grid.refined`; source, shift and coefficient are kept.
 
@@ -297,14 +306,14 @@ class Problem:
 
     # -- operators -----------------------------------------------------------------
     def operator(self, symmetric: bool = False) -> sp.csr_array:
-        """The assembled operator: ``A``, or ``Â = D A D^{-1}`` with ``symmetric=True``."""
+        """Return the assembled operator: ``A``, or ``Â = D A D^{-1}`` with ``symmetric=True``."""
         if self.variable_coefficient:
             return self._variable.operator(symmetric)
         ops = self.symmetric_axis_operators if symmetric else self.axis_operators
         return assemble(ops, self.shift)
 
     def linear_operator(self, symmetric: bool = False) -> KronSumOperator | VariableOperator:
-        """The matrix-free operator: ``A``, or ``Â`` with ``symmetric=True``."""
+        """Return the matrix-free operator: ``A``, or ``Â`` with ``symmetric=True``."""
         if self.variable_coefficient:
             return self._variable.linear_operator(symmetric)
         ops = self.symmetric_axis_operators if symmetric else self.axis_operators
@@ -316,12 +325,12 @@ class Problem:
         return self.linear_operator(symmetric=False)
 
     def weighted_operator(self) -> sp.csr_array:
-        """The row-scaled symmetric form ``W A`` (CSR)."""
+        """Return the row-scaled symmetric form ``W A`` (CSR)."""
         w = self.weights().reshape(-1)
         return sp.csr_array(sp.diags_array(w) @ self.operator())
 
     def diagonal(self) -> np.ndarray:
-        """The diagonal of ``A`` (and of ``Â``), flat."""
+        """Return the diagonal of ``A`` (and of ``Â``), flat."""
         if self.variable_coefficient:
             return self._variable.diagonal.reshape(-1).copy()
         g = self.grid
@@ -467,7 +476,7 @@ class Problem:
         return self.grid.dirichlet_nodes()[0]
 
     def to_nodes(self, u: np.ndarray) -> np.ndarray:
-        """The full nodal field (shape :attr:`Grid.node_shape`) of a solution on the unknowns."""
+        """Return the nodal field (shape :attr:`Grid.node_shape`) of a solution on the unknowns."""
         return self.grid.to_nodes(u, self._dirichlet_values)
 
     def relative_residual(
@@ -493,6 +502,7 @@ class Problem:
         return nr / nb if nb > 0 else nr
 
     def __repr__(self) -> str:
+        """Return a one-line summary."""
         k = self.coefficient
         k = (
             k.text
@@ -503,7 +513,7 @@ class Problem:
 
 
 def _box_index(grid: Grid, box: Box) -> tuple[slice, ...]:
-    """The box of unknowns as an index into the nodal array."""
+    """Return the box of unknowns as an index into the nodal array."""
     lo, hi = box
     if len(lo) != grid.dimension or len(hi) != grid.dimension:
         msg = f"box: lo and hi need {grid.dimension} entries each"

@@ -21,7 +21,7 @@ __all__ = ["SolverSettings", "check_maxiter", "check_tolerance"]
 
 
 def check_tolerance(value: object, name: str, *, below_one: bool = False) -> float:
-    """A tolerance as a float, or an :class:`~kronpde.errors.OptionError`.
+    """Return a tolerance as a float, or an :class:`~kronpde.errors.OptionError`.
 
     Parameters
     ----------

@@ -79,7 +79,7 @@ class AxisOperator:
         return self.diag.size
 
     def tosparse(self) -> sp.csr_array:
-        """The operator as a CSR array of shape ``(n, n)``."""
+        """Return the operator as a CSR array of shape ``(n, n)``."""
         n = self.n
         r = np.arange(n)
         rows = np.concatenate([r, r, r])
@@ -93,7 +93,7 @@ class AxisOperator:
         return a
 
     def todense(self) -> np.ndarray:
-        """The operator as a dense array of shape ``(n, n)``."""
+        """Return the operator as a dense array of shape ``(n, n)``."""
         return self.tosparse().toarray()
 
     def symmetrized(self) -> AxisOperator:
@@ -104,7 +104,7 @@ class AxisOperator:
         return AxisOperator(self.diag.copy(), lower, upper, self.periodic, self.weights, self.lift)
 
     def eigenpairs(self, axis: Axis | None = None, *, force_eigh: bool = False) -> AxisEigenpairs:
-        """The eigenpairs ``T = S Λ S^{-1}``: in closed form where one applies, else by ``eigh``.
+        """Return the eigenpairs ``T = S Λ S^{-1}``: a closed form where one applies, else ``eigh``.
 
         Parameters
         ----------
@@ -132,15 +132,15 @@ class AxisOperator:
         return found if found is not None else _eigh(self)
 
     def eigenvalues(self) -> np.ndarray:
-        """The eigenvalues (transform order, see :class:`AxisEigenpairs`)."""
+        """Return the eigenvalues (transform order, see :class:`AxisEigenpairs`)."""
         return self.eigenpairs().eigenvalues.copy()
 
     def eigenvectors(self) -> np.ndarray:
-        """The eigenvectors as ``W``-orthonormal columns (:meth:`AxisEigenpairs.vectors`)."""
+        """Return the eigenvectors as ``W``-orthonormal columns (:meth:`AxisEigenpairs.vectors`)."""
         return self.eigenpairs().vectors()
 
     def scaled(self, factor: float) -> AxisOperator:
-        """The operator times a number (same weights and lifting factors times ``factor``)."""
+        """Return the operator times a number (same weights; the lifting times ``factor``)."""
         return AxisOperator(
             self.diag * factor,
             self.lower * factor,
@@ -152,7 +152,7 @@ class AxisOperator:
 
 
 def second_difference(axis: Axis) -> AxisOperator:
-    """The operator ``T`` approximating ``-d²/dx²`` on an axis' unknowns.
+    """Return the operator ``T`` approximating ``-d²/dx²`` on an axis' unknowns.
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def second_difference(axis: Axis) -> AxisOperator:
 def diffusion_operator(
     axis: Axis, edge_k: np.ndarray, face_k: tuple[float, float] = (1.0, 1.0)
 ) -> AxisOperator:
-    """The 1-D operator of ``-(k u')'`` with ``k`` given at the interval mid-points.
+    """Return the 1-D operator of ``-(k u')'`` with ``k`` given at the interval mid-points.
 
     Parameters
     ----------
@@ -394,7 +394,7 @@ def _pattern(kind: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _weights_symmetrize(op: AxisOperator) -> bool:
-    """True if ``diag(weights) @ T`` is symmetric (to :data:`_MATCH_RTOL`)."""
+    """Return True if ``diag(weights) @ T`` is symmetric (to :data:`_MATCH_RTOL`)."""
     w = np.asarray(op.weights, dtype=float)
     if w.shape != (op.n,) or not np.all(np.isfinite(w)) or np.any(w <= 0.0):
         return False
@@ -409,7 +409,7 @@ def _weights_symmetrize(op: AxisOperator) -> bool:
 
 
 def _closed_form_scale(kind: str, op: AxisOperator) -> float | None:
-    """The factor ``s`` with ``op == s * pattern``, or None if the operator differs."""
+    """Return the factor ``s`` with ``op == s * pattern``, or None if the operator differs."""
     n = op.n
     if kind == "dct1" and n < 2:
         return None
@@ -511,7 +511,7 @@ class AxisEigenpairs:
 
 
 def _closed_form(op: AxisOperator, axis: Axis | None) -> AxisEigenpairs | None:
-    """The closed-form eigenpairs, if the axis' conditions and the operator's rows have one."""
+    """Return the closed-form eigenpairs, if the axis' conditions and the rows have one."""
     kind = _kind_from_axis(axis) if axis is not None else _kind_from_operator(op)
     s = _closed_form_scale(kind, op) if kind is not None else None
     if s is None:
@@ -522,7 +522,7 @@ def _closed_form(op: AxisOperator, axis: Axis | None) -> AxisEigenpairs | None:
 
 
 def _eigh(op: AxisOperator) -> AxisEigenpairs:
-    """The eigenpairs of the symmetrised operator ``D T D^{-1} = Q Λ Q^T`` (LAPACK's eigh)."""
+    """Return the eigenpairs of the symmetrised ``D T D^{-1} = Q Λ Q^T`` (LAPACK's eigh)."""
     if not _weights_symmetrize(op):
         msg = (
             "the 1-D operator is not symmetric in the weighted inner product "

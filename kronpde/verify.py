@@ -49,7 +49,7 @@ EXACT_METHODS = ("fastdiag", "direct")
 
 
 def refine_case(case: Case, factor: int) -> Case:
-    """The same case on a grid with ``factor`` times the cells on every axis (:meth:`Case.refined`).
+    """Return the case on a grid with ``factor`` times the cells per axis (:meth:`Case.refined`).
 
     Bounds, boundary conditions, source, shift, coefficient, solver settings
     and ``[exact]`` stay as they are; ``case`` is not modified.
@@ -63,7 +63,7 @@ def refine_case(case: Case, factor: int) -> Case:
 
 
 def largest_spacing(grid: Grid) -> float:
-    """The largest distance between neighbouring nodes over all axes (the ``h`` of a level)."""
+    """Return the largest distance between neighbouring nodes (the ``h`` of a level)."""
     return max(float(np.max(np.diff(x))) for x in grid.nodes)
 
 
@@ -136,7 +136,7 @@ class Level:
     message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """The level as JSON-ready values (without the message)."""
+        """Return the level as JSON-ready values (without the message)."""
         names = [f.name for f in dataclasses.fields(self) if f.name != "message"]
         return {name: _plain(getattr(self, name)) for name in names}
 
@@ -172,7 +172,7 @@ class ConvergenceStudy:
         return observed_order([lv.h for lv in self.levels], [lv.error_rms for lv in self.levels])
 
     def to_dict(self) -> dict[str, Any]:
-        """The study as JSON-ready values."""
+        """Return the study as JSON-ready values."""
         return {
             "levels": [lv.to_dict() for lv in self.levels],
             "requested_levels": self.requested,
@@ -191,9 +191,12 @@ def require_exact(case: Case) -> None:
         If it has none; the message says what to add.
     """
     if case.exact is None:
-        raise CaseError(
+        msg = (
             "missing: a convergence study needs the known solution; add a table "
-            '[exact] with u = "..." (an expression in the coordinates) to the case file',
+            '[exact] with u = "..." (an expression in the coordinates) to the case file'
+        )
+        raise CaseError(
+            msg,
             file=str(case.path),
             key="[exact]",
         )
@@ -285,7 +288,7 @@ def converge(
 
 
 def convergence_header() -> list[str]:
-    """The two header lines of the convergence table printed by ``kronpde converge``."""
+    """Return the two header lines of the convergence table printed by ``kronpde converge``."""
     return [
         f"{'level':>5}  {'cells':>14}  {'h':>10}  {'unknowns':>11}  {'max error':>10}  "
         f"{'order':>6}  {'rms error':>10}  {'order':>6}  {'iter':>6}  {'time s':>7}",
@@ -345,7 +348,7 @@ class MethodRun:
         return self.report is not None and self.report.residual_norms.size > 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The run as JSON-ready values (no arrays but the residual history)."""
+        """Return the run as JSON-ready values (no arrays but the residual history)."""
         r = self.report
         out: dict[str, Any] = {"method": self.method, "skipped": self.skipped}
         if r is not None:
@@ -383,7 +386,7 @@ class Comparison:
         return all(r.report.converged for r in self.runs if r.report is not None)
 
     def to_dict(self) -> dict[str, Any]:
-        """The comparison as JSON-ready values."""
+        """Return the comparison as JSON-ready values."""
         return {
             "reference": self.reference,
             "converged": self.converged,
@@ -391,7 +394,7 @@ class Comparison:
         }
 
     def table(self) -> list[str]:
-        """The comparison as printed by ``kronpde compare``."""
+        """Return the comparison as printed by ``kronpde compare``."""
         ref = self.reference or "none"
         w = max([10, *(len(r.method) for r in self.runs)])
         lines = [

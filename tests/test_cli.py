@@ -333,7 +333,8 @@ def test_check_validates_without_solving_or_writing(tmp_path, capsys, monkeypatc
     import kronpde.solvers
 
     def forbidden(*args, **kwargs):
-        raise AssertionError("check must not solve or write")
+        msg = "check must not solve or write"
+        raise AssertionError(msg)
 
     monkeypatch.setattr(kronpde.solvers, "solve", forbidden)
     monkeypatch.setattr(kronpde.io.vtk, "write_result", forbidden)
@@ -702,7 +703,8 @@ def test_internal_error_is_one_line_and_exit_3(tmp_path, capsys, monkeypatch):
     import kronpde.solvers
 
     def broken(*args, **kwargs):
-        raise ZeroDivisionError("simulated bug")
+        msg = "simulated bug"
+        raise ZeroDivisionError(msg)
 
     monkeypatch.setattr(kronpde.solvers, "solve", broken)
     case = tmp_path / "case.toml"

@@ -83,7 +83,8 @@ def test_refuses_an_oversized_3d_grid_fast_without_assembling(monkeypatch):
     problem = Problem(Grid.box([96, 96, 96]), source=1.0)
 
     def forbidden(*args, **kwargs):
-        raise AssertionError("the operator must not be assembled")
+        msg = "the operator must not be assembled"
+        raise AssertionError(msg)
 
     monkeypatch.setattr(Problem, "operator", forbidden)
     t0 = time.perf_counter()

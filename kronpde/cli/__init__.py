@@ -62,7 +62,7 @@ def _module(name: str) -> ModuleType:
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The ``kronpde`` parser; only ``command``'s arguments are built (None: none of them)."""
+    """Build the ``kronpde`` parser; only ``command``'s arguments are built (None: none)."""
     from kronpde import __version__
 
     parser = argparse.ArgumentParser(
@@ -91,7 +91,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _command(argv: list[str]) -> str | None:
-    """The subcommand named on the command line (the first word that is one), if any."""
+    """Return the subcommand named on the command line (the first word that is one), if any."""
     return next((word for word in argv if word in COMMANDS), None)
 
 

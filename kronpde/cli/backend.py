@@ -45,7 +45,7 @@ _RANK_VARIABLES = (
 
 
 def launcher_rank() -> int:
-    """This process's rank as the MPI launcher set it in the environment (0 if none did).
+    """Return this process's rank as the MPI launcher set it (0 if none did).
 
     Lets the command line print an input error once per job, not once per
     rank, before (or without) initialising MPI.
@@ -58,7 +58,7 @@ def launcher_rank() -> int:
 
 
 def backend_options(args: argparse.Namespace, method: str) -> tuple[str, dict[str, Any] | None]:
-    """The method and the options of ``--backend petsc`` (None: the serial backend).
+    """Return the method and the options of ``--backend petsc`` (None: the serial backend).
 
     A serial-only method named in the case file gives way to ``auto``
     (``amg-cg``); named on the command line it is an error.
@@ -67,26 +67,31 @@ def backend_options(args: argparse.Namespace, method: str) -> tuple[str, dict[st
     from kronpde.solvers import petsc
 
     if args.backend not in ("serial", "petsc"):
-        raise UsageError("--backend", f"must be serial or petsc, got {args.backend!r}")
+        msg = "--backend"
+        raise UsageError(msg, f"must be serial or petsc, got {args.backend!r}")
     if args.backend == "serial":
         for name, value in (("--pc", args.pc), ("--petsc-options", args.petsc_options)):
             if value is not None:
                 raise UsageError(name, "applies to --backend petsc only")
         return method, None
     if not petsc.available():
-        raise UsageError("--backend petsc", petsc.INSTALL_HINT)
+        msg = "--backend petsc"
+        raise UsageError(msg, petsc.INSTALL_HINT)
     if args.pc is not None and args.pc not in petsc.PRECONDITIONERS:
-        raise UsageError("--pc", f"must be gamg or hypre, got {args.pc!r}")
+        msg = "--pc"
+        raise UsageError(msg, f"must be gamg or hypre, got {args.pc!r}")
     if method not in petsc.METHODS or (args.pc is not None and args.method is None):
         if args.method is not None:  # asked for on the command line: refuse
+            msg = "--method"
             raise UsageError(
-                "--method",
+                msg,
                 f"{method} runs on the serial backend only; --backend petsc runs "
                 f"{', '.join(petsc.METHODS)}",
             )
         method = "auto"  # the case file's serial choice (or its cg, with --pc) gives way
     if args.pc is not None and method == "cg":
-        raise UsageError("--pc", "applies to amg-cg; --method cg uses Jacobi")
+        msg = "--pc"
+        raise UsageError(msg, "applies to amg-cg; --method cg uses Jacobi")
     options: dict[str, Any] = {"monitor": None if args.quiet else sys.stderr}
     if args.pc is not None:
         options["pc"] = args.pc
@@ -94,6 +99,7 @@ def backend_options(args: argparse.Namespace, method: str) -> tuple[str, dict[st
         try:
             petsc.parse_petsc_options(args.petsc_options)  # checked here, for the message
         except OptionError as exc:
-            raise UsageError("--petsc-options", str(exc)) from None
+            msg = "--petsc-options"
+            raise UsageError(msg, str(exc)) from None
         options["petsc_options"] = args.petsc_options
     return method, options

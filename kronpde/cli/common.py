@@ -52,7 +52,7 @@ class UsageError(Exception):
 
 
 def method_names() -> tuple[str, ...]:
-    """The solver methods (:data:`kronpde.solvers.METHODS`)."""
+    """Return the solver methods (:data:`kronpde.solvers.METHODS`)."""
     from kronpde.solvers.method import METHODS
 
     return METHODS
@@ -71,7 +71,7 @@ def add_case_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def add_solver_overrides(parser: argparse.ArgumentParser, *, method: bool = True) -> None:
-    """``--method``, ``--rtol``, ``--maxiter``: overrides of ``[solver]``."""
+    """Add ``--method``, ``--rtol``, ``--maxiter``: the overrides of ``[solver]``."""
     if method:
         parser.add_argument(
             "--method", metavar="M", help="override [solver] method: " + ", ".join(method_names())
@@ -116,7 +116,7 @@ def check_method(name: str, key: str, case: Case | None = None) -> str:
 
 
 def solver_settings(case: Case, args: argparse.Namespace) -> SolverSettings:
-    """The case's ``[solver]`` with the command line's overrides, every value checked."""
+    """Return the case's ``[solver]`` with the command line's overrides, every value checked."""
     from dataclasses import replace
 
     from kronpde.errors import OptionError
@@ -139,7 +139,7 @@ def solver_settings(case: Case, args: argparse.Namespace) -> SolverSettings:
 
 
 def describe_grid(case: Case) -> list[str]:
-    """The summary lines about the grid and the equation."""
+    """Return the summary lines about the grid and the equation."""
     from kronpde.expr import Expression
 
     grid = case.grid
@@ -161,7 +161,7 @@ def describe_grid(case: Case) -> list[str]:
 
 
 def output_path(case: Case, option: str | None) -> tuple[Path | None, str]:
-    """The file to write and the key or option that named it."""
+    """Return the file to write and the key or option that named it."""
     from kronpde.io.case import check_extension
 
     if option is not None:

@@ -47,13 +47,13 @@ def run(args: argparse.Namespace) -> int:
     settings = solver_settings(case, args)
     verify.require_exact(case)
     if args.levels < 2:
-        raise UsageError(
-            "--levels", f"must be at least 2 (an order needs two grids), got {args.levels}"
-        )
+        msg = "--levels"
+        raise UsageError(msg, f"must be at least 2 (an order needs two grids), got {args.levels}")
     finest = [c * 2 ** (args.levels - 1) for c in case.cells]
     if math.prod(c + 1 for c in finest) > MAX_NODES:
+        msg = "--levels"
         raise UsageError(
-            "--levels", f"{args.levels} levels refine the grid to {finest} cells: too many nodes"
+            msg, f"{args.levels} levels refine the grid to {finest} cells: too many nodes"
         )
     picture = picture_path("--plot", args.plot)
     out = None if args.quiet else sys.stdout

@@ -47,13 +47,15 @@ def run(args: argparse.Namespace) -> int:
     from kronpde.plotting import save_field_picture
 
     if args.dpi is not None and not 10 <= args.dpi <= 1000:
-        raise UsageError("--dpi", f"must be between 10 and 1000, got {args.dpi}")
+        msg = "--dpi"
+        raise UsageError(msg, f"must be between 10 and 1000, got {args.dpi}")
     output = args.output if args.output is not None else str(Path(args.case).with_suffix(".png"))
     picture = picture_path("-o", output)
     result = read_result(args.case)
     if args.field not in result.fields:
+        msg = "--field"
         raise UsageError(
-            "--field",
+            msg,
             f"{args.case} has the fields {', '.join(result.fields) or '(none)'}; "
             f"got {args.field!r}",
         )

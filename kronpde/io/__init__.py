@@ -1,0 +1,1 @@
+"""The file layer: case files in, result files out (and read back)."""

@@ -76,10 +76,11 @@ def replace_atomically(
             suffix=target.suffix if suffix is None else suffix,
         )
     except OSError as exc:
-        raise error(
+        msg = (
             f"cannot write {str(target)!r}: no temporary file can be created in "
             f"{str(target.parent)!r} ({exc.strerror or exc})"
-        ) from exc
+        )
+        raise error(msg) from exc
     try:
         os.close(fd)
         write(tmp)
@@ -91,7 +92,8 @@ def replace_atomically(
             os.unlink(tmp)
         if not isinstance(exc, Exception):
             raise
-        raise error(f"writing {str(target)!r} failed: {exc}") from exc
+        msg = f"writing {str(target)!r} failed: {exc}"
+        raise error(msg) from exc
     # The rename itself is durable only once the folder is synced; best effort.
     with contextlib.suppress(OSError):
         _fsync(target.parent, os.O_RDONLY)

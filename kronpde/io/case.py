@@ -156,7 +156,7 @@ class Case:
         return self.solver.maxiter
 
     def refined(self, factor: int) -> Case:
-        """The same case on the grid with ``factor`` times the cells per axis."""
+        """Return the same case on the grid with ``factor`` times the cells per axis."""
         if factor == 1:
             return self
         return Case(
@@ -215,7 +215,7 @@ def load_case(path: str | os.PathLike[str]) -> Case:
 
 
 def _show(value: Any, limit: int = 60) -> str:
-    """A value the way TOML writes it, shortened."""
+    """Return a value the way TOML writes it, shortened."""
 
     def fmt(v: Any) -> str:
         if isinstance(v, bool):
@@ -240,7 +240,7 @@ def _show(value: Any, limit: int = 60) -> str:
 
 
 def _kind(value: Any) -> str:
-    """What a TOML value is, in words."""
+    """Say what a TOML value is, in words."""
     if isinstance(value, bool):
         return f"the boolean {_show(value)}"
     if isinstance(value, str):
@@ -273,7 +273,7 @@ class _Reader:
         return CaseError(message, file=self.file, key=key)
 
     def model_error(self, exc: GridError | DataError) -> CaseError:
-        """The model's error about one of its arguments, as an error about a key of the file."""
+        """Turn the model's error about one of its arguments into one about a key of the file."""
         subject, detail = exc.subject, exc.detail
         if subject in self.origins:  # a face
             origin = self.origins[subject]
@@ -354,7 +354,8 @@ class _Reader:
                         f"must be a table, got {_kind(value)} (write [{name}] on a "
                         "line of its own, then its keys)"
                     )
-                    raise self.error(f"[{name}]", msg)
+                    msg_0 = f"[{name}]"
+                    raise self.error(msg_0, msg)
                 continue
             owners = [t for t, keys in TABLES.items() if name in keys]
             if owners:
@@ -368,28 +369,31 @@ class _Reader:
             msg = f"unknown {what}; {hint}the tables are " + ", ".join(f"[{t}]" for t in TABLES)
             raise self.error(f"[{name}]" if what == "table" else name, msg)
         if "grid" not in data:
-            raise self.error("[grid]", "missing; a case needs at least `cells = [...]` in [grid]")
+            msg_0 = "[grid]"
+            raise self.error(msg_0, "missing; a case needs at least `cells = [...]` in [grid]")
 
     def table(
         self, data: Mapping[str, Any], name: str, *, required: bool = False
     ) -> dict[str, Any]:
-        """The table ``name`` with its keys checked against :data:`TABLES`."""
+        """Return the table ``name`` with its keys checked against :data:`TABLES`."""
         if name not in data or data[name] is None:
             if required:
                 hint = {"equation": " (it needs source = ...; source = 0 for Laplace's equation)"}
-                raise self.error(f"[{name}]", "missing table" + hint.get(name, ""))
+                msg = f"[{name}]"
+                raise self.error(msg, "missing table" + hint.get(name, ""))
             return {}
         table = data[name]
         allowed = TABLES[name]
         for key in table:
             if key not in allowed:
                 msg = f"unknown key; {suggest(key, allowed)}[{name}] takes " + ", ".join(allowed)
-                raise self.error(f"[{name}] {key}", msg)
+                msg_0 = f"[{name}] {key}"
+                raise self.error(msg_0, msg)
         return table
 
     # -- values ---------------------------------------------------------------------
     def number(self, value: Any, key: str, *, constant_expression: bool = True) -> float:
-        """A finite float from a TOML number (or a constant expression)."""
+        """Return a finite float from a TOML number (or a constant expression)."""
         if isinstance(value, bool):
             raise self.error(key, f"must be a number, got {_kind(value)}")
         if isinstance(value, int):
@@ -422,7 +426,7 @@ class _Reader:
             raise self.error(key, str(exc)) from None
 
     def expression(self, key: str, value: Any, dimension: int) -> Expression:
-        """An expression value (a number or a string) under ``key``; it must be there."""
+        """Return an expression value (a number or a string) under ``key``; it must be there."""
         if value is None:
             hint = " (use source = 0 for Laplace's equation)" if key.endswith("source") else ""
             raise self.error(key, f"missing: give a number or an expression{hint}")
@@ -452,7 +456,8 @@ class _Reader:
                 "missing: give the intervals per axis, e.g. cells = [32, 32] (its length is "
                 "the dimension)"
             )
-            raise self.error("[grid] cells", msg)
+            msg_0 = "[grid] cells"
+            raise self.error(msg_0, msg)
         cells = grid["cells"]
         if not isinstance(cells, list):
             hint = f" (write cells = [{cells}] for 1-D)" if isinstance(cells, int) else ""
@@ -460,12 +465,15 @@ class _Reader:
                 f"must be an array of 1 to 3 positive integers, one per axis, got "
                 f"{_kind(cells)}{hint}"
             )
-            raise self.error("[grid] cells", msg)
+            msg_0 = "[grid] cells"
+            raise self.error(msg_0, msg)
         if not 1 <= len(cells) <= 3:
             msg = f"must have 1 to 3 entries (the dimension), got {len(cells)}: {_show(cells)}"
-            raise self.error("[grid] cells", msg)
+            msg_0 = "[grid] cells"
+            raise self.error(msg_0, msg)
         if any(isinstance(c, bool) or not isinstance(c, int) or c < 1 for c in cells):
-            raise self.error("[grid] cells", f"must be positive integers, got {_show(cells)}")
+            msg_0 = "[grid] cells"
+            raise self.error(msg_0, f"must be positive integers, got {_show(cells)}")
         return tuple(cells)
 
     def read_bounds(
@@ -512,7 +520,8 @@ class _Reader:
                 f"must be a table of axes ({', '.join(axes)}), e.g. nodes.x = [0, 0.1, 0.3, 1] "
                 f'or nodes.x = {{ stretch = "tanh", beta = 2.0 }}, got {_kind(table)}'
             )
-            raise self.error("[grid] nodes", msg)
+            msg_0 = "[grid] nodes"
+            raise self.error(msg_0, msg)
         for name, spec in table.items():
             key = f"[grid] nodes.{name}"
             if name not in axes:
@@ -540,20 +549,24 @@ class _Reader:
         for name in spec:
             if name not in allowed:
                 msg = f"unknown key; {suggest(name, allowed)}a stretching takes stretch, beta"
-                raise self.error(f"{key}.{name}", msg)
+                msg_0 = f"{key}.{name}"
+                raise self.error(msg_0, msg)
         if "stretch" not in spec:
             msg = f"missing: give stretch = one of {', '.join(STRETCHINGS)}"
-            raise self.error(f"{key}.stretch", msg)
+            msg_0 = f"{key}.stretch"
+            raise self.error(msg_0, msg)
         stretch = spec["stretch"]
         if not isinstance(stretch, str):
             msg = f"must be one of {', '.join(STRETCHINGS)}; got {_kind(stretch)}"
-            raise self.error(f"{key}.stretch", msg)
+            msg_0 = f"{key}.stretch"
+            raise self.error(msg_0, msg)
         beta = self.number(spec["beta"], f"{key}.beta") if "beta" in spec else 2.0
         try:
             return stretched_nodes(cells, lower, upper, stretch, beta)
         except GridError as exc:
             hint = suggest(stretch, STRETCHINGS) if exc.subject == "stretch" else ""
-            raise self.error(f"{key}.{exc.subject}", hint + exc.detail) from None
+            msg_0 = f"{key}.{exc.subject}"
+            raise self.error(msg_0, hint + exc.detail) from None
 
     # -- [boundary] ---------------------------------------------------------------------
     def read_boundary(self, boundary: Any, dimension: int) -> dict[str, Condition]:
@@ -565,7 +578,8 @@ class _Reader:
                 f"({', '.join(faces)}) or give a default, e.g. "
                 'default = { type = "dirichlet", value = 0 }'
             )
-            raise self.error("[boundary]", msg)
+            msg_0 = "[boundary]"
+            raise self.error(msg_0, msg)
         all_faces = TABLES["boundary"][1:]
         for key in boundary:
             if key in all_faces and key not in faces:
@@ -573,13 +587,15 @@ class _Reader:
                     f"the grid is {dimension}-D (cells has {dimension} entries) and has no face "
                     f"{key}; its faces are {', '.join(faces)}"
                 )
-                raise self.error(f"[boundary] {key}", msg)
+                msg_0 = f"[boundary] {key}"
+                raise self.error(msg_0, msg)
             if key not in all_faces and key != "default":
                 msg = (
                     f"unknown face; {suggest(key, ['default', *faces])}the faces of this "
                     f"{dimension}-D grid are {', '.join(faces)}, plus default"
                 )
-                raise self.error(f"[boundary] {key}", msg)
+                msg_0 = f"[boundary] {key}"
+                raise self.error(msg_0, msg)
         default = None
         if "default" in boundary:
             default = self.condition(boundary["default"], "default", dimension)
@@ -596,7 +612,8 @@ class _Reader:
                 missing.append(face)
         if missing:
             msg = f"no condition for face(s) {', '.join(missing)}; name them or give a default"
-            raise self.error("[boundary]", msg)
+            msg_0 = "[boundary]"
+            raise self.error(msg_0, msg)
         return conditions
 
     def condition(self, spec: Any, face: str, dimension: int) -> Condition:
@@ -606,12 +623,14 @@ class _Reader:
             raise self.error(key, msg)
         if "type" not in spec:
             msg = 'missing: give type = "dirichlet", "neumann", "robin" or "periodic"'
-            raise self.error(f"{key}.type", msg)
+            msg_0 = f"{key}.type"
+            raise self.error(msg_0, msg)
         kind = spec["type"]
         if not isinstance(kind, str) or kind not in CONDITION_KEYS:
             hint = suggest(kind, list(CONDITION_KEYS)) if isinstance(kind, str) else ""
             msg = f'must be "dirichlet", "neumann", "robin" or "periodic"; {hint}got {_kind(kind)}'
-            raise self.error(f"{key}.type", msg)
+            msg_0 = f"{key}.type"
+            raise self.error(msg_0, msg)
         allowed = CONDITION_KEYS[kind]
         for name in spec:
             if name not in allowed:
@@ -619,12 +638,14 @@ class _Reader:
                     f"not a key of a {kind} condition; {suggest(name, allowed)}a {kind} face "
                     f"takes {', '.join(allowed)}"
                 )
-                raise self.error(f"{key}.{name}", msg)
+                msg_0 = f"{key}.{name}"
+                raise self.error(msg_0, msg)
         for name in allowed:
             if name not in spec:
                 what = "a number" if name in ("alpha", "beta") else "a number or an expression"
                 msg = f"missing: a {kind} condition needs {name} ({what})"
-                raise self.error(f"{key}.{name}", msg)
+                msg_0 = f"{key}.{name}"
+                raise self.error(msg_0, msg)
         if kind == "periodic":
             return Periodic()
         value = self.data_value(spec, "value", f"{key}.value", dimension)
@@ -637,14 +658,16 @@ class _Reader:
             beta = self.number(spec["beta"], f"{key}.beta")
             return Robin(alpha, beta, value)
         except GridError as exc:  # alpha, beta
-            raise self.error(f"{key}.{exc.subject}", exc.detail) from None
+            msg_0 = f"{key}.{exc.subject}"
+            raise self.error(msg_0, exc.detail) from None
 
     # -- [solver] ---------------------------------------------------------------------
     def read_solver(self, solver: Any) -> SolverSettings:
         table = self.table({"solver": solver}, "solver")
         method = table.get("method", "auto")
         if not isinstance(method, str):
-            raise self.error("[solver] method", f"must be a method name, got {_kind(method)}")
+            msg = "[solver] method"
+            raise self.error(msg, f"must be a method name, got {_kind(method)}")
         rtol = 1e-8
         if "rtol" in table:
             rtol = self.number(table["rtol"], "[solver] rtol", constant_expression=False)
@@ -653,7 +676,8 @@ class _Reader:
         if maxiter is not None:
             if not isinstance(maxiter, int):
                 msg = f"must be a positive integer, got {_kind(maxiter)}"
-                raise self.error("[solver] maxiter", msg)
+                msg_0 = "[solver] maxiter"
+                raise self.error(msg_0, msg)
             maxiter = self.checked(check_maxiter, maxiter, "[solver] maxiter", positive=True)
         return SolverSettings(method, rtol, maxiter)
 
@@ -672,7 +696,8 @@ class _Reader:
             file = table["file"]
             if not isinstance(file, str) or not file.strip():
                 msg = f'must be a file name such as "result.vtu", got {_kind(file)}'
-                raise self.error("[output] file", msg)
+                msg_0 = "[output] file"
+                raise self.error(msg_0, msg)
             path = self.path.parent / file
             check_extension(path, "[output] file", self.error)
         fields: tuple[str, ...] = ("u",)
@@ -683,7 +708,8 @@ class _Reader:
                     f"must be an array of field names from {_show(list(FIELDS))}, got "
                     f"{_kind(value)}"
                 )
-                raise self.error("[output] fields", msg)
+                msg_0 = "[output] fields"
+                raise self.error(msg_0, msg)
             for v in value:
                 if v not in FIELDS:
                     extra = (
@@ -695,7 +721,8 @@ class _Reader:
                         f"unknown field {_show(v)}; {suggest(v, FIELDS)}the fields are "
                         f"{', '.join(FIELDS)}{extra}"
                     )
-                    raise self.error("[output] fields", msg)
+                    msg_0 = "[output] fields"
+                    raise self.error(msg_0, msg)
             fields = tuple(f for f in FIELDS if f == "u" or f in value)
         return path, fields
 

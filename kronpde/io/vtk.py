@@ -61,27 +61,31 @@ class FieldDataError(KronpdeError, ValueError):
 
 def _check_nodes(nodes: Sequence[np.ndarray]) -> list[np.ndarray]:
     if isinstance(nodes, np.ndarray) and nodes.ndim == 1:
-        raise GridError(
+        msg = (
             "nodes must be a sequence of 1 to 3 coordinate arrays, one per axis, "
             "not a single array; wrap it in a list for a 1-D grid"
         )
+        raise GridError(msg)
     axes = list(nodes)
     if not 1 <= len(axes) <= 3:
-        raise GridError(f"nodes must hold 1, 2 or 3 coordinate arrays, got {len(axes)}")
+        msg = f"nodes must hold 1, 2 or 3 coordinate arrays, got {len(axes)}"
+        raise GridError(msg)
     out = []
     for i, x in enumerate(axes):
         x = np.asarray(x)
         if x.ndim != 1 or x.size < 2:
-            raise GridError(
-                f"nodes[{i}] must be a 1-D array of at least 2 coordinates, got shape {x.shape}"
-            )
+            msg = f"nodes[{i}] must be a 1-D array of at least 2 coordinates, got shape {x.shape}"
+            raise GridError(msg)
         if not np.issubdtype(x.dtype, np.number) or np.iscomplexobj(x):
-            raise GridError(f"nodes[{i}] must be real numbers, got dtype {x.dtype}")
+            msg = f"nodes[{i}] must be real numbers, got dtype {x.dtype}"
+            raise GridError(msg)
         x = x.astype(np.float64)
         if not np.all(np.isfinite(x)):
-            raise GridError(f"nodes[{i}] contains NaN or infinite coordinates")
+            msg = f"nodes[{i}] contains NaN or infinite coordinates"
+            raise GridError(msg)
         if not np.all(np.diff(x) > 0):
-            raise GridError(f"nodes[{i}] must be strictly increasing")
+            msg = f"nodes[{i}] must be strictly increasing"
+            raise GridError(msg)
         out.append(x)
     return out
 
@@ -144,10 +148,11 @@ def _extension(path: pathlib.Path, file_format: str | None) -> str:
         ext = path.suffix.lower()
         what = f"extension {path.suffix!r}" if path.suffix else "no extension"
     if ext not in SUPPORTED_EXTENSIONS:
-        raise OutputError(
+        msg = (
             f"cannot write {str(path)!r}: {what} is not supported; "
             f"use one of {', '.join(SUPPORTED_EXTENSIONS)}"
         )
+        raise OutputError(msg)
     return ext
 
 
@@ -155,13 +160,17 @@ def _check_folder(path: pathlib.Path) -> None:
     folder = path.parent
     shown = str(folder)
     if not folder.exists():
-        raise OutputError(f"cannot write {str(path)!r}: the folder {shown!r} does not exist")
+        msg = f"cannot write {str(path)!r}: the folder {shown!r} does not exist"
+        raise OutputError(msg)
     if not folder.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: {shown!r} is not a folder")
+        msg = f"cannot write {str(path)!r}: {shown!r} is not a folder"
+        raise OutputError(msg)
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write {str(path)!r}: the folder {shown!r} is not writable")
+        msg = f"cannot write {str(path)!r}: the folder {shown!r} is not writable"
+        raise OutputError(msg)
     if path.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: it is a folder")
+        msg = f"cannot write {str(path)!r}: it is a folder"
+        raise OutputError(msg)
 
 
 def check_writable(path: str | os.PathLike[str], *, file_format: str | None = None) -> pathlib.Path:
@@ -197,21 +206,23 @@ def _point_data(point_data: Mapping[str, np.ndarray], n_points: int, shape: tupl
     out = {}
     for name, values in point_data.items():
         if not isinstance(name, str) or not name or any(c.isspace() for c in name):
-            raise FieldDataError(
-                f"point-data name {name!r} is not allowed; use a non-empty string without spaces"
-            )
+            msg = f"point-data name {name!r} is not allowed; use a non-empty string without spaces"
+            raise FieldDataError(msg)
         a = np.asarray(values)
         if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_) or np.iscomplexobj(a):
-            raise FieldDataError(f"point data {name!r} must be real numbers, got dtype {a.dtype}")
+            msg = f"point data {name!r} must be real numbers, got dtype {a.dtype}"
+            raise FieldDataError(msg)
         if a.shape != shape and a.shape != (n_points,):
-            raise FieldDataError(
+            msg = (
                 f"point data {name!r} has shape {a.shape}; expected the nodal shape {shape} "
                 f"or ({n_points},)"
             )
+            raise FieldDataError(msg)
         a = a.astype(np.float64).ravel()  # always a copy: the caller's array stays untouched
         if not np.all(np.isfinite(a)):
             bad = int(np.count_nonzero(~np.isfinite(a)))
-            raise FieldDataError(f"point data {name!r} has {bad} NaN or infinite value(s)")
+            msg = f"point data {name!r} has {bad} NaN or infinite value(s)"
+            raise FieldDataError(msg)
         out[name] = a
     return out
 

@@ -157,7 +157,7 @@ def _strings_in(value: Any) -> Iterator[str]:
 
 
 def _culprits(message: str, options: Mapping[str, Any]) -> list[str]:
-    """The options a pyamg error message points at (by name or by a string in the value)."""
+    """Return the options a pyamg error message points at (by name or value)."""
     found = []
     for key, value in options.items():
         if key in message or any(len(s) > 1 and s in message for s in _strings_in(value)):
@@ -591,7 +591,7 @@ class AMGCG(ConjugateGradient):
 
     @classmethod
     def effective_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The options as given: pyamg's builder checks them (with kronpde's own) at set-up."""
+        """Return the options as given: pyamg's builder checks them at set-up."""
         return dict(options or {})
 
     def __init__(self, problem: Any, **options: Any):
@@ -603,7 +603,7 @@ class AMGCG(ConjugateGradient):
         self.options = dict(self.backend.options)
 
     def describe(self) -> str:
-        """The cycle and the hierarchy."""
+        """Describe the cycle and the hierarchy."""
         amg = self.backend
         kind = "smoothed aggregation" if amg.kind == "sa" else "Ruge-Stuben"
         return (

@@ -499,7 +499,7 @@ def _iterate(
     monitor: Callable[[int, float], Any] | None,
     caller_errstate: dict,
 ) -> tuple[bool, int, list[float], float, str, str]:
-    """The PCG loop of :func:`cg` on validated data; x (the initial guess) is updated in place.
+    """Run the PCG loop of :func:`cg` on validated data; x (the initial guess) is updated.
 
     Returns ``(converged, iterations, history, true_norm, status, message)``, with
     ``true_norm`` the true residual norm of the final x.

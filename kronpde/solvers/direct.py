@@ -292,7 +292,7 @@ class Direct(Method):
 
     @classmethod
     def refusal(cls, problem: Any, options: Any = None) -> str | None:
-        """The memory check of :meth:`DirectSolver.from_problem`, without assembling anything."""
+        """Run the memory check of :meth:`DirectSolver.from_problem`, assembling nothing."""
         opts = cls.effective_options(options)
         _check_options(opts["max_memory"], opts["permc_spec"])
         return memory_refusal(problem, opts["max_memory"])
@@ -302,17 +302,17 @@ class Direct(Method):
         self.backend = DirectSolver.from_problem(problem, **self.options)
 
     def solve(self, b: np.ndarray, *, out: np.ndarray | None = None, **_: Any) -> Outcome:
-        """The factored solve of ``A u = b`` (``b`` projected by the driver)."""
+        """Solve ``A u = b`` with the factors (``b`` projected by the driver)."""
         x = self.backend.solve(b, out=out, projected=True)
         return Outcome(x, bool(np.all(np.isfinite(x))))
 
     def describe(self) -> str:
-        """The size of the factors."""
+        """Give the size of the factors."""
         return f"SuperLU factors with {self.backend.fill:,} entries."
 
 
 def _pin(A: sp.csc_array, k: int) -> sp.csc_array:
-    """``A`` with row and column ``k`` replaced by those of the identity (symmetry kept)."""
+    """Return ``A`` with row and column ``k`` replaced by those of the identity (symmetry kept)."""
     A = sp.csc_array(A, copy=True)
     n = A.shape[0]
     keep = np.ones(n)

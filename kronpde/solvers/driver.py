@@ -95,6 +95,7 @@ class PreparedSolver:
         self.setup_seconds = setup_seconds
 
     def __repr__(self) -> str:
+        """Return a one-line summary."""
         return (
             f"PreparedSolver(method={self.method!r}, unknowns={self.problem.size}, "
             f"setup_seconds={self.setup_seconds:.3g})"

@@ -111,7 +111,7 @@ def _prime_factors(m: int) -> list[int]:
 
 
 def _prefer_gemm(kind: str, n: int) -> bool:
-    """True where the measured crossover (:data:`GEMM_PRIME_RATIO`) favours the dense GEMM."""
+    """Return True where the measured crossover (:data:`GEMM_PRIME_RATIO`) favours GEMM."""
     if n < GEMM_MIN_N:
         return False
     return max(_prime_factors(_fft_length(kind, n)), default=1) > GEMM_PRIME_RATIO * n
@@ -459,7 +459,7 @@ class FastDiagSolver:
         return self._plans[i].eig.vectors()
 
     def eigenvector(self, index: int | Sequence[int]) -> np.ndarray:
-        """The eigenvector of ``A`` with multi-index ``(k_0, k_1, ...)``, shape :attr:`shape`.
+        """Return the eigenvector of ``A`` of multi-index ``(k_0, k_1, ...)``, shape :attr:`shape`.
 
         The outer (Kronecker) product of the 1-D eigenvectors; its eigenvalue
         is ``eigenvalues()[index]``.
@@ -625,6 +625,7 @@ class FastDiagSolver:
         return dst
 
     def __repr__(self) -> str:
+        """Return a one-line summary."""
         return (
             f"FastDiagSolver(shape={self.shape}, methods={self.axis_methods}, "
             f"shift={self.shift:g}, singular={self.singular})"
@@ -646,7 +647,7 @@ class FastDiag(Method):
 
     @classmethod
     def refusal(cls, problem: Any, options: Any = None) -> str | None:
-        """A variable coefficient is not a Kronecker sum."""
+        """Refuse a variable coefficient: the operator is not a Kronecker sum."""
         if problem.is_kronecker_sum:
             return None
         return (
@@ -667,10 +668,10 @@ class FastDiag(Method):
         self.options["axis_methods"] = self.backend.axis_methods
 
     def solve(self, b: np.ndarray, *, out: np.ndarray | None = None, **_: Any) -> Outcome:
-        """The transform solve of ``A u = b``."""
+        """Solve ``A u = b`` by the transforms."""
         x = self.backend.solve(b, out=out)
         return Outcome(x, bool(np.all(np.isfinite(x))))
 
     def describe(self) -> str:
-        """The per-axis eigenpairs."""
+        """Name the per-axis eigenpairs."""
         return f"Per-axis eigenpairs: {', '.join(self.backend.axis_methods)}."

@@ -225,7 +225,7 @@ class FastDiagCG(ConjugateGradient):
         self.options = dict(self.backend.options)
 
     def describe(self) -> str:
-        """The constant-coefficient approximation and the contrast that bounds the iterations."""
+        """Describe the constant-coefficient approximation and the contrast."""
         fd = self.backend
         scaled = ", sqrt(k/k_ref) scaling" if fd.approximation == "scaled" else ""
         return (

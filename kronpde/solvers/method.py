@@ -83,7 +83,7 @@ class Method:
 
     @classmethod
     def effective_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        """The options with defaults filled in; an unknown name is an :class:`OptionError`."""
+        """Return the options with defaults filled in (an unknown name: :class:`OptionError`)."""
         options = dict(options or {})
         check_option_keys(cls.name, options, tuple(cls.defaults))
         return {**cls.defaults, **options}
@@ -113,7 +113,7 @@ class Method:
 
 
 def method_class(name: str) -> type[Method]:
-    """The class of method ``name`` (not ``"auto"``).
+    """Return the class of method ``name`` (not ``"auto"``).
 
     Raises
     ------
@@ -128,7 +128,7 @@ def method_class(name: str) -> type[Method]:
 
 
 def choose(problem: Any, method: str) -> tuple[type[Method], str]:
-    """The class to run for ``method`` on ``problem``, and why (``"requested"`` unless auto).
+    """Return the class to run for ``method`` on ``problem``, and why (``"requested"`` unless auto).
 
     Raises
     ------

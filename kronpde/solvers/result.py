@@ -165,7 +165,7 @@ def make_report(
     projected_norm: float,
     message: str,
 ) -> SolveReport:
-    """The :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
+    """Make the :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
 
     ``prepared`` supplies ``method``, ``requested``, ``reason``,
     ``setup_seconds`` and ``options``; a singular problem's projection is
@@ -198,7 +198,7 @@ def make_report(
 
 
 def check_vector(v: object, n: int, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """A real finite array of shape ``(n,)`` or ``shape`` as a fresh flat float64 array.
+    """Return a real finite array of shape ``(n,)`` or ``shape`` as a fresh flat float64 array.
 
     Raises
     ------
@@ -320,7 +320,7 @@ def continue_rounds(
 
 
 def iteration_message(name: str, result: Rounds, target: float, maxiter: int, note: str) -> str:
-    """The sentence of an iterative solve: converged, stopped short, maxiter, or rounding limit.
+    """Write the sentence of an iterative solve: converged, stopped short, maxiter, rounding.
 
     ``note`` (e.g. the preconditioner) is appended.
     """

@@ -55,7 +55,7 @@ class PetscUnavailableError(SolverError, ImportError):
 
 
 def available() -> bool:
-    """True if petsc4py can be imported (PETSc itself is not initialised)."""
+    """Return True if petsc4py can be imported (PETSc itself is not initialised)."""
     try:
         import petsc4py  # noqa: F401
     except ImportError:

@@ -1,5 +1,7 @@
-"""The rows of one box of unknowns, from the 1-D stencils (the box's right-hand side
-and weights come from :meth:`kronpde.Problem.rhs` and :meth:`kronpde.Problem.weights`).
+"""The rows of one box of unknowns, from the 1-D stencils.
+
+The box's right-hand side and weights come from :meth:`kronpde.Problem.rhs`
+and :meth:`kronpde.Problem.weights` with ``box=``.
 
 Pure numpy, no PETSc: every MPI rank calls these functions for the box of
 unknowns it owns, so the distributed operator is built from exactly the
@@ -43,12 +45,12 @@ def box_shape(lo: Sequence[int], hi: Sequence[int]) -> tuple[int, ...]:
 
 
 def box_slices(lo: Sequence[int], hi: Sequence[int]) -> tuple[slice, ...]:
-    """The box as an index into the array of unknowns (shape ``grid.shape``)."""
+    """Return the box as an index into the array of unknowns (shape ``grid.shape``)."""
     return tuple(slice(int(low), int(h)) for low, h in zip(lo, hi, strict=True))
 
 
 def _along(values: np.ndarray, axis: int, d: int) -> np.ndarray:
-    """A 1-D array shaped to broadcast along ``axis`` of a ``d``-D array."""
+    """Return a 1-D array shaped to broadcast along ``axis`` of a ``d``-D array."""
     shape = [1] * d
     shape[axis] = values.size
     return values.reshape(shape)
@@ -65,7 +67,7 @@ def box_csr(
     wrap: bool = True,
     index_dtype: np.dtype | type = np.int64,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows of a box of unknowns of the Kronecker sum, in CSR form.
+    """Return the rows of a box of unknowns of the Kronecker sum, in CSR form.
 
     Parameters
     ----------

@@ -390,7 +390,7 @@ class PetscSolver:
             self._monitor(iteration, float(rnorm) / self._norm_bhat)
 
     def _local_vector(self, v, name: str) -> np.ndarray:
-        """This rank's block of a global array of shape (n,) or ``grid.shape``."""
+        """Return this rank's block of a global array of shape (n,) or ``grid.shape``."""
         p = self.problem
         n = p.size
         arr = np.asarray(v)
@@ -408,7 +408,7 @@ class PetscSolver:
         return local
 
     def _as_monitor(self, monitor: Any) -> Callable[[int, float], Any] | None:
-        """A ``monitor(iteration, relative)`` from a stream (rank 0 prints) or a callable."""
+        """Return a ``monitor(iteration, relative)`` from a stream (rank 0 prints) or a callable."""
         if monitor is None or callable(monitor):
             return monitor
         return ProgressLines(monitor if self.rank == 0 else None)
@@ -566,7 +566,7 @@ class PetscSolver:
         return x, result, projected, iteration_message(name, result, target, maxiter, note)
 
     def _gather(self, x_local: np.ndarray) -> np.ndarray | None:
-        """The global unknowns in C order on the receiving ranks (None elsewhere)."""
+        """Return the global unknowns in C order on the receiving ranks (None elsewhere)."""
         if self.gather == "none":
             return None
         PETSc = self._PETSc
@@ -586,6 +586,7 @@ class PetscSolver:
         return x
 
     def __repr__(self) -> str:
+        """Return a one-line summary."""
         n = self.problem.size if self.problem is not None else 0
         return (
             f"PetscSolver(method={self.method!r}, pc={self.pc_name!r}, unknowns={n}, "
