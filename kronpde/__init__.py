@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from kronpde._version import __version__ as __version__
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import (
     CaseError,
@@ -33,8 +34,8 @@ from kronpde.stencils import AxisOperator, second_difference
 
 #: Names loaded on first use: name -> module that defines it.
 _LAZY = {
-    "METHODS": "kronpde.solvers.method",
-    "refusal": "kronpde.solvers.method",
+    "METHODS": "kronpde.solvers.registry",
+    "refusal": "kronpde.solvers.registry",
     "PreparedSolver": "kronpde.solvers.driver",
     "prepare": "kronpde.solvers.driver",
     "solve": "kronpde.solvers.driver",
@@ -84,7 +85,6 @@ __all__ = [
     "solve",
     "stretched_nodes",
 ]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

@@ -166,10 +166,10 @@ def test_petsc_options_parse():
 def test_docstring_examples():
     import doctest
 
-    import kronpde.solvers.petsc
     import kronpde.solvers.petsc.assembly
+    import kronpde.solvers.petsc.options
 
-    for module in (kronpde.solvers.petsc, kronpde.solvers.petsc.assembly):
+    for module in (kronpde.solvers.petsc.options, kronpde.solvers.petsc.assembly):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0
         assert result.failed == 0, module.__name__

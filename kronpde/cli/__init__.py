@@ -33,8 +33,14 @@ from kronpde.errors import CaseError, KronpdeError, OptionError, SolverError
 
 __all__ = ["EXIT_INTERNAL", "EXIT_INVALID", "EXIT_NOT_CONVERGED", "EXIT_OK", "main"]
 
-#: The subcommands, in the order ``--help`` lists them.
-COMMANDS = ("solve", "check", "converge", "compare", "plot")
+#: The subcommands, in the order ``--help`` lists them, and their modules.
+COMMANDS = {
+    "solve": "kronpde.cli.solve",
+    "check": "kronpde.cli.check",
+    "converge": "kronpde.cli.converge",
+    "compare": "kronpde.cli.compare",
+    "plot": "kronpde.cli.plot",
+}
 
 _EPILOG = """\
 examples:
@@ -58,12 +64,12 @@ exit codes:
 
 
 def _module(name: str) -> ModuleType:
-    return importlib.import_module(f"kronpde.cli.{name}")
+    return importlib.import_module(COMMANDS[name])
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """Build the ``kronpde`` parser; only ``command``'s arguments are built (None: none)."""
-    from kronpde import __version__
+    from kronpde._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="kronpde",

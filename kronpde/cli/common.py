@@ -53,7 +53,7 @@ class UsageError(Exception):
 
 def method_names() -> tuple[str, ...]:
     """Return the solver methods (:data:`kronpde.solvers.METHODS`)."""
-    from kronpde.solvers.method import METHODS
+    from kronpde.solvers.registry import METHODS
 
     return METHODS
 

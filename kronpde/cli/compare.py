@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run every method and print the comparison."""
-    from kronpde import verify
+    import kronpde.verify as verify
     from kronpde.io.case import load_case
 
     case = load_case(args.case)

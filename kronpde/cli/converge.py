@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the convergence study and print it."""
-    from kronpde import verify
+    import kronpde.verify as verify
     from kronpde.grid import MAX_NODES
     from kronpde.io.case import load_case
 

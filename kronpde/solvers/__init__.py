@@ -2,7 +2,8 @@
 
 :func:`solve` and :func:`prepare` (:mod:`kronpde.solvers.driver`) are the entry
 points; :mod:`kronpde.solvers.method` holds the interface every method
-implements and the registry (:data:`METHODS`) they are picked from; the
+implements and :mod:`kronpde.solvers.registry` the names (:data:`METHODS`) they
+are picked by; the
 result types, the stopping rule and the progress lines are in
 :mod:`kronpde.solvers.result`.  Our conjugate gradient is
 ``kronpde.solvers.cg.cg`` (also ``kronpde.cg``); it is not re-exported here,
@@ -19,9 +20,9 @@ from typing import Any
 
 #: name -> module that defines it
 _EXPORTS = {
-    "METHODS": "kronpde.solvers.method",
+    "METHODS": "kronpde.solvers.registry",
     "Method": "kronpde.solvers.method",
-    "refusal": "kronpde.solvers.method",
+    "refusal": "kronpde.solvers.registry",
     "PreparedSolver": "kronpde.solvers.driver",
     "prepare": "kronpde.solvers.driver",
     "solve": "kronpde.solvers.driver",

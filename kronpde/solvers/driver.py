@@ -5,8 +5,8 @@ Dirichlet, Neumann, Robin and periodic faces, any shift ``c >= 0``) and
 returns a :class:`~kronpde.solvers.result.Solution`: the nodal field, the
 unknowns and a :class:`~kronpde.solvers.result.SolveReport`.
 
-Methods (:data:`~kronpde.solvers.method.METHODS`, each one class of
-:mod:`kronpde.solvers.method`'s interface):
+Methods (:data:`~kronpde.solvers.registry.METHODS`, each one class with the
+interface of :mod:`kronpde.solvers.method`):
 
 ``"fastdiag"``
     Fast diagonalization (:class:`~kronpde.solvers.fastdiag.FastDiagSolver`):
@@ -49,7 +49,8 @@ import numpy as np
 from kronpde.errors import OptionError
 from kronpde.problem import Problem
 from kronpde.settings import check_maxiter, check_tolerance
-from kronpde.solvers.method import Method, choose
+from kronpde.solvers.method import Method
+from kronpde.solvers.registry import choose
 from kronpde.solvers.result import Solution, check_vector, make_report
 
 __all__ = ["BACKENDS", "PreparedSolver", "prepare", "solve"]
@@ -212,7 +213,7 @@ def prepare(
     problem : Problem
         The problem.
     method : str, optional
-        One of :data:`~kronpde.solvers.method.METHODS` (default ``"auto"``).
+        One of :data:`~kronpde.solvers.registry.METHODS` (default ``"auto"``).
     options : mapping, optional
         Options of the method that runs:
 
@@ -299,7 +300,7 @@ def solve(
     problem : Problem
         The problem; its right-hand side is ``problem.rhs()``.
     method : str, optional
-        One of :data:`~kronpde.solvers.method.METHODS`; ``"auto"`` picks
+        One of :data:`~kronpde.solvers.registry.METHODS`; ``"auto"`` picks
         ``"fastdiag"`` for Kronecker sums, ``"fastdiag-cg"`` for a variable
         coefficient.
     rtol, atol : float, optional

@@ -52,15 +52,15 @@ import numpy as np
 
 from kronpde.errors import OptionError, SolverError
 from kronpde.settings import check_maxiter, check_tolerance
-from kronpde.solvers.method import METHODS as SERIAL_METHODS
-from kronpde.solvers.petsc import (
+from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices
+from kronpde.solvers.petsc.options import (
     INSTALL_HINT,
     METHODS,
     PRECONDITIONERS,
     PetscUnavailableError,
     parse_petsc_options,
 )
-from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices
+from kronpde.solvers.registry import METHODS as SERIAL_METHODS
 from kronpde.solvers.result import (
     ProgressLines,
     Round,

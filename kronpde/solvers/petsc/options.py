@@ -1,0 +1,135 @@
+"""The PETSc backend's names and options, without petsc4py: methods, preconditioners, options.
+
+Imported by the command line and the package to check arguments before MPI
+or PETSc is touched; :mod:`kronpde.solvers.petsc.backend` imports it too.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kronpde.errors import OptionError, SolverError
+
+__all__ = [
+    "INSTALL_HINT",
+    "METHODS",
+    "PRECONDITIONERS",
+    "PetscUnavailableError",
+    "available",
+    "parse_petsc_options",
+]
+
+#: Methods the PETSc backend runs (``"auto"`` means ``"amg-cg"``).
+METHODS = ("auto", "amg-cg", "cg")
+
+#: Algebraic multigrid preconditioners of ``"amg-cg"``: PETSc's GAMG, hypre's BoomerAMG.
+PRECONDITIONERS = ("gamg", "hypre")
+
+#: What to do when petsc4py is missing.
+INSTALL_HINT = (
+    "the petsc backend needs petsc4py and mpi4py, which are not installed in this Python "
+    "environment; install them with `bash scripts/install-petsc.sh` from the kronpde "
+    "repository (PETSc 3.18 from apt, then petsc4py and mpi4py built against it, about "
+    "2.5 minutes), or, where PETSc is installed and PETSC_DIR is set, "
+    "`pip install --no-build-isolation 'kronpde[petsc]'`"
+)
+
+
+class PetscUnavailableError(SolverError, ImportError):
+    """petsc4py (or PETSc, or MPI) cannot be imported; the message says how to install it."""
+
+
+def available() -> bool:
+    """Return True if petsc4py can be imported (PETSc itself is not initialised)."""
+    try:
+        import petsc4py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _is_value(token: str) -> bool:
+    """Whether a token after an option is its value (not the next option)."""
+    if not token.startswith("-"):
+        return True
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_petsc_options(
+    options: str | Sequence[str] | Mapping[str, Any] | None,
+) -> list[tuple[str, str]]:
+    """PETSc options from a command-line string, a token list or a mapping.
+
+    Parameters
+    ----------
+    options : str, sequence of str, mapping or None
+        ``"-ksp_monitor -pc_gamg_threshold 0.05"`` (shell-quoted), the same as
+        a list of tokens, or ``{"ksp_monitor": None, "pc_gamg_threshold":
+        0.05}`` (keys with or without the leading ``-``; ``None`` or ``True``
+        for a flag, ``False`` for ``false``).
+
+    Returns
+    -------
+    list of (str, str)
+        ``(name, value)`` with the name without its ``-`` and ``""`` for a flag.
+
+    Raises
+    ------
+    SolverError
+        For a token that is not an option, or an empty name.
+
+    Examples
+    --------
+    >>> parse_petsc_options("-ksp_monitor -pc_gamg_threshold 0.05 -mat_shift -1")
+    [('ksp_monitor', ''), ('pc_gamg_threshold', '0.05'), ('mat_shift', '-1')]
+    >>> parse_petsc_options({"-ksp_view": True, "pc_hypre_boomeramg_strong_threshold": 0.5})
+    [('ksp_view', ''), ('pc_hypre_boomeramg_strong_threshold', '0.5')]
+    """
+    if options is None:
+        return []
+    pairs: list[tuple[str, str]] = []
+    if isinstance(options, Mapping):
+        for key, value in options.items():
+            name = str(key).lstrip("-")
+            if not name or not isinstance(key, str):
+                msg = f"petsc_options: {key!r} is not an option name"
+                raise OptionError(msg)
+            if value is None or value is True:
+                text = ""
+            elif value is False:
+                text = "false"
+            else:
+                text = str(value)
+            pairs.append((name, text))
+        return pairs
+    if isinstance(options, str):
+        try:
+            tokens = shlex.split(options)
+        except ValueError as exc:
+            msg = f"petsc_options: cannot split {options!r}: {exc}"
+            raise OptionError(msg) from None
+    else:
+        tokens = [str(t) for t in options]
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        name = token.lstrip("-")
+        if not token.startswith("-") or not name or _is_value(token):
+            msg = (
+                f"petsc_options: expected an option such as -ksp_monitor, got {token!r} "
+                f"(in {' '.join(tokens)!r})"
+            )
+            raise OptionError(msg)
+        value = ""
+        if i + 1 < len(tokens) and _is_value(tokens[i + 1]):
+            value = tokens[i + 1]
+            i += 1
+        pairs.append((name, value))
+        i += 1
+    return pairs

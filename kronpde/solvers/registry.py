@@ -1,0 +1,90 @@
+"""The registry of methods: their names, where their classes live, and what ``"auto"`` picks.
+
+The classes are imported only when a method is used (so that importing the
+solvers loads neither pyamg nor anything else a method needs), and
+:func:`choose` resolves ``"auto"`` by asking the methods of
+:data:`AUTO_PREFERENCE` in turn, through the interface of
+:class:`~kronpde.solvers.method.Method`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+from kronpde.errors import OptionError
+from kronpde.solvers.method import Method
+
+__all__ = ["AUTO_PREFERENCE", "METHODS", "choose", "method_class", "refusal"]
+
+#: The accepted method names.
+METHODS = ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct")
+
+#: Where each method's class lives (imported on first use).
+_CLASSES = {
+    "cg": ("kronpde.solvers.iterative", "JacobiCG"),
+    "amg-cg": ("kronpde.solvers.amg", "AMGCG"),
+    "fastdiag-cg": ("kronpde.solvers.fastdiag_pc", "FastDiagCG"),
+    "fastdiag": ("kronpde.solvers.fastdiag", "FastDiag"),
+    "direct": ("kronpde.solvers.direct", "Direct"),
+}
+
+#: What ``"auto"`` runs: the first of these that accepts the problem (the last accepts all).
+AUTO_PREFERENCE = ("fastdiag", "fastdiag-cg", "amg-cg")
+
+
+def method_class(name: str) -> type[Method]:
+    """Return the class of method ``name`` (not ``"auto"``).
+
+    Raises
+    ------
+    OptionError
+        For a name that is not one of :data:`METHODS`.
+    """
+    if not isinstance(name, str) or name not in _CLASSES:
+        msg = f"unknown method {name!r}; the methods are {', '.join(repr(m) for m in METHODS)}"
+        raise OptionError(msg)
+    module, cls = _CLASSES[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def choose(problem: Any, method: str) -> tuple[type[Method], str]:
+    """Return the class to run for ``method`` on ``problem``, and why (``"requested"`` unless auto).
+
+    Raises
+    ------
+    OptionError
+        For an unknown name.
+    """
+    if method != "auto":
+        return method_class(method), "requested"
+    for name in AUTO_PREFERENCE[:-1]:
+        cls = method_class(name)
+        if cls.refusal(problem) is None:
+            return cls, cls.auto_reason
+    cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every problem
+    return cls, cls.auto_reason
+
+
+def refusal(
+    problem: Any, method: str = "auto", options: Mapping[str, Any] | None = None
+) -> str | None:
+    """Why ``method`` (``"auto"``: the method auto picks) cannot solve ``problem``; None if it can.
+
+    Nothing is prepared: ``kronpde check`` uses this to say whether ``solve``
+    would run.  Unknown names (of the method or an option) raise
+    :class:`~kronpde.errors.OptionError`.
+
+    Examples
+    --------
+    >>> from kronpde import Grid, Problem
+    >>> p = Problem(Grid.box([8, 8]), source=1.0, coefficient="1 + x")
+    >>> print(refusal(p, "fastdiag"))  # doctest: +ELLIPSIS
+    fastdiag: the coefficient k varies in space, so the operator is not a Kronecker sum ...
+    >>> refusal(p, "auto") is None
+    True
+    """
+    cls, _ = choose(problem, method)
+    cls.effective_options(options)
+    return cls.refusal(problem, options)
