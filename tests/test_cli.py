@@ -328,6 +328,34 @@ def test_no_output_configured(tmp_path, capsys):
 # -- check ------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("coefficient", "method", "words"),
+    [
+        # fastdiag cannot solve a variable coefficient: check says so, as solve would
+        ('"1 + x"', "fastdiag", "varies in space"),
+        # direct's factors would not fit its memory limit (made small here)
+        ("1", "direct", "would need about"),
+    ],
+)
+def test_check_asks_the_method_whether_it_accepts_the_case(
+    tmp_path, capsys, monkeypatch, coefficient, method, words
+):
+    from kronpde.solvers.direct import Direct
+
+    monkeypatch.setitem(Direct.defaults, "max_memory", 1000.0)
+    text = BASE.replace('method = "cg"', f'method = "{method}"')
+    text = text.replace("[boundary]", f"coefficient = {coefficient}\n\n[boundary]")
+    case = tmp_path / "case.toml"
+    case.write_text(text)
+    for command in ("check", "solve"):
+        code, out, err = run(capsys, command, case)
+        assert code == 2, (command, out, err)
+        assert f"{case}: [solver] method: {method}:" in err
+        assert words in err
+        assert len(err.strip().splitlines()) == 1
+    assert listing(tmp_path) == ["case.toml"]
+
+
 def test_check_validates_without_solving_or_writing(tmp_path, capsys, monkeypatch):
     import kronpde.io.vtk
     import kronpde.solvers

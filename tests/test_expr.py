@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import math
-import time
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import kronpde.expr as expr_module
 from kronpde.errors import KronpdeError
 from kronpde.expr import (
     MAX_LENGTH,
+    MAX_NODES,
     Expression,
     ExpressionError,
     evaluate_expression,
@@ -330,22 +332,54 @@ def test_length_and_depth_limits():
 # --------------------------------------------------------------------------- non-finite values
 
 
+def _count_power_calls(monkeypatch) -> list:
+    """Count the elementwise powers the evaluator runs (its ** is numpy's float64 power)."""
+    calls = []
+    power = expr_module._BINARY[ast.Pow]
+
+    def counting(a, b):
+        calls.append((np.asarray(a).dtype, np.asarray(b).dtype))
+        return power(a, b)
+
+    monkeypatch.setitem(expr_module._BINARY, ast.Pow, counting)
+    return calls
+
+
 @pytest.mark.parametrize(
-    "text", ["9**9**9**9", "10**10**10", "(2**1000)**(2**1000)", "9.0**9**9**9**9**9"]
+    ("text", "powers"),
+    [("9**9**9**9", 3), ("10**10**10", 2), ("(2**1000)**(2**1000)", 3), ("9.0**9**9**9**9**9", 5)],
 )
-def test_exponent_bombs_finish_fast(text):
-    start = time.perf_counter()
+def test_exponent_bombs_cost_one_float_operation_per_operator(text, powers, monkeypatch):
+    """The guard against a hang counts work: each ** is one float64 power (it overflows to inf
+    at once, never runs Python's big-integer power), and parsing refuses a program of more
+    than MAX_NODES steps or MAX_DEPTH levels."""
+    calls = _count_power_calls(monkeypatch)
     with pytest.raises(ExpressionError, match="is not finite"):
         parse_expression(text, dimension=1)
-    assert time.perf_counter() - start < 1.0
+    assert len(calls) == powers
+    assert all(a == b == np.float64 for a, b in calls)
 
 
-def test_exponent_bomb_with_a_coordinate_finishes_fast():
-    start = time.perf_counter()
+def test_exponent_bomb_with_a_coordinate_is_one_pass_per_operation(monkeypatch):
+    calls = _count_power_calls(monkeypatch)  # before parsing: the program holds the ufuncs
     ex = parse_expression("x * 9**9**9**9", dimension=2)
+    assert ex.operations == 9  # x, 9, 9, 9, 9, three powers, one product
+    assert calls == []  # the constant part is not folded at parse time
     with pytest.raises(ExpressionError, match=r"is not finite at x=0\.1, y=0\.2 \(inf\)"):
         ex.evaluate(grid2())
-    assert time.perf_counter() - start < 1.0
+    assert len(calls) == 3
+
+
+def test_programs_beyond_the_stated_size_are_refused():
+    chunk = "+".join(["x"] * 150)  # 299 parts, nested 150 deep (within MAX_DEPTH)
+
+    def chunks(k: int) -> str:  # k chunks: 300 k - 1 parts in about 300 k characters
+        return "+".join(f"({chunk})" for _ in range(k))
+
+    assert parse_expression(chunks(3), dimension=1).operations == 899
+    assert 4 * 299 + 3 > MAX_NODES
+    with pytest.raises(ExpressionError, match=f"more than {MAX_NODES} parts"):
+        parse_expression(chunks(4), dimension=1)
 
 
 @pytest.mark.parametrize(

@@ -353,8 +353,6 @@ def test_report_fields():
     problem = make_problem(3, "neumann")
     rep = solve(problem, "amg-cg", rtol=1e-9).report
     assert isinstance(rep, SolveReport)
-    assert rep.setup_seconds > 0
-    assert rep.solve_seconds > 0
     assert rep.projected_norm == 0.0
     assert rep.options["kind"] == "sa"
     assert rep.options["cycle"] in ("V", "W")

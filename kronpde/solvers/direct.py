@@ -19,12 +19,11 @@ the size of the factors from the grid alone, and the solver refuses (a
 (``L.nnz + U.nnz`` and the growth of the resident set):
 
 * 1-D: ``4 N`` entries (tridiagonal);
-* 2-D: ``min(4 N log2 N, 2 N (b + 2))`` with ``b`` the shorter side (measured
-  ``3.1`` to ``3.9 N log2 N`` from 255² to 1023² unknowns, 0.08 to 8 s);
+* 2-D: ``min(4 N log2 N, 2 N (b + 2))`` with ``b`` the shorter side (the fill
+  was ``3.1`` to ``3.9 N log2 N`` from 255² to 1023² unknowns);
 * 3-D with sides ``a >= b >= c``: ``1.3 N s^0.86`` where
-  ``s = sqrt(b c N^(2/3))`` (for a cube ``s = n^2``; 0 to 8 % over the measured fill on
-  cubes of 15³ to 47³ unknowns, 20 to 60 % over on flat or long boxes;
-  47³ took 28 s and 1.2 GB, and 63³ would need about 5 GB);
+  ``s = sqrt(b c N^(2/3))`` (for a cube ``s = n^2``; 0 to 8 % over the fill on
+  cubes of 15³ to 47³ unknowns, 20 to 60 % over on flat or long boxes);
 * bytes ``= 14 x entries + 300 x N`` (values, indices, supernode and work
   arrays; measured 11 to 17 bytes per entry).
 
