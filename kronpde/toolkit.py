@@ -51,8 +51,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.errors import SolverError
-from kronpde.operator import (
-    KronSum,
+from kronpde.matmul import (
     _as_float_array,
     _as_matrix,
     _check_factors,
@@ -62,6 +61,7 @@ from kronpde.operator import (
     _split_batch,
     matmul_axis,
 )
+from kronpde.operator import KronSum
 
 __all__ = [
     "BlockDiagonalSolver",

@@ -1,6 +1,6 @@
 """Benchmark the vec identity and the Kronecker sum: matmul_axis, and KronSum's two applies.
 
-Table 1, :func:`kronpde.operator.matmul_axis`: one dense n×n matrix along each
+Table 1, :func:`kronpde.matmul.matmul_axis`: one dense n×n matrix along each
 axis of an n^3 array.  Anchors measured in the same process, on the same random data:
 
 * hand GEMM  - np.dot on reshaped arrays: axis 0 ``A @ X.reshape(n, -1)``, last axis
@@ -36,7 +36,8 @@ import time
 import numpy as np
 
 from kronpde import Grid, Problem
-from kronpde.operator import KronSum, assemble, matmul_axis
+from kronpde.matmul import matmul_axis
+from kronpde.operator import KronSum, assemble
 
 
 def blas_threads_statement() -> str:

@@ -30,6 +30,7 @@ LAYERS = {
     "kronpde.expr": "geometry",
     "kronpde.stencils": "kron",
     "kronpde.banded": "kron",
+    "kronpde.matmul": "kron",
     "kronpde.operator": "kron",
     "kronpde.variable": "kron",
     "kronpde.kernels": "kron",

@@ -65,7 +65,7 @@ import scipy.fft
 
 from kronpde.errors import OptionError, SolverError
 from kronpde.grid import Axis
-from kronpde.operator import matmul_axis
+from kronpde.matmul import matmul_axis
 from kronpde.solvers.method import Method
 from kronpde.solvers.result import Outcome
 from kronpde.stencils import AxisEigenpairs, AxisOperator
