@@ -384,6 +384,12 @@ def _read_parallel(path: pathlib.Path, kind: str) -> _Block:
         if not file.is_file():
             raise _error(path, f"its piece {source!r} does not exist")
         block = _read_block(file, kind)
+        stated = _pairs(_ints(element.get("Extent"), 6, "a piece's Extent", path))
+        if stated != block.extent:
+            raise _error(
+                path,
+                f"the piece {source!r} has the extent {block.extent}, the index says {stated}",
+            )
         if any(lo < w[0] or hi > w[1] for (lo, hi), w in zip(block.extent, whole, strict=True)):
             raise _error(path, f"the piece {source!r} lies outside the whole extent")
         offsets = [(lo - w[0], hi - w[0]) for (lo, hi), w in zip(block.extent, whole, strict=True)]
