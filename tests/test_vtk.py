@@ -344,10 +344,11 @@ def test_unsupported_extension(tmp_path, name):
     assert _listing(tmp_path) == []
 
 
+@pytest.mark.parametrize("ext", [".vti", ".vtu"])
 @pytest.mark.parametrize("level", [0, 10, -1, 1.5, True, "zlib"])
-def test_bad_compression_level(tmp_path, level):
+def test_bad_compression_level(tmp_path, level, ext):
     with pytest.raises(OutputError, match="zlib level 1 to 9"):
-        write_result(tmp_path / "r.vti", _uniform(1), {}, compression=level)
+        write_result(tmp_path / f"r{ext}", _uniform(1), {}, compression=level)
     assert _listing(tmp_path) == []
 
 

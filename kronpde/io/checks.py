@@ -24,6 +24,7 @@ __all__ = [
     "NotUniformError",
     "OutputError",
     "check_arrays",
+    "check_compression",
     "check_folder",
     "check_nodes",
     "check_writable",
@@ -199,6 +200,18 @@ def uniform_spacing(x: np.ndarray) -> float | None:
     deviation = np.max(np.abs(x - (x[0] + h * np.arange(x.size))))
     scale = max(abs(x[0]), abs(x[-1]))
     return float(h) if deviation <= UNIFORM_RTOL * scale else None
+
+
+def check_compression(compression: int | None) -> None:
+    """Raise an :class:`OutputError` unless ``compression`` is None or a zlib level 1 to 9."""
+    if compression is None:
+        return
+    if isinstance(compression, bool) or not isinstance(compression, int | np.integer):
+        msg = f"compression must be None or a zlib level 1 to 9, got {compression!r}"
+        raise OutputError(msg)
+    if not 1 <= compression <= 9:
+        msg = f"compression must be None or a zlib level 1 to 9, got {compression}"
+        raise OutputError(msg)
 
 
 def check_uniform(path: pathlib.Path, nodes: Sequence[np.ndarray]) -> None:
