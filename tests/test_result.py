@@ -197,10 +197,12 @@ def test_bad_structured_files(tmp_path):
         "yz.vti": (good.replace(b'"0 5 0 4 0 0"', b'"0 0 0 5 0 4"'), "single node"),
         "count.vti": (good.replace(b'Extent="0 5 0 4', b'Extent="0 6 0 4'), "bytes for"),
     }
-    for name, (content, match) in cases.items():
-        with pytest.raises(ResultError, match=match) as info:
-            read_result(_write(tmp_path, name, content))
-        assert str(info.value).startswith(str(tmp_path / name)), name
+    for i, (name, (content, match)) in enumerate(cases.items()):
+        path = _write(tmp_path, f"case{i}{pathlib.Path(name).suffix}", content)
+        with pytest.raises(ResultError) as info:
+            read_result(path)
+        assert str(info.value).startswith(f"{path}: "), name
+        assert match in info.value.detail, (name, info.value.detail)
 
 
 def test_bad_parallel_indexes(tmp_path):

@@ -212,6 +212,8 @@ class _VTKFile:
                 if nbytes != count * dtype.itemsize:
                     msg = f"{nbytes} bytes for {count} values"
                     raise ValueError(msg)
+                if start + h + int(nbytes) > self.path.stat().st_size:
+                    raise _error(self.path, "the file ends inside its appended data (truncated?)")
                 return np.fromfile(self.path, dtype, count, offset=start + h)
             head = np.frombuffer(self._read(start, 3 * h), self.header)
             n_blocks = int(head[0])

@@ -278,7 +278,12 @@ def _write_file(
         fh.write(head)
         start = fh.tell()
         for i, (_, _, a) in enumerate(arrays):
-            offsets[i] = fh.tell() - start
+            at = fh.tell() - start
+            if compressed:
+                offsets[i] = at
+            elif at != offsets[i]:  # pragma: no cover - the head would point elsewhere
+                msg = f"array {i} starts at {at}, not at the offset {offsets[i]} written"
+                raise RuntimeError(msg)
             if compressed:
                 _write_compressed(fh, a, compression)
             else:
