@@ -251,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--formats", nargs="+", choices=list(FORMATS), default=list(FORMATS))
+    parser.add_argument(
+        "--no-limits", action="store_true", help="every format at every size (slow formats too)"
+    )
     parser.add_argument("--case", nargs=4, help=argparse.SUPPRESS)  # the subprocess's job
     args = parser.parse_args(argv)
     if args.case:
@@ -279,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     for cells in sizes:
         for name in formats:
             largest = FORMATS[name][2]
-            if largest is not None and cells > largest and not args.quick:
+            if largest is not None and cells > largest and not (args.quick or args.no_limits):
                 continue
             print(row(measure(name, cells, repeats)), flush=True)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
