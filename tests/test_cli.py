@@ -107,6 +107,28 @@ def expected_points(case_file: Path) -> np.ndarray:
     return points
 
 
+def read_with_vtk(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Points (C order of kronpde's nodes, x slowest) and point data of a .vti/.vtr, by vtk."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    reader = {".vti": vtk.vtkXMLImageDataReader, ".vtr": vtk.vtkXMLRectilinearGridReader}[
+        path.suffix
+    ]()
+    reader.SetFileName(str(path))
+    reader.Update()
+    data = reader.GetOutput()
+    dims = [d for d in data.GetDimensions() if d > 1] or [1]
+    order = np.arange(data.GetNumberOfPoints()).reshape(dims[::-1]).T.ravel()  # x fastest -> C
+    points = np.array([data.GetPoint(int(k)) for k in order])
+    arrays = data.GetPointData()
+    fields = {
+        arrays.GetArrayName(i): vtk_to_numpy(arrays.GetArray(i))[order]
+        for i in range(arrays.GetNumberOfArrays())
+    }
+    return points, fields
+
+
 def listing(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
 
@@ -214,13 +236,17 @@ def test_example_case_writes_its_own_output(case, tmp_path, capsys, no_h5py):
     code, out, err = run(capsys, "solve", copy, "--json")
     assert code == 0, err
     target = tmp_path / tomllib.loads(case.read_text())["output"]["file"]
+    assert target.suffix in (".vti", ".vtr")  # the examples write the structured formats
     assert last_json(out)["output"] == str(target)
     assert listing(tmp_path) == sorted([case.name, target.name])
-    mesh = meshio.read(target)
+    points, point_data = read_with_vtk(target)  # the reader ParaView uses
     fields = tomllib.loads(case.read_text())["output"].get("fields", ["u"])
     expected = ["u"] + (["f"] if "f" in fields else []) + ["u_exact", "error"]
-    assert list(mesh.point_data) == expected
-    assert len(mesh.points) == len(expected_points(copy))
+    assert list(point_data) == expected
+    np.testing.assert_allclose(points, expected_points(copy), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        point_data["error"], point_data["u"] - point_data["u_exact"], rtol=0, atol=1e-14
+    )
 
 
 def test_periodic_node_repeats_node_zero(tmp_path, capsys):
@@ -323,6 +349,34 @@ def test_no_output_configured(tmp_path, capsys):
     assert last_json(stdout)["output"] is None
     assert "output     none" in stdout
     assert listing(tmp_path) == ["case.toml"]
+
+
+def test_vti_on_a_stretched_grid_is_refused_before_the_solve(tmp_path, capsys, monkeypatch):
+    """ImageData has one spacing per axis: exit 2 naming [output] file, suggesting .vtr."""
+    import kronpde.solvers
+
+    def forbidden(*args, **kwargs):
+        msg = "no solve for a result that cannot be written"
+        raise AssertionError(msg)
+
+    text = BASE.replace("cells = [6, 6]", 'cells = [6, 6]\nnodes.x = { stretch = "tanh" }')
+    case = tmp_path / "case.toml"
+    case.write_text(text.replace('"out.vtu"', '"out.vti"'))
+    monkeypatch.setattr(kronpde.solvers, "solve", forbidden)
+    for command in ("check", "solve"):
+        code, out, err = run(capsys, command, case)
+        assert code == 2
+        assert f"{case}: [output] file:" in err
+        assert ".vtr" in err
+        assert listing(tmp_path) == ["case.toml"]
+    monkeypatch.undo()
+    case.write_text(text.replace('"out.vtu"', '"out.vtr"'))
+    code, out, err = run(capsys, "solve", case, "-q")
+    assert code == 0, err
+    points, data = read_with_vtk(tmp_path / "out.vtr")
+    x = np.unique(points[:, 0])
+    np.testing.assert_allclose(x, load_case(case).grid.axes[0].nodes, rtol=0, atol=1e-15)
+    assert not np.allclose(np.diff(x), np.diff(x)[0])  # stretched, as written
 
 
 # -- check ------------------------------------------------------------------------------------

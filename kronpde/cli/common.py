@@ -66,7 +66,7 @@ def add_case_argument(parser: argparse.ArgumentParser) -> None:
         "--output",
         metavar="OUT",
         help="write the result here (relative to the current folder) instead of "
-        "[output] file; .vtu, .vtk or .xdmf",
+        "[output] file; .vti or .vtr (structured, for ParaView), .vtu, .vtk or .xdmf",
     )
 
 
@@ -179,7 +179,7 @@ def check_writable(case: Case, path: Path | None, key: str) -> None:
     if path is None:
         return
     try:
-        check(path)
+        check(path, nodes=case.grid.nodes)  # a .vti needs uniform axes: refused before the solve
     except OutputError as exc:
         file = None if key == "-o" else str(case.path)
         raise CaseError(str(exc), file=file, key=key) from None

@@ -14,7 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``kronpde plot``."""
     # dest "case": main() names the input file of every command through args.case
     parser.add_argument(
-        "case", metavar="RESULT", help="a result file written by kronpde solve (.vtu .vtk .xdmf)"
+        "case",
+        metavar="RESULT",
+        help="a result file written by kronpde solve (.vti .vtr .pvti .pvtr .vtu .vtk .xdmf)",
     )
     parser.add_argument(
         "-o",
