@@ -13,9 +13,7 @@ matplotlib, petsc4py nor the file layer.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from kronpde._lazy import lazy_exports
 from kronpde._version import __version__ as __version__
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import (
@@ -87,16 +85,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        msg = f"module 'kronpde' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports("kronpde", _LAZY, globals())

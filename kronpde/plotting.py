@@ -26,6 +26,7 @@ import numpy as np
 
 from kronpde.errors import KronpdeError
 from kronpde.io.atomic import replace_atomically
+from kronpde.io.checks import check_folder
 
 __all__ = [
     "DEFAULT_DPI",
@@ -112,17 +113,7 @@ def check_picture_path(path: str | os.PathLike[str]) -> pathlib.Path:
             f"use one of {', '.join(PICTURE_EXTENSIONS)}"
         )
         raise PictureError(msg)
-    folder = target.parent
-    if not folder.is_dir():
-        what = "does not exist" if not folder.exists() else "is not a folder"
-        msg = f"cannot write {str(target)!r}: the folder {str(folder)!r} {what}"
-        raise PictureError(msg)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        msg = f"cannot write {str(target)!r}: the folder {str(folder)!r} is not writable"
-        raise PictureError(msg)
-    if target.is_dir():
-        msg = f"cannot write {str(target)!r}: it is a folder"
-        raise PictureError(msg)
+    check_folder(target, error=PictureError)
     return target
 
 

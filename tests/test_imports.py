@@ -24,6 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kronpde"
 #: Layer of each module (the longest matching prefix wins); lower layers first.
 LAYERS = {
     "kronpde._version": "geometry",
+    "kronpde._lazy": "geometry",
     "kronpde.errors": "geometry",
     "kronpde.grid": "geometry",
     "kronpde.boundary": "geometry",

@@ -95,8 +95,10 @@ def output_extension(path: pathlib.Path, file_format: str | None = None) -> str:
     return ext
 
 
-def check_folder(path: pathlib.Path, *, create: bool = False) -> None:
-    """Raise an :class:`OutputError` unless a file ``path`` could be written.
+def check_folder(
+    path: pathlib.Path, *, create: bool = False, error: type[Exception] = OutputError
+) -> None:
+    """Raise ``error`` (an :class:`OutputError` by default) unless a file ``path`` could be written.
 
     Parameters
     ----------
@@ -106,24 +108,26 @@ def check_folder(path: pathlib.Path, *, create: bool = False) -> None:
         If true, a missing folder is fine when its parent folder is writable
         (the folder of parallel pieces or of a time series' steps, created by
         the writer).
+    error : exception class
+        What to raise (the pictures raise their own :class:`~kronpde.plotting.PictureError`).
     """
     folder = path.parent
     shown = str(folder)
     if create and not folder.exists():
-        check_folder(folder)
+        check_folder(folder, error=error)
         return
     if not folder.exists():
         msg = f"cannot write {str(path)!r}: the folder {shown!r} does not exist"
-        raise OutputError(msg)
+        raise error(msg)
     if not folder.is_dir():
         msg = f"cannot write {str(path)!r}: {shown!r} is not a folder"
-        raise OutputError(msg)
+        raise error(msg)
     if not os.access(folder, os.W_OK | os.X_OK):
         msg = f"cannot write {str(path)!r}: the folder {shown!r} is not writable"
-        raise OutputError(msg)
+        raise error(msg)
     if path.is_dir():
         msg = f"cannot write {str(path)!r}: it is a folder"
-        raise OutputError(msg)
+        raise error(msg)
 
 
 def check_nodes(nodes: Sequence[np.ndarray]) -> list[np.ndarray]:

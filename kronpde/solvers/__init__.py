@@ -15,8 +15,7 @@ solvers loads neither pyamg nor anything a method does not need.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kronpde._lazy import lazy_exports
 
 #: name -> module that defines it
 _EXPORTS = {
@@ -39,16 +38,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` on first use (PEP 562)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        msg = f"module 'kronpde.solvers' has no attribute {name!r}"
-        raise AttributeError(msg)
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports("kronpde.solvers", _EXPORTS, globals())
