@@ -35,8 +35,8 @@ class CaseFields:
     source: np.ndarray | None
 
     @classmethod
-    def of(cls, case: Case) -> CaseFields:
-        """Evaluate the case's fields on its nodes.
+    def of(cls, case: Case, box: tuple[slice, ...] | None = None) -> CaseFields:
+        """Evaluate the case's fields on its nodes (or a box of them: a ``slice`` per axis).
 
         Raises
         ------
@@ -48,13 +48,13 @@ class CaseFields:
         exact = None
         if case.exact is not None:
             try:
-                exact = case.exact.evaluate(grid.node_coordinates())
+                exact = case.exact.evaluate(grid.node_coordinates(box))
             except DataError as exc:
                 raise CaseError(exc.detail, file=str(case.path), key="[exact] u") from None
         source = None
         if "f" in case.fields:
             try:
-                source = case.problem.source_nodes()
+                source = case.problem.source_nodes(box)
             except DataError as exc:
                 msg = f"{exc.detail} (it is written as field f, so it must be finite on every node)"
                 raise CaseError(msg, file=str(case.path), key="[equation] source") from None

@@ -593,9 +593,33 @@ class Grid:
         """Node coordinates per axis (1-D arrays of length ``cells + 1``)."""
         return [a.nodes for a in self.axes]
 
-    def node_coordinates(self) -> list[np.ndarray]:
-        """Sparse ``ij`` meshgrid of all nodes (arrays broadcastable to :attr:`node_shape`)."""
-        return list(np.meshgrid(*self.nodes, indexing="ij", sparse=True))
+    def node_box(self, box: Sequence[slice] | None = None) -> tuple[slice, ...]:
+        """Return ``box`` (a ``slice(first, stop)`` per axis) checked, or the whole node array's."""
+        if box is None:
+            return tuple(slice(0, n) for n in self.node_shape)
+        box = tuple(box)
+        if len(box) != self.dimension or not all(
+            isinstance(s, slice) and 0 <= s.start < s.stop <= n and s.step in (None, 1)
+            for s, n in zip(box, self.node_shape, strict=False)
+        ):
+            msg = (
+                f"box: need {self.dimension} slices inside the node shape {self.node_shape}, "
+                f"got {box}"
+            )
+            raise GridError(msg, subject="box")
+        return box
+
+    def node_coordinates(self, box: Sequence[slice] | None = None) -> list[np.ndarray]:
+        """Sparse ``ij`` meshgrid of all nodes, or of a box of them (``slice`` per axis).
+
+        The arrays broadcast to :attr:`node_shape` (or the box's shape).
+        """
+        box = self.node_box(box)
+        return list(
+            np.meshgrid(
+                *[x[s] for x, s in zip(self.nodes, box, strict=True)], indexing="ij", sparse=True
+            )
+        )
 
     def unknown_coordinates(self) -> list[np.ndarray]:
         """Sparse ``ij`` meshgrid of the unknowns' coordinates (broadcast to :attr:`shape`)."""
@@ -674,24 +698,36 @@ class Grid:
         return data
 
     # -- unknowns <-> nodes -------------------------------------------------------
-    def dirichlet_nodes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Values and mask of the Dirichlet nodes over the nodal array.
+    def dirichlet_nodes(
+        self, box: tuple[slice, ...] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values and mask of the Dirichlet nodes over the nodal array (or a box of it).
+
+        Parameters
+        ----------
+        box : tuple of slice, optional
+            A box of nodes (``slice(first, stop)`` per axis): only its values are
+            computed (a rank of a distributed solve builds its own piece).
 
         Returns
         -------
-        values : ndarray, shape :attr:`node_shape`
+        values : ndarray, shape :attr:`node_shape` (or the box's)
             The Dirichlet value on Dirichlet nodes; where several Dirichlet
             faces meet (edges, corners) the mean of their values; 0 elsewhere.
-        mask : ndarray of bool, shape :attr:`node_shape`
+        mask : ndarray of bool, same shape
         """
-        total = np.zeros(self.node_shape)
-        count = np.zeros(self.node_shape)
+        box = self.node_box(box)
+        shape = tuple(s.stop - s.start for s in box)
+        total = np.zeros(shape)
+        count = np.zeros(shape)
         for i, a in enumerate(self.axes):
             for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
-                if isinstance(bc, Dirichlet):
+                node = a.cells if side else 0
+                if isinstance(bc, Dirichlet) and box[i].start <= node < box[i].stop:
                     idx = [slice(None)] * self.dimension
-                    idx[i] = slice(-1, None) if side else slice(0, 1)
-                    total[tuple(idx)] += self.face_data(i, side)
+                    idx[i] = slice(node - box[i].start, node - box[i].start + 1)
+                    face = [s if j != i else slice(None) for j, s in enumerate(box)]
+                    total[tuple(idx)] += self.face_data(i, side)[tuple(face)]
                     count[tuple(idx)] += 1.0
         mask = count > 0
         values = np.divide(total, count, out=np.zeros_like(total), where=mask)

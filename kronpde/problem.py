@@ -371,12 +371,17 @@ class Problem:
         )
         return evaluate_data(src, coords, shape, "source")
 
-    def source_nodes(self) -> np.ndarray:
-        """``f`` at every node, shape :attr:`Grid.node_shape` (a new array; e.g. to write it)."""
+    def source_nodes(self, box: tuple[slice, ...] | None = None) -> np.ndarray:
+        """Return ``f`` at every node, or at a box of nodes (e.g. to write it); a new array.
+
+        ``box`` is a ``slice(first, stop)`` per axis of the nodal array.
+        """
         g = self.grid
+        box = g.node_box(box)
+        shape = tuple(s.stop - s.start for s in box)
         if isinstance(self.source, np.ndarray):
-            return evaluate_data(self.source, [], g.node_shape, "source")
-        return evaluate_data(self.source, g.node_coordinates(), g.node_shape, "source")
+            return evaluate_data(self.source[box], [], shape, "source")
+        return evaluate_data(self.source, g.node_coordinates(box), shape, "source")
 
     @cached_property
     def rhs_values(self) -> np.ndarray:

@@ -22,7 +22,6 @@ import textwrap
 import tomllib
 from pathlib import Path
 
-import meshio
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -384,17 +383,54 @@ def test_every_boundary_kind_agrees_with_fastdiag(petsc_ready, tmp_path, ranks, 
         assert rec["shapes_ok"], rec
 
 
-CLI_CASES = ["poisson3d_mixed", "poisson2d_pure_neumann", "poisson1d_robin"]
+def read_vtk(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Points (kronpde's C order of nodes) and point data of a .vti/.vtr or its parallel index,
+    read by the vtk package's XML readers (the ones ParaView uses)."""
+    import vtk
+    from vtk.util.numpy_support import vtk_to_numpy
+
+    readers = {
+        ".vti": vtk.vtkXMLImageDataReader,
+        ".vtr": vtk.vtkXMLRectilinearGridReader,
+        ".pvti": vtk.vtkXMLPImageDataReader,
+        ".pvtr": vtk.vtkXMLPRectilinearGridReader,
+    }
+    reader = readers[path.suffix]()
+    reader.SetFileName(str(path))
+    reader.Update()
+    data = reader.GetOutput()
+    dims = [d for d in data.GetDimensions() if d > 1]
+    order = np.arange(data.GetNumberOfPoints()).reshape(dims[::-1]).T.ravel()
+    points = np.array([data.GetPoint(int(k)) for k in order])
+    arrays = data.GetPointData()
+    fields = {
+        arrays.GetArrayName(i): vtk_to_numpy(arrays.GetArray(i))[order]
+        for i in range(arrays.GetNumberOfArrays())
+    }
+    return points, fields
+
+
+CLI_CASES = [
+    ("poisson3d_mixed", ".vtr", False),
+    ("poisson2d_pure_neumann", ".vti", False),
+    ("poisson1d_robin", ".vti", False),
+    ("poisson2d_dirichlet", ".vtr", True),  # with a tanh-stretched x axis
+]
 
 
 @pytest.mark.petsc
-@pytest.mark.parametrize("case", CLI_CASES)
-def test_cli_one_and_two_ranks_write_the_same_file(petsc_ready, tmp_path, case):
-    """``mpirun -n P kronpde solve CASE --backend petsc``: the same file at 1 and 2 ranks."""
+@pytest.mark.parametrize(("case", "ext", "stretched"), CLI_CASES)
+def test_cli_one_and_two_ranks_write_the_serial_file(petsc_ready, tmp_path, case, ext, stretched):
+    """``mpirun -n P kronpde solve CASE --backend petsc -o out.vtr``: at 2 ranks each writes its
+    piece and rank 0 the index, and the pieces read together equal the serial file."""
     source = ROOT / "cases" / f"{case}.toml"
-    copy = Path(shutil.copy(source, tmp_path / source.name))
-    file_method = tomllib.loads(source.read_text()).get("solver", {}).get("method", "auto")
-    serial = tmp_path / "serial.vtu"
+    text = source.read_text()
+    if stretched:
+        text = text.replace("[grid]\n", '[grid]\nnodes.x = { stretch = "tanh", beta = 1.5 }\n', 1)
+    copy = tmp_path / source.name
+    copy.write_text(text)
+    file_method = tomllib.loads(text).get("solver", {}).get("method", "auto")
+    serial = tmp_path / f"serial{ext}"
     proc = subprocess.run(
         kronpde_command("solve", copy, "-o", serial, "--method", "fastdiag", "-q"),
         capture_output=True,
@@ -403,11 +439,11 @@ def test_cli_one_and_two_ranks_write_the_same_file(petsc_ready, tmp_path, case):
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
-    reference = meshio.read(serial)
-    scale = max(1.0, float(np.abs(reference.point_data["u"]).max()))
-    meshes = {}
+    points, reference = read_vtk(serial)
+    scale = max(1.0, float(np.abs(reference["u"]).max()))
+    results = {}
     for ranks in (1, 2):
-        out = tmp_path / f"ranks{ranks}.vtu"
+        out = tmp_path / f"ranks{ranks}{ext}"
         proc = mpirun(
             ranks,
             *kronpde_command("solve", copy, "-o", out, "--backend", "petsc", "--json"),
@@ -423,19 +459,41 @@ def test_cli_one_and_two_ranks_write_the_same_file(petsc_ready, tmp_path, case):
         assert record["backend"] == "petsc"
         assert (record["method"], record["pc"]) == expected
         assert record["converged"] is True
-        assert record["output"] == str(out)
         assert record["relative_residual"] <= 1e-8
-        meshes[ranks] = meshio.read(out)
-    one, two = meshes[1], meshes[2]
-    np.testing.assert_array_equal(one.points, two.points)
-    np.testing.assert_array_equal(one.points, reference.points)
-    assert list(one.point_data) == list(two.point_data) == list(reference.point_data)
+        index = out.with_suffix(".p" + ext[1:])
+        if ranks == 1:
+            assert record["output"] == str(out)
+            results[ranks] = read_vtk(out)
+        else:  # the pieces out/out_<rank> and the index, which the JSON names
+            assert record["output"] == str(index)
+            assert sorted(p.name for p in (tmp_path / out.stem).iterdir()) == [
+                f"{out.stem}_0{ext}",
+                f"{out.stem}_1{ext}",
+            ]
+            results[ranks] = read_vtk(index)
+        # the errors, reduced over the ranks, are the serial file's (to the algebraic error)
+        err = reference["error"]
+        tol = 1e-6 * scale
+        assert record["error_max"] == pytest.approx(np.abs(err).max(), rel=0, abs=tol)
+        assert record["error_rms"] == pytest.approx(np.sqrt(np.mean(err**2)), rel=0, abs=tol)
     tol = 1e-6 * scale  # rtol 1e-8 (the cases' own rtol may be tighter)
-    for name in one.point_data:
-        np.testing.assert_allclose(one.point_data[name], two.point_data[name], rtol=0, atol=tol)
-        np.testing.assert_allclose(
-            one.point_data[name], reference.point_data[name], rtol=0, atol=tol
-        )
+    for ranks, (got_points, got) in results.items():
+        np.testing.assert_allclose(got_points, points, rtol=0, atol=1e-12, err_msg=str(ranks))
+        assert list(got) == list(reference)
+        for name in got:
+            np.testing.assert_allclose(got[name], reference[name], rtol=0, atol=tol, err_msg=name)
+
+
+@pytest.mark.petsc
+def test_two_ranks_refuse_an_unstructured_output_before_solving(petsc_ready, tmp_path):
+    copy = Path(shutil.copy(ROOT / "cases" / "poisson2d_dirichlet.toml", tmp_path / "c.toml"))
+    proc = mpirun(
+        2, *kronpde_command("solve", copy, "-o", "out.vtu", "--backend", "petsc"), cwd=tmp_path
+    )
+    assert proc.returncode == 2
+    assert "-o: on 2 ranks each writes its own piece" in proc.stderr
+    assert ".vti or .vtr" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
 
 
 BAD_INPUTS = {
@@ -459,7 +517,7 @@ def test_bad_input_under_mpirun_exit_2_one_message_nothing_written(
     good = tmp_path / "good.toml"
     good.write_text(
         "[grid]\ncells = [8, 8]\n[equation]\nsource = 1\n[boundary]\ndefault = { type = "
-        '"dirichlet", value = 0 }\n[output]\nfile = "out.vtu"\n'
+        '"dirichlet", value = 0 }\n[output]\nfile = "out.vti"\n'
     )
     (tmp_path / "bad.toml").write_text(good.read_text().replace("[8, 8]", "[8, 8]\nsize = 3"))
     before = sorted(os.listdir(tmp_path))
@@ -481,7 +539,8 @@ def test_bad_input_under_mpirun_exit_2_one_message_nothing_written(
 @pytest.mark.petsc
 def test_cli_petsc_options_reach_petsc_and_maxiter_failure_writes_nothing(petsc_ready, tmp_path):
     copy = Path(shutil.copy(ROOT / "cases" / "poisson3d_mixed.toml", tmp_path / "c.toml"))
-    out = tmp_path / "u.vtu"
+    out = tmp_path / "u.vtr"
+    index = tmp_path / "u.pvtr"
     proc = mpirun(
         2,
         *kronpde_command(
@@ -493,9 +552,10 @@ def test_cli_petsc_options_reach_petsc_and_maxiter_failure_writes_nothing(petsc_
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("Linear solve converged due to CONVERGED_RTOL") >= 1
     assert json.loads(proc.stdout.strip().splitlines()[-1])["pc"] == "hypre"
-    assert out.exists()
+    assert index.exists()
 
-    out.unlink()
+    shutil.rmtree(tmp_path / "u")
+    index.unlink()
     proc = mpirun(
         2,
         *kronpde_command("solve", copy, "-o", out, "--backend", "petsc", "--maxiter", "2"),
@@ -505,4 +565,4 @@ def test_cli_petsc_options_reach_petsc_and_maxiter_failure_writes_nothing(petsc_
     ours = [line for line in proc.stderr.splitlines() if line.startswith("kronpde:")]
     assert len(ours) == 1, proc.stderr
     assert "nothing written" in ours[0]
-    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]

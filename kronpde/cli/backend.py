@@ -34,6 +34,25 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Variables MPI launchers set to the number of processes (Open MPI, PMIx, MPICH/Hydra, Slurm).
+_SIZE_VARIABLES = (
+    "OMPI_COMM_WORLD_SIZE",
+    "PMIX_SIZE",
+    "PMI_SIZE",
+    "MV2_COMM_WORLD_SIZE",
+    "SLURM_NTASKS",
+)
+
+
+def launcher_ranks() -> int:
+    """Return how many processes the MPI launcher started (1 outside MPI, or if it does not say)."""
+    for name in _SIZE_VARIABLES:
+        value = os.environ.get(name)
+        if value is not None and value.strip().isdigit():
+            return int(value)
+    return 1
+
+
 # Variables MPI launchers set to a process's rank (Open MPI, PMIx, MPICH/Hydra, MVAPICH, Slurm).
 _RANK_VARIABLES = (
     "OMPI_COMM_WORLD_RANK",

@@ -6,10 +6,11 @@ import argparse
 import json
 import sys
 
-from kronpde.cli.backend import add_backend_arguments, backend_options
+from kronpde.cli.backend import add_backend_arguments, backend_options, launcher_ranks
 from kronpde.cli.common import (
     EXIT_NOT_CONVERGED,
     EXIT_OK,
+    UsageError,
     add_case_argument,
     add_json_quiet,
     add_plot_option,
@@ -21,6 +22,7 @@ from kronpde.cli.common import (
     picture_path,
     solver_settings,
 )
+from kronpde.cli.parallel import PARALLEL_FORMATS, write_parallel
 
 HELP = "solve a case and write the result"
 
@@ -50,39 +52,63 @@ def run(args: argparse.Namespace) -> int:
     path, key = output_path(case, args.output)
     check_writable(case, path, key)  # before the solve, which may be long
     picture = picture_path("--plot", args.plot)
-    fields = CaseFields.of(case)  # [exact] u and f: evaluated (and checked) before the solve
+    # [exact] u and f, evaluated (and checked) before the solve; a PETSc run on several
+    # ranks evaluates each rank's piece only (kronpde.cli.parallel)
+    fields = CaseFields.of(case) if petsc_options is None or launcher_ranks() == 1 else None
     problem = case.problem
     quiet = args.quiet
 
     monitor = ProgressLines(None if quiet else sys.stderr)
+    ranks = 1
     if petsc_options is None:
         solution = solve(
             problem, method, rtol=settings.rtol, maxiter=settings.maxiter, monitor=monitor
         )
-    else:  # every rank solves its part; rank 0 receives u, reports and writes
-        solution = solve(
-            problem,
-            method,
-            rtol=settings.rtol,
-            maxiter=settings.maxiter,
-            backend="petsc",
-            options=petsc_options,
+    else:  # every rank solves its part
+        from kronpde.solvers import prepare
+
+        prepared = prepare(
+            problem, method, backend="petsc", options={**petsc_options, "gather": "none"}
         )
-        if solution.u is None:
-            return EXIT_OK if solution.report.converged else EXIT_NOT_CONVERGED
+        ranks = prepared.ranks
+        if ranks > 1 and path is not None and path.suffix.lower() not in PARALLEL_FORMATS:
+            raise UsageError(
+                key,
+                f"on {ranks} ranks each writes its own piece, which needs a structured "
+                f"format: use .vti or .vtr (got {path.suffix!r})",
+            )
+        if ranks > 1 and picture is not None and path is None:
+            msg = "--plot"
+            raise UsageError(msg, f"on {ranks} ranks draws the written result: give -o")
+        solution = prepared.solve(rtol=settings.rtol, maxiter=settings.maxiter)
     report = solution.report
-    u = np.asarray(solution.u, dtype=float)
-    data = fields.point_data(u)
-    errors = error_norms(data)  # over all nodes of the output, Dirichlet nodes included
+    if ranks > 1:  # pieces and an index; the field is never gathered
+        written, errors, names = write_parallel(case, prepared, solution, path, report.converged)
+        if solution.rank != 0:
+            return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
+        drawn = None
+        if picture is not None and written is not None:
+            from kronpde.io.result import read_result
+            from kronpde.plotting import save_field_picture
 
-    written = None
-    if report.converged and path is not None:
-        written = write_result(path, case.grid.nodes, data)
-    drawn = None
-    if report.converged and picture is not None:
-        from kronpde.plotting import save_field_picture
+            result = read_result(written)
+            drawn = save_field_picture(
+                picture, result.nodes, result.fields["u"], name="u", title=case.path.name
+            )
+    else:
+        local = solution.local if petsc_options is not None else solution.x
+        u = problem.to_nodes(np.asarray(local, dtype=float).reshape(-1))
+        data = (fields or CaseFields.of(case)).point_data(u)
+        names = list(data)
+        errors = error_norms(data)  # over all nodes of the output, Dirichlet nodes included
+        written = None
+        if report.converged and path is not None:
+            written = write_result(path, case.grid.nodes, data)
+        drawn = None
+        if report.converged and picture is not None:
+            from kronpde.plotting import save_field_picture
 
-        drawn = save_field_picture(picture, case.grid.nodes, u, name="u", title=case.path.name)
+            drawn = save_field_picture(picture, case.grid.nodes, u, name="u", title=case.path.name)
 
     out = sys.stdout
     if not quiet:
@@ -115,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
                 "(u - [exact] u over all nodes)"
             )
         if written is not None:
-            lines.append(f"output     {written} ({', '.join(data)})")
+            lines.append(f"output     {written} ({', '.join(names)})")
         elif path is None:
             lines.append("output     none (no [output] file and no -o)")
         if drawn is not None:

@@ -565,15 +565,19 @@ class PetscSolver:
         note = f"KSP {ksp.getType()}, PC {ksp.getPC().getType()}, {self.ranks} rank(s)."
         return x, result, projected, iteration_message(name, result, target, maxiter, note)
 
+    def _natural(self, x_local: np.ndarray):
+        """Return the unknowns in PETSc's natural ordering (kronpde's C order), distributed."""
+        self._work.array[:] = x_local
+        natural = self._da.createNaturalVec()
+        self._da.globalToNatural(self._work, natural)
+        return natural
+
     def _gather(self, x_local: np.ndarray) -> np.ndarray | None:
         """Return the global unknowns in C order on the receiving ranks (None elsewhere)."""
         if self.gather == "none":
             return None
         PETSc = self._PETSc
-        da = self._da
-        self._work.array[:] = x_local
-        natural = da.createNaturalVec()
-        da.globalToNatural(self._work, natural)
+        natural = self._natural(x_local)
         if self.gather == "all":
             scatter, out = PETSc.Scatter.toAll(natural)
         else:
@@ -584,6 +588,80 @@ class PetscSolver:
         out.destroy()
         natural.destroy()
         return x
+
+    # -- a rank's piece of the nodal field (parallel output) ---------------------------
+    def piece_box(self) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+        """Return this rank's nodes for a piece of a parallel output: owned, and held.
+
+        A rank *owns* the nodes of its unknowns, with the Dirichlet nodes and the
+        periodic image node ``m`` beyond them when its box reaches a face, and
+        *holds* also the first layer of nodes past its owned ones (owned by the
+        next rank), so that neighbouring pieces share a layer and their cells
+        tile the grid (:func:`kronpde.io.vtk.piece_extent`).
+
+        Returns
+        -------
+        owned, held : tuple of slice
+            A ``slice(first, stop)`` per axis of the nodal array.
+        """
+        owned, held = [], []
+        for a, axis in enumerate(self.problem.grid.axes):
+            start, n, m = axis.unknown_slice.start, axis.n_unknowns, axis.cells
+            first = 0 if self.lo[a] == 0 else self.lo[a] + start
+            stop = m + 1 if self.hi[a] == n else self.hi[a] + start
+            owned.append(slice(first, stop))
+            held.append(slice(first, min(stop, m) + 1))
+        return tuple(owned), tuple(held)
+
+    def nodal_piece(self, solution: PetscSolution) -> np.ndarray:
+        """Return this rank's piece of the nodal field ``u`` on the held nodes of :meth:`piece_box`.
+
+        Collective: each rank receives the values of the layer of unknowns its
+        neighbours own (edges and corners included) by one PETSc scatter from
+        the natural ordering; nothing global is gathered.  Dirichlet nodes carry
+        their values, a periodic axis' node ``m`` repeats node ``0``.
+        """
+        PETSc = self._PETSc
+        grid = self.problem.grid
+        _, held = self.piece_box()
+        rows, where = [], []  # per axis: the unknown of each held node, and which held nodes
+        for a, axis in enumerate(grid.axes):
+            start, n = axis.unknown_slice.start, axis.n_unknowns
+            nodes = np.arange(held[a].start, held[a].stop)
+            j = nodes - start
+            if axis.periodic:
+                j = j % n  # node m is node 0
+            inside = (j >= 0) & (j < n)
+            rows.append(j[inside])
+            where.append(np.flatnonzero(inside))
+        index = np.ravel_multi_index(np.meshgrid(*rows, indexing="ij"), grid.shape).reshape(-1)
+        natural = self._natural(solution.local.reshape(-1))
+        wanted = PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
+        values = PETSc.Vec().createSeq(index.size, comm=PETSc.COMM_SELF)
+        scatter = PETSc.Scatter().create(natural, wanted, values, None)
+        scatter.scatter(
+            natural, values, addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD
+        )
+        piece, _ = grid.dirichlet_nodes(held)
+        piece[np.ix_(*where)] = np.asarray(values.array).reshape([r.size for r in rows])
+        for obj in (scatter, values, wanted, natural):
+            obj.destroy()
+        return piece
+
+    def allreduce(self, value: float, op: str = "sum") -> float:
+        """Return ``value`` summed (``op="sum"``) or maximised (``"max"``) over all ranks."""
+        from mpi4py import MPI
+
+        comm = self._da.getComm().tompi4py()
+        return float(comm.allreduce(value, op={"sum": MPI.SUM, "max": MPI.MAX}[op]))
+
+    def gather_to_root(self, obj: Any) -> list[Any] | None:
+        """Return every rank's ``obj`` on rank 0 (None on the others)."""
+        return self._da.getComm().tompi4py().gather(obj, root=0)
+
+    def barrier(self) -> None:
+        """Wait for every rank."""
+        self._da.getComm().tompi4py().Barrier()
 
     def __repr__(self) -> str:
         """Return a one-line summary."""
