@@ -44,7 +44,7 @@ _vr = types.Array(_f8, 1, "C", readonly=True)  # only read
 _g = types.Array(_f8, 3, "C")
 _gr = types.Array(_f8, 3, "C", readonly=True)
 
-_OPTIONS = {"parallel": True, "cache": True, "fastmath": False, "nogil": True}
+_OPTIONS = {"parallel": True, "cache": True, "fastmath": False}
 
 
 @numba.njit(cache=True, fastmath=False)
