@@ -308,6 +308,8 @@ def test_vector_argument_checks(rng):
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="writable"):
         K.new_direction(ro, x, 1.0)
+    with pytest.raises(TypeError, match="real"):
+        K.dot(x + 1j, x)
     with pytest.raises(ValueError, match="C-contiguous"):
         K.update_xr(np.empty(20)[::2], x.copy(), x, x, 1.0)
 

@@ -167,6 +167,9 @@ def _vector(a, n: int | None, name: str, *, writable: bool = False) -> np.ndarra
         if writable:
             msg = f"{name} must be a C-contiguous float64 array"
             raise ValueError(msg)
+        if np.asarray(a).dtype.kind not in "fiub":
+            msg = f"{name} must be a real array, got dtype {np.asarray(a).dtype}"
+            raise TypeError(msg)
         a = np.ascontiguousarray(a, dtype=np.float64)
     if writable and not a.flags.writeable:
         msg = f"{name} must be writable"
