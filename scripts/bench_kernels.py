@@ -407,31 +407,34 @@ def threshold_table(grids, rtol: float, repeats: int, cheap: float) -> Table:
         [sys.executable, "-c", _LOAD_CG], capture_output=True, text=True, check=True
     )
     load = json.loads(done.stdout.strip().splitlines()[-1])
+    threads = numba.config.NUMBA_NUM_THREADS
     table = Table(
         f"NumPy or compiled: CG (rtol {rtol:g}, random b) by size; a process pays "
         f"{load:.2f} s once to import numba and load the CG kernels from the cache",
-        ["cells", "unknowns", "iterations", "numpy ms/iter", "compiled ms/iter",
-         "saved per solve s", "saved / load"],
+        ["cells", "unknowns", "iterations", "numpy ms/iter", "compiled 1 thread ms/iter",
+         f"compiled {threads} threads ms/iter", f"saved per solve s ({threads} threads)",
+         "saved / load"],
     )  # fmt: skip
     for cells in grids:
         grid, ops = dirichlet_ops(cells)
         b = np.random.default_rng(5).standard_normal(grid.size)
         per = {}
         its = 0
-        for compiled in (False, True):
+        for compiled, count in ((False, 1), (True, 1), (True, threads)):
             stencil = K.ConstantStencil(ops, compiled=compiled)
             box = {}
 
             def run(stencil=stencil, box=box, b=b):
                 box["res"] = K.cg_fused(stencil, b, rtol=rtol)
 
-            t = timed(run, repeats, cheap)
+            t = with_threads(count, lambda run=run: timed(run, repeats, cheap))
             its = box["res"].iterations
-            per[compiled] = t / max(its, 1)
-        saved = (per[False] - per[True]) * its
+            per[compiled, count] = t / max(its, 1)
+        saved = (per[False, 1] - per[True, threads]) * its
         table.add(
-            label(cells), grid.size, its, 1e3 * per[False], 1e3 * per[True], saved, saved / load
-        )
+            label(cells), grid.size, its, 1e3 * per[False, 1], 1e3 * per[True, 1],
+            1e3 * per[True, threads], saved, saved / load,
+        )  # fmt: skip
     return table
 
 
