@@ -29,6 +29,11 @@ does (see :mod:`kronpde.kernels._compiled`, which also states the numerical
 conventions: elementwise results equal NumPy's bit for bit, dot products
 agree to rounding).  Threads: numba's threading layer with
 :func:`threads` threads (the machine's cores by default, :func:`set_threads`).
+A parallel kernel waits for its slowest thread: where other processes keep
+the cores busy, a second thread may wait milliseconds for a core, and with
+OpenMP's default spin-waiting (numba's ``omp`` layer) the kernels then run
+several times slower than on one thread; ``OMP_WAIT_POLICY=passive`` in the
+environment, or ``set_threads(1)``, avoids that on a shared machine.
 
 Arrays are float64 and C-contiguous.  Vectors may have any shape (they are
 used flat); an operator's ``x`` and ``out`` have ``n`` entries (flat or the
@@ -77,8 +82,7 @@ __all__ = [
 #: (about 2^17 unknowns) and 0.3-1.6 s at 64³ and 512² cells (2.5e5): from
 #: 2^17 unknowns on, one solve pays the loading back, and a prepared solver
 #: that solves again gains outright.  Every example case under ``cases/`` (at
-#: most 4096 unknowns) and every test grid stays on NumPy, so they never
-#: import numba.
+#: most 4096 unknowns) stays on NumPy and never imports numba.
 MIN_COMPILED_SIZE = 1 << 17
 
 

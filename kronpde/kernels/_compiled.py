@@ -85,8 +85,9 @@ def _constant_apply(
     axis, ``lower[r] x[r-1] + upper[r] x[r+1]`` with the indices wrapping on a
     periodic axis.  Off a periodic axis ``lower[0] = upper[n-1] = 0`` and the
     missing neighbour is replaced by the entry itself (times that zero), which
-    keeps the inner loop free of branches.  Returns ``x · y`` when
-    ``with_dot`` (else 0).
+    keeps the inner loop free of branches (an infinite ``x`` there gives NaN
+    where the CSR product gives infinity; CG stops on either).  Returns
+    ``x · y`` when ``with_dot`` (else 0).
     """
     n0, n1, n2 = x.shape
     lines = n0 * n1
