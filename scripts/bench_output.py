@@ -245,6 +245,79 @@ def row(r: dict) -> str:
     )
 
 
+#: The case of the whole-command table: 3-D, mixed Dirichlet/Neumann, auto = fastdiag.
+COMMAND_CASE = """\
+[grid]
+cells = [{n}, {n}, {n}]
+[equation]
+source = "2.25*pi**2*sin(pi*x)*sin(pi*y)*cos(pi*z/2)"
+[boundary]
+default = {{ type = "dirichlet", value = 0 }}
+zmin = {{ type = "neumann", value = 0 }}
+[exact]
+u = "sin(pi*x)*sin(pi*y)*cos(pi*z/2)"
+"""
+
+#: Formats of the whole-command table (the unstructured ones up to 128³: minutes beyond).
+COMMAND_FORMATS = {".vti": None, ".vtr": None, ".vtu": 128, ".vtk": 128}
+
+_TIMER = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+)
+
+
+def run_command(cells: int, ext: str | None, folder: Path) -> dict:
+    """Time ``kronpde solve`` of :data:`COMMAND_CASE` as a user runs it (s, peak MB, file MB)."""
+    case = folder / f"case{cells}.toml"
+    case.write_text(COMMAND_CASE.format(n=cells))
+    argv = [sys.executable, "-m", "kronpde.cli", "solve", str(case), "-q"]
+    out = None
+    if ext is not None:
+        out = folder / f"out{cells}{ext}"
+        argv += ["-o", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-c", _TIMER, *argv], capture_output=True, text=True, check=True
+    )
+    seconds, kib, code = proc.stdout.split()
+    if int(code) != 0:
+        msg = f"kronpde solve failed: {proc.stderr}"
+        raise RuntimeError(msg)
+    size = out.stat().st_size / 1e6 if out is not None else 0.0
+    if out is not None:
+        out.unlink()
+    return {"seconds": float(seconds), "peak_mb": int(kib) / 1024, "file_mb": size}
+
+
+def command_table(sizes: list[int], folder: Path) -> None:
+    """Print the whole-command table: each format against the run without output."""
+    print(
+        "\n| cells | format | whole run s | / no output | peak MB | / no output | file MB | "
+        "file / raw |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for cells in sizes:
+        base = run_command(cells, None, folder)
+        raw = 3 * 8 * (cells + 1) ** 3 / 1e6  # u, u_exact, error on every node
+        print(
+            f"| {cells}³ | none | {base['seconds']:.2f} | 1.00 | {base['peak_mb']:.0f} | 1.00 "
+            "| - | - |",
+            flush=True,
+        )
+        for ext, largest in COMMAND_FORMATS.items():
+            if largest is not None and cells > largest:
+                continue
+            r = run_command(cells, ext, folder)
+            print(
+                f"| {cells}³ | {ext} | {r['seconds']:.2f} | {r['seconds'] / base['seconds']:.2f} | "
+                f"{r['peak_mb']:.0f} | {r['peak_mb'] / base['peak_mb']:.2f} | {r['file_mb']:.0f} | "
+                f"{r['file_mb'] / raw:.3f} |",
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="16³ and 32³, for a smoke run")
@@ -254,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-limits", action="store_true", help="every format at every size (slow formats too)"
     )
+    parser.add_argument(
+        "--command", action="store_true", help="only the whole-command table (kronpde solve)"
+    )
     parser.add_argument("--case", nargs=4, help=argparse.SUPPRESS)  # the subprocess's job
     args = parser.parse_args(argv)
     if args.case:
@@ -262,6 +338,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = [16, 32] if args.quick else args.sizes
     repeats = 2 if args.quick else args.repeats
+    if args.command:
+        import tempfile
+
+        print(f"cores {os.cpu_count()}; load average {os.getloadavg()[0]:.2f} at the start")
+        with tempfile.TemporaryDirectory() as tmp:
+            command_table(sizes, Path(tmp))
+        print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+        return 0
     try:
         import pyevtk  # noqa: F401
 
