@@ -32,7 +32,23 @@ from kronpde.errors import CaseError, DataError
 from kronpde.grid import Grid
 from kronpde.io.case import Case
 
-__all__ = ["CaseFields", "error_norms", "output_geometry"]
+__all__ = ["CaseFields", "error_norms", "measured_over", "output_geometry"]
+
+
+def measured_over(grid: Grid) -> str:
+    """Say over which points the errors are measured (for the summaries).
+
+    Examples
+    --------
+    >>> from kronpde import Grid
+    >>> measured_over(Grid.box([4, 4], centering="cell"))
+    'all cell centres'
+    """
+    if grid.cell_centred:
+        return "all cell centres"
+    if any(a.cell_centred for a in grid.axes):
+        return "all points (nodes, and cell centres along cell-centred axes)"
+    return "all nodes"
 
 
 def output_geometry(grid: Grid) -> tuple[list[np.ndarray], bool]:

@@ -9,7 +9,9 @@ of FISHPACK's HSTCRT with the discretisation error its documentation reports.
 from __future__ import annotations
 
 import itertools
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from kronpde.errors import GridError
 from kronpde.solvers import prepare
 from kronpde.solvers.fastdiag import FastDiagSolver
 
+ROOT = Path(__file__).resolve().parents[1]
 D, N, R, P = "dirichlet", "neumann", "robin", "periodic"
 #: Every pair of face kinds an axis can have.
 PAIRS = [(D, D), (N, N), (D, N), (N, D), (R, D), (D, R), (R, R), (N, R), (R, N), (P, P)]
@@ -483,3 +486,103 @@ def test_points_of_every_face_are_used_by_the_face_data(dims):
                 others = [np.ravel(c) for j, c in enumerate(coords) if j != i]
                 for j, c in zip([j for j in range(dims) if j != i], others, strict=True):
                     np.testing.assert_array_equal(c, g.axes[j].points)
+
+
+# -- output: cell data on the faces, point data at the points of a mixed centring -----------
+
+
+def _cli(capsys, *argv):
+    from kronpde.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("suffix", [".vti", ".vtr", ".vtu"])
+def test_a_cell_centred_result_is_cell_data_on_the_faces(suffix, tmp_path, capsys):
+    from vtk_reference import read_vtk
+
+    from kronpde.io.result import read_result
+
+    out = tmp_path / f"u{suffix}"
+    case = ROOT / "cases" / "cells2d_pure_neumann.toml"
+    code, stdout, err = _cli(capsys, "solve", case, "-o", out, "--json")
+    assert code == 0, err
+    assert "over all cell centres" in stdout
+    record = json.loads(stdout.strip().splitlines()[-1])
+    faces = np.linspace(0.0, 1.0, 33)
+    centres = (np.arange(32) + 0.5) / 32
+    x, y = np.meshgrid(centres, centres, indexing="ij")
+    exact = np.cos(np.pi * x) * np.cos(np.pi * y) + x - 0.5
+    vtk = read_vtk(out)  # ParaView's readers
+    assert vtk.point_data == {}
+    assert set(vtk.cell_data) == {"u", "f", "u_exact", "error"}
+    assert vtk.points.shape[0] == 33 * 33  # the points are the cell faces
+    got = {name: vtk.cellwise(name, 2) for name in vtk.cell_data} if vtk.dimensions else None
+    result = read_result(out)
+    np.testing.assert_allclose(result.nodes[0], faces, rtol=0, atol=1e-15)
+    assert result.fields == {}
+    cells = result.cell_fields
+    if got is not None:
+        for name in cells:
+            np.testing.assert_array_equal(cells[name], got[name])
+    np.testing.assert_allclose(cells["u_exact"], exact, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(cells["f"], 2 * np.pi**2 * np.cos(np.pi * x) * np.cos(np.pi * y))
+    np.testing.assert_allclose(cells["error"], cells["u"] - exact, rtol=0, atol=1e-14)
+    assert record["error_max"] == pytest.approx(np.max(np.abs(cells["u"] - exact)), rel=1e-12)
+    rms = np.sqrt(np.mean((cells["u"] - exact) ** 2))
+    assert record["error_rms"] == pytest.approx(rms, rel=1e-12)
+    assert abs(np.mean(cells["u"])) <= 1e-13  # zero mean over the (equal) cells
+    assert record["projected_norm"] <= 1e-12  # compatible data
+    assert record["method"] == "fastdiag"
+
+
+def test_a_mac_component_is_point_data_at_its_own_points(tmp_path, capsys):
+    from vtk_reference import read_vtk
+
+    case = tmp_path / "mac.toml"
+    case.write_text(
+        '[grid]\ncells = [8, 6]\nupper = [2.0, 1.0]\ncentering = ["node", "cell"]\n'
+        '[equation]\nsource = "(pi**2/4 + pi**2)*sin(pi*x/2)*cos(pi*y)"\n'
+        '[boundary]\nxmin = { type = "dirichlet", value = 0 }\n'
+        'xmax = { type = "dirichlet", value = "cos(pi*y)" }\n'
+        'default = { type = "neumann", value = 0 }\n'
+        '[exact]\nu = "sin(pi*x/2)*cos(pi*y)"\n'
+    )
+    out = tmp_path / "mac.vtr"
+    code, stdout, err = _cli(capsys, "solve", case, "-o", out)
+    assert code == 0, err
+    assert "centring node/cell per axis" in stdout
+    vtk = read_vtk(out)
+    assert vtk.cell_data == {}
+    xs, ys = vtk.axes(2)
+    np.testing.assert_allclose(xs, np.linspace(0.0, 2.0, 9), rtol=0, atol=1e-15)  # nodes
+    np.testing.assert_allclose(ys, (np.arange(6) + 0.5) / 6, rtol=0, atol=1e-15)  # centres
+    u = vtk.nodal("u", 2)
+    np.testing.assert_array_equal(u[0], 0.0)  # the Dirichlet nodes of x, at the centres of y
+    np.testing.assert_allclose(u[-1], np.cos(np.pi * ys), rtol=0, atol=1e-15)
+    x, y = np.meshgrid(xs, ys, indexing="ij")
+    np.testing.assert_allclose(vtk.nodal("u_exact", 2), np.sin(np.pi * x / 2) * np.cos(np.pi * y))
+
+
+def test_plot_draws_cell_data(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "c.vtr"
+    case = ROOT / "cases" / "cells3d_mixed.toml"
+    code, _, err = _cli(capsys, "solve", case, "-o", out, "--plot", tmp_path / "solve.png")
+    assert code == 0, err
+    assert (tmp_path / "solve.png").stat().st_size > 1000
+    code, stdout, err = _cli(
+        capsys, "plot", out, "-o", tmp_path / "p.png", "--field", "error", "--axis", "y"
+    )
+    assert code == 0, err
+    assert "error, 3-D" in stdout
+    from kronpde.plotting import slice_field
+
+    faces = [np.linspace(0, 1, 25), np.linspace(0, 1, 17), np.linspace(0, 2, 17)]
+    values = np.arange(24 * 16 * 16, dtype=float).reshape(24, 16, 16)
+    cut = slice_field(faces, values, "y", 0.3)  # the layer of cells whose centre is nearest
+    assert cut.cells
+    assert cut.where == "y = 0.28125"  # centre of cell 4, (4 + 1/2)/16
+    np.testing.assert_array_equal(cut.values, values[:, 4, :])

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate, solve, report, write; the exit code of ``case-format.md``."""
     import numpy as np
 
-    from kronpde.fields import CaseFields, error_norms, output_geometry
+    from kronpde.fields import CaseFields, error_norms, measured_over, output_geometry
     from kronpde.io.case import load_case
     from kronpde.io.vtk import write_result
     from kronpde.solvers import solve
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     report = solution.report
     u = np.asarray(solution.u, dtype=float)
     data = fields.point_data(u)
-    errors = error_norms(data)  # over all nodes of the output, Dirichlet nodes included
+    errors = error_norms(data)  # over all points of the output, Dirichlet nodes included
 
     axes, as_cells = output_geometry(case.grid)  # cell data on a cell-centred grid
     written = None
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         if errors:
             lines.append(
                 f"error      max {errors['error_max']:.3e}, rms {errors['error_rms']:.3e} "
-                f"(u - [exact] u over {_over(case.grid)})"
+                f"(u - [exact] u over {measured_over(case.grid)})"
             )
         if written is not None:
             lines.append(f"output     {written} ({', '.join(data)})")
@@ -154,12 +154,3 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(record, allow_nan=False), file=out)
     out.flush()
     return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
-
-
-def _over(grid) -> str:
-    """Where the errors are measured, in words."""
-    if grid.cell_centred:
-        return "all cell centres"
-    if any(a.cell_centred for a in grid.axes):
-        return "all points (nodes, cell centres along cell-centred axes)"
-    return "all nodes"
