@@ -18,7 +18,7 @@ import pytest
 from cell_reference import staggered_reference
 from conftest import manufactured, reference_solve
 
-from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, solve
+from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, load_case, solve
 from kronpde.errors import GridError
 from kronpde.solvers import prepare
 from kronpde.solvers.fastdiag import FastDiagSolver
@@ -413,8 +413,6 @@ def test_fishpack_hstcrt_test_problem_gives_its_reported_error():
 
 # -- the case file and the command line ---------------------------------------------------------
 def test_every_centring_of_a_small_case_file_is_read(tmp_path):
-    from kronpde.io.case import load_case
-
     text = """
 [grid]
 cells = [4, 3]
@@ -586,3 +584,28 @@ def test_plot_draws_cell_data(tmp_path, capsys):
     assert cut.cells
     assert cut.where == "y = 0.28125"  # centre of cell 4, (4 + 1/2)/16
     np.testing.assert_array_equal(cut.values, values[:, 4, :])
+
+
+def test_compare_and_converge_on_a_cell_centred_case(tmp_path, capsys):
+    case = ROOT / "cases" / "cells3d_mixed.toml"
+    code, stdout, err = _cli(capsys, "compare", case, "--json", "--rtol", "1e-10")
+    assert code == 0, err
+    record = json.loads(stdout.strip().splitlines()[-1])
+    runs = {r["method"]: r for r in record["methods"]}
+    assert record["reference"] == "fastdiag"
+    assert set(runs) >= {"fastdiag", "direct", "cg", "amg-cg", "fastdiag-cg"}
+    loaded = load_case(case)
+    x, y, z = loaded.grid.point_coordinates()  # the exact solution at the cell centres
+    exact = np.sin(np.pi * x) * (1 + y**2) * np.cos(np.pi * z)
+    u = solve(loaded.problem, "direct").u
+    expected = float(np.max(np.abs(u - exact)))
+    for name, run in runs.items():
+        assert run["converged"], name
+        assert run["max_difference"] <= 1e-8, name
+        assert run["error_max"] == pytest.approx(expected, rel=1e-6), name
+    code, stdout, err = _cli(capsys, "converge", case, "--levels", "2", "--json")
+    assert code == 0, err
+    assert "over all cell centres" in stdout
+    levels = json.loads(stdout.strip().splitlines()[-1])["levels"]
+    assert levels[0]["error_max"] == pytest.approx(expected, rel=1e-9)
+    assert 1.8 <= levels[1]["order_max"] <= 2.3

@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             "case": str(args.case),
             "dimension": case.dimension,
             "cells": list(case.cells),
+            "centering": list(case.grid.centering),
             "unknowns": problem.size,
             "method": report.method,
             "requested": report.requested,
