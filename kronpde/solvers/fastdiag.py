@@ -507,7 +507,8 @@ class FastDiagSolver:
         -------
         ndarray, same shape as ``b``
             ``u``.  For a singular system (:attr:`singular`) the solution of
-            ``A u = b - mean_w(b)`` with ``mean_w(u) = 0`` (trapezoid weights);
+            ``A u = b - mean_w(b)`` with ``mean_w(u) = 0`` (the operators' weights:
+            trapezoid weights, cell widths on cell-centred axes);
             :attr:`last_projected_norm` records the relative size of the
             removed part ``||mean_w(b) 1||_2 / ||b||_2``.
 
