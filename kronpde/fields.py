@@ -1,10 +1,25 @@
 """The fields of a solved case as written and measured: ``u``, ``f``, ``u_exact``, ``error``.
 
 The case reader only parses ``[exact] u``; this module evaluates it (and the
-source ``f`` when ``[output] fields`` asks for it) on every node, once, before
-the solve, so that a value that is not finite stops the run before any work
-and names its key.  After the solve, :meth:`CaseFields.point_data` composes the
-arrays for the writer and :func:`error_norms` the errors the summary reports.
+source ``f`` when ``[output] fields`` asks for it) on every point of the field
+(every node; the cell centres along cell-centred axes), once, before the
+solve, so that a value that is not finite stops the run before any work and
+names its key.  After the solve, :meth:`CaseFields.point_data` composes the
+arrays, :func:`output_geometry` says where the writer puts them and
+:func:`error_norms` gives the errors the summary reports.
+
+Where the fields go in the file
+-------------------------------
+* node-centred grid: point data on the nodes;
+* cell-centred grid (every axis): cell data on the grid whose points are the
+  cell faces (``case-format.md``), so a reader shows every value on its own
+  cell;
+* mixed centring (a MAC velocity component, node-centred along its own axis
+  and cell-centred along the others): point data on the grid of the points
+  themselves, nodes along the node-centred axes and cell centres along the
+  others.  Cell data would need cells around the values of the node-centred
+  axes, i.e. half cells at their ends: the file would no longer be the grid
+  of the problem.  Every value sits where it was computed.
 """
 
 from __future__ import annotations
@@ -14,21 +29,58 @@ from dataclasses import dataclass
 import numpy as np
 
 from kronpde.errors import CaseError, DataError
+from kronpde.grid import Grid
 from kronpde.io.case import Case
 
-__all__ = ["CaseFields", "error_norms"]
+__all__ = ["CaseFields", "error_norms", "measured_over", "output_geometry"]
+
+
+def measured_over(grid: Grid) -> str:
+    """Say over which points the errors are measured (for the summaries).
+
+    Examples
+    --------
+    >>> from kronpde import Grid
+    >>> measured_over(Grid.box([4, 4], centering="cell"))
+    'all cell centres'
+    """
+    if grid.cell_centred:
+        return "all cell centres"
+    if any(a.cell_centred for a in grid.axes):
+        return "all points (nodes, and cell centres along cell-centred axes)"
+    return "all nodes"
+
+
+def output_geometry(grid: Grid) -> tuple[list[np.ndarray], bool]:
+    """Return the axes' coordinates of the output file and whether the fields are cell data.
+
+    The module docstring says why: the cell faces and True on a cell-centred
+    grid, else the points (nodes, or cell centres along cell-centred axes) and
+    False.
+
+    Examples
+    --------
+    >>> from kronpde import Grid
+    >>> axes, cells = output_geometry(Grid.box([4], centering="cell"))
+    >>> axes[0].tolist(), cells
+    ([0.0, 0.25, 0.5, 0.75, 1.0], True)
+    """
+    if grid.cell_centred:
+        return grid.nodes, True
+    return grid.points, False
 
 
 @dataclass(frozen=True, eq=False)
 class CaseFields:
-    """The data fields of a case on its nodes, evaluated once.
+    """The data fields of a case on its points, evaluated once.
 
     Attributes
     ----------
     exact : ndarray or None
-        ``[exact] u`` on every node (shape ``grid.node_shape``), None without ``[exact]``.
+        ``[exact] u`` on every point (shape ``grid.point_shape``: the nodes, or
+        the cell centres along cell-centred axes), None without ``[exact]``.
     source : ndarray or None
-        ``f`` on every node when ``[output] fields`` asks for it, else None.
+        ``f`` on every point when ``[output] fields`` asks for it, else None.
     """
 
     exact: np.ndarray | None
@@ -36,7 +88,7 @@ class CaseFields:
 
     @classmethod
     def of(cls, case: Case, box: tuple[slice, ...] | None = None) -> CaseFields:
-        """Evaluate the case's fields on its nodes (or a box of them: a ``slice`` per axis).
+        """Evaluate the case's fields on its points (or a box of them: a ``slice`` per axis).
 
         Raises
         ------
@@ -48,7 +100,7 @@ class CaseFields:
         exact = None
         if case.exact is not None:
             try:
-                exact = case.exact.evaluate(grid.node_coordinates(box))
+                exact = case.exact.evaluate(grid.point_coordinates(box))
             except DataError as exc:
                 raise CaseError(exc.detail, file=str(case.path), key="[exact] u") from None
         source = None
@@ -61,7 +113,7 @@ class CaseFields:
         return cls(exact, source)
 
     def point_data(self, u: np.ndarray) -> dict[str, np.ndarray]:
-        """Return the fields to write for the nodal solution ``u`` (shape ``grid.node_shape``).
+        """Return the fields to write for the solution ``u`` (shape ``grid.point_shape``).
 
         ``u`` always; ``f`` when requested; ``u_exact`` and ``error = u - u_exact``
         with ``[exact]``.
@@ -77,7 +129,11 @@ class CaseFields:
 
 
 def error_norms(data: dict[str, np.ndarray]) -> dict[str, float]:
-    """``error_max`` and ``error_rms`` of ``data["error"]`` over all nodes; empty without it."""
+    """``error_max`` and ``error_rms`` of ``data["error"]`` over all points; empty without it.
+
+    The points are the nodes (Dirichlet nodes included), or the cell centres
+    along cell-centred axes.
+    """
     if "error" not in data:
         return {}
     err = data["error"]

@@ -1,18 +1,30 @@
 """Axes and grids: cells, bounds, spacing, nodes, unknown sets and the nodal scatter.
 
-The discretisation is vertex-centred (``case-format.md``).  Axis ``i`` with
-``m`` cells has spacing ``h = (upper - lower)/m`` and nodes
+Axis ``i`` with ``m`` cells has spacing ``h = (upper - lower)/m`` and nodes
 ``lower + j*h, j = 0..m``; a *stretched* axis has any strictly increasing node
 coordinates ``x_0 = lower < x_1 < ... < x_m = upper`` instead (the
 ``coordinates`` of :class:`Axis`; :func:`stretched_nodes` makes the named
-stretchings).  Its unknowns are the nodes ``j`` in ``unknown_slice``:
+stretchings).  An axis is centred one of two ways (``case-format.md``):
 
-* a Dirichlet face's node is known, not an unknown;
-* a Neumann or Robin face's node is an unknown;
-* a periodic axis has unknowns ``j = 0..m-1`` (node ``m`` is node ``0``).
+``centering="node"`` (vertex-centred, the default)
+    The unknowns are the nodes ``j`` in ``unknown_slice``: a Dirichlet face's
+    node is known, not an unknown; a Neumann or Robin face's node is an
+    unknown; a periodic axis has unknowns ``j = 0..m-1`` (node ``m`` is node
+    ``0``).
+``centering="cell"`` (cell-centred, staggered)
+    The nodes are the cell *faces*; the ``m`` unknowns sit at the cell centres
+    ``(x_j + x_{j+1})/2`` (``lower + (j + 1/2) h`` on a uniform axis), every
+    condition acts through a ghost value across its face, and a periodic
+    axis' ``m`` cells wrap.
 
-The unknowns of the grid are the tensor product of the per-axis sets, stored as
-a C-ordered array of shape :attr:`Grid.shape` (axis 0 slowest).
+The *points* of an axis are where its field has values: the nodes of a
+node-centred axis, the cell centres of a cell-centred one (:attr:`Axis.points`).
+The field of a grid (a solution with its Dirichlet values, a source or a
+coefficient given as an array) lives on the tensor product of the points,
+shape :attr:`Grid.point_shape`; on a node-centred grid that is
+:attr:`Grid.node_shape`.  The unknowns of the grid are the tensor product of
+the per-axis sets, stored as a C-ordered array of shape :attr:`Grid.shape`
+(axis 0 slowest).
 """
 
 from __future__ import annotations
@@ -41,6 +53,9 @@ AXIS_NAMES = ("x", "y", "z")
 
 #: Named stretchings of :func:`stretched_nodes`.
 STRETCHINGS = ("uniform", "tanh")
+
+#: Where an axis' unknowns sit: at the nodes (vertex-centred) or at the cell centres.
+CENTERINGS = ("node", "cell")
 
 #: Bounds (and node coordinates) must lie within ``±MAX_BOUND`` (1e100).
 MAX_BOUND = 1e100
@@ -132,7 +147,17 @@ class Axis:
         Node coordinates of a stretched (non-uniform) axis: ``cells + 1``
         strictly increasing numbers from ``lower`` to ``upper`` (stored as a
         tuple).  None (default): the uniform nodes ``lower + j h``.  See
-        :meth:`from_nodes` and :func:`stretched_nodes`.
+        :meth:`from_nodes` and :func:`stretched_nodes`.  On a cell-centred
+        axis these are the cell faces.
+    centering : {"node", "cell"}
+        ``"node"`` (default): the unknowns are nodes; ``"cell"``: the
+        unknowns are the ``cells`` cell centres (the module docstring).
+
+    Examples
+    --------
+    >>> a = Axis(4, centering="cell")
+    >>> a.n_unknowns, a.points.tolist(), a.weights.tolist()
+    (4, [0.125, 0.375, 0.625, 0.875], [0.25, 0.25, 0.25, 0.25])
     """
 
     cells: int
@@ -141,9 +166,13 @@ class Axis:
     lower_bc: Condition = Dirichlet()
     upper_bc: Condition = Dirichlet()
     coordinates: tuple[float, ...] | None = None
+    centering: str = "node"
 
     def __post_init__(self) -> None:
         """Check the arguments (see the class docstring)."""
+        if not isinstance(self.centering, str) or self.centering not in CENTERINGS:
+            msg = f'centering: must be "node" or "cell", got {self.centering!r}'
+            raise GridError(msg, subject="centering")
         cells = self.cells
         if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 1:
             msg = f"cells: must be a positive integer, got {cells!r}"
@@ -242,10 +271,12 @@ class Axis:
         nodes: Sequence[float] | np.ndarray,
         lower_bc: Condition | None = None,
         upper_bc: Condition | None = None,
+        centering: str = "node",
     ) -> Axis:
         """Return a stretched axis from its node coordinates (``cells = len(nodes) - 1``).
 
-        The conditions default to homogeneous Dirichlet.
+        The conditions default to homogeneous Dirichlet.  With
+        ``centering="cell"`` the nodes are the cell faces.
 
         Examples
         --------
@@ -259,12 +290,17 @@ class Axis:
             raise GridError(msg, subject="coordinates")
         lower_bc = Dirichlet() if lower_bc is None else lower_bc
         upper_bc = Dirichlet() if upper_bc is None else upper_bc
-        return cls(x.size - 1, float(x[0]), float(x[-1]), lower_bc, upper_bc, tuple(x))
+        return cls(x.size - 1, float(x[0]), float(x[-1]), lower_bc, upper_bc, tuple(x), centering)
 
     @property
     def uniform(self) -> bool:
         """True for evenly spaced nodes (no ``coordinates`` given)."""
         return self.coordinates is None
+
+    @property
+    def cell_centred(self) -> bool:
+        """True when the unknowns sit at the cell centres (``centering="cell"``)."""
+        return self.centering == "cell"
 
     def refined(self, factor: int) -> Axis:
         """Return the same axis with every interval split into ``factor`` equal parts.
@@ -313,16 +349,31 @@ class Axis:
 
     @cached_property
     def nodes(self) -> np.ndarray:
-        """All ``cells + 1`` node coordinates, shape ``(cells + 1,)``."""
+        """All ``cells + 1`` node coordinates, shape ``(cells + 1,)`` (the faces of the cells)."""
         if self.coordinates is not None:
             return np.array(self.coordinates)
         x = self.lower + self.h * np.arange(self.cells + 1, dtype=float)
         x[-1] = self.upper  # exact end point despite rounding
         return x
 
+    @cached_property
+    def centres(self) -> np.ndarray:
+        """The cell centres, shape ``(cells,)``: ``lower + (j + 1/2) h``, or mid-points of nodes."""
+        if self.coordinates is None:
+            return self.lower + self.h * (np.arange(self.cells, dtype=float) + 0.5)
+        x = np.asarray(self.coordinates)
+        return 0.5 * (x[:-1] + x[1:])
+
+    @property
+    def points(self) -> np.ndarray:
+        """Where the axis' field has values: :attr:`nodes`, or :attr:`centres` if cell-centred."""
+        return self.centres if self.cell_centred else self.nodes
+
     @property
     def unknown_slice(self) -> slice:
-        """Slice of :attr:`nodes` that are unknowns."""
+        """Slice of :attr:`points` that are unknowns (all of them on a cell-centred axis)."""
+        if self.cell_centred:
+            return slice(0, self.cells)
         start = 1 if isinstance(self.lower_bc, Dirichlet) else 0
         stop = self.cells if isinstance(self.upper_bc, (Dirichlet, Periodic)) else self.cells + 1
         return slice(start, stop)
@@ -344,8 +395,11 @@ class Axis:
         weight of node ``j`` is the length of its dual cell,
         ``(h_{j-1} + h_j)/2`` (``h_0/2``, ``h_{m-1}/2`` at the ends; on a
         periodic axis node 0 takes ``(h_{m-1} + h_0)/2``): again the
-        trapezoid rule.
+        trapezoid rule.  On a cell-centred axis the weights are the cell
+        widths (``h``, or :attr:`spacings`): the mid-point rule.
         """
+        if self.cell_centred:
+            return self.spacings.copy()
         if self.coordinates is None:
             w = np.full(self.n_unknowns, self.h)
             if isinstance(self.lower_bc, (Neumann, Robin)):
@@ -434,6 +488,7 @@ class Grid:
         boundary: Mapping[str, Condition] | Condition | None = None,
         default: Condition | None = None,
         nodes: Sequence[Sequence[float] | np.ndarray | None] | None = None,
+        centering: str | Sequence[str] = "node",
     ) -> Grid:
         """Build a grid from per-axis lists and named faces.
 
@@ -451,6 +506,10 @@ class Grid:
             Per axis, the node coordinates of a stretched axis (``cells[i] + 1``
             strictly increasing numbers; they also fix ``lower[i]`` and
             ``upper[i]``, which must agree if given), or None for uniform nodes.
+            On a cell-centred axis the nodes are the cell faces.
+        centering : {"node", "cell"} or sequence of them
+            Where the unknowns sit, for every axis or per axis (a MAC velocity
+            component: ``["node", "cell"]``); default ``"node"``.
 
         Raises
         ------
@@ -465,9 +524,12 @@ class Grid:
         >>> g = Grid.box([8, 4], nodes=[stretched_nodes(8, 0.0, 1.0, "tanh", 2.0), None])
         >>> [a.uniform for a in g.axes]
         [False, True]
+        >>> Grid.box([4, 2], centering=["node", "cell"]).point_shape
+        (5, 2)
         """
         cells = list(cells)
         d = len(cells)
+        centerings = _centerings(centering, d)
         nodes = [None] * d if nodes is None else list(nodes)
         if len(nodes) != d:
             msg = f"nodes needs one entry per axis ({d}), got {len(nodes)}"
@@ -529,7 +591,15 @@ class Grid:
             x = coords[i]
             try:
                 axes.append(
-                    Axis(cells[i], lower[i], upper[i], lo, hi, None if x is None else tuple(x))
+                    Axis(
+                        cells[i],
+                        lower[i],
+                        upper[i],
+                        lo,
+                        hi,
+                        None if x is None else tuple(x),
+                        centerings[i],
+                    )
                 )
             except GridError as exc:
                 subject = {"lower_bc": face_name(i, 0), "upper_bc": face_name(i, 1)}.get(
@@ -585,7 +655,7 @@ class Grid:
 
     @property
     def node_shape(self) -> tuple[int, ...]:
-        """Shape of the full nodal array, ``cells + 1`` per axis."""
+        """Shape of the full nodal array, ``cells + 1`` per axis (faces on cell-centred axes)."""
         return tuple(a.cells + 1 for a in self.axes)
 
     @property
@@ -593,49 +663,77 @@ class Grid:
         """Node coordinates per axis (1-D arrays of length ``cells + 1``)."""
         return [a.nodes for a in self.axes]
 
-    def node_box(self, box: Sequence[slice] | None = None) -> tuple[slice, ...]:
-        """Return ``box`` (a ``slice(first, stop)`` per axis) checked, or the whole node array's."""
+    def node_coordinates(self) -> list[np.ndarray]:
+        """Sparse ``ij`` meshgrid of all nodes (arrays broadcastable to :attr:`node_shape`)."""
+        return list(np.meshgrid(*self.nodes, indexing="ij", sparse=True))
+
+    @property
+    def centering(self) -> tuple[str, ...]:
+        """``"node"`` or ``"cell"`` per axis."""
+        return tuple(a.centering for a in self.axes)
+
+    @property
+    def cell_centred(self) -> bool:
+        """True when every axis is cell-centred (the field is VTK cell data)."""
+        return all(a.cell_centred for a in self.axes)
+
+    @property
+    def point_shape(self) -> tuple[int, ...]:
+        """Shape of the grid's field: ``cells + 1`` per node-centred axis, ``cells`` per cell one.
+
+        Equal to :attr:`node_shape` on a node-centred grid.
+        """
+        return tuple(a.points.size for a in self.axes)
+
+    @property
+    def points(self) -> list[np.ndarray]:
+        """The field's coordinates per axis (:attr:`Axis.points`: nodes or cell centres)."""
+        return [a.points for a in self.axes]
+
+    def point_box(self, box: Sequence[slice] | None = None) -> tuple[slice, ...]:
+        """Return ``box`` (a ``slice(first, stop)`` per axis of the field) checked, or all of it."""
         if box is None:
-            return tuple(slice(0, n) for n in self.node_shape)
+            return tuple(slice(0, n) for n in self.point_shape)
         box = tuple(box)
         if len(box) != self.dimension or not all(
             isinstance(s, slice) and 0 <= s.start < s.stop <= n and s.step in (None, 1)
-            for s, n in zip(box, self.node_shape, strict=False)
+            for s, n in zip(box, self.point_shape, strict=False)
         ):
             msg = (
-                f"box: need {self.dimension} slices inside the node shape {self.node_shape}, "
+                f"box: need {self.dimension} slices inside the field's shape {self.point_shape}, "
                 f"got {box}"
             )
             raise GridError(msg, subject="box")
         return box
 
-    def node_coordinates(self, box: Sequence[slice] | None = None) -> list[np.ndarray]:
-        """Sparse ``ij`` meshgrid of all nodes, or of a box of them (``slice`` per axis).
+    def point_coordinates(self, box: Sequence[slice] | None = None) -> list[np.ndarray]:
+        """Sparse ``ij`` meshgrid of the field's points, or of a box of them (``slice`` per axis).
 
-        The arrays broadcast to :attr:`node_shape` (or the box's shape).
+        The arrays broadcast to :attr:`point_shape` (or the box's shape).
         """
-        box = self.node_box(box)
+        box = self.point_box(box)
         return list(
             np.meshgrid(
-                *[x[s] for x, s in zip(self.nodes, box, strict=True)], indexing="ij", sparse=True
+                *[x[s] for x, s in zip(self.points, box, strict=True)], indexing="ij", sparse=True
             )
         )
 
     def unknown_coordinates(self) -> list[np.ndarray]:
         """Sparse ``ij`` meshgrid of the unknowns' coordinates (broadcast to :attr:`shape`)."""
         return list(
-            np.meshgrid(*[a.nodes[a.unknown_slice] for a in self.axes], indexing="ij", sparse=True)
+            np.meshgrid(*[a.points[a.unknown_slice] for a in self.axes], indexing="ij", sparse=True)
         )
 
     @property
     def unknown_index(self) -> tuple[slice, ...]:
-        """Index of the unknowns inside the nodal array."""
+        """Index of the unknowns inside the field (the array of :attr:`point_shape`)."""
         return tuple(a.unknown_slice for a in self.axes)
 
     def weights(self) -> np.ndarray:
         """Trapezoid weights of the unknowns, shape :attr:`shape`.
 
-        The Kronecker (outer) product of the per-axis weights: ``W = W_0 ⊗ W_1 ⊗ ...``.
+        The Kronecker (outer) product of the per-axis weights: ``W = W_0 ⊗ W_1 ⊗ ...``
+        (on a cell-centred axis its cell widths, :attr:`Axis.weights`).
         """
         w = np.ones(())
         for a in self.axes:
@@ -649,10 +747,11 @@ class Grid:
 
     # -- faces -----------------------------------------------------------------
     def face_coordinates(self, i: int, side: int) -> list[np.ndarray]:
-        """Coordinates of all nodes of face ``(i, side)``, as sparse broadcastable arrays.
+        """Coordinates of all points of face ``(i, side)``, as sparse broadcastable arrays.
 
-        The array for axis ``i`` holds the face's position; the result broadcasts
-        to :meth:`face_shape`.
+        The array for axis ``i`` holds the face's position, the others the
+        points of their axes (nodes, or cell centres on cell-centred axes);
+        the result broadcasts to :meth:`face_shape`.
         """
         coords = []
         for j, a in enumerate(self.axes):
@@ -660,21 +759,21 @@ class Grid:
             if j == i:
                 c = np.array([a.nodes[-1] if side else a.nodes[0]])
             else:
-                c = a.nodes
+                c = a.points
                 shape[j] = c.size
             coords.append(c.reshape(shape))
         return coords
 
     def face_shape(self, i: int) -> tuple[int, ...]:
         """Shape of a face of axis ``i`` as an N-D array with length 1 along axis ``i``."""
-        shape = list(self.node_shape)
+        shape = list(self.point_shape)
         shape[i] = 1
         return tuple(shape)
 
     def face_data(self, i: int, side: int) -> np.ndarray:
-        """Boundary data of face ``(i, side)`` on all its nodes, shape :meth:`face_shape`.
+        """Boundary data of face ``(i, side)`` on all its points, shape :meth:`face_shape`.
 
-        Arrays given as data may have the face's own shape (the node shape
+        Arrays given as data may have the face's own shape (the point shape
         without axis ``i``) or the N-D shape with length 1 along axis ``i``.
         The data are evaluated once per grid and kept (the result is read-only).
 
@@ -701,26 +800,32 @@ class Grid:
     def dirichlet_nodes(
         self, box: tuple[slice, ...] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Values and mask of the Dirichlet nodes over the nodal array (or a box of it).
+        """Values and mask of the Dirichlet nodes over the field (or a box of it).
+
+        Only the Dirichlet faces of node-centred axes have points of the field;
+        a cell-centred axis' faces lie between its points.
 
         Parameters
         ----------
         box : tuple of slice, optional
-            A box of nodes (``slice(first, stop)`` per axis): only its values are
-            computed (a rank of a distributed solve builds its own piece).
+            A box of the field's points (``slice(first, stop)`` per axis): only
+            its values are computed (a rank of a distributed solve builds its own
+            piece).
 
         Returns
         -------
-        values : ndarray, shape :attr:`node_shape` (or the box's)
+        values : ndarray, shape :attr:`point_shape` (or the box's)
             The Dirichlet value on Dirichlet nodes; where several Dirichlet
             faces meet (edges, corners) the mean of their values; 0 elsewhere.
         mask : ndarray of bool, same shape
         """
-        box = self.node_box(box)
+        box = self.point_box(box)
         shape = tuple(s.stop - s.start for s in box)
         total = np.zeros(shape)
         count = np.zeros(shape)
         for i, a in enumerate(self.axes):
+            if a.cell_centred:
+                continue
             for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
                 node = a.cells if side else 0
                 if isinstance(bc, Dirichlet) and box[i].start <= node < box[i].stop:
@@ -734,21 +839,22 @@ class Grid:
         return values, mask
 
     def to_nodes(self, u: np.ndarray, dirichlet_values: np.ndarray | None = None) -> np.ndarray:
-        """Scatter unknowns into the full nodal field.
+        """Scatter unknowns into the full field (the nodal field on a node-centred grid).
 
         Parameters
         ----------
         u : ndarray
             Unknowns, shape :attr:`shape` or flat of length :attr:`size`.
         dirichlet_values : ndarray, optional
-            Nodal array of Dirichlet values (from :meth:`dirichlet_nodes`);
+            Array of Dirichlet values over the field (from :meth:`dirichlet_nodes`);
             computed when not given.
 
         Returns
         -------
-        ndarray, shape :attr:`node_shape`
-            Dirichlet nodes carry their values; on a periodic axis node ``m``
-            repeats node ``0``.
+        ndarray, shape :attr:`point_shape`
+            Dirichlet nodes carry their values; on a periodic node-centred
+            axis node ``m`` repeats node ``0``; along a cell-centred axis the
+            field is the unknowns themselves.
         """
         u = np.asarray(u, dtype=float).reshape(self.shape)
         if dirichlet_values is None:
@@ -756,7 +862,7 @@ class Grid:
         full = np.array(dirichlet_values, dtype=float, copy=True)
         full[self.unknown_index] = u
         for i, a in enumerate(self.axes):
-            if a.periodic:
+            if a.periodic and not a.cell_centred:
                 dst = [slice(None)] * self.dimension
                 src = [slice(None)] * self.dimension
                 dst[i], src[i] = -1, 0
@@ -764,10 +870,10 @@ class Grid:
         return full
 
     def from_nodes(self, field: np.ndarray) -> np.ndarray:
-        """Return the unknowns' values of a nodal field, shape :attr:`shape` (a copy)."""
+        """Return the unknowns' values of a field (shape :attr:`point_shape`), a copy."""
         field = np.asarray(field, dtype=float)
-        if field.shape != self.node_shape:
-            msg = f"expected a nodal array of shape {self.node_shape}, got {field.shape}"
+        if field.shape != self.point_shape:
+            msg = f"expected an array of the point shape {self.point_shape}, got {field.shape}"
             raise GridError(msg, subject="field")
         return np.array(field[self.unknown_index])
 
@@ -777,6 +883,26 @@ class Grid:
         for i, a in enumerate(self.axes):
             parts.append(
                 f"{axis_name(i)}: {a.cells} {'cells' if a.uniform else 'stretched cells'} on "
-                f"[{a.lower:g}, {a.upper:g}] ({a.lower_bc.kind}/{a.upper_bc.kind})"
+                f"[{a.lower:g}, {a.upper:g}] ({a.lower_bc.kind}/{a.upper_bc.kind}"
+                f"{', cell-centred' if a.cell_centred else ''})"
             )
         return f"Grid({'; '.join(parts)})"
+
+
+def _centerings(centering: str | Sequence[str], dimension: int) -> tuple[str, ...]:
+    """``centering`` of :meth:`Grid.box` as one entry per axis (each checked by :class:`Axis`)."""
+    if isinstance(centering, str):
+        return (centering,) * dimension
+    try:
+        values = tuple(centering)
+    except TypeError:
+        msg = f'centering: must be "node", "cell" or a list of them, got {centering!r}'
+        raise GridError(msg, subject="centering") from None
+    if len(values) != dimension:
+        msg = f"centering needs one entry per axis ({dimension}), got {len(values)}"
+        raise GridError(msg, subject="centering")
+    for v in values:
+        if not isinstance(v, str) or v not in CENTERINGS:
+            msg = f'centering: every entry must be "node" or "cell", got {v!r}'
+            raise GridError(msg, subject="centering")
+    return values

@@ -144,24 +144,28 @@ def _save(fig: Any, path: str | os.PathLike[str], dpi: int) -> pathlib.Path:
 
 @dataclass(frozen=True, eq=False)
 class FieldSlice:
-    """A field restricted to a line or plane of nodes.
+    """A field restricted to a line or plane of nodes (or of cells).
 
     Attributes
     ----------
     nodes : tuple of ndarray
         Coordinates of the remaining axes (1 or 2).
     values : ndarray
-        The field on them, shape ``tuple(len(x) for x in nodes)``.
+        The field on them, shape ``tuple(len(x) for x in nodes)``, or
+        ``tuple(len(x) - 1 for x in nodes)`` for cell data.
     labels : tuple of str
         Names of the remaining axes (``"x"``, ``"y"``, ``"z"``).
     where : str
         The cut, e.g. ``"z = 0.5"``; empty when nothing was cut.
+    cells : bool
+        True for cell data: ``nodes`` are the cell faces, one value per cell.
     """
 
     nodes: tuple[np.ndarray, ...]
     values: np.ndarray
     labels: tuple[str, ...]
     where: str
+    cells: bool = False
 
 
 def slice_field(
@@ -170,14 +174,17 @@ def slice_field(
     axis: str | None = None,
     at: float | None = None,
 ) -> FieldSlice:
-    """Cut a nodal field to something drawable: a 3-D field to a plane, a 2-D one to a line.
+    """Cut a field to something drawable: a 3-D field to a plane, a 2-D one to a line.
 
     Parameters
     ----------
     nodes : sequence of ndarray
         Coordinates of each axis (1 to 3 axes).
     values : ndarray
-        The field, shape ``tuple(len(x) for x in nodes)``.
+        The field: point data of shape ``tuple(len(x) for x in nodes)``, or
+        cell data of shape ``tuple(len(x) - 1 for x in nodes)`` (the nodes
+        are then the cell faces, and a cut takes the layer of cells whose
+        centres are nearest ``at``).
     axis : {"x", "y", "z"}, optional
         The axis across which to cut; default ``"z"`` for a 3-D field (a 3-D
         field is always cut), no cut for 1-D and 2-D fields.
@@ -192,8 +199,8 @@ def slice_field(
     Raises
     ------
     PictureError
-        For an axis the field does not have, a cut of a 1-D field, or ``at``
-        outside the axis' range.
+        For an axis the field does not have, a cut of a 1-D field, ``at``
+        outside the axis' range, or values of neither shape.
 
     Examples
     --------
@@ -201,11 +208,23 @@ def slice_field(
     >>> s = slice_field([x, x, x], np.zeros((5, 5, 5)), "y", 0.3)
     >>> s.labels, s.where, s.values.shape
     (('x', 'z'), 'y = 0.25', (5, 5))
+    >>> c = slice_field([x, x, x], np.zeros((4, 4, 4)), "y", 0.3)   # cell data
+    >>> c.cells, c.where, c.values.shape
+    (True, 'y = 0.375', (4, 4))
     """
     nodes = [np.asarray(x, dtype=float) for x in nodes]
     values = np.asarray(values, dtype=float)
     d = len(nodes)
     names = _AXES[:d]
+    point_shape = tuple(x.size for x in nodes)
+    cell_shape = tuple(x.size - 1 for x in nodes)
+    if values.shape not in (point_shape, cell_shape):
+        msg = (
+            f"the field has shape {values.shape}; point data on these axes have shape "
+            f"{point_shape}, cell data {cell_shape}"
+        )
+        raise PictureError(msg)
+    cells = values.shape == cell_shape
     if axis is None and at is not None:
         if d != 3:
             msg = "a cut position (at) needs the axis across which to cut"
@@ -214,7 +233,7 @@ def slice_field(
     if axis is None and d == 3:
         axis = "z"
     if axis is None:
-        return FieldSlice(tuple(nodes), values, tuple(names), "")
+        return FieldSlice(tuple(nodes), values, tuple(names), "", cells)
     if axis not in names:
         msg = f"axis {axis!r}: the field is {d}-D, its axes are {', '.join(names)}"
         raise PictureError(msg)
@@ -229,13 +248,15 @@ def slice_field(
     if not (np.isfinite(at) and x[0] - tol <= at <= x[-1] + tol):
         msg = f"cut at {axis} = {at:g} is outside the box, {x[0]:g} <= {axis} <= {x[-1]:g}"
         raise PictureError(msg)
-    j = int(np.argmin(np.abs(x - at)))
+    where = 0.5 * (x[:-1] + x[1:]) if cells else x  # a layer of cells: at their centres
+    j = int(np.argmin(np.abs(where - at)))
     keep = [k for k in range(d) if k != i]
     return FieldSlice(
         tuple(nodes[k] for k in keep),
         np.take(values, j, axis=i),
         tuple(names[k] for k in keep),
-        f"{axis} = {x[j]:.6g}",
+        f"{axis} = {where[j]:.6g}",
+        cells,
     )
 
 
@@ -250,7 +271,7 @@ def save_field_picture(
     title: str | None = None,
     dpi: int = DEFAULT_DPI,
 ) -> pathlib.Path:
-    """Draw a nodal field: a line (1-D), a colour map (2-D) or a slice of a 3-D field.
+    """Draw a field: a line (1-D), a colour map (2-D) or a slice of a 3-D field.
 
     Parameters
     ----------
@@ -259,7 +280,10 @@ def save_field_picture(
     nodes : sequence of ndarray
         Coordinates of each axis.
     values : ndarray
-        The field, shape ``tuple(len(x) for x in nodes)``.
+        The field: point data, shape ``tuple(len(x) for x in nodes)``, or cell
+        data, shape ``tuple(len(x) - 1 for x in nodes)`` with the nodes the
+        cell faces (drawn as one flat value per cell: steps in 1-D, flat
+        shading in 2-D).
     name : str, optional
         The field's name, on the colour bar (or the vertical axis) and in the title.
     axis, at : optional
@@ -288,7 +312,12 @@ def save_field_picture(
     heading = name if not cut.where else f"{name} at {cut.where}"
     if title:
         heading = f"{title}: {heading}"
-    if len(cut.nodes) == 1:
+    if len(cut.nodes) == 1 and cut.cells:
+        ax.stairs(cut.values, cut.nodes[0], color="C0")
+        ax.set_xlabel(cut.labels[0])
+        ax.set_ylabel(f"{name} (cell data)")
+        ax.grid(True, alpha=0.3)
+    elif len(cut.nodes) == 1:
         x = cut.nodes[0]
         ax.plot(x, cut.values, "-", marker="." if x.size <= 65 else None, color="C0")
         ax.set_xlabel(cut.labels[0])
@@ -298,7 +327,8 @@ def save_field_picture(
         from mpl_toolkits.axes_grid1 import make_axes_locatable
 
         x, y = cut.nodes
-        mesh = ax.pcolormesh(x, y, cut.values.T, shading="gouraud", cmap="viridis")
+        shading = "flat" if cut.cells else "gouraud"  # flat: one colour per cell
+        mesh = ax.pcolormesh(x, y, cut.values.T, shading=shading, cmap="viridis")
         ratio = (y[-1] - y[0]) / (x[-1] - x[0])
         if 0.25 <= ratio <= 4.0:  # true proportions, unless the box is very elongated
             ax.set_aspect("equal")

@@ -9,8 +9,14 @@ boundary conditions, discretised as ``A u = b`` on the unknowns
 * ``b = f`` at the unknowns plus the boundary data lifted in: ``g/h²`` next to
   a Dirichlet face, ``2g/h`` on a Neumann face, ``2g/(beta h)`` on a Robin face.
 
+On a cell-centred axis (``centering="cell"``) ``T_i`` is the finite-volume
+operator of :mod:`kronpde.cells` and its faces lift their data through the
+ghost rules (``2g/h²`` Dirichlet, ``g/h`` Neumann); the field, the source and
+an array coefficient live on the grid's points (:attr:`Grid.point_shape`).
+
 ``A`` is not symmetric when a Neumann/Robin face is present.  Two symmetric
-forms exist, both from the trapezoid weights ``W = W_0 ⊗ W_1 ⊗ ...``:
+forms exist, both from the trapezoid weights ``W = W_0 ⊗ W_1 ⊗ ...`` (the
+cell widths on cell-centred axes):
 ``W A`` (row scaling) and ``Â = D A D^{-1}`` with ``D = W^{1/2}`` (similarity).
 The solvers work on ``Â y = D b``, ``u = D^{-1} y``, because ``Â`` is again a
 Kronecker sum (of the symmetrised 1-D operators).
@@ -67,7 +73,8 @@ class Problem:
         ``f``: a number, an expression string in the coordinates (the grammar of
         :mod:`kronpde.expr`, as in case files), a callable ``f(x, y, ...)`` of
         broadcastable coordinate arrays, or an array of the grid's
-        :attr:`~Grid.node_shape`.
+        :attr:`~Grid.point_shape` (its :attr:`~Grid.node_shape` on a
+        node-centred grid; the cell centres along cell-centred axes).
     shift : float
         ``c >= 0``.
     coefficient : float, str, callable or ndarray
@@ -75,7 +82,10 @@ class Problem:
         multiplies every 1-D operator and its lifting factors (the boundary
         conditions keep their meaning: ``du/dn = g`` stays a condition on
         ``du/dn``); an expression, a callable or a nodal array is a variable
-        ``k(x)``, evaluated at every node (Dirichlet nodes included).
+        ``k(x)``, evaluated at every point of the field (every node, Dirichlet
+        nodes included; the cell centres along a cell-centred axis, and the
+        boundary faces of such an axis for their fluxes; an array gives no
+        values on those faces, so they take the boundary cell's).
     check : bool, optional
         Evaluate every expression and callable (source, faces, coefficient) now
         (default), so that bad data fail here; with False they are evaluated
@@ -135,11 +145,12 @@ class Problem:
         if isinstance(source, Expression) and source.is_constant:
             return float(source.value)
         if isinstance(source, np.ndarray) and source.ndim > 0:
-            if source.shape != g.node_shape:
+            if source.shape != g.point_shape:
                 msg = "source"
                 raise data_error(
                     msg,
-                    f"an array source needs the node shape {g.node_shape}, got {source.shape}",
+                    f"an array source needs the {_shape_name(g)} {g.point_shape}, "
+                    f"got {source.shape}",
                 )
         elif isinstance(source, np.ndarray):
             return float(source)
@@ -168,27 +179,37 @@ class Problem:
             arr = np.asarray(coefficient, dtype=float)
         except (TypeError, ValueError) as exc:
             msg = (
-                f"must be a number, an expression, a callable or an array of the node shape "
-                f"{g.node_shape}, got {type(coefficient).__name__}"
+                f"must be a number, an expression, a callable or an array of the "
+                f"{_shape_name(g)} {g.point_shape}, got {type(coefficient).__name__}"
             )
             msg_0 = "coefficient"
             raise data_error(msg_0, msg) from exc
-        if arr.shape != g.node_shape:
-            msg = f"an array coefficient needs the node shape {g.node_shape}, got {arr.shape}"
+        if arr.shape != g.point_shape:
+            msg = (
+                f"an array coefficient needs the {_shape_name(g)} {g.point_shape}, got {arr.shape}"
+            )
             msg_0 = "coefficient"
             raise data_error(msg_0, msg)
         self._positive(arr)
         return arr
 
-    def _positive(self, k: np.ndarray) -> np.ndarray:
-        """``k`` itself if finite and > 0 on every node, else a DataError naming the node."""
+    def _positive(self, k: np.ndarray, points: list[np.ndarray] | None = None) -> np.ndarray:
+        """``k`` itself if finite and > 0 on every point, else a DataError naming the point.
+
+        ``points``: the coordinates per axis of ``k``'s entries (default the
+        grid's points).
+        """
         g = self.grid
+        points = g.points if points is None else points
         if not np.all(np.isfinite(k)):
             msg = "coefficient"
             raise data_error(msg, "data are not finite on every node")
         if not np.all(k > 0.0):
             where = np.unravel_index(int(np.argmin(k)), k.shape)
-            at = ", ".join(f"{x[j]:.6g}" for x, j in zip(g.nodes, where, strict=True))
+            at = ", ".join(
+                f"{np.ravel(x)[min(j, np.size(x) - 1)]:.6g}"
+                for x, j in zip(points, where, strict=True)
+            )
             what = f" = {self.coefficient.text}" if isinstance(self.coefficient, Expression) else ""
             msg = "coefficient"
             raise data_error(
@@ -220,6 +241,7 @@ class Problem:
                     g.face_data(i, side)
         if self.variable_coefficient:
             self._k_nodes  # noqa: B018
+            self._k_faces  # noqa: B018
         return self
 
     # -- the coefficient ---------------------------------------------------------------
@@ -231,18 +253,38 @@ class Problem:
     @cached_property
     def _k_nodes(self) -> np.ndarray:
         g = self.grid
-        k = evaluate_data(self.coefficient, g.node_coordinates(), g.node_shape, "coefficient")
+        k = evaluate_data(self.coefficient, g.point_coordinates(), g.point_shape, "coefficient")
         return self._positive(k)
 
+    @cached_property
+    def _k_faces(self) -> dict[tuple[int, int], np.ndarray]:
+        """``k`` on the boundary faces of the cell-centred axes (their fluxes use it).
+
+        Empty for an array coefficient (known at the points only: the boundary
+        cells' values serve instead, see :class:`~kronpde.variable.VariableDiffusion`).
+        """
+        g = self.grid
+        faces: dict[tuple[int, int], np.ndarray] = {}
+        if isinstance(self.coefficient, np.ndarray):
+            return faces
+        for i, a in enumerate(g.axes):
+            if not a.cell_centred or a.periodic:
+                continue
+            for side in (0, 1):
+                coords = g.face_coordinates(i, side)
+                k = evaluate_data(self.coefficient, coords, g.face_shape(i), "coefficient")
+                faces[(i, side)] = self._positive(k, coords)
+        return faces
+
     def coefficient_values(self) -> np.ndarray:
-        """``k`` at every node, shape :attr:`Grid.node_shape` (a copy)."""
+        """``k`` at every point of the field, shape :attr:`Grid.point_shape` (a copy)."""
         if not self.variable_coefficient:
-            return np.full(self.grid.node_shape, self.coefficient)
+            return np.full(self.grid.point_shape, self.coefficient)
         return self._k_nodes.copy()
 
     @cached_property
     def _variable(self) -> VariableDiffusion:
-        return VariableDiffusion(self.grid, self._k_nodes, self.shift)
+        return VariableDiffusion(self.grid, self._k_nodes, self.shift, face_k=self._k_faces)
 
     def _require_kronecker(self, what: str) -> None:
         if self.variable_coefficient:
@@ -343,7 +385,10 @@ class Problem:
         return diag.reshape(-1)
 
     def weights(self, box: Box | None = None) -> np.ndarray:
-        """Trapezoid weights of the unknowns (``W``), shape :attr:`Grid.shape` (or the box's)."""
+        """Weights of the unknowns (``W``), shape :attr:`Grid.shape` (or the box's).
+
+        Trapezoid weights on node-centred axes, cell widths on cell-centred ones.
+        """
         if box is None:
             return self.grid.weights()
         lo, hi = box
@@ -367,21 +412,22 @@ class Problem:
         if isinstance(src, np.ndarray):
             return evaluate_data(src[index], [], shape, "source")
         coords = np.meshgrid(
-            *[x[s] for x, s in zip(g.nodes, index, strict=True)], indexing="ij", sparse=True
+            *[x[s] for x, s in zip(g.points, index, strict=True)], indexing="ij", sparse=True
         )
         return evaluate_data(src, coords, shape, "source")
 
     def source_nodes(self, box: tuple[slice, ...] | None = None) -> np.ndarray:
-        """Return ``f`` at every node, or at a box of nodes (e.g. to write it); a new array.
+        """Return ``f`` at every point of the field, or at a box of them (e.g. to write it).
 
-        ``box`` is a ``slice(first, stop)`` per axis of the nodal array.
+        The shape is :attr:`Grid.point_shape` (or the box's: a ``slice(first,
+        stop)`` per axis); a new array.
         """
         g = self.grid
-        box = g.node_box(box)
+        box = g.point_box(box)
         shape = tuple(s.stop - s.start for s in box)
         if isinstance(self.source, np.ndarray):
             return evaluate_data(self.source[box], [], shape, "source")
-        return evaluate_data(self.source, g.node_coordinates(box), shape, "source")
+        return evaluate_data(self.source, g.point_coordinates(box), shape, "source")
 
     @cached_property
     def rhs_values(self) -> np.ndarray:
@@ -428,7 +474,7 @@ class Problem:
                 row = n - 1 if side else 0
                 if np.all(factor == 0.0) or not lo[i] <= row < hi[i]:
                     continue
-                data = g.face_data(i, side)  # shape: node shape with 1 along axis i
+                data = g.face_data(i, side)  # shape: point shape with 1 along axis i
                 take, where = [], []
                 for a, axis in enumerate(g.axes):
                     start = axis.unknown_slice.start
@@ -481,7 +527,7 @@ class Problem:
         return self.grid.dirichlet_nodes()[0]
 
     def to_nodes(self, u: np.ndarray) -> np.ndarray:
-        """Return the nodal field (shape :attr:`Grid.node_shape`) of a solution on the unknowns."""
+        """Return the field (shape :attr:`Grid.point_shape`) of a solution on the unknowns."""
         return self.grid.to_nodes(u, self._dirichlet_values)
 
     def relative_residual(
@@ -515,6 +561,11 @@ class Problem:
             else ("variable" if self.variable_coefficient else k)
         )
         return f"Problem({self.grid!r}, shift={self.shift:g}, k={k})"
+
+
+def _shape_name(grid: Grid) -> str:
+    """How a message names the shape of the grid's field."""
+    return "node shape" if grid.point_shape == grid.node_shape else "point shape"
 
 
 def _box_index(grid: Grid, box: Box) -> tuple[slice, ...]:

@@ -26,6 +26,12 @@ pair of rows has equal weights.  Consequently the similarity transform
 eigenvalues.  In N-D, ``W = W_0 ⊗ W_1 ⊗ ...`` and
 ``D (I ⊗ T_i ⊗ I) D^{-1} = I ⊗ D_i T_i D_i^{-1} ⊗ I``, so the symmetrised N-D
 operator is again a Kronecker sum: every solver works on it.
+
+A cell-centred axis (``Axis(..., centering="cell")``) has the finite-volume
+rows of :mod:`kronpde.cells` instead (ghost values across the faces, the cell
+widths as weights); :func:`second_difference` and :func:`diffusion_operator`
+build either, and :meth:`AxisOperator.eigenpairs` knows the closed forms of
+both.
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
+from kronpde.cells import CELL_CLOSED_FORMS, cell_angles, cell_coefficients, cell_pattern
+from kronpde.cells import cell_vectors as _cell_vectors
 from kronpde.grid import Axis
 
 
@@ -164,7 +172,8 @@ def second_difference(axis: Axis) -> AxisOperator:
     AxisOperator
         ``T`` in tridiagonal-with-wrap form, with physical spacing ``h`` (the
         module docstring gives the rows; a stretched axis takes the
-        flux form of :func:`diffusion_coefficients` with ``k = 1``).
+        flux form of :func:`diffusion_coefficients` with ``k = 1``; a
+        cell-centred axis the rows of :func:`kronpde.cells.cell_coefficients`).
 
     Examples
     --------
@@ -175,7 +184,10 @@ def second_difference(axis: Axis) -> AxisOperator:
            [-4.,  8., -4.],
            [ 0., -8.,  8.]])
     """
-    diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(axis)
+    if axis.cell_centred:
+        diag, lower, upper, lift_lo, lift_hi = cell_coefficients(axis)
+    else:
+        diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(axis)
     lift = (float(lift_lo), float(lift_hi))
     return AxisOperator(diag, lower, upper, axis.periodic, axis.weights.copy(), lift)
 
@@ -190,16 +202,26 @@ def diffusion_operator(
     axis : Axis
         The axis (uniform or stretched) and its conditions.
     edge_k : ndarray, shape (cells,)
-        ``k_{j+1/2} > 0`` on every interval ``[x_j, x_{j+1}]``.
+        ``k_{j+1/2} > 0`` on every interval ``[x_j, x_{j+1}]``.  On a
+        cell-centred axis instead ``k`` on every cell face, shape
+        ``(cells + 1,)`` (:func:`kronpde.cells.cell_coefficients`).
     face_k : pair of float
         ``k`` at the lower and upper boundary node (the flux of a Neumann or
-        Robin face is ``k du/dn``).
+        Robin face is ``k du/dn``); on a cell-centred axis they replace the
+        first and last entry of ``edge_k`` (``k`` at the boundary faces).
 
     Returns
     -------
     AxisOperator
         ``W T`` is symmetric with the trapezoid weights (the module docstring).
     """
+    if axis.cell_centred:
+        k = np.array(edge_k, dtype=float)
+        if not axis.periodic:
+            k[0], k[-1] = face_k
+        diag, lower, upper, lift_lo, lift_hi = cell_coefficients(axis, k)
+        lift = (float(lift_lo), float(lift_hi))
+        return AxisOperator(diag, lower, upper, axis.periodic, axis.weights.copy(), lift)
     diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(axis, edge_k, face_k)
     lift = (float(lift_lo), float(lift_hi))
     return AxisOperator(diag, lower, upper, axis.periodic, axis.weights.copy(), lift)
@@ -326,7 +348,11 @@ def diffusion_coefficients(
 
 #: The closed forms of a non-periodic axis, by the letters of its two faces (D: Dirichlet;
 #: N: Neumann, or Robin with alpha = 0, the same row); a periodic axis is ``"fft"``.
+#: Cell-centred axes: :data:`kronpde.cells.CELL_CLOSED_FORMS`.
 CLOSED_FORMS = {("D", "D"): "dst1", ("N", "N"): "dct1", ("D", "N"): "dst3", ("N", "D"): "dct3"}
+
+#: The kinds whose eigenvalues include 0 with the constants as eigenvector.
+_SINGULAR_KINDS = ("dct1", "dct2", "fft")
 
 #: Relative tolerance of the closed-form coefficient check and the symmetry checks.
 _MATCH_RTOL = 1e-12
@@ -344,27 +370,36 @@ def _face(bc: object) -> str | None:
 def _kind_from_axis(axis: Axis) -> str | None:
     if isinstance(axis.lower_bc, Periodic):
         return "fft"
-    return CLOSED_FORMS.get((_face(axis.lower_bc), _face(axis.upper_bc)))
+    table = CELL_CLOSED_FORMS if axis.cell_centred else CLOSED_FORMS
+    return table.get((_face(axis.lower_bc), _face(axis.upper_bc)))
 
 
-def _kind_from_operator(op: AxisOperator) -> str | None:
-    """Guess the closed form from the boundary rows (verified afterwards)."""
+def _kinds_from_operator(op: AxisOperator) -> tuple[str, ...]:
+    """Guess the closed forms the boundary rows may have (each verified afterwards).
+
+    The ratio of a boundary row's off-diagonal to its diagonal is ``-1/2``
+    (node-centred Dirichlet neighbour), ``-1/3`` (cell-centred Dirichlet face)
+    or ``-1`` (a Neumann face, either centring: the rows ``[2, -2]`` and
+    ``[1, -1]``), so both readings are tried.
+    """
     if op.periodic:
-        return "fft"
+        return ("fft",)
     n = op.n
     if n == 1:
-        return "dst1"
+        return ("dst1",)
     if op.diag[0] == 0.0 or op.diag[-1] == 0.0:
-        return None
-    faces = []
-    for ratio in (op.upper[0] / op.diag[0], op.lower[-1] / op.diag[-1]):
-        if math.isclose(ratio, -0.5, rel_tol=_MATCH_RTOL):
-            faces.append("D")
-        elif math.isclose(ratio, -1.0, rel_tol=_MATCH_RTOL):
-            faces.append("N")
-        else:
-            return None
-    return CLOSED_FORMS[tuple(faces)]
+        return ()
+    kinds = []
+    for dirichlet, table in ((-0.5, CLOSED_FORMS), (-1.0 / 3.0, CELL_CLOSED_FORMS)):
+        faces = []
+        for ratio in (op.upper[0] / op.diag[0], op.lower[-1] / op.diag[-1]):
+            if math.isclose(ratio, dirichlet, rel_tol=_MATCH_RTOL):
+                faces.append("D")
+            elif math.isclose(ratio, -1.0, rel_tol=_MATCH_RTOL):
+                faces.append("N")
+        if len(faces) == 2:
+            kinds.append(table[tuple(faces)])
+    return tuple(kinds)
 
 
 def _pattern(kind: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -373,6 +408,8 @@ def _pattern(kind: str, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     The layout is :class:`AxisOperator`'s, including the folding of periodic
     axes with ``n <= 2``.
     """
+    if kind in CELL_CLOSED_FORMS.values():
+        return cell_pattern(kind, n)
     diag = np.full(n, 2.0)
     lower = np.full(n, -1.0)
     upper = np.full(n, -1.0)
@@ -413,14 +450,15 @@ def _closed_form_scale(kind: str, op: AxisOperator) -> float | None:
     n = op.n
     if kind == "dct1" and n < 2:
         return None
-    if kind == "fft" and n == 1:
-        s = 1.0 / float(op.weights[0]) ** 2  # T = 0; s is immaterial (λ = 0)
+    pattern = _pattern(kind, n)
+    if pattern[0][0] == 0.0:  # fft or dct2 with n = 1: T = 0; s is immaterial (λ = 0)
+        s = 1.0 / float(op.weights[0]) ** 2
     else:
-        s = float(op.diag[0]) / 2.0
+        s = float(op.diag[0]) / pattern[0][0]
     if not (math.isfinite(s) and s > 0.0):
         return None
     tol = _MATCH_RTOL * 4.0 * s
-    for have, want in zip((op.diag, op.lower, op.upper), _pattern(kind, n), strict=True):
+    for have, want in zip((op.diag, op.lower, op.upper), pattern, strict=True):
         if not np.all(np.abs(np.asarray(have) - s * want) <= tol):
             return None
     if not _weights_symmetrize(op):
@@ -429,6 +467,8 @@ def _closed_form_scale(kind: str, op: AxisOperator) -> float | None:
 
 
 def _angles(kind: str, n: int) -> np.ndarray:
+    if kind in CELL_CLOSED_FORMS.values():
+        return cell_angles(kind, n)
     k = np.arange(n, dtype=float)
     if kind == "dst1":
         return np.pi * (k + 1.0) / (n + 1)
@@ -441,6 +481,8 @@ def _angles(kind: str, n: int) -> np.ndarray:
 
 def _closed_form_vectors(kind: str, n: int) -> np.ndarray:
     """Unnormalised eigenvectors as columns, in transform order."""
+    if kind in CELL_CLOSED_FORMS.values():
+        return _cell_vectors(kind, n)
     j = np.arange(n, dtype=float)[:, None]
     k = np.arange(n, dtype=float)[None, :]
     if kind == "dst1":
@@ -472,8 +514,10 @@ class AxisEigenpairs:
     ----------
     kind : str
         ``"dst1"``, ``"dct1"``, ``"dst3"``, ``"dct3"``, ``"fft"`` (closed forms,
-        applied with the sine, cosine or Fourier transform of that name) or
-        ``"eigh"`` (the symmetrised operator diagonalised by LAPACK).
+        applied with the sine, cosine or Fourier transform of that name), the
+        cell-centred ``"dst2"``, ``"dct2"``, ``"dst4"``, ``"dct4"``
+        (:mod:`kronpde.cells`), or ``"eigh"`` (the symmetrised operator
+        diagonalised by LAPACK).
     eigenvalues : ndarray, shape (n,)
         ``λ_k``, in transform order (ascending for the sine/cosine transforms and
         ``eigh``; FFT order ``θ_k = 2πk/n``, ``λ_k = λ_{n-k}``, on a periodic axis).
@@ -512,13 +556,19 @@ class AxisEigenpairs:
 
 def _closed_form(op: AxisOperator, axis: Axis | None) -> AxisEigenpairs | None:
     """Return the closed-form eigenpairs, if the axis' conditions and the rows have one."""
-    kind = _kind_from_axis(axis) if axis is not None else _kind_from_operator(op)
-    s = _closed_form_scale(kind, op) if kind is not None else None
-    if s is None:
-        return None
-    lam = 4.0 * s * np.sin(0.5 * _angles(kind, op.n)) ** 2
-    singular = kind in ("dct1", "fft")
-    return AxisEigenpairs(kind, lam, np.array(op.weights, dtype=float), singular, 0, s)
+    if axis is not None:
+        kind = _kind_from_axis(axis)
+        kinds = () if kind is None else (kind,)
+    else:
+        kinds = _kinds_from_operator(op)
+    for kind in kinds:
+        s = _closed_form_scale(kind, op)
+        if s is None:
+            continue
+        lam = 4.0 * s * np.sin(0.5 * _angles(kind, op.n)) ** 2
+        singular = kind in _SINGULAR_KINDS
+        return AxisEigenpairs(kind, lam, np.array(op.weights, dtype=float), singular, 0, s)
+    return None
 
 
 def _eigh(op: AxisOperator) -> AxisEigenpairs:

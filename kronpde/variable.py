@@ -25,6 +25,13 @@ Discretisation (vertex-centred finite volumes, the flux form of
 * With ``k`` constant every coefficient equals the constant-coefficient
   operator's times ``k`` (to rounding; the matrix-free rows bit for bit on
   Dirichlet, Neumann and periodic axes).
+* A cell-centred axis (:mod:`kronpde.cells`): ``k`` is given at the cell
+  centres, an interior face takes the harmonic mean of its two cells
+  (weighted by the half-cell widths on a stretched axis), a boundary face
+  ``k`` at the face itself (``face_k``; without it the boundary cell's value,
+  which makes non-zero Neumann or Robin data first order), and the rows are
+  the finite-volume balance of every cell, symmetric with the cell widths as
+  weights, as above.
 
 :class:`VariableDiffusion` computes the rows of ``Â`` once (its diagonal and
 the couplings along every axis), and both the CSR assembly
@@ -44,6 +51,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
+from kronpde.cells import cell_coefficients, cell_face_k
 from kronpde.grid import Grid
 from kronpde.stencils import diffusion_coefficients
 
@@ -74,11 +82,16 @@ class VariableDiffusion:
     ----------
     grid : Grid
         Axes (uniform or stretched) and boundary conditions.
-    k : ndarray, shape ``grid.node_shape``
-        ``k`` at every node, finite and ``> 0`` (checked by the caller,
+    k : ndarray, shape ``grid.point_shape``
+        ``k`` at every point of the field (the nodes; the cell centres along
+        cell-centred axes), finite and ``> 0`` (checked by the caller,
         :class:`kronpde.Problem`).
     shift : float
         ``c >= 0``.
+    face_k : mapping of (axis, side) to ndarray, optional
+        ``k`` on the boundary faces ``(i, side)`` of the non-periodic
+        cell-centred axes, each of shape ``grid.face_shape(i)``; a face not
+        given takes the value of its boundary cells.
 
     Attributes
     ----------
@@ -117,17 +130,27 @@ class VariableDiffusion:
     True
     """
 
-    def __init__(self, grid: Grid, k: np.ndarray, shift: float = 0.0) -> None:
+    def __init__(
+        self,
+        grid: Grid,
+        k: np.ndarray,
+        shift: float = 0.0,
+        face_k: dict[tuple[int, int], np.ndarray] | None = None,
+    ) -> None:
         self.grid = grid
         self.k = np.asarray(k, dtype=float)
         self.shift = float(shift)
+        self.face_k = dict(face_k or {})
         diagonal = np.full(grid.shape, self.shift)
         edges, wraps, lifts = [], [], []
         for i, axis in enumerate(grid.axes):
-            edge_k, face_lo, face_hi = self._axis_k(i)
-            diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(
-                axis, edge_k, (face_lo, face_hi)
-            )
+            if axis.cell_centred:
+                diag, lower, upper, lift_lo, lift_hi = cell_coefficients(axis, self.edge_k(i))
+            else:
+                edge_k, face_lo, face_hi = self._axis_k(i)
+                diag, lower, upper, lift_lo, lift_hi = diffusion_coefficients(
+                    axis, edge_k, (face_lo, face_hi)
+                )
             del lower
             s = np.sqrt(axis.weights)
             n = axis.n_unknowns
@@ -148,11 +171,15 @@ class VariableDiffusion:
 
     # -- k at the staggered points -----------------------------------------------------
     def _lines(self, i: int) -> np.ndarray:
-        """Return ``k`` on axis ``i``'s lines through the unknowns, shape (..., cells_i + 1)."""
+        """Return ``k`` on axis ``i``'s lines through the unknowns, shape (..., points_i).
+
+        ``points_i`` is ``cells_i + 1`` nodes, or ``cells_i`` centres on a
+        cell-centred axis.
+        """
         index = list(self.grid.unknown_index)
         index[i] = slice(None)
         kn = np.ascontiguousarray(np.moveaxis(self.k[tuple(index)], i, -1))
-        if self.grid.axes[i].periodic:
+        if self.grid.axes[i].periodic and not self.grid.axes[i].cell_centred:
             if np.shares_memory(kn, self.k):
                 kn = kn.copy()
             kn[..., -1] = kn[..., 0]  # node m is node 0
@@ -163,8 +190,17 @@ class VariableDiffusion:
         kn = self._lines(i)
         return harmonic_mean(kn[..., :-1], kn[..., 1:]), kn[..., 0], kn[..., -1]
 
+    def _face_lines(self, i: int, side: int) -> np.ndarray | None:
+        """Return ``face_k[(i, side)]`` on the lines through the unknowns, shape (...)."""
+        face = self.face_k.get((i, side))
+        if face is None:
+            return None
+        index = list(self.grid.unknown_index)
+        index[i] = slice(None)
+        return np.moveaxis(np.asarray(face, dtype=float)[tuple(index)], i, -1)[..., 0]
+
     def edge_k(self, i: int) -> np.ndarray:
-        """Return ``k_{j+1/2}`` on every interval of axis ``i``.
+        """Return ``k_{j+1/2}`` on every interval of axis ``i`` (every face of a cell-centred one).
 
         Parameters
         ----------
@@ -173,10 +209,22 @@ class VariableDiffusion:
 
         Returns
         -------
-        ndarray, shape (..., cells_i)
-            Axis ``i`` last, the other axes over their unknowns.
+        ndarray, shape (..., cells_i), or (..., cells_i + 1) on a cell-centred axis
+            Axis ``i`` last, the other axes over their unknowns.  On a
+            cell-centred axis entry ``f`` is face ``f``: interior faces the
+            harmonic mean of their cells (:func:`kronpde.cells.cell_face_k`),
+            boundary faces ``face_k`` (else the boundary cell's ``k``).
         """
-        return self._axis_k(i)[0]
+        axis = self.grid.axes[i]
+        if not axis.cell_centred:
+            return self._axis_k(i)[0]
+        k = cell_face_k(axis, self._lines(i))
+        if not axis.periodic:
+            for side, end in ((0, 0), (1, -1)):
+                face = self._face_lines(i, side)
+                if face is not None:
+                    k[..., end] = face
+        return k
 
     # -- assembly ----------------------------------------------------------------------
     def operator(self, symmetric: bool = False) -> sp.csr_array:

@@ -63,7 +63,10 @@ def refine_case(case: Case, factor: int) -> Case:
 
 
 def largest_spacing(grid: Grid) -> float:
-    """Return the largest distance between neighbouring nodes (the ``h`` of a level)."""
+    """Return the largest distance between neighbouring nodes (the ``h`` of a level).
+
+    On a cell-centred axis the nodes are the cell faces: ``h`` is the widest cell.
+    """
     return max(float(np.max(np.diff(x))) for x in grid.nodes)
 
 
@@ -103,7 +106,8 @@ class Level:
         Number of unknowns.
     error_max, error_rms : float
         Max and root-mean-square of ``u - u_exact`` over all nodes (Dirichlet
-        nodes included), as ``kronpde solve`` reports them.
+        nodes included; the cell centres along cell-centred axes), as
+        ``kronpde solve`` reports them.
     order_max, order_rms : float or None
         Observed order from the previous level, ``log(e_prev / e) / log(h_prev / h)``;
         None on the first level or when an error is zero.

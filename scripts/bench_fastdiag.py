@@ -13,7 +13,12 @@ Three tables (markdown), random right-hand sides (seeded), warm-up first, median
    axis takes the dense ``eigh`` path): the solver against an independent hand version
    (own ``scipy.linalg.eigh`` of the symmetrised operators, ``np.matmul`` on reshaped
    views into preallocated buffers).
-3. **Large grids** (256³, 512³ unknowns; Dirichlet = DST-I and periodic = FFT), each in its
+3. **Cell-centred grids** (every axis the same pair of faces, ``centering="cell"``): the
+   prepared solve against the bare ``scipy.fft`` round trip of the same type, measured as in
+   table 1: DST-II / DST-III (``dstn``/``idstn`` type 2) for Dirichlet faces, DCT-II /
+   DCT-III for Neumann faces, DST-IV / DCT-IV for the mixed pairs, ``rfftn``/``irfftn`` for
+   periodic axes.
+4. **Large grids** (256³, 512³ unknowns; Dirichlet = DST-I and periodic = FFT), each in its
    own subprocess so that ``ru_maxrss`` is that case's: set-up time, solve time, and peak
    memory (``tracemalloc`` peak of the numpy allocations from before ``f`` is drawn until
    after the solve, i.e. ``f`` + solver + result; and the process's ``ru_maxrss``).
@@ -21,7 +26,9 @@ Three tables (markdown), random right-hand sides (seeded), warm-up first, median
 Usage::
 
     python scripts/bench_fastdiag.py                     # everything (a few minutes)
+    python scripts/bench_fastdiag.py --quick             # every table at small sizes (smoke)
     python scripts/bench_fastdiag.py --no-large --repeats 5
+    python scripts/bench_fastdiag.py --cells-only        # table 3 only
     python scripts/bench_fastdiag.py --large-only --large-sizes 256
 """
 
@@ -44,7 +51,7 @@ import scipy
 import scipy.fft
 import scipy.linalg
 
-from kronpde import Grid, Periodic, Problem, Robin
+from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
 from kronpde.solvers.fastdiag import FastDiagSolver
 
 SEED = 20261125
@@ -158,6 +165,74 @@ def table_transforms(shapes, workers_list, repeats: int) -> list[str]:
     return rows
 
 
+# --------------------------------------------------------------------------- table 4
+
+#: The cell-centred closed forms: the faces of every axis and the bare transform pair.
+CELL_KINDS = {
+    "dst2": ((Dirichlet(), Dirichlet()), scipy.fft.dstn, scipy.fft.idstn, 2),
+    "dct2": ((Neumann(), Neumann()), scipy.fft.dctn, scipy.fft.idctn, 2),
+    "dst4": ((Dirichlet(), Neumann()), scipy.fft.dstn, scipy.fft.idstn, 4),
+    "dct4": ((Neumann(), Dirichlet()), scipy.fft.dctn, scipy.fft.idctn, 4),
+    "fft": ((Periodic(), Periodic()), None, None, None),
+}
+
+
+def cell_problem(shape: tuple[int, ...], kind: str) -> Problem:
+    """A cell-centred box whose every axis takes the closed form ``kind``."""
+    (lo, hi), *_ = CELL_KINDS[kind]
+    boundary = {}
+    for name in "xyz"[: len(shape)]:
+        boundary[name + "min"], boundary[name + "max"] = lo, hi
+    return Problem(Grid.box(list(shape), boundary=boundary, centering="cell"))
+
+
+def bare_cell_round_trip(f: np.ndarray, kind: str, workers: int) -> np.ndarray:
+    """The anchor: the same transform pair forward and back, ``f`` intact (one result)."""
+    _, fwd, inv, typ = CELL_KINDS[kind]
+    if fwd is None:
+        g = scipy.fft.rfftn(f, workers=workers)
+        return scipy.fft.irfftn(g, s=f.shape, overwrite_x=True, workers=workers)
+    g = fwd(f, type=typ, workers=workers)
+    return inv(g, type=typ, overwrite_x=True, workers=workers)
+
+
+def table_cell_transforms(shapes, workers_list, repeats: int) -> list[str]:
+    rows = [
+        "| unknowns | methods (kernel) | workers | setup ms | solve(f) ns/u | solve(f, out) ns/u "
+        "| bare round trip ns/u | solve(f) / bare | solve(f, out) / bare |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    rng = np.random.default_rng(SEED + 3)
+    for shape in shapes:
+        f = rng.standard_normal(shape)
+        out = np.empty(shape)
+        for kind in CELL_KINDS:
+            problem = cell_problem(shape, kind)
+            for workers in workers_list:
+                solver = FastDiagSolver.from_problem(problem, workers=workers, kernels="transform")
+                assert solver.axis_methods == (kind,) * len(shape), solver.axis_methods
+                times = interleaved(
+                    {
+                        "solve": partial(solver.solve, f),
+                        "solve_out": partial(solver.solve, f, out=out),
+                        "bare": partial(bare_cell_round_trip, f, kind, workers),
+                    },
+                    repeats,
+                )
+                n = f.size
+                rows.append(
+                    f"| {'×'.join(map(str, shape))} | {describe(solver)} "
+                    f"| {workers} | {1e3 * solver.setup_seconds:.1f} "
+                    f"| {ns_per_unknown(times['solve'], n):.1f} "
+                    f"| {ns_per_unknown(times['solve_out'], n):.1f} "
+                    f"| {ns_per_unknown(times['bare'], n):.1f} "
+                    f"| {ratio(times['solve'], times['bare']):.2f} "
+                    f"| {ratio(times['solve_out'], times['bare']):.2f} |"
+                )
+                print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
 # --------------------------------------------------------------------------- table 2
 
 
@@ -246,7 +321,7 @@ def table_eigh(shapes, repeats: int) -> list[str]:
     return rows
 
 
-# --------------------------------------------------------------------------- table 3
+# --------------------------------------------------------------------------- table 4
 
 
 def large_case(n: int, kind: str, workers: int, repeats: int) -> dict:
@@ -352,12 +427,28 @@ def main(argv: list[str] | None = None) -> int:
         default=["1", "2"],
         help="OPENBLAS_NUM_THREADS of the eigh-table subprocesses ('default': as inherited)",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: every table but the large grids at small sizes, 3 rounds",
+    )
+    parser.add_argument("--cells-only", action="store_true", help="only the cell-centred table")
     parser.add_argument("--large-case", nargs=2, metavar=("N", "KIND"), help=argparse.SUPPRESS)
     parser.add_argument("--eigh-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    shapes = [(127,) * 3, (128,) * 3, (1023,) * 2, (1024,) * 2]
+    cell_shapes = [(128,) * 3, (96, 112, 128), (1024,) * 2]
+    eigh_shapes = EIGH_SHAPES
+    if args.quick:
+        args.repeats = min(args.repeats, 3)
+        args.no_large = True
+        args.blas_threads = ["default"]
+        shapes = [(31,) * 3, (128,) * 2]
+        cell_shapes = [(32,) * 3, (128,) * 2]
+        eigh_shapes = [(31,) * 3]
 
     if args.eigh_only:
-        rows = table_eigh(EIGH_SHAPES, args.repeats)
+        rows = table_eigh(eigh_shapes, args.repeats)
         print("\n".join(rows[2:]))
         return 0
 
@@ -375,10 +466,16 @@ def main(argv: list[str] | None = None) -> int:
         f"timings: median of {args.repeats} interleaved rounds after a warm-up; "
         "ns/u = nanoseconds per unknown\n"
     )
+    workers_list = sorted({1, args.workers})
+    if args.cells_only:
+        print("### Cell-centred grids: prepared solve vs the bare round trip of the same type\n")
+        print("\n".join(table_cell_transforms(cell_shapes, workers_list, args.repeats)))
+        return 0
     if not args.large_only:
         print("### Prepared solve vs the bare DST-I round trip (Dirichlet grids)\n")
-        shapes = [(127,) * 3, (128,) * 3, (1023,) * 2, (1024,) * 2]
-        print("\n".join(table_transforms(shapes, sorted({1, args.workers}), args.repeats)))
+        print("\n".join(table_transforms(shapes, workers_list, args.repeats)))
+        print("\n### Cell-centred grids: prepared solve vs the bare round trip of the same type\n")
+        print("\n".join(table_cell_transforms(cell_shapes, workers_list, args.repeats)))
         print("\n### eigh path (Robin faces on every side) vs hand-written GEMMs\n")
         rows = table_eigh([], args.repeats)
         for threads in args.blas_threads:
@@ -386,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
             if threads != "default":
                 env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = threads
             cmd = [sys.executable, os.path.abspath(__file__), "--eigh-only"]
-            cmd += ["--repeats", str(args.repeats)]
+            cmd += ["--repeats", str(args.repeats)] + (["--quick"] if args.quick else [])
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             if proc.returncode != 0:
                 rows.append(f"| BLAS threads {threads}: failed: {proc.stderr.strip()[-300:]} |")

@@ -30,6 +30,7 @@ LAYERS = {
     "kronpde.boundary": "geometry",
     "kronpde.expr": "geometry",
     "kronpde.stencils": "kron",
+    "kronpde.cells": "kron",
     "kronpde.banded": "kron",
     "kronpde.matmul": "kron",
     "kronpde.operator": "kron",

@@ -76,11 +76,15 @@ def launcher_rank() -> int:
     return 0
 
 
-def backend_options(args: argparse.Namespace, method: str) -> tuple[str, dict[str, Any] | None]:
+def backend_options(
+    args: argparse.Namespace, method: str, problem: Any = None
+) -> tuple[str, dict[str, Any] | None]:
     """Return the method and the options of ``--backend petsc`` (None: the serial backend).
 
     A serial-only method named in the case file gives way to ``auto``
-    (``amg-cg``); named on the command line it is an error.
+    (``amg-cg``); named on the command line it is an error.  A ``problem``
+    the PETSc backend cannot solve (a cell-centred grid) is refused before
+    PETSc is looked for.
     """
     from kronpde.errors import OptionError
     from kronpde.solvers import petsc
@@ -93,6 +97,10 @@ def backend_options(args: argparse.Namespace, method: str) -> tuple[str, dict[st
             if value is not None:
                 raise UsageError(name, "applies to --backend petsc only")
         return method, None
+    reason = None if problem is None else petsc.refusal(problem)
+    if reason is not None:
+        msg = "--backend petsc"
+        raise UsageError(msg, reason)
     if not petsc.available():
         msg = "--backend petsc"
         raise UsageError(msg, petsc.INSTALL_HINT)

@@ -152,8 +152,15 @@ def describe_grid(case: Case) -> list[str]:
     equation = "-div(k grad u) + c u = f" if problem.shift else "-div(k grad u) = f"
     k = problem.coefficient
     k = k.text if isinstance(k, Expression) else f"{k:g}"
+    centring = ""
+    if any(a.cell_centred for a in grid.axes):
+        centring = (
+            ", cell-centred"
+            if grid.cell_centred
+            else f", centring {'/'.join(grid.centering)} per axis"
+        )
     return [
-        f"grid       {grid.dimension}-D, {cells} cells on {box}",
+        f"grid       {grid.dimension}-D, {cells} cells on {box}{centring}",
         f"unknowns   {grid.size:,}",
         f"faces      {faces}",
         f"equation   {equation}, k = {k}, c = {problem.shift:g}",
@@ -173,13 +180,22 @@ def output_path(case: Case, option: str | None) -> tuple[Path | None, str]:
 
 def check_writable(case: Case, path: Path | None, key: str) -> None:
     """Before the solve: the result file ``path`` can be written (else a CaseError for ``key``)."""
+    from kronpde.fields import output_geometry
     from kronpde.io.vtk import OutputError
     from kronpde.io.vtk import check_writable as check
 
     if path is None:
         return
+    axes, _ = output_geometry(case.grid)  # the faces of a cell-centred grid, else its points
+    if any(x.size < 2 for x in axes):  # a mixed centring with one cell on a cell-centred axis
+        file = None if key == "-o" else str(case.path)
+        msg = (
+            "cannot write this grid: a mixed centring writes point data at the cell centres, "
+            "which needs at least 2 cells on every cell-centred axis"
+        )
+        raise CaseError(msg, file=file, key=key)
     try:
-        check(path, nodes=case.grid.nodes)  # a .vti needs uniform axes: refused before the solve
+        check(path, nodes=axes)  # a .vti needs uniform axes: refused before the solve
     except OutputError as exc:
         file = None if key == "-o" else str(case.path)
         raise CaseError(str(exc), file=file, key=key) from None

@@ -90,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"order      max {fit[0]}, rms {fit[1]} (least-squares slope over all levels)", file=out
         )
-        print("error      u - [exact] u over all nodes", file=out)
+        from kronpde.fields import measured_over
+
+        print(f"error      u - [exact] u over {measured_over(case.grid)}", file=out)
         if drawn is not None:
             print(f"picture    {drawn}", file=out)
     if not study.converged:

@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the picture (.png, .svg or .pdf; relative to the current folder); default "
         "RESULT with the extension .png",
     )
-    parser.add_argument("--field", default="u", help="the point-data field to draw (default u)")
+    parser.add_argument(
+        "--field", default="u", help="the point- or cell-data field to draw (default u)"
+    )
     parser.add_argument(
         "--axis",
         choices=("x", "y", "z"),
@@ -35,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--at",
         metavar="COORD",
         type=float,
-        help="coordinate of the cut along --axis (the nearest node; default the middle)",
+        help="coordinate of the cut along --axis (the nearest node, or cell centre for cell "
+        "data; default the middle)",
     )
     parser.add_argument(
         "--dpi", type=int, default=100, help="resolution; the picture is 6.4 x 4.8 inches"
@@ -54,17 +57,17 @@ def run(args: argparse.Namespace) -> int:
     output = args.output if args.output is not None else str(Path(args.case).with_suffix(".png"))
     picture = picture_path("-o", output)
     result = read_result(args.case)
-    if args.field not in result.fields:
+    fields = {**result.cell_fields, **result.fields}  # a point-data field wins a shared name
+    if args.field not in fields:
         msg = "--field"
         raise UsageError(
             msg,
-            f"{args.case} has the fields {', '.join(result.fields) or '(none)'}; "
-            f"got {args.field!r}",
+            f"{args.case} has the fields {', '.join(fields) or '(none)'}; got {args.field!r}",
         )
     drawn = save_field_picture(
         picture,
         result.nodes,
-        result.fields[args.field],
+        fields[args.field],
         name=args.field,
         axis=args.axis,
         at=args.at,

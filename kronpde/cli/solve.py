@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Validate, solve, report, write; the exit code of ``case-format.md``."""
     import numpy as np
 
-    from kronpde.fields import CaseFields, error_norms
+    from kronpde.fields import CaseFields, error_norms, measured_over, output_geometry
     from kronpde.io.case import load_case
     from kronpde.io.vtk import write_result
     from kronpde.solvers import solve
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     case = load_case(args.case)
     settings = solver_settings(case, args)
-    method, petsc_options = backend_options(args, settings.method)
+    method, petsc_options = backend_options(args, settings.method, case.problem)
     path, key = output_path(case, args.output)
     check_writable(case, path, key)  # before the solve, which may be long
     picture = picture_path("--plot", args.plot)
@@ -100,15 +100,19 @@ def run(args: argparse.Namespace) -> int:
         u = problem.to_nodes(np.asarray(local, dtype=float).reshape(-1))
         data = (fields or CaseFields.of(case)).point_data(u)
         names = list(data)
-        errors = error_norms(data)  # over all nodes of the output, Dirichlet nodes included
+        errors = error_norms(data)  # over all points of the output, Dirichlet nodes included
+        axes, as_cells = output_geometry(case.grid)  # cell data on a cell-centred grid
         written = None
         if report.converged and path is not None:
-            written = write_result(path, case.grid.nodes, data)
+            if as_cells:
+                written = write_result(path, axes, cell_data=data)
+            else:
+                written = write_result(path, axes, data)
         drawn = None
         if report.converged and picture is not None:
             from kronpde.plotting import save_field_picture
 
-            drawn = save_field_picture(picture, case.grid.nodes, u, name="u", title=case.path.name)
+            drawn = save_field_picture(picture, axes, u, name="u", title=case.path.name)
 
     out = sys.stdout
     if not quiet:
@@ -138,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
         if errors:
             lines.append(
                 f"error      max {errors['error_max']:.3e}, rms {errors['error_rms']:.3e} "
-                "(u - [exact] u over all nodes)"
+                f"(u - [exact] u over {measured_over(case.grid)})"
             )
         if written is not None:
             lines.append(f"output     {written} ({', '.join(names)})")
@@ -157,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             "case": str(args.case),
             "dimension": case.dimension,
             "cells": list(case.cells),
+            "centering": list(case.grid.centering),
             "unknowns": problem.size,
             "method": report.method,
             "requested": report.requested,

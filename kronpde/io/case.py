@@ -38,6 +38,8 @@ Beyond the contract
   ``nodes.y = { stretch = "tanh", beta = 2.0 }`` names a stretching of
   :func:`kronpde.grid.stretched_nodes` between ``lower`` and ``upper``.
   Axes not named stay uniform.
+* ``[grid] centering`` (the contract's ``"node"``/``"cell"`` or one per axis)
+  works with ``nodes``: on a cell-centred axis they are the cell faces.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ __all__ = ["CONDITION_KEYS", "FIELDS", "TABLES", "Case", "check_extension", "loa
 
 #: The tables of a case file and the keys each one takes.
 TABLES: dict[str, tuple[str, ...]] = {
-    "grid": ("cells", "lower", "upper", "nodes"),
+    "grid": ("cells", "centering", "lower", "upper", "nodes"),
     "equation": ("source", "shift", "coefficient"),
     "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax"),
     "solver": ("method", "rtol", "maxiter"),
@@ -286,7 +288,7 @@ class _Reader:
             return self.error(f"[boundary] {origin}", detail)
         if subject == "coordinates":
             return self.error(f"[grid] nodes.{axis_name(exc.axis or 0)}", detail)
-        if subject in ("cells", "lower", "upper"):
+        if subject in ("cells", "lower", "upper", "centering"):
             return self.error(f"[grid] {subject}", detail)
         if subject in ("source", "shift", "coefficient"):
             return self.error(f"[equation] {subject}", detail)
@@ -301,6 +303,7 @@ class _Reader:
         dimension = len(cells)
         lower, upper = self.read_bounds(grid_table, dimension)
         nodes = self.read_nodes(grid_table, cells, lower, upper)
+        centering = self.read_centering(grid_table, dimension)
         equation = self.table(data, "equation", required=True)
         source = self.data_value(equation, "source", "[equation] source", dimension)
         shift = self.scalar(equation, "equation", "shift", default=0.0)
@@ -319,6 +322,7 @@ class _Reader:
                 None if upper is None else list(upper),
                 boundary,
                 nodes=nodes,
+                centering=centering,
             )
             problem = Problem(grid, source, shift=shift, coefficient=coefficient)
         except (GridError, DataError) as exc:
@@ -475,6 +479,32 @@ class _Reader:
             msg_0 = "[grid] cells"
             raise self.error(msg_0, f"must be positive integers, got {_show(cells)}")
         return tuple(cells)
+
+    def read_centering(self, grid: Mapping[str, Any], dimension: int) -> tuple[str, ...]:
+        """``[grid] centering``: ``"node"`` (default) or ``"cell"``, or one of them per axis."""
+        key = "[grid] centering"
+        value = grid.get("centering", "node")
+        allowed = ("node", "cell")
+        if isinstance(value, str):
+            value = [value] * dimension
+        elif not isinstance(value, list):
+            msg = (
+                f'must be "node" or "cell", or an array of {dimension} of them (one per axis '
+                f"as in cells), got {_kind(value)}"
+            )
+            raise self.error(key, msg)
+        elif len(value) != dimension:
+            msg = (
+                f"must have {dimension} entries, one per axis as in cells, got "
+                f"{len(value)}: {_show(value)}"
+            )
+            raise self.error(key, msg)
+        for v in value:
+            if not isinstance(v, str) or v not in allowed:
+                hint = suggest(v, allowed) if isinstance(v, str) else ""
+                msg = f'must be "node" or "cell"; {hint}got {_kind(v)}'
+                raise self.error(key, msg)
+        return tuple(value)
 
     def read_bounds(
         self, grid: Mapping[str, Any], dimension: int

@@ -112,8 +112,9 @@ class Solution:
 
     Attributes
     ----------
-    u : ndarray, shape ``grid.node_shape``
-        The nodal field, Dirichlet values included (``problem.to_nodes(x)``).
+    u : ndarray, shape ``grid.point_shape``
+        The nodal field, Dirichlet values included (``problem.to_nodes(x)``);
+        along a cell-centred axis its points are the cell centres.
     x : ndarray, shape (n,)
         The unknowns.
     report : SolveReport

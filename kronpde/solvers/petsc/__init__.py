@@ -28,6 +28,7 @@ from kronpde.solvers.petsc.options import (
     PetscUnavailableError,
     available,
     parse_petsc_options,
+    refusal,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "available",
     "parse_petsc_options",
     "prepare",
+    "refusal",
 ]
 
 
@@ -54,8 +56,14 @@ def prepare(problem, method: str = "auto", *, options: Mapping[str, Any] | None 
         If petsc4py cannot be imported (the message says how to install it).
     SolverError
         For a method the backend does not run, bad options, or a problem it
-        does not handle.
+        does not handle (:func:`refusal`: a cell-centred grid, even without
+        petsc4py).
     """
+    reason = refusal(problem)
+    if reason is not None:  # before petsc4py is looked for
+        from kronpde.errors import SolverError
+
+        raise SolverError(reason)
     from kronpde.solvers.petsc.backend import PetscSolver
 
     return PetscSolver.from_problem(problem, method, options=options)

@@ -59,6 +59,7 @@ from kronpde.solvers.petsc.options import (
     PRECONDITIONERS,
     PetscUnavailableError,
     parse_petsc_options,
+    refusal,
 )
 from kronpde.solvers.registry import METHODS as SERIAL_METHODS
 from kronpde.solvers.result import (
@@ -205,8 +206,8 @@ class PetscSolver:
             Without petsc4py.
         SolverError
             For another method, an unknown option or value, a problem that is
-            not a Kronecker sum or has more than 3 dimensions, or a PETSc
-            failure (with PETSc's message).
+            not a Kronecker sum, has more than 3 dimensions or a cell-centred
+            axis, or a PETSc failure (with PETSc's message).
         """
         if options is not None and not isinstance(options, Mapping):
             msg = f"options must be a mapping (dict), got {type(options).__name__}"
@@ -228,6 +229,9 @@ class PetscSolver:
             msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
             raise OptionError(msg)
         petsc_options = parse_petsc_options(options.get("petsc_options"))
+        reason = refusal(problem)
+        if reason is not None:
+            raise SolverError(reason)
         if not getattr(problem, "is_kronecker_sum", False):
             msg = (
                 "petsc backend: the problem is not a constant-coefficient Kronecker sum "

@@ -19,6 +19,7 @@ __all__ = [
     "PetscUnavailableError",
     "available",
     "parse_petsc_options",
+    "refusal",
 ]
 
 #: Methods the PETSc backend runs (``"auto"`` means ``"amg-cg"``).
@@ -133,3 +134,19 @@ def parse_petsc_options(
         pairs.append((name, value))
         i += 1
     return pairs
+
+
+def refusal(problem) -> str | None:
+    """Why the PETSc backend cannot solve ``problem`` whatever its options (None: it can).
+
+    Asks nothing of petsc4py, so the command line says it before PETSc loads.
+    Cell-centred axes are not supported yet: the backend assembles the rows
+    of node-centred grids only.
+    """
+    grid = getattr(problem, "grid", None)
+    if grid is not None and any(a.cell_centred for a in grid.axes):
+        return (
+            'petsc backend: cell-centred grids ([grid] centering = "cell" on an axis) are '
+            "not supported yet; solve them on the serial backend (leave out --backend petsc)"
+        )
+    return None
