@@ -29,6 +29,8 @@ LAYERS = {
     "kronpde.boundary": "geometry",
     "kronpde.expr": "geometry",
     "kronpde.stencils": "kron",
+    "kronpde.compact": "kron",
+    "kronpde.compact_rhs": "kron",
     "kronpde.banded": "kron",
     "kronpde.operator": "kron",
     "kronpde.variable": "kron",
