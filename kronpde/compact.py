@@ -281,7 +281,13 @@ class CompactScheme:
         return CompactScheme(self.ops, self.a, self.shift)
 
     # -- eigenvalues -----------------------------------------------------------------
-    def combine(self, eigenvalues: Sequence[np.ndarray], shift: float | None = None) -> np.ndarray:
+    def combine(
+        self,
+        eigenvalues: Sequence[np.ndarray],
+        shift: float | None = None,
+        *,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Return the eigenvalue combination ``μ`` of the separable part, for given ``λ_i``.
 
         Parameters
@@ -291,12 +297,15 @@ class CompactScheme:
             values reshaped to ``(1, …, n_i, …, 1)``).
         shift : float, optional
             ``c`` (default: the scheme's).
+        out : ndarray, optional
+            Where to write the result (of the broadcast shape); nothing of
+            that size is allocated then.
 
         Returns
         -------
         ndarray
             ``c + Σ_i (1 - c a_i) λ_i - Σ_{i<j} (a_i + a_j) λ_i λ_j``, the
-            broadcast shape.
+            broadcast shape (``out`` if given).
 
         Examples
         --------
@@ -313,7 +322,8 @@ class CompactScheme:
         c = self.shift if shift is None else float(shift)
         lams = [np.asarray(v, dtype=float) for v in eigenvalues]
         shape = np.broadcast_shapes(*(v.shape for v in lams))
-        total = np.full(shape, c)
+        total = np.empty(shape) if out is None else out
+        total[...] = c
         for ai, lam in zip(self.a, lams, strict=True):
             total += (1.0 - c * ai) * lam
         for i, j in itertools.combinations(range(len(lams)), 2):

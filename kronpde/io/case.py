@@ -38,6 +38,9 @@ Beyond the contract
   ``nodes.y = { stretch = "tanh", beta = 2.0 }`` names a stretching of
   :func:`kronpde.grid.stretched_nodes` between ``lower`` and ``upper``.
   Axes not named stay uniform.
+* ``[scheme] order`` (the contract's optional table) is the integer 2 or 4
+  (``Problem(..., order=...)``); order 4 needs a constant coefficient and
+  uniform axes, which the model checks (its error names ``[scheme] order``).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "grid": ("cells", "lower", "upper", "nodes"),
     "equation": ("source", "shift", "coefficient"),
     "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax"),
+    "scheme": ("order",),
     "solver": ("method", "rtol", "maxiter"),
     "output": ("file", "fields"),
     "exact": ("u",),
@@ -290,6 +294,8 @@ class _Reader:
             return self.error(f"[grid] {subject}", detail)
         if subject in ("source", "shift", "coefficient"):
             return self.error(f"[equation] {subject}", detail)
+        if subject == "order":
+            return self.error("[scheme] order", detail)
         return self.error("[grid]", str(exc))
 
     # -- the file -----------------------------------------------------------------
@@ -306,6 +312,7 @@ class _Reader:
         shift = self.scalar(equation, "equation", "shift", default=0.0)
         coefficient = self.coefficient(equation)
         boundary = self.read_boundary(data.get("boundary"), dimension)
+        order = self.read_scheme(data.get("scheme"))
         solver = self.read_solver(data.get("solver"))
         output, fields = self.read_output(data.get("output"))
         exact = None
@@ -320,7 +327,7 @@ class _Reader:
                 boundary,
                 nodes=nodes,
             )
-            problem = Problem(grid, source, shift=shift, coefficient=coefficient)
+            problem = Problem(grid, source, shift=shift, coefficient=coefficient, order=order)
         except (GridError, DataError) as exc:
             raise self.model_error(exc) from None
         return Case(self.path, problem, solver, output, fields, exact)
@@ -660,6 +667,16 @@ class _Reader:
         except GridError as exc:  # alpha, beta
             msg_0 = f"{key}.{exc.subject}"
             raise self.error(msg_0, exc.detail) from None
+
+    # -- [scheme] ---------------------------------------------------------------------
+    def read_scheme(self, scheme: Any) -> int:
+        """``[scheme] order``: the integer 2 (default) or 4 (checked further by the model)."""
+        table = self.table({"scheme": scheme}, "scheme")
+        order = table.get("order", 2)
+        if isinstance(order, bool) or not isinstance(order, int) or order not in (2, 4):
+            msg = "[scheme] order"
+            raise self.error(msg, f"must be 2 or 4, got {_kind(order)}")
+        return order
 
     # -- [solver] ---------------------------------------------------------------------
     def read_solver(self, solver: Any) -> SolverSettings:

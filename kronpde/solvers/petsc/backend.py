@@ -228,6 +228,13 @@ class PetscSolver:
             msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
             raise OptionError(msg)
         petsc_options = parse_petsc_options(options.get("petsc_options"))
+        if getattr(problem, "order", 2) != 2:
+            msg = (
+                f"petsc backend: the fourth-order scheme (order = {problem.order}, "
+                "[scheme] order in a case file) is not assembled on PETSc, whose rows come "
+                "from the 1-D second-difference stencils; use order = 2 or the serial backend"
+            )
+            raise SolverError(msg)
         if not getattr(problem, "is_kronecker_sum", False):
             msg = (
                 "petsc backend: the problem is not a constant-coefficient Kronecker sum "
