@@ -241,3 +241,26 @@ def test_docstring_examples_run():
     result = doctest.testmod(kronpde.verify)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+@pytest.mark.parametrize("order", [2, 4])
+def test_convergence_picture_draws_the_scheme_order_line(order, tmp_path, monkeypatch):
+    """The reference line through the coarsest point is h² at order 2 and h⁴ at order 4."""
+    import kronpde.plotting as plotting
+
+    drawn = {}
+    real_save = plotting._save
+
+    def keep(fig, path, dpi):
+        drawn["fig"] = fig
+        return real_save(fig, path, dpi)
+
+    monkeypatch.setattr(plotting, "_save", keep)
+    h = [0.1, 0.05, 0.025]
+    errors = {"max": [1e-3 * (v / 0.1) ** order for v in h]}
+    plotting.save_convergence_picture(tmp_path / "c.png", h, errors, order=order)
+    (ref,) = [ln for ln in drawn["fig"].axes[0].get_lines() if ln.get_linestyle() == "--"]
+    assert ref.get_label() == ("h⁴ (fourth order)" if order == 4 else "h² (second order)")
+    x, y = np.asarray(ref.get_xdata()), np.asarray(ref.get_ydata())
+    assert observed_order(x, y) == pytest.approx(order, rel=1e-12)
+    assert (tmp_path / "c.png").stat().st_size > 0
