@@ -75,6 +75,7 @@ from kronpde.compact import CompactScheme, apply_axis
 from kronpde.errors import DataError
 from kronpde.expr import Expression
 from kronpde.grid import Grid, face_name
+from kronpde.operator import KronSum
 
 __all__ = ["compact_rhs"]
 
@@ -384,13 +385,11 @@ def compact_rhs(
     def unknowns(arr: np.ndarray, *fs: _Face) -> np.ndarray:
         return _at(grid, arr, {f.axis: f.node for f in fs})
 
-    work = np.empty(grid.shape)
-    tmp = np.empty(grid.shape)
-    f_u = np.ascontiguousarray(source_nodes[grid.unknown_index], dtype=float)
-    b = f_u.copy()
-    for i in range(d):  # M f on the unknowns
-        apply_axis(ops[i], f_u, i, tmp, work)
-        b -= a[i] * tmp
+    f_u = np.array(source_nodes[grid.unknown_index], dtype=float)  # a copy: b is built in it
+    # M f = f - Σ_i a_i T_i f on the unknowns, by the blocked Kronecker-sum apply (one pass)
+    b = KronSum([op.scaled(ai) for op, ai in zip(ops, a, strict=True)]).matvec(f_u.reshape(-1))
+    np.subtract(f_u, b.reshape(grid.shape), out=f_u)
+    b = f_u
 
     # the second-order lift of every face, and f's own boundary data
     lift: dict[tuple[int, int], np.ndarray] = {}
