@@ -314,7 +314,9 @@ class _Data:
         ]
         if along is not None:
             parts.append(f"d2/d{'xyz'[along]}2")
-        return f"{' '.join(parts)} of {self.label}"
+        names = ", ".join(f"n_{'xyz'[ax]}" for ax in normal)
+        outward = f" ({names}: the outward normal)" if normal else ""
+        return f"the derivative {' '.join(parts)} of {self.label}{outward}"
 
 
 def _at_ends(arr: np.ndarray, ends: dict[int, tuple[int, int]]) -> np.ndarray:

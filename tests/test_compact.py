@@ -361,3 +361,43 @@ def test_refined_problem_keeps_the_order():
     p = Problem(Grid.box([4, 4]), "x*y", order=4)
     assert p.refined(2).order == 4
     assert "order=4" in repr(p)
+
+
+@pytest.mark.parametrize(
+    ("kinds", "shift"),
+    [
+        ([("neumann", "neumann"), ("periodic", "periodic")], 0.0),  # singular
+        ([("robin", "dirichlet"), ("neumann", "robin")], 0.3),
+        ([("dirichlet", "neumann"), ("robin", "robin"), ("periodic", "periodic")], 0.3),
+    ],
+    ids=["singular", "robin-2d", "robin-3d"],
+)
+def test_every_method_solves_the_same_fourth_order_system(kinds, shift):
+    cells = [10, 8] if len(kinds) == 2 else [6, 5, 6]
+    p2, _ = build_problem(cells, kinds, shift=shift)
+    p = Problem(p2.grid, p2.source, p2.shift, order=4)
+    assert p.singular == (shift == 0.0)
+    reference = solve(p, "direct").x
+    methods = ["cg", "amg-cg", "fastdiag-cg"] + (["fastdiag"] if p.fast_diagonalizable else [])
+    for method in methods:
+        s = solve(p, method, rtol=1e-12)
+        assert s.report.converged, method
+        assert np.abs(s.x - reference).max() <= 1e-9 * np.abs(reference).max(), method
+    if p.singular:
+        assert abs(p.weighted_mean(reference)) < 1e-12
+
+
+@pytest.mark.parametrize(
+    ("source", "face", "subject", "words"),
+    [
+        ("sqrt(x)", 0.0, "source", "d/dn_x of the source"),
+        (1.0, "sqrt(y)", "xmin", "d2/dy2 of face xmin's data"),
+    ],
+)
+def test_a_derivative_that_is_not_finite_names_its_data(source, face, subject, words):
+    grid = Grid.box([8, 8], boundary={"xmin": Neumann(face)})
+    with pytest.raises(DataError, match="the fourth-order scheme needs") as info:
+        Problem(grid, source, order=4)
+    assert info.value.subject == subject
+    assert words in str(info.value)
+    Problem(grid, source)  # order 2 needs no derivative
