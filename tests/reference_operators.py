@@ -189,7 +189,11 @@ def _resolve(grid: Grid, node: tuple[int, ...]) -> dict[tuple[int, ...], float]:
                 targets = []
             else:
                 targets = [(j, 1.0)]
+            known = {0} if isinstance(a.lower_bc, Dirichlet) else set()
+            known |= {a.cells} if isinstance(a.upper_bc, Dirichlet) and not a.periodic else set()
             for t, f in targets:
+                if t in known:  # a ghost reflected onto a Dirichlet node (one-cell axis)
+                    continue
                 r = list(q)
                 r[i] = t
                 out[tuple(r)] = out.get(tuple(r), 0.0) + w * f

@@ -80,6 +80,23 @@ def test_operator_equals_the_stencil_reference(combo):
     np.testing.assert_allclose(a, reference, rtol=0, atol=1e-13 * np.abs(reference).max())
 
 
+@pytest.mark.parametrize("cells", [[1, 3], [2, 1], [2, 2], [3, 2]], ids=str)
+@pytest.mark.parametrize("combo", combos(2, ["DN", "NR", "RR", "PP", "DD"]), ids=ids)
+def test_operator_on_grids_of_one_or_two_cells(cells, combo):
+    """Ghosts reflected onto a Dirichlet node, periodic axes of one or two unknowns."""
+    try:
+        grid = grid_of(combo, cells)
+    except ValueError:  # Dirichlet on both faces of one cell: no unknown
+        assert 1 in [c for c, pair in zip(cells, combo, strict=True) if pair == "DD"]
+        return
+    p = Problem(grid, "x*y + 1", shift=0.5, order=4)
+    reference = compact_operator(grid, k=1.0, shift=0.5)
+    np.testing.assert_allclose(
+        p.operator().toarray(), reference, rtol=0, atol=1e-12 * np.abs(reference).max()
+    )
+    assert np.all(np.isfinite(p.rhs()))
+
+
 def test_two_dimensional_stencil_is_the_mehrstellen_one():
     """Equal spacing, k = 1, c = 0: (1/6h²)[-1 -4 -1; -4 20 -4; -1 -4 -1] in the interior."""
     h = 1.0 / 8
