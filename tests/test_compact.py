@@ -58,7 +58,7 @@ def combos(d: int, pairs: list[str], count: int | None = None) -> list[tuple[str
     return [every[i] for i in sorted(rng.choice(len(every), count, replace=False))]
 
 
-MIXES = [*combos(1, PAIRS), *combos(2, PAIRS, 60), *combos(3, PAIRS, 30)]
+MIXES = [*combos(1, PAIRS), *combos(2, PAIRS), *combos(3, PAIRS, 40)]
 SEPARABLE_MIXES = [*combos(1, SEPARABLE), *combos(2, SEPARABLE), *combos(3, SEPARABLE, 20)]
 
 
