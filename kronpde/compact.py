@@ -498,6 +498,7 @@ class CompactOperator(LinearOperator):
         self._z = np.empty(scheme.shape)
         self._tmp = np.empty(scheme.shape)
         self._work = np.empty(scheme.shape)
+        self._transpose: CompactOperator | None = None
 
     def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Compute ``out = A @ x`` without allocating (``out`` must not alias ``x``).
@@ -554,9 +555,20 @@ class CompactOperator(LinearOperator):
         return self.matvec_into(x, out)
 
     def _rmatvec(self, x: np.ndarray) -> np.ndarray:
-        # W A is symmetric, so Aᵀ = W A W^{-1}
-        w = np.ones(())
-        for op in self.scheme.ops:
-            w = np.multiply.outer(w, op.weights)
-        w = w.reshape(-1)
-        return w * self._matvec(np.asarray(x, dtype=float).reshape(-1) / w)
+        # Aᵀ is the same polynomial in the T_iᵀ (E is diagonal): built once, on first use
+        if self._transpose is None:
+            s = self.scheme
+            ops = [_transposed(op) for op in s.ops]
+            self._transpose = CompactOperator(CompactScheme(ops, s.a, s.shift, s.robin))
+        return self._transpose._matvec(x)
+
+
+def _transposed(op: AxisOperator) -> AxisOperator:
+    """Return ``Tᵀ`` in the same tridiagonal-with-wrap form."""
+    # (Tᵀ)[r, r-1] = T[r-1, r] = upper[r-1]; (Tᵀ)[r, r+1] = T[r+1, r] = lower[r+1]
+    lower = np.roll(op.upper, 1)
+    upper = np.roll(op.lower, -1)
+    if not op.periodic:
+        lower[0] = 0.0
+        upper[-1] = 0.0
+    return AxisOperator(op.diag, lower, upper, op.periodic, op.weights, op.lift)

@@ -408,7 +408,7 @@ def compact_rhs(
         b[_rows(d, {i: face.row})] += a[i] * face.kappa * f_face + (1.0 - c * a[i]) * ell
 
     # the cross terms: T_i along the lift of axis j, and the corner values
-    dirichlet_values = grid.dirichlet_nodes()[0]
+    dirichlet_values = None  # the nodal Dirichlet values, where two Dirichlet faces meet
     for i, j in itertools.combinations(range(d), 2):
         weight = a[i] + a[j]
         for face in faces:
@@ -420,6 +420,8 @@ def compact_rhs(
             b[_rows(d, {face.axis: face.row})] -= weight * t_ell
         for fi, fj in itertools.product(_of_axis(faces, i), _of_axis(faces, j)):
             if fi.dirichlet or fj.dirichlet:  # (two slots: the edge terms below)
+                if fi.dirichlet and fj.dirichlet and dirichlet_values is None:
+                    dirichlet_values = grid.dirichlet_nodes()[0]
                 corner = _corner_value(grid, fi, fj, dirichlet_values)
                 b[_rows(d, {i: fi.row, j: fj.row})] += weight * fi.kappa * fj.kappa * corner
 
@@ -491,7 +493,9 @@ def _of_axis(faces: Sequence[_Face], axis: int) -> list[_Face]:
     return [f for f in faces if f.axis == axis]
 
 
-def _corner_value(grid: Grid, fi: _Face, fj: _Face, dirichlet_values: np.ndarray) -> np.ndarray:
+def _corner_value(
+    grid: Grid, fi: _Face, fj: _Face, dirichlet_values: np.ndarray | None
+) -> np.ndarray:
     """``B_ij`` next to a Dirichlet face: a Dirichlet node's value or the other face's slot."""
     i, j = fi.axis, fj.axis
     fixed = {i: fi.node, j: fj.node}

@@ -127,8 +127,9 @@ def test_matrix_free_symmetric_and_weighted_forms(combo, rng):
     wa = p.weighted_operator().toarray()
     np.testing.assert_allclose(wa, wa.T, rtol=0, atol=1e-13 * np.abs(wa).max())
     np.testing.assert_allclose(p.diagonal(), np.diag(a.toarray()), rtol=1e-14)
-    lin = p.linear_operator()
-    assert float(y @ (lin @ x)) == pytest.approx(float(x @ (lin.rmatvec(y))), rel=1e-12)
+    for lin in (p.linear_operator(), p.linear_operator(symmetric=True)):  # the dot test
+        assert float(y @ (lin @ x)) == pytest.approx(float(x @ (lin.rmatvec(y))), rel=1e-12)
+    np.testing.assert_allclose(p.linear_operator().rmatvec(y), a.T @ y, rtol=1e-12, atol=1e-9)
     assert np.linalg.eigvalsh(a_hat).min() > 0  # shift > 0: positive definite
 
 
