@@ -3,7 +3,8 @@
 ``-div(k grad u) + c u = f`` on a box in 1, 2 or 3 (or more) dimensions with
 Dirichlet, Neumann, Robin or periodic faces, on uniform or stretched axes,
 discretised with the vertex-centred second-order scheme of ``case-format.md``
-(flux form, harmonic-mean ``k`` at interval mid-points for a variable ``k``).
+(flux form, harmonic-mean ``k`` at interval mid-points for a variable ``k``), or
+with ``order=4`` the compact fourth-order scheme (constant ``k``, uniform axes).
 
 The model (grids, conditions, problems) is imported at once; the solvers, the
 case files and the toolkit are imported when first used (module

@@ -351,8 +351,9 @@ def save_convergence_picture(
     *,
     title: str | None = None,
     dpi: int = DEFAULT_DPI,
+    order: int = 2,
 ) -> pathlib.Path:
-    """Draw errors against the spacing on log-log axes, with an ``h²`` reference line.
+    """Draw errors against the spacing on log-log axes, with an ``h^order`` reference line.
 
     Parameters
     ----------
@@ -365,6 +366,8 @@ def save_convergence_picture(
         zero errors are left out (log axes).
     title, dpi : optional
         As for :func:`save_field_picture`.
+    order : int, optional
+        The scheme's order: the reference line is ``h²`` (default) or ``h⁴``.
 
     Returns
     -------
@@ -382,8 +385,11 @@ def save_convergence_picture(
             ax.loglog(h[ok], e[ok], "o-", color=f"C{k}", label=f"{label} error")
             top = e[ok][0] if top is None else max(top, e[ok][0])
     if top is not None:
-        ref = top * 1.5 * (h / h[0]) ** 2  # through the coarsest point, a little above
-        ax.loglog(h, ref, "k--", linewidth=1, label="h² (second order)")
+        ref = top * 1.5 * (h / h[0]) ** order  # through the coarsest point, a little above
+        power = {2: "²", 4: "⁴"}.get(order, f"^{order}")
+        words = {2: "second", 4: "fourth"}.get(order, f"order {order}")
+        label = f"h{power} ({words} order)" if order in (2, 4) else f"h{power}"
+        ax.loglog(h, ref, "k--", linewidth=1, label=label)
     ax.set_xlabel("h (largest spacing)")
     ax.set_ylabel("error")
     ax.grid(True, which="both", alpha=0.3)

@@ -21,6 +21,12 @@ cell widths on cell-centred axes):
 The solvers work on ``Â y = D b``, ``u = D^{-1} y``, because ``Â`` is again a
 Kronecker sum (of the symmetrised 1-D operators).
 
+With ``order=4`` (constant ``k``, uniform axes) the operator is the compact
+fourth-order scheme of :mod:`kronpde.compact`, a polynomial in the same
+``T_i`` (``Σ_i T_i - Σ_{i<j} (a_i + a_j) T_i T_j + c M``, ``a_i = h_i²/(12k)``),
+and ``b`` is ``M f`` plus the boundary data and the Neumann/Robin faces'
+corrections of :mod:`kronpde.compact_rhs`; ``W A`` is symmetric again.
+
 With a variable ``k(x)`` (an expression, a callable or a nodal array) the
 operator is the flux form ``W A = sum_i D_iᵀ K_i D_i + c W`` of
 :mod:`kronpde.variable` (harmonic mean of the nodal ``k`` at the interval
@@ -45,6 +51,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from kronpde.boundary import BoundaryData, check_data, data_error, evaluate_data
+from kronpde.compact import CompactOperator, CompactScheme
+from kronpde.compact_rhs import compact_rhs
 from kronpde.errors import DataError, GridError, SolverError
 from kronpde.expr import Expression
 from kronpde.grid import Grid
@@ -54,6 +62,9 @@ from kronpde.variable import VariableDiffusion, VariableOperator
 
 #: A box of unknowns: per-axis bounds ``lo[a] <= j < hi[a]`` on the array of shape ``grid.shape``.
 Box = tuple[Sequence[int], Sequence[int]]
+
+#: The orders of the discretisation: second differences, the fourth-order compact scheme.
+ORDERS = (2, 4)
 
 
 def _number(value: object) -> bool:
@@ -86,6 +97,11 @@ class Problem:
         nodes included; the cell centres along a cell-centred axis, and the
         boundary faces of such an axis for their fluxes; an array gives no
         values on those faces, so they take the boundary cell's).
+    order : {2, 4}, optional
+        The order of the discretisation (``[scheme] order`` of a case file):
+        2 (default), the second differences; 4, the compact fourth-order
+        scheme (:mod:`kronpde.compact`), for a constant coefficient on
+        uniform node-centred axes with any faces.
     check : bool, optional
         Evaluate every expression and callable (source, faces, coefficient) now
         (default), so that bad data fail here; with False they are evaluated
@@ -98,7 +114,9 @@ class Problem:
         shape, not finite, or a coefficient that is not ``> 0`` somewhere (with
         ``check=True`` also data that are not finite where they are evaluated).
         The error's ``subject`` names the argument (``"source"``, ``"shift"``,
-        ``"coefficient"``, or the face).
+        ``"coefficient"``, or the face); ``"order"`` for an order other than 2
+        or 4, or order 4 where the fourth-order scheme does not apply (a
+        variable coefficient, a stretched or cell-centred axis).
 
     Examples
     --------
@@ -119,6 +137,7 @@ class Problem:
         shift: float = 0.0,
         coefficient: float | str | object = 1.0,
         *,
+        order: int = 2,
         check: bool = True,
     ):
         if not isinstance(grid, Grid):
@@ -135,6 +154,7 @@ class Problem:
         self.shift = shift
         self.source = self._check_source(source)
         self.coefficient = self._check_coefficient(coefficient)
+        self.order = self._check_order(order)
         if check:
             self.check()
 
@@ -192,6 +212,32 @@ class Problem:
             raise data_error(msg_0, msg)
         self._positive(arr)
         return arr
+
+    def _check_order(self, order: object) -> int:
+        """Return the order if 2, or 4 where the fourth-order scheme applies (else a DataError)."""
+        if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
+            msg = "order"
+            raise data_error(msg, f"must be 2 or 4, got {order!r}")
+        order = int(order)
+        if order == 2:
+            return order
+        why = None
+        if self.variable_coefficient:
+            why = (
+                "needs a constant coefficient k, but k varies in space (the compact scheme "
+                "is a polynomial in constant-coefficient 1-D operators)"
+            )
+        for i, axis in enumerate(self.grid.axes):
+            if why is not None:
+                break
+            if not axis.uniform:
+                why = f"needs uniform axes, but axis {'xyz'[i]} is stretched"
+            elif axis.cell_centred:  # its ghost values differ: no compact closure yet
+                why = f"needs node-centred axes, but axis {'xyz'[i]} is cell-centred"
+        if why is not None:
+            msg = "order"
+            raise data_error(msg, f"the fourth-order scheme (order = 4) {why}; use order 2")
+        return order
 
     def _positive(self, k: np.ndarray, points: list[np.ndarray] | None = None) -> np.ndarray:
         """``k`` itself if finite and > 0 on every point, else a DataError naming the point.
@@ -311,6 +357,19 @@ class Problem:
         return tuple(ops)
 
     @cached_property
+    def scheme(self) -> CompactScheme | None:
+        """The fourth-order compact scheme (:mod:`kronpde.compact`) at order 4; None at order 2.
+
+        Its factors are :attr:`axis_operators`; :meth:`CompactScheme.combine`
+        is the eigenvalue combination the fast solve divides by.
+        """
+        if self.order != 4:
+            return None
+        return CompactScheme.from_grid(
+            self.grid, self.axis_operators, float(self.coefficient), self.shift
+        )
+
+    @cached_property
     def symmetric_axis_operators(self) -> tuple[AxisOperator, ...]:
         """The symmetrised 1-D operators ``D_i T_i D_i^{-1}``."""
         return tuple(op.symmetrized() for op in self.axis_operators)
@@ -327,8 +386,63 @@ class Problem:
 
     @property
     def is_kronecker_sum(self) -> bool:
-        """True for a constant coefficient: a Kronecker sum, so fast diagonalization applies."""
+        """True for a constant coefficient: a Kronecker sum, so fast diagonalization applies.
+
+        At order 4 the operator is a Kronecker *polynomial* in the same 1-D
+        operators; the per-axis eigenvectors still diagonalise it unless a
+        Robin face couples the unknowns on it (:attr:`fast_diagonalizable`).
+        """
         return not self.variable_coefficient
+
+    @property
+    def fast_diagonalizable(self) -> bool:
+        """True when the per-axis eigenvectors diagonalise the operator (fast solve exact).
+
+        A constant coefficient, and at order 4 no Robin face with ``alpha != 0``
+        (:attr:`kronpde.compact.CompactScheme.separable`).
+        """
+        if self.variable_coefficient:
+            return False
+        return self.order == 2 or self.scheme.separable
+
+    def smallest_eigenvalue(self) -> float:
+        """Return the smallest eigenvalue of ``Â`` (of ``A`` in the weighted inner product).
+
+        The minimum over all the modes of the eigenvalue combination of the
+        scheme: ``c + Σ_i λ_i`` at order 2 (the sum of the 1-D minima), the
+        compact combination of :meth:`kronpde.compact.CompactScheme.combine`
+        at order 4 (taken over every mode: it is not monotone in the
+        ``λ_i``).  For a singular problem the constant mode is left out: the
+        smallest eigenvalue on the weighted complement of the constants.  At
+        order 4 with Robin faces this is the separable part's value, a lower
+        bound (the Robin term is positive semidefinite).
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        SolverError
+            For a variable coefficient (no per-axis eigenvalues).
+
+        Examples
+        --------
+        >>> import math
+        >>> from kronpde import Grid
+        >>> lam = 4 * 256 * math.sin(math.pi / 32) ** 2  # of the 1-D Dirichlet T, h = 1/16
+        >>> p = Problem(Grid.box([16, 16]))
+        >>> bool(abs(p.smallest_eigenvalue() - 2 * lam) < 1e-9)
+        True
+        >>> q = Problem(Grid.box([16, 16]), order=4)  # 2 λ - 2 (h²/12) λ²
+        >>> bool(abs(q.smallest_eigenvalue() - (2 * lam - lam**2 / 1536)) < 1e-9)
+        True
+        """
+        self._require_kronecker("smallest_eigenvalue")
+        scheme = self.scheme
+        if scheme is None:  # the Kronecker sum: c + Σ λ_i is the compact combination with a = 0
+            scheme = CompactScheme(self.axis_operators, [0.0] * self.grid.dimension, self.shift)
+        return scheme.smallest_eigenvalue(singular=self.singular)
 
     def refined(self, factor: int) -> Problem:
         """Return the same problem on the grid with ``factor`` times the cells per axis.
@@ -344,25 +458,31 @@ class Problem:
             if isinstance(value, np.ndarray):
                 raise data_error(name, "an array is known on its grid's nodes only; cannot refine")
         grid = self.grid.refined(factor)
-        return Problem(grid, self.source, self.shift, self.coefficient)
+        return Problem(grid, self.source, self.shift, self.coefficient, order=self.order)
 
     # -- operators -----------------------------------------------------------------
     def operator(self, symmetric: bool = False) -> sp.csr_array:
         """Return the assembled operator: ``A``, or ``Â = D A D^{-1}`` with ``symmetric=True``."""
         if self.variable_coefficient:
             return self._variable.operator(symmetric)
+        if self.scheme is not None:
+            return (self.scheme.symmetrized() if symmetric else self.scheme).operator()
         ops = self.symmetric_axis_operators if symmetric else self.axis_operators
         return assemble(ops, self.shift)
 
-    def linear_operator(self, symmetric: bool = False) -> KronSumOperator | VariableOperator:
+    def linear_operator(
+        self, symmetric: bool = False
+    ) -> KronSumOperator | VariableOperator | CompactOperator:
         """Return the matrix-free operator: ``A``, or ``Â`` with ``symmetric=True``."""
         if self.variable_coefficient:
             return self._variable.linear_operator(symmetric)
+        if self.scheme is not None:
+            return (self.scheme.symmetrized() if symmetric else self.scheme).linear_operator()
         ops = self.symmetric_axis_operators if symmetric else self.axis_operators
         return KronSumOperator(ops, self.shift)
 
     @cached_property
-    def _apply(self) -> KronSumOperator | VariableOperator:
+    def _apply(self) -> KronSumOperator | VariableOperator | CompactOperator:
         """The matrix-free ``A`` the residual is computed with (built once)."""
         return self.linear_operator(symmetric=False)
 
@@ -375,6 +495,8 @@ class Problem:
         """Return the diagonal of ``A`` (and of ``Â``), flat."""
         if self.variable_coefficient:
             return self._variable.diagonal.reshape(-1).copy()
+        if self.scheme is not None:
+            return self.scheme.diagonal().reshape(-1)
         g = self.grid
         d = g.dimension
         diag = np.full(g.shape, self.shift)
@@ -459,6 +581,12 @@ class Problem:
     def _rhs(self, box: Box | None) -> np.ndarray:
         g = self.grid
         d = g.dimension
+        if self.scheme is not None:  # fourth order: all of b at once, then the box's part
+            if box is not None:
+                return self.rhs_values.reshape(g.shape)[_box_index(g, box, unknowns=True)].copy()
+            return compact_rhs(
+                g, self.scheme, float(self.coefficient), self.source, self.source_nodes()
+            ).reshape(-1)
         b = self.source_values(box)
         lo = [0] * d if box is None else [int(v) for v in box[0]]
         hi = list(g.shape) if box is None else [int(v) for v in box[1]]
@@ -560,7 +688,8 @@ class Problem:
             if isinstance(k, Expression)
             else ("variable" if self.variable_coefficient else k)
         )
-        return f"Problem({self.grid!r}, shift={self.shift:g}, k={k})"
+        order = f", order={self.order}" if self.order != 2 else ""
+        return f"Problem({self.grid!r}, shift={self.shift:g}, k={k}{order})"
 
 
 def _shape_name(grid: Grid) -> str:
@@ -568,8 +697,8 @@ def _shape_name(grid: Grid) -> str:
     return "node shape" if grid.point_shape == grid.node_shape else "point shape"
 
 
-def _box_index(grid: Grid, box: Box) -> tuple[slice, ...]:
-    """Return the box of unknowns as an index into the nodal array."""
+def _box_index(grid: Grid, box: Box, *, unknowns: bool = False) -> tuple[slice, ...]:
+    """Return the box of unknowns as an index into the field's array (or the unknowns')."""
     lo, hi = box
     if len(lo) != grid.dimension or len(hi) != grid.dimension:
         msg = f"box: lo and hi need {grid.dimension} entries each"
@@ -580,5 +709,6 @@ def _box_index(grid: Grid, box: Box) -> tuple[slice, ...]:
         if not 0 <= int(lo[a]) <= int(hi[a]) <= axis.n_unknowns:
             msg = f"box: axis {a} bounds [{lo[a]}, {hi[a]}) outside 0..{axis.n_unknowns}"
             raise DataError(msg, subject="box")
-        out.append(slice(start + int(lo[a]), start + int(hi[a])))
+        offset = 0 if unknowns else start
+        out.append(slice(offset + int(lo[a]), offset + int(hi[a])))
     return tuple(out)

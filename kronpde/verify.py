@@ -2,7 +2,8 @@
 
 :func:`converge` solves a case on successively refined grids (cells × 2 per
 level) and measures the nodal error against the case's known solution, the
-way ``case-format.md`` states the scheme's accuracy (max norm, O(h²)).
+way ``case-format.md`` states the scheme's accuracy (max norm, O(h²); O(h⁴) with
+``[scheme] order = 4``).
 :func:`compare_methods` runs every applicable solver method on one case and
 measures each against the fast-diagonalization reference.  Neither writes a
 file or draws a picture (that is :mod:`kronpde.plotting`); both return small

@@ -22,6 +22,17 @@ Three tables (markdown), random right-hand sides (seeded), warm-up first, median
    own subprocess so that ``ru_maxrss`` is that case's: set-up time, solve time, and peak
    memory (``tracemalloc`` peak of the numpy allocations from before ``f`` is drawn until
    after the solve, i.e. ``f`` + solver + result; and the process's ``ru_maxrss``).
+4. **Fourth-order fast solve vs second-order** on the same grids (Dirichlet, Neumann and
+   periodic faces): the solver's set-up (eigenpairs and the array it divides by: the sum
+   of the ``λ_i`` at order 2, the compact scheme's combination at order 4) plus one solve
+   with a random right-hand side, both orders interleaved; the ratio is order 4's time over
+   order 2's (goal: at most 1.3).  The right-hand side's assembly, which order 4 makes
+   costlier (``M f``, the corrections), is shown apart.
+5. **Error reached per second** on a smooth 2-D problem with mixed faces: the whole
+   pipeline a user pays (``Problem`` with its right-hand side, ``prepare``, ``solve``) and
+   the max-norm error, at order 2 and order 4 on refined grids; for every order-4 grid, the
+   time order 2 needs for the same error (log-log interpolation of its own rows, or the
+   ``h²`` law beyond them) and the speed-up.
 
 Usage::
 
@@ -30,6 +41,8 @@ Usage::
     python scripts/bench_fastdiag.py --no-large --repeats 5
     python scripts/bench_fastdiag.py --cells-only        # table 3 only
     python scripts/bench_fastdiag.py --large-only --large-sizes 256
+    python scripts/bench_fastdiag.py --fourth-only       # tables 4 and 5
+    python scripts/bench_fastdiag.py --quick             # every table on small grids (smoke)
 """
 
 from __future__ import annotations
@@ -52,6 +65,7 @@ import scipy.fft
 import scipy.linalg
 
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
+from kronpde.solvers import prepare
 from kronpde.solvers.fastdiag import FastDiagSolver
 
 SEED = 20261125
@@ -403,6 +417,131 @@ def table_large(sizes, kinds, workers: int, repeats: int) -> list[str]:
     return rows
 
 
+# --------------------------------------------------------------------------- table 4
+
+#: Faces of the fourth-order comparison: DST-III/DCT-III along x, DCT-I along y, FFT along z.
+FOURTH_FACES = {
+    "xmin": Dirichlet(0.0),
+    "xmax": Neumann(0.0),
+    "ymin": Neumann(0.0),
+    "ymax": Neumann(0.0),
+    "zmin": Periodic(),
+    "zmax": Periodic(),
+}
+
+
+def fourth_problem(cells, order: int) -> Problem:
+    d = len(cells)
+    faces = {k: v for k, v in FOURTH_FACES.items() if "xyz".index(k[0]) < d}
+    return Problem(Grid.box(list(cells), boundary=faces), "sin(3*x)", shift=1.0, order=order)
+
+
+def setup_and_solve(problem: Problem, f: np.ndarray, workers: int) -> None:
+    solver = FastDiagSolver.from_problem(problem, workers=workers)
+    solver.solve(f)
+
+
+def table_fourth(cells_list, workers: int, repeats: int) -> list[str]:
+    rows = [
+        "| cells | unknowns | methods (kernel) | workers | order 2 setup+solve ms "
+        "| order 4 setup+solve ms | order 4 / order 2 | order 2 setup ms | order 4 setup ms "
+        "| b order 2 ms | b order 4 ms | max rel. diff to spsolve (order 4) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    rng = np.random.default_rng(SEED + 3)
+    for cells in cells_list:
+        p2, p4 = fourth_problem(cells, 2), fourth_problem(cells, 4)
+        f = rng.standard_normal(p2.grid.shape)
+        times = interleaved(
+            {
+                "o2": partial(setup_and_solve, p2, f, workers),
+                "o4": partial(setup_and_solve, p4, f, workers),
+                "s2": partial(FastDiagSolver.from_problem, p2, workers=workers),
+                "s4": partial(FastDiagSolver.from_problem, p4, workers=workers),
+                "b2": partial(p2._rhs, None),
+                "b4": partial(p4._rhs, None),
+            },
+            repeats,
+        )
+        solver = FastDiagSolver.from_problem(p4, workers=workers)
+        check = "-"
+        if p4.size <= 70_000:  # an independent check of the order-4 solve: scipy's spsolve
+            import scipy.sparse.linalg as sla
+
+            ref = sla.spsolve(p4.operator().tocsc(), f.reshape(-1))
+            check = f"{np.abs(solver.solve(f).reshape(-1) - ref).max() / np.abs(ref).max():.1e}"
+        ms = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
+        rows.append(
+            f"| {'×'.join(map(str, cells))} | {p2.size:,} | {describe(solver)} | {workers} "
+            f"| {ms['o2']:.2f} | {ms['o4']:.2f} | {ratio(times['o4'], times['o2']):.2f} "
+            f"| {ms['s2']:.2f} | {ms['s4']:.2f} | {ms['b2']:.2f} | {ms['b4']:.2f} | {check} |"
+        )
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------- table 5
+
+SMOOTH_U = "cos(pi*x)*sin(2*y) + x**3*y"  # cases/poisson2d_order{2,4}.toml
+
+
+def smooth_problem(m: int, order: int) -> Problem:
+    """cases/poisson2d_order*.toml on ``m x 2m`` cells."""
+    grid = Grid.box(
+        [m, 2 * m],
+        upper=[1.0, 2.0],
+        boundary={
+            "xmin": Dirichlet("sin(2*y)"),
+            "xmax": Neumann("3*y"),
+            "ymin": Neumann("-2*cos(pi*x) - x**3"),
+            "ymax": Dirichlet("cos(pi*x)*sin(4) + 2*x**3"),
+        },
+    )
+    return Problem(grid, "(pi**2 + 4)*cos(pi*x)*sin(2*y) - 6*x*y", order=order)
+
+
+def pipeline(m: int, order: int, workers: int) -> tuple[float, float]:
+    """Seconds of Problem + prepare + solve, and the max error over all nodes."""
+    t0 = time.perf_counter()
+    p = smooth_problem(m, order)
+    u = prepare(p, "fastdiag", options={"workers": workers}).solve().u
+    seconds = time.perf_counter() - t0
+    x, y = np.meshgrid(*p.grid.nodes, indexing="ij")
+    exact = np.cos(np.pi * x) * np.sin(2 * y) + x**3 * y
+    return seconds, float(np.abs(u - exact).max())
+
+
+def table_error_per_second(ms2, ms4, workers: int, repeats: int) -> list[str]:
+    rows = [
+        "| order | cells | unknowns | seconds | max error | order 2 for this error: s | speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    results = {2: [], 4: []}
+    for order, ms in ((2, ms2), (4, ms4)):
+        for m in ms:
+            pipeline(m, order, workers)  # warm-up
+            runs = [pipeline(m, order, workers) for _ in range(repeats)]
+            results[order].append((m, float(np.median([t for t, _ in runs])), runs[0][1]))
+    log_e2 = np.log([e for _, _, e in results[2]])
+    log_t2 = np.log([t for _, t, _ in results[2]])
+    for order in (2, 4):
+        for m, t, e in results[order]:
+            cell = speed = "-"
+            if order == 4:
+                if log_e2.min() <= math.log(e) <= log_e2.max():  # interpolate order 2's rows
+                    need = math.exp(np.interp(-math.log(e), -log_e2, log_t2))
+                    how = ""
+                else:  # beyond them: error ~ h², time ~ N ~ h^-2 (fast solve), so t ~ 1/error
+                    need = math.exp(log_t2[-1]) * math.exp(log_e2[-1]) / e
+                    how = " (h² law)"
+                cell, speed = f"{need:.3g}{how}", f"{need / t:.3g}"
+            rows.append(
+                f"| {order} | {m}×{2 * m} | {(m + 1) * (2 * m + 1):,} | {t:.4f} | {e:.2e} "
+                f"| {cell} | {speed} |"
+            )
+    return rows
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -433,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
         help="smoke run: every table but the large grids at small sizes, 3 rounds",
     )
     parser.add_argument("--cells-only", action="store_true", help="only the cell-centred table")
+    parser.add_argument(
+        "--fourth-only", action="store_true", help="only tables 4 and 5 (the fourth order)"
+    )
     parser.add_argument("--large-case", nargs=2, metavar=("N", "KIND"), help=argparse.SUPPRESS)
     parser.add_argument("--eigh-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -443,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats = min(args.repeats, 3)
         args.no_large = True
         args.blas_threads = ["default"]
+        args.large_sizes = [32]
+        args.large_repeats = 1
         shapes = [(31,) * 3, (128,) * 2]
         cell_shapes = [(32,) * 3, (128,) * 2]
         eigh_shapes = [(31,) * 3]
@@ -471,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         print("### Cell-centred grids: prepared solve vs the bare round trip of the same type\n")
         print("\n".join(table_cell_transforms(cell_shapes, workers_list, args.repeats)))
         return 0
-    if not args.large_only:
+    if not (args.large_only or args.fourth_only):
         print("### Prepared solve vs the bare DST-I round trip (Dirichlet grids)\n")
         print("\n".join(table_transforms(shapes, workers_list, args.repeats)))
         print("\n### Cell-centred grids: prepared solve vs the bare round trip of the same type\n")
@@ -490,9 +634,27 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 rows.extend(proc.stdout.strip().splitlines())
         print("\n".join(rows))
-    if not args.no_large:
+    if not (args.no_large or args.fourth_only):
         print(f"\n### Large grids (workers={args.workers}; each in its own process)\n")
         rows = table_large(args.large_sizes, args.large_kinds, args.workers, args.large_repeats)
+        print("\n".join(rows))
+    if not args.large_only:
+        print(
+            f"\n### Fourth-order fast solve vs second-order, same grids "
+            f"(workers={args.workers}; faces D/N, N/N, periodic)\n"
+        )
+        cells = [(256, 256), (1024, 1024), (1000, 1000), (64, 64, 64), (128, 128, 128)]
+        if args.quick:
+            cells = [(64, 64), (16, 16, 16)]
+        print("\n".join(table_fourth(cells, args.workers, args.repeats)))
+        print(
+            f"\n### Error reached per second: {SMOOTH_U} (cases/poisson2d_order*.toml), "
+            f"Problem + prepare + solve (fastdiag, workers={args.workers})\n"
+        )
+        ms2, ms4 = [16, 32, 64, 128, 256, 512, 1024], [8, 16, 32, 64, 128]
+        if args.quick:
+            ms2, ms4 = [16, 32, 64], [8, 16, 32]
+        rows = table_error_per_second(ms2, ms4, args.workers, max(1, min(args.repeats, 5)))
         print("\n".join(rows))
     return 0
 

@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -125,3 +126,129 @@ def weighted_operator(grid: Grid, k_nodes: np.ndarray, shift: float = 0.0) -> sp
     total.sum_duplicates()
     total.eliminate_zeros()
     return total
+
+
+# -- the fourth-order compact operator, node by node ------------------------------------------
+
+
+def _compact_weights(h, k: float, c: float) -> dict[tuple[int, ...], float]:
+    """Stencil weights of the compact scheme at an interior node, by offset.
+
+    From the stencil's definition: with ``s_i = k [-1, 2, -1] / h_i²`` the
+    positive second difference along axis ``i`` and ``a_i = h_i² / (12 k)``,
+    ``A = Σ_i (1 - c a_i) s_i + c - Σ_{i<j} (a_i + a_j) s_i s_j`` (``s_i s_j`` the
+    outer product of the two 1-D stencils): in 2-D with equal spacing and
+    ``k = 1``, ``(1/6h²)[-1 -4 -1; -4 20 -4; -1 -4 -1]``.
+    """
+    d = len(h)
+    a = [hi * hi / (12.0 * k) for hi in h]
+    one_d = {-1: -1.0, 0: 2.0, 1: -1.0}
+    weights: dict[tuple[int, ...], float] = {}
+
+    def add(offset, value):
+        weights[offset] = weights.get(offset, 0.0) + value
+
+    add((0,) * d, c)
+    for i in range(d):
+        for o, w in one_d.items():
+            off = [0] * d
+            off[i] = o
+            add(tuple(off), (1.0 - c * a[i]) * k * w / h[i] ** 2)
+    for i in range(d):
+        for j in range(i + 1, d):
+            for oi, wi in one_d.items():
+                for oj, wj in one_d.items():
+                    off = [0] * d
+                    off[i], off[j] = oi, oj
+                    add(tuple(off), -(a[i] + a[j]) * k * k * wi * wj / (h[i] ** 2 * h[j] ** 2))
+    return weights
+
+
+def _resolve(grid: Grid, node: tuple[int, ...]) -> dict[tuple[int, ...], float]:
+    """A node of the grid extended by one ghost layer, as a combination of unknown nodes.
+
+    Periodic axes wrap; a ghost outside a Neumann/Robin face is reflected,
+    ``u_{-1} = u_1 - (2 h alpha/beta) u_0`` (+ data, dropped here), axis by axis;
+    a Dirichlet node is known (dropped).
+    """
+    terms = {tuple(node): 1.0}
+    for i, a in enumerate(grid.axes):
+        out: dict[tuple[int, ...], float] = {}
+        for q, w in terms.items():
+            j = q[i]
+            if a.periodic:
+                targets = [(j % a.cells, 1.0)]
+            elif j in (-1, a.cells + 1):
+                bc = a.lower_bc if j < 0 else a.upper_bc
+                face, inner = (0, 1) if j < 0 else (a.cells, a.cells - 1)
+                ratio = bc.alpha / bc.beta if isinstance(bc, Robin) else 0.0
+                targets = [(inner, 1.0), (face, -2.0 * a.h * ratio)]
+            elif (j == 0 and isinstance(a.lower_bc, Dirichlet)) or (
+                j == a.cells and isinstance(a.upper_bc, Dirichlet)
+            ):
+                targets = []
+            else:
+                targets = [(j, 1.0)]
+            known = {0} if isinstance(a.lower_bc, Dirichlet) else set()
+            known |= {a.cells} if isinstance(a.upper_bc, Dirichlet) and not a.periodic else set()
+            for t, f in targets:
+                if t in known:  # a ghost reflected onto a Dirichlet node (one-cell axis)
+                    continue
+                r = list(q)
+                r[i] = t
+                out[tuple(r)] = out.get(tuple(r), 0.0) + w * f
+        terms = out
+    return terms
+
+
+def compact_operator(grid: Grid, k: float = 1.0, shift: float = 0.0) -> np.ndarray:
+    """Return the fourth-order compact operator ``A`` (dense), built node by node.
+
+    Independent of kronpde.compact: every unknown node applies the stencil of
+    :func:`_compact_weights` on the grid extended by ghost nodes, resolved by
+    :func:`_resolve` (reflection at Neumann/Robin faces and corners, wrap-around
+    on periodic axes, Dirichlet nodes known).  A Robin face (``r = alpha/beta``)
+    adds, on each of its unknown nodes, ``(h r / 3)`` times the tangential
+    second differences (the same ghost rules) plus ``c``; an edge of two Robin
+    faces adds ``(h h' r r' / 9)`` times the second differences along the edge
+    plus ``c`` (case-format's fourth-order ghost correction of the unknowns).
+    """
+    d = grid.dimension
+    axes = grid.axes
+    ranges = [range(a.unknown_slice.start, a.unknown_slice.stop) for a in axes]
+    unknowns = list(itertools.product(*ranges))
+    index = {node: r for r, node in enumerate(unknowns)}
+    mat = np.zeros((len(unknowns), len(unknowns)))
+    weights = _compact_weights([a.h for a in axes], k, shift)
+
+    def stencil(r: int, node, offsets: dict[tuple[int, ...], float], scale: float) -> None:
+        for off, w in offsets.items():
+            q = tuple(n + o for n, o in zip(node, off, strict=True))
+            for target, f in _resolve(grid, q).items():
+                mat[r, index[target]] += scale * w * f
+
+    def tangential(skip: set[int]) -> dict[tuple[int, ...], float]:
+        out = {(0,) * d: shift}
+        for t, a in enumerate(axes):
+            if t in skip:
+                continue
+            for o, w in {-1: -1.0, 0: 2.0, 1: -1.0}.items():
+                off = [0] * d
+                off[t] = o
+                out[tuple(off)] = out.get(tuple(off), 0.0) + k * w / a.h**2
+        return out
+
+    robin = []  # (axis, boundary node, h alpha / beta)
+    for i, a in enumerate(axes):
+        for node, bc in ((0, a.lower_bc), (a.cells, a.upper_bc)):
+            if isinstance(bc, Robin) and bc.alpha != 0.0:
+                robin.append((i, node, a.h * bc.alpha / bc.beta))
+    for r, node in enumerate(unknowns):
+        stencil(r, node, weights, 1.0)
+        on = [(i, q) for i, n, q in robin if node[i] == n]
+        for i, q in on:
+            stencil(r, node, tangential({i}), q / 3.0)
+        for (i, qi), (j, qj) in itertools.combinations(on, 2):
+            if i != j:
+                stencil(r, node, tangential({i, j}), qi * qj / 9.0)
+    return mat

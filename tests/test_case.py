@@ -400,3 +400,57 @@ def test_file_problems(tmp_path):
     assert err.key == "[grid]"
     err = error(tmp_path, "[grid]\ncells = [4]\n")
     assert err.key == "[equation]"
+
+
+# -- [scheme] --------------------------------------------------------------------------
+
+
+def test_scheme_order_is_read(tmp_path):
+    case = load(tmp_path, BASE + "\n[scheme]\norder = 4\n")
+    assert case.problem.order == 4
+    assert case.refined(2).problem.order == 4
+    assert load(tmp_path, BASE + "\n[scheme]\n").problem.order == 2
+    assert load(tmp_path, BASE).problem.order == 2
+    built = Problem(case.grid, "x + y", order=4)
+    np.testing.assert_allclose(case.problem.rhs(), built.rhs(), rtol=1e-14)
+    assert abs(case.problem.operator() - built.operator()).max() == 0.0
+
+
+STRETCHED = """
+[grid]
+cells = [4, 6]
+nodes.x = { stretch = "tanh", beta = 1.5 }
+[equation]
+source = 1
+[boundary]
+default = { type = "dirichlet", value = 0 }
+[scheme]
+order = 4
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (BASE + "[scheme]\norder = 3", "must be 2 or 4, got the number 3"),
+        (BASE + '[scheme]\norder = "4"', 'got the string "4"'),
+        (BASE + "[scheme]\norder = 4.0", "got the number 4.0"),
+        (BASE + "[scheme]\norder = true", "got the boolean true"),
+        (
+            BASE.replace('source = "x + y"', 'source = 1\ncoefficient = "1 + x"')
+            + "[scheme]\norder = 4",
+            "needs a constant coefficient k",
+        ),
+        (STRETCHED, "axis x is stretched"),
+    ],
+)
+def test_scheme_mistakes_name_the_order(tmp_path, text, words):
+    err = error(tmp_path, text)
+    assert err.key == "[scheme] order", str(err)
+    assert words in str(err)
+
+
+def test_scheme_takes_only_order(tmp_path):
+    err = error(tmp_path, BASE + "\n[scheme]\norders = 4\n")
+    assert err.key == "[scheme] orders"
+    assert "did you mean 'order'" in str(err)

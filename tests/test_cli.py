@@ -142,6 +142,11 @@ def read_with_vtk(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return points, fields
 
 
+def scheme_order(case_file: Path) -> int:
+    """``[scheme] order`` of a case file (2 when it has none)."""
+    return tomllib.loads(case_file.read_text()).get("scheme", {}).get("order", 2)
+
+
 def listing(folder: Path) -> list[str]:
     return sorted(os.listdir(folder))
 
@@ -242,7 +247,8 @@ def test_example_case_is_second_order(case, tmp_path):
         assert record["error_rms"] == pytest.approx(np.sqrt(np.mean(data["error"] ** 2)), rel=1e-12)
         errors.append(record["error_max"])
     order = math.log2(errors[0] / errors[1])
-    assert 1.8 <= order <= 2.3, f"observed order {order:.3f} from errors {errors}"
+    low, high = (3.7, 4.3) if scheme_order(case) == 4 else (1.8, 2.3)  # [scheme] order
+    assert low <= order <= high, f"observed order {order:.3f} from errors {errors}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
@@ -1054,3 +1060,61 @@ def test_mutated_cases_never_crash(text):
             assert not (folder / "PWNED").exists()
         finally:
             os.chdir(cwd)
+
+
+# -- [scheme] order ------------------------------------------------------------------------
+
+
+def test_check_and_solve_show_the_scheme(tmp_path, capsys):
+    case = shutil.copy(ROOT / "cases" / "poisson2d_order4.toml", tmp_path / "c.toml")
+    code, out, err = run(capsys, "check", case)
+    assert code == 0, err
+    assert "scheme     order 4 (compact fourth-order" in out
+    code, out, err = run(capsys, "solve", case, "--json")
+    assert code == 0, err
+    assert "scheme     order 4" in out
+    record = last_json(out)
+    assert record["method"] == "fastdiag"
+    assert "fourth-order" in record["reason"]
+    assert record["error_max"] < 1e-6  # 32 x 64 cells: order 2 gives 1.7e-3 here
+    order2 = shutil.copy(ROOT / "cases" / "poisson2d_order2.toml", tmp_path / "c2.toml")
+    code, out, err = run(capsys, "solve", order2, "--json", "--quiet")
+    assert code == 0, err
+    assert last_json(out)["error_max"] > 1000 * record["error_max"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        ("[scheme]\norder = 6\n", "[scheme] order: must be 2 or 4"),
+        ('[scheme]\norder = 4\n[grid.nodes]\ny = { stretch = "tanh", beta = 2.0 }\n', "stretched"),
+    ],
+)
+def test_bad_scheme_order_exits_2_naming_the_key(extra, words, tmp_path, capsys):
+    text = (
+        (ROOT / "cases" / "poisson2d_order2.toml").read_text().replace("[scheme]\norder = 2\n", "")
+    )
+    case = tmp_path / "c.toml"
+    case.write_text(text + "\n" + extra)
+    out_file = tmp_path / "u.vtu"
+    code, out, err = run(capsys, "solve", case, "-o", out_file)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "[scheme] order" in err
+    assert words in err
+    assert "Traceback" not in err
+    assert not out_file.exists()
+
+
+def test_petsc_backend_with_order_4_is_refused(tmp_path, capsys, monkeypatch):
+    from kronpde.errors import SolverError
+    from kronpde.io.case import load_case
+
+    for name in ("petsc4py", "petsc4py.PETSc", "mpi4py", "mpi4py.MPI"):
+        monkeypatch.setitem(sys.modules, name, None)
+    problem = load_case(ROOT / "cases" / "poisson2d_order4.toml").problem
+    from kronpde.solvers import solve
+
+    with pytest.raises(SolverError, match=r"order = 4, \[scheme\] order"):
+        solve(problem, backend="petsc")

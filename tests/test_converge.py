@@ -68,7 +68,7 @@ def toml_spacing(case: Path) -> float:
 
 @pytest.mark.parametrize("case", CASES, ids=[p.stem for p in CASES])
 def test_orders_on_example_cases(case, tmp_path, capsys):
-    """Three levels from half the example's cells: every order within 1.8-2.3."""
+    """Three levels from half the example's cells: every order in 1.8-2.3 (3.7-4.3 at order 4)."""
     listed = re.search(r"^nodes\.\w+ = \[", case.read_text(), flags=re.M)  # fixes its cells
     coarse = scaled(case, tmp_path, 1, 1 if listed else 2)
     code, out, err = run(capsys, "converge", coarse, "--levels", "3", "--json")
@@ -82,10 +82,11 @@ def test_orders_on_example_cases(case, tmp_path, capsys):
     for k, level in enumerate(levels):
         assert level["h"] == pytest.approx(h0 / 2**k, rel=1e-12)  # every interval halves
         assert level["converged"] is True
+    low, high = (3.7, 4.3) if record["scheme_order"] == 4 else (1.8, 2.3)
     for level in levels[1:]:
-        assert 1.8 <= level["order_max"] <= 2.3, levels
-    assert 1.8 <= record["order_max"] <= 2.3
-    assert 1.8 <= record["order_rms"] <= 2.3
+        assert low <= level["order_max"] <= high, levels
+    assert low <= record["order_max"] <= high
+    assert low <= record["order_rms"] <= high
     # the orders are those of the printed errors
     e = [lv["error_max"] for lv in levels]
     assert levels[2]["order_max"] == pytest.approx(math.log(e[1] / e[2]) / math.log(2), rel=1e-9)
@@ -240,3 +241,26 @@ def test_docstring_examples_run():
     result = doctest.testmod(kronpde.verify)
     assert result.failed == 0
     assert result.attempted > 0
+
+
+@pytest.mark.parametrize("order", [2, 4])
+def test_convergence_picture_draws_the_scheme_order_line(order, tmp_path, monkeypatch):
+    """The reference line through the coarsest point is h² at order 2 and h⁴ at order 4."""
+    import kronpde.plotting as plotting
+
+    drawn = {}
+    real_save = plotting._save
+
+    def keep(fig, path, dpi):
+        drawn["fig"] = fig
+        return real_save(fig, path, dpi)
+
+    monkeypatch.setattr(plotting, "_save", keep)
+    h = [0.1, 0.05, 0.025]
+    errors = {"max": [1e-3 * (v / 0.1) ** order for v in h]}
+    plotting.save_convergence_picture(tmp_path / "c.png", h, errors, order=order)
+    (ref,) = [ln for ln in drawn["fig"].axes[0].get_lines() if ln.get_linestyle() == "--"]
+    assert ref.get_label() == ("h⁴ (fourth order)" if order == 4 else "h² (second order)")
+    x, y = np.asarray(ref.get_xdata()), np.asarray(ref.get_ydata())
+    assert observed_order(x, y) == pytest.approx(order, rel=1e-12)
+    assert (tmp_path / "c.png").stat().st_size > 0

@@ -609,3 +609,102 @@ def test_random_valid_trees_match_numpy(tree):
     result = evaluate_expression(text, SMALL_GRID, dimension=2)
     with np.errstate(under="ignore"):  # the comparison itself may underflow
         np.testing.assert_allclose(result, expected, rtol=1e-12, atol=0.0)
+
+
+# --------------------------------------------------------------------------- derivatives
+
+# (expression, d/dx in closed form) on XS x YS, points inside every function's domain
+DERIVATIVES = [
+    ("x", lambda x, y: 1.0 + 0 * x * y),
+    ("y", lambda x, y: 0 * x * y),
+    ("3", lambda x, y: 0 * x * y),
+    ("x*y - 2*x/y", lambda x, y: y - 2 / y),
+    ("x**3", lambda x, y: 3 * x**2 + 0 * y),
+    ("x**y", lambda x, y: y * x ** (y - 1)),
+    ("y**x", lambda x, y: y**x * np.log(y)),
+    ("x**x", lambda x, y: x**x * (np.log(x) + 1) + 0 * y),
+    ("2**-x", lambda x, y: -np.log(2) * 2.0**-x + 0 * y),
+    ("-x**2 + +y", lambda x, y: -2 * x + 0 * y),
+    ("sin(pi*x)", lambda x, y: np.pi * np.cos(np.pi * x) + 0 * y),
+    ("cos(x*y)", lambda x, y: -y * np.sin(x * y)),
+    ("tan(x)", lambda x, y: 1 / np.cos(x) ** 2 + 0 * y),
+    ("exp(-x*y)", lambda x, y: -y * np.exp(-x * y)),
+    ("log(x*y)", lambda x, y: 1 / x + 0 * y),
+    ("sqrt(x + y)", lambda x, y: 0.5 / np.sqrt(x + y)),
+    ("abs(x - 0.5)", lambda x, y: np.sign(x - 0.5) + 0 * y),
+    ("sinh(2*x)", lambda x, y: 2 * np.cosh(2 * x) + 0 * y),
+    ("cosh(x)", lambda x, y: np.sinh(x) + 0 * y),
+    ("tanh(x)", lambda x, y: 1 / np.cosh(x) ** 2 + 0 * y),
+    ("arcsin(x*y)", lambda x, y: y / np.sqrt(1 - (x * y) ** 2)),
+    ("arccos(x)", lambda x, y: -1 / np.sqrt(1 - x**2) + 0 * y),
+    ("arctan(x/y)", lambda x, y: (1 / y) / (1 + (x / y) ** 2)),
+    ("(1 + x)**-1.5 * e", lambda x, y: -1.5 * np.e * (1 + x) ** -2.5 + 0 * y),
+    (
+        "sin(cos(tan(x)))",
+        lambda x, y: -np.cos(np.cos(np.tan(x))) * np.sin(np.tan(x)) / np.cos(x) ** 2,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "closed"), DERIVATIVES, ids=[t for t, _ in DERIVATIVES])
+def test_derivative_equals_the_closed_form(text, closed):
+    x, y = grid2()
+    d = parse_expression(text, dimension=2).derivative("x")
+    assert isinstance(d, Expression)
+    assert d.dimension == 2
+    np.testing.assert_allclose(
+        d.evaluate([x, y]), np.broadcast_to(closed(x, y), (5, 4)), rtol=1e-13, atol=1e-13
+    )
+
+
+@pytest.mark.parametrize("text", [t for t, _ in DERIVATIVES if "abs" not in t])
+def test_derivative_matches_central_differences_and_its_text_parses(text):
+    """Along y and x, against fourth-order central differences; the text is the same function."""
+    ex = parse_expression(text, dimension=2)
+    x, y = grid2()
+    step = 1e-3
+    for axis, name in ((0, "x"), (1, "y")):
+        d = ex.derivative(name)
+
+        def at(t, axis=axis):
+            c = [x, y]
+            c[axis] = c[axis] + t * step
+            return ex.evaluate(c)
+
+        fd = (-at(2) + 8 * at(1) - 8 * at(-1) + at(-2)) / (12 * step)
+        np.testing.assert_allclose(d.evaluate([x, y]), fd, rtol=1e-8, atol=1e-8)
+        again = parse_expression(d.text, dimension=2)
+        np.testing.assert_allclose(again.evaluate([x, y]), d.evaluate([x, y]), rtol=1e-14)
+
+
+def test_second_and_mixed_derivatives():
+    ex = parse_expression("x**3 * sin(y) + z*x", dimension=3)
+    xs = np.meshgrid(XS, YS, ZS, indexing="ij", sparse=True)
+    x, y, z = xs
+    np.testing.assert_allclose(
+        ex.derivative("x").derivative("x").evaluate(xs), 6 * x * np.sin(y) + 0 * z
+    )
+    np.testing.assert_allclose(
+        ex.derivative("y").derivative(0).evaluate(xs), 3 * x**2 * np.cos(y) + 0 * z, rtol=1e-14
+    )
+    assert ex.derivative("z").derivative("y").value == 0.0
+    assert ex.derivative(2).text == "x"
+
+
+def test_derivative_of_a_constant_is_zero_and_coordinates_are_checked():
+    assert parse_expression("2*pi", dimension=1).derivative("x").value == 0.0
+    assert parse_expression("y", dimension=2).derivative(0).is_constant
+    for bad in ("z", 2, -1, True, "t"):
+        with pytest.raises(ExpressionError, match="cannot differentiate"):
+            parse_expression("x*y", dimension=2).derivative(bad)
+
+
+def test_derivative_of_a_deep_expression_needs_no_recursion():
+    text = "sin(" * 180 + "x" + ")" * 180
+    d = parse_expression(text, dimension=1).derivative("x")
+    value = d.evaluate([np.array([0.3])])[0]
+    fd = (
+        parse_expression(text, dimension=1).evaluate([np.array([0.3 + 1e-6])])[0]
+        - parse_expression(text, dimension=1).evaluate([np.array([0.3 - 1e-6])])[0]
+    ) / 2e-6
+    assert value == pytest.approx(fd, rel=1e-6)

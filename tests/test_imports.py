@@ -31,6 +31,8 @@ LAYERS = {
     "kronpde.expr": "geometry",
     "kronpde.stencils": "kron",
     "kronpde.cells": "kron",
+    "kronpde.compact": "kron",
+    "kronpde.compact_rhs": "kron",
     "kronpde.banded": "kron",
     "kronpde.matmul": "kron",
     "kronpde.operator": "kron",

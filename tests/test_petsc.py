@@ -310,6 +310,9 @@ def _mpi_env() -> dict[str, str]:
         OMPI_ALLOW_RUN_AS_ROOT="1",
         OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
         OMPI_MCA_rmaps_base_oversubscribe="1",
+        # ranks waiting in MPI yield their core instead of spinning: on a machine busier than
+        # its cores (CI, other jobs) a spinning rank can hold back the one doing the work
+        OMPI_MCA_mpi_yield_when_idle="1",
         OMP_NUM_THREADS="1",
         KRONPDE_DEBUG="",
     )

@@ -164,7 +164,15 @@ def describe_grid(case: Case) -> list[str]:
         f"unknowns   {grid.size:,}",
         f"faces      {faces}",
         f"equation   {equation}, k = {k}, c = {problem.shift:g}",
+        f"scheme     order {problem.order} ({SCHEMES.get(problem.order, '')})",
     ]
+
+
+#: How the summary names the discretisation of each ``[scheme] order``.
+SCHEMES = {
+    2: "second differences",
+    4: "compact fourth-order differences, the 9/19-point Mehrstellen stencil",
+}
 
 
 def output_path(case: Case, option: str | None) -> tuple[Path | None, str]:

@@ -34,7 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=4,
         help="number of grids: the case's, then cells x 2, x 4, ... (default 4, at least 2)",
     )
-    add_plot_option(parser, "max and RMS error against h (log-log, with an h^2 line)")
+    add_plot_option(
+        parser, "max and RMS error against h (log-log, with an h^2 or, at order 4, h^4 line)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
         h = [lv.h for lv in study.levels]
         errors = {k: [getattr(lv, f"error_{k}") for lv in study.levels] for k in ("max", "rms")}
         drawn = save_convergence_picture(
-            picture, h, errors, title=f"{case.path.name}: grid convergence"
+            picture,
+            h,
+            errors,
+            title=f"{case.path.name}: grid convergence",
+            order=case.problem.order,
         )
     if out is not None:
         fit = ["-" if v is None else f"{v:.3f}" for v in (study.order_max, study.order_rms)]
@@ -99,7 +105,12 @@ def run(args: argparse.Namespace) -> int:
         message = study.levels[-1].message.rstrip(".") or "the solver did not reach its tolerance"
         print(f"kronpde: {args.case}: level {len(rows) - 1}: {message}", file=sys.stderr)
     if args.json:
-        record = {"case": str(args.case), "dimension": case.dimension, **study.to_dict()}
+        record = {
+            "case": str(args.case),
+            "dimension": case.dimension,
+            "scheme_order": case.problem.order,
+            **study.to_dict(),
+        }
         record["plot"] = None if drawn is None else str(drawn)
         print(json.dumps(record, allow_nan=False))
     sys.stdout.flush()

@@ -40,6 +40,9 @@ Beyond the contract
   Axes not named stay uniform.
 * ``[grid] centering`` (the contract's ``"node"``/``"cell"`` or one per axis)
   works with ``nodes``: on a cell-centred axis they are the cell faces.
+* ``[scheme] order`` (the contract's optional table) is the integer 2 or 4
+  (``Problem(..., order=...)``); order 4 needs a constant coefficient and
+  uniform axes, which the model checks (its error names ``[scheme] order``).
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "grid": ("cells", "centering", "lower", "upper", "nodes"),
     "equation": ("source", "shift", "coefficient"),
     "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax"),
+    "scheme": ("order",),
     "solver": ("method", "rtol", "maxiter"),
     "output": ("file", "fields"),
     "exact": ("u",),
@@ -292,6 +296,8 @@ class _Reader:
             return self.error(f"[grid] {subject}", detail)
         if subject in ("source", "shift", "coefficient"):
             return self.error(f"[equation] {subject}", detail)
+        if subject == "order":
+            return self.error("[scheme] order", detail)
         return self.error("[grid]", str(exc))
 
     # -- the file -----------------------------------------------------------------
@@ -309,6 +315,7 @@ class _Reader:
         shift = self.scalar(equation, "equation", "shift", default=0.0)
         coefficient = self.coefficient(equation)
         boundary = self.read_boundary(data.get("boundary"), dimension)
+        order = self.read_scheme(data.get("scheme"))
         solver = self.read_solver(data.get("solver"))
         output, fields = self.read_output(data.get("output"))
         exact = None
@@ -324,7 +331,7 @@ class _Reader:
                 nodes=nodes,
                 centering=centering,
             )
-            problem = Problem(grid, source, shift=shift, coefficient=coefficient)
+            problem = Problem(grid, source, shift=shift, coefficient=coefficient, order=order)
         except (GridError, DataError) as exc:
             raise self.model_error(exc) from None
         return Case(self.path, problem, solver, output, fields, exact)
@@ -690,6 +697,16 @@ class _Reader:
         except GridError as exc:  # alpha, beta
             msg_0 = f"{key}.{exc.subject}"
             raise self.error(msg_0, exc.detail) from None
+
+    # -- [scheme] ---------------------------------------------------------------------
+    def read_scheme(self, scheme: Any) -> int:
+        """``[scheme] order``: the integer 2 (default) or 4 (checked further by the model)."""
+        table = self.table({"scheme": scheme}, "scheme")
+        order = table.get("order", 2)
+        if isinstance(order, bool) or not isinstance(order, int) or order not in (2, 4):
+            msg = "[scheme] order"
+            raise self.error(msg, f"must be 2 or 4, got {_kind(order)}")
+        return order
 
     # -- [solver] ---------------------------------------------------------------------
     def read_solver(self, solver: Any) -> SolverSettings:

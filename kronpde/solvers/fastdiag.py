@@ -49,6 +49,15 @@ diagonal trapezoid weights), solved as the standard problem of
 ``D T D^{-1} = W^{-1/2} (W T) W^{-1/2}`` with ``v = W^{-1/2} q``: the same
 pencil, reduced with the (diagonal, hence exact) Cholesky factor of ``W``.
 
+The fourth-order compact scheme (``Problem(..., order=4)``, :mod:`kronpde.compact`)
+is a polynomial in the same ``T_i``, so the same transforms diagonalise it:
+only the division changes, by the scheme's eigenvalue combination
+``c + Σ_i (1 - c a_i) λ_i - Σ_{i<j} (a_i + a_j) λ_i λ_j`` instead of the sum
+(``scheme=`` of :class:`FastDiagSolver`).  With a Robin face the scheme gains a
+term that couples the face's unknowns (not a polynomial in the ``T_i``):
+``fastdiag`` refuses it, and ``fastdiag-cg`` uses this solve of the separable
+part as its preconditioner.
+
 Singular problems (all axes Neumann/periodic, ``c = 0``): the zero mode is
 dropped.  Its coefficient in the forward transform is ``mean_w(b)`` (the left
 null vector of ``A`` is ``w``), so dropping it both projects the data onto the
@@ -192,6 +201,12 @@ class FastDiagSolver:
         kernels use the BLAS threads (``OPENBLAS_NUM_THREADS``).
     force_eigh : bool
         Use the dense ``eigh`` path on every axis (benchmarks, checks).
+    scheme : object, optional
+        The eigenvalue combination: an object with ``combine(eigenvalues,
+        shift)`` returning the operator's eigenvalue of each mode from the
+        per-axis ``λ_i`` (broadcastable arrays), e.g. a
+        :class:`kronpde.compact.CompactScheme` of the same factors.  Default:
+        the Kronecker sum ``Σ_i λ_i + c``.
     kernels : {"auto", "transform", "gemm"}
         How a closed form is applied: ``"transform"`` with ``scipy.fft``;
         ``"gemm"`` as dense matrices of its (closed-form) eigenvectors;
@@ -271,8 +286,10 @@ class FastDiagSolver:
         workers: int | None = None,
         force_eigh: bool = False,
         kernels: str = "auto",
+        scheme: Any = None,
     ):
         t0 = time.perf_counter()
+        self.scheme = scheme
         if kernels not in ("auto", "transform", "gemm"):
             msg = f"fastdiag: kernels must be 'auto', 'transform' or 'gemm', got {kernels!r}"
             raise ValueError(msg)
@@ -368,6 +385,7 @@ class FastDiagSolver:
             workers=workers,
             force_eigh=force_eigh,
             kernels=kernels,
+            scheme=getattr(problem, "scheme", None),
         )
 
     def _forward_row_sum(self, i: int) -> float:
@@ -412,13 +430,28 @@ class FastDiagSolver:
         self.singular = shift == 0.0 and all(p.eig.singular for p in self._plans)
         inv = self._inv
         spectral = self._spectral_shape
-        # sum over axes 1.. as a small array, then one broadcast write of the full array
-        rest = np.zeros(spectral[1:])
-        for i in range(1, self.ndim):
-            rest = rest + self._spectral_eigs(i).reshape(self._bshape(i)[1:])
-        first = self._spectral_eigs(0) + shift
-        np.add(first.reshape(self._bshape(0)), rest, out=inv)
-        lowest = sum(float(np.min(p.eig.eigenvalues)) for p in self._plans) + shift
+        if self.scheme is None:
+            # sum over axes 1.. as a small array, then one broadcast write of the full array
+            rest = np.zeros(spectral[1:])
+            for i in range(1, self.ndim):
+                rest = rest + self._spectral_eigs(i).reshape(self._bshape(i)[1:])
+            first = self._spectral_eigs(0) + shift
+            np.add(first.reshape(self._bshape(0)), rest, out=inv)
+            lowest = sum(float(np.min(p.eig.eigenvalues)) for p in self._plans) + shift
+        else:  # the scheme's combination, minimum over the modes (it is not monotone)
+            per_axis = [self._spectral_eigs(i).reshape(self._bshape(i)) for i in range(self.ndim)]
+            self.scheme.combine(per_axis, shift, out=inv)
+            if self.singular:
+                inv[self._null_index] = 1.0
+            lowest = float(inv.min())
+            if lowest < 0.0:
+                msg = (
+                    f"fastdiag: the operator is not positive definite with shift c = {shift}: "
+                    f"its smallest eigenvalue is {lowest:.3g} (the fourth-order scheme needs "
+                    "a_i lambda_i <= 1/3, which a Robin face with a large alpha h / beta can "
+                    "break: refine the grid or use order 2)"
+                )
+                raise SolverError(msg)
         if self.singular:
             inv[self._null_index] = 1.0
         elif lowest <= 0.0 and np.any(inv == 0.0):
@@ -444,14 +477,20 @@ class FastDiagSolver:
     def eigenvalues(self) -> np.ndarray:
         """All eigenvalues ``λ_{k_0} + λ_{k_1} + ... + c`` of ``A``, shape :attr:`shape`.
 
+        With a ``scheme``, its combination of the ``λ_i`` instead of the sum.
         Entry ``(k_0, k_1, ...)`` belongs to :meth:`eigenvector` of the same
         index; per axis the order is :meth:`axis_eigenvalues`'.
         """
-        out = np.full(self.shape, self.shift)
+        per_axis = []
         for i, p in enumerate(self._plans):
             shape = [1] * self.ndim
             shape[i] = p.eig.n
-            out += p.eig.eigenvalues.reshape(shape)
+            per_axis.append(p.eig.eigenvalues.reshape(shape))
+        if self.scheme is not None:
+            return np.broadcast_to(self.scheme.combine(per_axis, self.shift), self.shape).copy()
+        out = np.full(self.shape, self.shift)
+        for lam in per_axis:
+            out += lam
         return out
 
     def axis_eigenvalues(self, i: int) -> np.ndarray:
@@ -662,16 +701,33 @@ class FastDiag(Method):
     )
 
     @classmethod
+    def why(cls, problem: Any) -> str:
+        """Say why ``auto`` picks fast diagonalization for ``problem``."""
+        if getattr(problem, "order", 2) == 4:
+            return (
+                "auto: the fourth-order compact operator is a polynomial in the same 1-D "
+                "operators, so fast diagonalization solves it exactly"
+            )
+        return cls.auto_reason
+
+    @classmethod
     def refusal(cls, problem: Any, options: Any = None) -> str | None:
-        """Refuse a variable coefficient: the operator is not a Kronecker sum."""
-        if problem.is_kronecker_sum:
-            return None
-        return (
-            "fastdiag: the coefficient k varies in space, so the operator is not a "
-            "Kronecker sum and fast diagonalization cannot solve it exactly; use method "
-            "'fastdiag-cg' (CG preconditioned by fast diagonalization), 'amg-cg', 'cg' "
-            "or 'direct'"
-        )
+        """Refuse a variable coefficient (not a Kronecker sum), and Robin faces at order 4."""
+        if not problem.is_kronecker_sum:
+            return (
+                "fastdiag: the coefficient k varies in space, so the operator is not a "
+                "Kronecker sum and fast diagonalization cannot solve it exactly; use method "
+                "'fastdiag-cg' (CG preconditioned by fast diagonalization), 'amg-cg', 'cg' "
+                "or 'direct'"
+            )
+        if not getattr(problem, "fast_diagonalizable", True):
+            return (
+                "fastdiag: at order 4 a Robin face's correction couples the unknowns on the "
+                "face, so the per-axis eigenvectors no longer diagonalise the operator; use "
+                "method 'fastdiag-cg' (CG preconditioned by the separable fourth-order fast "
+                "solve), 'amg-cg', 'cg' or 'direct'"
+            )
+        return None
 
     def __init__(self, problem: Any, **options: Any):
         self.options = self.effective_options(options)
@@ -689,5 +745,8 @@ class FastDiag(Method):
         return Outcome(x, bool(np.all(np.isfinite(x))))
 
     def describe(self) -> str:
-        """Name the per-axis eigenpairs."""
-        return f"Per-axis eigenpairs: {', '.join(self.backend.axis_methods)}."
+        """Name the per-axis eigenpairs (and the fourth-order combination)."""
+        about = f"Per-axis eigenpairs: {', '.join(self.backend.axis_methods)}."
+        if self.backend.scheme is not None:
+            about += " Fourth-order compact scheme: divided by its eigenvalue combination."
+        return about

@@ -31,6 +31,14 @@ matter.)  Two approximations (option ``approximation``):
 
 On stretched axes ``Â_0`` is still a Kronecker sum; its axes use the
 generalized symmetric eigenproblem (the ``eigh`` path of the solver).
+
+The fourth-order scheme (``order=4``, constant ``k``) with a Robin face is the
+separable compact operator plus a positive semidefinite term that couples the
+face's unknowns (:mod:`kronpde.compact`).  There ``M`` is the exact fast solve
+of the separable part (the same transforms, divided by the scheme's eigenvalue
+combination): ``Â_sep ≤ Â``, and the preconditioned operator is the identity
+plus a low-rank-like, face-supported term, so CG needs few iterations; ``auto``
+picks this method for it.
 """
 
 from __future__ import annotations
@@ -155,9 +163,15 @@ class FastDiagPreconditioner(LinearOperator):
         ops = [second_difference(a) for a in problem.grid.axes]
         if k_ref != 1.0:
             ops = [op.scaled(k_ref) for op in ops]
+        scheme = getattr(problem, "scheme", None)  # order 4: the separable compact operator
         try:
             solver = FastDiagSolver(
-                ops, problem.shift, axes=problem.grid.axes, workers=workers, kernels=kernels
+                ops,
+                problem.shift,
+                axes=problem.grid.axes,
+                workers=workers,
+                kernels=kernels,
+                scheme=scheme,
             )
         except (ValueError, TypeError) as exc:
             msg = f"fastdiag-cg: {exc}"
@@ -209,6 +223,17 @@ class FastDiagCG(ConjugateGradient):
     )
 
     @classmethod
+    def why(cls, problem: Any) -> str:
+        """Say why ``auto`` picks this method for ``problem``."""
+        if getattr(problem, "order", 2) == 4 and not problem.variable_coefficient:
+            return (
+                "auto: at order 4 a Robin face couples the unknowns on it, so fast "
+                "diagonalization solves only the separable part; CG preconditioned by that "
+                "exact fourth-order solve"
+            )
+        return cls.auto_reason
+
+    @classmethod
     def refusal(cls, problem: Any, options: Any = None) -> str | None:
         """Fast diagonalization preconditions a Kronecker sum with k constant or varying."""
         if problem.is_kronecker_sum or problem.variable_coefficient:
@@ -227,6 +252,11 @@ class FastDiagCG(ConjugateGradient):
     def describe(self) -> str:
         """Describe the constant-coefficient approximation and the contrast."""
         fd = self.backend
+        if fd.solver.scheme is not None:
+            return (
+                "Preconditioner: the exact fast solve of the separable fourth-order operator "
+                "(the Robin faces' coupling terms left out)."
+            )
         scaled = ", sqrt(k/k_ref) scaling" if fd.approximation == "scaled" else ""
         return (
             f"Preconditioner: the exact fast-diagonalization solve with k replaced by "

@@ -61,6 +61,11 @@ class Method:
         return None
 
     @classmethod
+    def why(cls, problem: Any) -> str:
+        """Say why ``"auto"`` picks this method for ``problem`` (default :attr:`auto_reason`)."""
+        return cls.auto_reason
+
+    @classmethod
     def effective_options(cls, options: Mapping[str, Any] | None) -> dict[str, Any]:
         """Return the options with defaults filled in (an unknown name: :class:`OptionError`)."""
         options = dict(options or {})

@@ -62,9 +62,9 @@ def choose(problem: Any, method: str) -> tuple[type[Method], str]:
     for name in AUTO_PREFERENCE[:-1]:
         cls = method_class(name)
         if cls.refusal(problem) is None:
-            return cls, cls.auto_reason
+            return cls, cls.why(problem)
     cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every problem
-    return cls, cls.auto_reason
+    return cls, cls.why(problem)
 
 
 def refusal(

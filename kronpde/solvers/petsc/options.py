@@ -140,9 +140,15 @@ def refusal(problem) -> str | None:
     """Why the PETSc backend cannot solve ``problem`` whatever its options (None: it can).
 
     Asks nothing of petsc4py, so the command line says it before PETSc loads.
-    Cell-centred axes are not supported yet: the backend assembles the rows
-    of node-centred grids only.
+    Cell-centred axes and the fourth-order scheme are not supported yet: the
+    backend assembles the rows of node-centred second-order grids only.
     """
+    if getattr(problem, "order", 2) != 2:
+        return (
+            f"petsc backend: the fourth-order scheme (order = {problem.order}, "
+            "[scheme] order in a case file) is not assembled on PETSc, whose rows come "
+            "from the 1-D second-difference stencils; use order = 2 or the serial backend"
+        )
     grid = getattr(problem, "grid", None)
     if grid is not None and any(a.cell_centred for a in grid.axes):
         return (
