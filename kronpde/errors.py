@@ -65,6 +65,14 @@ class DataError(_SubjectError, ValueError):
     """Unusable equation or boundary data: source, shift, coefficient or a face's value."""
 
 
+class ExpressionError(DataError):
+    """An expression that is not allowed, cannot be parsed, or is not finite.
+
+    A :class:`DataError`: where the model knows which argument the expression
+    was given for, ``subject`` names it (:mod:`kronpde.expr`).
+    """
+
+
 class OptionError(KronpdeError, ValueError):
     """A bad solver argument: unknown method, backend or option, or a value out of range."""
 

@@ -19,16 +19,27 @@ of running Python's big-integer power).
 
 from __future__ import annotations
 
-import ast
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from kronpde.errors import DataError
+from kronpde.errors import ExpressionError
+from kronpde.expr_calculus import derivative_program
+from kronpde.expr_grammar import (
+    COORDINATES,
+    FUNCTIONS,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    MAX_NODES,
+    Instruction,
+    compile_tree,
+    number,
+    parse,
+    run,
+    shorten,
+)
 
 __all__ = [
     "FUNCTIONS",
@@ -41,101 +52,6 @@ __all__ = [
     "evaluate_expression",
     "parse_expression",
 ]
-
-#: Longest expression text accepted, in characters.
-MAX_LENGTH = 2000
-#: Deepest syntax tree accepted (a number or a name has depth 1).
-MAX_DEPTH = 200
-#: Most syntax-tree nodes accepted.
-MAX_NODES = 1000
-
-#: The functions an expression may call, and the numpy ufunc each one means.
-FUNCTIONS: dict[str, np.ufunc] = {
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
-    "exp": np.exp,
-    "log": np.log,
-    "sqrt": np.sqrt,
-    "abs": np.absolute,
-    "sinh": np.sinh,
-    "cosh": np.cosh,
-    "tanh": np.tanh,
-    "arcsin": np.arcsin,
-    "arccos": np.arccos,
-    "arctan": np.arctan,
-}
-
-_CONSTANTS = {"pi": math.pi, "e": math.e}
-_COORDINATES = ("x", "y", "z")
-
-_BINARY: dict[type, np.ufunc] = {
-    ast.Add: np.add,
-    ast.Sub: np.subtract,
-    ast.Mult: np.multiply,
-    ast.Div: np.true_divide,
-    ast.Pow: np.power,
-}
-_OPERATOR_SYMBOLS = {
-    ast.Add: "+",
-    ast.Sub: "-",
-    ast.Mult: "*",
-    ast.Div: "/",
-    ast.Pow: "**",
-    ast.FloorDiv: "//",
-    ast.Mod: "%",
-    ast.MatMult: "@",
-    ast.LShift: "<<",
-    ast.RShift: ">>",
-    ast.BitOr: "|",
-    ast.BitXor: "^",
-    ast.BitAnd: "&",
-    ast.Invert: "~",
-    ast.Not: "not",
-    ast.UAdd: "+",
-    ast.USub: "-",
-}
-_FUNCTION_LIST = ", ".join(FUNCTIONS)
-
-# What the user wrote, named the way a user would call it.
-_CONSTRUCTS = {
-    ast.Attribute: "attribute access",
-    ast.Subscript: "subscript",
-    ast.Slice: "slice",
-    ast.Lambda: "lambda",
-    ast.List: "list",
-    ast.Tuple: "tuple",
-    ast.Dict: "dict",
-    ast.Set: "set",
-    ast.ListComp: "list comprehension",
-    ast.SetComp: "set comprehension",
-    ast.DictComp: "dict comprehension",
-    ast.GeneratorExp: "generator expression",
-    ast.Compare: "comparison",
-    ast.BoolOp: "boolean operator",
-    ast.IfExp: "conditional expression",
-    ast.NamedExpr: "assignment expression",
-    ast.JoinedStr: "f-string",
-    ast.FormattedValue: "f-string",
-    ast.Starred: "starred argument",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
-}
-
-
-class ExpressionError(DataError):
-    """An expression that is not allowed, cannot be parsed, or is not finite.
-
-    A :class:`~kronpde.errors.DataError`: where the model knows which argument
-    the expression was given for, ``subject`` names it.
-    """
-
-
-# A program is a tuple of postfix instructions:
-#   ("const", np.float64), ("coord", axis), ("call", ufunc) with one operand,
-#   ("binary", ufunc) with two operands.
-_Instruction = tuple[str, Any]
 
 
 @dataclass(frozen=True)
@@ -162,7 +78,7 @@ class Expression:
     dimension: int
     names_used: frozenset[str]
     value: float | None = None
-    _program: tuple[_Instruction, ...] = field(default=(), repr=False, compare=False)
+    _program: tuple[Instruction, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def is_constant(self) -> bool:
@@ -226,10 +142,8 @@ class Expression:
         >>> parse_expression("y", dimension=2).derivative("x").value
         0.0
         """
-        axis = _coordinate_axis(coordinate, self.dimension)
-        tree = _tree(self._program)
-        result = _differentiate(tree, axis)
-        return _from_tree(result, self.dimension)
+        text, names, value, program = derivative_program(self._program, coordinate, self.dimension)
+        return Expression(text, self.dimension, names, value, program)
 
     def in_dimension(self, dimension: int) -> Expression:
         """Return the same expression for a grid of ``dimension`` axes.
@@ -283,7 +197,7 @@ class Expression:
                [ 1. , 11. ]])
         """
         if len(coords) != self.dimension:
-            names = ", ".join(_COORDINATES[: self.dimension])
+            names = ", ".join(COORDINATES[: self.dimension])
             msg = (
                 f"expected {self.dimension} coordinate array(s) ({names}) for a "
                 f"{self.dimension}-D expression, got {len(coords)}"
@@ -297,7 +211,7 @@ class Expression:
             msg = f"coordinate arrays of shapes {shapes} do not broadcast together"
             raise ExpressionError(msg) from None
         with np.errstate(all="ignore"):
-            value = _run(self._program, arrays)
+            value = run(self._program, arrays)
         out = np.empty(shape, dtype=np.float64)
         out[...] = value
         bad = ~np.isfinite(out)
@@ -313,12 +227,12 @@ class Expression:
         if bad.any():
             first = np.unravel_index(int(np.argmax(bad)), shape)
             where = ", ".join(
-                f"{name}={_number(np.broadcast_to(a, shape)[first])}"
-                for name, a in zip(_COORDINATES[: self.dimension], arrays, strict=True)
+                f"{name}={number(np.broadcast_to(a, shape)[first])}"
+                for name, a in zip(COORDINATES[: self.dimension], arrays, strict=True)
             )
             count = int(np.count_nonzero(bad))
             more = f" and at {count - 1} more of the {out.size} points" if count > 1 else ""
-            msg = f"{self.text!r} is not finite at {where} ({_number(out[first])}){more}"
+            msg = f"{self.text!r} is not finite at {where} ({number(out[first])}){more}"
             raise ExpressionError(msg)
         return out
 
@@ -356,7 +270,7 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
     >>> parse_expression("x.real", dimension=2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    kronpde.expr.ExpressionError: attribute access 'x.real' is not allowed; allowed are ...
+    kronpde.errors.ExpressionError: attribute access 'x.real' is not allowed; allowed are ...
     """
     if (
         isinstance(dimension, bool)
@@ -374,7 +288,7 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
     if not isinstance(text, str):
         msg = (
             "expected a number or an expression string, got "
-            f"{type(text).__name__} {_shorten(repr(text))}"
+            f"{type(text).__name__} {shorten(repr(text))}"
         )
         raise ExpressionError(msg)
 
@@ -385,16 +299,16 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
     if len(source) > MAX_LENGTH:
         msg = f"the expression is {len(source)} characters long; at most {MAX_LENGTH} are allowed"
         raise ExpressionError(msg)
-    tree = _parse(source)
-    program, names = _compile(tree.body, source, dimension)
+    tree = parse(source)
+    program, names = compile_tree(tree.body, source, dimension)
     names_used = frozenset(names)
     value = None
     if not names_used:
         with np.errstate(all="ignore"):
-            result = _run(program, [])
+            result = run(program, [])
         value = float(result)
         if not math.isfinite(value):
-            msg = f"{source!r} is not finite ({_number(value)})"
+            msg = f"{source!r} is not finite ({number(value)})"
             raise ExpressionError(msg)
     return Expression(source, dimension, names_used, value, program)
 
@@ -434,544 +348,15 @@ def evaluate_expression(
     return parse_expression(text, dimension=dimension).evaluate(coords, mask=mask)
 
 
-# --------------------------------------------------------------------------- internals
-
-
-def _number(v: float) -> str:
-    return f"{float(v):.6g}"
-
-
-def _shorten(s: str, limit: int = 60) -> str:
-    return s if len(s) <= limit else s[: limit - 3] + "..."
-
-
 def _from_number(number: int | float | np.integer | np.floating, dimension: int) -> Expression:
     try:
         value = float(number)
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        shown = _shorten(repr(number)) if isinstance(number, float) else "given"
+        shown = shorten(repr(number)) if isinstance(number, float) else "given"
         msg = f"the number {shown} is not finite; a finite number is required"
         raise ExpressionError(msg)
     text = str(int(number)) if isinstance(number, (int, np.integer)) else repr(value)
     program = (("const", np.float64(value)),)
     return Expression(text, dimension, frozenset(), value, program)
-
-
-def _parse(source: str) -> ast.Expression:
-    try:
-        # Literal oddities (invalid escapes, "1 is 1") warn at parse time;
-        # they are rejected below anyway.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        where = ""
-        if exc.offset:
-            where = f" at column {exc.offset}"
-            if "\n" in source and exc.lineno:
-                where = f" at line {exc.lineno}, column {exc.offset}"
-        reason = exc.msg or "invalid syntax"
-        msg = f"{_shorten(source)!r} is not a valid expression: {reason}{where}"
-        raise ExpressionError(msg) from None
-    except (ValueError, RecursionError, MemoryError):
-        msg = f"{_shorten(source)!r} is not a valid expression (it cannot be parsed)"
-        raise ExpressionError(msg) from None
-
-
-def _segment(source: str, node: ast.AST) -> str:
-    piece = ast.get_source_segment(source, node)
-    if piece is None:  # pragma: no cover - every parsed node has a position
-        piece = ast.unparse(node)
-    return _shorten(piece, 200)
-
-
-def _allowed_names(dimension: int) -> str:
-    return ", ".join([*_COORDINATES[:dimension], *_CONSTANTS])
-
-
-def _grammar(dimension: int) -> str:
-    return (
-        f"allowed are numbers, the names {_allowed_names(dimension)}, the operators "
-        f"+ - * / ** with parentheses, and the functions {_FUNCTION_LIST}"
-    )
-
-
-def _reject(what: str, source: str, node: ast.AST, dimension: int) -> ExpressionError:
-    msg = f"{what} {_segment(source, node)!r} is not allowed; {_grammar(dimension)}"
-    return ExpressionError(msg)
-
-
-def _compile(
-    root: ast.AST, source: str, dimension: int
-) -> tuple[tuple[_Instruction, ...], set[str]]:
-    """Check the tree (outermost node first) and emit its postfix program.
-
-    Iterative, so that neither checking nor evaluation can exhaust Python's
-    recursion limit, whatever the nesting.
-    """
-    program: list[_Instruction] = []
-    names: set[str] = set()
-    count = 0
-    stack: list[tuple[ast.AST, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, expanded = stack.pop()
-        if expanded:
-            if isinstance(node, ast.BinOp):
-                program.append(("binary", _BINARY[type(node.op)]))
-            elif isinstance(node, ast.UnaryOp):
-                if isinstance(node.op, ast.USub):
-                    program.append(("call", np.negative))
-            else:  # ast.Call
-                program.append(("call", FUNCTIONS[node.func.id]))
-            continue
-        count += 1
-        if count > MAX_NODES:
-            msg = f"the expression has more than {MAX_NODES} parts; it is too large"
-            raise ExpressionError(msg)
-        if depth > MAX_DEPTH:
-            msg = f"the expression is nested more than {MAX_DEPTH} levels deep"
-            raise ExpressionError(msg)
-        children = _check(node, source, dimension)
-        if isinstance(node, ast.Constant):
-            program.append(("const", _literal(node, source, dimension)))
-        elif isinstance(node, ast.Name):
-            if node.id in _CONSTANTS:
-                program.append(("const", np.float64(_CONSTANTS[node.id])))
-            else:
-                names.add(node.id)
-                program.append(("coord", _COORDINATES.index(node.id)))
-        else:
-            stack.append((node, depth, True))
-            stack.extend((child, depth + 1, False) for child in reversed(children))
-    return tuple(program), names
-
-
-def _check(node: ast.AST, source: str, dimension: int) -> list[ast.AST]:
-    """Raise if ``node`` itself is not allowed; return its operands."""
-    if isinstance(node, ast.BinOp):
-        if type(node.op) not in _BINARY:
-            symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
-            msg = (
-                f"operator {symbol!r} in {_segment(source, node)!r} is not allowed; "
-                f"{_grammar(dimension)}"
-            )
-            raise ExpressionError(msg)
-        return [node.left, node.right]
-    if isinstance(node, ast.UnaryOp):
-        if not isinstance(node.op, (ast.USub, ast.UAdd)):
-            symbol = _OPERATOR_SYMBOLS.get(type(node.op), type(node.op).__name__)
-            msg = (
-                f"operator {symbol!r} in {_segment(source, node)!r} is not allowed; "
-                f"{_grammar(dimension)}"
-            )
-            raise ExpressionError(msg)
-        return [node.operand]
-    if isinstance(node, ast.Call):
-        _check_call(node, source, dimension)
-        return [node.args[0]]
-    if isinstance(node, ast.Name):
-        if node.id in _CONSTANTS or node.id in _COORDINATES[:dimension]:
-            return []
-        if node.id in _COORDINATES:
-            msg = (
-                f"name {node.id!r} is not allowed in a {dimension}-D case; allowed "
-                f"names: {_allowed_names(dimension)}"
-            )
-        elif node.id in FUNCTIONS:
-            msg = (
-                f"name {node.id!r} is a function and must be called with one "
-                f"argument, e.g. '{node.id}(x)'"
-            )
-        else:
-            msg = (
-                f"name {_segment(source, node)!r} is not allowed; allowed names: "
-                f"{_allowed_names(dimension)}; allowed functions: {_FUNCTION_LIST}"
-            )
-        raise ExpressionError(msg)
-    if isinstance(node, ast.Constant):
-        _literal(node, source, dimension)  # raises if not a finite real number
-        return []
-    what = _CONSTRUCTS.get(type(node), f"construct ({type(node).__name__})")
-    raise _reject(what, source, node, dimension)
-
-
-def _check_call(node: ast.Call, source: str, dimension: int) -> None:
-    func = node.func
-    if not isinstance(func, ast.Name):
-        # For ``__import__('os').system('ls')`` name the innermost offending
-        # call, the one that would have run first.
-        inner: ast.AST = func
-        while isinstance(inner, (ast.Attribute, ast.Subscript, ast.Call)):
-            if isinstance(inner, ast.Call):
-                if isinstance(inner.func, ast.Name) and inner.func.id not in FUNCTIONS:
-                    _check_call(inner, source, dimension)  # raises: not allowed
-                inner = inner.func
-            else:
-                inner = inner.value
-        msg = (
-            f"function {_segment(source, func)!r} is not allowed; allowed functions: "
-            f"{_FUNCTION_LIST}"
-        )
-        raise ExpressionError(msg)
-    if func.id not in FUNCTIONS:
-        msg = f"function {func.id!r} is not allowed; allowed functions: {_FUNCTION_LIST}"
-        raise ExpressionError(msg)
-    call = _segment(source, node)
-    if node.keywords:
-        keyword = _segment(source, node.keywords[0])
-        msg = (
-            f"keyword argument {keyword!r} in {call!r} is not allowed; "
-            f"{func.id} takes exactly one positional argument"
-        )
-        raise ExpressionError(msg)
-    for arg in node.args:
-        if isinstance(arg, ast.Starred):
-            msg = (
-                f"starred argument {_segment(source, arg)!r} in {call!r} is not allowed; "
-                f"{func.id} takes exactly one positional argument"
-            )
-            raise ExpressionError(msg)
-    if len(node.args) != 1:
-        msg = f"function {func.id!r} takes exactly one argument, got {len(node.args)} in {call!r}"
-        raise ExpressionError(msg)
-
-
-def _literal(node: ast.Constant, source: str, dimension: int) -> np.float64:
-    """Return the float64 value of a numeric literal; raise for anything else."""
-    value = node.value
-    piece = _segment(source, node)
-    if isinstance(value, bool) or value is None or value is Ellipsis:
-        kind = "boolean" if isinstance(value, bool) else "constant"
-        msg = f"{kind} {piece!r} is not allowed; {_grammar(dimension)}"
-        raise ExpressionError(msg)
-    if isinstance(value, complex):
-        msg = f"complex number {piece!r} is not allowed; {_grammar(dimension)}"
-        raise ExpressionError(msg)
-    if isinstance(value, (str, bytes)):
-        msg = f"string {piece!r} is not allowed; {_grammar(dimension)}"
-        raise ExpressionError(msg)
-    if not isinstance(value, (int, float)):  # pragma: no cover - no other literal kinds
-        msg = f"literal {piece!r} is not allowed; {_grammar(dimension)}"
-        raise ExpressionError(msg)
-    try:
-        number = float(value)  # ints become floats: no big-integer arithmetic ever
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        msg = f"the number {piece!r} is too large; numbers must be finite float64 values"
-        raise ExpressionError(msg)
-    return np.float64(number)
-
-
-def _run(program: tuple[_Instruction, ...], coords: Sequence[np.ndarray]) -> Any:
-    """Evaluate a postfix program (call under ``np.errstate``)."""
-    stack: list[Any] = []
-    for op, arg in program:
-        if op == "const":
-            stack.append(arg)
-        elif op == "coord":
-            stack.append(coords[arg])
-        elif op == "call":
-            stack.append(arg(stack.pop()))
-        else:
-            right = stack.pop()
-            stack.append(arg(stack.pop(), right))
-    (result,) = stack
-    return result
-
-
-# --------------------------------------------------------------------------- derivatives
-# A tree is nested tuples: ("const", float), ("coord", axis), ("call", ufunc, child),
-# ("binary", ufunc, left, right).  Trees are built from a program, differentiated and
-# compiled back without recursion (a derivative tree may be deeper than MAX_DEPTH).
-
-_NAMES = {ufunc: name for name, ufunc in FUNCTIONS.items()}
-_NAMES[np.sign] = "sign"
-_SYMBOLS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/", np.power: "**"}
-_PRECEDENCE = {np.add: 1, np.subtract: 1, np.multiply: 2, np.true_divide: 2, np.power: 4}
-_ZERO = ("const", 0.0)
-_ONE = ("const", 1.0)
-
-
-def _coordinate_axis(coordinate: str | int, dimension: int) -> int:
-    if isinstance(coordinate, str) and coordinate in _COORDINATES[:dimension]:
-        return _COORDINATES.index(coordinate)
-    if (
-        not isinstance(coordinate, (bool, str))
-        and isinstance(coordinate, (int, np.integer))
-        and 0 <= int(coordinate) < dimension
-    ):
-        return int(coordinate)
-    msg = (
-        f"cannot differentiate with respect to {coordinate!r}: a {dimension}-D expression "
-        f"has the coordinates {_allowed_names(dimension).rsplit(', ', 2)[0]}"
-    )
-    raise ExpressionError(msg)
-
-
-def _tree(program: tuple[_Instruction, ...]) -> tuple:
-    stack: list[tuple] = []
-    for op, arg in program:
-        if op == "const":
-            stack.append(("const", float(arg)))
-        elif op == "coord":
-            stack.append(("coord", int(arg)))
-        elif op == "call":
-            stack.append(_call(arg, stack.pop()))
-        else:
-            right = stack.pop()
-            left = stack.pop()
-            if _const(left) is not None and _const(right) is not None:
-                stack.append(_fold(arg, left[1], right[1]))
-            else:
-                stack.append(("binary", arg, left, right))
-    (root,) = stack
-    return root
-
-
-def _const(node: tuple) -> float | None:
-    return node[1] if node[0] == "const" else None
-
-
-def _fold(ufunc: np.ufunc, *values: float) -> tuple:
-    with np.errstate(all="ignore"):
-        return ("const", float(ufunc(*values)))
-
-
-def _add(a: tuple, b: tuple) -> tuple:
-    ca, cb = _const(a), _const(b)
-    if ca == 0.0:
-        return b
-    if cb == 0.0:
-        return a
-    if ca is not None and cb is not None:
-        return _fold(np.add, ca, cb)
-    return ("binary", np.add, a, b)
-
-
-def _neg(a: tuple) -> tuple:
-    ca = _const(a)
-    if ca is not None:
-        return ("const", -ca)
-    if a[0] == "call" and a[1] is np.negative:
-        return a[2]
-    return ("call", np.negative, a)
-
-
-def _sub(a: tuple, b: tuple) -> tuple:
-    ca, cb = _const(a), _const(b)
-    if cb == 0.0:
-        return a
-    if ca == 0.0:
-        return _neg(b)
-    if ca is not None and cb is not None:
-        return _fold(np.subtract, ca, cb)
-    return ("binary", np.subtract, a, b)
-
-
-def _mul(a: tuple, b: tuple) -> tuple:
-    ca, cb = _const(a), _const(b)
-    if ca == 0.0 or cb == 0.0:
-        return _ZERO  # the term of a derivative that vanishes identically
-    if ca == 1.0:
-        return b
-    if cb == 1.0:
-        return a
-    if ca == -1.0:
-        return _neg(b)
-    if cb == -1.0:
-        return _neg(a)
-    if ca is not None and cb is not None:
-        return _fold(np.multiply, ca, cb)
-    if _negated(a) or _negated(b):  # -(a b) reads better than a*-b
-        return _neg(_mul(_neg(a), b) if _negated(a) else _mul(a, _neg(b)))
-    return ("binary", np.multiply, a, b)
-
-
-def _negated(a: tuple) -> bool:
-    return a[0] == "call" and a[1] is np.negative
-
-
-def _div(a: tuple, b: tuple) -> tuple:
-    ca, cb = _const(a), _const(b)
-    if ca == 0.0:
-        return _ZERO
-    if cb == 1.0:
-        return a
-    if ca is not None and cb is not None:
-        return _fold(np.true_divide, ca, cb)
-    return ("binary", np.true_divide, a, b)
-
-
-def _pow(a: tuple, b: tuple) -> tuple:
-    ca, cb = _const(a), _const(b)
-    if cb == 1.0:
-        return a
-    if cb == 0.0:
-        return _ONE
-    if ca is not None and cb is not None:
-        return _fold(np.power, ca, cb)
-    return ("binary", np.power, a, b)
-
-
-def _call(ufunc: np.ufunc, a: tuple) -> tuple:
-    ca = _const(a)
-    if ca is not None:
-        return _fold(ufunc, ca)
-    return ("call", ufunc, a)
-
-
-def _function_derivative(ufunc: np.ufunc, u: tuple) -> tuple:
-    """``f'(u)`` for the functions of :data:`FUNCTIONS` (and negation)."""
-    if ufunc is np.negative:
-        return ("const", -1.0)
-    if ufunc is np.sin:
-        return _call(np.cos, u)
-    if ufunc is np.cos:
-        return _neg(_call(np.sin, u))
-    if ufunc is np.tan:
-        return _div(_ONE, _pow(_call(np.cos, u), ("const", 2.0)))
-    if ufunc is np.exp:
-        return _call(np.exp, u)
-    if ufunc is np.log:
-        return _div(_ONE, u)
-    if ufunc is np.sqrt:
-        return _div(_ONE, _mul(("const", 2.0), _call(np.sqrt, u)))
-    if ufunc is np.absolute:
-        return _call(np.sign, u)
-    if ufunc is np.sinh:
-        return _call(np.cosh, u)
-    if ufunc is np.cosh:
-        return _call(np.sinh, u)
-    if ufunc is np.tanh:
-        return _div(_ONE, _pow(_call(np.cosh, u), ("const", 2.0)))
-    if ufunc in (np.arcsin, np.arccos):
-        d = _div(_ONE, _call(np.sqrt, _sub(_ONE, _pow(u, ("const", 2.0)))))
-        return d if ufunc is np.arcsin else _neg(d)
-    if ufunc is np.arctan:
-        return _div(_ONE, _add(_ONE, _pow(u, ("const", 2.0))))
-    if ufunc is np.sign:
-        return _ZERO
-    msg = f"no derivative rule for {ufunc!r}"  # pragma: no cover - every function has one
-    raise ExpressionError(msg)
-
-
-def _children(node: tuple) -> tuple:
-    if node[0] == "call":
-        return (node[2],)
-    if node[0] == "binary":
-        return (node[2], node[3])
-    return ()
-
-
-def _derivative_of(node: tuple, d: list[tuple], axis: int) -> tuple:
-    """Return the derivative of ``node`` from the derivatives ``d`` of its children."""
-    kind = node[0]
-    if kind == "const":
-        return _ZERO
-    if kind == "coord":
-        return _ONE if node[1] == axis else _ZERO
-    if kind == "call":
-        return _mul(_function_derivative(node[1], node[2]), d[0])
-    op, u, v = node[1], node[2], node[3]
-    du, dv = d
-    if op is np.add:
-        return _add(du, dv)
-    if op is np.subtract:
-        return _sub(du, dv)
-    if op is np.multiply:
-        return _add(_mul(du, v), _mul(u, dv))
-    if op is np.true_divide:
-        if _const(dv) == 0.0:
-            return _div(du, v)
-        return _div(_sub(_mul(du, v), _mul(u, dv)), _pow(v, ("const", 2.0)))
-    # power: u**v
-    if _const(dv) == 0.0:  # v does not depend on the coordinate
-        cv = _const(v)
-        lower = ("const", cv - 1.0) if cv is not None else _sub(v, _ONE)
-        return _mul(_mul(v, _pow(u, lower)), du)
-    log_u = _call(np.log, u)
-    if _const(du) == 0.0:
-        return _mul(_mul(node, log_u), dv)
-    return _mul(node, _add(_mul(dv, log_u), _div(_mul(v, du), u)))
-
-
-def _differentiate(root: tuple, axis: int) -> tuple:
-    done: dict[int, tuple] = {}
-    stack: list[tuple[tuple, bool]] = [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if id(node) in done:
-            continue
-        children = _children(node)
-        if ready:
-            done[id(node)] = _derivative_of(node, [done[id(c)] for c in children], axis)
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in children if id(c) not in done)
-    return done[id(root)]
-
-
-def _post_order(root: tuple) -> list[tuple]:
-    """Nodes in post-order (children first), shared subtrees repeated, without recursion."""
-    out: list[tuple] = []
-    stack: list[tuple[tuple, bool]] = [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if ready:
-            out.append(node)
-            continue
-        stack.append((node, True))
-        stack.extend((c, False) for c in reversed(_children(node)))
-    return out
-
-
-def _text_of_const(value: float) -> str:
-    if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
-def _from_tree(root: tuple, dimension: int) -> Expression:
-    """Compile a tree into an :class:`Expression` (program, text, names, constant value)."""
-    program: list[_Instruction] = []
-    texts: list[tuple[str, int]] = []  # (text, precedence) of each operand on the stack
-    names: set[str] = set()
-    for node in _post_order(root):
-        kind = node[0]
-        if kind == "const":
-            program.append(("const", np.float64(node[1])))
-            prec = 5 if node[1] >= 0.0 else 3
-            texts.append((_text_of_const(node[1]), prec))
-        elif kind == "coord":
-            program.append(("coord", node[1]))
-            names.add(_COORDINATES[node[1]])
-            texts.append((_COORDINATES[node[1]], 5))
-        elif kind == "call":
-            program.append(("call", node[1]))
-            inner, prec = texts.pop()
-            if node[1] is np.negative:
-                texts.append((f"-({inner})" if prec < 5 else f"-{inner}", 3))
-            else:
-                texts.append((f"{_NAMES[node[1]]}({inner})", 5))
-        else:
-            op = node[1]
-            program.append(("binary", op))
-            (right, rp), (left, lp) = texts.pop(), texts.pop()
-            p = _PRECEDENCE[op]
-            if op is np.power:  # right-associative, binds tighter than unary minus on its left
-                left = left if lp > p else f"({left})"
-                right = right if rp >= p else f"({right})"
-            else:
-                left = left if lp >= p else f"({left})"
-                right = right if rp > p else f"({right})"
-            texts.append((f"{left}{_SYMBOLS[op]}{right}", p))
-    program_t = tuple(program)
-    value = None
-    if not names:
-        with np.errstate(all="ignore"):
-            value = float(_run(program_t, []))
-    ((text, _),) = texts
-    return Expression(text, dimension, frozenset(names), value, program_t)

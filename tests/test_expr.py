@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import kronpde.expr as expr_module
+import kronpde.expr_grammar as grammar_module
 from kronpde.errors import KronpdeError
 from kronpde.expr import (
     MAX_LENGTH,
@@ -335,13 +335,13 @@ def test_length_and_depth_limits():
 def _count_power_calls(monkeypatch) -> list:
     """Count the elementwise powers the evaluator runs (its ** is numpy's float64 power)."""
     calls = []
-    power = expr_module._BINARY[ast.Pow]
+    power = grammar_module._BINARY[ast.Pow]
 
     def counting(a, b):
         calls.append((np.asarray(a).dtype, np.asarray(b).dtype))
         return power(a, b)
 
-    monkeypatch.setitem(expr_module._BINARY, ast.Pow, counting)
+    monkeypatch.setitem(grammar_module._BINARY, ast.Pow, counting)
     return calls
 
 

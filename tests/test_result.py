@@ -14,8 +14,10 @@ from vtkmodules.vtkIOParallelXML import vtkXMLPImageDataWriter, vtkXMLPRectiline
 from vtkmodules.vtkIOXML import vtkXMLImageDataWriter, vtkXMLRectilinearGridWriter
 
 from kronpde import Grid
+from kronpde.io.pieces import write_index, write_piece
 from kronpde.io.result import READABLE_EXTENSIONS, ResultError, read_result, read_series
-from kronpde.io.vtk import TimeSeriesWriter, write_index, write_piece, write_result
+from kronpde.io.series import TimeSeriesWriter
+from kronpde.io.vtk import write_result
 
 EPS = np.finfo(float).eps
 

@@ -16,18 +16,14 @@ from vtk_reference import grid_points, read_pvd, read_vtk
 from kronpde import Dirichlet, Grid, Periodic
 from kronpde.errors import GridError, KronpdeError
 from kronpde.io import checks, vtk
+from kronpde.io.pieces import index_path, piece_extent, piece_path, write_index, write_piece
 from kronpde.io.result import read_result
+from kronpde.io.series import TimeSeriesWriter
 from kronpde.io.vtk import (
     FieldDataError,
     NotUniformError,
     OutputError,
-    TimeSeriesWriter,
     check_writable,
-    index_path,
-    piece_extent,
-    piece_path,
-    write_index,
-    write_piece,
     write_result,
     write_structured,
 )

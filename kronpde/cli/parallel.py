@@ -63,7 +63,7 @@ def write_parallel(
         The point-data fields.
     """
     from kronpde.fields import CaseFields
-    from kronpde.io.vtk import index_path, write_index, write_piece
+    from kronpde.io.pieces import index_path, write_index, write_piece
 
     grid = case.grid
     owned, held = prepared.piece_box()

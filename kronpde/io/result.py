@@ -15,7 +15,7 @@ and the parallel index files:
   meshio's XDMF reader needs h5py even for those.
 
 :func:`read_series` lists the (time, file) steps of a ParaView ``.pvd``
-collection, such as :class:`kronpde.io.vtk.TimeSeriesWriter` writes.
+collection, such as :class:`kronpde.io.series.TimeSeriesWriter` writes.
 """
 
 from __future__ import annotations

@@ -3,14 +3,10 @@
 The structured formats of a tensor grid need no per-node coordinates and no
 connectivity: ``.vti`` (ImageData) stores an origin and a spacing per axis and
 so needs uniform axes, ``.vtr`` (RectilinearGrid) one coordinate array per
-axis and takes any.  Besides one file per grid this module writes
-
-* the pieces of a grid split between processes (:func:`write_piece`, one per
-  rank) and the ``.pvti``/``.pvtr`` index naming them (:func:`write_index`,
-  rank 0), for ``-o out.vtr`` under MPI: ``out.pvtr`` and ``out/out_0.vtr``,
-  ``out/out_1.vtr``, ... beside it;
-* a time series: :class:`TimeSeriesWriter` adds one file per step and keeps
-  the ParaView collection (``.pvd``) listing (time, file) up to date.
+axis and takes any.  The pieces of a grid split between processes and their ``.pvti``/``.pvtr``
+index are written by :mod:`kronpde.io.pieces`, a time series with its
+ParaView collection (``.pvd``) by :mod:`kronpde.io.series`, both in this
+module's file layout.
 
 :func:`write_result` is the one entry point for a result file of any format:
 the structured ones here, ``.vtu``/``.vtk``/``.xdmf`` through
@@ -39,7 +35,6 @@ temporary behind.
 
 from __future__ import annotations
 
-import math
 import os
 import pathlib
 import zlib
@@ -49,7 +44,6 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
-from kronpde.errors import GridError
 from kronpde.io.atomic import replace_atomically
 from kronpde.io.checks import (
     MESH_EXTENSIONS,
@@ -70,33 +64,24 @@ from kronpde.io.checks import (
 )
 
 __all__ = [
-    "PARALLEL_EXTENSIONS",
     "STRUCTURED_EXTENSIONS",
     "SUPPORTED_EXTENSIONS",
     "FieldDataError",
     "NotUniformError",
     "OutputError",
-    "TimeSeriesWriter",
     "check_writable",
-    "index_path",
-    "piece_extent",
-    "piece_path",
-    "write_index",
-    "write_piece",
     "write_result",
     "write_structured",
 ]
 
-#: The index file of a parallel write, by the extension of its pieces.
-PARALLEL_EXTENSIONS = {".vti": ".pvti", ".vtr": ".pvtr"}
-
 _KIND = {".vti": "ImageData", ".vtr": "RectilinearGrid"}
+
+#: A box of nodes: ``(first, last)`` per axis, inclusive (VTK's extent).
+Extent = Sequence[tuple[int, int]]
 _FLOAT = np.dtype("<f8")
 _HEADER = np.dtype("<u8")
 _BLOCK_BYTES = 1 << 20  # uncompressed size of one zlib block
 _OFFSET_WIDTH = 20  # digits of a placeholder offset, patched once known (compressed data)
-
-Extent = Sequence[tuple[int, int]]
 
 
 def __getattr__(name: str) -> Any:
@@ -491,425 +476,3 @@ def write_result(
     return write_structured(
         target, nodes, point_data, cell_data, file_format=file_format, compression=compression
     )
-
-
-# --------------------------------------------------------------------------- parallel pieces
-
-
-def index_path(path: str | os.PathLike[str]) -> pathlib.Path:
-    """Return the index file of a parallel write to ``path``: ``out.vtr`` -> ``out.pvtr``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The output file as the user named it, ``.vti`` or ``.vtr``.
-
-    Returns
-    -------
-    pathlib.Path
-        The ``.pvti``/``.pvtr`` beside it.
-    """
-    target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
-    return target.with_suffix(PARALLEL_EXTENSIONS[ext])
-
-
-def piece_path(path: str | os.PathLike[str], rank: int) -> pathlib.Path:
-    """Return the file of rank ``rank``'s piece: ``out.vtr`` -> ``out/out_<rank>.vtr``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The output file as the user named it, ``.vti`` or ``.vtr``.
-    rank : int
-        The piece's number, 0 or more.
-
-    Returns
-    -------
-    pathlib.Path
-        The piece, in a folder named after the file, beside it.
-    """
-    target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
-    if isinstance(rank, bool) or not isinstance(rank, int | np.integer) or rank < 0:
-        msg = f"rank must be an integer >= 0, got {rank!r}"
-        raise OutputError(msg)
-    stem = target.stem
-    return target.parent / stem / f"{stem}_{int(rank)}{ext.lower()}"
-
-
-def piece_extent(
-    start: Sequence[int], stop: Sequence[int], node_shape: Sequence[int]
-) -> tuple[tuple[int, int], ...]:
-    """Return the node extent of a piece that owns nodes ``start <= i < stop`` per axis.
-
-    The piece also holds the first layer of nodes past ``stop`` (owned by the
-    next piece), so that neighbouring pieces share a layer of nodes and their
-    cells together tile the grid: the extent is ``(start, min(stop,
-    n - 1))`` per axis, inclusive, VTK's convention.
-
-    Parameters
-    ----------
-    start, stop : sequence of int
-        The owned node range per axis (``stop`` exclusive), e.g. a PETSc
-        DMDA's ownership corners.
-    node_shape : sequence of int
-        Nodes per axis of the whole grid.
-
-    Returns
-    -------
-    tuple of (int, int)
-        ``(first, last)`` node index per axis.
-
-    Notes
-    -----
-    A piece must span at least one cell on every axis (:func:`write_piece`
-    refuses one that owns only the last layer of nodes of an axis).
-
-    Examples
-    --------
-    >>> piece_extent((0, 4), (4, 9), (9, 9))
-    ((0, 4), (4, 8))
-    """
-    if not len(start) == len(stop) == len(node_shape):
-        msg = "start, stop and node_shape must have one entry per axis"
-        raise GridError(msg)
-    extent = []
-    for lo, hi, n in zip(start, stop, node_shape, strict=True):
-        if not 0 <= lo < hi <= n:
-            msg = f"the owned range {lo}..{hi} does not lie within 0..{n}"
-            raise GridError(msg)
-        extent.append((int(lo), int(min(hi, n - 1))))
-    return tuple(extent)
-
-
-def _check_extent(extent: Extent, shape: tuple[int, ...], what: str) -> list[tuple[int, int]]:
-    pairs = [tuple(p) for p in extent]
-    if len(pairs) != len(shape) or any(len(p) != 2 for p in pairs):
-        msg = f"{what} must give (first, last) node indices for each of the {len(shape)} axes"
-        raise GridError(msg)
-    out = []
-    for (lo, hi), n in zip(pairs, shape, strict=True):
-        if not 0 <= int(lo) <= int(hi) <= n - 1:
-            msg = f"{what} {pairs} does not lie within the grid's nodes 0..{n - 1}"
-            raise GridError(msg)
-        out.append((int(lo), int(hi)))
-    return out
-
-
-def write_piece(
-    path: str | os.PathLike[str],
-    nodes: Sequence[np.ndarray],
-    extent: Extent,
-    point_data: Mapping[str, np.ndarray] | None = None,
-    cell_data: Mapping[str, np.ndarray] | None = None,
-    *,
-    rank: int,
-    compression: int | None = None,
-) -> pathlib.Path:
-    """Write one process's piece of a grid split between processes, atomically.
-
-    The piece goes to :func:`piece_path` ``(path, rank)``; the folder is
-    created if missing.  Each rank calls this with its own piece, rank 0
-    also :func:`write_index` (after every rank is done, if readers may look
-    at once).  The field is never gathered: each piece holds the nodes of its
-    ``extent`` (its own nodes plus the layer it shares with the next piece,
-    see :func:`piece_extent`).
-
-    Parameters
-    ----------
-    path : str or path-like
-        The output file as the user named it, ``.vti`` or ``.vtr``.
-    nodes : sequence of 1-D arrays
-        The node coordinates of the whole grid, one array per axis.
-    extent : sequence of (int, int)
-        The piece's first and last node index per axis (inclusive).
-    point_data : mapping of str to array, optional
-        The piece's nodal fields, each of shape ``(last - first + 1, ...)``.
-    cell_data : mapping of str to array, optional
-        The piece's cell fields, each of shape ``(last - first, ...)``.
-    rank : int
-        The piece's number.
-    compression : int, optional
-        A zlib level 1 to 9; None (default) writes raw data.
-
-    Returns
-    -------
-    pathlib.Path
-        The piece file.
-
-    Raises
-    ------
-    OutputError, NotUniformError, GridError, FieldDataError
-        As :func:`write_structured`; GridError also for an extent outside the
-        grid.
-    """
-    target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
-    check_compression(compression)
-    piece = piece_path(target, rank)
-    check_folder(piece, create=True)
-    axes = check_nodes(nodes)
-    if ext == ".vti":
-        check_uniform(target, axes)
-    box = _check_extent(extent, tuple(x.size for x in axes), "extent")
-    if any(lo == hi for lo, hi in box):
-        # VTK would count the cells of such a piece as those of a lower-dimensional grid
-        msg = f"the piece's extent {box} spans no cells along an axis; give it at least one"
-        raise GridError(msg)
-    geometry, arrays = _arrays(axes, box, point_data, cell_data, ext)
-    piece.parent.mkdir(exist_ok=True)
-    kind = _KIND[ext]
-    return replace_atomically(
-        piece,
-        lambda tmp: _write_file(tmp, kind, box, box, geometry, arrays, compression),
-        OutputError,
-        suffix=ext,
-    )
-
-
-def write_index(
-    path: str | os.PathLike[str],
-    nodes: Sequence[np.ndarray],
-    extents: Sequence[Extent],
-    point_names: Sequence[str] = (),
-    cell_names: Sequence[str] = (),
-) -> pathlib.Path:
-    """Write the ``.pvti``/``.pvtr`` index of a grid written in pieces, atomically.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The output file as the user named it, ``.vti`` or ``.vtr``; the index
-        is :func:`index_path` ``(path)``, naming the pieces
-        :func:`piece_path` ``(path, rank)`` for ``rank`` 0, 1, ...
-    nodes : sequence of 1-D arrays
-        The node coordinates of the whole grid.
-    extents : sequence of extents
-        Every piece's extent, in rank order, as given to :func:`write_piece`.
-    point_names, cell_names : sequence of str
-        The point- and cell-data fields every piece holds.
-
-    Returns
-    -------
-    pathlib.Path
-        The index file.
-
-    Raises
-    ------
-    OutputError
-        If the folder is not writable or the write fails.
-    GridError
-        If ``nodes`` is not a grid, an extent lies outside it, or the pieces'
-        cells do not add up to the grid's.
-    FieldDataError
-        If a name is empty or has white space.
-    """
-    target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
-    index = index_path(target)
-    check_folder(index)
-    axes = check_nodes(nodes)
-    if ext == ".vti":
-        check_uniform(target, axes)
-    shape = tuple(x.size for x in axes)
-    boxes = [_check_extent(e, shape, f"extents[{r}]") for r, e in enumerate(extents)]
-    if not boxes:
-        msg = "extents must name at least one piece"
-        raise GridError(msg)
-    cells = sum(math.prod(hi - lo for lo, hi in box) for box in boxes)
-    if cells != math.prod(n - 1 for n in shape):
-        msg = (
-            f"the pieces hold {cells} cells but the grid has {math.prod(n - 1 for n in shape)}; "
-            "pieces must tile the grid, sharing one layer of nodes (see piece_extent)"
-        )
-        raise GridError(msg)
-    for what, names in (("point data", point_names), ("cell data", cell_names)):
-        for name in names:
-            if not isinstance(name, str) or not name or any(c.isspace() for c in name):
-                msg = f"{what} name {name!r} is not allowed; use a non-empty string without spaces"
-                raise FieldDataError(msg)
-    kind = "P" + _KIND[ext]
-    whole = [(0, n - 1) for n in shape]
-    geometry = ""
-    if ext == ".vti":
-        origin = [x[0] for x in axes] + [0.0] * (3 - len(axes))
-        spacing = [uniform_spacing(x) for x in axes] + [1.0] * (3 - len(axes))
-        geometry = f' Origin="{_floats(origin)}" Spacing="{_floats(spacing)}"'
-    lines = [
-        '<?xml version="1.0"?>',
-        f'<VTKFile type="{kind}" version="1.0" byte_order="LittleEndian" header_type="UInt64">',
-        f'  <{kind} WholeExtent="{_extent_text(whole)}" GhostLevel="0"{geometry}>',
-    ]
-    sections = [("PPointData", point_names), ("PCellData", cell_names)]
-    if ext == ".vtr":
-        sections.append(("PCoordinates", ("x", "y", "z")))
-    for section, names in sections:
-        active = f" Scalars={quoteattr(names[0])}" if names and section != "PCoordinates" else ""
-        lines.append(f"    <{section}{active}>")
-        lines += [f'      <PDataArray type="Float64" Name={quoteattr(n)}/>' for n in names]
-        lines.append(f"    </{section}>")
-    for rank, box in enumerate(boxes):
-        source = piece_path(target, rank).relative_to(index.parent).as_posix()
-        lines.append(f'    <Piece Extent="{_extent_text(box)}" Source={quoteattr(source)}/>')
-    lines += [f"  </{kind}>", "</VTKFile>", ""]
-    text = "\n".join(lines)
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-
-    return replace_atomically(index, write, OutputError)
-
-
-# --------------------------------------------------------------------------- time series
-
-
-class TimeSeriesWriter:
-    """Write one structured file per time step and keep a ParaView ``.pvd`` index of them.
-
-    ``TimeSeriesWriter("run.pvd")`` writes the steps into the folder ``run/``
-    beside it (created at the first step): ``run/run_000000.vti``,
-    ``run/run_000001.vti``, ...  After each step the collection ``run.pvd``
-    listing every (time, file) so far is replaced atomically, so a run that
-    stops at any moment leaves a readable series of the steps written until
-    then.  A new writer starts a new series: its first step replaces an
-    existing ``run.pvd`` (older step files not listed are left alone).
-
-    Parameters
-    ----------
-    path : str or path-like
-        The collection file, ``.pvd``; its folder must exist.
-    file_format : {".vti", ".vtr"}
-        The format of the steps (``.vti`` needs uniform axes).
-    compression : int, optional
-        A zlib level 1 to 9 for the steps; None (default) writes raw data.
-
-    Raises
-    ------
-    OutputError
-        If ``path`` is not ``.pvd``, its folder is not writable, or the format
-        is not ``.vti``/``.vtr``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> x = np.linspace(0.0, 1.0, 9)
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     series = TimeSeriesWriter(pathlib.Path(tmp) / "run.pvd")
-    ...     for step in range(3):
-    ...         _ = series.write(0.5 * step, [x], {"u": np.sin(x - step)})
-    ...     [(t, f.name) for t, f in series.steps]
-    [(0.0, 'run_000000.vti'), (0.5, 'run_000001.vti'), (1.0, 'run_000002.vti')]
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        file_format: str = ".vti",
-        *,
-        compression: int | None = None,
-    ):
-        self.path = pathlib.Path(path)
-        if self.path.suffix.lower() != ".pvd":
-            msg = f"cannot write {str(self.path)!r}: a time series' index is a .pvd file"
-            raise OutputError(msg)
-        check_folder(self.path)
-        self.folder = self.path.parent / self.path.stem
-        self.extension = _structured_extension(self.folder / "step", file_format)
-        check_compression(compression)
-        self.compression = compression
-        self._steps: list[tuple[float, pathlib.Path]] = []
-
-    @property
-    def steps(self) -> list[tuple[float, pathlib.Path]]:
-        """The (time, file) of every step written so far, in order."""
-        return list(self._steps)
-
-    def step_path(self, number: int) -> pathlib.Path:
-        """Return the file of step ``number`` (counted from 0)."""
-        return self.folder / f"{self.path.stem}_{number:06d}{self.extension}"
-
-    def write(
-        self,
-        time: float,
-        nodes: Sequence[np.ndarray],
-        point_data: Mapping[str, np.ndarray] | None = None,
-        cell_data: Mapping[str, np.ndarray] | None = None,
-    ) -> pathlib.Path:
-        """Write the step at ``time`` (see :func:`write_structured`) and update the index.
-
-        Parameters
-        ----------
-        time : float
-            Finite, later than the previous step's.
-        nodes, point_data, cell_data
-            As for :func:`write_structured`.
-
-        Returns
-        -------
-        pathlib.Path
-            The step's file.
-        """
-        time = self._check_time(time)
-        self.folder.mkdir(exist_ok=True)
-        file = write_structured(
-            self.step_path(len(self._steps)),
-            nodes,
-            point_data,
-            cell_data,
-            compression=self.compression,
-        )
-        self.add(time, file)
-        return file
-
-    def add(self, time: float, file: str | os.PathLike[str]) -> pathlib.Path:
-        """List an already written file (e.g. a parallel index) as the step at ``time``.
-
-        Parameters
-        ----------
-        time : float
-            Finite, later than the previous step's.
-        file : str or path-like
-            The step's file (any VTK format ParaView reads), normally beside
-            or below the ``.pvd``.
-
-        Returns
-        -------
-        pathlib.Path
-            The ``.pvd`` file.
-        """
-        time = self._check_time(time)
-        self._steps.append((time, pathlib.Path(file)))
-        try:
-            return replace_atomically(self.path, self._write_index, OutputError)
-        except BaseException:
-            self._steps.pop()
-            raise
-
-    def _check_time(self, time: float) -> float:
-        try:
-            t = float(time)
-        except (TypeError, ValueError):
-            t = math.nan
-        if not math.isfinite(t) or isinstance(time, bool):
-            msg = f"time must be a finite number, got {time!r}"
-            raise FieldDataError(msg)
-        if self._steps and not t > self._steps[-1][0]:
-            msg = f"time {t!r} must be later than the previous step's, {self._steps[-1][0]!r}"
-            raise FieldDataError(msg)
-        return t
-
-    def _write_index(self, tmp: str) -> None:
-        lines = [
-            '<?xml version="1.0"?>',
-            '<VTKFile type="Collection" version="1.0" byte_order="LittleEndian">',
-            "  <Collection>",
-        ]
-        for t, file in self._steps:
-            ref = os.path.relpath(os.path.abspath(file), os.path.abspath(self.path.parent))
-            ref = pathlib.Path(ref).as_posix()
-            lines.append(f'    <DataSet timestep="{t!r}" group="" part="0" file={quoteattr(ref)}/>')
-        lines += ["  </Collection>", "</VTKFile>", ""]
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines))

@@ -601,7 +601,7 @@ class PetscSolver:
         periodic image node ``m`` beyond them when its box reaches a face, and
         *holds* also the first layer of nodes past its owned ones (owned by the
         next rank), so that neighbouring pieces share a layer and their cells
-        tile the grid (:func:`kronpde.io.vtk.piece_extent`).
+        tile the grid (:func:`kronpde.io.pieces.piece_extent`).
 
         Returns
         -------
