@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from kronpde.fields import CaseFields, error_norms
     from kronpde.io.case import load_case
     from kronpde.io.vtk import write_result
+    from kronpde.settings import AUTO
     from kronpde.solvers import solve
+    from kronpde.solvers.accuracy import FALLBACK_RTOL
     from kronpde.solvers.result import ProgressLines
 
     case = load_case(args.case)
@@ -55,15 +57,32 @@ def run(args: argparse.Namespace) -> int:
     quiet = args.quiet
 
     monitor = ProgressLines(None if quiet else sys.stderr)
+    notes: list[str] = []
     if petsc_options is None:
-        solution = solve(
-            problem, method, rtol=settings.rtol, maxiter=settings.maxiter, monitor=monitor
-        )
-    else:  # every rank solves its part; rank 0 receives u, reports and writes
+        # estimate=True: the discretisation error is estimated (from [exact], else by
+        # Richardson) with a numeric rtol too, so that the summary can say when the
+        # algebraic error exceeds it
         solution = solve(
             problem,
             method,
             rtol=settings.rtol,
+            maxiter=settings.maxiter,
+            monitor=monitor,
+            exact=fields.exact,
+            estimate=True,
+        )
+    else:  # every rank solves its part; rank 0 receives u, reports and writes
+        rtol = settings.rtol
+        if rtol == AUTO:  # the PETSc backend stops on the residual only
+            rtol = FALLBACK_RTOL
+            notes.append(
+                f"rtol = 'auto' is not available on the PETSc backend; solved to rtol = "
+                f"{FALLBACK_RTOL:g} instead."
+            )
+        solution = solve(
+            problem,
+            method,
+            rtol=rtol,
             maxiter=settings.maxiter,
             backend="petsc",
             options=petsc_options,
@@ -71,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if solution.u is None:
             return EXIT_OK if solution.report.converged else EXIT_NOT_CONVERGED
     report = solution.report
+    warnings = [*notes, *report.warnings]
     u = np.asarray(solution.u, dtype=float)
     data = fields.point_data(u)
     errors = error_norms(data)  # over all nodes of the output, Dirichlet nodes included
@@ -106,6 +126,19 @@ def run(args: argparse.Namespace) -> int:
                 f"projected  {report.projected_norm:.3e}: relative size of the incompatible part "
                 "of the data, removed (singular problem; u has zero mean)"
             )
+        bound = report.algebraic_error_bound
+        accuracy = (
+            "algebraic error not bounded"
+            if bound is None
+            else f"algebraic error <= {bound:.3e} (certified, ||u - u_h||_W)"
+        )
+        if report.discretisation_error is not None:
+            accuracy += (
+                f"; discretisation error ~ {report.discretisation_error:.3e} "
+                f"({report.discretisation_estimate})"
+            )
+        lines.append(f"accuracy   {accuracy}")
+        lines.extend(f"warning    {w}" for w in warnings)
         lines.append(
             f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
         )
@@ -143,6 +176,11 @@ def run(args: argparse.Namespace) -> int:
             "solve_seconds": report.solve_seconds,
             "output": None if written is None else str(written),
             **errors,
+            "algebraic_error_bound": report.algebraic_error_bound,
+            "warnings": list(warnings),
+            "rtol": settings.rtol,
+            "discretisation_error": report.discretisation_error,
+            "discretisation_estimate": report.discretisation_estimate,
         }
         if petsc_options is not None:
             record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
