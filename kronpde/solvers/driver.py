@@ -238,10 +238,10 @@ class PreparedSolver:
             estimator, why = self._estimator(b_proj, exact_x, own_rhs)
             if estimator is None and not auto:
                 warnings.append(f"No discretisation-error estimate: {why}.")
-        goal = None
+        goal = None  # only the iterative methods take one
         if auto:
             eigenvalue = p.smallest_eigenvalue()
-            if estimator is not None and eigenvalue is not None:
+            if estimator is not None and eigenvalue is not None and self.solver.iterative:
                 floor = (  # about the rounding level of the residual (see Goal)
                     gamma(residual_terms(p.grid.dimension))
                     * float(np.max(np.abs(p.diagonal()), initial=0.0))
