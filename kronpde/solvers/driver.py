@@ -233,32 +233,21 @@ class PreparedSolver:
         b_proj, projected_norm = p.project_rhs(b)
         nb = float(np.linalg.norm(b_proj))
         warnings: list[str] = []
-        estimator = None
+        estimator, why = None, ""
         if estimate is True or (estimate is None and (auto or exact_x is not None)):
             estimator, why = self._estimator(b_proj, exact_x, own_rhs)
             if estimator is None and not auto:
                 warnings.append(f"No discretisation-error estimate: {why}.")
-        goal = None  # only the iterative methods take one
+        goal = self._goal(estimator) if auto else None
         if auto:
-            eigenvalue = p.smallest_eigenvalue()
-            if estimator is not None and eigenvalue is not None and self.solver.iterative:
-                floor = (  # about the rounding level of the residual (see Goal)
-                    gamma(residual_terms(p.grid.dimension))
-                    * float(np.max(np.abs(p.diagonal()), initial=0.0))
-                    * estimator.solution_norm
-                )
-                goal = Goal(estimator, eigenvalue.value, AUTO_FRACTION, floor)
-            elif self.solver.iterative:
-                why = (
-                    why
-                    if estimator is None
-                    else "no certified lower bound on the smallest eigenvalue of A"
-                )
+            target = FALLBACK_RTOL  # what the iterative methods solve to without a goal
+            if goal is None and self.solver.iterative:
+                if estimator is not None:
+                    why = "no certified lower bound on the smallest eigenvalue of A"
                 warnings.append(
                     f"rtol='auto' fell back to rtol = {FALLBACK_RTOL:g}: no discretisation-error "
                     f"estimate could be made ({why})."
                 )
-            target = FALLBACK_RTOL
         else:
             target = max(rtol, atol / nb) if nb > 0.0 else rtol
         extra = {} if goal is None else {"goal": goal}
@@ -326,6 +315,19 @@ class PreparedSolver:
             discretisation_estimate=None if estimator is None else estimator.kind,
         )
         return Solution(u=p.to_nodes(x), x=x, report=report)
+
+    def _goal(self, estimator: ErrorEstimate | None) -> Goal | None:
+        """Return what ``rtol="auto"`` asks of an iterative method (None: it cannot ask)."""
+        p = self.problem
+        eigenvalue = p.smallest_eigenvalue()
+        if estimator is None or eigenvalue is None or not self.solver.iterative:
+            return None
+        floor = (  # about the rounding level of the residual (see Goal)
+            gamma(residual_terms(p.grid.dimension))
+            * float(np.max(np.abs(p.diagonal()), initial=0.0))
+            * estimator.solution_norm
+        )
+        return Goal(estimator, eigenvalue.value, AUTO_FRACTION, floor)
 
     def _estimator(
         self, b: np.ndarray, exact: np.ndarray | None, own_rhs: bool
