@@ -414,7 +414,8 @@ class Certifier:
     """Everything the bound of one problem needs, computed once: ``λ``, ``diag(A)``, ``D``.
 
     Made by :meth:`kronpde.Problem.certifier`; :meth:`certify` then costs two
-    products with ``A`` and a few vector operations.
+    products with ``A`` and a few vector operations, in two work arrays kept
+    here (so it is not thread-safe, like the prepared solvers).
 
     Parameters
     ----------
@@ -436,7 +437,9 @@ class Certifier:
         self.diagonal = problem.diagonal()
         self.terms = residual_terms(problem.grid.dimension)
         self._z_matrix = self._is_z_matrix()
+        self._twice_diagonal = 2.0 * self.diagonal
         self._abs_matrix: Any = None
+        self._work: tuple[np.ndarray, np.ndarray] | None = None
 
     def _is_z_matrix(self) -> bool:
         """Return True if ``A`` has a non-negative diagonal and non-positive couplings."""
@@ -452,21 +455,21 @@ class Certifier:
         )
 
     def _abs_apply(self, absu: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Write an upper bound on ``|A| |u|`` into ``out``."""
+        """Write ``|A| |u|`` (as computed; :meth:`certify` covers its rounding) into ``out``.
+
+        ``absu`` (``|u|``) is overwritten.
+        """
         if self._z_matrix:
             self.apply.matvec_into(absu, out)  # A |u|
-            np.multiply(self.diagonal, absu, out=absu)
-            absu *= 2.0
+            np.multiply(self._twice_diagonal, absu, out=absu)
             np.subtract(absu, out, out=out)  # 2 diag |u| - A |u|
             np.maximum(out, 0.0, out=out)
-            out *= 1.0 + 3.0 * gamma(self.terms)
             return out
         if self._abs_matrix is None:  # any other operator: the assembled |A|, once
             a = self.problem.operator().copy()
             a.data = np.abs(a.data)
             self._abs_matrix = a
         np.copyto(out, self._abs_matrix @ absu)
-        out *= 1.0 + 3.0 * gamma(self.terms)
         return out
 
     def certify(self, u: np.ndarray, b: np.ndarray) -> Certificate:
@@ -486,28 +489,34 @@ class Certifier:
         u = np.ascontiguousarray(u, dtype=float).reshape(-1)
         b = np.asarray(b, dtype=float).reshape(-1)
         n = u.size
-        r = np.empty(n)
+        if self._work is None or self._work[0].size != n:
+            self._work = (np.empty(n), np.empty(n))
+        r, t = self._work
+        w = self.weights
         self.apply.matvec_into(u, r)
         np.subtract(b, r, out=r)
-        residual_norm = float(np.linalg.norm(r))
-        g_norm = gamma(n + 4)
-        dr = r * self.scale
+        residual_norm = math.sqrt(float(np.einsum("i,i->", r, r)))
+        g_norm = gamma(n + 4)  # a computed sum of n squares, its square root, the weights
         extra = 0.0
         mean_term = 0.0
         if self.singular:
+            np.multiply(r, self.scale, out=t)  # D r
             v = self.scale / np.linalg.norm(self.scale)
-            extra = 2.0 * g_norm * float(np.linalg.norm(dr))
-            dr -= float(v @ dr) * v
-            w = self.weights
+            extra = 2.0 * g_norm * float(np.linalg.norm(t))  # the projection's rounding
+            t -= float(v @ t) * v
+            weighted = float(np.linalg.norm(t))
             total = float(w.sum())
             mean = abs(float(w @ u)) / total + g_norm * float(w @ np.abs(u)) / total
             mean_term = mean * math.sqrt(total) * (1.0 + g_norm)
-        weighted = float(np.linalg.norm(dr))
-        absu = np.abs(u)
-        bound_au = self._abs_apply(absu, r)  # r is free now
-        bound_au += np.abs(b)
-        bound_au *= self.scale
-        rounding = gamma(self.terms) * float(np.linalg.norm(bound_au)) * (1.0 + g_norm) + extra
+        else:
+            weighted = math.sqrt(float(np.einsum("i,i,i->", w, r, r)))
+        np.abs(u, out=t)
+        au = self._abs_apply(t, r)  # |A| |u| (r is free now)
+        # ||D γ_K (|b| + (1 + 3 γ_K) |A||u|)|| <= γ_K (||D b|| + (1 + 3 γ_K) ||D |A||u| ||)
+        g = gamma(self.terms)
+        size = (1.0 + 3.0 * g) * math.sqrt(float(np.einsum("i,i,i->", w, au, au)))
+        size += math.sqrt(float(np.einsum("i,i,i->", w, b, b)))
+        rounding = g * size * (1.0 + g_norm) + extra
         lam = None if self.eigenvalue is None else self.eigenvalue.value
         bound = None
         if lam is not None:

@@ -463,7 +463,7 @@ def test_check_names_auto(tmp_path, capsys):
     case = write_case(tmp_path, 8, "cg")
     code, out, _ = run(capsys, "check", case)
     assert code == 0
-    assert "rtol auto (a tenth of the estimated discretisation error)" in out
+    assert "rtol auto: a tenth of the estimated discretisation error" in out
 
 
 # --------------------------------------------------------------------------- expressions in Python

@@ -147,7 +147,7 @@ def solver_settings(case: Case, args: argparse.Namespace) -> SolverSettings:
 def describe_rtol(rtol: float | str) -> str:
     """``rtol`` for a summary line: ``auto`` with what it means, or the number."""
     if isinstance(rtol, str):
-        return f"{rtol} (a tenth of the estimated discretisation error)"
+        return f"{rtol}: a tenth of the estimated discretisation error"
     return f"{rtol:g}"
 
 
