@@ -310,7 +310,7 @@ def _kronecker_bound(ops: Any, shift: float, singular: bool) -> tuple[float, flo
     else:
         lower = sum(s.lowest for s in spectra) + shift
         computed = sum(s.computed[0] for s in spectra) + shift
-        text = f"sum of the 1-D smallest eigenvalues ({how}) plus c"
+        text = f"sum of the 1-D smallest eigenvalues ({how})" + (" plus c" if shift else "")
     lower *= 1.0 - 4.0 * (d + 1) * UNIT_ROUNDOFF  # the rounding of the sums above
     return lower, computed, text
 
@@ -368,8 +368,8 @@ def smallest_eigenvalue(problem: Any) -> EigenvalueBound | None:
             av = float(np.linalg.norm(a_hat.matvec(v)))
             lower -= 3.0 * (av + gamma(residual_terms(problem.grid.dimension)) * norm)
         computed = k_min * base_computed + problem.shift
-        how = f"k_min = {k_min:.6g} times the k = 1 operator's {base_how}" + (
-            "" if singular else " (with c = 0), plus c"
+        how = f"k_min = {k_min:.6g} times the k = 1, c = 0 operator's {base_how}" + (
+            " plus c" if problem.shift else ""
         )
     if not (lower > 0.0 and math.isfinite(lower)):
         return None
