@@ -51,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kronpde.boundary import BoundaryData, check_data, data_error, evaluate_data
+from kronpde.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.compact import CompactOperator, CompactScheme
 from kronpde.compact_rhs import compact_rhs
 from kronpde.errors import DataError, GridError, SolverError
@@ -405,45 +406,6 @@ class Problem:
             return False
         return self.order == 2 or self.scheme.separable
 
-    def smallest_eigenvalue(self) -> float:
-        """Return the smallest eigenvalue of ``Â`` (of ``A`` in the weighted inner product).
-
-        The minimum over all the modes of the eigenvalue combination of the
-        scheme: ``c + Σ_i λ_i`` at order 2 (the sum of the 1-D minima), the
-        compact combination of :meth:`kronpde.compact.CompactScheme.combine`
-        at order 4 (taken over every mode: it is not monotone in the
-        ``λ_i``).  For a singular problem the constant mode is left out: the
-        smallest eigenvalue on the weighted complement of the constants.  At
-        order 4 with Robin faces this is the separable part's value, a lower
-        bound (the Robin term is positive semidefinite).
-
-        Returns
-        -------
-        float
-
-        Raises
-        ------
-        SolverError
-            For a variable coefficient (no per-axis eigenvalues).
-
-        Examples
-        --------
-        >>> import math
-        >>> from kronpde import Grid
-        >>> lam = 4 * 256 * math.sin(math.pi / 32) ** 2  # of the 1-D Dirichlet T, h = 1/16
-        >>> p = Problem(Grid.box([16, 16]))
-        >>> bool(abs(p.smallest_eigenvalue() - 2 * lam) < 1e-9)
-        True
-        >>> q = Problem(Grid.box([16, 16]), order=4)  # 2 λ - 2 (h²/12) λ²
-        >>> bool(abs(q.smallest_eigenvalue() - (2 * lam - lam**2 / 1536)) < 1e-9)
-        True
-        """
-        self._require_kronecker("smallest_eigenvalue")
-        scheme = self.scheme
-        if scheme is None:  # the Kronecker sum: c + Σ λ_i is the compact combination with a = 0
-            scheme = CompactScheme(self.axis_operators, [0.0] * self.grid.dimension, self.shift)
-        return scheme.smallest_eigenvalue(singular=self.singular)
-
     def refined(self, factor: int) -> Problem:
         """Return the same problem on the grid with ``factor`` times the cells per axis.
 
@@ -679,6 +641,65 @@ class Problem:
         nb = float(np.linalg.norm(b))
         nr = float(np.linalg.norm(r))
         return nr / nb if nb > 0 else nr
+
+    # -- the certified algebraic error ---------------------------------------------------
+    def smallest_eigenvalue(self) -> EigenvalueBound | None:
+        """Return a certified lower bound on the smallest eigenvalue of ``A`` (computed once).
+
+        For a singular problem the smallest non-zero one.  This is the one
+        place the error bound takes ``λ_min`` from (:mod:`kronpde.certify`
+        derives it): a scheme whose spectrum is not the sum of the 1-D minima
+        supplies its own here.
+
+        Returns
+        -------
+        EigenvalueBound or None
+            None where no positive bound is established (the bound is then
+            not computed).
+        """
+        if "_eigenvalue_bound" not in self.__dict__:
+            self.__dict__["_eigenvalue_bound"] = smallest_eigenvalue(self)
+        return self.__dict__["_eigenvalue_bound"]
+
+    @cached_property
+    def certifier(self) -> Certifier:
+        """The set-up of :meth:`error_bound` (eigenvalue bound, diagonal, weights), made once."""
+        return Certifier(self, self._apply, self.smallest_eigenvalue())
+
+    def error_bound(self, u: np.ndarray, b: np.ndarray | None = None) -> Certificate:
+        """Return the residual of ``u`` and a certified bound on ``||u - u_h||_W``.
+
+        ``u_h`` is the exact solution of ``A u_h = b``, ``||v||_W`` the discrete
+        L² norm of the trapezoid weights; ``||u - u_h||_W <= ||b - A u||_W /
+        λ_min`` plus rounding terms (:mod:`kronpde.certify`).
+
+        Parameters
+        ----------
+        u : ndarray, shape (n,) or ``grid.shape``
+            The unknowns.
+        b : ndarray, shape (n,), optional
+            The right-hand side (default :meth:`rhs`; for a singular problem
+            pass the projected one, :meth:`project_rhs`).
+
+        Returns
+        -------
+        Certificate
+            ``bound`` is None where :meth:`smallest_eigenvalue` is.
+
+        Examples
+        --------
+        >>> from kronpde import Grid, Problem, solve
+        >>> p = Problem(Grid.box([32, 32]), source="2*pi**2*sin(pi*x)*sin(pi*y)")
+        >>> sol = solve(p, "cg", rtol=1e-6)
+        >>> exact = solve(p, "fastdiag").x
+        >>> cert = p.error_bound(sol.x)
+        >>> w = p.weights().reshape(-1)
+        >>> bool(np.sqrt(w @ (sol.x - exact) ** 2) <= cert.bound)
+        True
+        """
+        if b is None:
+            b, _ = self.project_rhs(self.rhs_values.reshape(-1))
+        return self.certifier.certify(u, b)
 
     def __repr__(self) -> str:
         """Return a one-line summary."""

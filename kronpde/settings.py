@@ -1,5 +1,10 @@
 """Solver settings and their checks: one place for ``method``, ``rtol``, ``atol``, ``maxiter``.
 
+``rtol`` is a number or :data:`AUTO` (``"auto"``: stop the iterative methods
+when the certified algebraic error is a tenth of the estimated discretisation
+error, see :mod:`kronpde.solvers.accuracy`).  ``"auto"`` is the default of case
+files and the command line; the Python API keeps the numeric default ``1e-8``.
+
 The case reader, the command line, the solvers and the PETSc backend all
 validate these through the functions here, so every layer gives the same
 message for the same mistake.  The method *name* is only stored here: which
@@ -17,7 +22,10 @@ import numpy as np
 
 from kronpde.errors import OptionError
 
-__all__ = ["SolverSettings", "check_maxiter", "check_tolerance"]
+__all__ = ["AUTO", "SolverSettings", "check_maxiter", "check_rtol", "check_tolerance"]
+
+#: The value of ``rtol`` that asks for a stop at the level of the discretisation error.
+AUTO = "auto"
 
 
 def check_tolerance(value: object, name: str, *, below_one: bool = False) -> float:
@@ -60,6 +68,42 @@ def check_tolerance(value: object, name: str, *, below_one: bool = False) -> flo
     return float(value)
 
 
+def check_rtol(value: object, name: str, *, below_one: bool = False) -> float | str:
+    """Return ``rtol`` as a float, or :data:`AUTO`; else an :class:`~kronpde.errors.OptionError`.
+
+    Parameters
+    ----------
+    value : object
+        A number, or the string ``"auto"`` (a string holding a number, as the
+        command line passes it, is read as that number).
+    name : str
+        Its name in messages.
+    below_one : bool
+        The rule of case files and the command line (:func:`check_tolerance`).
+
+    Examples
+    --------
+    >>> check_rtol("auto", "rtol"), check_rtol("1e-6", "--rtol", below_one=True)
+    ('auto', 1e-06)
+    >>> check_rtol("small", "--rtol", below_one=True)
+    Traceback (most recent call last):
+        ...
+    kronpde.errors.OptionError: --rtol: must be "auto" or a number > 0 and < 1, got 'small'
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text == AUTO:
+            return AUTO
+        try:
+            value = float(text)
+        except ValueError:
+            rule = "> 0 and < 1" if below_one else ">= 0"
+            sep = ": " if below_one else " "
+            msg = f'{name}{sep}must be "auto" or a number {rule}, got {text!r}'
+            raise OptionError(msg) from None
+    return check_tolerance(value, name, below_one=below_one)
+
+
 def check_maxiter(value: object, name: str = "maxiter", *, positive: bool = False) -> int | None:
     """``maxiter`` as an int (None stays None), or an :class:`~kronpde.errors.OptionError`.
 
@@ -94,12 +138,13 @@ class SolverSettings:
     method : str
         A method name (``"auto"`` by default); checked against
         :data:`kronpde.solvers.METHODS` by whoever runs it.
-    rtol : float
-        Relative residual target of the iterative methods.
+    rtol : float or str
+        Relative residual target of the iterative methods, or ``"auto"`` (the
+        default of case files: stop at a tenth of the discretisation error).
     maxiter : int or None
         Iteration limit (None: the solver's default).
     """
 
     method: str = "auto"
-    rtol: float = 1e-8
+    rtol: float | str = AUTO
     maxiter: int | None = None

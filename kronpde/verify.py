@@ -218,7 +218,7 @@ def converge(
     levels: int,
     *,
     method: str | None = None,
-    rtol: float | None = None,
+    rtol: float | str | None = None,
     maxiter: int | None = None,
     on_level: Callable[[Level], Any] | None = None,
 ) -> ConvergenceStudy:
@@ -262,7 +262,7 @@ def converge(
     for k in range(int(levels)):
         level_case = case.refined(2**k)
         fields = CaseFields.of(level_case)
-        solution = solve(level_case.problem, method, rtol=rtol, maxiter=maxiter)
+        solution = solve(level_case.problem, method, rtol=rtol, maxiter=maxiter, exact=fields.exact)
         report = solution.report
         error = fields.point_data(solution.u)["error"]
         e_max = float(np.max(np.abs(error)))
@@ -434,7 +434,7 @@ def compare_methods(
     case: Case,
     *,
     methods: Sequence[str] | None = None,
-    rtol: float | None = None,
+    rtol: float | str | None = None,
     maxiter: int | None = None,
 ) -> Comparison:
     """Run every method on ``case`` and measure each against the exact reference.
@@ -474,7 +474,7 @@ def compare_methods(
         except (SolverError, ImportError) as exc:  # a library failed, a backend not installed
             runs.append(MethodRun(method, None, skipped=str(exc)))
             continue
-        solution = prepared.solve(None, rtol=rtol, maxiter=maxiter)
+        solution = prepared.solve(None, rtol=rtol, maxiter=maxiter, exact=exact)
         u = np.asarray(solution.u, dtype=float)
         err = None if exact is None else float(np.max(np.abs(u - exact)))
         runs.append(MethodRun(method, solution.report, error_max=err, u=u))

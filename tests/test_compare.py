@@ -101,7 +101,9 @@ def test_direct_too_large_is_skipped_with_the_reason(tmp_path, capsys, monkeypat
     assert "iterations" not in runs["direct"]
     assert re.search(r"^direct\s+skipped: direct: .*max_memory", out, flags=re.M)
     assert runs["cg"]["skipped"] is None
-    assert runs["cg"]["max_difference"] < 1e-6
+    # rtol = "auto" (the case gives none): the algebraic error is a fraction of the
+    # discretisation error, which fastdiag's error measures
+    assert runs["cg"]["max_difference"] < 0.2 * runs["fastdiag"]["error_max"]
 
 
 def test_not_converged_exit_1(tmp_path, capsys):

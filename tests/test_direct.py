@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import re
 
 import numpy as np
 import pytest
@@ -25,6 +26,12 @@ from kronpde.solvers.direct import (
 def _raise_on_float_errors():
     with np.errstate(all="raise"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _machine_without_memory_report(monkeypatch):
+    """No test depends on this machine's memory: by default it reports none (2 GiB limit)."""
+    monkeypatch.setattr(direct_module, "available_memory", lambda: None)
 
 
 def mixed(cells):
@@ -147,3 +154,98 @@ def test_docstring_examples():
     result = doctest.testmod(direct_module)
     assert result.attempted >= 4
     assert result.failed == 0
+
+
+# --------------------------------------------------------------------------- the default limit
+
+GIB = 1024**3
+
+
+def test_default_limit_is_half_the_available_memory(monkeypatch):
+    """max_memory="auto": half of what the machine reports (here made to report 8 GiB)."""
+    monkeypatch.setattr(direct_module, "available_memory", lambda: 8 * GIB)
+    fits = Problem(Grid.box([56, 56, 56]))  # about 2.8 GiB: above the old fixed 2 GiB
+    too_big = Problem(Grid.box([64, 64, 64]))  # about 5.3 GiB (the issue's 64³)
+    assert 2 * GIB < estimate_factor_bytes(fits.grid.shape) < 4 * GIB
+    assert estimate_factor_bytes(too_big.grid.shape) > 4 * GIB
+    assert direct_module.Direct.refusal(fits) is None
+    reason = direct_module.Direct.refusal(too_big)
+    assert "max_memory = 4.0 GiB (half of the 8.0 GiB this machine reports available now)" in (
+        reason
+    )
+    with pytest.raises(SolverError, match="half of the 8.0 GiB"):
+        prepare(too_big, "direct")
+    # an explicit max_memory wins either way
+    assert direct_module.Direct.refusal(too_big, {"max_memory": 6 * GIB}) is None
+    assert direct_module.Direct.refusal(too_big, {"max_memory": None}) is None
+    small = mixed([8, 8])
+    assert "the max_memory option" in direct_module.Direct.refusal(small, {"max_memory": 1000})
+    limit, how = direct_module.memory_limit("auto")
+    assert limit == 4 * GIB
+    assert "8.0 GiB" in how
+
+
+def test_the_effective_limit_is_reported_in_bytes(monkeypatch):
+    monkeypatch.setattr(direct_module, "available_memory", lambda: 3 * GIB)
+    problem = mixed([8, 6])
+    assert prepare(problem, "direct").options["max_memory"] == 1.5 * GIB
+    assert prepare(problem, "direct", options={"max_memory": 1e9}).options["max_memory"] == 1e9
+
+
+def test_available_memory_reads_meminfo_then_sysconf(monkeypatch):
+    import builtins
+    import io
+
+    real_open = builtins.open
+
+    def fake_meminfo(path, *args, **kwargs):
+        if str(path) == "/proc/meminfo":
+            return io.StringIO("MemTotal:  1000 kB\nMemFree:  10 kB\nMemAvailable:  2048 kB\n")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.undo()  # the real function, not the module's fixture stand-in
+    monkeypatch.setattr(builtins, "open", fake_meminfo)
+    assert direct_module.available_memory() == 2048 * 1024
+
+    def no_meminfo(path, *args, **kwargs):
+        if str(path) == "/proc/meminfo":
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_meminfo)
+    sizes = {"SC_AVPHYS_PAGES": 1000, "SC_PAGE_SIZE": 4096}
+    monkeypatch.setattr(direct_module.os, "sysconf", lambda name: sizes[name], raising=False)
+    assert direct_module.available_memory() == 4096 * 1000
+
+    def unsupported(name):
+        raise ValueError(name)
+
+    monkeypatch.setattr(direct_module.os, "sysconf", unsupported, raising=False)
+    assert direct_module.available_memory() is None
+    limit, how = direct_module.memory_limit("auto")
+    assert limit == DEFAULT_MAX_MEMORY
+    assert "does not report" in how
+
+
+def test_check_says_the_verdict_depends_on_the_machine(tmp_path, capsys, monkeypatch):
+    from kronpde import cli
+
+    monkeypatch.setattr(direct_module, "available_memory", lambda: 8 * GIB)
+    case = tmp_path / "case.toml"
+    case.write_text(
+        "[grid]\ncells = [16, 16]\n[equation]\nsource = 1\n[boundary]\n"
+        'default = { type = "dirichlet", value = 0 }\n[solver]\nmethod = "direct"\n'
+    )
+    assert cli.main(["check", str(case)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"^direct     the factors need about .*; the limit is 4.0 GiB \(half of the 8.0 GiB "
+        r"this machine reports available now\), so the verdict depends on this machine",
+        out,
+        flags=re.M,
+    )
+    big = tmp_path / "big.toml"
+    big.write_text(case.read_text().replace("[16, 16]", "[64, 64, 64]"))
+    assert cli.main(["check", str(big)]) == 2
+    err = capsys.readouterr().err
+    assert "half of the 8.0 GiB this machine reports available now" in err

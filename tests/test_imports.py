@@ -43,6 +43,7 @@ LAYERS = {
     "kronpde.kernels": "kron",
     "kronpde.toolkit": "kron",
     "kronpde.problem": "problem",
+    "kronpde.certify": "problem",
     "kronpde.settings": "problem",
     "kronpde.solvers": "solvers",
     "kronpde.io": "files",

@@ -10,6 +10,7 @@ from kronpde.cli.common import (
     check_method,
     check_writable,
     describe_grid,
+    describe_rtol,
     output_path,
 )
 
@@ -27,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     The method is asked whether it accepts the problem (``fastdiag`` refuses a
     variable coefficient, ``direct`` a grid whose factors would not fit the
     memory it may use): a refusal exits 2 naming ``[solver] method``, as
-    ``solve`` would.
+    ``solve`` would.  ``direct``'s default limit is half the memory this
+    machine reports as available, so its verdict depends on the machine: the
+    summary says so.
     """
     from kronpde.errors import SolverError
     from kronpde.fields import CaseFields
@@ -43,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if reason is not None:
         raise SolverError(reason)
     lines = [f"{args.case}: valid", *describe_grid(case)]
-    solver = f"method {case.method}, rtol {case.rtol:g}"
+    solver = f"method {case.method}, rtol {describe_rtol(case.rtol)}"
     if case.maxiter is not None:
         solver += f", maxiter {case.maxiter}"
     lines.append(f"solver     {solver}")
@@ -52,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         names = list(case.fields) + (["u_exact", "error"] if fields.exact is not None else [])
         lines.append(f"output     {path} ({', '.join(names)}; the folder is writable)")
+    if case.method == "direct":  # its memory limit is a share of what this machine has free
+        from kronpde.solvers.direct import memory_verdict
+
+        lines.append(f"direct     {memory_verdict(case.problem)}")
     if case.exact is not None:
         lines.append(f"exact      u = {case.exact.text}")
     print("\n".join(lines))

@@ -31,6 +31,7 @@ __all__ = [
     "check_method",
     "check_writable",
     "describe_grid",
+    "describe_rtol",
     "json_value",
     "method_names",
     "output_path",
@@ -78,7 +79,12 @@ def add_solver_overrides(parser: argparse.ArgumentParser, *, method: bool = True
         )
     else:
         parser.set_defaults(method=None)
-    parser.add_argument("--rtol", metavar="R", type=float, help="override [solver] rtol")
+    parser.add_argument(
+        "--rtol",
+        metavar="R",
+        help="override [solver] rtol: a number, or auto (the default: stop the iterative "
+        "methods at a tenth of the estimated discretisation error)",
+    )
     parser.add_argument("--maxiter", metavar="N", type=int, help="override [solver] maxiter")
 
 
@@ -120,7 +126,7 @@ def solver_settings(case: Case, args: argparse.Namespace) -> SolverSettings:
     from dataclasses import replace
 
     from kronpde.errors import OptionError
-    from kronpde.settings import check_maxiter, check_tolerance
+    from kronpde.settings import check_maxiter, check_rtol
 
     settings = case.solver
     check_method(settings.method, "[solver] method", case)
@@ -129,13 +135,20 @@ def solver_settings(case: Case, args: argparse.Namespace) -> SolverSettings:
         if args.method is not None:
             changes["method"] = check_method(args.method, "--method")
         if args.rtol is not None:
-            changes["rtol"] = check_tolerance(args.rtol, "--rtol", below_one=True)
+            changes["rtol"] = check_rtol(args.rtol, "--rtol", below_one=True)
         if args.maxiter is not None:
             changes["maxiter"] = check_maxiter(args.maxiter, "--maxiter", positive=True)
     except OptionError as exc:
         option, _, message = str(exc).partition(": ")
         raise UsageError(option, message) from None
     return replace(settings, **changes)
+
+
+def describe_rtol(rtol: float | str) -> str:
+    """``rtol`` for a summary line: ``auto`` with what it means, or the number."""
+    if isinstance(rtol, str):
+        return f"{rtol}: a tenth of the estimated discretisation error"
+    return f"{rtol:g}"
 
 
 def describe_grid(case: Case) -> list[str]:

@@ -13,6 +13,7 @@ from kronpde.cli.common import (
     add_plot_option,
     add_solver_overrides,
     describe_grid,
+    describe_rtol,
     picture_path,
     solver_settings,
 )
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         drawn = save_residual_picture(picture, histories, title=f"{case.path.name}: residuals")
     if not args.quiet:
         lines = [f"case       {args.case}", *describe_grid(case)]
-        lines += [f"solver     rtol {settings.rtol:g} (iterative methods)", "", *comparison.table()]
+        rtol = describe_rtol(settings.rtol)
+        lines += [f"solver     rtol {rtol} (iterative methods)", "", *comparison.table()]
         if drawn is not None:
             lines.append(f"picture    {drawn}")
         print("\n".join(lines))

@@ -15,6 +15,7 @@ from kronpde.cli.common import (
     add_plot_option,
     add_solver_overrides,
     describe_grid,
+    describe_rtol,
     picture_path,
     solver_settings,
 )
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     out = None if args.quiet else sys.stdout
     if out is not None:
         print(f"case       {args.case}", *describe_grid(case), sep="\n", file=out)
-        print(f"solver     method {settings.method}, rtol {settings.rtol:g}", file=out)
+        print(f"solver     method {settings.method}, rtol {describe_rtol(settings.rtol)}", file=out)
         print(*verify.convergence_header(), sep="\n", file=out, flush=True)
     rows: list[str] = []
 

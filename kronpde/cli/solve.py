@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from kronpde.fields import CaseFields, error_norms, measured_over, output_geometry
     from kronpde.io.case import load_case
     from kronpde.io.vtk import write_result
+    from kronpde.settings import AUTO
     from kronpde.solvers import solve
+    from kronpde.solvers.accuracy import FALLBACK_RTOL
     from kronpde.solvers.result import ProgressLines
 
     case = load_case(args.case)
@@ -60,13 +62,30 @@ def run(args: argparse.Namespace) -> int:
 
     monitor = ProgressLines(None if quiet else sys.stderr)
     ranks = 1
+    notes: list[str] = []
     if petsc_options is None:
+        # estimate=True: the discretisation error is estimated (from [exact], else by
+        # Richardson) with a numeric rtol too, so that the summary can say when the
+        # algebraic error exceeds it
         solution = solve(
-            problem, method, rtol=settings.rtol, maxiter=settings.maxiter, monitor=monitor
+            problem,
+            method,
+            rtol=settings.rtol,
+            maxiter=settings.maxiter,
+            monitor=monitor,
+            exact=fields.exact,
+            estimate=True,
         )
     else:  # every rank solves its part
         from kronpde.solvers import prepare
 
+        rtol = settings.rtol
+        if rtol == AUTO:  # the PETSc backend stops on the residual only
+            rtol = FALLBACK_RTOL
+            notes.append(
+                f"rtol = 'auto' is not available on the PETSc backend; solved to rtol = "
+                f"{FALLBACK_RTOL:g} instead."
+            )
         prepared = prepare(
             problem, method, backend="petsc", options={**petsc_options, "gather": "none"}
         )
@@ -80,8 +99,9 @@ def run(args: argparse.Namespace) -> int:
         if ranks > 1 and picture is not None and path is None:
             msg = "--plot"
             raise UsageError(msg, f"on {ranks} ranks draws the written result: give -o")
-        solution = prepared.solve(rtol=settings.rtol, maxiter=settings.maxiter)
+        solution = prepared.solve(rtol=rtol, maxiter=settings.maxiter)
     report = solution.report
+    warnings = [*notes, *report.warnings]
     if ranks > 1:  # pieces and an index; the field is never gathered
         written, errors, names = write_parallel(case, prepared, solution, path, report.converged)
         if solution.rank != 0:
@@ -136,6 +156,19 @@ def run(args: argparse.Namespace) -> int:
                 f"projected  {report.projected_norm:.3e}: relative size of the incompatible part "
                 "of the data, removed (singular problem; u has zero mean)"
             )
+        bound = report.algebraic_error_bound
+        accuracy = (
+            "algebraic error not bounded"
+            if bound is None
+            else f"algebraic error <= {bound:.3e} (certified, ||u - u_h||_W)"
+        )
+        if report.discretisation_error is not None:
+            accuracy += (
+                f"; discretisation error ~ {report.discretisation_error:.3e} "
+                f"({report.discretisation_estimate})"
+            )
+        lines.append(f"accuracy   {accuracy}")
+        lines.extend(f"warning    {w}" for w in warnings)
         lines.append(
             f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
         )
@@ -174,6 +207,11 @@ def run(args: argparse.Namespace) -> int:
             "solve_seconds": report.solve_seconds,
             "output": None if written is None else str(written),
             **errors,
+            "algebraic_error_bound": report.algebraic_error_bound,
+            "warnings": list(warnings),
+            "rtol": settings.rtol,
+            "discretisation_error": report.discretisation_error,
+            "discretisation_estimate": report.discretisation_estimate,
         }
         if petsc_options is not None:
             record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})

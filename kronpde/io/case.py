@@ -64,7 +64,7 @@ from kronpde.expr import Expression, ExpressionError, parse_expression
 from kronpde.grid import STRETCHINGS, Grid, axis_name, face_name, stretched_nodes
 from kronpde.io.vtk import SUPPORTED_EXTENSIONS
 from kronpde.problem import Problem
-from kronpde.settings import SolverSettings, check_maxiter, check_tolerance
+from kronpde.settings import AUTO, SolverSettings, check_maxiter, check_tolerance
 
 __all__ = ["CONDITION_KEYS", "FIELDS", "TABLES", "Case", "check_extension", "load_case"]
 
@@ -152,8 +152,8 @@ class Case:
         return self.solver.method
 
     @property
-    def rtol(self) -> float:
-        """``[solver] rtol`` (default ``1e-8``)."""
+    def rtol(self) -> float | str:
+        """``[solver] rtol``: a number, or ``"auto"`` (the default)."""
         return self.solver.rtol
 
     @property
@@ -715,10 +715,16 @@ class _Reader:
         if not isinstance(method, str):
             msg = "[solver] method"
             raise self.error(msg, f"must be a method name, got {_kind(method)}")
-        rtol = 1e-8
+        rtol: float | str = AUTO  # the default of case files: stop at the discretisation error
         if "rtol" in table:
-            rtol = self.number(table["rtol"], "[solver] rtol", constant_expression=False)
-            rtol = self.checked(check_tolerance, rtol, "[solver] rtol", below_one=True)
+            rtol = table["rtol"]
+            if rtol != AUTO:
+                if isinstance(rtol, str):
+                    msg = f'must be a number > 0 and < 1, or "auto", got {_show(rtol)}'
+                    key = "[solver] rtol"
+                    raise self.error(key, msg)
+                rtol = self.number(rtol, "[solver] rtol", constant_expression=False)
+                rtol = self.checked(check_tolerance, rtol, "[solver] rtol", below_one=True)
         maxiter = table.get("maxiter")
         if maxiter is not None:
             if not isinstance(maxiter, int):

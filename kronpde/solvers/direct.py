@@ -27,13 +27,21 @@ the size of the factors from the grid alone, and the solver refuses (a
 * bytes ``= 14 x entries + 300 x N`` (values, indices, supernode and work
   arrays; measured 11 to 17 bytes per entry).
 
-The default ``max_memory`` of 2 GiB admits 1023² and 47³ unknowns and refuses
-the 3-D grids beyond about 52³ cells, which would take gigabytes and minutes.
+The default ``max_memory="auto"`` is half the memory the system reports as
+available when the check runs (:func:`available_memory`: ``MemAvailable`` of
+``/proc/meminfo`` on Linux, ``os.sysconf`` elsewhere), or
+:data:`DEFAULT_MAX_MEMORY` (2 GiB) where the system reports nothing: so whether
+``direct`` accepts a large 3-D grid depends on the machine and its load, and the
+refusal says which limit it applied.  A number of bytes (or None, no limit) in
+the options always wins.  With 2 GiB it admits 1023² and 47³ unknowns and
+refuses the 3-D grids beyond about 52³ cells, which would take gigabytes and
+minutes.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any, ClassVar
 
@@ -47,16 +55,71 @@ from kronpde.solvers.result import Outcome
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
+    "MEMORY_FRACTION",
     "PERMC_SPECS",
     "Direct",
     "DirectSolver",
+    "available_memory",
     "estimate_factor_bytes",
     "estimate_fill",
+    "memory_limit",
     "memory_refusal",
+    "memory_verdict",
 ]
 
-#: Default limit on the estimated memory of the factors, in bytes.
+#: Limit on the estimated memory of the factors, in bytes, where the system does not report
+#: its available memory.
 DEFAULT_MAX_MEMORY = 2 * 1024**3
+
+#: ``max_memory="auto"`` (the default) allows this fraction of the available memory.
+MEMORY_FRACTION = 0.5
+
+
+def available_memory() -> int | None:
+    """Return the bytes of memory the system reports as available now, or None if it does not.
+
+    Linux: ``MemAvailable`` of ``/proc/meminfo`` (free memory plus the caches
+    it can reclaim); elsewhere ``os.sysconf("SC_AVPHYS_PAGES")`` times the
+    page size where the system offers it (free pages only).
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the value is in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        pages, size = os.sysconf("SC_AVPHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf, or not this name
+        return None
+    return int(pages) * int(size) if pages > 0 and size > 0 else None
+
+
+def memory_limit(max_memory: float | str | None) -> tuple[float | None, str]:
+    """Return the limit ``max_memory`` stands for, in bytes (None: no limit), and how it was set.
+
+    ``"auto"``: :data:`MEMORY_FRACTION` of :func:`available_memory`, or
+    :data:`DEFAULT_MAX_MEMORY` where the system reports nothing.
+
+    Examples
+    --------
+    >>> memory_limit(1e9)
+    (1000000000.0, 'the max_memory option')
+    """
+    if max_memory is None:
+        return None, "no limit (max_memory=None)"
+    if max_memory != "auto":
+        return float(max_memory), "the max_memory option"
+    available = available_memory()
+    if available is None:
+        return float(DEFAULT_MAX_MEMORY), (
+            "the fixed default, as this system does not report its available memory"
+        )
+    return MEMORY_FRACTION * available, (
+        f"half of the {_format_bytes(available)} this machine reports available now"
+    )
+
 
 #: The column orderings of :meth:`DirectSolver.from_problem`.
 PERMC_SPECS = ("auto", "MMD_AT_PLUS_A", "MMD_ATA", "COLAMD", "NATURAL")
@@ -161,7 +224,7 @@ class DirectSolver:
         cls,
         problem: Any,
         *,
-        max_memory: float | None = DEFAULT_MAX_MEMORY,
+        max_memory: float | str | None = "auto",
         permc_spec: str = "auto",
     ) -> DirectSolver:
         """Factor ``Â`` of ``problem`` once.
@@ -170,9 +233,10 @@ class DirectSolver:
         ----------
         problem : Problem
             The problem.
-        max_memory : float or None, optional
+        max_memory : float, "auto" or None, optional
             Refuse when the estimated memory of the factors (bytes) exceeds
-            this; None disables the check.  Default 2 GiB.
+            this; None disables the check.  Default ``"auto"``: half the
+            memory the system reports as available (:func:`memory_limit`).
         permc_spec : str, optional
             SuperLU column ordering: ``"auto"`` (``MMD_AT_PLUS_A`` with
             symmetric mode), or one of ``"MMD_AT_PLUS_A"``, ``"MMD_ATA"``,
@@ -250,29 +314,60 @@ class DirectSolver:
 
 
 def _check_options(max_memory: object, permc_spec: object) -> None:
-    if max_memory is not None and (
-        isinstance(max_memory, bool)
-        or not isinstance(max_memory, (int, float, np.integer, np.floating))
-        or not max_memory > 0
+    if (
+        max_memory is not None
+        and max_memory != "auto"
+        and (
+            isinstance(max_memory, bool)
+            or not isinstance(max_memory, (int, float, np.integer, np.floating))
+            or not max_memory > 0
+        )
     ):
-        msg = f"direct: option max_memory must be a number of bytes > 0 or None, got {max_memory!r}"
+        msg = (
+            f"direct: option max_memory must be a number of bytes > 0, 'auto' or None, got "
+            f"{max_memory!r}"
+        )
         raise OptionError(msg)
     if permc_spec not in PERMC_SPECS:
         msg = f"direct: option permc_spec={permc_spec!r} is not one of {', '.join(PERMC_SPECS)}"
         raise OptionError(msg)
 
 
-def memory_refusal(problem: Any, max_memory: float | None) -> str | None:
-    """Why ``direct`` refuses ``problem`` under ``max_memory`` (None: the factors fit)."""
+def memory_verdict(problem: Any, max_memory: float | str | None = "auto") -> str:
+    """Say how the factors' estimated memory compares with the limit (for ``kronpde check``).
+
+    Examples
+    --------
+    >>> from kronpde import Grid, Problem
+    >>> print(memory_verdict(Problem(Grid.box([32, 32])), 1e9))
+    the factors need about 802.3 KiB; the limit is 953.7 MiB (the max_memory option)
+    """
+    estimate = estimate_factor_bytes(problem.grid.shape)
+    limit, how = memory_limit(max_memory)
+    if limit is None:
+        return f"the factors need about {_format_bytes(estimate)}; {how}"
+    text = f"the factors need about {_format_bytes(estimate)}; the limit is {_format_bytes(limit)}"
+    text += f" ({how})"
+    if max_memory == "auto":
+        text += ", so the verdict depends on this machine and its load"
+    return text
+
+
+def memory_refusal(problem: Any, max_memory: float | str | None) -> str | None:
+    """Why ``direct`` refuses ``problem`` under ``max_memory`` (None: the factors fit).
+
+    ``max_memory`` as the option takes it (``"auto"``: :func:`memory_limit`).
+    """
     shape = problem.grid.shape
     estimate = estimate_factor_bytes(shape)
-    if max_memory is None or estimate <= max_memory:
+    limit, how = memory_limit(max_memory)
+    if limit is None or estimate <= limit:
         return None
     return (
         f"direct: factoring the operator on {problem.size} unknowns "
         f"({' x '.join(map(str, shape))}) would need about {_format_bytes(estimate)} "
         f"(estimated {estimate_fill(shape):.3g} factor entries), more than "
-        f"max_memory = {_format_bytes(max_memory)}; use method 'fastdiag' or "
+        f"max_memory = {_format_bytes(limit)} ({how}); use method 'fastdiag' or "
         "'amg-cg', or raise options={'max_memory': ...}"
     )
 
@@ -280,12 +375,13 @@ def memory_refusal(problem: Any, max_memory: float | None) -> str | None:
 class Direct(Method):
     """``"direct"``: one SuperLU factorisation of ``Â`` (:class:`DirectSolver`), exact to rounding.
 
-    Options ``max_memory`` (bytes or None) and ``permc_spec`` (:data:`PERMC_SPECS`).
+    Options ``max_memory`` (bytes, ``"auto"``: half the available memory, or
+    None) and ``permc_spec`` (:data:`PERMC_SPECS`).
     """
 
     name = "direct"
     defaults: ClassVar[dict[str, Any]] = {
-        "max_memory": DEFAULT_MAX_MEMORY,
+        "max_memory": "auto",
         "permc_spec": "auto",
     }
 
@@ -299,6 +395,7 @@ class Direct(Method):
     def __init__(self, problem: Any, **options: Any):
         self.options = self.effective_options(options)
         self.backend = DirectSolver.from_problem(problem, **self.options)
+        self.options["max_memory"] = memory_limit(self.options["max_memory"])[0]  # the bytes
 
     def solve(self, b: np.ndarray, *, out: np.ndarray | None = None, **_: Any) -> Outcome:
         """Solve ``A u = b`` with the factors (``b`` projected by the driver)."""

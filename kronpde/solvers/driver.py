@@ -35,6 +35,15 @@ The iterative methods work on the symmetric system ``Â y = D b`` with
 ``u = y / D``; the exact ones return the solution of the unsymmetrised system
 directly.  The tolerance always refers to the unsymmetrised system (the
 stopping rule is in :mod:`kronpde.solvers.result`).
+
+Every report carries a certified bound on the algebraic error,
+``||u - u_h||_W <= ||b - A u||_W / λ_min`` plus rounding terms
+(:meth:`kronpde.Problem.error_bound`, derived in :mod:`kronpde.certify`), and
+``warnings``.  ``rtol="auto"`` stops the iterative methods when that bound is
+a tenth of an estimate of the discretisation error (from ``exact=`` or by
+Richardson extrapolation, :mod:`kronpde.solvers.accuracy`); an estimate can
+also be asked for with a numeric ``rtol`` (``estimate=True``), and the
+``warnings`` then say when the bound exceeds it.
 """
 
 from __future__ import annotations
@@ -46,9 +55,20 @@ from typing import Any
 
 import numpy as np
 
+from kronpde.certify import gamma, residual_terms
 from kronpde.errors import OptionError
 from kronpde.problem import Problem
-from kronpde.settings import check_maxiter, check_tolerance
+from kronpde.settings import AUTO, check_maxiter, check_rtol, check_tolerance
+from kronpde.solvers.accuracy import (
+    AUTO_FRACTION,
+    FALLBACK_RTOL,
+    ErrorEstimate,
+    Goal,
+    Unavailable,
+    exact_estimate,
+    exact_unknowns,
+    richardson_estimate,
+)
 from kronpde.solvers.method import Method
 from kronpde.solvers.registry import choose
 from kronpde.solvers.result import Solution, check_vector, make_report
@@ -94,6 +114,7 @@ class PreparedSolver:
         self.options = solver.options
         self.backend = solver.backend
         self.setup_seconds = setup_seconds
+        self._richardson: ErrorEstimate | Unavailable | None = None  # made on first use
 
     def __repr__(self) -> str:
         """Return a one-line summary."""
@@ -107,11 +128,13 @@ class PreparedSolver:
         b: np.ndarray | None = None,
         *,
         x0: np.ndarray | None = None,
-        rtol: float = 1e-8,
+        rtol: float | str = 1e-8,
         atol: float = 0.0,
         maxiter: int | None = None,
         callback: Callable[[np.ndarray], Any] | None = None,
         monitor: Callable[[int, float], Any] | None = None,
+        exact: Any = None,
+        estimate: bool | None = None,
     ) -> Solution:
         """Solve ``A u = b`` with the prepared method.
 
@@ -126,6 +149,9 @@ class PreparedSolver:
         rtol, atol : float, optional
             Target of the iterative methods on the *unsymmetrised* residual:
             stop when ``||b - A u||_2 <= max(rtol * ||b||_2, atol)``.
+            ``rtol="auto"``: stop instead when the certified algebraic error
+            is at most a tenth of the estimated discretisation error (see
+            Notes; ``atol`` is then not used).
         maxiter : int, optional
             Total CG iterations allowed over all rounds (default ``10 n``).
         callback : callable, optional
@@ -137,10 +163,23 @@ class PreparedSolver:
             ``monitor(iteration, relative_residual)`` after every CG iteration,
             with CG's own ``||D(b - A u_k)|| / ||D b||`` (no extra work): for
             progress lines, e.g. :class:`~kronpde.solvers.result.ProgressLines`.
+        exact : number, str, callable or ndarray, optional
+            A known solution of the continuous problem (an expression string,
+            a callable ``u(x, y, ...)``, or values on the nodes or the
+            unknowns): the discretisation error is then estimated against it
+            (``||u - u_exact||_W``) instead of by Richardson extrapolation.
+        estimate : bool, optional
+            Estimate the discretisation error: None (default) when
+            ``rtol="auto"`` or ``exact`` is given; True always (a numeric
+            ``rtol`` then gets a warning if the algebraic error bound exceeds
+            the estimate); False never (not with ``rtol="auto"``).
 
         Returns
         -------
         Solution
+            Its report carries ``algebraic_error_bound``, ``warnings`` and,
+            when an estimate was made, ``discretisation_error`` and
+            ``discretisation_estimate``.
 
         Notes
         -----
@@ -151,33 +190,83 @@ class PreparedSolver:
         reported residual refer to the projected ``b``, and the returned ``u``
         has zero trapezoid-weighted mean.
 
+        ``rtol="auto"`` (:mod:`kronpde.solvers.accuracy`): the discretisation
+        error is estimated from ``exact`` or, for the problem's own right-hand
+        side, by Richardson extrapolation against the grid with half the cells
+        per axis (solved once, to round-off, and kept); at each residual check
+        the iteration stops when ``algebraic_error_bound <= 0.1 *
+        discretisation_error`` (both in the ``W`` norm), or at the rounding
+        limit of float64 (``converged`` stays True and ``warnings`` say so).
+        Where no estimate can be made it falls back to ``rtol = 1e-10`` and
+        says so in ``warnings``.
+
         A method that stops short (``maxiter`` reached, a breakdown) returns
         ``converged=False`` and says why in ``message``; it does not raise.
 
         Raises
         ------
         OptionError
-            For a right-hand side or initial guess of the wrong shape or with
-            NaN/infinity, or bad tolerances (a ``ValueError``).
+            For a right-hand side, initial guess or exact solution of the
+            wrong shape or with NaN/infinity, or bad tolerances (a ``ValueError``).
         """
         p = self.problem
         n = p.size
+        own_rhs = b is None
         b = p.rhs_values.reshape(-1) if b is None else check_vector(b, n, p.grid.shape, "b")
-        rtol = check_tolerance(rtol, "rtol")
+        own_rhs = own_rhs or bool(np.array_equal(b, p.rhs_values.reshape(-1)))
+        rtol = check_rtol(rtol, "rtol")
         atol = check_tolerance(atol, "atol")
         maxiter = check_maxiter(maxiter)
+        if estimate not in (None, True, False):
+            msg = f"estimate must be None, True or False, got {estimate!r}"
+            raise OptionError(msg)
+        auto = rtol == AUTO
+        if auto and estimate is False:
+            msg = (
+                "rtol='auto' compares with an estimate of the discretisation error, which "
+                "estimate=False forbids"
+            )
+            raise OptionError(msg)
         x0 = None if x0 is None else check_vector(x0, n, p.grid.shape, "x0")
+        exact_x = None if exact is None else exact_unknowns(p, exact)
         t0 = time.perf_counter()
         b_proj, projected_norm = p.project_rhs(b)
         nb = float(np.linalg.norm(b_proj))
-        target = max(rtol, atol / nb) if nb > 0.0 else rtol
+        warnings: list[str] = []
+        estimator, why = None, ""
+        if estimate is True or (estimate is None and (auto or exact_x is not None)):
+            estimator, why = self._estimator(b_proj, exact_x, own_rhs)
+            if estimator is None and not auto:
+                warnings.append(f"No discretisation-error estimate: {why}.")
+        goal = self._goal(estimator) if auto else None
+        if auto:
+            target = FALLBACK_RTOL  # what the iterative methods solve to without a goal
+            if goal is None and self.solver.iterative:
+                if estimator is not None:
+                    why = "no certified lower bound on the smallest eigenvalue of A"
+                warnings.append(
+                    f"rtol='auto' fell back to rtol = {FALLBACK_RTOL:g}: no discretisation-error "
+                    f"estimate could be made ({why})."
+                )
+        else:
+            target = max(rtol, atol / nb) if nb > 0.0 else rtol
+        extra = {} if goal is None else {"goal": goal}
         outcome = self.solver.solve(
-            b_proj, x0=x0, target=target, maxiter=maxiter, callback=callback, monitor=monitor
+            b_proj,
+            x0=x0,
+            target=target,
+            maxiter=maxiter,
+            callback=callback,
+            monitor=monitor,
+            **extra,
         )
         x = outcome.x
+        certificate = outcome.certificate
+        if certificate is None:
+            certificate = p.error_bound(x, b_proj)
         rel, message, converged = outcome.relative_residual, outcome.message, outcome.converged
         if rel is None:  # an exact method: the residual shows its rounding level
-            rel = p.relative_residual(x, b_proj)
+            rel = certificate.residual_norm / nb if nb > 0.0 else certificate.residual_norm
             converged = converged and math.isfinite(rel)
             about = self.solver.describe()
             message = (
@@ -185,6 +274,31 @@ class PreparedSolver:
                 + (f" {about}" if about else "")
                 if converged
                 else f"{self.method}: the solution contains NaN or infinity."
+            )
+        warnings.extend(outcome.warnings)
+        bound = certificate.bound
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        error = None if estimator is None else estimator(x)
+        if bound is None:
+            warnings.append(
+                "The algebraic error bound was not computed: no certified lower bound on the "
+                "smallest eigenvalue of A is known for this problem."
+            )
+        else:
+            if goal is None:  # the goal's own message gives the bound already
+                message += f" Certified algebraic error ||u - u_h||_W <= {bound:.3e}."
+            if error is not None and bound > error and not outcome.warnings:
+                warnings.append(
+                    f"The certified algebraic error {bound:.3e} exceeds the estimated "
+                    f"discretisation error {error:.3e} ({estimator.kind}): the solution may be "
+                    "less accurate than the grid allows; lower rtol, or use rtol='auto'."
+                )
+        if error is not None:
+            message += (
+                f" Estimated discretisation error {error:.3e}: {estimator.description}."
+                if goal is None
+                else f" The estimate: {estimator.description}."
             )
         report = make_report(
             self,
@@ -195,8 +309,46 @@ class PreparedSolver:
             solve_seconds=time.perf_counter() - t0,
             projected_norm=projected_norm,
             message=message,
+            algebraic_error_bound=bound,
+            warnings=warnings,
+            discretisation_error=error,
+            discretisation_estimate=None if estimator is None else estimator.kind,
         )
         return Solution(u=p.to_nodes(x), x=x, report=report)
+
+    def _goal(self, estimator: ErrorEstimate | None) -> Goal | None:
+        """Return what ``rtol="auto"`` asks of an iterative method (None: it cannot ask)."""
+        p = self.problem
+        eigenvalue = p.smallest_eigenvalue()
+        if estimator is None or eigenvalue is None or not self.solver.iterative:
+            return None
+        floor = (  # about the rounding level of the residual (see Goal)
+            gamma(residual_terms(p.grid.dimension))
+            * float(np.max(np.abs(p.diagonal()), initial=0.0))
+            * estimator.solution_norm
+        )
+        return Goal(estimator, eigenvalue.value, AUTO_FRACTION, floor)
+
+    def _estimator(
+        self, b: np.ndarray, exact: np.ndarray | None, own_rhs: bool
+    ) -> tuple[ErrorEstimate | None, str]:
+        """Return the discretisation-error estimate of this solve, or None and why not."""
+        p = self.problem
+        if exact is not None:
+            return exact_estimate(p, exact, b), ""
+        if not own_rhs:
+            return None, (
+                "b is not the problem's own right-hand side, so the coarse grid has no "
+                "counterpart of it (pass exact= to compare with a known solution)"
+            )
+        if self._richardson is None:
+            try:
+                self._richardson = richardson_estimate(p)
+            except Unavailable as exc:
+                self._richardson = exc
+        if isinstance(self._richardson, Unavailable):
+            return None, str(self._richardson)
+        return self._richardson, ""
 
 
 def prepare(
@@ -223,7 +375,8 @@ def prepare(
           (``"V"``/``"W"``/``"F"``), ``preconditioner``
           (``"kronpde"``/``"pyamg"``), ``seed``, and any pyamg keyword (see
           :meth:`~kronpde.solvers.amg.AMGPreconditioner.from_problem`);
-        * ``direct``: ``max_memory`` (bytes or None, default 2 GiB),
+        * ``direct``: ``max_memory`` (bytes, None, or ``"auto"``, the
+          default: half the memory the system reports as available),
           ``permc_spec``;
         * ``fastdiag``: ``workers``, ``force_eigh``, ``kernels`` (see
           :class:`~kronpde.solvers.fastdiag.FastDiagSolver`);
@@ -285,13 +438,15 @@ def solve(
     problem: Problem,
     method: str = "auto",
     *,
-    rtol: float = 1e-8,
+    rtol: float | str = 1e-8,
     atol: float = 0.0,
     maxiter: int | None = None,
     callback: Callable[[np.ndarray], Any] | None = None,
     monitor: Callable[[int, float], Any] | None = None,
     options: Mapping[str, Any] | None = None,
     backend: str = "serial",
+    exact: Any = None,
+    estimate: bool | None = None,
 ) -> Solution:
     """Solve ``problem`` with one method: ``prepare(problem, method, options).solve(...)``.
 
@@ -306,7 +461,8 @@ def solve(
     rtol, atol : float, optional
         Target ``||b - A u||_2 <= max(rtol ||b||_2, atol)`` on the
         unsymmetrised system (iterative methods; see
-        :meth:`PreparedSolver.solve` for the stopping rule).
+        :meth:`PreparedSolver.solve` for the stopping rule).  ``rtol="auto"``
+        stops at a tenth of the estimated discretisation error instead.
     maxiter : int, optional
         CG iterations allowed in total (default ``10 n``).
     callback : callable, optional
@@ -318,11 +474,15 @@ def solve(
         Method options (see :func:`prepare`).
     backend : str, optional
         ``"serial"`` (default) or ``"petsc"`` (see :func:`prepare`).
+    exact, estimate : optional
+        A known solution to estimate the discretisation error against, and
+        whether to estimate it (see :meth:`PreparedSolver.solve`).
 
     Returns
     -------
     Solution
-        ``u`` (nodal field), ``x`` (unknowns), ``report`` (:class:`SolveReport`).
+        ``u`` (nodal field), ``x`` (unknowns), ``report`` (:class:`SolveReport`,
+        with the certified ``algebraic_error_bound`` and ``warnings``).
 
     Examples
     --------
@@ -334,8 +494,21 @@ def solve(
     ('cg', True)
     >>> bool(abs(sol.u[8, 8] - 1.0) < 1e-2)
     True
+
+    With ``rtol="auto"`` CG stops at a tenth of the discretisation error (here
+    estimated by Richardson extrapolation against the 8 x 8 grid):
+
+    >>> sol = solve(p, "cg", rtol="auto")
+    >>> r = sol.report
+    >>> r.discretisation_estimate, bool(r.algebraic_error_bound <= 0.1 * r.discretisation_error)
+    ('richardson', True)
     """
     prepared = prepare(problem, method, options=options, backend=backend)
+    extra: dict[str, Any] = {}  # only when given: the PETSc backend's solve has neither
+    if exact is not None:
+        extra["exact"] = exact
+    if estimate is not None:
+        extra["estimate"] = estimate
     return prepared.solve(
-        None, rtol=rtol, atol=atol, maxiter=maxiter, callback=callback, monitor=monitor
+        None, rtol=rtol, atol=atol, maxiter=maxiter, callback=callback, monitor=monitor, **extra
     )

@@ -23,7 +23,14 @@ from scipy.sparse.linalg import LinearOperator
 from kronpde.errors import OptionError
 from kronpde.solvers.cg import cg
 from kronpde.solvers.method import Method
-from kronpde.solvers.result import Outcome, Round, continue_rounds, iteration_message
+from kronpde.solvers.result import (
+    Outcome,
+    Round,
+    continue_rounds,
+    goal_message,
+    goal_rounds,
+    iteration_message,
+)
 
 __all__ = ["ConjugateGradient", "Jacobi", "JacobiCG"]
 
@@ -71,8 +78,15 @@ class ConjugateGradient(Method):
         maxiter: int | None = None,
         callback: Any = None,
         monitor: Any = None,
+        goal: Any = None,
     ) -> Outcome:
-        """Solve ``A u = b`` (``b`` projected) to ``||b - A u|| <= target ||b||``."""
+        """Solve ``A u = b`` (``b`` projected) to ``||b - A u|| <= target ||b||``.
+
+        With a ``goal`` (:class:`kronpde.solvers.accuracy.Goal`, from
+        ``rtol="auto"``) instead: until the certified algebraic error is at
+        most ``goal.fraction`` of the estimated discretisation error
+        (:func:`kronpde.solvers.result.goal_rounds`).
+        """
         p = self.problem
         n = p.size
         D = p.symmetric_scale
@@ -102,13 +116,13 @@ class ConjugateGradient(Method):
             def mon(k: int, r_norm: float) -> None:
                 monitor(state["offset"] + k, r_norm / norm_rhs)
 
-        def run(inner: float, left: int, warm: bool) -> Round:
+        def run(inner: float, left: int, warm: bool, absolute: float = 0.0) -> Round:
             res = cg(
                 self.A_hat,
                 rhs,
                 state["y"],
                 rtol=inner,
-                atol=0.0,
+                atol=absolute,
                 maxiter=left,
                 M=self.M,
                 callback=cb,
@@ -119,12 +133,38 @@ class ConjugateGradient(Method):
             state["offset"] += res.iterations
             return Round(res.converged, res.iterations, res.residual_norms, res.status, res.message)
 
-        work = np.empty(n)
-
-        def true_relative_residual() -> float:
+        def certify() -> Any:
+            """Return the certificate of the current iterate (its true residual, the bound)."""
             np.divide(state["y"], D, out=x)
             p.remove_mean(x)
-            return p.relative_residual(x, b, work=work)
+            state["certificate"] = p.error_bound(x, b)
+            return state["certificate"]
+
+        if goal is not None:
+            found = goal_rounds(
+                lambda atol, left, warm: run(0.0, left, warm, atol),
+                certify,
+                lambda: goal.estimate(x),
+                goal=goal,
+                maxiter=maxiter,
+            )
+            cert = found.certificate
+            warnings: tuple[str, ...] = ()
+            if found.status == "rounding":
+                warnings = (goal_message(self.name, found, goal, maxiter, ""),)
+            return Outcome(
+                x,
+                found.converged,
+                found.iterations,
+                found.residual_norms,
+                cert.residual_norm / nb,
+                goal_message(self.name, found, goal, maxiter, self.describe()),
+                cert,
+                warnings,
+            )
+
+        def true_relative_residual() -> float:
+            return certify().residual_norm / nb
 
         result = continue_rounds(run, true_relative_residual, target=target, maxiter=maxiter)
         message = iteration_message(self.name, result, target, maxiter, self.describe())
@@ -135,6 +175,7 @@ class ConjugateGradient(Method):
             result.residual_norms,
             result.relative_residual,
             message,
+            state.get("certificate"),
         )
 
 

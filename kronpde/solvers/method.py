@@ -6,7 +6,8 @@ A method is one class (a subclass of :class:`Method`), registered by name in
 * built from a :class:`~kronpde.Problem` and keyword options (``Method(problem,
   **options)``: the set-up, done once);
 * ``solve(b, out=None, ...)`` returns an :class:`~kronpde.solvers.result.Outcome`
-  (the unknowns and what the method knows of them);
+  (the unknowns and what the method knows of them, e.g. the certificate of the
+  algebraic error if it computed one);
 * ``describe()`` is the sentence the report adds about how it ran;
 * :meth:`Method.refusal` says, without preparing anything, whether it accepts a
   problem and why not (``kronpde check`` asks it);
@@ -82,12 +83,15 @@ class Method:
         maxiter: int | None = None,
         callback: Any = None,
         monitor: Any = None,
+        goal: Any = None,
     ) -> Outcome:
         """Solve ``A u = b`` for a ``b`` already projected onto the range of ``A``.
 
         ``target`` is the relative target ``max(rtol, atol/||b||)`` of the
-        iterative methods; the exact ones ignore it and ``x0``, ``callback``
-        and ``monitor``.
+        iterative methods; ``goal`` (a :class:`kronpde.solvers.accuracy.Goal`,
+        from ``rtol="auto"``) replaces it by the certified algebraic error
+        against the estimated discretisation error.  The exact methods ignore
+        both, and ``x0``, ``callback`` and ``monitor``.
         """
         raise NotImplementedError
 

@@ -4,8 +4,8 @@ Used by every serial method (:mod:`kronpde.solvers.driver`) and by the PETSc
 backend (:mod:`kronpde.solvers.petsc.backend`), so that both check their
 arguments, stop, report and print progress in one way.
 
-The stopping rule of the iterative methods
-------------------------------------------
+The stopping rules of the iterative methods
+-------------------------------------------
 CG runs on the symmetrised system ``Â y = D b`` (``Â = D A D^{-1}``,
 ``D = W^{1/2}``), whose residual is ``D (b - A u)``; the target refers to the
 *unsymmetrised* residual, ``||b - A u||_2 <= max(rtol ||b||_2, atol)``.  The two
@@ -15,6 +15,19 @@ test at ``t = target / ||b||``, then computes the true ``||b - A u||``; if that
 misses the target, CG continues from its last iterate with ``t`` reduced by the
 missing factor (times 1/2), at most :data:`MAX_ROUNDS` rounds, all within
 ``maxiter`` iterations in total.
+
+With ``rtol="auto"`` (:func:`goal_rounds`) the target is the certified bound
+itself, ``||u - u_h||_W <= (||D r|| + rounding) / λ <= fraction * E`` with ``E``
+the estimated discretisation error (:mod:`kronpde.solvers.accuracy`).  Since
+``||D r||`` is the residual CG works on, each round runs CG to the absolute
+tolerance ``||D b - Â y|| <= atol``: the first with
+``atol = 0.5 λ fraction E_0`` (``E_0`` the first guess of the estimate, never
+below the rounding level of the residual), every later one with
+``atol = (λ (fraction E - mean term) - rounding) / 2`` from the certificate and
+the estimate of the last iterate.  It stops when the bound meets the goal, or
+at the rounding limit (the rounding term alone leaves no room, or a round no
+longer lowers the bound), or at ``maxiter``, after at most
+:data:`MAX_GOAL_ROUNDS` rounds.
 """
 
 from __future__ import annotations
@@ -30,8 +43,10 @@ import numpy as np
 from kronpde.errors import OptionError
 
 __all__ = [
+    "MAX_GOAL_ROUNDS",
     "MAX_ROUNDS",
     "PROGRESS_INTERVAL",
+    "GoalRounds",
     "Outcome",
     "ProgressLines",
     "Round",
@@ -41,6 +56,8 @@ __all__ = [
     "check_option_keys",
     "check_vector",
     "continue_rounds",
+    "goal_message",
+    "goal_rounds",
     "iteration_message",
     "make_report",
 ]
@@ -90,6 +107,20 @@ class SolveReport:
         One or two sentences with the numbers.
     options : dict
         The effective options of the method (defaults filled in).
+    algebraic_error_bound : float or None
+        A certified upper bound on ``||u - u_h||_W``, the distance of the
+        returned ``u`` from the exact solution ``u_h`` of the discrete system
+        in the discrete L² norm of the trapezoid weights
+        (:meth:`kronpde.Problem.error_bound`); None where it was not computed.
+    warnings : tuple of str
+        Sentences on what the caller should know (e.g. an algebraic error
+        bound above the estimated discretisation error); empty when all is well.
+    discretisation_error : float or None
+        The estimate of the discretisation error ``||u_h - u||_W`` the solve
+        compared with (``rtol="auto"``, a known exact solution, or
+        ``estimate=True``); None where none was made.
+    discretisation_estimate : str or None
+        Which estimate: ``"exact"`` or ``"richardson"`` (None: none made).
     """
 
     method: str
@@ -104,6 +135,10 @@ class SolveReport:
     projected_norm: float
     message: str
     options: dict = field(default_factory=dict)
+    algebraic_error_bound: float | None = None
+    warnings: tuple[str, ...] = ()
+    discretisation_error: float | None = None
+    discretisation_estimate: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,6 +180,11 @@ class Outcome:
         do); None leaves it to the driver.
     message : str or None
         The method's sentence; None lets the driver write the one of an exact solve.
+    certificate : Certificate or None
+        The :class:`~kronpde.certify.Certificate` of ``x`` if the method
+        computed it (the iterative ones do); None leaves it to the driver.
+    warnings : tuple of str
+        Sentences for the report's ``warnings`` (e.g. a rounding limit).
     """
 
     x: np.ndarray
@@ -153,6 +193,8 @@ class Outcome:
     residual_norms: Sequence[float] = ()
     relative_residual: float | None = None
     message: str | None = None
+    certificate: Any = None
+    warnings: tuple[str, ...] = ()
 
 
 def make_report(
@@ -165,12 +207,17 @@ def make_report(
     solve_seconds: float,
     projected_norm: float,
     message: str,
+    algebraic_error_bound: float | None = None,
+    warnings: Sequence[str] = (),
+    discretisation_error: float | None = None,
+    discretisation_estimate: str | None = None,
 ) -> SolveReport:
     """Make the :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
 
     ``prepared`` supplies ``method``, ``requested``, ``reason``,
     ``setup_seconds`` and ``options``; a singular problem's projection is
     appended to ``message``, and the residual history is frozen (read-only).
+    The accuracy fields (bound, warnings, estimate) default to "not computed".
     """
     if projected_norm > 0.0:
         message += (
@@ -192,6 +239,12 @@ def make_report(
         projected_norm=float(projected_norm),
         message=message,
         options=dict(prepared.options),
+        algebraic_error_bound=None
+        if algebraic_error_bound is None
+        else float(algebraic_error_bound),
+        warnings=tuple(warnings),
+        discretisation_error=None if discretisation_error is None else float(discretisation_error),
+        discretisation_estimate=discretisation_estimate,
     )
 
 
@@ -318,6 +371,174 @@ def continue_rounds(
         if inner < 1e-15:
             break
     return Rounds(False, iterations, history, rel, rounds, last)
+
+
+#: Rounds of ``rtol="auto"`` (:func:`goal_rounds`).
+MAX_GOAL_ROUNDS = 8
+
+#: The first round of :func:`goal_rounds` asks for this fraction of the residual that would
+#: just meet the goal, so that one round usually suffices.
+FIRST_SLACK = 0.5
+
+#: A later round of :func:`goal_rounds` may take at most this many iterations, or four times
+#: the iterations so far if more: it only has to close a small gap, and at the rounding limit
+#: CG would otherwise run to ``maxiter``.
+LATE_ROUND_MIN = 100
+
+
+@dataclass(frozen=True)
+class GoalRounds:
+    """The outcome of :func:`goal_rounds`.
+
+    Attributes
+    ----------
+    status : str
+        ``"met"`` (the bound is within the goal), ``"rounding"`` (the rounding
+        limit of float64: the bound cannot come down further), ``"maxiter"``,
+        ``"stopped"`` (CG broke down) or ``"rounds"`` (:data:`MAX_GOAL_ROUNDS`).
+    iterations, residual_norms, rounds, last
+        As in :class:`Rounds`.
+    certificate : Certificate
+        Of the last iterate.
+    estimate : float
+        The discretisation-error estimate of the last iterate.
+    """
+
+    status: str
+    iterations: int
+    residual_norms: list[float]
+    rounds: int
+    last: Round
+    certificate: Any
+    estimate: float
+
+    @property
+    def converged(self) -> bool:
+        """The goal was met, or the rounding limit reached (the best float64 allows)."""
+        return self.status in ("met", "rounding")
+
+
+def goal_rounds(
+    run: Callable[[float, int, bool], Round],
+    certify: Callable[[], Any],
+    estimate: Callable[[], float],
+    *,
+    goal: Any,
+    maxiter: int,
+) -> GoalRounds:
+    """Run CG until the certified algebraic error is ``goal.fraction`` of the estimated one.
+
+    Parameters
+    ----------
+    run : callable
+        ``run(atol, iterations_left, warm)`` runs CG on the symmetrised system
+        to ``||D b - Â y||_2 <= atol`` from the last iterate and returns a
+        :class:`Round`.
+    certify : callable
+        The :class:`~kronpde.certify.Certificate` of the current iterate.
+    estimate : callable
+        The discretisation-error estimate of the current iterate.
+    goal : Goal
+        :class:`kronpde.solvers.accuracy.Goal`: the estimate, ``λ``, the
+        fraction and the first round's floor.
+    maxiter : int
+        Iterations allowed over all rounds.
+
+    Returns
+    -------
+    GoalRounds
+    """
+    lam = goal.eigenvalue
+    frac = goal.fraction
+    est = goal.estimate.initial
+    if est is None or not est > 0.0:
+        est = estimate()
+    history: list[float] = []
+    iterations = 0
+    rounds = 0
+    cert = None
+    previous = math.inf
+    last = Round(False, 0, [], "maxiter")
+    while True:
+        want = frac * est
+        if cert is None:
+            atol = max(FIRST_SLACK * lam * want, goal.floor)
+        else:
+            room = lam * (want - cert.mean_term) - cert.rounding
+            if room <= 0.5 * cert.rounding:  # what is left to gain is below the rounding
+                status = "rounding"
+                break
+            atol = 0.5 * room
+        rounds += 1
+        left = max(maxiter - iterations, 0)
+        cap = max(LATE_ROUND_MIN, 4 * iterations)
+        capped = cert is not None and left > cap
+        last = run(atol, cap if capped else left, rounds > 1)
+        iterations += last.iterations
+        norms = list(last.residual_norms)
+        history.extend(norms if not history else norms[1:])
+        cert = certify()
+        est = estimate()
+        if cert.bound is not None and cert.bound <= frac * est:
+            status = "met"
+            break
+        if not last.converged:
+            if last.status != "maxiter":
+                status = "stopped"
+            elif capped and iterations < maxiter:
+                status = "rounding"
+            else:
+                status = "maxiter"
+            break
+        if iterations >= maxiter:
+            status = "maxiter"
+            break
+        if rounds >= MAX_GOAL_ROUNDS:
+            status = "rounds"
+            break
+        if cert.bound is not None and cert.bound > 0.9 * previous:
+            status = "rounding"  # a round that no longer lowers the bound
+            break
+        previous = math.inf if cert.bound is None else cert.bound
+    return GoalRounds(status, iterations, history, rounds, last, cert, est)
+
+
+def goal_message(name: str, result: GoalRounds, goal: Any, maxiter: int, note: str) -> str:
+    """Write the sentence of an ``rtol="auto"`` solve; ``note`` (the preconditioner) appended."""
+    cert = result.certificate
+    bound = math.nan if cert is None or cert.bound is None else cert.bound
+    est = result.estimate
+    frac = goal.fraction
+    kind = goal.estimate.kind
+    restarts = f" in {result.rounds} rounds" if result.rounds > 1 else ""
+    if result.status == "met":
+        text = (
+            f"{name}: converged in {result.iterations} iterations{restarts} (rtol='auto'): the "
+            f"certified algebraic error {bound:.3e} is at most {frac:g} of the estimated "
+            f"discretisation error {est:.3e} ({kind})."
+        )
+    elif result.status == "rounding":
+        text = (
+            f"{name}: stopped at the rounding limit after {result.iterations} iterations"
+            f"{restarts} (rtol='auto'): the certified algebraic error {bound:.3e} cannot be "
+            f"brought below {frac:g} of the estimated discretisation error {est:.3e} ({kind}) "
+            "in float64 on this grid."
+        )
+    elif result.status == "stopped":
+        text = f"{name}: stopped short after {result.iterations} iterations: {result.last.detail}"
+    elif result.status == "maxiter":
+        text = (
+            f"{name}: not converged; reached maxiter = {maxiter} iterations with a certified "
+            f"algebraic error of {bound:.3e} (target {frac:g} of the estimated discretisation "
+            f"error {est:.3e}, {kind})."
+        )
+    else:
+        text = (
+            f"{name}: not converged after {result.rounds} rounds and {result.iterations} "
+            f"iterations: certified algebraic error {bound:.3e}, target {frac:g} of "
+            f"{est:.3e} ({kind})."
+        )
+    return f"{text} {note}" if note else text
 
 
 def iteration_message(name: str, result: Rounds, target: float, maxiter: int, note: str) -> str:
