@@ -32,22 +32,29 @@ solved and nothing is evaluated twice.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
-from kronpde.boundary import BoundaryData, check_data, data_error, evaluate_data
+from kronpde.boundary import BoundaryData, DataSurvey, check_data, data_error, evaluate_data
 from kronpde.errors import DataError, GridError, SolverError
 from kronpde.expr import Expression
 from kronpde.grid import Grid
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.stencils import AxisOperator, second_difference
-from kronpde.variable import VariableDiffusion, VariableOperator
+from kronpde.variable import VariableBox, VariableDiffusion, VariableOperator, box_nodes
 
 #: A box of unknowns: per-axis bounds ``lo[a] <= j < hi[a]`` on the array of shape ``grid.shape``.
 Box = tuple[Sequence[int], Sequence[int]]
+
+#: Nodes: per axis a ``slice(first, stop)`` or increasing node indices (of the nodal array).
+Nodes = Sequence[slice | np.ndarray]
+
+#: Merges the :class:`~kronpde.boundary.DataSurvey` of every part of a distributed
+#: evaluation (collective: every rank calls it once per piece of data, with its own part's).
+Merge = Callable[[DataSurvey], DataSurvey]
 
 
 def _number(value: object) -> bool:
@@ -79,7 +86,8 @@ class Problem:
     check : bool, optional
         Evaluate every expression and callable (source, faces, coefficient) now
         (default), so that bad data fail here; with False they are evaluated
-        where first used (a distributed solve evaluates each rank's box only).
+        where first used (a distributed solve evaluates each rank's box only),
+        and so are the values of an array coefficient (each rank reads its part).
 
     Raises
     ------
@@ -124,7 +132,8 @@ class Problem:
         self.grid = grid
         self.shift = shift
         self.source = self._check_source(source)
-        self.coefficient = self._check_coefficient(coefficient)
+        self.coefficient = self._check_coefficient(coefficient, check)
+        self._rows: dict[tuple, VariableBox] = {}  # the box of variable_rows (one kept)
         if check:
             self.check()
 
@@ -145,7 +154,7 @@ class Problem:
             return float(source)
         return source
 
-    def _check_coefficient(self, coefficient: object) -> float | object:
+    def _check_coefficient(self, coefficient: object, check: bool) -> float | object:
         g = self.grid
         if isinstance(coefficient, np.ndarray) and coefficient.ndim == 0:
             coefficient = coefficient.item()  # a 0-d array is a number
@@ -177,24 +186,28 @@ class Problem:
             msg = f"an array coefficient needs the node shape {g.node_shape}, got {arr.shape}"
             msg_0 = "coefficient"
             raise data_error(msg_0, msg)
-        self._positive(arr)
+        if check:  # else where it is read, each part of a distributed solve its own
+            self._raise_for_coefficient(DataSurvey.of(arr), arr)
         return arr
 
-    def _positive(self, k: np.ndarray) -> np.ndarray:
-        """``k`` itself if finite and > 0 on every node, else a DataError naming the node."""
-        g = self.grid
-        if not np.all(np.isfinite(k)):
+    def _point(self, index: tuple[int, ...]) -> list[float]:
+        """Return the coordinates of a node (its index along every axis)."""
+        return [float(x[j]) for x, j in zip(self.grid.nodes, index, strict=True)]
+
+    def _raise_for_coefficient(self, survey: DataSurvey, coefficient: object = None) -> None:
+        """Raise the DataError of a ``k`` whose survey finds it not finite or not > 0 somewhere.
+
+        The same message whether the survey covers every node at once or was
+        merged from the parts of a distributed solve.
+        """
+        coefficient = self.coefficient if coefficient is None else coefficient
+        survey.raise_error(coefficient, "coefficient", self._point)
+        if survey.lowest is not None and not survey.lowest[0] > 0.0:
+            value, where = survey.lowest
+            at = ", ".join(f"{c:.6g}" for c in self._point(where))
+            what = f" = {coefficient.text}" if isinstance(coefficient, Expression) else ""
             msg = "coefficient"
-            raise data_error(msg, "data are not finite on every node")
-        if not np.all(k > 0.0):
-            where = np.unravel_index(int(np.argmin(k)), k.shape)
-            at = ", ".join(f"{x[j]:.6g}" for x, j in zip(g.nodes, where, strict=True))
-            what = f" = {self.coefficient.text}" if isinstance(self.coefficient, Expression) else ""
-            msg = "coefficient"
-            raise data_error(
-                msg, f"must be > 0 at every node, but k{what} = {k[where]:.6g} at ({at})"
-            )
-        return k
+            raise data_error(msg, f"must be > 0 at every node, but k{what} = {value:.6g} at ({at})")
 
     def check(self) -> Problem:
         """Evaluate every piece of data once (source, faces, coefficient); raise if one is bad.
@@ -213,14 +226,24 @@ class Problem:
             fit, or (the coefficient) is not ``> 0``; its ``subject`` names it.
         """
         self.rhs_values  # noqa: B018 - evaluates the source and the faces used in b
-        g = self.grid
-        for i, a in enumerate(g.axes):  # the faces b does not use (Dirichlet values, too)
-            for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
-                if hasattr(bc, "value"):
-                    g.face_data(i, side)
+        self.check_faces()  # the faces b does not use (Dirichlet values, too)
         if self.variable_coefficient:
             self._k_nodes  # noqa: B018
         return self
+
+    def check_faces(self) -> None:
+        """Evaluate the data of every face (once; the grid keeps them); raise if one is bad.
+
+        Raises
+        ------
+        DataError
+            The first face whose data are not finite on its nodes or do not fit.
+        """
+        g = self.grid
+        for i, a in enumerate(g.axes):
+            for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
+                if hasattr(bc, "value"):
+                    g.face_data(i, side)
 
     # -- the coefficient ---------------------------------------------------------------
     @property
@@ -230,15 +253,115 @@ class Problem:
 
     @cached_property
     def _k_nodes(self) -> np.ndarray:
-        g = self.grid
-        k = evaluate_data(self.coefficient, g.node_coordinates(), g.node_shape, "coefficient")
-        return self._positive(k)
+        return self._coefficient_on(None, None, None)
 
-    def coefficient_values(self) -> np.ndarray:
-        """``k`` at every node, shape :attr:`Grid.node_shape` (a copy)."""
-        if not self.variable_coefficient:
-            return np.full(self.grid.node_shape, self.coefficient)
-        return self._k_nodes.copy()
+    def coefficient_values(
+        self,
+        nodes: Nodes | None = None,
+        *,
+        owned: Sequence[slice] | None = None,
+        merge: Merge | None = None,
+    ) -> np.ndarray:
+        """Return ``k`` at every node, or at a box of nodes (a new array), checked.
+
+        Parameters
+        ----------
+        nodes : sequence of slice or ndarray, optional
+            Per axis the nodes: a ``slice(first, stop)`` or increasing node
+            indices (a rank of a distributed solve takes its box and the one
+            layer of nodes around it, :func:`kronpde.variable.box_nodes`).
+            Only these are evaluated (an array coefficient: read).
+        owned : sequence of slice, optional
+            Per axis, the positions in ``nodes`` of the nodes this part checks
+            (default: all).  The owned nodes of the parts tile the grid's nodes.
+        merge : callable, optional
+            ``merge(survey)``: the :class:`~kronpde.boundary.DataSurvey` of
+            every part merged (collective: every part calls it once, also when
+            its own values are fine, so that bad data found by one rank stop
+            every rank).
+
+        Returns
+        -------
+        ndarray
+            Shape :attr:`Grid.node_shape`, or the box's.
+
+        Raises
+        ------
+        DataError
+            If ``k`` is not finite or not ``> 0`` at some (owned) node, of any
+            part with ``merge``: the same message as a check of every node.
+        """
+        if nodes is None and merge is None:
+            if not self.variable_coefficient:
+                return np.full(self.grid.node_shape, self.coefficient)
+            return self._k_nodes.copy()
+        return self._coefficient_on(nodes, owned, merge)
+
+    def _coefficient_on(
+        self, nodes: Nodes | None, owned: Sequence[slice] | None, merge: Merge | None
+    ) -> np.ndarray:
+        """Evaluate (or read) ``k`` on ``nodes``, survey the owned ones, merge, raise if bad."""
+        g = self.grid
+        index = [
+            np.arange(n) if s is None else _node_indices(s, n)
+            for s, n in zip(nodes or [None] * g.dimension, g.node_shape, strict=True)
+        ]
+        shape = tuple(ix.size for ix in index)
+        k = None
+        try:
+            if not self.variable_coefficient:
+                k = np.full(shape, self.coefficient)
+            elif "_k_nodes" in self.__dict__:  # evaluated at every node already
+                k = self._k_nodes[np.ix_(*index)]
+            elif isinstance(self.coefficient, np.ndarray):
+                k = np.array(self.coefficient[np.ix_(*index)], dtype=float)
+            else:
+                coords = np.meshgrid(
+                    *[x[ix] for x, ix in zip(g.nodes, index, strict=True)],
+                    indexing="ij",
+                    sparse=True,
+                )
+                k = evaluate_data(self.coefficient, coords, shape, "coefficient", check=False)
+            mine = tuple(owned) if owned is not None else (slice(None),) * g.dimension
+            survey = DataSurvey.of(k[mine], [ix[o] for ix, o in zip(index, mine, strict=True)])
+        except DataError as exc:
+            survey = DataSurvey.failed(exc)
+        if merge is not None:
+            survey = merge(survey)
+        self._raise_for_coefficient(survey)
+        return k
+
+    def variable_rows(self, box: Box, *, merge: Merge | None = None) -> VariableBox:
+        """Return the rows of ``Â`` of a box of unknowns, for a variable ``k``.
+
+        ``k`` is evaluated (or read) on the box's nodes and the one layer of
+        nodes around it only (:func:`kronpde.variable.box_nodes`), and checked
+        on the nodes the box owns (:meth:`coefficient_values`); the rows are
+        those of :meth:`operator` (``symmetric=True``) bit for bit.  Kept for
+        the box, so that the right-hand side of the box (:meth:`rhs`) and the
+        assembly share one evaluation.
+
+        Parameters
+        ----------
+        box : (lo, hi)
+            The box of unknowns.
+        merge : callable, optional
+            As for :meth:`coefficient_values` (collective when ``k`` is evaluated).
+
+        Returns
+        -------
+        VariableBox
+        """
+        lo, hi = (tuple(int(v) for v in b) for b in box)
+        _box_index(self.grid, (lo, hi))  # checks the bounds
+        key = (lo, hi)
+        rows = self._rows.get(key)
+        if rows is None:
+            nodes, owned = box_nodes(self.grid, lo, hi)
+            k = self.coefficient_values(nodes, owned=owned, merge=merge)
+            rows = VariableBox(self.grid, k, nodes, self.shift, lo, hi)
+            self._rows = {key: rows}
+        return rows
 
     @cached_property
     def _variable(self) -> VariableDiffusion:
@@ -358,18 +481,44 @@ class Problem:
         return np.sqrt(self.weights().reshape(-1))
 
     # -- right-hand side --------------------------------------------------------------
-    def source_values(self, box: Box | None = None) -> np.ndarray:
-        """``f`` at the unknowns, shape :attr:`Grid.shape` (or the box's); a new array."""
+    def source_values(self, box: Box | None = None, *, merge: Merge | None = None) -> np.ndarray:
+        """``f`` at the unknowns, shape :attr:`Grid.shape` (or the box's); a new array.
+
+        Parameters
+        ----------
+        box : (lo, hi), optional
+            A box of unknowns: only its values are evaluated.
+        merge : callable, optional
+            As for :meth:`coefficient_values`: the boxes of a distributed solve
+            (which tile the unknowns) check ``f`` together.
+
+        Raises
+        ------
+        DataError
+            If ``f`` is not finite at some unknown (of any box, with ``merge``).
+        """
         g = self.grid
         index = g.unknown_index if box is None else _box_index(g, box)
         shape = tuple(s.stop - s.start for s in index)
         src = self.source
-        if isinstance(src, np.ndarray):
-            return evaluate_data(src[index], [], shape, "source")
-        coords = np.meshgrid(
-            *[x[s] for x, s in zip(g.nodes, index, strict=True)], indexing="ij", sparse=True
-        )
-        return evaluate_data(src, coords, shape, "source")
+        values = None
+        try:
+            if isinstance(src, np.ndarray):
+                values = evaluate_data(src[index], [], shape, "source", check=False)
+            else:
+                coords = np.meshgrid(
+                    *[x[s] for x, s in zip(g.nodes, index, strict=True)],
+                    indexing="ij",
+                    sparse=True,
+                )
+                values = evaluate_data(src, coords, shape, "source", check=False)
+            survey = DataSurvey.of(values, [np.arange(s.start, s.stop) for s in index])
+        except DataError as exc:
+            survey = DataSurvey.failed(exc)
+        if merge is not None:
+            survey = merge(survey)
+        survey.raise_error(src, "source", self._point)
+        return values
 
     def source_nodes(self, box: tuple[slice, ...] | None = None) -> np.ndarray:
         """Return ``f`` at every node, or at a box of nodes (e.g. to write it); a new array.
@@ -390,7 +539,7 @@ class Problem:
         b.flags.writeable = False
         return b
 
-    def rhs(self, box: Box | None = None) -> np.ndarray:
+    def rhs(self, box: Box | None = None, *, merge: Merge | None = None) -> np.ndarray:
         """Right-hand side ``b``: ``f`` plus the lifted boundary data.
 
         Parameters
@@ -398,29 +547,45 @@ class Problem:
         box : (lo, hi), optional
             Per-axis bounds ``lo[a] <= j < hi[a]`` of a box of unknowns: ``b`` is
             evaluated on that box only (each rank of a distributed solve
-            evaluates its own); shape ``hi - lo``.
+            evaluates its own; a variable ``k`` on the box and the layer of
+            nodes around it, :meth:`variable_rows`); shape ``hi - lo``.
+        merge : callable, optional
+            With ``box``: the boxes of a distributed solve check ``f`` (and a
+            variable ``k``) together; see :meth:`coefficient_values`.
 
         Returns
         -------
         ndarray
             Flat, length :attr:`size`, without ``box`` (a copy of the values
             evaluated once); of the box's shape with it.
+
+        Raises
+        ------
+        DataError
+            For data that are not finite where ``b`` uses them, or a ``k`` not ``> 0``.
         """
         if box is None:
             return self.rhs_values.reshape(-1).copy()
-        return self._rhs(box)
+        if "rhs_values" in self.__dict__:  # evaluated on every unknown already: read the box
+            if merge is not None:
+                merge(DataSurvey())  # every box calls it, as it would to check f
+            b = self.rhs_values.reshape(self.grid.shape)
+            return np.array(b[_box_index_of_unknowns(self.grid, box)])
+        return self._rhs(box, merge)
 
-    def _rhs(self, box: Box | None) -> np.ndarray:
+    def _rhs(self, box: Box | None, merge: Merge | None = None) -> np.ndarray:
         g = self.grid
         d = g.dimension
-        b = self.source_values(box)
+        b = self.source_values(box, merge=merge)
         lo = [0] * d if box is None else [int(v) for v in box[0]]
         hi = list(g.shape) if box is None else [int(v) for v in box[1]]
-        lifts = (
-            self._variable.lifts
-            if self.variable_coefficient
-            else [op.lift for op in self.axis_operators]
-        )
+        local = False  # the lifting factors are the box's own (else the grid's, sliced)
+        if not self.variable_coefficient:
+            lifts = [op.lift for op in self.axis_operators]
+        elif box is None:
+            lifts = self._variable.lifts
+        else:
+            lifts, local = self.variable_rows((lo, hi), merge=merge).lifts, True
         for i, lift in enumerate(lifts):
             n = g.shape[i]
             for side in (0, 1):
@@ -434,7 +599,7 @@ class Problem:
                     start = axis.unknown_slice.start
                     take.append(slice(None) if a == i else slice(start + lo[a], start + hi[a]))
                     where.append(slice(None) if a == i else slice(lo[a], hi[a]))
-                if np.ndim(factor) > 0:  # per-node factors (variable k): the box's part
+                if np.ndim(factor) > 0 and not local:  # per-node factors: the box's part
                     factor = factor[tuple(where)]
                 rows = [slice(None)] * d
                 rows[i] = slice(row - lo[i], row - lo[i] + 1)
@@ -515,6 +680,32 @@ class Problem:
             else ("variable" if self.variable_coefficient else k)
         )
         return f"Problem({self.grid!r}, shift={self.shift:g}, k={k})"
+
+
+def _node_indices(nodes: slice | np.ndarray, n: int) -> np.ndarray:
+    """Return one axis' node indices of a ``slice`` or an index array, checked increasing."""
+    if isinstance(nodes, slice):
+        index = np.arange(n)[nodes]
+    else:
+        index = np.asarray(nodes)
+    if (
+        index.ndim != 1
+        or index.dtype.kind not in "iu"
+        or np.any(index < 0)
+        or np.any(index >= n)
+        or np.any(np.diff(index) <= 0)
+    ):
+        msg = f"nodes: need increasing node indices in 0..{n - 1} per axis, got {nodes!r}"
+        raise GridError(msg, subject="nodes")
+    return index
+
+
+def _box_index_of_unknowns(grid: Grid, box: Box) -> tuple[slice, ...]:
+    """Return the box as an index into the array of unknowns (shape ``grid.shape``)."""
+    start = [a.unknown_slice.start for a in grid.axes]
+    return tuple(
+        slice(s.start - s0, s.stop - s0) for s, s0 in zip(_box_index(grid, box), start, strict=True)
+    )
 
 
 def _box_index(grid: Grid, box: Box) -> tuple[slice, ...]:
