@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import tomllib
 from pathlib import Path
 
@@ -27,15 +28,18 @@ import pytest
 import scipy.sparse as sp
 from conftest import build_problem
 
-from kronpde import cli, solve
+from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin, cli, solve
+from kronpde.boundary import DataSurvey
 from kronpde.cli.backend import launcher_rank
-from kronpde.errors import OptionError, SolverError
+from kronpde.errors import DataError, OptionError, SolverError
+from kronpde.grid import stretched_nodes
 from kronpde.solvers.petsc import (
     INSTALL_HINT,
     PetscUnavailableError,
     parse_petsc_options,
 )
-from kronpde.solvers.petsc.assembly import box_csr
+from kronpde.solvers.petsc.assembly import box_csr, rows_csr
+from kronpde.variable import box_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -141,6 +145,216 @@ def test_box_rows_in_a_ghosted_box_keep_periodic_images():
         box_csr(p.symmetric_axis_operators, p.shift, [0, 0], list(shape), wrap=False)
 
 
+# -- a variable k, box by box -------------------------------------------------------------
+VARIABLE_FACES = {
+    "D": Dirichlet(0.3),
+    "N": Neumann(-0.2),
+    "R": Robin(1.5, 0.5, 0.1),
+    "P": Periodic(),
+}
+
+
+def _random_variable_problem(rng, dim, *, check=True, coefficient=None):
+    """A grid of random kinds (periodic axes of 1 to 6 unknowns included), some axes stretched,
+    with a random nodal k."""
+    boundary, nodes, cells = {}, [], []
+    for i in range(dim):
+        lower = str(rng.choice(list("DNRP")))
+        pair = "PP" if lower == "P" else lower + str(rng.choice(list("DNR")))
+        c = int(rng.integers(1, 7))
+        c = max(c, 2) if pair == "DD" else c
+        cells.append(c)
+        stretched = pair != "PP" and rng.random() < 0.4
+        nodes.append(stretched_nodes(c, 0.0, 1.0, "tanh", 1.5) if stretched else None)
+        for side in (0, 1):
+            boundary["xyz"[i] + ("min", "max")[side]] = VARIABLE_FACES[pair[side]]
+    grid = Grid.box(cells, boundary=boundary, nodes=nodes)
+    k = np.exp(rng.uniform(-1.0, 1.0, grid.node_shape)) if coefficient is None else coefficient
+    shift = float(rng.choice([0.0, 0.7]))
+    return Problem(grid, lambda *x: np.cos(x[0]) + 1.0, shift, coefficient=k, check=check)
+
+
+def _random_box(rng, shape):
+    lo = [int(rng.integers(0, n)) for n in shape]
+    hi = [int(rng.integers(low + 1, n + 1)) for low, n in zip(lo, shape, strict=True)]
+    return lo, hi
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_variable_box_rows_are_the_rows_of_the_serial_operator_bit_for_bit(dim, rng):
+    """The rows of a box from k on the box and one layer around it: those of the whole grid."""
+    for _ in range(25):
+        p = _random_variable_problem(rng, dim)
+        late = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, check=False)
+        shape = p.grid.shape
+        lo, hi = _random_box(rng, shape)
+        rows = np.arange(p.size).reshape(shape)[tuple(map(slice, lo, hi))].ravel()
+        box = late.variable_rows((lo, hi))
+        periodic = [a.periodic for a in p.grid.axes]
+        indptr, indices, data = rows_csr(box.diagonal, box.couplings, shape, periodic, lo, hi)
+        got = sp.csr_array((data, indices, indptr), shape=(rows.size, p.size))
+        got.sum_duplicates()  # a periodic axis of 2 unknowns: both neighbours are one node
+        want = p.operator(symmetric=True)[rows]
+        assert abs(got - want).max() == 0.0, p.grid
+        # and the box's right-hand side, its lifting factors from the box's rows
+        np.testing.assert_array_equal(late.rhs(box=(lo, hi)).ravel(), p.rhs()[rows])
+
+
+def test_a_box_evaluates_k_on_its_nodes_and_one_layer_around_only(rng):
+    """A callable k sees the box's nodes, one layer around them and the nodes the box owns."""
+    for dim in (1, 2, 3):
+        for _ in range(10):
+            seen = []
+
+            def k(*x, seen=seen):
+                seen.append([np.asarray(c).reshape(-1).copy() for c in x])
+                return 1.5 + np.sin(x[0]) * 0.5 + 0.0 * sum(x)
+
+            p = _random_variable_problem(rng, dim, check=False, coefficient=k)
+            lo, hi = _random_box(rng, p.grid.shape)
+            p.variable_rows((lo, hi))
+            p.rhs(box=(lo, hi))  # shares the evaluation
+            assert len(seen) == 1
+            nodes, owned = box_nodes(p.grid, tuple(lo), tuple(hi))
+            for a, (axis, coords) in enumerate(zip(p.grid.axes, seen[0], strict=True)):
+                start, m = axis.unknown_slice.start, axis.cells
+                beside = np.arange(start + lo[a] - 1, start + hi[a] + 1)  # one layer
+                beside = beside % m if axis.periodic else beside[(beside >= 0) & (beside <= m)]
+                mine = nodes[a][owned[a]]
+                allowed = set(beside.tolist()) | set(mine.tolist())
+                got = {int(np.searchsorted(axis.nodes, c)) for c in coords}
+                assert got <= allowed, (a, got, allowed)
+                assert len(coords) <= hi[a] - lo[a] + 3
+
+
+def test_boxes_that_tile_the_grid_own_every_node_once(rng):
+    for dim in (1, 2, 3):
+        for _ in range(10):
+            p = _random_variable_problem(rng, dim)
+            shape = p.grid.shape
+            cuts = [sorted({0, n, *rng.integers(1, n + 1, 2).tolist()}) for n in shape]
+            count = np.zeros(p.grid.node_shape, dtype=int)
+            for bounds in itertools.product(*[list(itertools.pairwise(c)) for c in cuts]):
+                lo, hi = [b[0] for b in bounds], [b[1] for b in bounds]
+                nodes, owned = box_nodes(p.grid, tuple(lo), tuple(hi))
+                count[np.ix_(*[n[o] for n, o in zip(nodes, owned, strict=True)])] += 1
+            np.testing.assert_array_equal(count, 1)
+
+
+def _tiles(shape, parts):
+    """Boxes (lo, hi) cutting every axis into ``parts`` pieces."""
+    cuts = [np.linspace(0, n, min(parts, n) + 1).round().astype(int) for n in shape]
+    for bounds in itertools.product(*[list(itertools.pairwise(c)) for c in cuts]):
+        yield [int(b[0]) for b in bounds], [int(b[1]) for b in bounds]
+
+
+def _as_ranks(make, action, shape, parts=2) -> list[str | None]:
+    """Run ``action(problem, box, merge)`` for boxes tiling the grid, each box in a thread of
+    its own as on an MPI rank, with a merge that is collective as on the ranks (every box waits
+    for all); return each box's error message (None: no error).  A box that skips a merge the
+    others make leaves them waiting: the barrier's timeout turns that into an error."""
+    boxes = list(_tiles(shape, parts))
+    barrier = threading.Barrier(len(boxes), timeout=20)
+    slots: list[DataSurvey | None] = [None] * len(boxes)
+    messages: list[str | None] = [None] * len(boxes)
+
+    def rank(i):
+        problem = make()
+
+        def merge(survey):
+            slots[i] = survey
+            barrier.wait()
+            merged = DataSurvey.merged(slots)
+            barrier.wait()  # every box has read the surveys before the next merge
+            return merged
+
+        try:
+            action(problem, boxes[i], merge)
+        except DataError as exc:
+            messages[i] = str(exc)
+        except threading.BrokenBarrierError:
+            messages[i] = "a box waited for the others in vain"
+
+    threads = [threading.Thread(target=rank, args=(i,)) for i in range(len(boxes))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return messages
+
+
+@pytest.mark.parametrize(
+    ("coefficient", "source"),
+    [
+        ("1 - 2*exp(-1e4*((x - 0.875)**2 + (y - 0.75)**2))", "1"),  # < 0 at one node
+        ("1 + 1/((x - 0.875)**2 + (y - 0.75)**2)", "1"),  # infinite at one node
+        ("1/(x - 0.875) + 1/(y - 0.25)", "1"),  # on two lines: the first point and the count
+        ("1 + x", "1/(x - 0.125)"),  # the source, on the unknowns
+        ("x - 0.5", "1/(x - 0.125)"),  # both bad: the source first, as the serial check
+    ],
+)
+def test_boxes_checked_together_raise_the_serial_error(coefficient, source):
+    grid = Grid.box([8, 8], boundary={"xmax": Neumann(0.0), "ymin": Robin(1.0, 1.0, 0.0)})
+    with pytest.raises(DataError) as serial:
+        Problem(grid, source, coefficient=coefficient)
+
+    def make():
+        return Problem(grid, source, coefficient=coefficient, check=False)
+
+    def action(problem, box, merge):
+        problem.rhs(box=box, merge=merge)
+
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+
+
+def test_array_and_callable_coefficients_checked_by_parts():
+    grid = Grid.box([6, 5])
+    k = np.ones(grid.node_shape)
+    k[5, 4] = -2.0  # one node
+    with pytest.raises(DataError) as serial:
+        Problem(grid, 1.0, coefficient=k)
+    assert "k = -2 at (0.833333, 0.8)" in str(serial.value)
+
+    def action(problem, box, merge):
+        problem.variable_rows(box, merge=merge)
+
+    def make():
+        return Problem(grid, 1.0, coefficient=k, check=False)  # each part reads its own
+
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+    k[1, 1] = np.nan
+    with pytest.raises(DataError, match="not finite on every node") as serial:
+        Problem(grid, 1.0, coefficient=k)
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+
+    def far(x, y):  # fails on the parts that reach x > 0.9 only
+        if np.max(x) > 0.9:
+            msg = "outside the table"
+            raise ValueError(msg)
+        return 1.0 + x + y
+
+    with pytest.raises(DataError, match="the callable raised ValueError") as serial:
+        Problem(grid, 1.0, coefficient=far)
+
+    def make_far():
+        return Problem(grid, 1.0, coefficient=far, check=False)
+
+    assert _as_ranks(make_far, action, grid.shape) == [str(serial.value)] * 4
+
+
+def test_data_survey_travels_between_ranks_with_its_error():
+    """mpi4py pickles what it gathers: the survey and the error inside it survive."""
+    import pickle
+
+    grid = Grid.box([4, 4])
+    with pytest.raises(DataError) as info:
+        Problem(grid, "1/(x - 0.5)")
+    survey = pickle.loads(pickle.dumps(DataSurvey.failed(info.value)))
+    assert type(survey.error) is type(info.value)
+    assert str(survey.error) == str(info.value)
+    assert (survey.error.subject, survey.error.detail) == ("source", info.value.detail)
+
+
 def test_petsc_options_parse():
     assert parse_petsc_options("-ksp_monitor -pc_gamg_threshold 0.02 -mat_shift -1e-3") == [
         ("ksp_monitor", ""),
@@ -227,11 +441,12 @@ def test_backend_choice_is_checked_before_petsc_is_needed(without_petsc4py, caps
     assert "--pc: applies to --backend petsc only" in capsys.readouterr().err
 
 
-def test_a_problem_that_is_not_a_kronecker_sum_is_refused(without_petsc4py, monkeypatch):
-    """The rows come from the 1-D stencils: anything else is refused, before PETSc is needed."""
+def test_a_problem_of_another_kind_is_refused(without_petsc4py, monkeypatch):
+    """The rows come from the 1-D stencils or the variable flux form: anything else is refused,
+    before PETSc is needed."""
     p, _ = build_problem([4, 4], [("dirichlet", "dirichlet")] * 2)
     monkeypatch.setattr(type(p), "is_kronecker_sum", property(lambda self: False))
-    with pytest.raises(SolverError, match="not a constant-coefficient Kronecker sum"):
+    with pytest.raises(SolverError, match="neither a constant-coefficient Kronecker sum"):
         solve(p, backend="petsc")
 
 

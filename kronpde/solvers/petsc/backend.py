@@ -50,9 +50,10 @@ from typing import Any
 
 import numpy as np
 
+from kronpde.boundary import DataSurvey
 from kronpde.errors import OptionError, SolverError
 from kronpde.settings import check_maxiter, check_tolerance
-from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices
+from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices, rows_csr
 from kronpde.solvers.petsc.options import (
     INSTALL_HINT,
     METHODS,
@@ -228,11 +229,14 @@ class PetscSolver:
             msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
             raise OptionError(msg)
         petsc_options = parse_petsc_options(options.get("petsc_options"))
-        if not getattr(problem, "is_kronecker_sum", False):
+        if not (
+            getattr(problem, "is_kronecker_sum", False)
+            or getattr(problem, "variable_coefficient", False)
+        ):
             msg = (
-                "petsc backend: the problem is not a constant-coefficient Kronecker sum "
-                "(problem.is_kronecker_sum is False); the petsc backend assembles its rows "
-                "from the 1-D stencils and handles Kronecker sums only"
+                "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
+                "nor the variable-coefficient flux form; the petsc backend assembles its rows "
+                "from the 1-D stencils or from kronpde.variable's rows, and handles those only"
             )
             raise SolverError(msg)
         if not 1 <= problem.grid.dimension <= 3:
@@ -265,9 +269,8 @@ class PetscSolver:
         p = self.problem
         grid = p.grid
         d = grid.dimension
-        ops = p.symmetric_axis_operators
         comm = PETSc.COMM_WORLD if comm is None else comm
-        periodic = [op.periodic and op.n >= 3 for op in ops]
+        periodic = [axis.periodic and axis.n_unknowns >= 3 for axis in grid.axes]
         boundary = [
             PETSc.DM.BoundaryType.PERIODIC if per else PETSc.DM.BoundaryType.NONE
             for per in periodic
@@ -293,12 +296,41 @@ class PetscSolver:
         glo = [int(r[0]) for r in ghosted]
         gext = [int(r[1]) - int(r[0]) for r in ghosted]
 
+        # The box's b first, then its rows: the data are evaluated on this rank's box
+        # (and, for a variable k, the one layer of nodes around it) and checked over
+        # every rank together, in the order of the serial check (source, k, faces), so
+        # that bad data on one rank raise the serial error on all of them.
+        box = (self.lo, self.hi)
+        self._b_local = p.rhs(box=box, merge=self._merge).reshape(-1)
+        p.check_faces()
         # Columns in the ghosted box: on a periodic DMDA axis its ghost layer holds the
         # images -1 and n, and a periodic axis with n <= 2 has only in-range couplings,
         # so nothing is wrapped here.
-        indptr, columns, values = box_csr(
-            ops, p.shift, self.lo, self.hi, glo, gext, wrap=False, index_dtype=PETSc.IntType
-        )
+        if p.variable_coefficient:
+            rows = p.variable_rows(box, merge=self._merge)
+            indptr, columns, values = rows_csr(
+                rows.diagonal,
+                rows.couplings,
+                grid.shape,
+                [axis.periodic for axis in grid.axes],
+                self.lo,
+                self.hi,
+                glo,
+                gext,
+                wrap=False,
+                index_dtype=PETSc.IntType,
+            )
+        else:
+            indptr, columns, values = box_csr(
+                p.symmetric_axis_operators,
+                p.shift,
+                self.lo,
+                self.hi,
+                glo,
+                gext,
+                wrap=False,
+                index_dtype=PETSc.IntType,
+            )
         columns = da.getLGMap().apply(columns)
         A = da.createMatrix()
         A.setValuesCSR(
@@ -367,6 +399,10 @@ class PetscSolver:
         self.setup_seconds = time.perf_counter() - t0
 
     # -- helpers --------------------------------------------------------------------------
+    def _merge(self, survey: DataSurvey) -> DataSurvey:
+        """Return every rank's data survey merged (collective; rank order)."""
+        return DataSurvey.merged(self._da.getComm().tompi4py().allgather(survey))
+
     def _sum(self, values: np.ndarray) -> float:
         """Sum over all ranks of each rank's local ``values`` (length = owned unknowns)."""
         self._work.array[:] = values
@@ -466,7 +502,7 @@ class PetscSolver:
             self._monitor = self._as_monitor(monitor)
         p = self.problem
         if b is None:
-            b_local = p.rhs(box=(self.lo, self.hi)).reshape(-1)
+            b_local = self._b_local.copy()
         else:
             b_local = self._local_vector(b, "b").reshape(-1)
         x0_local = None if x0 is None else self._local_vector(x0, "x0").reshape(-1)
