@@ -331,7 +331,9 @@ class Problem:
         self._raise_for_coefficient(survey)
         return k
 
-    def variable_rows(self, box: Box, *, merge: Merge | None = None) -> VariableBox:
+    def variable_rows(
+        self, box: Box, *, merge: Merge | None = None, keep: bool = True
+    ) -> VariableBox:
         """Return the rows of ``Â`` of a box of unknowns, for a variable ``k``.
 
         ``k`` is evaluated (or read) on the box's nodes and the one layer of
@@ -347,6 +349,11 @@ class Problem:
             The box of unknowns.
         merge : callable, optional
             As for :meth:`coefficient_values` (collective when ``k`` is evaluated).
+        keep : bool, optional
+            Keep the rows for later calls (default).  With False they are
+            handed over and no longer kept (a distributed assembly, once the
+            box's right-hand side has its lifting factors, puts them into its
+            matrix and needs no second copy).
 
         Returns
         -------
@@ -361,6 +368,8 @@ class Problem:
             k = self.coefficient_values(nodes, owned=owned, merge=merge)
             rows = VariableBox(self.grid, k, nodes, self.shift, lo, hi)
             self._rows = {key: rows}
+        if not keep:
+            self._rows = {}
         return rows
 
     @cached_property

@@ -314,7 +314,7 @@ class PetscSolver:
         # images -1 and n, and a periodic axis with n <= 2 has only in-range couplings,
         # so nothing is wrapped here.
         if p.variable_coefficient:
-            rows = p.variable_rows(box, merge=self._merge)
+            rows = p.variable_rows(box, merge=self._merge, keep=False)
             indptr, columns, values = rows_csr(
                 rows.diagonal,
                 rows.couplings,

@@ -24,6 +24,7 @@ The coarse operators are Galerkin's ``P̂ᵀ Â P̂``, symmetric positive
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -189,19 +190,21 @@ def box_interpolation(
         parts.append((columns[lo[a] : hi[a]], values[lo[a] : hi[a]]))
     shape = tuple(int(h) - int(low) for low, h in zip(lo, hi, strict=True))
     strides = [math.prod(c.n_unknowns for c in coarse[a + 1 :]) for a in range(d)]
-    # the 2^d entries of a row: the product over the axes of (left or right), broadcast so
-    # that only the last product has the full size
-    columns = np.zeros((1,) * (2 * d), dtype=np.int64)
-    values = np.ones((1,) * (2 * d))
-    for a, (col, val) in enumerate(parts):
-        where = [1] * (2 * d)
-        where[a] = shape[a]
-        where[d + a] = 2
-        columns = columns + (col * strides[a]).reshape(where)
-        values = values * val.reshape(where)
+    # the 2^d entries of a row: one product over the axes of (left or right) per entry,
+    # each computed over the whole box (long inner loops) and written to its column
     m = math.prod(shape)
-    columns = columns.reshape(m, -1)
-    values = values.reshape(m, -1)
+    columns = np.empty((m, 2**d), dtype=np.int64)
+    values = np.empty((m, 2**d))
+    for entry, sides in enumerate(itertools.product((0, 1), repeat=d)):
+        column = np.zeros((1,) * d, dtype=np.int64)
+        value = np.ones((1,) * d)
+        for a, ((col, val), side) in enumerate(zip(parts, sides, strict=True)):
+            where = [1] * d
+            where[a] = shape[a]
+            column = column + (col[:, side] * strides[a]).reshape(where)
+            value = value * val[:, side].reshape(where)
+        columns[:, entry] = column.reshape(-1)
+        values[:, entry] = value.reshape(-1)
     keep = values != 0.0
     indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
