@@ -195,7 +195,12 @@ def in_dimension(bc: Condition, dimension: int) -> Condition:
 
 
 def evaluate_data(
-    value: BoundaryData, coords: Sequence[np.ndarray], shape: tuple[int, ...], what: str
+    value: BoundaryData,
+    coords: Sequence[np.ndarray],
+    shape: tuple[int, ...],
+    what: str,
+    *,
+    check: bool = True,
 ) -> np.ndarray:
     """Evaluate boundary or source data on a set of nodes.
 
@@ -211,6 +216,10 @@ def evaluate_data(
         Shape of the node set.
     what : str
         Name used in error messages and as the error's ``subject``.
+    check : bool, optional
+        Raise for values that are not finite (default).  With False they are
+        returned as they are, for a :class:`DataSurvey` that may cover more
+        points than these (a distributed solve evaluates each rank's part).
 
     Returns
     -------
@@ -220,13 +229,13 @@ def evaluate_data(
     Raises
     ------
     DataError
-        If the data have the wrong shape or are not finite, or a callable
-        raised (an :class:`~kronpde.expr.ExpressionError`, itself a
-        DataError, for an expression that is not finite somewhere).
+        If the data have the wrong shape or (with ``check``) are not finite,
+        or a callable raised (an :class:`~kronpde.expr.ExpressionError`,
+        itself a DataError, for an expression that is not finite somewhere).
     """
     if isinstance(value, Expression):
         try:
-            result = value.evaluate(coords)
+            result = value.evaluate(coords, mask=None if check else False)
         except ExpressionError as exc:
             msg = f"{what}: {exc}"
             raise ExpressionError(msg, subject=what, detail=exc.detail) from None
@@ -246,7 +255,147 @@ def evaluate_data(
         got = np.shape(result)
         msg = f"expected an array of shape {shape}, got shape {got}"
         raise data_error(what, msg) from exc
-    if not np.all(np.isfinite(arr)):
-        msg = "data are not finite on every node"
-        raise data_error(what, msg)
+    if check and not np.all(np.isfinite(arr)):
+        raise data_error(what, NOT_FINITE)
     return np.array(arr, dtype=float)
+
+
+#: What a check says of data other than an expression that are not finite somewhere.
+NOT_FINITE = "data are not finite on every node"
+
+#: A point of an array: its index along every axis.
+Point = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DataSurvey:
+    """What a check of evaluated data finds on one part of the points; parts merge.
+
+    Serial code surveys a whole array at once; each rank of a distributed
+    solve surveys the points it owns (the parts of the ranks tile the array),
+    the ranks merge their surveys in rank order (:meth:`merged`), and every
+    rank raises the error of the merged survey: the error, message for
+    message, that a check of the whole array raises, whichever rank holds the
+    bad points.
+
+    Attributes
+    ----------
+    total : int
+        The points surveyed.
+    bad : int
+        How many of them are not finite.
+    first_bad : (Point, float) or None
+        The first point in C order (index along every axis of the whole
+        array) that is not finite, and its value.
+    lowest : (float, Point) or None
+        The smallest finite value and the first point in C order that has it.
+    error : DataError or None
+        The error that evaluating the part raised (a callable that failed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> left = DataSurvey.of(np.array([[3.0, 1.0]]), [np.array([0]), np.array([0, 1])])
+    >>> right = DataSurvey.of(np.array([[np.inf, 1.0]]), [np.array([1]), np.array([0, 1])])
+    >>> whole = DataSurvey.merged([left, right])
+    >>> whole.total, whole.bad, whole.first_bad, whole.lowest
+    (4, 1, ((1, 0), inf), (1.0, (0, 1)))
+    """
+
+    total: int = 0
+    bad: int = 0
+    first_bad: tuple[Point, float] | None = None
+    lowest: tuple[float, Point] | None = None
+    error: DataError | None = None
+
+    @classmethod
+    def of(cls, values: np.ndarray, index: Sequence[np.ndarray] | None = None) -> DataSurvey:
+        """Survey ``values``.
+
+        Parameters
+        ----------
+        values : ndarray
+            The evaluated data of the part.
+        index : sequence of ndarray, optional
+            Per axis, the increasing indices in the whole array of the part's
+            points along that axis (default ``0, 1, ...``: the part is the whole).
+
+        Returns
+        -------
+        DataSurvey
+        """
+        values = np.asarray(values, dtype=float)
+        if index is None:
+            index = [np.arange(n) for n in values.shape]
+
+        def point(flat: int) -> Point:
+            local = np.unravel_index(flat, values.shape)
+            return tuple(int(ix[j]) for ix, j in zip(index, local, strict=True))
+
+        finite = np.isfinite(values)
+        total = int(values.size)
+        bad = total - int(np.count_nonzero(finite))
+        first_bad = lowest = None
+        if bad:
+            flat = int(np.argmax(~finite.reshape(-1)))
+            first_bad = (point(flat), float(values.reshape(-1)[flat]))
+        if bad < total:
+            masked = np.where(finite, values, np.inf) if bad else values
+            flat = int(np.argmin(masked.reshape(-1)))
+            lowest = (float(values.reshape(-1)[flat]), point(flat))
+        return cls(total, bad, first_bad, lowest)
+
+    @classmethod
+    def failed(cls, error: DataError) -> DataSurvey:
+        """Return the survey of a part whose evaluation raised ``error``."""
+        return cls(error=error)
+
+    @classmethod
+    def merged(cls, parts: Sequence[DataSurvey]) -> DataSurvey:
+        """Return the survey of the points of all ``parts`` (each point in one part).
+
+        The error of the first part that failed, if any, is the merged error.
+        """
+        error = next((p.error for p in parts if p.error is not None), None)
+        bads = [p.first_bad for p in parts if p.first_bad is not None]
+        lows = [p.lowest for p in parts if p.lowest is not None]
+        return cls(
+            total=sum(p.total for p in parts),
+            bad=sum(p.bad for p in parts),
+            first_bad=min(bads, key=lambda b: b[0]) if bads else None,
+            lowest=min(lows) if lows else None,
+            error=error,
+        )
+
+    def raise_error(
+        self, value: BoundaryData, what: str, coordinates: Callable[[Point], Sequence[float]]
+    ) -> None:
+        """Raise the error of a check of every surveyed point, if there is one.
+
+        Parameters
+        ----------
+        value : data
+            What was evaluated (an expression's message names it, the first
+            point that is not finite and how many are).
+        what : str
+            The data's name (the error's ``subject``).
+        coordinates : callable
+            ``coordinates(point)``: the coordinates of a point.
+
+        Raises
+        ------
+        DataError
+            :attr:`error`; or, for values that are not finite, the error of
+            :func:`evaluate_data` (an :class:`~kronpde.expr.ExpressionError`
+            for an expression).
+        """
+        if self.error is not None:
+            raise self.error
+        if not self.bad or self.first_bad is None:
+            return
+        if isinstance(value, Expression):
+            point, bad_value = self.first_bad
+            detail = value.not_finite_message(coordinates(point), bad_value, self.bad, self.total)
+            msg = f"{what}: {detail}"
+            raise ExpressionError(msg, subject=what, detail=detail)
+        raise data_error(what, NOT_FINITE)

@@ -226,15 +226,38 @@ class Expression:
                 raise ExpressionError(msg) from None
         if bad.any():
             first = np.unravel_index(int(np.argmax(bad)), shape)
-            where = ", ".join(
-                f"{name}={number(np.broadcast_to(a, shape)[first])}"
-                for name, a in zip(COORDINATES[: self.dimension], arrays, strict=True)
-            )
-            count = int(np.count_nonzero(bad))
-            more = f" and at {count - 1} more of the {out.size} points" if count > 1 else ""
-            msg = f"{self.text!r} is not finite at {where} ({number(out[first])}){more}"
+            point = [float(np.broadcast_to(a, shape)[first]) for a in arrays]
+            msg = self.not_finite_message(point, out[first], int(np.count_nonzero(bad)), out.size)
             raise ExpressionError(msg)
         return out
+
+    def not_finite_message(
+        self, point: Sequence[float], value: float, count: int, total: int
+    ) -> str:
+        """Return the message of :meth:`evaluate` for values that are not finite.
+
+        Parameters
+        ----------
+        point : sequence of float
+            The coordinates of the first such point.
+        value : float
+            The value there.
+        count, total : int
+            How many of the ``total`` points are not finite.
+
+        Returns
+        -------
+        str
+            E.g. ``"'1/x' is not finite at x=0, y=0.5 (inf) and at 3 more of the 81 points"``:
+            the same words whether the points were evaluated at once or in parts
+            (each rank of a distributed solve its own).
+        """
+        where = ", ".join(
+            f"{name}={number(c)}"
+            for name, c in zip(COORDINATES[: self.dimension], point, strict=True)
+        )
+        more = f" and at {count - 1} more of the {total} points" if count > 1 else ""
+        return f"{self.text!r} is not finite at {where} ({number(value)}){more}"
 
 
 def parse_expression(text: str | int | float, *, dimension: int) -> Expression:

@@ -44,13 +44,13 @@ solved and nothing is evaluated twice.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
 
-from kronpde.boundary import BoundaryData, check_data, data_error, evaluate_data
+from kronpde.boundary import BoundaryData, DataSurvey, check_data, data_error, evaluate_data
 from kronpde.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.compact import CompactOperator, CompactScheme
 from kronpde.compact_rhs import compact_rhs
@@ -59,13 +59,20 @@ from kronpde.expr import Expression
 from kronpde.grid import Grid
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.stencils import AxisOperator, second_difference
-from kronpde.variable import VariableDiffusion, VariableOperator
+from kronpde.variable import VariableBox, VariableDiffusion, VariableOperator, box_nodes
 
 #: A box of unknowns: per-axis bounds ``lo[a] <= j < hi[a]`` on the array of shape ``grid.shape``.
 Box = tuple[Sequence[int], Sequence[int]]
 
 #: The orders of the discretisation: second differences, the fourth-order compact scheme.
 ORDERS = (2, 4)
+
+#: Nodes: per axis a ``slice(first, stop)`` or increasing node indices (of the nodal array).
+Nodes = Sequence[slice | np.ndarray]
+
+#: Merges the :class:`~kronpde.boundary.DataSurvey` of every part of a distributed
+#: evaluation (collective: every rank calls it once per piece of data, with its own part's).
+Merge = Callable[[DataSurvey], DataSurvey]
 
 
 def _number(value: object) -> bool:
@@ -106,7 +113,8 @@ class Problem:
     check : bool, optional
         Evaluate every expression and callable (source, faces, coefficient) now
         (default), so that bad data fail here; with False they are evaluated
-        where first used (a distributed solve evaluates each rank's box only).
+        where first used (a distributed solve evaluates each rank's box only),
+        and so are the values of an array coefficient (each rank reads its part).
 
     Raises
     ------
@@ -154,8 +162,9 @@ class Problem:
         self.grid = grid
         self.shift = shift
         self.source = self._check_source(source)
-        self.coefficient = self._check_coefficient(coefficient)
+        self.coefficient = self._check_coefficient(coefficient, check)
         self.order = self._check_order(order)
+        self._rows: dict[tuple, VariableBox] = {}  # the box of variable_rows (one kept)
         if check:
             self.check()
 
@@ -177,7 +186,7 @@ class Problem:
             return float(source)
         return source
 
-    def _check_coefficient(self, coefficient: object) -> float | object:
+    def _check_coefficient(self, coefficient: object, check: bool) -> float | object:
         g = self.grid
         if isinstance(coefficient, np.ndarray) and coefficient.ndim == 0:
             coefficient = coefficient.item()  # a 0-d array is a number
@@ -211,7 +220,8 @@ class Problem:
             )
             msg_0 = "coefficient"
             raise data_error(msg_0, msg)
-        self._positive(arr)
+        if check:  # else where it is read, each part of a distributed solve its own
+            self._raise_for_coefficient(DataSurvey.of(arr), arr)
         return arr
 
     def _check_order(self, order: object) -> int:
@@ -240,29 +250,32 @@ class Problem:
             raise data_error(msg, f"the fourth-order scheme (order = 4) {why}; use order 2")
         return order
 
-    def _positive(self, k: np.ndarray, points: list[np.ndarray] | None = None) -> np.ndarray:
-        """``k`` itself if finite and > 0 on every point, else a DataError naming the point.
+    def _point(self, index: tuple[int, ...]) -> list[float]:
+        """Return the coordinates of a point of the field (its index along every axis)."""
+        return [float(x[j]) for x, j in zip(self.grid.points, index, strict=True)]
 
-        ``points``: the coordinates per axis of ``k``'s entries (default the
-        grid's points).
+    def _raise_for_coefficient(
+        self,
+        survey: DataSurvey,
+        coefficient: object = None,
+        point: Callable[[tuple[int, ...]], list[float]] | None = None,
+    ) -> None:
+        """Raise the DataError of a ``k`` whose survey finds it not finite or not > 0 somewhere.
+
+        The same message whether the survey covers every node at once or was
+        merged from the parts of a distributed solve.  ``point(index)``: the
+        coordinates of an entry of the surveyed array (default: the field's
+        points, :meth:`_point`).
         """
-        g = self.grid
-        points = g.points if points is None else points
-        if not np.all(np.isfinite(k)):
+        coefficient = self.coefficient if coefficient is None else coefficient
+        point = self._point if point is None else point
+        survey.raise_error(coefficient, "coefficient", point)
+        if survey.lowest is not None and not survey.lowest[0] > 0.0:
+            value, where = survey.lowest
+            at = ", ".join(f"{c:.6g}" for c in point(where))
+            what = f" = {coefficient.text}" if isinstance(coefficient, Expression) else ""
             msg = "coefficient"
-            raise data_error(msg, "data are not finite on every node")
-        if not np.all(k > 0.0):
-            where = np.unravel_index(int(np.argmin(k)), k.shape)
-            at = ", ".join(
-                f"{np.ravel(x)[min(j, np.size(x) - 1)]:.6g}"
-                for x, j in zip(points, where, strict=True)
-            )
-            what = f" = {self.coefficient.text}" if isinstance(self.coefficient, Expression) else ""
-            msg = "coefficient"
-            raise data_error(
-                msg, f"must be > 0 at every node, but k{what} = {k[where]:.6g} at ({at})"
-            )
-        return k
+            raise data_error(msg, f"must be > 0 at every node, but k{what} = {value:.6g} at ({at})")
 
     def check(self) -> Problem:
         """Evaluate every piece of data once (source, faces, coefficient); raise if one is bad.
@@ -281,15 +294,25 @@ class Problem:
             fit, or (the coefficient) is not ``> 0``; its ``subject`` names it.
         """
         self.rhs_values  # noqa: B018 - evaluates the source and the faces used in b
-        g = self.grid
-        for i, a in enumerate(g.axes):  # the faces b does not use (Dirichlet values, too)
-            for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
-                if hasattr(bc, "value"):
-                    g.face_data(i, side)
+        self.check_faces()  # the faces b does not use (Dirichlet values, too)
         if self.variable_coefficient:
             self._k_nodes  # noqa: B018
             self._k_faces  # noqa: B018
         return self
+
+    def check_faces(self) -> None:
+        """Evaluate the data of every face (once; the grid keeps them); raise if one is bad.
+
+        Raises
+        ------
+        DataError
+            The first face whose data are not finite on its nodes or do not fit.
+        """
+        g = self.grid
+        for i, a in enumerate(g.axes):
+            for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
+                if hasattr(bc, "value"):
+                    g.face_data(i, side)
 
     # -- the coefficient ---------------------------------------------------------------
     @property
@@ -299,9 +322,7 @@ class Problem:
 
     @cached_property
     def _k_nodes(self) -> np.ndarray:
-        g = self.grid
-        k = evaluate_data(self.coefficient, g.point_coordinates(), g.point_shape, "coefficient")
-        return self._positive(k)
+        return self._coefficient_on(None, None, None)
 
     @cached_property
     def _k_faces(self) -> dict[tuple[int, int], np.ndarray]:
@@ -320,14 +341,134 @@ class Problem:
             for side in (0, 1):
                 coords = g.face_coordinates(i, side)
                 k = evaluate_data(self.coefficient, coords, g.face_shape(i), "coefficient")
-                faces[(i, side)] = self._positive(k, coords)
+
+                def at(index: tuple[int, ...], coords: list[np.ndarray] = coords) -> list[float]:
+                    return [
+                        float(np.ravel(x)[min(j, np.size(x) - 1)])
+                        for x, j in zip(coords, index, strict=True)
+                    ]
+
+                self._raise_for_coefficient(DataSurvey.of(k), point=at)
+                faces[(i, side)] = k
         return faces
 
-    def coefficient_values(self) -> np.ndarray:
-        """``k`` at every point of the field, shape :attr:`Grid.point_shape` (a copy)."""
-        if not self.variable_coefficient:
-            return np.full(self.grid.point_shape, self.coefficient)
-        return self._k_nodes.copy()
+    def coefficient_values(
+        self,
+        nodes: Nodes | None = None,
+        *,
+        owned: Sequence[slice] | None = None,
+        merge: Merge | None = None,
+    ) -> np.ndarray:
+        """Return ``k`` at every point of the field, or at a box of nodes (a new array), checked.
+
+        Parameters
+        ----------
+        nodes : sequence of slice or ndarray, optional
+            Per axis the nodes: a ``slice(first, stop)`` or increasing node
+            indices (a rank of a distributed solve takes its box and the one
+            layer of nodes around it, :func:`kronpde.variable.box_nodes`).
+            Only these are evaluated (an array coefficient: read).
+        owned : sequence of slice, optional
+            Per axis, the positions in ``nodes`` of the nodes this part checks
+            (default: all).  The owned nodes of the parts tile the grid's nodes.
+        merge : callable, optional
+            ``merge(survey)``: the :class:`~kronpde.boundary.DataSurvey` of
+            every part merged (collective: every part calls it once, also when
+            its own values are fine, so that bad data found by one rank stop
+            every rank).
+
+        Returns
+        -------
+        ndarray
+            Shape :attr:`Grid.point_shape`, or the box's (``nodes`` is for
+            node-centred grids, those the distributed backend takes).
+
+        Raises
+        ------
+        DataError
+            If ``k`` is not finite or not ``> 0`` at some (owned) node, of any
+            part with ``merge``: the same message as a check of every node.
+        """
+        if nodes is None and merge is None:
+            if not self.variable_coefficient:
+                return np.full(self.grid.point_shape, self.coefficient)
+            return self._k_nodes.copy()
+        return self._coefficient_on(nodes, owned, merge)
+
+    def _coefficient_on(
+        self, nodes: Nodes | None, owned: Sequence[slice] | None, merge: Merge | None
+    ) -> np.ndarray:
+        """Evaluate (or read) ``k`` on ``nodes``, survey the owned ones, merge, raise if bad."""
+        g = self.grid
+        index = [
+            np.arange(n) if s is None else _node_indices(s, n)
+            for s, n in zip(nodes or [None] * g.dimension, g.point_shape, strict=True)
+        ]
+        shape = tuple(ix.size for ix in index)
+        k = None
+        try:
+            if not self.variable_coefficient:
+                k = np.full(shape, self.coefficient)
+            elif "_k_nodes" in self.__dict__:  # evaluated at every node already
+                k = self._k_nodes[np.ix_(*index)]
+            elif isinstance(self.coefficient, np.ndarray):
+                k = np.array(self.coefficient[np.ix_(*index)], dtype=float)
+            else:
+                coords = np.meshgrid(
+                    *[x[ix] for x, ix in zip(g.points, index, strict=True)],
+                    indexing="ij",
+                    sparse=True,
+                )
+                k = evaluate_data(self.coefficient, coords, shape, "coefficient", check=False)
+            mine = tuple(owned) if owned is not None else (slice(None),) * g.dimension
+            survey = DataSurvey.of(k[mine], [ix[o] for ix, o in zip(index, mine, strict=True)])
+        except DataError as exc:
+            survey = DataSurvey.failed(exc)
+        if merge is not None:
+            survey = merge(survey)
+        self._raise_for_coefficient(survey)
+        return k
+
+    def variable_rows(
+        self, box: Box, *, merge: Merge | None = None, keep: bool = True
+    ) -> VariableBox:
+        """Return the rows of ``Â`` of a box of unknowns, for a variable ``k``.
+
+        ``k`` is evaluated (or read) on the box's nodes and the one layer of
+        nodes around it only (:func:`kronpde.variable.box_nodes`), and checked
+        on the nodes the box owns (:meth:`coefficient_values`); the rows are
+        those of :meth:`operator` (``symmetric=True``) bit for bit.  Kept for
+        the box, so that the right-hand side of the box (:meth:`rhs`) and the
+        assembly share one evaluation.
+
+        Parameters
+        ----------
+        box : (lo, hi)
+            The box of unknowns.
+        merge : callable, optional
+            As for :meth:`coefficient_values` (collective when ``k`` is evaluated).
+        keep : bool, optional
+            Keep the rows for later calls (default).  With False they are
+            handed over and no longer kept (a distributed assembly, once the
+            box's right-hand side has its lifting factors, puts them into its
+            matrix and needs no second copy).
+
+        Returns
+        -------
+        VariableBox
+        """
+        lo, hi = (tuple(int(v) for v in b) for b in box)
+        _box_index(self.grid, (lo, hi))  # checks the bounds
+        key = (lo, hi)
+        rows = self._rows.get(key)
+        if rows is None:
+            nodes, owned = box_nodes(self.grid, lo, hi)
+            k = self.coefficient_values(nodes, owned=owned, merge=merge)
+            rows = VariableBox(self.grid, k, nodes, self.shift, lo, hi)
+            self._rows = {key: rows}
+        if not keep:
+            self._rows = {}
+        return rows
 
     @cached_property
     def _variable(self) -> VariableDiffusion:
@@ -487,18 +628,44 @@ class Problem:
         return np.sqrt(self.weights().reshape(-1))
 
     # -- right-hand side --------------------------------------------------------------
-    def source_values(self, box: Box | None = None) -> np.ndarray:
-        """``f`` at the unknowns, shape :attr:`Grid.shape` (or the box's); a new array."""
+    def source_values(self, box: Box | None = None, *, merge: Merge | None = None) -> np.ndarray:
+        """``f`` at the unknowns, shape :attr:`Grid.shape` (or the box's); a new array.
+
+        Parameters
+        ----------
+        box : (lo, hi), optional
+            A box of unknowns: only its values are evaluated.
+        merge : callable, optional
+            As for :meth:`coefficient_values`: the boxes of a distributed solve
+            (which tile the unknowns) check ``f`` together.
+
+        Raises
+        ------
+        DataError
+            If ``f`` is not finite at some unknown (of any box, with ``merge``).
+        """
         g = self.grid
         index = g.unknown_index if box is None else _box_index(g, box)
         shape = tuple(s.stop - s.start for s in index)
         src = self.source
-        if isinstance(src, np.ndarray):
-            return evaluate_data(src[index], [], shape, "source")
-        coords = np.meshgrid(
-            *[x[s] for x, s in zip(g.points, index, strict=True)], indexing="ij", sparse=True
-        )
-        return evaluate_data(src, coords, shape, "source")
+        values = None
+        try:
+            if isinstance(src, np.ndarray):
+                values = evaluate_data(src[index], [], shape, "source", check=False)
+            else:
+                coords = np.meshgrid(
+                    *[x[s] for x, s in zip(g.points, index, strict=True)],
+                    indexing="ij",
+                    sparse=True,
+                )
+                values = evaluate_data(src, coords, shape, "source", check=False)
+            survey = DataSurvey.of(values, [np.arange(s.start, s.stop) for s in index])
+        except DataError as exc:
+            survey = DataSurvey.failed(exc)
+        if merge is not None:
+            survey = merge(survey)
+        survey.raise_error(src, "source", self._point)
+        return values
 
     def source_nodes(self, box: tuple[slice, ...] | None = None) -> np.ndarray:
         """Return ``f`` at every point of the field, or at a box of them (e.g. to write it).
@@ -520,7 +687,7 @@ class Problem:
         b.flags.writeable = False
         return b
 
-    def rhs(self, box: Box | None = None) -> np.ndarray:
+    def rhs(self, box: Box | None = None, *, merge: Merge | None = None) -> np.ndarray:
         """Right-hand side ``b``: ``f`` plus the lifted boundary data.
 
         Parameters
@@ -528,19 +695,33 @@ class Problem:
         box : (lo, hi), optional
             Per-axis bounds ``lo[a] <= j < hi[a]`` of a box of unknowns: ``b`` is
             evaluated on that box only (each rank of a distributed solve
-            evaluates its own); shape ``hi - lo``.
+            evaluates its own; a variable ``k`` on the box and the layer of
+            nodes around it, :meth:`variable_rows`); shape ``hi - lo``.
+        merge : callable, optional
+            With ``box``: the boxes of a distributed solve check ``f`` (and a
+            variable ``k``) together; see :meth:`coefficient_values`.
 
         Returns
         -------
         ndarray
             Flat, length :attr:`size`, without ``box`` (a copy of the values
             evaluated once); of the box's shape with it.
+
+        Raises
+        ------
+        DataError
+            For data that are not finite where ``b`` uses them, or a ``k`` not ``> 0``.
         """
         if box is None:
             return self.rhs_values.reshape(-1).copy()
-        return self._rhs(box)
+        if "rhs_values" in self.__dict__:  # evaluated on every unknown already: read the box
+            if merge is not None:
+                merge(DataSurvey())  # every box calls it, as it would to check f
+            b = self.rhs_values.reshape(self.grid.shape)
+            return np.array(b[_box_index(self.grid, box, unknowns=True)])
+        return self._rhs(box, merge)
 
-    def _rhs(self, box: Box | None) -> np.ndarray:
+    def _rhs(self, box: Box | None, merge: Merge | None = None) -> np.ndarray:
         g = self.grid
         d = g.dimension
         if self.scheme is not None:  # fourth order: all of b at once, then the box's part
@@ -549,14 +730,16 @@ class Problem:
             return compact_rhs(
                 g, self.scheme, float(self.coefficient), self.source, self.source_nodes()
             ).reshape(-1)
-        b = self.source_values(box)
+        b = self.source_values(box, merge=merge)
         lo = [0] * d if box is None else [int(v) for v in box[0]]
         hi = list(g.shape) if box is None else [int(v) for v in box[1]]
-        lifts = (
-            self._variable.lifts
-            if self.variable_coefficient
-            else [op.lift for op in self.axis_operators]
-        )
+        local = False  # the lifting factors are the box's own (else the grid's, sliced)
+        if not self.variable_coefficient:
+            lifts = [op.lift for op in self.axis_operators]
+        elif box is None:
+            lifts = self._variable.lifts
+        else:
+            lifts, local = self.variable_rows((lo, hi), merge=merge).lifts, True
         for i, lift in enumerate(lifts):
             n = g.shape[i]
             for side in (0, 1):
@@ -570,7 +753,7 @@ class Problem:
                     start = axis.unknown_slice.start
                     take.append(slice(None) if a == i else slice(start + lo[a], start + hi[a]))
                     where.append(slice(None) if a == i else slice(lo[a], hi[a]))
-                if np.ndim(factor) > 0:  # per-node factors (variable k): the box's part
+                if np.ndim(factor) > 0 and not local:  # per-node factors: the box's part
                     factor = factor[tuple(where)]
                 rows = [slice(None)] * d
                 rows[i] = slice(row - lo[i], row - lo[i] + 1)
@@ -716,6 +899,24 @@ class Problem:
 def _shape_name(grid: Grid) -> str:
     """How a message names the shape of the grid's field."""
     return "node shape" if grid.point_shape == grid.node_shape else "point shape"
+
+
+def _node_indices(nodes: slice | np.ndarray, n: int) -> np.ndarray:
+    """Return one axis' node indices of a ``slice`` or an index array, checked increasing."""
+    if isinstance(nodes, slice):
+        index = np.arange(n)[nodes]
+    else:
+        index = np.asarray(nodes)
+    if (
+        index.ndim != 1
+        or index.dtype.kind not in "iu"
+        or np.any(index < 0)
+        or np.any(index >= n)
+        or np.any(np.diff(index) <= 0)
+    ):
+        msg = f"nodes: need increasing node indices in 0..{n - 1} per axis, got {nodes!r}"
+        raise GridError(msg, subject="nodes")
+    return index
 
 
 def _box_index(grid: Grid, box: Box, *, unknowns: bool = False) -> tuple[slice, ...]:

@@ -276,17 +276,80 @@ def diffusion_coefficients(
     m = axis.cells
     n = axis.n_unknowns
     start = axis.unknown_slice.start
-    h = axis.spacings
-    w = axis.weights
     if edge_k is None:
         edge_k = np.ones(m)
     edge_k = np.asarray(edge_k, dtype=float)
     lead = edge_k.shape[:-1]
+    # k of interval e sits at ext[..., e + 1]: the left interval of node j is ext[..., j],
+    # the right one ext[..., j + 1] (slices, no gather); the padding is never used unweighted
+    ext = np.empty((*lead, m + 2))
+    ext[..., 1 : m + 1] = edge_k
+    ext[..., 0] = edge_k[..., m - 1] if axis.periodic else 1.0
+    ext[..., m + 1] = edge_k[..., 0] if axis.periodic else 1.0
+    return diffusion_rows(
+        axis,
+        (0, n),
+        ext[..., start : start + n],
+        ext[..., start + 1 : start + n + 1],
+        face_k,
+    )
+
+
+def diffusion_rows(
+    axis: Axis,
+    rows: tuple[int, int],
+    left_k: np.ndarray,
+    right_k: np.ndarray,
+    face_k: tuple[np.ndarray | float, np.ndarray | float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``r0 <= r < r1`` of :func:`diffusion_coefficients`, from ``k`` beside those rows only.
+
+    The same arithmetic, row by row, as the whole axis (bit for bit): a rank
+    of a distributed solve builds the rows of its box of unknowns from ``k``
+    on the box and one layer of nodes around it.
+
+    Parameters
+    ----------
+    axis : Axis
+        The axis.
+    rows : (int, int)
+        ``(r0, r1)``, ``0 <= r0 < r1 <= n`` (the axis' unknowns).
+    left_k, right_k : ndarray, shape (..., r1 - r0)
+        ``k`` on the interval left and right of each row (leading axes:
+        independent lines).  Where a row has no such interval (the lower end
+        of a non-periodic axis, the upper one) the value is not used, but it
+        must be finite.
+    face_k : pair of ndarray, shape (...), optional
+        ``k`` at the lower and upper boundary node of every line (used only
+        when row 0, or row ``n - 1``, is among the rows).  Default 1.
+
+    Returns
+    -------
+    diag, lower, upper : ndarray, shape (..., r1 - r0)
+        As :func:`diffusion_coefficients`, for these rows.  On a periodic
+        axis with ``n = 2`` folding needs both intervals of a row, which
+        ``left_k`` and ``right_k`` hold.
+    lift_lower, lift_upper : ndarray, shape (...)
+        The factors of the lower / upper face's data on row 0 / row
+        ``n - 1``; zeros when that row is not among the rows.
+    """
+    m = axis.cells
+    n = axis.n_unknowns
+    start = axis.unknown_slice.start
+    r0, r1 = (int(r) for r in rows)
+    if not 0 <= r0 < r1 <= n:
+        msg = f"diffusion_rows: rows ({r0}, {r1}) outside 0..{n}"
+        raise ValueError(msg)
+    h = axis.spacings
+    w = axis.weights[r0:r1]
+    left_k = np.asarray(left_k, dtype=float)
+    right_k = np.asarray(right_k, dtype=float)
+    lead = left_k.shape[:-1]
     if face_k is None:
         face_k = (1.0, 1.0)
     face_lo = np.broadcast_to(np.asarray(face_k[0], dtype=float), lead)
     face_hi = np.broadcast_to(np.asarray(face_k[1], dtype=float), lead)
-    j = start + np.arange(n)  # node index of each row
+    j = start + np.arange(r0, r1)  # node index of each row
     # the left interval of row j is j - 1 (m - 1 on a periodic axis), the right one is j
     has_left = (j >= 1) | axis.periodic
     has_right = j <= m - 1
@@ -294,15 +357,8 @@ def diffusion_coefficients(
     right_e = np.minimum(j, m - 1)
     factor_l = np.where(has_left, 1.0 / (h[left_e] * w), 0.0)  # 1 / (h_e w_j), 0 if none
     factor_r = np.where(has_right, 1.0 / (h[right_e] * w), 0.0)
-    # k of interval e sits at ext[..., e + 1]: the left interval of node j is ext[..., j],
-    # the right one ext[..., j + 1] (slices, no gather); the padding is never used unweighted
-    ext = np.empty((*lead, m + 2))
-    ext[..., 1 : m + 1] = edge_k
-    ext[..., 0] = edge_k[..., m - 1] if axis.periodic else 1.0
-    ext[..., m + 1] = edge_k[..., 0] if axis.periodic else 1.0
-    cl = ext[..., start : start + n] * factor_l
-    cr = ext[..., start + 1 : start + n + 1] * factor_r
-    del ext
+    cl = left_k * factor_l
+    cr = right_k * factor_r
     diag = cl + cr
     lower = -cl + 0.0  # + 0.0: no negative zeros where a row has no such neighbour
     upper = -cr + 0.0
@@ -314,18 +370,23 @@ def diffusion_coefficients(
             lower[...] = 0.0
             upper[...] = 0.0
         elif n == 2:  # both neighbours are the other node
-            upper[..., 0] += lower[..., 0]
-            lower[..., 0] = 0.0
-            lower[..., 1] += upper[..., 1]
-            upper[..., 1] = 0.0
+            if r0 == 0:
+                upper[..., 0] += lower[..., 0]
+                lower[..., 0] = 0.0
+            if r1 == 2:
+                lower[..., -1] += upper[..., -1]
+                upper[..., -1] = 0.0
         return diag, lower, upper, lift_lo, lift_hi
     for side, bc in ((0, axis.lower_bc), (1, axis.upper_bc)):
         row = n - 1 if side else 0
+        if not r0 <= row < r1:
+            continue
+        at = row - r0
         coupling = upper if side else lower  # towards the face
         if isinstance(bc, Dirichlet):
             # the neighbour across the interval is the known face node
-            factor = -coupling[..., row]
-            coupling[..., row] = 0.0
+            factor = -coupling[..., at]
+            coupling[..., at] = 0.0
             if side == 0:
                 lift_lo = factor
             else:
@@ -333,10 +394,10 @@ def diffusion_coefficients(
             continue
         k_face = face_hi if side else face_lo
         if isinstance(bc, Neumann):
-            lift = k_face * (1.0 / w[row])
+            lift = k_face * (1.0 / w[at])
         else:  # Robin
-            diag[..., row] += k_face * (bc.alpha / (bc.beta * w[row]))
-            lift = k_face * (1.0 / (bc.beta * w[row]))
+            diag[..., at] += k_face * (bc.alpha / (bc.beta * w[at]))
+            lift = k_face * (1.0 / (bc.beta * w[at]))
         if side == 0:
             lift_lo = lift
         else:

@@ -40,6 +40,11 @@ the couplings along every axis), and both the CSR assembly
 :class:`VariableOperator` (blocked with :class:`kronpde.banded.PlaneBlocks`)
 are built from them.  The tests check both against ``W A`` summed from the
 sparse Kronecker products above (``tests/reference_operators.py``).
+
+:class:`VariableBox` computes the same rows for a box of unknowns only, from
+``k`` on the box's nodes and the one layer of nodes around it
+(:func:`box_nodes`): a rank of a distributed solve builds its own rows, bit
+for bit those of the whole grid, without ``k`` anywhere else.
 """
 
 from __future__ import annotations
@@ -52,10 +57,10 @@ from scipy.sparse.linalg import LinearOperator
 
 from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
 from kronpde.cells import cell_coefficients, cell_face_k
-from kronpde.grid import Grid
-from kronpde.stencils import diffusion_coefficients
+from kronpde.grid import Axis, Grid
+from kronpde.stencils import diffusion_coefficients, diffusion_rows
 
-__all__ = ["VariableDiffusion", "VariableOperator", "harmonic_mean"]
+__all__ = ["VariableBox", "VariableDiffusion", "VariableOperator", "box_nodes", "harmonic_mean"]
 
 
 def harmonic_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -285,6 +290,167 @@ class VariableDiffusion:
         VariableOperator
         """
         return VariableOperator(self, symmetric=symmetric)
+
+
+def _window(grid: Grid, a: int, lo: int, hi: int) -> np.ndarray:
+    """Return the nodes beside rows ``lo - 1 .. hi`` of axis ``a`` (wrapped; clipped at the ends).
+
+    Position ``t`` holds the node left of row ``lo + t`` (``t = hi - lo + 1``:
+    the node right of the last row).  On a periodic axis node ``-1`` is node
+    ``m - 1`` and node ``m`` is node ``0``; elsewhere a position beyond the
+    axis' ends repeats the end node (its value is never used unweighted).
+    """
+    axis = grid.axes[a]
+    nodes = np.arange(axis.unknown_slice.start + lo - 1, axis.unknown_slice.start + hi + 1)
+    if axis.periodic:
+        return nodes % axis.cells
+    return np.clip(nodes, 0, axis.cells)
+
+
+def box_nodes(
+    grid: Grid, lo: tuple[int, ...], hi: tuple[int, ...]
+) -> tuple[tuple[np.ndarray, ...], tuple[slice, ...]]:
+    """Return the nodes whose ``k`` the rows of a box of unknowns use, and those it owns.
+
+    Parameters
+    ----------
+    grid : Grid
+        The grid.
+    lo, hi : tuple of int
+        The box of unknowns, ``lo[a] <= j_a < hi[a]``.
+
+    Returns
+    -------
+    nodes : tuple of ndarray
+        Per axis, the increasing node indices: the nodes of the box's unknowns,
+        one more on each side (the periodic image across the end of a
+        periodic axis, a Dirichlet node, nothing beyond a face) and the owned ones.
+    owned : tuple of slice
+        Per axis, the positions in ``nodes`` of the nodes the box *owns*: those
+        of its unknowns, and, where the box reaches a face, the Dirichlet node
+        or the periodic image node ``m`` beyond them.  The owned nodes of boxes
+        that tile the unknowns tile the nodes (the pieces of
+        :meth:`kronpde.solvers.petsc.backend.PetscSolver.piece_box`), so that
+        a check of ``k`` over the boxes checks every node once.
+
+    Examples
+    --------
+    >>> from kronpde import Grid, Periodic
+    >>> g = Grid.box([4, 6], boundary={"xmin": Periodic(), "xmax": Periodic()})
+    >>> nodes, owned = box_nodes(g, (0, 2), (2, 5))  # unknowns x 0..1, y 2..4 (nodes 3..5)
+    >>> [n.tolist() for n in nodes], owned
+    ([[0, 1, 2, 3], [2, 3, 4, 5, 6]], (slice(0, 2, None), slice(1, 5, None)))
+    """
+    nodes, owned = [], []
+    for a, axis in enumerate(grid.axes):
+        start, n, m = axis.unknown_slice.start, axis.n_unknowns, axis.cells
+        first = 0 if lo[a] == 0 else lo[a] + start
+        stop = m + 1 if hi[a] == n else hi[a] + start
+        index = np.union1d(_window(grid, a, lo[a], hi[a]), np.arange(first, stop))
+        at = int(np.searchsorted(index, first))
+        nodes.append(index)
+        owned.append(slice(at, at + stop - first))
+    return tuple(nodes), tuple(owned)
+
+
+class VariableBox:
+    """The rows of ``Â`` of a box of unknowns, from ``k`` on the box and the nodes around it.
+
+    The rows of :meth:`VariableDiffusion.operator` (``symmetric=True``) and its
+    lifting factors for the unknowns ``lo <= j < hi`` only, bit for bit: the
+    same harmonic means and the rows of
+    :func:`~kronpde.stencils.diffusion_rows`, the same symmetrisation.  A
+    coupling across the box's side needs the neighbour row's coefficient
+    towards this one, which comes from the interval between them (in the one
+    layer of nodes around the box), so that both rows hold the same value and
+    the distributed ``Â`` is exactly symmetric.
+
+    Parameters
+    ----------
+    grid : Grid
+        The grid.
+    k : ndarray
+        ``k`` at the nodes ``nodes`` (their outer product), finite and ``> 0``.
+    nodes : tuple of ndarray
+        :func:`box_nodes` of the box.
+    shift : float
+        ``c``.
+    lo, hi : tuple of int
+        The box.
+
+    Attributes
+    ----------
+    diagonal : ndarray, shape ``hi - lo``
+        The diagonal of ``Â`` (and ``A``).
+    couplings : tuple of (ndarray, ndarray)
+        Per axis, the entries of ``Â`` towards ``j_a - 1`` and ``j_a + 1``
+        (shape ``hi - lo``; across the end of a periodic axis with 3 or more
+        unknowns: its periodic neighbour; 0 where there is no neighbour).
+    lifts : tuple of (ndarray, ndarray)
+        Per axis, the factors of the lower / upper face's data on the box's
+        first / last row (shape ``hi - lo`` with 1 along the axis; zeros when
+        the box does not reach the face).
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        k: np.ndarray,
+        nodes: tuple[np.ndarray, ...],
+        shift: float,
+        lo: tuple[int, ...],
+        hi: tuple[int, ...],
+    ) -> None:
+        d = grid.dimension
+        self.lo, self.hi = tuple(lo), tuple(hi)
+        shape = tuple(h - low for low, h in zip(lo, hi, strict=True))
+        # k on the window of every axis: the box's nodes and the layer around them
+        windows = [np.searchsorted(nodes[a], _window(grid, a, lo[a], hi[a])) for a in range(d)]
+        kw = np.asarray(k, dtype=float)[np.ix_(*windows)]
+        diagonal = np.full(shape, float(shift))
+        couplings, lifts = [], []
+        for a, axis in enumerate(grid.axes):
+            take = [slice(1, 1 + shape[b]) for b in range(d)]  # the box's unknowns ...
+            take[a] = slice(None)  # ... and the whole window along axis a
+            kl = np.ascontiguousarray(np.moveaxis(kw[tuple(take)], a, -1))
+            diag, below, above, lift_lo, lift_hi = self._axis(axis, kl, lo[a], hi[a])
+            diagonal += np.moveaxis(diag, -1, a)
+            couplings.append((np.moveaxis(below, -1, a), np.moveaxis(above, -1, a)))
+            lifts.append((np.expand_dims(lift_lo, a), np.expand_dims(lift_hi, a)))
+        self.diagonal = diagonal
+        self.couplings = tuple(couplings)
+        self.lifts = tuple(lifts)
+
+    @staticmethod
+    def _axis(axis: Axis, kl: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, ...]:
+        """Return the diagonal, both couplings of ``Â`` and the lifts of rows ``lo..hi-1``."""
+        n, m, start = axis.n_unknowns, axis.cells, axis.unknown_slice.start
+        # interval t of the window is the one left of row lo + t (as in VariableDiffusion)
+        iv = harmonic_mean(kl[..., :-1], kl[..., 1:])
+        s = np.sqrt(axis.weights)
+        rows = np.arange(lo, hi)
+        lift_lo = lift_hi = np.zeros(kl.shape[:-1])
+        if axis.periodic and n <= 2:  # folded rows need both intervals: the whole axis
+            edge = iv[..., [(e + 1 - lo) % m for e in range(m)]]
+            diag, _, upper, _, _ = diffusion_coefficients(axis, edge)
+            above = upper[..., lo:hi] * (s[rows] / s[(rows + 1) % n])
+            prev = (rows - 1) % n
+            below = upper[..., prev] * (s[prev] / s[rows])
+            return diag[..., lo:hi], below, above, lift_lo, lift_hi
+        first, last = 1 - start - lo, m - start - lo + 1  # window positions of nodes 0 and m
+        face = (kl[..., first] if lo == 0 else 1.0, kl[..., last] if hi == n else 1.0)
+        diag, _, upper, lift_lo, lift_hi = diffusion_rows(
+            axis, (lo, hi), iv[..., :-1], iv[..., 1:], face
+        )
+        # Â[r, r + 1] = A[r, r + 1] s_r / s_{r+1}; across the end of a periodic axis, the wrap
+        above = upper * (s[rows] / s[(rows + 1) % n])
+        below = np.zeros_like(above)
+        below[..., 1:] = above[..., :-1]  # Â[r, r - 1] = Â[r - 1, r]
+        prev = lo - 1 if lo >= 1 else (n - 1 if axis.periodic else None)
+        if prev is not None:  # the row before the box, towards the box: its right interval
+            _, _, up, _, _ = diffusion_rows(axis, (prev, prev + 1), iv[..., :1], iv[..., :1])
+            below[..., 0] = up[..., 0] * (s[prev] / s[lo])
+        return diag, below, above, lift_lo, lift_hi
 
 
 class VariableOperator(LinearOperator):

@@ -20,6 +20,15 @@ Rows:
 * ``kronpde amg-cg``: kronpde's serial CG with pyamg's smoothed aggregation
   (one process; ``prepare`` + ``solve``).
 
+A second table, the variable-coefficient row: ``-div(k grad u) = f`` on the
+same grid with ``k = (1 + 0.5 sin(2 pi x) cos(pi y)) (1 + 0.2 sin z)`` (between
+0.4 and 1.8; the test suite's ``k``), the same random right-hand side and
+stopping rule, solved by kronpde's PETSc backend (``amg-cg``) with each
+preconditioner (GAMG, hypre's BoomerAMG, ``mg``: PETSc's PCMG on the grid's own
+coarse grids with Galerkin coarse operators), 1 and 2 ranks, against kronpde's
+serial ``fastdiag-cg`` and ``amg-cg`` in this process.  Set-up includes
+evaluating ``k`` on each rank's box and assembling its rows.
+
 Each configuration runs in its own ``mpirun -n P`` job; a job solves a small
 grid first (warm-up: imports, PETSc initialisation, first-touch), then the
 measured grid once.  The jobs of kronpde and of the bare script alternate,
@@ -34,6 +43,7 @@ Usage::
     python scripts/bench_petsc.py                # 128³, GAMG and hypre, 1 and 2 ranks
     python scripts/bench_petsc.py --quick        # 32³, one repeat: a smoke test
     python scripts/bench_petsc.py --n 96 --ranks 1 2 4 --pcs gamg --repeats 5
+    python scripts/bench_petsc.py --rows variable --variable-pcs mg gamg   # the variable-k row only
 """
 
 from __future__ import annotations
@@ -89,6 +99,72 @@ def _kronpde_worker(n: int, pc: str) -> dict:
         "pc_type": report.options["pc_type"],
         "ranks": comm.size,
         "checksum": None if solution.x is None else float(solution.x @ b),
+    }
+
+
+def variable_k(x, y, z):
+    """The benchmark's coefficient: the test suite's ``k`` (smooth, contrast about 4)."""
+    import numpy as np
+
+    return (1.0 + 0.5 * np.sin(2 * np.pi * x) * np.cos(np.pi * y)) * (1.0 + 0.2 * np.sin(z))
+
+
+def _variable_problem(n: int, check: bool = True):
+    from kronpde import Grid, Problem
+
+    return Problem(Grid.box([n + 1] * 3), source=0.0, coefficient=variable_k, check=check)
+
+
+def _variable_worker(n: int, pc: str) -> dict:
+    """A variable k on the petsc backend: each rank evaluates k on its own box (check=False,
+    as the command line does), assembles its rows, solves."""
+    from mpi4py import MPI
+
+    from kronpde import prepare
+
+    comm = MPI.COMM_WORLD
+    problem = _variable_problem(n, check=False)
+    b = _rhs(n)
+    comm.Barrier()
+    t0 = time.perf_counter()
+    prepared = prepare(problem, "amg-cg", backend="petsc", options={"pc": pc})
+    comm.Barrier()
+    t1 = time.perf_counter()
+    solution = prepared.solve(b, rtol=RTOL)
+    comm.Barrier()
+    t2 = time.perf_counter()
+    report = solution.report
+    return {
+        "setup": t1 - t0,
+        "solve": t2 - t1,
+        "iterations": report.iterations,
+        "residual": report.relative_residual,
+        "converged": report.converged,
+        "pc_type": report.options["pc_type"],
+        "levels": report.options.get("levels"),
+        "ranks": comm.size,
+        "checksum": None if solution.x is None else float(solution.x @ b),
+    }
+
+
+def _serial_variable(n: int, method: str) -> dict:
+    from kronpde import prepare
+
+    problem = _variable_problem(n)
+    b = _rhs(n)
+    prepare(_variable_problem(WARMUP_N), method).solve(_rhs(WARMUP_N), rtol=RTOL)  # warm-up
+    t0 = time.perf_counter()
+    prepared = prepare(problem, method)
+    t1 = time.perf_counter()
+    solution = prepared.solve(b, rtol=RTOL)
+    t2 = time.perf_counter()
+    return {
+        "setup": t1 - t0,
+        "solve": t2 - t1,
+        "iterations": solution.report.iterations,
+        "residual": solution.report.relative_residual,
+        "converged": solution.report.converged,
+        "checksum": float(solution.x @ b),
     }
 
 
@@ -214,7 +290,7 @@ def _amg_cg(n: int) -> dict:
 
 def worker(kind: str, n: int, pc: str) -> None:
     """Run one job: warm-up on a small grid, then the measured grid; rank 0 prints JSON."""
-    run = {"kronpde": _kronpde_worker, "bare": _bare_worker}[kind]
+    run = {"kronpde": _kronpde_worker, "bare": _bare_worker, "variable": _variable_worker}[kind]
     run(WARMUP_N, pc)
     result = run(n, pc)
     from mpi4py import MPI
@@ -259,11 +335,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=128, help="unknowns per axis (default 128)")
     parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--pcs", nargs="+", default=["gamg", "hypre"])
+    parser.add_argument(
+        "--rows",
+        choices=["constant", "variable", "both"],
+        default="both",
+        help="the constant-coefficient table, the variable-k one, or both (default)",
+    )
+    parser.add_argument("--variable-pcs", nargs="+", default=["mg", "gamg", "hypre"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="32³, one repeat")
     parser.add_argument("--no-amg-cg", action="store_true", help="skip kronpde's serial amg-cg")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per job")
-    parser.add_argument("--worker", choices=["kronpde", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["kronpde", "bare", "variable"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.n, args.pcs[0])
@@ -272,6 +355,54 @@ def main(argv: list[str] | None = None) -> int:
         args.n, args.repeats = 32, 1
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     n = args.n
+    if args.rows in ("constant", "both"):
+        _constant_table(args, n)
+    if args.rows in ("variable", "both"):
+        _variable_table(args, n)
+    return 0
+
+
+def _variable_table(args: argparse.Namespace, n: int) -> None:
+    """The variable-k row: each preconditioner at each rank count, and the serial methods."""
+    print(
+        f"\nVariable k = (1 + 0.5 sin(2 pi x) cos(pi y))(1 + 0.2 sin z), {n}^3 = {n**3:,} "
+        f"unknowns (Dirichlet box), random rhs, CG to rtol {RTOL:g}; median of "
+        f"{args.repeats}; OMP_NUM_THREADS=1\n"
+    )
+    print(
+        "| backend | method | preconditioner | ranks | setup s | solve s | total s | iterations |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    checks = []
+    for pc in args.variable_pcs:
+        for ranks in args.ranks:
+            v = [_launch("variable", n, pc, ranks, args.timeout) for _ in range(args.repeats)]
+            setup, solve = _median(v, "setup"), _median(v, "solve")
+            label = v[0]["pc_type"] + (f" ({v[0]['levels']} levels)" if v[0]["levels"] else "")
+            print(
+                f"| petsc | amg-cg | {label} | {ranks} | {setup:.2f} | {solve:.2f} | "
+                f"{setup + solve:.2f} | {v[0]['iterations']} |",
+                flush=True,
+            )
+            checks.append(v[0])
+    for method in ("fastdiag-cg", "amg-cg"):
+        v = [_serial_variable(n, method) for _ in range(args.repeats)]
+        setup, solve = _median(v, "setup"), _median(v, "solve")
+        print(
+            f"| serial | {method} | {'fastdiag' if method == 'fastdiag-cg' else 'pyamg sa'} | 1 "
+            f"| {setup:.2f} | {solve:.2f} | {setup + solve:.2f} | {v[0]['iterations']} |",
+            flush=True,
+        )
+        checks.append(v[0])
+    if not all(c["converged"] and c["residual"] <= RTOL for c in checks):
+        print(f"(warning: a run did not reach rtol {RTOL:g}: {checks})")
+    sums = [c["checksum"] for c in checks if c["checksum"] is not None]
+    if max(sums) - min(sums) > 1e-6 * max(abs(x) for x in sums):
+        print(f"(warning: the solutions differ: checksums u.b {sums})")
+
+
+def _constant_table(args: argparse.Namespace, n: int) -> None:
+    """The constant-coefficient table: kronpde's backend against the bare petsc4py script."""
     print(
         f"3-D Poisson, {n}^3 = {n**3:,} unknowns (Dirichlet box), random rhs, CG to rtol "
         f"{RTOL:g} (unpreconditioned residual); median of {args.repeats}; "
@@ -311,7 +442,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{_median(v, 'solve'):.2f} | {v[0]['iterations']} | "
             f"{max(x['residual'] for x in v):.1e} | - |"
         )
-    return 0
 
 
 if __name__ == "__main__":

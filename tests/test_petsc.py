@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import tomllib
 from pathlib import Path
 
@@ -27,15 +29,25 @@ import pytest
 import scipy.sparse as sp
 from conftest import build_problem
 
-from kronpde import cli, solve
+from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, Robin, cli, solve
+from kronpde.boundary import DataSurvey
 from kronpde.cli.backend import launcher_rank
-from kronpde.errors import OptionError, SolverError
+from kronpde.errors import DataError, OptionError, SolverError
+from kronpde.grid import stretched_nodes
 from kronpde.solvers.petsc import (
     INSTALL_HINT,
     PetscUnavailableError,
     parse_petsc_options,
 )
-from kronpde.solvers.petsc.assembly import box_csr
+from kronpde.solvers.petsc.assembly import box_csr, rows_csr
+from kronpde.solvers.petsc.multigrid import (
+    box_interpolation,
+    coarse_axis,
+    interpolation_1d,
+    levels,
+)
+from kronpde.solvers.petsc.options import default_pc
+from kronpde.variable import box_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -141,6 +153,302 @@ def test_box_rows_in_a_ghosted_box_keep_periodic_images():
         box_csr(p.symmetric_axis_operators, p.shift, [0, 0], list(shape), wrap=False)
 
 
+# -- a variable k, box by box -------------------------------------------------------------
+VARIABLE_FACES = {
+    "D": Dirichlet(0.3),
+    "N": Neumann(-0.2),
+    "R": Robin(1.5, 0.5, 0.1),
+    "P": Periodic(),
+}
+
+
+def _random_variable_problem(rng, dim, *, check=True, coefficient=None):
+    """A grid of random kinds (periodic axes of 1 to 6 unknowns included), some axes stretched,
+    with a random nodal k."""
+    boundary, nodes, cells = {}, [], []
+    for i in range(dim):
+        lower = str(rng.choice(list("DNRP")))
+        pair = "PP" if lower == "P" else lower + str(rng.choice(list("DNR")))
+        c = int(rng.integers(1, 7))
+        c = max(c, 2) if pair == "DD" else c
+        cells.append(c)
+        stretched = pair != "PP" and rng.random() < 0.4
+        nodes.append(stretched_nodes(c, 0.0, 1.0, "tanh", 1.5) if stretched else None)
+        for side in (0, 1):
+            boundary["xyz"[i] + ("min", "max")[side]] = VARIABLE_FACES[pair[side]]
+    grid = Grid.box(cells, boundary=boundary, nodes=nodes)
+    k = np.exp(rng.uniform(-1.0, 1.0, grid.node_shape)) if coefficient is None else coefficient
+    shift = float(rng.choice([0.0, 0.7]))
+    return Problem(grid, lambda *x: np.cos(x[0]) + 1.0, shift, coefficient=k, check=check)
+
+
+def _random_box(rng, shape):
+    lo = [int(rng.integers(0, n)) for n in shape]
+    hi = [int(rng.integers(low + 1, n + 1)) for low, n in zip(lo, shape, strict=True)]
+    return lo, hi
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_variable_box_rows_are_the_rows_of_the_serial_operator_bit_for_bit(dim, rng):
+    """The rows of a box from k on the box and one layer around it: those of the whole grid."""
+    for _ in range(25):
+        p = _random_variable_problem(rng, dim)
+        late = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, check=False)
+        shape = p.grid.shape
+        lo, hi = _random_box(rng, shape)
+        rows = np.arange(p.size).reshape(shape)[tuple(map(slice, lo, hi))].ravel()
+        box = late.variable_rows((lo, hi))
+        periodic = [a.periodic for a in p.grid.axes]
+        indptr, indices, data = rows_csr(box.diagonal, box.couplings, shape, periodic, lo, hi)
+        got = sp.csr_array((data, indices, indptr), shape=(rows.size, p.size))
+        got.sum_duplicates()  # a periodic axis of 2 unknowns: both neighbours are one node
+        want = p.operator(symmetric=True)[rows]
+        assert abs(got - want).max() == 0.0, p.grid
+        # and the box's right-hand side, its lifting factors from the box's rows
+        np.testing.assert_array_equal(late.rhs(box=(lo, hi)).ravel(), p.rhs()[rows])
+
+
+def test_a_box_evaluates_k_on_its_nodes_and_one_layer_around_only(rng):
+    """A callable k sees the box's nodes, one layer around them and the nodes the box owns."""
+    for dim in (1, 2, 3):
+        for _ in range(10):
+            seen = []
+
+            def k(*x, seen=seen):
+                seen.append([np.asarray(c).reshape(-1).copy() for c in x])
+                return 1.5 + np.sin(x[0]) * 0.5 + 0.0 * sum(x)
+
+            p = _random_variable_problem(rng, dim, check=False, coefficient=k)
+            lo, hi = _random_box(rng, p.grid.shape)
+            p.variable_rows((lo, hi))
+            p.rhs(box=(lo, hi))  # shares the evaluation
+            assert len(seen) == 1
+            nodes, owned = box_nodes(p.grid, tuple(lo), tuple(hi))
+            for a, (axis, coords) in enumerate(zip(p.grid.axes, seen[0], strict=True)):
+                start, m = axis.unknown_slice.start, axis.cells
+                beside = np.arange(start + lo[a] - 1, start + hi[a] + 1)  # one layer
+                beside = beside % m if axis.periodic else beside[(beside >= 0) & (beside <= m)]
+                mine = nodes[a][owned[a]]
+                allowed = set(beside.tolist()) | set(mine.tolist())
+                got = {int(np.searchsorted(axis.nodes, c)) for c in coords}
+                assert got <= allowed, (a, got, allowed)
+                assert len(coords) <= hi[a] - lo[a] + 3
+
+
+def test_boxes_that_tile_the_grid_own_every_node_once(rng):
+    for dim in (1, 2, 3):
+        for _ in range(10):
+            p = _random_variable_problem(rng, dim)
+            shape = p.grid.shape
+            cuts = [sorted({0, n, *rng.integers(1, n + 1, 2).tolist()}) for n in shape]
+            count = np.zeros(p.grid.node_shape, dtype=int)
+            for bounds in itertools.product(*[list(itertools.pairwise(c)) for c in cuts]):
+                lo, hi = [b[0] for b in bounds], [b[1] for b in bounds]
+                nodes, owned = box_nodes(p.grid, tuple(lo), tuple(hi))
+                count[np.ix_(*[n[o] for n, o in zip(nodes, owned, strict=True)])] += 1
+            np.testing.assert_array_equal(count, 1)
+
+
+def _tiles(shape, parts):
+    """Boxes (lo, hi) cutting every axis into ``parts`` pieces."""
+    cuts = [np.linspace(0, n, min(parts, n) + 1).round().astype(int) for n in shape]
+    for bounds in itertools.product(*[list(itertools.pairwise(c)) for c in cuts]):
+        yield [int(b[0]) for b in bounds], [int(b[1]) for b in bounds]
+
+
+def _as_ranks(make, action, shape, parts=2) -> list[str | None]:
+    """Run ``action(problem, box, merge)`` for boxes tiling the grid, each box in a thread of
+    its own as on an MPI rank, with a merge that is collective as on the ranks (every box waits
+    for all); return each box's error message (None: no error).  A box that skips a merge the
+    others make leaves them waiting: the barrier's timeout turns that into an error."""
+    boxes = list(_tiles(shape, parts))
+    barrier = threading.Barrier(len(boxes), timeout=20)
+    slots: list[DataSurvey | None] = [None] * len(boxes)
+    messages: list[str | None] = [None] * len(boxes)
+
+    def rank(i):
+        problem = make()
+
+        def merge(survey):
+            slots[i] = survey
+            barrier.wait()
+            merged = DataSurvey.merged(slots)
+            barrier.wait()  # every box has read the surveys before the next merge
+            return merged
+
+        try:
+            action(problem, boxes[i], merge)
+        except DataError as exc:
+            messages[i] = str(exc)
+        except threading.BrokenBarrierError:
+            messages[i] = "a box waited for the others in vain"
+
+    threads = [threading.Thread(target=rank, args=(i,)) for i in range(len(boxes))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return messages
+
+
+@pytest.mark.parametrize(
+    ("coefficient", "source"),
+    [
+        ("1 - 2*exp(-1e4*((x - 0.875)**2 + (y - 0.75)**2))", "1"),  # < 0 at one node
+        ("1 + 1/((x - 0.875)**2 + (y - 0.75)**2)", "1"),  # infinite at one node
+        ("1/(x - 0.875) + 1/(y - 0.25)", "1"),  # on two lines: the first point and the count
+        ("1 + x", "1/(x - 0.125)"),  # the source, on the unknowns
+        ("x - 0.5", "1/(x - 0.125)"),  # both bad: the source first, as the serial check
+    ],
+)
+def test_boxes_checked_together_raise_the_serial_error(coefficient, source):
+    grid = Grid.box([8, 8], boundary={"xmax": Neumann(0.0), "ymin": Robin(1.0, 1.0, 0.0)})
+    with pytest.raises(DataError) as serial:
+        Problem(grid, source, coefficient=coefficient)
+
+    def make():
+        return Problem(grid, source, coefficient=coefficient, check=False)
+
+    def action(problem, box, merge):
+        problem.rhs(box=box, merge=merge)
+
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+
+
+def test_array_and_callable_coefficients_checked_by_parts():
+    grid = Grid.box([6, 5])
+    k = np.ones(grid.node_shape)
+    k[5, 4] = -2.0  # one node
+    with pytest.raises(DataError) as serial:
+        Problem(grid, 1.0, coefficient=k)
+    assert "k = -2 at (0.833333, 0.8)" in str(serial.value)
+
+    def action(problem, box, merge):
+        problem.variable_rows(box, merge=merge)
+
+    def make():
+        return Problem(grid, 1.0, coefficient=k, check=False)  # each part reads its own
+
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+    k[1, 1] = np.nan
+    with pytest.raises(DataError, match="not finite on every node") as serial:
+        Problem(grid, 1.0, coefficient=k)
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+
+    def far(x, y):  # fails on the parts that reach x > 0.9 only
+        if np.max(x) > 0.9:
+            msg = "outside the table"
+            raise ValueError(msg)
+        return 1.0 + x + y
+
+    with pytest.raises(DataError, match="the callable raised ValueError") as serial:
+        Problem(grid, 1.0, coefficient=far)
+
+    def make_far():
+        return Problem(grid, 1.0, coefficient=far, check=False)
+
+    assert _as_ranks(make_far, action, grid.shape) == [str(serial.value)] * 4
+
+
+def test_data_survey_travels_between_ranks_with_its_error():
+    """mpi4py pickles what it gathers: the survey and the error inside it survive."""
+    import pickle
+
+    grid = Grid.box([4, 4])
+    with pytest.raises(DataError) as info:
+        Problem(grid, "1/(x - 0.5)")
+    survey = pickle.loads(pickle.dumps(DataSurvey.failed(info.value)))
+    assert type(survey.error) is type(info.value)
+    assert str(survey.error) == str(info.value)
+    assert (survey.error.subject, survey.error.detail) == ("source", info.value.detail)
+
+
+# -- the geometric multigrid's coarse grids and interpolation (pc "mg") --------------------
+def _interpolation_matrix(fine, coarse):
+    """The 1-D interpolation of u (not of the symmetrised unknowns), as a dense matrix."""
+    columns, values = interpolation_1d(fine, coarse)
+    P = np.zeros((fine.n_unknowns, coarse.n_unknowns))
+    np.add.at(P, (np.arange(fine.n_unknowns)[:, None], columns), values)
+    return P / np.sqrt(fine.weights)[:, None] * np.sqrt(coarse.weights)[None, :]
+
+
+@pytest.mark.parametrize("kinds", ["DD", "NN", "DN", "RD", "PP"])
+@pytest.mark.parametrize("cells", [4, 5, 9, 12])
+def test_coarse_grids_keep_every_other_node_and_interpolate_linear_functions(kinds, cells, rng):
+    nodes = np.sort(np.r_[0.0, rng.uniform(0.0, 1.0, cells - 1), 1.0])
+    nodes = np.linspace(0.0, 1.0, cells + 1) if kinds == "PP" else nodes
+    fine = Axis.from_nodes(nodes, VARIABLE_FACES[kinds[0]], VARIABLE_FACES[kinds[1]])
+    coarse = coarse_axis(fine)
+    assert coarse.cells == (cells + 1) // 2
+    assert set(coarse.nodes.tolist()) <= set(fine.nodes.tolist())
+    assert (coarse.nodes[0], coarse.nodes[-1]) == (fine.nodes[0], fine.nodes[-1])
+    P = _interpolation_matrix(fine, coarse)
+    # P v is the piecewise-linear function through the coarse nodal values (0 on a Dirichlet
+    # node, node m repeating node 0 on a periodic axis), at the fine unknowns' nodes
+    v = rng.standard_normal(coarse.n_unknowns)
+    full = np.zeros(coarse.cells + 1)
+    full[coarse.unknown_slice] = v
+    if coarse.periodic:
+        full[-1] = v[0]
+    expected = np.interp(fine.nodes[fine.unknown_slice], coarse.nodes, full)
+    np.testing.assert_allclose(P @ v, expected, rtol=0, atol=1e-14 * np.abs(v).max())
+    assert np.all(np.count_nonzero(P, axis=1) <= 2)
+
+
+def test_fewer_than_four_cells_are_not_coarsened_and_levels_stop_at_the_coarse_size():
+    axis = Axis(3, 0.0, 1.0)
+    assert coarse_axis(axis) is axis
+    grid = Grid.box([64, 12, 3])
+    cells = [[a.cells for a in level] for level in levels(grid.axes, 40)]
+    assert cells == [[64, 12, 3], [32, 6, 3], [16, 3, 3], [8, 3, 3]]
+    assert math.prod(a.n_unknowns for a in levels(grid.axes, 40)[-1]) <= 40
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_box_interpolation_is_the_kronecker_product_of_the_axes(dim, rng):
+    for _ in range(8):
+        p = _random_variable_problem(rng, dim)
+        axes = [
+            Axis(a.cells + 6, 0.0, 1.0, a.lower_bc, a.upper_bc) if a.cells < 4 else a
+            for a in p.grid.axes
+        ]
+        fine = tuple(axes)
+        coarse = tuple(coarse_axis(a) for a in fine)
+        whole = sp.csr_array(np.ones((1, 1)))
+        for f, c in zip(fine, coarse, strict=True):
+            columns, values = interpolation_1d(f, c)
+            rows = np.repeat(np.arange(f.n_unknowns), 2)
+            one = sp.csr_array((values.ravel(), (rows, columns.ravel())))
+            one = sp.csr_array(one, shape=(f.n_unknowns, c.n_unknowns))
+            whole = sp.csr_array(sp.kron(whole, one))
+        shape = tuple(a.n_unknowns for a in fine)
+        lo, hi = _random_box(rng, shape)
+        rows = np.arange(math.prod(shape)).reshape(shape)[tuple(map(slice, lo, hi))].ravel()
+        indptr, indices, data = box_interpolation(fine, coarse, lo, hi)
+        got = sp.csr_array((data, indices, indptr), shape=(rows.size, whole.shape[1]))
+        np.testing.assert_allclose(got.toarray(), whole[rows].toarray(), rtol=1e-14, atol=0)
+        assert np.all(data != 0.0)
+
+
+def test_galerkin_coarse_operator_keeps_symmetry_and_the_null_space():
+    """P̂ᵀ Â P̂ of a pure Neumann variable-k problem: symmetric, with the coarse null vector
+    D_c 1 that P̂ maps onto the fine one D_f 1 (linear interpolation keeps constants)."""
+    grid = Grid.box([12, 9], boundary=Neumann(0.0))
+    p = Problem(grid, 1.0, coefficient=lambda x, y: 1.0 + x * y)
+    fine = grid.axes
+    coarse = tuple(coarse_axis(a) for a in fine)
+    indptr, indices, data = box_interpolation(fine, coarse, [0, 0], grid.shape)
+    nc = math.prod(a.n_unknowns for a in coarse)
+    P = sp.csr_array((data, indices, indptr), shape=(p.size, nc))
+    A = p.operator(symmetric=True)
+    coarse_A = (P.T @ A @ P).toarray()
+    np.testing.assert_allclose(coarse_A, coarse_A.T, rtol=0, atol=1e-12 * abs(coarse_A).max())
+    dc = np.sqrt(np.multiply.outer(coarse[0].weights, coarse[1].weights)).ravel()
+    np.testing.assert_allclose(P @ dc, np.sqrt(grid.weights()).ravel(), rtol=1e-13)
+    np.testing.assert_allclose(coarse_A @ dc, 0.0, atol=1e-10 * abs(coarse_A).max())
+    assert np.linalg.eigvalsh(coarse_A)[1] > 0  # only that one null vector
+
+
 def test_petsc_options_parse():
     assert parse_petsc_options("-ksp_monitor -pc_gamg_threshold 0.02 -mat_shift -1e-3") == [
         ("ksp_monitor", ""),
@@ -166,9 +474,17 @@ def test_docstring_examples():
     import doctest
 
     import kronpde.solvers.petsc.assembly
+    import kronpde.solvers.petsc.multigrid
     import kronpde.solvers.petsc.options
+    import kronpde.variable
 
-    for module in (kronpde.solvers.petsc.options, kronpde.solvers.petsc.assembly):
+    modules = (
+        kronpde.solvers.petsc.options,
+        kronpde.solvers.petsc.assembly,
+        kronpde.solvers.petsc.multigrid,
+        kronpde.variable,
+    )
+    for module in modules:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0
         assert result.failed == 0, module.__name__
@@ -220,18 +536,19 @@ def test_backend_choice_is_checked_before_petsc_is_needed(without_petsc4py, caps
         solve(p, "fastdiag", backend="petsc")
     with pytest.raises(OptionError, match="unknown option 'foo'"):
         solve(p, backend="petsc", options={"foo": 1})
-    with pytest.raises(OptionError, match="pc must be one of gamg, hypre"):
+    with pytest.raises(OptionError, match="pc must be one of gamg, hypre, mg"):
         solve(p, backend="petsc", options={"pc": "ilu"})
     case = ROOT / "cases" / "poisson2d_dirichlet.toml"
     assert cli.main(["solve", str(case), "--pc", "hypre"]) == 2
     assert "--pc: applies to --backend petsc only" in capsys.readouterr().err
 
 
-def test_a_problem_that_is_not_a_kronecker_sum_is_refused(without_petsc4py, monkeypatch):
-    """The rows come from the 1-D stencils: anything else is refused, before PETSc is needed."""
+def test_a_problem_of_another_kind_is_refused(without_petsc4py, monkeypatch):
+    """The rows come from the 1-D stencils or the variable flux form: anything else is refused,
+    before PETSc is needed."""
     p, _ = build_problem([4, 4], [("dirichlet", "dirichlet")] * 2)
     monkeypatch.setattr(type(p), "is_kronecker_sum", property(lambda self: False))
-    with pytest.raises(SolverError, match="not a constant-coefficient Kronecker sum"):
+    with pytest.raises(SolverError, match="neither a constant-coefficient Kronecker sum"):
         solve(p, backend="petsc")
 
 
@@ -250,6 +567,8 @@ DRIVER = textwrap.dedent(
     from conftest import build_problem
     from test_petsc import PROBLEMS
     from kronpde import prepare, solve
+    import kronpde.solvers.petsc.multigrid as multigrid
+    multigrid.COARSE_UNKNOWNS = 16  # pc mg: coarse levels on these small grids too
 
     out, method, pc, rtol = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
     comm = MPI.COMM_WORLD
@@ -297,6 +616,10 @@ DRIVER = textwrap.dedent(
             shapes_ok=comm.allreduce(all(s == sol.local.shape for s in shapes), op=MPI.LAND),
         ))
         shapes.clear()
+    # a solver's petsc_options are its own: the next solver of the process does not see them
+    first = prepare(p, "amg-cg", backend="petsc", options={{"petsc_options": "-pc_type jacobi"}})
+    second = prepare(p, "amg-cg", backend="petsc")
+    records["isolated"] = [s.options["pc_type"] for s in (first, second)]
     if comm.rank == 0:
         with open(out, "w") as f:
             json.dump(records, f)
@@ -352,7 +675,8 @@ def petsc_ready():
 @pytest.mark.petsc
 @pytest.mark.parametrize("ranks", [1, 2])
 @pytest.mark.parametrize(
-    ("method", "pc"), [("amg-cg", "gamg"), ("amg-cg", "hypre"), ("cg", "jacobi")]
+    ("method", "pc"),
+    [("amg-cg", "gamg"), ("amg-cg", "hypre"), ("amg-cg", "mg"), ("cg", "jacobi")],
 )
 def test_every_boundary_kind_agrees_with_fastdiag(petsc_ready, tmp_path, ranks, method, pc):
     rtol = 1e-10
@@ -363,6 +687,7 @@ def test_every_boundary_kind_agrees_with_fastdiag(petsc_ready, tmp_path, ranks, 
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = json.loads(report.read_text())
     many = records.pop("many")
+    assert records.pop("isolated") == ["jacobi", "gamg"]
     assert {name for name, *_ in PROBLEMS} == set(records)
     kinds_seen = set()
     for (name, _, kinds, *_), rec in zip(PROBLEMS, records.values(), strict=True):
@@ -370,7 +695,8 @@ def test_every_boundary_kind_agrees_with_fastdiag(petsc_ready, tmp_path, ranks, 
         assert rec["ranks"] == ranks, name
         assert rec["owned"] == rec["unknowns"], name  # the boxes cover the grid once
         assert rec["converged"], (name, rec)
-        assert (rec["method"], rec["pc_type"]) == (method, pc), name
+        # mg on a grid of at most COARSE_UNKNOWNS unknowns is its coarsest level: a direct solve
+        assert (rec["method"], rec["pc_type"]) in ((method, pc), (method, "redundant")), name
         assert rec["relative_residual"] <= rtol, (name, rec)
         # with rtol = 1e-10 on grids of condition number below 1e4
         assert rec["diff"] <= 1e-6, (name, rec)
@@ -384,6 +710,216 @@ def test_every_boundary_kind_agrees_with_fastdiag(petsc_ready, tmp_path, ranks, 
         assert rec["diff"] <= 1e-6, rec
         assert rec["calls"] == ranks * rec["iterations"] > 0, rec
         assert rec["shapes_ok"], rec
+
+
+# -- a variable k under mpirun ------------------------------------------------------------
+D_, N_, R_, P_ = "dirichlet", "neumann", "robin", "periodic"
+
+#: The variable-k problems of the serial suite (tests/test_variable.py, tests/test_stretched.py)
+#: with a manufactured solution, and the grids of their convergence studies.
+VARIABLE_ORDERS = {
+    "2d-DD-DD": (16, 32, 64),
+    "2d-DN-RD": (16, 32, 64),
+    "2d-NR-ND": (16, 32, 64),
+    "2d-DR-PP": (16, 32, 64),
+    "2d-NN-PP": (16, 32, 64),
+    "2d-stretched-DR-ND": (16, 32, 64),
+    "3d-DN-RD-DD": (8, 16, 32),
+    "3d-stretched-DN-RD-DD": (8, 16, 32),
+}
+
+#: The serial suite's variable-k problems without an exact solution (agreement only).
+VARIABLE_SINGLES = ("2d-mixed", "2d-pure-neumann", "2d-periodic-x", "3d-array-k", "3d-array-k-nn")
+
+
+def variable_case(name: str, m: int = 0):
+    """One of the serial suite's variable-k problems, by name: ``(problem, solution or None)``."""
+    from test_variable import (
+        dk_issue,
+        dk_periodic_y,
+        k_issue,
+        k_periodic_y,
+        variable_problem,
+    )
+
+    issue = (k_issue, dk_issue)
+    periodic_y = (k_periodic_y, dk_periodic_y)
+    two = {
+        "2d-DD-DD": ([(D_, D_), (D_, D_)], issue, 0.5, None),
+        "2d-DN-RD": ([(D_, N_), (R_, D_)], issue, 0.5, None),
+        "2d-NR-ND": ([(N_, R_), (N_, D_)], issue, 0.5, None),
+        "2d-DR-PP": ([(D_, R_), (P_, P_)], periodic_y, 0.0, None),
+        "2d-NN-PP": ([(N_, N_), (P_, P_)], periodic_y, 1.0, None),
+        "2d-stretched-DR-ND": ([(D_, R_), (N_, D_)], issue, 0.0, (1.5, 2.5)),
+    }
+    if name in two:
+        kinds, (k, dk), shift, betas = two[name]
+        nodes = None if betas is None else [stretched_nodes(m, 0.0, 1.0, "tanh", b) for b in betas]
+        return variable_problem([m, m], kinds, k, dk, shift=shift, nodes=nodes)
+    if name.startswith("3d-") and "array" not in name:
+        nodes = None
+        if "stretched" in name:
+            nodes = [stretched_nodes(m, 0.0, 1.0, "tanh", 1.5), None, stretched_nodes(m)]
+        kinds = [(D_, N_), (R_, D_), (D_, D_)]
+        return variable_problem([m, m, m], kinds, k_issue, dk_issue, nodes=nodes)
+    if name.startswith("2d-"):  # test_all_methods_agree_with_spsolve_on_variable_k
+        boundary, shift = {
+            "2d-mixed": (
+                {"xmin": Dirichlet(1.0), "xmax": Robin(2.0, 1.0, -0.5), "ymin": Neumann(0.25)},
+                0.0,
+            ),
+            "2d-pure-neumann": (Neumann(0.2), 0.0),
+            "2d-periodic-x": ({"xmin": Periodic(), "xmax": Periodic(), "ymax": Neumann(0.0)}, 0.7),
+        }[name]
+        grid = Grid.box([20, 14], upper=[1.0, 0.8], boundary=boundary)
+        return Problem(grid, lambda x, y: np.cos(3 * x) + y, shift, coefficient=k_periodic_y), None
+    # test_assembly_matrix_free_and_symmetry_agree_in_3d: a nodal array k, read by parts
+    kinds = ["RD", "DD", "NR"] if name == "3d-array-k" else ["NN", "NN", "NN"]
+    faces = {"D": Dirichlet(0.3), "N": Neumann(-0.2), "R": Robin(1.5, 0.5, 0.1)}
+    boundary = {
+        "xyz"[i] + ("min", "max")[side]: faces[pair[side]]
+        for i, pair in enumerate(kinds)
+        for side in (0, 1)
+    }
+    grid = Grid.box([8, 10, 6], upper=[1.0, 1.3, 0.7], boundary=boundary)
+    kn = np.exp(np.random.default_rng(5).uniform(-1.0, 1.0, grid.node_shape))
+    return Problem(grid, 1.0, 0.2, coefficient=kn, check=False), None
+
+
+def bad_variable_case(name: str, *, check: bool):
+    """A variable k that is bad at one node near a corner (on one rank's box only), or fails
+    where x > 0.9 only; the grid has Dirichlet faces and a Neumann and a Robin one."""
+    grid = Grid.box([16, 12], boundary={"xmax": Neumann(0.0), "ymin": Robin(1.0, 1.0, 0.0)})
+    corner = "((x - 0.875)**2 + (y - 0.75)**2)"  # node (14, 9)
+    if name == "array":
+        k = np.ones(grid.node_shape)
+        k[14, 9] = -2.0
+    elif name == "callable":
+
+        def k(x, y):
+            if np.max(x) > 0.9:
+                msg = "no k beyond x = 0.9"
+                raise ValueError(msg)
+            return 1.0 + x * y
+
+    else:
+        k = {"negative": f"1 - 2*exp(-1e4*{corner})", "infinite": f"1 + 1/{corner}"}[name]
+    return Problem(grid, 1.0, coefficient=k, check=check), (14, 9)
+
+
+BAD_VARIABLE = ("array", "callable", "negative", "infinite")
+
+#: Driver run under mpirun: every variable-k problem through solve(..., backend="petsc") with
+#: each preconditioner, against the serial solve on every rank; the bad inputs' errors on every
+#: rank; rank 0 writes a JSON report.
+VARIABLE_DRIVER = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from mpi4py import MPI
+    sys.path.insert(0, {tests!r})
+    from test_petsc import (
+        BAD_VARIABLE, VARIABLE_ORDERS, VARIABLE_SINGLES, bad_variable_case, variable_case
+    )
+    from test_variable import max_error
+    from kronpde import Problem, prepare, solve
+    from kronpde.errors import DataError
+    import kronpde.solvers.petsc.multigrid as multigrid
+    multigrid.COARSE_UNKNOWNS = 16  # pc mg: coarse levels on these small grids too
+
+    out, pcs, rtol = sys.argv[1], sys.argv[2].split(","), float(sys.argv[3])
+    comm = MPI.COMM_WORLD
+    records = {{}}
+    cases = [(n, m) for n, ms in VARIABLE_ORDERS.items() for m in ms]
+    cases += [(n, 0) for n in VARIABLE_SINGLES]
+    for name, m in cases:
+        p, exact = variable_case(name, m)
+        ref = solve(p, rtol=rtol)  # the serial solve, on every rank
+        scale = float(np.abs(ref.x).max())
+        record = records.setdefault(name, dict(h=[], serial=[], serial_method=ref.report.method))
+        if exact is not None:
+            record["h"].append(1.0 / m)
+            record["serial"].append(max_error(p, exact, ref.u))
+        for pc in pcs:
+            sol = solve(p, backend="petsc", options={{"pc": pc}}, rtol=rtol)
+            local = float(np.abs(sol.local - ref.x.reshape(p.grid.shape)[sol.box]).max())
+            rec = record.setdefault(pc, dict(diff=[], error=[], iterations=[], converged=[]))
+            rec["diff"].append(comm.allreduce(local, op=MPI.MAX) / scale)
+            rec["iterations"].append(sol.report.iterations)
+            rec["converged"].append(bool(sol.report.converged))
+            rec["relative_residual"] = sol.report.relative_residual
+            rec["pc_type"] = sol.report.options["pc_type"]
+            rec["levels"] = sol.report.options["levels"]
+            rec["singular"] = bool(p.singular)
+            if sol.rank == 0 and exact is not None:
+                rec["error"].append(max_error(p, exact, sol.u))
+            if sol.rank == 0 and p.singular:
+                rec["mean"] = float(p.weighted_mean(sol.x))
+    # bad data: the same error on every rank, whichever rank holds the bad node
+    good = prepare(Problem(bad_variable_case("array", check=False)[0].grid, 1.0), "amg-cg",
+                   backend="petsc")
+    owned, _ = good.piece_box()
+    for name in BAD_VARIABLE:
+        problem, node = bad_variable_case(name, check=False)
+        try:
+            solve(problem, backend="petsc")
+            message = None
+        except DataError as exc:
+            message = str(exc)
+        holds = all(s.start <= j < s.stop for s, j in zip(owned, node))
+        records["bad-" + name] = dict(
+            messages=comm.allgather(message), holders=comm.allreduce(int(holds))
+        )
+    records["ranks"] = comm.size
+    if comm.rank == 0:
+        with open(out, "w") as f:
+            json.dump(records, f)
+    """
+)
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_variable_k_agrees_with_the_serial_solve_and_keeps_its_order(petsc_ready, tmp_path, ranks):
+    """Every variable-k problem of the serial suite at rtol 1e-12, with each preconditioner:
+    the serial solution to 1e-8 (relative, max norm), the same observed order; bad data on one
+    rank's box: the serial error on every rank."""
+    from conftest import observed_order
+
+    rtol = 1e-12
+    driver = tmp_path / "driver.py"
+    driver.write_text(VARIABLE_DRIVER.format(tests=str(TESTS)))
+    report = tmp_path / "report.json"
+    pcs = ["gamg", "hypre", "mg"]
+    proc = mpirun(ranks, sys.executable, driver, report, ",".join(pcs), rtol, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = json.loads(report.read_text())
+    assert records.pop("ranks") == ranks
+    for name in [*VARIABLE_ORDERS, *VARIABLE_SINGLES]:
+        record = records[name]
+        assert record["serial_method"] == "fastdiag-cg", name
+        for pc in pcs:
+            rec = record[pc]
+            assert all(rec["converged"]), (name, pc, rec)
+            assert rec["relative_residual"] <= rtol, (name, pc, rec)
+            assert max(rec["diff"]) <= 1e-8, (name, pc, rec)
+            assert rec["pc_type"] == pc, (name, pc)
+            assert pc != "mg" or rec["levels"] >= 2, (name, rec)
+            if rec["singular"]:
+                assert abs(rec["mean"]) <= 1e-12, (name, pc, rec)
+            if name in VARIABLE_ORDERS:
+                serial = observed_order(record["h"], record["serial"])
+                order = observed_order(record["h"], rec["error"])
+                assert 1.8 <= serial <= 2.3, (name, serial)
+                assert order == pytest.approx(serial, abs=1e-6), (name, pc, record)
+    assert records["2d-pure-neumann"]["mg"]["singular"]
+    for name in BAD_VARIABLE:
+        with pytest.raises(DataError) as serial:
+            bad_variable_case(name, check=True)
+        bad = records["bad-" + name]
+        assert bad["messages"] == [str(serial.value)] * ranks, name
+        if name != "callable":
+            assert bad["holders"] == 1, name  # the bad node lies in one rank's part only
 
 
 def read_vtk(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -418,6 +954,7 @@ CLI_CASES = [
     ("poisson2d_pure_neumann", ".vti", False),
     ("poisson1d_robin", ".vti", False),
     ("poisson2d_dirichlet", ".vtr", True),  # with a tanh-stretched x axis
+    ("variable2d", ".vti", False),  # a variable k: rows of the flux form on every rank
 ]
 
 
@@ -432,10 +969,13 @@ def test_cli_one_and_two_ranks_write_the_serial_file(petsc_ready, tmp_path, case
         text = text.replace("[grid]\n", '[grid]\nnodes.x = { stretch = "tanh", beta = 1.5 }\n', 1)
     copy = tmp_path / source.name
     copy.write_text(text)
-    file_method = tomllib.loads(text).get("solver", {}).get("method", "auto")
+    data = tomllib.loads(text)
+    file_method = data.get("solver", {}).get("method", "auto")
+    variable = isinstance(data["equation"].get("coefficient"), str)
     serial = tmp_path / f"serial{ext}"
+    reference_method = "fastdiag-cg" if variable else "fastdiag"
     proc = subprocess.run(
-        kronpde_command("solve", copy, "-o", serial, "--method", "fastdiag", "-q"),
+        kronpde_command("solve", copy, "-o", serial, "--method", reference_method, "-q"),
         capture_output=True,
         text=True,
         check=False,
@@ -457,8 +997,9 @@ def test_cli_one_and_two_ranks_write_the_serial_file(petsc_ready, tmp_path, case
         assert proc.stdout.count("case       ") == 1
         record = json.loads(proc.stdout.strip().splitlines()[-1])
         assert record["ranks"] == ranks
-        # the file's cg runs as cg (Jacobi); its other methods give way to amg-cg (GAMG)
-        expected = ("cg", "jacobi") if file_method == "cg" else ("amg-cg", "gamg")
+        # the file's cg runs as cg (Jacobi); its other methods give way to amg-cg, with GAMG
+        # for a constant k and the default of a variable one
+        expected = ("cg", "jacobi") if file_method == "cg" else ("amg-cg", default_pc(variable))
         assert record["backend"] == "petsc"
         assert (record["method"], record["pc"]) == expected
         assert record["converged"] is True
@@ -537,6 +1078,54 @@ def test_bad_input_under_mpirun_exit_2_one_message_nothing_written(
         assert lines[-1] == ours[0], proc.stderr
         assert all(line.startswith(("kronpde", "usage")) for line in lines), proc.stderr
     assert sorted(os.listdir(tmp_path)) == before
+
+
+BAD_CASE = """
+[grid]
+cells = [16, 12]
+[equation]
+source = 1
+coefficient = "{k}"
+[boundary]
+default = {{ type = "dirichlet", value = 0 }}
+xmax = {{ type = "neumann", value = 0 }}
+ymin = {{ type = "robin", alpha = 1, beta = 1, value = 0 }}
+[output]
+file = "out.vti"
+"""
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("ranks", [1, 2])
+@pytest.mark.parametrize("what", ["negative", "infinite"])
+def test_cli_bad_k_on_one_ranks_box_exits_2_with_the_serial_message(
+    petsc_ready, tmp_path, ranks, what
+):
+    """Each rank evaluates k on its own box: a k bad at one node only (on one rank's box) ends
+    every rank with exit 2 and the serial run's one message, nothing written."""
+    corner = "((x - 0.875)**2 + (y - 0.75)**2)"  # node (14, 9)
+    k = {"negative": f"1 - 2*exp(-1e4*{corner})", "infinite": f"1 + 1/{corner}"}[what]
+    case = tmp_path / "bad.toml"
+    case.write_text(BAD_CASE.format(k=k))
+    serial = subprocess.run(
+        kronpde_command("solve", case.name),
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert serial.returncode == 2, serial.stderr
+    expected = serial.stderr.strip()
+    assert expected.startswith("kronpde: error: bad.toml: [equation] coefficient: ")
+    assert {"negative": "must be > 0 at every node", "infinite": "not finite at x=0.875"}[
+        what
+    ] in expected
+    proc = mpirun(ranks, *kronpde_command("solve", case.name, "--backend", "petsc"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("kronpde:")]
+    assert ours == [expected], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["bad.toml"]
 
 
 @pytest.mark.petsc

@@ -25,7 +25,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pc",
         metavar="PC",
-        help="--backend petsc: the multigrid preconditioner of amg-cg, gamg (default) or hypre",
+        help="--backend petsc: the multigrid preconditioner of amg-cg: gamg (PETSc's algebraic "
+        "multigrid, the default for a constant k), hypre (BoomerAMG) or mg (geometric multigrid "
+        "on the grid's own coarse grids, the default for a variable k)",
     )
     parser.add_argument(
         "--petsc-options",
@@ -106,7 +108,7 @@ def backend_options(
         raise UsageError(msg, petsc.INSTALL_HINT)
     if args.pc is not None and args.pc not in petsc.PRECONDITIONERS:
         msg = "--pc"
-        raise UsageError(msg, f"must be gamg or hypre, got {args.pc!r}")
+        raise UsageError(msg, f"must be {', '.join(petsc.PRECONDITIONERS)}, got {args.pc!r}")
     if method not in petsc.METHODS or (args.pc is not None and args.method is None):
         if args.method is not None:  # asked for on the command line: refuse
             msg = "--method"

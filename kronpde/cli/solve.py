@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     from kronpde.solvers.accuracy import FALLBACK_RTOL
     from kronpde.solvers.result import ProgressLines
 
-    case = load_case(args.case)
+    # under --backend petsc each rank evaluates the equation's data on its own part only,
+    # and an error found on one rank's part is raised on every rank (Case.model_error)
+    case = load_case(args.case, check=args.backend != "petsc")
     settings = solver_settings(case, args)
     method, petsc_options = backend_options(args, settings.method, case.problem)
     path, key = output_path(case, args.output)
@@ -77,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             estimate=True,
         )
     else:  # every rank solves its part
+        from kronpde.errors import DataError, GridError
         from kronpde.solvers import prepare
 
         rtol = settings.rtol
@@ -86,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
                 f"rtol = 'auto' is not available on the PETSc backend; solved to rtol = "
                 f"{FALLBACK_RTOL:g} instead."
             )
-        prepared = prepare(
-            problem, method, backend="petsc", options={**petsc_options, "gather": "none"}
-        )
+        try:
+            prepared = prepare(
+                problem, method, backend="petsc", options={**petsc_options, "gather": "none"}
+            )
+        except (DataError, GridError) as exc:  # the same error on every rank
+            raise case.model_error(exc) from None
         ranks = prepared.ranks
         if ranks > 1 and path is not None and path.suffix.lower() not in PARALLEL_FORMATS:
             raise UsageError(

@@ -52,7 +52,7 @@ import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,9 @@ class Case:
         Fields to write besides ``u_exact`` and ``error``: ``("u",)`` or ``("u", "f")``.
     exact : Expression or None
         ``[exact] u`` (parsed for the grid's dimension, not yet evaluated).
+    origins : mapping
+        Face name -> the key of ``[boundary]`` its condition came from (for
+        :meth:`model_error`).
     """
 
     path: Path
@@ -120,6 +123,27 @@ class Case:
     output: Path | None
     fields: tuple[str, ...]
     exact: Expression | None
+    origins: Mapping[str, str] = field(default_factory=dict, repr=False)
+    file: str | None = field(default=None, repr=False)
+
+    def model_error(self, exc: GridError | DataError) -> CaseError:
+        """Return the model's error about one of its arguments as one about a key of the file.
+
+        What :func:`load_case` raises for the same error: for data evaluated
+        later than the reading (``load_case(..., check=False)``, where each
+        rank of a distributed solve evaluates its own part).
+
+        Parameters
+        ----------
+        exc : GridError or DataError
+            The model's error (its ``subject`` names the argument).
+
+        Returns
+        -------
+        CaseError
+            Naming the file and the key, e.g. ``[equation] coefficient``.
+        """
+        return _model_error(self.file or str(self.path), self.origins, exc)
 
     @property
     def grid(self) -> Grid:
@@ -172,19 +196,27 @@ class Case:
             self.output,
             self.fields,
             self.exact,
+            self.origins,
+            self.file,
         )
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def load_case(path: str | os.PathLike[str]) -> Case:
+def load_case(path: str | os.PathLike[str], *, check: bool = True) -> Case:
     """Read a case file.
 
     Parameters
     ----------
     path : str or path-like
         The TOML file.  ``[output] file`` is resolved against its folder.
+    check : bool, optional
+        Evaluate every expression of the equation and the faces now (default);
+        with False the problem evaluates them where they are used
+        (``Problem(..., check=False)``: under ``--backend petsc`` each rank
+        evaluates its own box), and :meth:`Case.model_error` names the key of
+        an error found then.
 
     Returns
     -------
@@ -217,7 +249,7 @@ def load_case(path: str | os.PathLike[str]) -> Case:
     >>> case.dimension, case.problem.size, case.method, case.output
     (2, 49, 'auto', None)
     """
-    return _Reader(path).read()
+    return _Reader(path, check).read()
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -268,10 +300,38 @@ def suggest(name: str, choices: Sequence[str]) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+def _model_error(file: str, origins: Mapping[str, str], exc: GridError | DataError) -> CaseError:
+    """Turn the model's error about one of its arguments into one about a key of the file."""
+    subject, detail = exc.subject, exc.detail
+
+    def error(key: str, message: str) -> CaseError:
+        return CaseError(message, file=file, key=key)
+
+    if subject in origins:  # a face
+        origin = origins[subject]
+        if isinstance(exc, DataError):  # its value
+            where = f" (on face {subject})" if origin == "default" else ""
+            return error(f"[boundary] {origin}.value", detail + where)
+        if origin == "default":  # a half-periodic axis: name the face that is written
+            other = subject[:-3] + ("max" if subject.endswith("min") else "min")
+            origin = origins.get(other, origin)
+        return error(f"[boundary] {origin}", detail)
+    if subject == "coordinates":
+        return error(f"[grid] nodes.{axis_name(exc.axis or 0)}", detail)
+    if subject in ("cells", "lower", "upper", "centering"):
+        return error(f"[grid] {subject}", detail)
+    if subject in ("source", "shift", "coefficient"):
+        return error(f"[equation] {subject}", detail)
+    if subject == "order":
+        return error("[scheme] order", detail)
+    return error("[grid]", str(exc))
+
+
 class _Reader:
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], check: bool = True):
         self.file = os.fspath(path)
         self.path = Path(path)
+        self.check = check
         self.origins: dict[str, str] = {}  # face -> the key its condition came from
 
     # -- errors ---------------------------------------------------------------------
@@ -280,25 +340,7 @@ class _Reader:
 
     def model_error(self, exc: GridError | DataError) -> CaseError:
         """Turn the model's error about one of its arguments into one about a key of the file."""
-        subject, detail = exc.subject, exc.detail
-        if subject in self.origins:  # a face
-            origin = self.origins[subject]
-            if isinstance(exc, DataError):  # its value
-                where = f" (on face {subject})" if origin == "default" else ""
-                return self.error(f"[boundary] {origin}.value", detail + where)
-            if origin == "default":  # a half-periodic axis: name the face that is written
-                other = subject[:-3] + ("max" if subject.endswith("min") else "min")
-                origin = self.origins.get(other, origin)
-            return self.error(f"[boundary] {origin}", detail)
-        if subject == "coordinates":
-            return self.error(f"[grid] nodes.{axis_name(exc.axis or 0)}", detail)
-        if subject in ("cells", "lower", "upper", "centering"):
-            return self.error(f"[grid] {subject}", detail)
-        if subject in ("source", "shift", "coefficient"):
-            return self.error(f"[equation] {subject}", detail)
-        if subject == "order":
-            return self.error("[scheme] order", detail)
-        return self.error("[grid]", str(exc))
+        return _model_error(self.file, self.origins, exc)
 
     # -- the file -----------------------------------------------------------------
     def read(self) -> Case:
@@ -331,10 +373,14 @@ class _Reader:
                 nodes=nodes,
                 centering=centering,
             )
-            problem = Problem(grid, source, shift=shift, coefficient=coefficient, order=order)
+            problem = Problem(
+                grid, source, shift=shift, coefficient=coefficient, order=order, check=self.check
+            )
         except (GridError, DataError) as exc:
             raise self.model_error(exc) from None
-        return Case(self.path, problem, solver, output, fields, exact)
+        return Case(
+            self.path, problem, solver, output, fields, exact, dict(self.origins), self.file
+        )
 
     def parse_file(self) -> dict[str, Any]:
         try:

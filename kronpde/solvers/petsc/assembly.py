@@ -1,4 +1,4 @@
-"""The rows of one box of unknowns, from the 1-D stencils.
+"""The rows of one box of unknowns, from the 1-D stencils or the variable-coefficient rows.
 
 The box's right-hand side and weights come from :meth:`kronpde.Problem.rhs`
 and :meth:`kronpde.Problem.weights` with ``box=``.
@@ -36,7 +36,7 @@ import numpy as np
 
 from kronpde.stencils import AxisOperator
 
-__all__ = ["box_csr", "box_shape", "box_slices"]
+__all__ = ["box_csr", "box_shape", "box_slices", "rows_csr"]
 
 
 def box_shape(lo: Sequence[int], hi: Sequence[int]) -> tuple[int, ...]:
@@ -122,13 +122,83 @@ def box_csr(
     """
     ops = list(ops)
     d = len(ops)
-    n = [op.n for op in ops]
+    lo = [int(v) for v in lo]
+    hi = [int(v) for v in hi]
+    if not (len(lo) == len(hi) == d):
+        msg = f"box_csr: lo and hi need {d} entries each"
+        raise ValueError(msg)
+    diag = np.full((1,) * d, float(shift))
+    for a, op in enumerate(ops):
+        diag = diag + _along(op.diag[lo[a] : hi[a]], a, d)
+    couplings = [
+        (_along(op.lower[lo[a] : hi[a]], a, d), _along(op.upper[lo[a] : hi[a]], a, d))
+        for a, op in enumerate(ops)
+    ]
+    return rows_csr(
+        diag,
+        couplings,
+        [op.n for op in ops],
+        [op.periodic for op in ops],
+        lo,
+        hi,
+        base,
+        extent,
+        wrap=wrap,
+        index_dtype=index_dtype,
+    )
+
+
+def rows_csr(
+    diagonal: np.ndarray,
+    couplings: Sequence[tuple[np.ndarray, np.ndarray]],
+    n: Sequence[int],
+    periodic: Sequence[bool],
+    lo: Sequence[int],
+    hi: Sequence[int],
+    base: Sequence[int] | None = None,
+    extent: Sequence[int] | None = None,
+    *,
+    wrap: bool = True,
+    index_dtype: np.dtype | type = np.int64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return rows of a star stencil in CSR form, from their coefficients on the box.
+
+    :func:`box_csr` for any coefficients: those of a Kronecker sum
+    (broadcast from the 1-D stencils) or of the variable-coefficient flux form
+    (:class:`kronpde.variable.VariableBox`).
+
+    Parameters
+    ----------
+    diagonal : ndarray
+        The diagonal of the box's rows (broadcastable to its shape ``hi - lo``).
+    couplings : sequence of (ndarray, ndarray)
+        Per axis ``a``, the coefficients towards ``j_a - 1`` and ``j_a + 1``
+        (broadcastable to the box's shape).
+    n : sequence of int
+        The grid's unknowns per axis.
+    periodic : sequence of bool
+        Whether each axis wraps.
+    lo, hi, base, extent, wrap, index_dtype
+        As for :func:`box_csr`.
+
+    Returns
+    -------
+    indptr, indices, data : ndarray
+        As for :func:`box_csr`.
+
+    Raises
+    ------
+    ValueError
+        As for :func:`box_csr`.
+    """
+    d = len(n)
+    n = [int(v) for v in n]
     lo = [int(v) for v in lo]
     hi = [int(v) for v in hi]
     base = [0] * d if base is None else [int(v) for v in base]
     extent = list(n) if extent is None else [int(v) for v in extent]
-    if not (len(lo) == len(hi) == len(base) == len(extent) == d):
-        msg = f"box_csr: lo, hi, base and extent need {d} entries each"
+    if not (len(lo) == len(hi) == len(base) == len(extent) == len(couplings) == d):
+        msg = f"box_csr: lo, hi, base, extent and the couplings need {d} entries each"
         raise ValueError(msg)
     index_dtype = np.dtype(index_dtype)
     if math.prod(extent) > np.iinfo(index_dtype).max:
@@ -149,19 +219,16 @@ def box_csr(
     columns = np.empty((m, ncol), dtype=index_dtype)
     entry_values = values.reshape(*shape, ncol)
     entry_columns = columns.reshape(*shape, ncol)
-    diag = np.full((1,) * d, float(shift))
-    for a, op in enumerate(ops):
-        diag = diag + _along(op.diag[lo[a] : hi[a]], a, d)
-    entry_values[..., 0] = diag
+    entry_values[..., 0] = diagonal
     entry_columns[..., 0] = row_index
-    for a, op in enumerate(ops):
-        for k, (coef, step) in enumerate(((op.lower, -1), (op.upper, 1))):
-            c = coef[lo[a] : hi[a]]
+    for a in range(d):
+        for k, (coef, step) in enumerate(zip(couplings[a], (-1, 1), strict=True)):
+            c = np.broadcast_to(coef, shape)
             target = np.arange(lo[a], hi[a]) + step
-            if wrap and op.periodic:
+            if wrap and periodic[a]:
                 target %= n[a]
             inside = (target >= base[a]) & (target < base[a] + extent[a])
-            if np.any((c != 0.0) & ~inside):
+            if np.any((c != 0.0) & ~_along(inside, a, d)):
                 msg = (
                     f"box_csr: axis {a}: a coupling of the box [{lo[a]}, {hi[a]}) leaves the "
                     f"index box [{base[a]}, {base[a] + extent[a]})"
@@ -169,7 +236,7 @@ def box_csr(
                 raise ValueError(msg)
             # outside the index box the coefficient is 0: any column number does there
             offset = np.where(inside, target - np.arange(lo[a], hi[a]), 0) * strides[a]
-            entry_values[..., 1 + 2 * a + k] = _along(c, a, d)
+            entry_values[..., 1 + 2 * a + k] = c
             np.add(
                 row_index,
                 _along(offset.astype(index_dtype), a, d),

@@ -41,6 +41,8 @@ methods, run by the same :func:`kronpde.solvers.result.continue_rounds`.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
 import sys
 import time
@@ -50,14 +52,17 @@ from typing import Any
 
 import numpy as np
 
+from kronpde.boundary import DataSurvey
 from kronpde.errors import OptionError, SolverError
 from kronpde.settings import check_maxiter, check_tolerance
-from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices
+from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices, rows_csr
+from kronpde.solvers.petsc.multigrid import box_interpolation, kept_nodes, levels
 from kronpde.solvers.petsc.options import (
     INSTALL_HINT,
     METHODS,
     PRECONDITIONERS,
     PetscUnavailableError,
+    default_pc,
     parse_petsc_options,
     refusal,
 )
@@ -164,9 +169,9 @@ class PetscSolver:
         The preconditioner (above).
     petsc_options : str, sequence of str or mapping
         PETSc options, e.g. ``"-ksp_monitor -pc_gamg_threshold 0.02"``; they
-        go into PETSc's (global) options database and are applied after
-        kronpde's settings, so they override them (``-pc_type mg`` uses the
-        DMDA's geometric multigrid).
+        go into PETSc's options database while this solver is set up and
+        solves only (no other solver of the process sees them) and are applied
+        after kronpde's settings, so they override them.
     comm : communicator
         A petsc4py or mpi4py communicator (default ``PETSc.COMM_WORLD``).
     gather : str
@@ -216,7 +221,10 @@ class PetscSolver:
         check_option_keys("petsc backend", options, OPTIONS)
         chosen, reason = _choose(method)
         pcs = _PCS[chosen]
-        pc = options.get("pc", pcs[0])
+        default = pcs[0]
+        if chosen == "amg-cg":
+            default = default_pc(bool(getattr(problem, "variable_coefficient", False)))
+        pc = options.get("pc", default)
         if pc not in pcs:
             msg = f"petsc backend: {chosen}: pc must be one of {', '.join(pcs)}, got {pc!r}"
             raise OptionError(msg)
@@ -232,11 +240,14 @@ class PetscSolver:
         reason = refusal(problem)
         if reason is not None:
             raise SolverError(reason)
-        if not getattr(problem, "is_kronecker_sum", False):
+        if not (
+            getattr(problem, "is_kronecker_sum", False)
+            or getattr(problem, "variable_coefficient", False)
+        ):
             msg = (
-                "petsc backend: the problem is not a constant-coefficient Kronecker sum "
-                "(problem.is_kronecker_sum is False); the petsc backend assembles its rows "
-                "from the 1-D stencils and handles Kronecker sums only"
+                "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
+                "nor the variable-coefficient flux form; the petsc backend assembles its rows "
+                "from the 1-D stencils or from kronpde.variable's rows, and handles those only"
             )
             raise SolverError(msg)
         if not 1 <= problem.grid.dimension <= 3:
@@ -269,9 +280,8 @@ class PetscSolver:
         p = self.problem
         grid = p.grid
         d = grid.dimension
-        ops = p.symmetric_axis_operators
         comm = PETSc.COMM_WORLD if comm is None else comm
-        periodic = [op.periodic and op.n >= 3 for op in ops]
+        periodic = [axis.periodic and axis.n_unknowns >= 3 for axis in grid.axes]
         boundary = [
             PETSc.DM.BoundaryType.PERIODIC if per else PETSc.DM.BoundaryType.NONE
             for per in periodic
@@ -297,18 +307,43 @@ class PetscSolver:
         glo = [int(r[0]) for r in ghosted]
         gext = [int(r[1]) - int(r[0]) for r in ghosted]
 
+        # The box's b first, then its rows: the data are evaluated on this rank's box
+        # (and, for a variable k, the one layer of nodes around it) and checked over
+        # every rank together, in the order of the serial check (source, k, faces), so
+        # that bad data on one rank raise the serial error on all of them.
+        box = (self.lo, self.hi)
+        self._b_local = p.rhs(box=box, merge=self._merge).reshape(-1)
+        p.check_faces()
         # Columns in the ghosted box: on a periodic DMDA axis its ghost layer holds the
         # images -1 and n, and a periodic axis with n <= 2 has only in-range couplings,
         # so nothing is wrapped here.
-        indptr, columns, values = box_csr(
-            ops, p.shift, self.lo, self.hi, glo, gext, wrap=False, index_dtype=PETSc.IntType
-        )
+        if p.variable_coefficient:
+            rows = p.variable_rows(box, merge=self._merge, keep=False)
+            indptr, columns, values = rows_csr(
+                rows.diagonal,
+                rows.couplings,
+                grid.shape,
+                [axis.periodic for axis in grid.axes],
+                self.lo,
+                self.hi,
+                glo,
+                gext,
+                wrap=False,
+                index_dtype=PETSc.IntType,
+            )
+        else:
+            indptr, columns, values = box_csr(
+                p.symmetric_axis_operators,
+                p.shift,
+                self.lo,
+                self.hi,
+                glo,
+                gext,
+                wrap=False,
+                index_dtype=PETSc.IntType,
+            )
         columns = da.getLGMap().apply(columns)
-        A = da.createMatrix()
-        A.setValuesCSR(
-            indptr.astype(PETSc.IntType, copy=False), columns, values, addv=PETSc.InsertMode.INSERT
-        )
-        A.assemble()
+        A = _csr_matrix(PETSc, da.getComm(), indptr, columns, values)
         A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         self._A = A
 
@@ -336,28 +371,34 @@ class PetscSolver:
         ksp.setType(PETSc.KSP.Type.CG)
         ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
         pc = ksp.getPC()
+        self.levels = 1
+        defaults: list[tuple[str, str]] = []
         if self.pc_name == "hypre":
             if not PETSc.Sys.hasExternalPackage("hypre"):
                 msg = "petsc backend: pc 'hypre' needs a PETSc built with hypre; use pc 'gamg'"
                 raise SolverError(msg)
             pc.setType(PETSc.PC.Type.HYPRE)
             pc.setHYPREType("boomeramg")
+        elif self.pc_name == "mg":
+            defaults = self._multigrid(pc)
         else:
             pc.setType(self.pc_name)
-        ksp.setDM(da)
-        ksp.setDMActive(False)
-        database = PETSc.Options()
-        for name, value in self.petsc_options:
-            database.setValue(name, value)
-        ksp.setFromOptions()
+        if self.pc_name != "mg":  # PCMG would coarsen the DMDA itself: mg has its own levels
+            ksp.setDM(da)
+            ksp.setDMActive(False)
+        # kronpde's settings, then the caller's: in PETSc's (global) options database only
+        # while this solver is set up and solves, so that no other solver sees them
+        self._database = [*defaults, *self.petsc_options]
         self._monitor = self._as_monitor(monitor)
         self._callback = None
         self._iteration_offset = 0
         self._norm_bhat = 1.0
-        # always there (a no-op without monitor and callback): cancelling it later would
-        # also cancel the monitors of --petsc-options
-        ksp.setMonitor(self._ksp_monitor)
-        ksp.setUp()
+        with _options_scope(PETSc, self._database):
+            ksp.setFromOptions()
+            # always there (a no-op without monitor and callback): cancelling it later would
+            # also cancel the monitors of --petsc-options
+            ksp.setMonitor(self._ksp_monitor)
+            ksp.setUp()
         self._ksp = ksp
         self.options = {
             "backend": "petsc",
@@ -365,12 +406,85 @@ class PetscSolver:
             "ksp_type": ksp.getType(),
             "pc_type": ksp.getPC().getType(),
             "ranks": self.ranks,
+            "levels": self.levels if self.pc_name == "mg" else None,
             "gather": self.gather,
             "petsc_options": [f"-{n} {v}".strip() for n, v in self.petsc_options],
         }
         self.setup_seconds = time.perf_counter() - t0
 
+    def _multigrid(self, pc) -> list[tuple[str, str]]:
+        """Make ``pc`` PETSc's PCMG on the grid's own coarse grids (:mod:`.multigrid`).
+
+        Each level is a DMDA of the coarse grid's unknowns whose ranks own the coarse
+        unknowns lying in their fine boxes (so that the interpolation is mostly local);
+        each rank assembles the rows of the interpolation of its fine box.  Levels stop
+        where a rank would own no coarse unknown along an axis.  The coarse operators are
+        Galerkin's; the smoother is Chebyshev with Jacobi (2 sweeps), the coarsest level
+        is solved directly on every rank (a pseudo-inverse for a singular problem).
+
+        Returns
+        -------
+        list of (str, str)
+            The PETSc options of these settings.
+        """
+        PETSc = self._PETSc
+        p = self.problem
+        fine_da, fine_box = self._da, (self.lo, self.hi)
+        axes = levels(p.grid.axes)
+        interpolations = []
+        for fine, coarse in itertools.pairwise(axes):
+            ranges = _coarse_ranges(fine_da, fine, coarse)
+            if ranges is None:
+                break
+            ranges = tuple(r.astype(PETSc.IntType) for r in ranges)
+            sizes = [a.n_unknowns for a in coarse]
+            periodic = [a.periodic and a.n_unknowns >= 3 for a in coarse]
+            coarse_da = PETSc.DMDA().create(
+                dim=len(sizes),
+                dof=1,
+                sizes=tuple(reversed(sizes)),
+                boundary_type=tuple(
+                    PETSc.DM.BoundaryType.PERIODIC if per else PETSc.DM.BoundaryType.NONE
+                    for per in reversed(periodic)
+                ),
+                stencil_type=PETSc.DMDA.StencilType.STAR,
+                stencil_width=1,
+                proc_sizes=tuple(len(r) for r in ranges),
+                ownership_ranges=ranges,
+                comm=fine_da.getComm(),
+            )
+            indptr, natural, values = box_interpolation(fine, coarse, *fine_box)
+            columns = coarse_da.getAO().app2petsc(natural.astype(PETSc.IntType))
+            (c_lo, c_hi) = zip(*reversed(coarse_da.getRanges()), strict=True)
+            n_local = math.prod(h - low for low, h in zip(c_lo, c_hi, strict=True))
+            interpolations.append(
+                _csr_matrix(PETSc, fine_da.getComm(), indptr, columns, values, n_local)
+            )
+            fine_da, fine_box = coarse_da, (c_lo, c_hi)
+        self.levels = len(interpolations) + 1
+        direct = "svd" if p.singular else "lu"
+        if self.levels == 1:  # a grid this small is solved directly (on every rank)
+            pc.setType(PETSc.PC.Type.REDUNDANT)
+            return [("redundant_pc_type", direct)]
+        pc.setType(PETSc.PC.Type.MG)
+        pc.setMGLevels(self.levels)
+        for level, P in enumerate(reversed(interpolations), start=1):  # 0 is the coarsest
+            pc.setMGInterpolation(level, P)
+        defaults = {
+            "pc_mg_galerkin": "both",
+            "mg_levels_ksp_type": "chebyshev",
+            "mg_levels_pc_type": "jacobi",
+            "mg_coarse_ksp_type": "preonly",
+            "mg_coarse_pc_type": "redundant",
+            "mg_coarse_redundant_pc_type": direct,
+        }
+        return list(defaults.items())  # the caller's petsc_options come after
+
     # -- helpers --------------------------------------------------------------------------
+    def _merge(self, survey: DataSurvey) -> DataSurvey:
+        """Return every rank's data survey merged (collective; rank order)."""
+        return DataSurvey.merged(self._da.getComm().tompi4py().allgather(survey))
+
     def _sum(self, values: np.ndarray) -> float:
         """Sum over all ranks of each rank's local ``values`` (length = owned unknowns)."""
         self._work.array[:] = values
@@ -470,7 +584,7 @@ class PetscSolver:
             self._monitor = self._as_monitor(monitor)
         p = self.problem
         if b is None:
-            b_local = p.rhs(box=(self.lo, self.hi)).reshape(-1)
+            b_local = self._b_local.copy()
         else:
             b_local = self._local_vector(b, "b").reshape(-1)
         x0_local = None if x0 is None else self._local_vector(x0, "x0").reshape(-1)
@@ -541,7 +655,8 @@ class PetscSolver:
             ksp.setTolerances(rtol=inner, atol=0.0, max_it=left)
             ksp.setConvergenceHistory(reset=True)
             self._iteration_offset = offset[0]
-            ksp.solve(bhat, y)
+            with _options_scope(PETSc, self._database):  # the viewers of petsc_options
+                ksp.solve(bhat, y)
             its = ksp.getIterationNumber()
             offset[0] += its
             reason = ksp.getConvergedReason()
@@ -674,6 +789,80 @@ class PetscSolver:
             f"PetscSolver(method={self.method!r}, pc={self.pc_name!r}, unknowns={n}, "
             f"ranks={self.ranks}, setup_seconds={self.setup_seconds:.3g})"
         )
+
+
+def _csr_matrix(
+    PETSc,
+    comm,
+    indptr: np.ndarray,
+    columns: np.ndarray,
+    values: np.ndarray,
+    n_local: int | None = None,
+):
+    """Return the assembled MPI AIJ matrix of this rank's rows (columns in PETSc's numbering).
+
+    Preallocated from the rows themselves (how many columns each row has on
+    this rank and elsewhere) rather than by the DMDA's ``createMatrix``, which
+    inserts the stencil's full pattern first and costs more than the assembly.
+    ``n_local``: the columns this rank owns (default: as many as its rows).
+    """
+    m = indptr.size - 1
+    n = m if n_local is None else int(n_local)
+    start = comm.tompi4py().exscan(n) or 0
+    mine = (columns >= start) & (columns < start + n)
+    index = np.dtype(PETSc.IntType)
+    diagonal_block = np.add.reduceat(mine, indptr[:-1], dtype=index) if m else mine.astype(index)
+    counts = np.diff(indptr).astype(index)
+    A = PETSc.Mat().create(comm=comm)
+    A.setSizes(((m, PETSc.DECIDE), (n, PETSc.DECIDE)))
+    A.setType(PETSc.Mat.Type.AIJ)
+    A.setPreallocationNNZ((diagonal_block, counts - diagonal_block))
+    A.setValuesCSR(
+        indptr.astype(PETSc.IntType, copy=False), columns, values, addv=PETSc.InsertMode.INSERT
+    )
+    A.assemble()
+    return A
+
+
+@contextlib.contextmanager
+def _options_scope(PETSc, pairs: list[tuple[str, str]]):
+    """Put ``pairs`` into PETSc's options database for the ``with`` block, then restore it."""
+    database = PETSc.Options()
+    saved = {
+        name: (database.getString(name, "") if database.hasName(name) else None)
+        for name, _ in pairs
+    }
+    try:
+        for name, value in pairs:
+            database.setValue(name, value)
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                database.delValue(name)
+            else:
+                database.setValue(name, old)
+
+
+def _coarse_ranges(fine_da, fine, coarse) -> tuple[np.ndarray, ...] | None:
+    """Return the coarse DMDA's ownership ranges, in PETSc's axis order.
+
+    Each rank owns the coarse unknowns whose node lies in its fine box; None if
+    a rank would own none along some axis.
+    """
+    ranges = []
+    for q, counts in enumerate(fine_da.getOwnershipRanges()):
+        a = len(fine) - 1 - q  # PETSc's x is kronpde's last axis
+        f, c = fine[a], coarse[a]
+        nodes = np.arange(c.n_unknowns) + c.unknown_slice.start
+        if c is not f:
+            nodes = kept_nodes(f.cells)[nodes]
+        owner = np.searchsorted(np.cumsum(counts), nodes - f.unknown_slice.start, side="right")
+        owned = np.bincount(owner, minlength=len(counts))
+        if owned.size != len(counts) or np.any(owned == 0):
+            return None
+        ranges.append(owned)
+    return tuple(ranges)
 
 
 def _reason_name(PETSc, reason: int) -> str:

@@ -13,11 +13,13 @@ from typing import Any
 from kronpde.errors import OptionError, SolverError
 
 __all__ = [
+    "DEFAULT_PC",
     "INSTALL_HINT",
     "METHODS",
     "PRECONDITIONERS",
     "PetscUnavailableError",
     "available",
+    "default_pc",
     "parse_petsc_options",
     "refusal",
 ]
@@ -25,8 +27,25 @@ __all__ = [
 #: Methods the PETSc backend runs (``"auto"`` means ``"amg-cg"``).
 METHODS = ("auto", "amg-cg", "cg")
 
-#: Algebraic multigrid preconditioners of ``"amg-cg"``: PETSc's GAMG, hypre's BoomerAMG.
-PRECONDITIONERS = ("gamg", "hypre")
+#: Multigrid preconditioners of ``"amg-cg"``: PETSc's GAMG, hypre's BoomerAMG (algebraic),
+#: PETSc's PCMG on the grid's own coarse grids (geometric, Galerkin coarse operators).
+PRECONDITIONERS = ("gamg", "hypre", "mg")
+
+#: The default preconditioner of ``"amg-cg"`` for a constant and for a variable ``k``: the
+#: fastest measured at 128³ on 1 and 2 ranks (``scripts/bench_petsc.py``, README).
+DEFAULT_PC = {"constant": "gamg", "variable": "mg"}
+
+
+def default_pc(variable: bool) -> str:
+    """Return the default preconditioner of ``"amg-cg"`` for a constant or a variable ``k``.
+
+    Examples
+    --------
+    >>> default_pc(False), default_pc(True)
+    ('gamg', 'mg')
+    """
+    return DEFAULT_PC["variable" if variable else "constant"]
+
 
 #: What to do when petsc4py is missing.
 INSTALL_HINT = (

@@ -1,0 +1,211 @@
+"""Geometric multigrid on the grid's own nodes: the coarse grids and the interpolation, per box.
+
+Pure numpy, no PETSc: :mod:`kronpde.solvers.petsc.backend` builds PETSc's
+``PCMG`` from these pieces (``pc="mg"``), each rank the rows of the
+interpolation of the box of fine unknowns it owns.
+
+Coarsening.  An axis of ``m`` cells keeps every other node (``0, 2, 4, ...``
+and, when ``m`` is odd, the last node ``m`` too: its last coarse interval is
+one fine cell), so the coarse nodes are fine nodes (nested grids; a stretched
+axis keeps its stretching) and the coarse axis has ``ceil(m / 2)`` cells and
+the same faces.  An axis of fewer than :data:`MIN_CELLS` cells is not
+coarsened.  :func:`levels` adds levels while the coarse grid has more than
+:data:`COARSE_UNKNOWNS` unknowns and some axis can be coarsened.
+
+Interpolation.  Linear along each axis between the two coarse nodes around a
+fine node (weights from the coordinates), none towards a Dirichlet node (the
+correction vanishes there), wrapping on a periodic axis; the N-D
+interpolation ``P`` is the tensor product of the axes'.  The solvers work on
+``Â = D A D^{-1}`` (``D = W^{1/2}``, :mod:`kronpde.problem`), so the
+interpolation of ``Â`` is ``P̂ = D_f P D_c^{-1}``: it interpolates ``u`` linearly.
+The coarse operators are Galerkin's ``P̂ᵀ Â P̂``, symmetric positive
+(semi-)definite as ``Â`` is, for a variable ``k`` as for a constant one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from kronpde.grid import Axis
+
+__all__ = [
+    "COARSE_UNKNOWNS",
+    "MIN_CELLS",
+    "box_interpolation",
+    "coarse_axis",
+    "interpolation_1d",
+    "kept_nodes",
+    "levels",
+]
+
+#: An axis with fewer cells is not coarsened.
+MIN_CELLS = 4
+
+#: Levels are added until the coarsest grid has at most this many unknowns (its solve is direct).
+COARSE_UNKNOWNS = 1000
+
+
+def kept_nodes(m: int) -> np.ndarray:
+    """Return the fine nodes a coarse axis keeps: every other one, and the last."""
+    return np.unique(np.r_[np.arange(0, m + 1, 2), m])
+
+
+def coarse_axis(axis: Axis) -> Axis:
+    """Return the axis with every other node (and the last), the same faces.
+
+    Parameters
+    ----------
+    axis : Axis
+        The fine axis.
+
+    Returns
+    -------
+    Axis
+        ``ceil(cells / 2)`` cells; the fine axis itself if it has fewer than
+        :data:`MIN_CELLS` cells.
+
+    Examples
+    --------
+    >>> from kronpde import Axis
+    >>> coarse_axis(Axis(5, 0.0, 1.0)).nodes.tolist()
+    [0.0, 0.4, 0.8, 1.0]
+    """
+    if axis.cells < MIN_CELLS:
+        return axis
+    nodes = axis.nodes[kept_nodes(axis.cells)]
+    return Axis(nodes.size - 1, axis.lower, axis.upper, axis.lower_bc, axis.upper_bc, tuple(nodes))
+
+
+def levels(axes: Sequence[Axis], coarse_unknowns: int | None = None) -> list[tuple[Axis, ...]]:
+    """Return the axes of every level, the finest (``axes``) first.
+
+    Parameters
+    ----------
+    axes : sequence of Axis
+        The fine grid's axes.
+    coarse_unknowns : int, optional
+        Stop once a level has at most this many unknowns (default
+        :data:`COARSE_UNKNOWNS`, read when called).
+
+    Returns
+    -------
+    list of tuple of Axis
+        At least one level (the fine one).
+
+    Examples
+    --------
+    >>> from kronpde import Grid
+    >>> [[a.cells for a in level] for level in levels(Grid.box([32, 12]).axes, 50)]
+    [[32, 12], [16, 6], [8, 3]]
+    """
+    limit = COARSE_UNKNOWNS if coarse_unknowns is None else coarse_unknowns
+    out = [tuple(axes)]
+    while math.prod(a.n_unknowns for a in out[-1]) > limit:
+        coarse = tuple(coarse_axis(a) for a in out[-1])
+        if all(c is f for c, f in zip(coarse, out[-1], strict=True)):
+            break
+        out.append(coarse)
+    return out
+
+
+def interpolation_1d(fine: Axis, coarse: Axis) -> tuple[np.ndarray, np.ndarray]:
+    """Return the interpolation of ``Â`` from a coarse axis to the fine one, two entries a row.
+
+    Parameters
+    ----------
+    fine, coarse : Axis
+        The fine axis and its :func:`coarse_axis`.
+
+    Returns
+    -------
+    columns : ndarray of int, shape (n_fine, 2)
+        The coarse unknowns left and right of each fine unknown.
+    values : ndarray, shape (n_fine, 2)
+        ``P̂ = D_f P D_c^{-1}`` there: the linear weights scaled by the square
+        roots of the trapezoid weights (0, with column 0, towards a Dirichlet node).
+
+    Examples
+    --------
+    Nodes 1 to 4 of 5 cells (Dirichlet faces) from the coarse nodes 0, 2, 4, 5
+    (the coarse unknowns 0 and 1 are nodes 2 and 4); the weights of ``u``:
+
+    >>> import numpy as np
+    >>> from kronpde import Axis
+    >>> fine = Axis(5, 0.0, 1.0)
+    >>> coarse = coarse_axis(fine)
+    >>> columns, values = interpolation_1d(fine, coarse)
+    >>> weights = values * np.sqrt(coarse.weights)[columns] / np.sqrt(fine.weights)[:, None]
+    >>> columns.tolist(), weights.round(3).tolist()
+    ([[0, 0], [0, 0], [0, 1], [1, 0]], [[0.0, 0.5], [1.0, 0.0], [0.5, 0.5], [1.0, 0.0]])
+    """
+    if coarse is fine:
+        n = fine.n_unknowns
+        columns = np.stack([np.arange(n), np.zeros(n, dtype=int)], axis=1)
+        return columns, np.stack([np.ones(n), np.zeros(n)], axis=1)
+    m, mc = fine.cells, coarse.cells
+    kept = kept_nodes(m)
+    j = fine.unknown_slice.start + np.arange(fine.n_unknowns)  # fine node of each unknown
+    left = np.minimum(np.searchsorted(kept, j, side="right") - 1, mc - 1)  # coarse interval
+    x = fine.nodes
+    right_weight = (x[j] - x[kept[left]]) / (x[kept[left + 1]] - x[kept[left]])
+    weights = np.stack([1.0 - right_weight, right_weight], axis=1)
+    nodes = np.stack([left, left + 1], axis=1)  # coarse nodes
+    if coarse.periodic:
+        nodes %= mc  # node mc is node 0
+    columns = nodes - coarse.unknown_slice.start
+    valid = (columns >= 0) & (columns < coarse.n_unknowns) & (weights != 0.0)
+    columns = np.where(valid, columns, 0)
+    scale = np.sqrt(fine.weights)[:, None] / np.sqrt(coarse.weights)[columns]
+    return columns, np.where(valid, weights * scale, 0.0)
+
+
+def box_interpolation(
+    fine: Sequence[Axis], coarse: Sequence[Axis], lo: Sequence[int], hi: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the rows of the N-D interpolation ``P̂`` of a box of fine unknowns, in CSR form.
+
+    Parameters
+    ----------
+    fine, coarse : sequence of Axis
+        The axes of a level and of the next coarser one (:func:`levels`).
+    lo, hi : sequence of int
+        The box of fine unknowns (rows in C order of the box).
+
+    Returns
+    -------
+    indptr : ndarray of int64
+    indices : ndarray of int64
+        The coarse unknowns in natural (C) order of the coarse grid.
+    data : ndarray
+        The weights, zeros left out.
+    """
+    d = len(fine)
+    parts = []
+    for a in range(d):
+        columns, values = interpolation_1d(fine[a], coarse[a])
+        parts.append((columns[lo[a] : hi[a]], values[lo[a] : hi[a]]))
+    shape = tuple(int(h) - int(low) for low, h in zip(lo, hi, strict=True))
+    strides = [math.prod(c.n_unknowns for c in coarse[a + 1 :]) for a in range(d)]
+    # the 2^d entries of a row: one product over the axes of (left or right) per entry,
+    # each computed over the whole box (long inner loops) and written to its column
+    m = math.prod(shape)
+    columns = np.empty((m, 2**d), dtype=np.int64)
+    values = np.empty((m, 2**d))
+    for entry, sides in enumerate(itertools.product((0, 1), repeat=d)):
+        column = np.zeros((1,) * d, dtype=np.int64)
+        value = np.ones((1,) * d)
+        for a, ((col, val), side) in enumerate(zip(parts, sides, strict=True)):
+            where = [1] * d
+            where[a] = shape[a]
+            column = column + (col[:, side] * strides[a]).reshape(where)
+            value = value * val[:, side].reshape(where)
+        columns[:, entry] = column.reshape(-1)
+        values[:, entry] = value.reshape(-1)
+    keep = values != 0.0
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
+    return indptr, columns[keep], values[keep]
