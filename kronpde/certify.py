@@ -69,21 +69,51 @@ The rounding term is roughly ``γ_K ||A|| ||u||_W / λ``: the bound cannot go
 below about ``eps`` times the condition number of ``A`` relative to ``||u||``,
 which is also how well a residual computed in float64 can certify anything.
 
-The fourth-order scheme (``Problem(order=4)``) is not a sum of the 1-D minima
-(and not an M-matrix): :func:`smallest_eigenvalue` returns None for any order
-but 2, so the bound is reported as not computed until that scheme supplies its
-own :meth:`kronpde.Problem.smallest_eigenvalue`.
+The fourth-order scheme
+-----------------------
+``Problem(order=4)`` applies ``A = P(T_1, …, T_d) + R``, the polynomial
+``P = c + Σ_i (1 - c a_i) T_i - Σ_{i<j} (a_i + a_j) T_i T_j`` of the 1-D
+operators (:mod:`kronpde.compact`) plus the Robin faces' terms
+``R = Σ γ E ⊗ (c + Σ_t T_t)`` (``γ >= 0``).  Symmetrised, ``Â_i = S_i + K_i``
+(``K_i`` the antisymmetric part of the stored ``D_i T_i D_i^{-1}``, bounded by
+Gershgorin; zero when ``W_i T_i`` is exactly symmetric in floating point).
+
+* ``P(S_1, …)`` has the eigenvalues ``μ(λ_1, …, λ_d)`` over the products of
+  the 1-D eigenpairs, and ``μ`` is affine in each ``λ_i`` separately, so its
+  minimum over the box of intervals ``[lowest_i, highest_i]`` that hold each
+  spectrum (bisection, with the margins above, for ``λ_1`` and ``λ_n``) is at
+  one of the ``2^d`` corners: a lower bound on every mode's ``μ``.  (The corner
+  is not always the one of the lowest modes: with ``c a_i`` large ``μ`` falls
+  along an axis.)  Singular problems (every ``λ_i`` of the constants zero):
+  ``S̃_i = P_i S_i P_i`` has the null vector exactly and its other eigenvalues in
+  ``[λ_2(S_i) - margin - ||E_i||, highest_i + ||E_i||]`` (Weyl, given the gap), and
+  the corners run over the ``2^d - 1`` sets of axes off their zero mode.
+* ``||P(Â) - P(S̃)|| <= Σ_i |1 - c a_i| φ_i + Σ_{i<j} (a_i + a_j)(φ_i (N_j + φ_j)
+  + (N_i + φ_i) φ_j)`` with ``φ_i = ||E_i|| + ||K_i||`` and ``N_i = ||S_i||_∞``
+  (``Â_i Â_j - S̃_i S̃_j = F_i Â_j + S̃_i F_j``); it is subtracted, and so is the
+  rounding of the corner values (``γ_{2(d+1)²}`` times their size).
+* ``R`` is at least ``γ (c + Σ_t lowest_t) E ⊗ I``: where that is negative
+  (a Neumann tangential axis, whose lowest bound is a rounding below zero) it
+  is subtracted too, else ``R >= 0`` is dropped.
+
+In floating point the residual is computed by the factored apply, so ``|A|``
+in the rounding term is the same polynomial with every coefficient and every
+1-D entry made absolute (:class:`_AbsoluteCompact`; it dominates the
+assembled ``|A|``), and ``K = 8 d + 16`` (:func:`residual_terms`).
+Any other order gets no bound (None: the report says it was not computed).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 
+from kronpde.compact import apply_axis
 from kronpde.stencils import second_difference
 
 __all__ = [
@@ -123,13 +153,20 @@ def gamma(k: float) -> float:
     return ke / (1.0 - ke) if ke < 0.5 else math.inf
 
 
-def residual_terms(dimension: int) -> int:
-    """Return ``K = 4 d + 8``, the rounded operations per entry of ``fl(b - A u)`` allowed for.
+def residual_terms(dimension: int, order: int = 2) -> int:
+    """Return ``K``, the rounded operations per entry of ``fl(b - A u)`` allowed for.
 
-    A row of the stencil has ``2 d + 1`` entries (summed in any order, the
-    diagonal itself a rounded sum of ``d + 1`` numbers, and on the variable
-    operator two scalings by ``W^{±1/2}``); twice that covers any kernel.
+    Second order, ``K = 4 d + 8``: a row of the stencil has ``2 d + 1``
+    entries (summed in any order, the diagonal itself a rounded sum of
+    ``d + 1`` numbers, and on the variable operator two scalings by
+    ``W^{±1/2}``); twice that covers any kernel.  Fourth order (the compact
+    scheme applied as its polynomial, :class:`kronpde.compact.CompactOperator`),
+    ``K = 8 d + 16``: a term ``T_i T_j x`` is two nested 3-point applies (6
+    rounded operations) and a scaling, the ``(d + 1)(d + 2)/2`` terms, the
+    Robin planes and ``b`` are summed (at most 12 additions in 3-D), twice that.
     """
+    if order == 4:
+        return 8 * dimension + 16
     return 4 * dimension + 8
 
 
@@ -155,6 +192,14 @@ class AxisSpectrum:
         ``"bisection"``, ``"circulant"`` or ``"dense"``.
     computed : tuple of float
         The eigenvalues as computed, before the margins.
+    highest : float
+        An upper bound on the largest eigenvalue ``λ_n(S)``.
+    margin : float
+        The margin subtracted from (added to) every computed eigenvalue.
+    skew : float
+        An upper bound on ``||K||_2``, ``K = (Â - Âᵀ)/2`` the antisymmetric part
+        of the stored symmetrised operator (0 where ``W T`` is exactly
+        symmetric in floating point).
     """
 
     lowest: float
@@ -163,6 +208,9 @@ class AxisSpectrum:
     norm: float
     how: str
     computed: tuple[float, ...]
+    highest: float = math.inf
+    margin: float = 0.0
+    skew: float = 0.0
 
 
 def _symmetric_bands(op: Any) -> tuple[np.ndarray, np.ndarray, float | None]:
@@ -181,6 +229,32 @@ def _symmetric_bands(op: Any) -> tuple[np.ndarray, np.ndarray, float | None]:
         # Â[n-1, 0] = upper[n-1] s_{n-1}/s_0, Â[0, n-1] = lower[0] s_0/s_{n-1}
         wrap = 0.5 * float(upper[-1] * (s[-1] / s[0]) + lower[0] * (s[0] / s[-1]))
     return d, e, wrap
+
+
+def _skew_norm(op: Any) -> float:
+    """Return a bound on ``||(Â - Âᵀ)/2||_2`` of ``Â = D T D^{-1}`` (Gershgorin, with rounding)."""
+    n = op.n
+    if n < 2:
+        return 0.0
+    s = np.sqrt(np.asarray(op.weights, dtype=float))
+    lower = np.asarray(op.lower, dtype=float)
+    upper = np.asarray(op.upper, dtype=float)
+    up = upper[:-1] * (s[:-1] / s[1:])
+    low = lower[1:] * (s[1:] / s[:-1])
+    k = 0.5 * np.abs(up - low)
+    big = float(np.max(np.abs(up) + np.abs(low)))
+    wrap = 0.0
+    if op.periodic and n >= 3:
+        a, b = float(upper[-1] * (s[-1] / s[0])), float(lower[0] * (s[0] / s[-1]))
+        wrap = 0.5 * abs(a - b)
+        big = max(big, abs(a) + abs(b))
+    rows = np.zeros(n)
+    rows[:-1] += k
+    rows[1:] += k
+    rows[0] += wrap
+    rows[-1] += wrap
+    # each entry of K is one subtraction of two products of three rounded numbers
+    return float(np.max(rows)) + 16.0 * UNIT_ROUNDOFF * big
 
 
 def _apply_bands(d: np.ndarray, e: np.ndarray, wrap: float | None, v: np.ndarray) -> np.ndarray:
@@ -234,6 +308,7 @@ def axis_spectrum(op: Any, *, singular: bool = False) -> AxisSpectrum | None:
     want = 2 if singular and n >= 2 else 1
     if n == 1:
         computed = (float(d[0]),)
+        top = computed[0]
         margin, how = 4.0 * eps * norm, "bisection"
     elif not op.periodic:
         computed = tuple(
@@ -242,11 +317,18 @@ def axis_spectrum(op: Any, *, singular: bool = False) -> AxisSpectrum | None:
                 d, e, select="i", select_range=(0, want - 1), lapack_driver="stebz"
             )
         )
+        top = float(
+            scipy.linalg.eigvalsh_tridiagonal(
+                d, e, select="i", select_range=(n - 1, n - 1), lapack_driver="stebz"
+            )[0]
+        )
         margin, how = BISECTION_MARGIN * eps * norm, "bisection"
     elif wrap is not None and np.all(d == d[0]) and np.all(e == e[0]) and wrap == e[0]:
-        # a symmetric circulant: eigenvalues d + 2 e cos(2 pi k / n)
+        # a symmetric circulant: eigenvalues d + 2 e cos(2 pi k / n), the largest at the
+        # cosine nearest -1 (k = n/2, or (n-1)/2 for odd n)
         a, b = float(d[0]), -abs(float(e[0]))
         computed = (a + 2.0 * b, a + 2.0 * b * math.cos(2.0 * math.pi / n))[:want]
+        top = a - 2.0 * b * (1.0 if n % 2 == 0 else math.cos(math.pi / n))
         margin, how = 16.0 * eps * norm, "circulant"
     else:
         if n > DENSE_LIMIT:
@@ -256,17 +338,22 @@ def axis_spectrum(op: Any, *, singular: bool = False) -> AxisSpectrum | None:
         if wrap is not None:
             dense[0, -1] += wrap
             dense[-1, 0] += wrap
-        computed = tuple(float(v) for v in scipy.linalg.eigvalsh(dense)[:want])
+        values = scipy.linalg.eigvalsh(dense)
+        computed = tuple(float(v) for v in values[:want])
+        top = float(values[-1])
         margin, how = (4.0 * n + 32.0) * eps * norm, "dense"
     lowest = computed[0] - margin
     second = computed[1] - margin if want == 2 else None
+    highest = top + margin
     defect = 0.0
     if singular:
         v = np.sqrt(np.asarray(op.weights, dtype=float))
         v /= np.linalg.norm(v)
         sv = _apply_bands(d, e, wrap, v)
         defect = 3.0 * (float(np.linalg.norm(sv)) + 24.0 * eps * norm)
-    return AxisSpectrum(lowest, second, defect, norm, how, computed)
+    return AxisSpectrum(
+        lowest, second, defect, norm, how, computed, highest, margin, _skew_norm(op)
+    )
 
 
 @dataclass(frozen=True)
@@ -315,21 +402,100 @@ def _kronecker_bound(ops: Any, shift: float, singular: bool) -> tuple[float, flo
     return lower, computed, text
 
 
+def _compact_bound(problem: Any) -> tuple[float, float, str] | None:
+    """Return the fourth-order scheme's bound, its value as computed and a sentence."""
+    scheme = problem.scheme
+    singular = bool(problem.singular)
+    spectra = []
+    for op in scheme.ops:
+        sp_ = axis_spectrum(op, singular=singular)
+        if sp_ is None or not math.isfinite(sp_.highest):
+            return None
+        spectra.append(sp_)
+    d = len(spectra)
+    a, c = scheme.a, scheme.shift
+    eps = UNIT_ROUNDOFF
+    down = -math.inf
+    # per axis: the interval of the eigenvalues of S̃_i (and of their values as computed)
+    if singular:
+        rho = [sp_.margin + sp_.null_defect for sp_ in spectra]
+        if any(sp_.second is None for sp_ in spectra):
+            return None
+        lo = [sp_.computed[1] - r for sp_, r in zip(spectra, rho, strict=True)]
+        # the gap that makes the exact zero of S̃_i its lowest eigenvalue
+        if not all(
+            lo_i > 0.0 and lo_i > sp_.computed[0] + r
+            for lo_i, sp_, r in zip(lo, spectra, rho, strict=True)
+        ):
+            return None
+        lo_c = [sp_.computed[1] for sp_ in spectra]
+    else:
+        rho = [sp_.margin for sp_ in spectra]
+        lo = [sp_.lowest for sp_ in spectra]
+        lo_c = [sp_.computed[0] for sp_ in spectra]
+    hi = [sp_.highest + sp_.null_defect for sp_ in spectra]
+    hi_c = [sp_.highest - sp_.margin for sp_ in spectra]
+    lo = [float(np.nextafter(v, down)) for v in lo]
+
+    def corners(lows: list[float], highs: list[float]) -> float:
+        # μ is affine in each λ_i: its minimum over a box of intervals is at a corner
+        best = math.inf
+        subsets = range(1, 2**d) if singular else (2**d - 1,)
+        for nonzero in subsets:  # singular: the axes off their zero mode (not all at zero)
+            axes = [i for i in range(d) if nonzero >> i & 1]
+            for corner in itertools.product((0, 1), repeat=len(axes)):
+                lam = [np.float64(0.0)] * d
+                for i, side in zip(axes, corner, strict=True):
+                    lam[i] = np.float64(highs[i] if side else lows[i])
+                best = min(best, float(scheme.combine(lam)))
+        return best
+
+    lower = corners(lo, hi)
+    computed = corners(lo_c, hi_c)
+    # Â_i = S̃_i + F_i, ||F_i|| <= φ_i (the null defect and the antisymmetric part):
+    # ||P(Â) - P(S̃)|| <= Σ |1 - c a_i| φ_i + Σ_{i<j} (a_i + a_j)(φ_i (N_j + φ_j) + (N_i + φ_i) φ_j)
+    phi = [sp_.null_defect + sp_.skew for sp_ in spectra]
+    norm = [sp_.norm * (1.0 + 8.0 * eps) for sp_ in spectra]
+    perturbation = sum(abs(1.0 - c * a[i]) * phi[i] for i in range(d))
+    size = abs(c) + sum(abs(1.0 - c * a[i]) * max(abs(lo[i]), abs(hi[i])) for i in range(d))
+    for i, j in itertools.combinations(range(d), 2):
+        perturbation += (a[i] + a[j]) * (phi[i] * (norm[j] + phi[j]) + (norm[i] + phi[i]) * phi[j])
+        size += (a[i] + a[j]) * max(abs(lo[i]), abs(hi[i])) * max(abs(lo[j]), abs(hi[j]))
+    # the Robin terms γ E ⊗ (c + Σ_t S_t) are >= γ (c + Σ_t lowest_t) (γ >= 0)
+    robin = 0.0
+    for r in scheme.robin:
+        if r.gamma < 0.0:
+            return None
+        floor = c + sum(spectra[t].lowest for t in range(d) if t not in r.axes)
+        robin += max(0.0, -r.gamma * floor)
+        size += r.gamma * (abs(c) + sum(norm[t] for t in range(d) if t not in r.axes))
+    rounding = gamma(2 * (d + 1) ** 2) * size  # the corner values and the sums above
+    lower -= perturbation + robin + rounding
+    kinds = "/".join(sp_.how for sp_ in spectra)
+    what = "smallest non-zero " if singular else "smallest "
+    how = (
+        f"{what}value of the fourth-order combination μ(λ_1, …) over the 1-D spectra' "
+        f"extremes ({kinds})"
+    ) + (", lowered for the Robin faces' terms" if scheme.robin else "")
+    return lower, computed, how
+
+
 def smallest_eigenvalue(problem: Any) -> EigenvalueBound | None:
     """Return a certified lower bound on ``λ_min(A)`` of a problem (``λ_2`` if singular).
 
     The module docstring derives it: the 1-D smallest eigenvalues summed for
-    a Kronecker sum, ``k_min λ_min(A_1) + c`` for a variable ``k``.
+    a Kronecker sum, ``k_min λ_min(A_1) + c`` for a variable ``k``, the
+    smallest corner of the combination ``μ`` for the fourth-order scheme.
 
     Parameters
     ----------
     problem : Problem
-        The problem (second-order scheme).
+        The problem (second- or fourth-order scheme).
 
     Returns
     -------
     EigenvalueBound or None
-        None where no positive bound is established: another scheme order, a
+        None where no positive bound is established: an unknown scheme order, a
         nearly singular operator (the margins reach the eigenvalue), or a
         stretched periodic axis too long for a dense eigenvalue solve.
 
@@ -341,10 +507,16 @@ def smallest_eigenvalue(problem: Any) -> EigenvalueBound | None:
     >>> bool(exact * (1 - 1e-9) < lam.value <= exact)
     True
     """
-    if getattr(problem, "order", 2) != 2:
+    order = getattr(problem, "order", 2)
+    if order not in (2, 4):
         return None
     singular = bool(problem.singular)
-    if not problem.variable_coefficient:
+    if order == 4:
+        found = _compact_bound(problem)
+        if found is None:
+            return None
+        lower, computed, how = found
+    elif not problem.variable_coefficient:
         found = _kronecker_bound(problem.axis_operators, problem.shift, singular)
         if found is None:
             return None
@@ -410,6 +582,54 @@ class Certificate:
     bound: float | None
 
 
+class _AbsoluteCompact:
+    """``|P|(|T|) x``: the compact polynomial with every coefficient and 1-D entry made absolute.
+
+    The computed ``fl(A x)`` of :class:`kronpde.compact.CompactOperator`
+    (``c x + Σ_i T_i [(1 - c a_i) x - Σ_{j>i} (a_i + a_j) T_j x]`` plus the
+    Robin planes) differs from ``A x`` by at most ``γ_K`` times this (every
+    intermediate's error is bounded by the same expression in absolute values).
+    """
+
+    def __init__(self, scheme: Any):
+        self.scheme = scheme
+        self.ops = [
+            replace(op, diag=np.abs(op.diag), lower=np.abs(op.lower), upper=np.abs(op.upper))
+            for op in scheme.ops
+        ]
+        self._work: tuple[np.ndarray, ...] | None = None
+
+    def apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        s = self.scheme
+        d, a, c, shape = len(self.ops), s.a, s.shift, s.shape
+        if self._work is None:
+            self._work = tuple(np.empty(shape) for _ in range(4))
+        z, tmp, work, tj = self._work
+        X = x.reshape(shape)
+        Y = out.reshape(shape)
+        np.multiply(X, abs(c), out=Y)
+        for i in range(d):
+            np.multiply(X, abs(1.0 - c * a[i]), out=z)
+            for j in range(i + 1, d):
+                apply_axis(self.ops[j], X, j, tj, work)
+                tj *= a[i] + a[j]
+                z += tj
+            apply_axis(self.ops[i], z, i, tmp, work)
+            Y += tmp
+        for r in s.robin:
+            index: list[Any] = [slice(None)] * d
+            for ax, row in r.rows:
+                index[ax] = slice(row, row + 1)
+            plane = np.ascontiguousarray(X[tuple(index)])
+            acc = abs(c) * plane
+            ptmp, pwork = np.empty_like(plane), np.empty_like(plane)
+            for k in range(d):
+                if k not in r.axes:
+                    acc += apply_axis(self.ops[k], plane, k, ptmp, pwork)
+            Y[tuple(index)] += abs(r.gamma) * acc
+        return out
+
+
 class Certifier:
     """Everything the bound of one problem needs, computed once: ``λ``, ``diag(A)``, ``D``.
 
@@ -435,8 +655,10 @@ class Certifier:
         self.weights = problem.weights().reshape(-1)
         self.singular = bool(problem.singular)
         self.diagonal = problem.diagonal()
-        self.terms = residual_terms(problem.grid.dimension)
-        self._z_matrix = self._is_z_matrix()
+        order = getattr(problem, "order", 2)
+        self.terms = residual_terms(problem.grid.dimension, order)
+        self._compact = _AbsoluteCompact(problem.scheme) if order == 4 else None
+        self._z_matrix = self._compact is None and self._is_z_matrix()
         self._twice_diagonal = 2.0 * self.diagonal
         self._abs_matrix: Any = None
         self._work: tuple[np.ndarray, np.ndarray] | None = None
@@ -459,6 +681,8 @@ class Certifier:
 
         ``absu`` (``|u|``) is overwritten.
         """
+        if self._compact is not None:  # the polynomial in |T_i| (the apply's own form)
+            return self._compact.apply(absu, out)
         if self._z_matrix:
             self.apply.matvec_into(absu, out)  # A |u|
             np.multiply(self._twice_diagonal, absu, out=absu)

@@ -259,14 +259,108 @@ def test_gamma_and_terms():
     assert residual_terms(3) == 20
 
 
-def test_another_scheme_order_has_no_bound_until_it_supplies_one():
-    """Problem(order=4) is not a sum of 1-D minima: no bound, and the report says so."""
+def test_an_order_without_a_bound_reports_none():
+    """A scheme order the certificate does not know: no bound, and the report says so."""
     problem = _problem("dirichlet")
-    problem.order = 4  # what the fourth-order scheme will set
+    problem.order = 6  # no such scheme: only the eigenvalue bound is asked for here
     assert smallest_eigenvalue(problem) is None
     sol = solve(problem, "fastdiag")
     assert sol.report.algebraic_error_bound is None
     assert any("not computed" in w for w in sol.report.warnings)
+
+
+# --------------------------------------------------------------------------- fourth order
+
+FOURTH = (
+    "dirichlet",
+    "neumann",
+    "robin",
+    "periodic",
+    "mixed",
+    "pure-neumann",
+    "pure-periodic",
+    "shift",
+)
+
+
+def _fourth(kind: str, cells=(18, 12)) -> Problem:
+    p = _problem(kind, cells)
+    return Problem(p.grid, p.source, p.shift, p.coefficient, order=4)
+
+
+@pytest.mark.parametrize("kind", FOURTH)
+@pytest.mark.parametrize("cells", [(30,), (18, 12), (7, 6, 5)], ids=["1d", "2d", "3d"])
+def test_fourth_order_eigenvalue_bound_is_below_the_dense_eigenvalue(kind, cells):
+    """min μ over the corners of the 1-D spectra: the eigenvalue itself, or below with Robin."""
+    problem = _fourth(kind, cells)
+    bound = problem.smallest_eigenvalue()
+    true = _dense_eigenvalue(problem)
+    assert 0.0 < bound.value <= true
+    if problem.scheme.separable:
+        assert bound.value >= true * (1.0 - 1e-9)
+        assert bound.computed == pytest.approx(true, rel=1e-10)
+    else:  # the Robin terms R >= 0 are left out: a lower bound
+        assert bound.value >= 0.5 * true
+        assert "Robin" in bound.how
+
+
+@pytest.mark.parametrize("shift", [0.0, 40.0, 4000.0])
+def test_fourth_order_minimum_is_not_at_the_lowest_modes_for_a_large_shift(shift):
+    """With c a_i large the combination falls along an axis: the corners find where."""
+    problem = Problem(Grid.box([6, 5, 7], upper=[1.0, 2.0, 0.7]), 1.0, shift, order=4)
+    bound = problem.smallest_eigenvalue()
+    true = _dense_eigenvalue(problem)
+    assert bound.computed == pytest.approx(true, rel=1e-10)
+    assert true * (1.0 - 1e-9) <= bound.value <= true
+    assert true == pytest.approx(problem.scheme.smallest_eigenvalue(), rel=1e-10)
+
+
+@pytest.mark.parametrize("kind", ["dirichlet", "robin", "mixed", "pure-neumann"])
+def test_fourth_order_bound_is_never_below_the_algebraic_error(kind, rng):
+    problem = _fourth(kind, (14, 11))
+    reference = solve(problem, "direct")
+    ref_bound = reference.report.algebraic_error_bound
+    assert 0.0 < ref_bound < 1e-9
+    for rtol in (1e-3, 1e-7, 1e-11):
+        sol = solve(problem, "cg", rtol=rtol)
+        error = _w_norm(problem, sol.x - reference.x)
+        assert sol.report.algebraic_error_bound >= error - ref_bound
+    b, _ = problem.project_rhs(problem.rhs())
+    for scale in (1e-12, 1e-6, 1.0):
+        e = scale * rng.standard_normal(problem.size)
+        truth = _w_norm(problem, e)  # the mean of e too, for a singular problem
+        assert problem.error_bound(reference.x + e, b).bound >= truth - ref_bound
+
+
+def test_fourth_order_bound_is_exact_for_an_error_along_the_lowest_mode():
+    problem = _fourth("neumann", (24, 16))
+    exact = solve(problem, "fastdiag")
+    a = problem.operator(symmetric=True).toarray()
+    lam, vectors = np.linalg.eigh(0.5 * (a + a.T))
+    error = 1e-4 * vectors[:, 0] / problem.symmetric_scale
+    cert = problem.error_bound(exact.x + error)
+    assert 1e-4 * (1.0 - 1e-9) <= cert.bound <= 1e-4 * (1.0 + 1e-6)
+
+
+@pytest.mark.parametrize("kind", ["dirichlet", "robin", "periodic", "shift"])
+def test_fourth_order_rounding_term_covers_the_computed_residual(kind):
+    """The polynomial in |T_i| (the apply's own form) bounds the rounding of fl(b - A u)."""
+    problem = _fourth(kind, (60, 40))
+    u = solve(problem, "direct").x
+    b, _ = problem.project_rhs(problem.rhs())
+    cert = problem.error_bound(u, b)
+    r_hat = b - problem.linear_operator().matvec(u)
+    r_ld = _longdouble_residual(problem, u, b)
+    d = problem.symmetric_scale.astype(np.longdouble)
+    gap = float(np.sqrt(np.sum((d * (r_ld - r_hat.astype(np.longdouble))) ** 2)))
+    assert gap <= cert.rounding
+    assert cert.rounding < 1000.0 * gap
+    # |P|(|T|) |u| is at least the assembled |A| |u| entry by entry
+    out = np.empty(problem.size)
+    absolute = problem.certifier._abs_apply(np.abs(u), out)
+    assembled = abs(problem.operator()) @ np.abs(u)
+    assert np.all(absolute >= assembled * (1.0 - 1e-12))
+    assert residual_terms(2, 4) == 32
 
 
 def test_a_long_stretched_periodic_axis_has_no_dense_bound(monkeypatch):

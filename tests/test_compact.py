@@ -177,21 +177,27 @@ def test_eigenvalue_combination_and_its_minimum(combo):
     np.testing.assert_allclose(
         np.sort(FastDiagSolver.from_problem(p).eigenvalues().ravel()), dense, rtol=1e-10, atol=1e-9
     )
-    assert p.smallest_eigenvalue() == pytest.approx(dense.min(), rel=1e-10)
+    assert p.scheme.smallest_eigenvalue() == pytest.approx(dense.min(), rel=1e-10)
+    certified = p.smallest_eigenvalue()  # kronpde.certify: the same minimum, lowered
+    assert certified.computed == pytest.approx(dense.min(), rel=1e-10)
+    assert dense.min() * (1.0 - 1e-9) <= certified.value <= dense.min()
 
 
 def test_smallest_eigenvalue_of_a_singular_problem_and_the_robin_lower_bound():
     pure = Problem(grid_of(("NN", "PP", "NN")), 0.0, order=4)
     dense = np.sort(scipy.linalg.eigvalsh(pure.operator(symmetric=True).toarray()))
     assert abs(dense[0]) < 1e-9  # the constants
-    assert pure.smallest_eigenvalue() == pytest.approx(dense[1], rel=1e-10)
+    assert pure.scheme.smallest_eigenvalue(singular=True) == pytest.approx(dense[1], rel=1e-10)
+    assert pure.smallest_eigenvalue().computed == pytest.approx(dense[1], rel=1e-10)
+    assert pure.smallest_eigenvalue().value <= dense[1]
     robin = Problem(grid_of(("RN", "RR")), 1.0, order=4)
     true = scipy.linalg.eigvalsh(robin.operator(symmetric=True).toarray()).min()
-    bound = robin.smallest_eigenvalue()
+    bound = robin.scheme.smallest_eigenvalue()
     assert 0.5 * true < bound <= true * (1 + 1e-12)  # R is positive semidefinite
+    assert 0.5 * true < robin.smallest_eigenvalue().value <= bound
     order2 = Problem(grid_of(("RN", "RR")), 1.0)
     true2 = scipy.linalg.eigvalsh(order2.operator(symmetric=True).toarray()).min()
-    assert order2.smallest_eigenvalue() == pytest.approx(true2, rel=1e-10)
+    assert order2.smallest_eigenvalue().computed == pytest.approx(true2, rel=1e-10)
 
 
 def test_robin_faces_go_to_fastdiag_cg_with_the_separable_fast_solve():

@@ -392,7 +392,8 @@ def _solve_to_roundoff(problem: Problem) -> tuple[np.ndarray, float | None]:
     if eigenvalue is not None:
         size = _weighted_norm(x, problem.weights().reshape(-1), False)
         zero = ErrorEstimate("round-off", "the rounding level", 0.0, lambda _x: 0.0, size)
-        floor = gamma(residual_terms(problem.grid.dimension)) * float(np.max(problem.diagonal()))
+        terms = residual_terms(problem.grid.dimension, problem.order)
+        floor = gamma(terms) * float(np.max(problem.diagonal()))
         goal = Goal(zero, eigenvalue.value, AUTO_FRACTION, floor * size)
         x = np.array(method.solve(b, x0=x, goal=goal, maxiter=maxiter).x)
     return x, problem.error_bound(x, b).bound

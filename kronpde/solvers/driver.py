@@ -323,7 +323,7 @@ class PreparedSolver:
         if estimator is None or eigenvalue is None or not self.solver.iterative:
             return None
         floor = (  # about the rounding level of the residual (see Goal)
-            gamma(residual_terms(p.grid.dimension))
+            gamma(residual_terms(p.grid.dimension, p.order))
             * float(np.max(np.abs(p.diagonal()), initial=0.0))
             * estimator.solution_norm
         )
