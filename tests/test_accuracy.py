@@ -190,6 +190,94 @@ def test_richardson_estimates_the_true_discretisation_error(make, cells):
     assert ("at its nodes" in estimate.description) is shared
 
 
+def _cell_problem(cells, centering, faces):
+    """The issue's u on a cell-centred (or mixed) grid: Dirichlet, Neumann, Robin, periodic."""
+    bc = {}
+    if "neumann" in faces:
+        bc["xmax"] = Neumann(DU_DX)
+    if "robin" in faces:  # alpha u + du/dn at x = 1
+        bc["xmax"] = Robin(1.0, 1.0, f"{U} + {DU_DX}")
+    grid = Grid.box(cells, boundary=bc, default=Dirichlet(U), centering=centering)
+    return Problem(grid, source=F), exact_u
+
+
+def _cell_neumann(cells):
+    def u(x, y):
+        return np.cos(np.pi * x) * np.cos(2 * np.pi * y)
+
+    grid = Grid.box(cells, boundary=Neumann(), centering="cell")
+    return Problem(grid, source=f"5*pi**2*{_cos}"), u
+
+
+def _cell_periodic_stretched(cells):
+    y = stretched_nodes(cells[1], 0.0, 1.0, "tanh", 1.2)
+    grid = Grid.box(
+        cells,
+        nodes=[None, y],
+        boundary={"xmin": Periodic(), "xmax": Periodic()},
+        default=Dirichlet("exp(y)*cos(2*pi*x)"),
+        centering="cell",
+    )
+
+    def u(x, y):
+        return np.exp(y) * np.cos(2 * np.pi * x)
+
+    return Problem(grid, source="(4*pi**2 - 1)*exp(y)*cos(2*pi*x)"), u
+
+
+def _true_error_at_points(problem: Problem, exact) -> float:
+    u_h = solve(problem, "direct").x
+    g = problem.grid
+    ref = g.from_nodes(np.broadcast_to(exact(*g.point_coordinates()), g.point_shape)).reshape(-1)
+    d = u_h - ref
+    if problem.singular:
+        w = problem.weights().reshape(-1)
+        d = d - (w @ d) / w.sum()
+    return w_norm(problem, d)
+
+
+@pytest.mark.parametrize(
+    ("make", "cells"),
+    [
+        (lambda c: _cell_problem(c, "cell", ()), (48, 48)),
+        (lambda c: _cell_problem(c, "cell", ()), (47, 40)),  # odd
+        (lambda c: _cell_problem(c, ["node", "cell"], ("neumann",)), (48, 40)),
+        (lambda c: _cell_problem(c, "cell", ("robin",)), (40, 33)),
+        (_cell_neumann, (40, 30)),  # singular: zero mean over the cells
+        (_cell_periodic_stretched, (32, 40)),  # periodic, stretched (even)
+    ],
+    ids=["dirichlet", "dirichlet-odd", "mixed-centring", "robin-odd", "pure-neumann", "periodic"],
+)
+def test_richardson_on_cell_centred_axes(make, cells):
+    """Coarse centres lie between fine ones: interpolated, and the estimate is the true error."""
+    problem, exact = make(cells)
+    estimate = richardson_estimate(problem)
+    truth = _true_error_at_points(problem, exact)
+    assert 0.8 * truth <= estimate(solve(problem, "direct").x) <= 1.25 * truth
+    assert 0.6 * truth <= estimate.initial <= 1.6 * truth
+    assert "Lagrange interpolation of degree 3" in estimate.description
+    sol = solve(problem, "cg", rtol="auto")
+    fast = solve(problem, "fastdiag")
+    g = problem.grid
+    ex = np.broadcast_to(exact(*g.point_coordinates()), g.point_shape)
+    # (the singular case's u has zero mean over the cells, as the solutions have)
+    err, err_fast = np.max(np.abs(sol.u - ex)), np.max(np.abs(fast.u - ex))
+    assert err == pytest.approx(err_fast, rel=0.02)
+    assert sol.report.algebraic_error_bound <= 0.1 * sol.report.discretisation_error
+
+
+def test_cell_axis_resampling_reproduces_cubics_at_the_coarse_centres():
+    from kronpde import Axis
+
+    fine = Axis(12, 0.0, 2.0, Dirichlet(), Neumann(), centering="cell")
+    coarse = Axis(6, 0.0, 2.0, Dirichlet(), Neumann(), centering="cell")
+    r = _resample(fine, coarse, 2)
+    assert r.stride is None
+    x, xc = fine.points, coarse.points
+    got = r.apply(1.0 - x + 0.5 * x**2 - 0.3 * x**3, 0)
+    np.testing.assert_allclose(got, 1.0 - xc + 0.5 * xc**2 - 0.3 * xc**3, rtol=0, atol=1e-12)
+
+
 def test_richardson_of_a_variable_coefficient_uses_the_preconditioned_solve():
     def u(x, y):
         return np.sin(np.pi * x) * np.sin(np.pi * y)

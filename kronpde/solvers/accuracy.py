@@ -13,14 +13,16 @@ error ``||u_h - u||_W`` in the same norm.  Two estimates (:class:`ErrorEstimate`
     algebraic error below a ninth of it.
 ``"richardson"``
     The same problem on the grid with half the cells per axis
-    (:func:`coarse_problem`), solved once to round-off by the fastest exact
-    method that applies (``fastdiag``; ``fastdiag-cg`` to round-off for a
-    variable ``k``).  With ``e_h ≈ C h^p`` (``p`` the scheme's order,
-    :func:`scheme_order`), ``u_h - u_2h ≈ (1 - 2^p) e_h``, so at every check the
+    (:func:`coarse_problem`; the same centring per axis), solved once to
+    round-off by the fastest exact method that applies (``fastdiag``;
+    ``fastdiag-cg`` to round-off for a variable ``k``).  With ``e_h ≈ C h^p``
+    (``p`` the scheme's order, :func:`scheme_order`),
+    ``u_h - u_2h ≈ (1 - 2^p) e_h``, so at every check the
     estimate is ``||I u_k - u_2h||_{W_2h} / (2^p - 1)`` over the coarse grid's
-    unknowns, ``I`` the interpolation of the fine nodal field to the coarse
+    unknowns, ``I`` the interpolation of the fine field to the coarse
     points: the identity where they are fine nodes (even cell counts), else
-    Lagrange interpolation of degree ``p + 1`` along each axis (its error,
+    (odd counts, and always along a cell-centred axis, whose coarse centres lie
+    between fine ones) Lagrange interpolation of degree ``p + 1`` (its error,
     ``O(h^{p+2})``, is below the estimate's own).  Singular problems compare
     modulo constants (the weighted mean of the difference is removed).
 
@@ -228,9 +230,6 @@ def exact_estimate(problem: Problem, exact: np.ndarray, b: np.ndarray) -> ErrorE
 
 def _coarse_axis(i: int, axis: Axis) -> Axis:
     name = axis_name(i)
-    if getattr(axis, "centering", "node") != "node":  # its unknowns are not at the nodes
-        msg = f"axis {name} is cell-centred, which the Richardson estimate does not handle yet"
-        raise Unavailable(msg)
     m = axis.cells
     if m < 2:
         msg = f"axis {name} has {m} cell, so no grid with half the cells exists"
@@ -273,19 +272,31 @@ class _Resample:
 
 
 def _resample(fine: Axis, coarse: Axis, order: int) -> _Resample:
-    """Interpolation of ``fine``'s nodal values to ``coarse``'s nodes (Lagrange, degree p + 1)."""
-    xf, xc = fine.nodes, coarse.nodes
+    """Interpolation of ``fine``'s field to ``coarse``'s points (Lagrange, degree p + 1).
+
+    The points are the nodes of a node-centred axis and the cell centres of a
+    cell-centred one.  Coarse nodes that are every other fine node (even cell
+    counts) are taken as they are; coarse cell centres never coincide with fine
+    ones (each lies between two), so a cell-centred axis is always interpolated.
+    """
+    xf, xc = fine.points, coarse.points
     m = fine.cells
-    if m == 2 * coarse.cells and (fine.uniform or np.array_equal(xf[::2], xc)):
+    if (
+        not fine.cell_centred
+        and m == 2 * coarse.cells
+        and (fine.uniform or np.array_equal(xf[::2], xc))
+    ):
         return _Resample(np.zeros((0, 0), int), np.zeros((0, 0)), 2)
-    q = min(order + 2, m + 1)
+    # the distinct points: a periodic node axis repeats node 0 as node m
+    count = m if fine.periodic else xf.size
+    q = min(order + 2, count)
     period = fine.upper - fine.lower
     index = np.empty((xc.size, q), dtype=int)
     weights = np.empty((xc.size, q))
     for j, x in enumerate(xc):
-        k = int(np.clip(np.searchsorted(xf, x, side="right") - 1, 0, m - 1))
-        if x == xf[k] or x == xf[k + 1]:  # a fine node: the identity
-            hit = k if x == xf[k] else k + 1
+        k = int(np.clip(np.searchsorted(xf[:count], x, side="right") - 1, 0, max(count - 2, 0)))
+        hit = next((h for h in (k, k + 1) if h < count and x == xf[h]), None)
+        if hit is not None:  # a fine point: the identity
             index[j] = hit
             weights[j] = 0.0
             weights[j, 0] = 1.0
@@ -293,10 +304,10 @@ def _resample(fine: Axis, coarse: Axis, order: int) -> _Resample:
         start = k - (q // 2 - 1)
         if fine.periodic:
             idx = np.arange(start, start + q)
-            pts = xf[idx % m] + period * np.floor_divide(idx, m)
-            idx = idx % m
+            pts = xf[idx % count] + period * np.floor_divide(idx, count)
+            idx = idx % count
         else:
-            start = int(np.clip(start, 0, m + 1 - q))
+            start = int(np.clip(start, 0, count - q))
             idx = np.arange(start, start + q)
             pts = xf[idx]
         for a in range(q):
@@ -312,8 +323,8 @@ def _coarse_data(value: object, selections: Sequence[_Resample], axes: Sequence[
         return value
     if any(selections[a].stride != 2 for a in axes):
         msg = (
-            f"{what} is given as an array on the fine grid's nodes, and the coarse grid's "
-            "points are not all among them (odd cell counts)"
+            f"{what} is given as an array on the fine grid's points, and the coarse grid's "
+            "points are not all among them (odd cell counts, or cell centres)"
         )
         raise Unavailable(msg)
     index = [slice(None)] * value.ndim
