@@ -154,6 +154,29 @@ def listing(folder: Path) -> list[str]:
 # -- the installed command ----------------------------------------------------------------
 
 
+def test_a_closed_standard_output_is_a_quiet_exit_141_and_the_file_is_complete(tmp_path):
+    """`kronpde solve ... | head`: no traceback, the shell's SIGPIPE code, the result written."""
+    exe = shutil.which("kronpde")
+    case = shutil.copy(ROOT / "cases" / "poisson2d_dirichlet.toml", tmp_path / "case.toml")
+    out = tmp_path / "result.vti"
+    for args in (["solve", str(case), "-o", str(out), "--json"], ["check", str(case)]):
+        read, write = os.pipe()
+        os.close(read)  # the reader has gone before anything is written
+        try:
+            proc = subprocess.run(
+                [exe, *args], stdout=write, stderr=subprocess.PIPE, text=True, check=False
+            )
+        finally:
+            os.close(write)
+        assert proc.returncode == 141, proc.stderr
+        assert proc.stderr == ""
+    from vtk_reference import read_vtk
+
+    u = read_vtk(out).point_data["u"]
+    assert u.size == 33 * 65
+    assert np.isfinite(u).all()
+
+
 def test_console_script(tmp_path):
     exe = shutil.which("kronpde")
     assert exe is not None, "the kronpde console script is not installed (pip install -e .)"

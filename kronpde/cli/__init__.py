@@ -127,6 +127,24 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
         return parser.parse_args(argv)
 
 
+#: The exit code when standard output is closed early: a shell's for a process that SIGPIPE
+#: ended (128 + 13), so that `kronpde ... | head` reads as it does for other commands.
+EXIT_BROKEN_PIPE = 141
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's final flush is quiet.
+
+    (The recipe of Python's documentation for SIGPIPE: the data not yet written
+    have no reader any more.)
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (stdout replaced): nothing to flush
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``kronpde`` command and return its exit code.
 
@@ -139,9 +157,20 @@ def main(argv: list[str] | None = None) -> int:
     -------
     int
         0 solved (or valid, for ``check``); 1 not converged; 2 invalid input;
-        3 an internal error (a bug).
+        3 an internal error (a bug); 141 standard output closed by its reader
+        (what was written to files is complete).
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at the interpreter's exit, so that a closed pipe shows
+        return code
+    except BrokenPipeError:  # the reader of standard output left (`kronpde ... | head`)
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str]) -> int:
     parser = build_parser(_command(argv))
     try:
         args = _parse(parser, argv)
@@ -167,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kronpde: interrupted; nothing written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of standard output left (`kronpde ... | head`)
+        raise
     except Exception as exc:  # one line instead of a traceback
         if os.environ.get("KRONPDE_DEBUG"):
             raise
