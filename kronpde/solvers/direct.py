@@ -25,7 +25,12 @@ the size of the factors from the grid alone, and the solver refuses (a
   ``s = sqrt(b c N^(2/3))`` (for a cube ``s = n^2``; 0 to 8 % over the fill on
   cubes of 15³ to 47³ unknowns, 20 to 60 % over on flat or long boxes);
 * bytes ``= 14 x entries + 300 x N`` (values, indices, supernode and work
-  arrays; measured 11 to 17 bytes per entry).
+  arrays; measured 11 to 17 bytes per entry);
+* the fourth-order scheme's 9-point (2-D) and 19-point (3-D) stencils fill
+  more: the entries are multiplied by :data:`COMPACT_FILL` (1.5 in 2-D, 4.5
+  in 3-D; measured 0.96 to 1.31 and 2.7 to 3.7 times the second-order model on
+  127² to 511 x 255 and 15³ to 47³ unknowns, the ratio growing slowly with
+  size in 3-D).
 
 The default ``max_memory="auto"`` is half the memory the system reports as
 available when the check runs (:func:`available_memory`: ``MemAvailable`` of
@@ -127,14 +132,20 @@ PERMC_SPECS = ("auto", "MMD_AT_PLUS_A", "MMD_ATA", "COLAMD", "NATURAL")
 _BYTES_PER_ENTRY = 14.0
 _BYTES_PER_UNKNOWN = 300.0
 
+#: Factor on the estimated fill of the fourth-order scheme's operator, per dimension.
+COMPACT_FILL = {1: 1.0, 2: 1.5, 3: 4.5}
 
-def estimate_fill(shape: tuple[int, ...]) -> float:
+
+def estimate_fill(shape: tuple[int, ...], order: int = 2) -> float:
     """Estimated ``L.nnz + U.nnz`` of the factors of a grid operator with unknowns ``shape``.
 
     Parameters
     ----------
     shape : tuple of int
         Unknowns per axis (``Grid.shape``); axes with one unknown are ignored.
+    order : {2, 4}
+        The scheme (:attr:`kronpde.Problem.order`): 4 multiplies by
+        :data:`COMPACT_FILL`.
 
     Returns
     -------
@@ -150,16 +161,17 @@ def estimate_fill(shape: tuple[int, ...]) -> float:
     """
     dims = sorted((int(n) for n in shape if n > 1), reverse=True)
     n_total = float(math.prod(dims)) if dims else 1.0
+    scale = COMPACT_FILL.get(len(dims), 1.0) if order == 4 else 1.0
     if len(dims) <= 1:
         return 4.0 * n_total
     if len(dims) == 2:
-        return min(4.0 * n_total * math.log2(n_total), 2.0 * n_total * (dims[1] + 2))
+        return scale * min(4.0 * n_total * math.log2(n_total), 2.0 * n_total * (dims[1] + 2))
     b, c = dims[1], math.prod(dims[2:])
     s = math.sqrt(b * c * n_total ** (2.0 / 3.0))
-    return 1.3 * n_total * s**0.86
+    return scale * 1.3 * n_total * s**0.86
 
 
-def estimate_factor_bytes(shape: tuple[int, ...]) -> float:
+def estimate_factor_bytes(shape: tuple[int, ...], order: int = 2) -> float:
     """Estimated peak memory in bytes of factoring the operator on unknowns ``shape``.
 
     Examples
@@ -169,7 +181,7 @@ def estimate_factor_bytes(shape: tuple[int, ...]) -> float:
     True
     """
     n_total = float(math.prod(shape))
-    return _BYTES_PER_ENTRY * estimate_fill(shape) + _BYTES_PER_UNKNOWN * n_total
+    return _BYTES_PER_ENTRY * estimate_fill(shape, order) + _BYTES_PER_UNKNOWN * n_total
 
 
 def _format_bytes(n: float) -> str:
@@ -255,7 +267,7 @@ class DirectSolver:
         reason = memory_refusal(problem, max_memory)
         if reason is not None:
             raise SolverError(reason)
-        estimate = estimate_factor_bytes(problem.grid.shape)
+        estimate = estimate_factor_bytes(problem.grid.shape, problem.order)
 
         A = sp.csc_array(problem.operator(symmetric=True))
         pinned = None
@@ -342,7 +354,7 @@ def memory_verdict(problem: Any, max_memory: float | str | None = "auto") -> str
     >>> print(memory_verdict(Problem(Grid.box([32, 32])), 1e9))
     the factors need about 802.3 KiB; the limit is 953.7 MiB (the max_memory option)
     """
-    estimate = estimate_factor_bytes(problem.grid.shape)
+    estimate = estimate_factor_bytes(problem.grid.shape, problem.order)
     limit, how = memory_limit(max_memory)
     if limit is None:
         return f"the factors need about {_format_bytes(estimate)}; {how}"
@@ -359,14 +371,14 @@ def memory_refusal(problem: Any, max_memory: float | str | None) -> str | None:
     ``max_memory`` as the option takes it (``"auto"``: :func:`memory_limit`).
     """
     shape = problem.grid.shape
-    estimate = estimate_factor_bytes(shape)
+    estimate = estimate_factor_bytes(shape, problem.order)
     limit, how = memory_limit(max_memory)
     if limit is None or estimate <= limit:
         return None
     return (
         f"direct: factoring the operator on {problem.size} unknowns "
         f"({' x '.join(map(str, shape))}) would need about {_format_bytes(estimate)} "
-        f"(estimated {estimate_fill(shape):.3g} factor entries), more than "
+        f"(estimated {estimate_fill(shape, problem.order):.3g} factor entries), more than "
         f"max_memory = {_format_bytes(limit)} ({how}); use method 'fastdiag' or "
         "'amg-cg', or raise options={'max_memory': ...}"
     )
