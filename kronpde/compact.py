@@ -558,17 +558,6 @@ class CompactOperator(LinearOperator):
         # Aᵀ is the same polynomial in the T_iᵀ (E is diagonal): built once, on first use
         if self._transpose is None:
             s = self.scheme
-            ops = [_transposed(op) for op in s.ops]
+            ops = [op.transposed() for op in s.ops]
             self._transpose = CompactOperator(CompactScheme(ops, s.a, s.shift, s.robin))
         return self._transpose._matvec(x)
-
-
-def _transposed(op: AxisOperator) -> AxisOperator:
-    """Return ``Tᵀ`` in the same tridiagonal-with-wrap form."""
-    # (Tᵀ)[r, r-1] = T[r-1, r] = upper[r-1]; (Tᵀ)[r, r+1] = T[r+1, r] = lower[r+1]
-    lower = np.roll(op.upper, 1)
-    upper = np.roll(op.lower, -1)
-    if not op.periodic:
-        lower[0] = 0.0
-        upper[-1] = 0.0
-    return AxisOperator(op.diag, lower, upper, op.periodic, op.weights, op.lift)

@@ -111,6 +111,16 @@ class AxisOperator:
         upper = self.upper * s / np.roll(s, -1)
         return AxisOperator(self.diag.copy(), lower, upper, self.periodic, self.weights, self.lift)
 
+    def transposed(self) -> AxisOperator:
+        """Return ``Tᵀ`` in the same tridiagonal-with-wrap form (weights and lift kept)."""
+        # (Tᵀ)[r, r-1] = T[r-1, r] = upper[r-1]; (Tᵀ)[r, r+1] = T[r+1, r] = lower[r+1]
+        lower = np.roll(self.upper, 1)
+        upper = np.roll(self.lower, -1)
+        if not self.periodic:
+            lower[0] = 0.0
+            upper[-1] = 0.0
+        return AxisOperator(self.diag, lower, upper, self.periodic, self.weights, self.lift)
+
     def eigenpairs(self, axis: Axis | None = None, *, force_eigh: bool = False) -> AxisEigenpairs:
         """Return the eigenpairs ``T = S Λ S^{-1}``: a closed form where one applies, else ``eigh``.
 
