@@ -398,6 +398,10 @@ class VariableBox:
         Per axis, the factors of the lower / upper face's data on the box's
         first / last row (shape ``hi - lo`` with 1 along the axis; zeros when
         the box does not reach the face).
+    k_min : float
+        The smallest ``k`` at the nodes read (the box's own and the layer
+        around it): over boxes that tile the grid, the smallest nodal ``k``
+        (the eigenvalue bound of :mod:`kronpde.certify` needs it).
     """
 
     def __init__(
@@ -425,6 +429,7 @@ class VariableBox:
             diagonal += np.moveaxis(diag, -1, a)
             couplings.append((np.moveaxis(below, -1, a), np.moveaxis(above, -1, a)))
             lifts.append((np.expand_dims(lift_lo, a), np.expand_dims(lift_hi, a)))
+        self.k_min = float(np.min(k)) if np.size(k) else math.inf  # of the points read
         self.diagonal = diagonal
         self.couplings = tuple(couplings)
         self.lifts = tuple(lifts)
@@ -543,6 +548,8 @@ class CellVariableBox(VariableBox):
     ----------
     diagonal, couplings, lifts
         As :class:`VariableBox`.
+    k_min : float
+        The smallest ``k`` read: at the points and on the boundary faces given.
     """
 
     def __init__(
@@ -563,6 +570,8 @@ class CellVariableBox(VariableBox):
             np.searchsorted(points[a], _point_window(grid, a, lo[a], hi[a])) for a in range(d)
         ]
         kw = np.asarray(k, dtype=float)[np.ix_(*windows)]
+        # the smallest k the box's rows use: its points and its boundary faces' k
+        self.k_min = min([float(np.min(k)), *(float(np.min(f)) for f in face_k.values())])
         diagonal = np.full(shape, float(shift))
         couplings, lifts = [], []
         for a, axis in enumerate(grid.axes):
