@@ -22,6 +22,7 @@ import sys
 import textwrap
 import threading
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ from kronpde.solvers.petsc import (
     PetscUnavailableError,
     parse_petsc_options,
 )
-from kronpde.solvers.petsc.assembly import box_csr, rows_csr
+from kronpde.solvers.petsc.assembly import box_csr, compact_box_rows, rows_csr, stencil_csr
 from kronpde.solvers.petsc.multigrid import (
     box_interpolation,
     coarse_axis,
@@ -162,22 +163,24 @@ VARIABLE_FACES = {
 }
 
 
-def _random_variable_problem(rng, dim, *, check=True, coefficient=None):
+def _random_variable_problem(rng, dim, *, check=True, coefficient=None, cells_too=False):
     """A grid of random kinds (periodic axes of 1 to 6 unknowns included), some axes stretched,
-    with a random nodal k."""
-    boundary, nodes, cells = {}, [], []
+    with a random k at the points; with ``cells_too`` each axis node- or cell-centred."""
+    boundary, nodes, cells, centring = {}, [], [], []
     for i in range(dim):
         lower = str(rng.choice(list("DNRP")))
         pair = "PP" if lower == "P" else lower + str(rng.choice(list("DNR")))
+        centre = str(rng.choice(["node", "cell"])) if cells_too else "node"
         c = int(rng.integers(1, 7))
-        c = max(c, 2) if pair == "DD" else c
+        c = max(c, 2) if pair == "DD" and centre == "node" else c
         cells.append(c)
+        centring.append(centre)
         stretched = pair != "PP" and rng.random() < 0.4
         nodes.append(stretched_nodes(c, 0.0, 1.0, "tanh", 1.5) if stretched else None)
         for side in (0, 1):
             boundary["xyz"[i] + ("min", "max")[side]] = VARIABLE_FACES[pair[side]]
-    grid = Grid.box(cells, boundary=boundary, nodes=nodes)
-    k = np.exp(rng.uniform(-1.0, 1.0, grid.node_shape)) if coefficient is None else coefficient
+    grid = Grid.box(cells, boundary=boundary, nodes=nodes, centering=centring)
+    k = np.exp(rng.uniform(-1.0, 1.0, grid.point_shape)) if coefficient is None else coefficient
     shift = float(rng.choice([0.0, 0.7]))
     return Problem(grid, lambda *x: np.cos(x[0]) + 1.0, shift, coefficient=k, check=check)
 
@@ -206,6 +209,66 @@ def test_variable_box_rows_are_the_rows_of_the_serial_operator_bit_for_bit(dim, 
         assert abs(got - want).max() == 0.0, p.grid
         # and the box's right-hand side, its lifting factors from the box's rows
         np.testing.assert_array_equal(late.rhs(box=(lo, hi)).ravel(), p.rhs()[rows])
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_cell_centred_box_rows_are_the_rows_of_the_serial_operator_bit_for_bit(dim, rng):
+    """Node- and cell-centred axes in any mix, k an array or a callable (then k at the boundary
+    faces too): the rows and right-hand side of a box are those of the whole grid, bit for bit."""
+    for trial in range(40):
+        k = None if trial % 2 else (lambda *x: 1.5 + 0.5 * np.sin(3.0 * x[0]) + 0.0 * sum(x))
+        p = _random_variable_problem(rng, dim, cells_too=True, coefficient=k)
+        late = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, check=False)
+        shape = p.grid.shape
+        lo, hi = _random_box(rng, shape)
+        rows = np.arange(p.size).reshape(shape)[tuple(map(slice, lo, hi))].ravel()
+        box = late.variable_rows((lo, hi))
+        periodic = [a.periodic for a in p.grid.axes]
+        indptr, indices, data = rows_csr(box.diagonal, box.couplings, shape, periodic, lo, hi)
+        got = sp.csr_array((data, indices, indptr), shape=(rows.size, p.size))
+        got.sum_duplicates()
+        assert abs(got - p.operator(symmetric=True)[rows]).max() == 0.0, p.grid
+        np.testing.assert_array_equal(late.rhs(box=(lo, hi)).ravel(), p.rhs()[rows])
+        # over boxes that tile the grid, the smallest k read is the smallest k of the operator:
+        # at the points and, for a callable, on the boundary faces of the cell-centred axes
+        smallest = min(
+            [float(np.min(p.coefficient_values())), *(float(np.min(f)) for f in p._k_faces.values())]
+        )
+        tiled = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, check=False)
+        assert min(tiled.variable_rows(b).k_min for b in _tiles(shape, 2)) == smallest
+
+
+def test_cell_face_k_of_a_box_is_evaluated_on_its_own_faces_and_checked_together():
+    """k at a boundary face of a cell-centred axis, bad at one face point only: every box raises
+    the serial message; a box evaluates the face at its own points only."""
+    grid = Grid.box([8, 6], boundary={"xmax": Neumann(0.3)}, centering="cell")
+
+    def k(x, y):  # negative only on the face x = 1 at y in the top cell
+        return 1.0 + x * y - 3.0 * ((x == 1.0) & (y > 0.9)) + 0.0 * x
+
+    with pytest.raises(DataError) as serial:
+        Problem(grid, 1.0, coefficient=k)
+    assert "must be > 0" in str(serial.value)
+
+    def make():
+        return Problem(grid, 1.0, coefficient=k, check=False)
+
+    def action(problem, box, merge):
+        problem.variable_rows(box, merge=merge)
+
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+    seen = []
+
+    def recording(x, y):
+        seen.append((np.ravel(x).copy(), np.ravel(y).copy()))
+        return 1.0 + 0.0 * (x + y)
+
+    p = Problem(grid, 1.0, coefficient=recording, check=False)
+    p.variable_rows(((4, 3), (8, 6)))  # the upper right quarter: it reaches xmax and ymax
+    faces = [(x, y) for x, y in seen if x.size == 1 or y.size == 1]
+    assert faces  # the faces' own evaluations
+    for x, y in faces:
+        assert x.min() >= 0.5 - 1e-12 and y.min() >= 0.5 - 1e-12, (x, y)
 
 
 def test_a_box_evaluates_k_on_its_nodes_and_one_layer_around_only(rng):
@@ -447,6 +510,157 @@ def test_galerkin_coarse_operator_keeps_symmetry_and_the_null_space():
     np.testing.assert_allclose(P @ dc, np.sqrt(grid.weights()).ravel(), rtol=1e-13)
     np.testing.assert_allclose(coarse_A @ dc, 0.0, atol=1e-10 * abs(coarse_A).max())
     assert np.linalg.eigvalsh(coarse_A)[1] > 0  # only that one null vector
+
+
+@pytest.mark.parametrize("kinds", ["DD", "NN", "DN", "RD", "PP"])
+@pytest.mark.parametrize("cells", [4, 5, 9, 12])
+def test_cell_centred_coarse_grids_merge_cells_and_interpolate_between_centres(kinds, cells, rng):
+    """A cell-centred axis keeps every other face; inside, P v is the line through the coarse
+    centres; beyond the outer centres constants stay constant (Neumann, Robin), a Dirichlet face
+    pulls the correction to zero at the face, and a periodic axis wraps."""
+    faces = np.sort(np.r_[0.0, rng.uniform(0.0, 1.0, cells - 1), 1.0])
+    faces = np.linspace(0.0, 1.0, cells + 1) if kinds == "PP" else faces
+    lower, upper = VARIABLE_FACES[kinds[0]], VARIABLE_FACES[kinds[1]]
+    fine = Axis.from_nodes(faces, lower, upper, centering="cell")
+    coarse = coarse_axis(fine)
+    assert coarse.cell_centred and coarse.cells == (cells + 1) // 2
+    assert set(coarse.nodes.tolist()) <= set(fine.nodes.tolist())
+    P = _interpolation_matrix(fine, coarse)
+    assert np.all(np.count_nonzero(P, axis=1) <= 2)
+    v = rng.standard_normal(coarse.cells)
+    x, xc = fine.centres, coarse.centres
+    inside = (x >= xc[0]) & (x <= xc[-1])
+    np.testing.assert_allclose((P @ v)[inside], np.interp(x[inside], xc, v), atol=1e-13)
+    ones = P @ np.ones(coarse.cells)
+    for side, bc in ((0, lower), (1, upper)):
+        outer = ~inside & ((x < xc[0]) if side == 0 else (x > xc[-1]))
+        face = faces[-1] if side else faces[0]
+        end = -1 if side else 0
+        if kinds == "PP":  # wraps: linear between the last and the first coarse centre
+            np.testing.assert_allclose(ones[outer], 1.0, atol=1e-14)
+        elif isinstance(bc, Dirichlet):
+            want = (x[outer] - face) / (xc[end] - face)
+            np.testing.assert_allclose(ones[outer], want, atol=1e-14)
+        else:
+            np.testing.assert_allclose(ones[outer], 1.0, atol=1e-14)
+
+
+# -- the fourth-order scheme, box by box ------------------------------------------------------
+def _fourth_faces(dim):
+    """Faces with smooth data in the coordinates of a ``dim``-D grid."""
+    names = "xyz"[:dim]
+    return {
+        "D": Dirichlet(f"sin({' + 2*'.join(names)})"),
+        "N": Neumann(f"cos({' - '.join(names)})"),
+        "R": Robin(1.5, 0.5, f"1 + {'*'.join(names)}"),
+        "P": Periodic(),
+    }
+
+
+def _random_fourth_order_problem(rng, dim, source_kind):
+    """Random faces (some data as arrays over the face), source and k, at order 4."""
+    cells = [int(rng.integers(2, 13)) for _ in range(dim)]
+    boundary = {}
+    for i in range(dim):
+        lower = str(rng.choice(list("DNRP")))
+        pair = "PP" if lower == "P" else lower + str(rng.choice(list("DNR")))
+        for side in (0, 1):
+            face = _fourth_faces(dim)[pair[side]]
+            if pair[side] != "P" and dim > 1 and rng.random() < 0.3:  # data as an array over the face
+                shape = [c + 1 for j, c in enumerate(cells) if j != i]
+                face = replace(face, value=rng.uniform(-1.0, 1.0, shape))
+            boundary["xyz"[i] + ("min", "max")[side]] = face
+    grid = Grid.box(cells, boundary=boundary)
+    expr = {1: "exp(x)", 2: "exp(x)*cos(y)", 3: "exp(x)*cos(y + z)"}[dim]
+    source = {
+        "expression": expr,
+        "callable": lambda *x: np.exp(x[0]) * np.cos(sum(x[1:])),
+        "array": rng.uniform(-1.0, 1.0, grid.node_shape),
+    }[source_kind]
+    k = float(rng.choice([1.0, 2.5]))
+    return Problem(grid, source, float(rng.choice([0.0, 0.7])), coefficient=k, order=4)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_fourth_order_box_rows_are_the_rows_of_the_serial_operator(dim, rng):
+    """The rows of a box of the compact operator, as products of the 1-D operators' row slices:
+    the serial operator's rows (Robin terms included)."""
+    for _ in range(25):
+        p = _random_fourth_order_problem(rng, dim, "expression")
+        shape = p.grid.shape
+        lo, hi = _random_box(rng, shape)
+        rows = np.arange(p.size).reshape(shape)[tuple(map(slice, lo, hi))].ravel()
+        coefficients = compact_box_rows(p.scheme.symmetrized(), lo, hi)
+        assert len(coefficients) <= 3**dim
+        periodic = [a.periodic for a in p.grid.axes]
+        indptr, indices, data = stencil_csr(coefficients, shape, periodic, lo, hi)
+        assert np.all(indices[indptr[:-1]] == rows)  # the diagonal first
+        got = sp.csr_array((data, indices.copy(), indptr), shape=(rows.size, p.size))
+        got.sum_duplicates()  # a periodic axis of 2 unknowns: both neighbours are one
+        want = p.operator(symmetric=True)[rows]
+        scale = abs(want).max()
+        assert abs(got - want).max() <= 1e-14 * scale, p.grid
+
+
+@pytest.mark.parametrize("source_kind", ["expression", "callable", "array"])
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_fourth_order_box_rhs_is_the_serial_rhs_from_the_box_and_three_layers(
+    dim, source_kind, rng
+):
+    """M f, the lifted data and the Neumann/Robin corrections of a box, from the box's window
+    (data as expressions, callables and arrays; faces' data as expressions and arrays)."""
+    for _ in range(12):
+        p = _random_fourth_order_problem(rng, dim, source_kind)
+        shape = p.grid.shape
+        lo, hi = _random_box(rng, shape)
+        late = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, order=4, check=False)
+        want = p.rhs().reshape(shape)[tuple(map(slice, lo, hi))]
+        got = late.rhs(box=(lo, hi))
+        scale = float(np.abs(p.rhs()).max())
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-13 * scale, err_msg=str(p.grid))
+
+
+def test_fourth_order_box_rhs_evaluates_the_source_near_the_box_only():
+    grid = Grid.box([40, 30], boundary={"xmin": Neumann("y"), "ymax": Robin(1.0, 2.0, "x")})
+    seen = []
+
+    def f(x, y):
+        seen.append((np.ravel(x).copy(), np.ravel(y).copy()))
+        return np.exp(x) * np.cos(y)
+
+    p = Problem(grid, f, order=4, check=False)
+    lo, hi = (0, 20), (12, 30)  # reaches the xmin and ymax faces
+    b = p.rhs(box=(lo, hi))
+    assert b.shape == (12, 10)
+    h = 1.0 / 40, 1.0 / 30
+    for x, y in seen:
+        assert x.max() <= (11 + 3) * h[0] + 1e-12, x.max()
+        assert y.min() >= (20 + 1 - 3) * h[1] - 1e-12, y.min()
+    full = Problem(grid, f, order=4).rhs().reshape(grid.shape)[0:12, 20:30]
+    np.testing.assert_allclose(b, full, rtol=0, atol=1e-13 * np.abs(full).max())
+
+
+def test_fourth_order_boxes_checked_together_raise_the_serial_error():
+    grid = Grid.box([8, 8], boundary={"xmax": Neumann(0.0)})
+    source = "1/(x - 0.875) + 1/(y - 0.25)"
+    with pytest.raises(DataError) as serial:
+        Problem(grid, source, order=4)
+
+    def make():
+        return Problem(grid, source, order=4, check=False)
+
+    def action(problem, box, merge):
+        problem.rhs(box=box, merge=merge)
+
+    assert _as_ranks(make, action, grid.shape) == [str(serial.value)] * 4
+
+
+def test_refusal_takes_every_problem_of_one_to_three_dimensions():
+    from kronpde.solvers.petsc.options import refusal
+
+    assert refusal(Problem(Grid.box([4, 4], centering=["cell", "node"]), 1.0)) is None
+    assert refusal(Problem(Grid.box([4, 4]), 1.0, order=4)) is None
+    assert "4-D grid" in refusal(Problem(Grid.box([2, 2, 2, 2]), 1.0))
 
 
 def test_petsc_options_parse():
