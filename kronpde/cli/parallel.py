@@ -26,6 +26,7 @@ and writes the file as a serial run does.  That costs rank 0 the whole field
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,10 @@ def write_parallel(
     names : list of str
         The fields.
     """
+    from kronpde.errors import GridError
     from kronpde.fields import output_geometry
-    from kronpde.io.pieces import index_path, write_index, write_piece
+    from kronpde.io.checks import OutputError
+    from kronpde.io.pieces import index_path, piece_path, write_index, write_piece
 
     grid = case.grid
     owned, held, as_cells = piece_boxes(grid, prepared)
@@ -164,10 +167,21 @@ def write_parallel(
             "ranks or a larger grid"
         )
         raise CaseError(msg, file=str(case.path), key="[output] file")
-    if as_cells:
-        write_piece(path, axes, extent, cell_data=data, rank=solution.rank)
-    else:
-        write_piece(path, axes, extent, data, rank=solution.rank)
+    if solution.rank == 0:  # the pieces' folder, made once before any rank looks for it
+        with contextlib.suppress(OSError):  # write_piece then says why, on every rank
+            piece_path(path, 0).parent.mkdir(exist_ok=True)
+    prepared.barrier()
+
+    def write() -> None:
+        try:
+            if as_cells:
+                write_piece(path, axes, extent, cell_data=data, rank=solution.rank)
+            else:
+                write_piece(path, axes, extent, data, rank=solution.rank)
+        except (OutputError, GridError) as exc:  # on every rank, not only this one
+            raise CaseError(str(exc), file=str(case.path), key="[output] file") from None
+
+    collective(prepared, write)
     extents = prepared.gather_to_root(extent)
     if solution.rank == 0:
         if as_cells:
