@@ -232,7 +232,10 @@ def test_cell_centred_box_rows_are_the_rows_of_the_serial_operator_bit_for_bit(d
         # over boxes that tile the grid, the smallest k read is the smallest k of the operator:
         # at the points and, for a callable, on the boundary faces of the cell-centred axes
         smallest = min(
-            [float(np.min(p.coefficient_values())), *(float(np.min(f)) for f in p._k_faces.values())]
+            [
+                float(np.min(p.coefficient_values())),
+                *(float(np.min(f)) for f in p._k_faces.values()),
+            ]
         )
         tiled = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, check=False)
         assert min(tiled.variable_rows(b).k_min for b in _tiles(shape, 2)) == smallest
@@ -268,7 +271,8 @@ def test_cell_face_k_of_a_box_is_evaluated_on_its_own_faces_and_checked_together
     faces = [(x, y) for x, y in seen if x.size == 1 or y.size == 1]
     assert faces  # the faces' own evaluations
     for x, y in faces:
-        assert x.min() >= 0.5 - 1e-12 and y.min() >= 0.5 - 1e-12, (x, y)
+        assert x.min() >= 0.5 - 1e-12, (x, y)
+        assert y.min() >= 0.5 - 1e-12, (x, y)
 
 
 def test_a_box_evaluates_k_on_its_nodes_and_one_layer_around_only(rng):
@@ -523,7 +527,8 @@ def test_cell_centred_coarse_grids_merge_cells_and_interpolate_between_centres(k
     lower, upper = VARIABLE_FACES[kinds[0]], VARIABLE_FACES[kinds[1]]
     fine = Axis.from_nodes(faces, lower, upper, centering="cell")
     coarse = coarse_axis(fine)
-    assert coarse.cell_centred and coarse.cells == (cells + 1) // 2
+    assert coarse.cell_centred
+    assert coarse.cells == (cells + 1) // 2
     assert set(coarse.nodes.tolist()) <= set(fine.nodes.tolist())
     P = _interpolation_matrix(fine, coarse)
     assert np.all(np.count_nonzero(P, axis=1) <= 2)
@@ -566,7 +571,7 @@ def _random_fourth_order_problem(rng, dim, source_kind):
         pair = "PP" if lower == "P" else lower + str(rng.choice(list("DNR")))
         for side in (0, 1):
             face = _fourth_faces(dim)[pair[side]]
-            if pair[side] != "P" and dim > 1 and rng.random() < 0.3:  # data as an array over the face
+            if pair[side] != "P" and dim > 1 and rng.random() < 0.3:  # data: an array on the face
                 shape = [c + 1 for j, c in enumerate(cells) if j != i]
                 face = replace(face, value=rng.uniform(-1.0, 1.0, shape))
             boundary["xyz"[i] + ("min", "max")[side]] = face
@@ -926,9 +931,146 @@ def test_every_boundary_kind_agrees_with_fastdiag(petsc_ready, tmp_path, ranks, 
         assert rec["shapes_ok"], rec
 
 
-# -- a variable k under mpirun ------------------------------------------------------------
+# -- cell-centred grids and the fourth-order scheme under mpirun ----------------------------
 D_, N_, R_, P_ = "dirichlet", "neumann", "robin", "periodic"
 
+#: Constant-k problems with cell-centred axes (tests/test_cells.py's build) or at order 4
+#: (conftest's build_problem): name -> (how, cells, kinds, centring or order, shift, extra).
+SCHEME_PROBLEMS = {
+    "cell-2d-DN-RN-stretched": ("cell", [12, 10], "DN RN", "cell", 0.0, True),
+    "cell-2d-pure-neumann": ("cell", [12, 10], "NN NN", "cell", 0.0, False),
+    "cell-3d-DN-NN-PP-stretched": ("cell", [6, 5, 6], "DN NN PP", "cell", 0.0, True),
+    "mac-2d-DD-NN": ("cell", [10, 8], "DD NN", ["node", "cell"], 0.0, False),
+    "mac-3d-NR-DD-PP": ("cell", [6, 5, 4], "NR DD PP", ["cell", "node", "cell"], 0.5, False),
+    "order4-1d-RN": ("order4", [12], "RN", 4, 0.0, 1.0),
+    "order4-2d-DN-RD": ("order4", [12, 10], "DN RD", 4, 0.0, 1.0),
+    "order4-2d-NN-PP": ("order4", [12, 10], "NN PP", 4, 0.0, 1.0),
+    "order4-3d-PP-NR-DN": ("order4", [6, 7, 5], "PP NR DN", 4, 0.3, 2.0),
+}
+
+#: Convergence studies (the cells' cells, refined by 1, 2, 4): a MAC component and order 4.
+SCHEME_ORDERS = {
+    "mac-v": (("cell", [16, 16], "NR DD", ["cell", "node"], 0.0, False), (1.8, 2.3)),
+    "order4-2d-DN-RD": (("order4", [8, 8], "DN RD", 4, 0.0, 1.0), (3.7, 4.3)),
+}
+
+
+def scheme_case(how, cells, kinds, centring, shift, extra, factor=1):
+    """One of SCHEME_PROBLEMS (or a study's grid, ``factor`` times the cells): problem, sol."""
+    names = {"D": D_, "N": N_, "R": R_, "P": P_}
+    pairs = [(names[k[0]], names[k[1]]) for k in kinds.split()]
+    cells = [c * factor for c in cells]
+    if how == "cell":
+        from test_cells import build
+
+        return build(cells, pairs, centring, stretched=extra, shift=shift)
+    p, sol = build_problem(cells, pairs, shift=shift, k=extra)
+    return Problem(p.grid, p.source, shift, coefficient=extra, order=centring), sol
+
+
+def point_error(problem, sol, u) -> float:
+    """``max |u - u_exact|`` over the points (a singular problem: modulo the weighted mean)."""
+    grid = problem.grid
+    exact = np.broadcast_to(sol.u(*grid.point_coordinates()), grid.point_shape)
+    if problem.singular:
+        mean = np.sum(grid.weights() * grid.from_nodes(exact)) / grid.weights().sum()
+        exact = exact - mean
+    return float(np.max(np.abs(u - exact)))
+
+
+#: Driver run under mpirun: every scheme problem with each preconditioner against the serial
+#: solve, and the convergence studies; rank 0 writes a JSON report.
+SCHEMES_DRIVER = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from mpi4py import MPI
+    sys.path.insert(0, {tests!r})
+    from test_petsc import SCHEME_ORDERS, SCHEME_PROBLEMS, point_error, scheme_case
+    from kronpde import solve
+    import kronpde.solvers.petsc.multigrid as multigrid
+    multigrid.COARSE_UNKNOWNS = 16  # pc mg: coarse levels on these small grids too
+
+    out, pcs, rtol = sys.argv[1], sys.argv[2].split(","), float(sys.argv[3])
+    comm = MPI.COMM_WORLD
+    records = {{}}
+    for name, spec in SCHEME_PROBLEMS.items():
+        p, sol = scheme_case(*spec)
+        ref = solve(p, rtol=1e-13)  # the serial solve (fastdiag, or fastdiag-cg for Robin)
+        scale = float(np.abs(ref.x).max())
+        record = records[name] = dict(serial=ref.report.method, singular=bool(p.singular))
+        for pc in pcs:
+            got = solve(p, backend="petsc", options={{"pc": pc}}, rtol=rtol)
+            local = float(np.abs(got.local - ref.x.reshape(p.grid.shape)[got.box]).max())
+            record[pc] = dict(
+                diff=comm.allreduce(local, op=MPI.MAX) / scale,
+                converged=got.report.converged,
+                relative_residual=got.report.relative_residual,
+                pc_type=got.report.options["pc_type"],
+                bound=got.report.algebraic_error_bound,
+                mean=float(p.weighted_mean(got.x)) if got.rank == 0 and p.singular else 0.0,
+            )
+    for name, (spec, _) in SCHEME_ORDERS.items():
+        record = records["order-" + name] = dict(h=[], serial=[], **{{pc: [] for pc in pcs}})
+        for factor in (1, 2, 4):
+            p, sol = scheme_case(*spec, factor=factor)
+            ref = solve(p, rtol=1e-13)
+            record["h"].append(1.0 / factor)
+            record["serial"].append(point_error(p, sol, ref.u))
+            for pc in pcs:
+                got = solve(p, backend="petsc", options={{"pc": pc}}, rtol=rtol)
+                if got.rank == 0:
+                    record[pc].append(point_error(p, sol, got.u))
+    if comm.rank == 0:
+        with open(out, "w") as f:
+            json.dump(records, f)
+    """
+)
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("ranks", [1, 2])
+def test_cells_and_the_fourth_order_scheme_agree_with_the_serial_solve(
+    petsc_ready, tmp_path, ranks
+):
+    """Cell-centred and mixed grids (a DMDA of cells) and the fourth-order scheme (a box-stencil
+    DMDA, rows of the Kronecker polynomial) at rtol 1e-12, with each preconditioner: the
+    serial solution to 1e-8 (relative, max norm), and the serial observed orders (2 and 4)."""
+    from conftest import observed_order
+
+    rtol = 1e-12
+    driver = tmp_path / "driver.py"
+    driver.write_text(SCHEMES_DRIVER.format(tests=str(TESTS)))
+    report = tmp_path / "report.json"
+    pcs = ["gamg", "hypre", "mg"]
+    proc = mpirun(ranks, sys.executable, driver, report, ",".join(pcs), rtol, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = json.loads(report.read_text())
+    for name in SCHEME_PROBLEMS:
+        record = records[name]
+        for pc in pcs:
+            rec = record[pc]
+            assert rec["converged"], (name, pc, rec)
+            assert rec["relative_residual"] <= rtol, (name, pc, rec)
+            assert rec["diff"] <= 1e-8, (name, pc, rec)
+            assert rec["pc_type"] in (pc, "redundant"), (name, pc, rec)
+            assert abs(rec["mean"]) <= 1e-12, (name, pc, rec)
+            if not name.startswith("order4"):  # order 4: no eigenvalue bound yet (serially too)
+                assert rec["bound"] is not None, (name, pc, rec)
+                assert rec["bound"] <= 1e-8, (name, pc, rec)
+    assert records["cell-2d-pure-neumann"]["singular"]
+    assert records["order4-2d-NN-PP"]["singular"]
+    assert records["order4-2d-DN-RD"]["serial"] == "fastdiag-cg"  # a Robin face at order 4
+    for name, (_, (low, high)) in SCHEME_ORDERS.items():
+        record = records["order-" + name]
+        serial = observed_order(record["h"], record["serial"])
+        assert low <= serial <= high, (name, record)
+        for pc in pcs:
+            order = observed_order(record["h"], record[pc])
+            assert order == pytest.approx(serial, abs=1e-4), (name, pc, record)
+
+
+# -- a variable k under mpirun ------------------------------------------------------------
 #: The variable-k problems of the serial suite (tests/test_variable.py, tests/test_stretched.py)
 #: with a manufactured solution, and the grids of their convergence studies.
 VARIABLE_ORDERS = {
@@ -940,10 +1082,23 @@ VARIABLE_ORDERS = {
     "2d-stretched-DR-ND": (16, 32, 64),
     "3d-DN-RD-DD": (8, 16, 32),
     "3d-stretched-DN-RD-DD": (8, 16, 32),
+    # tests/test_cells.py's variable-k studies: cell-centred (k at the boundary faces) and a MAC
+    # component (node-centred along x, cell-centred along y)
+    "cell-stretched-NN-NN": (16, 32, 64),
+    "mac-DN-RD": (16, 32, 64),
 }
 
 #: The serial suite's variable-k problems without an exact solution (agreement only).
-VARIABLE_SINGLES = ("2d-mixed", "2d-pure-neumann", "2d-periodic-x", "3d-array-k", "3d-array-k-nn")
+VARIABLE_SINGLES = (
+    "2d-mixed",
+    "2d-pure-neumann",
+    "2d-periodic-x",
+    "3d-array-k",
+    "3d-array-k-nn",
+    "cell-3d-ND-RN-PP-stretched",  # tests/test_cells.py's VARIABLE_CASES, twice the cells
+    "cell-mac-NR-PP-stretched",
+    "cell-array-k",
+)
 
 
 def variable_case(name: str, m: int = 0):
@@ -956,6 +1111,8 @@ def variable_case(name: str, m: int = 0):
         variable_problem,
     )
 
+    if name.startswith(("cell-", "mac-")):
+        return cell_variable_case(name, m)
     issue = (k_issue, dk_issue)
     periodic_y = (k_periodic_y, dk_periodic_y)
     two = {
@@ -1000,6 +1157,32 @@ def variable_case(name: str, m: int = 0):
     return Problem(grid, 1.0, 0.2, coefficient=kn, check=False), None
 
 
+def cell_variable_case(name: str, m: int = 0):
+    """The serial suite's cell-centred variable-k problems (tests/test_cells.py)."""
+    from test_cells import build, k_smooth, k_varying, variable_source
+
+    if name in ("cell-stretched-NN-NN", "mac-DN-RD"):  # the studies, with an exact solution
+        kinds, centring, stretched = {
+            "cell-stretched-NN-NN": ([(N_, N_), (N_, N_)], "cell", True),
+            "mac-DN-RD": ([(D_, N_), (R_, D_)], ["node", "cell"], False),
+        }[name]
+        base, sol = build([16, 16], kinds, centring, stretched=stretched)
+        problem = Problem(base.grid, variable_source(sol), coefficient=k_varying)
+        return problem.refined(m // 16), sol
+    if name == "cell-array-k":  # k known at the centres only: the boundary cells' values serve
+        grid = Grid.box(
+            [9, 8], boundary={"xmin": Neumann(0.4), "ymax": Robin(1, 2, 0.1)}, centering="cell"
+        )
+        k = np.exp(np.random.default_rng(11).uniform(-1.0, 1.0, grid.point_shape))
+        return Problem(grid, 1.0, 0.3, coefficient=k, check=False), None
+    cells, kinds, centring = {
+        "cell-3d-ND-RN-PP-stretched": ([8, 6, 6], [(N_, D_), (R_, N_), (P_, P_)], "cell"),
+        "cell-mac-NR-PP-stretched": ([10, 8], [(N_, R_), (P_, P_)], ["cell", "node"]),
+    }[name]
+    problem, _ = build(cells, kinds, centring, stretched=True, shift=0.2, k=k_smooth)
+    return problem, None
+
+
 def bad_variable_case(name: str, *, check: bool):
     """A variable k that is bad at one node near a corner (on one rank's box only), or fails
     where x > 0.9 only; the grid has Dirichlet faces and a Neumann and a Robin one."""
@@ -1016,12 +1199,16 @@ def bad_variable_case(name: str, *, check: bool):
                 raise ValueError(msg)
             return 1.0 + x * y
 
+    elif name == "cell-face":  # cell-centred: k < 0 at one point of the face x = 1 only
+        grid = Grid.box([16, 10], boundary=grid.axes[0].upper_bc, centering="cell")
+        k = "1 + x*y - 3*exp(-1e4*((x - 1)**2 + (y - 0.75)**2))"
+        return Problem(grid, 1.0, coefficient=k, check=check), None
     else:
         k = {"negative": f"1 - 2*exp(-1e4*{corner})", "infinite": f"1 + 1/{corner}"}[name]
     return Problem(grid, 1.0, coefficient=k, check=check), (14, 9)
 
 
-BAD_VARIABLE = ("array", "callable", "negative", "infinite")
+BAD_VARIABLE = ("array", "callable", "negative", "infinite", "cell-face")
 
 #: Driver run under mpirun: every variable-k problem through solve(..., backend="petsc") with
 #: each preconditioner, against the serial solve on every rank; the bad inputs' errors on every
@@ -1035,7 +1222,7 @@ VARIABLE_DRIVER = textwrap.dedent(
     from test_petsc import (
         BAD_VARIABLE, VARIABLE_ORDERS, VARIABLE_SINGLES, bad_variable_case, variable_case
     )
-    from test_variable import max_error
+    from test_petsc import point_error
     from kronpde import Problem, prepare, solve
     from kronpde.errors import DataError
     import kronpde.solvers.petsc.multigrid as multigrid
@@ -1053,7 +1240,7 @@ VARIABLE_DRIVER = textwrap.dedent(
         record = records.setdefault(name, dict(h=[], serial=[], serial_method=ref.report.method))
         if exact is not None:
             record["h"].append(1.0 / m)
-            record["serial"].append(max_error(p, exact, ref.u))
+            record["serial"].append(point_error(p, exact, ref.u))
         for pc in pcs:
             sol = solve(p, backend="petsc", options={{"pc": pc}}, rtol=rtol)
             local = float(np.abs(sol.local - ref.x.reshape(p.grid.shape)[sol.box]).max())
@@ -1066,7 +1253,7 @@ VARIABLE_DRIVER = textwrap.dedent(
             rec["levels"] = sol.report.options["levels"]
             rec["singular"] = bool(p.singular)
             if sol.rank == 0 and exact is not None:
-                rec["error"].append(max_error(p, exact, sol.u))
+                rec["error"].append(point_error(p, exact, sol.u))
             if sol.rank == 0 and p.singular:
                 rec["mean"] = float(p.weighted_mean(sol.x))
     # bad data: the same error on every rank, whichever rank holds the bad node
@@ -1080,7 +1267,7 @@ VARIABLE_DRIVER = textwrap.dedent(
             message = None
         except DataError as exc:
             message = str(exc)
-        holds = all(s.start <= j < s.stop for s, j in zip(owned, node))
+        holds = node is not None and all(s.start <= j < s.stop for s, j in zip(owned, node))
         records["bad-" + name] = dict(
             messages=comm.allgather(message), holders=comm.allreduce(int(holds))
         )
@@ -1132,8 +1319,151 @@ def test_variable_k_agrees_with_the_serial_solve_and_keeps_its_order(petsc_ready
             bad_variable_case(name, check=True)
         bad = records["bad-" + name]
         assert bad["messages"] == [str(serial.value)] * ranks, name
-        if name != "callable":
+        if name not in ("callable", "cell-face"):
             assert bad["holders"] == 1, name  # the bad node lies in one rank's part only
+
+
+# -- rtol = "auto" under mpirun ---------------------------------------------------------------
+def auto_case(name: str):
+    """Problems for rtol='auto': ``(problem, exact solution as a string, pass it as exact=)``."""
+    issue = "exp(x*y) + sin(2*x)"  # the issue's u: -laplace(u) below
+    f = "-(x**2 + y**2)*exp(x*y) + 4*sin(2*x)"
+    dudx = "y*exp(x*y) + 2*cos(2*x)"
+    if name == "2d-dirichlet":
+        return Problem(Grid.box([64, 64], boundary=Dirichlet(issue)), f), issue, False
+    if name == "2d-neumann":
+        grid = Grid.box([64, 48], default=Dirichlet(issue), boundary={"xmax": Neumann(dudx)})
+        return Problem(grid, f), issue, False
+    if name == "2d-neumann-exact":
+        return auto_case("2d-neumann")[0], issue, True
+    if name == "2d-variable":  # k = 1 + x y: f = -div(k grad u)
+        k = "1 + x*y"
+        grad = f"y*({dudx}) + x*(x*exp(x*y))"  # grad k . grad u
+        grid = Grid.box(
+            [48, 48], default=Dirichlet(issue), boundary={"ymax": Neumann("x*exp(x*y)")}
+        )
+        return Problem(grid, f"({k})*({f}) - ({grad})", coefficient=k), issue, False
+    if name == "3d-mixed":  # cases/poisson3d_mixed.toml's problem on 16^3
+        exact = "cos(2*pi*x)*cos(y + 0.3)*exp(z/2)"
+        grid = Grid.box(
+            [16, 16, 16],
+            boundary={
+                "xmin": Periodic(),
+                "xmax": Periodic(),
+                "ymin": Neumann("cos(2*pi*x)*sin(y + 0.3)*exp(z/2)"),
+                "ymax": Robin(1, 0.5, "cos(2*pi*x)*(cos(y + 0.3) - 0.5*sin(y + 0.3))*exp(z/2)"),
+                "zmin": Dirichlet("cos(2*pi*x)*cos(y + 0.3)"),
+                "zmax": Neumann("0.5*cos(2*pi*x)*cos(y + 0.3)*exp(z/2)"),
+            },
+        )
+        source = "2*(4*pi**2 + 0.75)*cos(2*pi*x)*cos(y + 0.3)*exp(z/2)"
+        return Problem(grid, source, coefficient=2.0), exact, False
+    if name == "2d-cells-exact":  # cases/cells2d_pure_neumann.toml's problem (singular)
+        faces = {"xmin": Neumann(-1.0), "xmax": Neumann(1.0)}
+        grid = Grid.box([32, 32], boundary=faces, default=Neumann(0.0), centering="cell")
+        source = "2*pi**2*cos(pi*x)*cos(pi*y)"
+        return Problem(grid, source), "cos(pi*x)*cos(pi*y) + x - 0.5", True
+    raise KeyError(name)
+
+
+AUTO_CASES = (
+    "2d-dirichlet",
+    "2d-neumann",
+    "2d-neumann-exact",
+    "2d-variable",
+    "3d-mixed",
+    "2d-cells-exact",
+)
+
+#: Driver run under mpirun: rtol='auto' on PETSc against the serial auto runs (cg, and the
+#: method auto picks), the report's accuracy fields; a numeric rtol's warning.
+AUTO_DRIVER = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from mpi4py import MPI
+    sys.path.insert(0, {tests!r})
+    from test_petsc import AUTO_CASES, auto_case
+    from kronpde import solve
+    from kronpde.boundary import check_data, evaluate_data
+
+    out = sys.argv[1]
+    comm = MPI.COMM_WORLD
+    sys.excepthook = lambda *info: (sys.__excepthook__(*info), comm.Abort(1))  # no rank waits
+    records = {{}}
+
+    def error(p, u, exact):
+        g = p.grid
+        value = check_data(exact, "exact", dimension=g.dimension)
+        e = evaluate_data(value, g.point_coordinates(), g.point_shape, "exact")
+        if p.singular:
+            e = e - np.sum(g.weights() * g.from_nodes(e)) / g.weights().sum()
+        return float(np.max(np.abs(u - e)))
+
+    for name in AUTO_CASES:
+        p, exact, given = auto_case(name)
+        extra = dict(exact=exact) if given else {{}}
+        runs = dict(
+            cg=solve(p, "cg", rtol="auto", **extra),
+            auto=solve(p, rtol="auto", **extra),
+            petsc=solve(p, backend="petsc", rtol="auto", **extra),
+        )
+        if comm.rank == 0:
+            records[name] = {{
+                how: dict(
+                    error=error(p, sol.u, exact),
+                    bound=sol.report.algebraic_error_bound,
+                    estimate=sol.report.discretisation_error,
+                    kind=sol.report.discretisation_estimate,
+                    converged=sol.report.converged,
+                    iterations=sol.report.iterations,
+                    warnings=list(sol.report.warnings),
+                    message=sol.report.message,
+                )
+                for how, sol in runs.items()
+            }}
+    # a numeric rtol that leaves the algebraic error above the estimate: the serial warning
+    p, _, _ = auto_case("2d-dirichlet")
+    loose = solve(p, backend="petsc", options={{"pc": "mg"}}, rtol=1e-2, estimate=True)
+    serial = solve(p, "cg", rtol=1e-2, estimate=True)
+    if comm.rank == 0:
+        records["loose"] = dict(
+            petsc=list(loose.report.warnings), serial=list(serial.report.warnings)
+        )
+        with open(out, "w") as f:
+            json.dump(records, f)
+    """
+)
+
+
+@pytest.mark.petsc
+def test_rtol_auto_on_two_ranks_reaches_the_serial_accuracy(petsc_ready, tmp_path):
+    """rtol='auto' under mpirun -n 2: the certified bound and the estimate (Richardson with the
+    coarse grid solved on the same ranks, or the exact solution) computed over the ranks; the
+    max error equals the serial auto runs' to a few percent, the bound is at most a tenth of
+    the estimate, the estimate is the serial one."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(AUTO_DRIVER.format(tests=str(TESTS)))
+    report = tmp_path / "report.json"
+    proc = mpirun(2, sys.executable, driver, report, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = json.loads(report.read_text())
+    for name in AUTO_CASES:
+        petsc, cg, auto = (records[name][how] for how in ("petsc", "cg", "auto"))
+        assert petsc["converged"], (name, petsc)
+        assert petsc["kind"] == cg["kind"] == ("exact" if name.endswith("exact") else "richardson")
+        assert petsc["error"] == pytest.approx(cg["error"], rel=0.03), (name, petsc, cg)
+        assert petsc["error"] == pytest.approx(auto["error"], rel=0.03), (name, petsc, auto)
+        assert petsc["bound"] <= 0.1 * petsc["estimate"], (name, petsc)
+        assert petsc["estimate"] == pytest.approx(cg["estimate"], rel=0.01), (name, petsc, cg)
+        assert petsc["warnings"] == [], (name, petsc)
+        assert "(rtol='auto')" in petsc["message"], name
+        assert petsc["iterations"] < cg["iterations"], name  # multigrid against plain CG
+    loose = records["loose"]
+    assert len(loose["petsc"]) == len(loose["serial"]) == 1
+    for text in (loose["petsc"][0], loose["serial"][0]):
+        assert "exceeds the estimated discretisation error" in text
+        assert "(richardson)" in text
 
 
 def read_vtk(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -1283,7 +1613,8 @@ CASES_DRIVER = textwrap.dedent(
         record = records[name] = dict(ext=ext)
         for label, extra in (("tight", ["--rtol", "1e-12"]), ("own", [])):
             if comm.rank == 0:
-                record[label + "-serial"] = run(case, "-o", f"{{name}}-{{label}}-serial{{ext}}", *extra)
+                target = f"{{name}}-{{label}}-serial{{ext}}"
+                record[label + "-serial"] = run(case, "-o", target, *extra)
             comm.Barrier()
             got = run(case, "-o", f"{{name}}-{{label}}-petsc{{ext}}", "--backend", "petsc", *extra)
             if comm.rank == 0:
@@ -1325,8 +1656,9 @@ def test_every_case_file_at_two_ranks_equals_the_serial_run(petsc_ready, tmp_pat
         for label in ("tight", "own"):
             (code_s, serial), (code_p, petsc) = record[label + "-serial"], record[label + "-petsc"]
             assert code_s == code_p == 0, (case.stem, label)
-            assert petsc["ranks"] == 2 and petsc["backend"] == "petsc"
-            assert petsc["converged"] and serial["converged"]
+            assert (petsc["ranks"], petsc["backend"]) == (2, "petsc")
+            assert petsc["converged"], (case.stem, label, petsc)
+            assert serial["converged"], (case.stem, label, serial)
             assert (petsc["algebraic_error_bound"] is None) == (
                 serial["algebraic_error_bound"] is None
             ), case.stem
@@ -1356,7 +1688,7 @@ def test_every_case_file_at_two_ranks_equals_the_serial_run(petsc_ready, tmp_pat
                     assert bound <= 0.1 * estimate, (case.stem, petsc)
     (code_s, serial), (code_p, petsc) = records["vtu-serial"], records["vtu-petsc"]
     assert code_s == code_p == 0
-    assert petsc["output"] == "gathered-petsc.vtu" and petsc["ranks"] == 2
+    assert (petsc["output"], petsc["ranks"]) == ("gathered-petsc.vtu", 2)
     want, got = meshio.read(tmp_path / serial["output"]), meshio.read(tmp_path / petsc["output"])
     np.testing.assert_array_equal(got.points, want.points)
     scale = float(np.abs(want.point_data["u"]).max())
