@@ -68,6 +68,7 @@ from kronpde.solvers.accuracy import (
     coarse_problem,
     scheme_order,
 )
+from kronpde.solvers.petsc.fetch import PointFetch
 from kronpde.variable import box_points
 
 __all__ = [
@@ -387,8 +388,6 @@ class Restriction:
     """
 
     def __init__(self, fine: Any, coarse: Any, resample: Sequence[Any]):
-        from kronpde.solvers.petsc.backend import _Fetch
-
         self.fine, self.coarse = fine, coarse
         self.parts: list[tuple[np.ndarray, np.ndarray | None]] = []
         box = []
@@ -403,7 +402,7 @@ class Restriction:
             last = int(index.max()) if index.size else 0
             box.append(slice(first, last + 1))
             self.parts.append((index - first, weights))
-        self.fetch = _Fetch(fine, tuple(box))
+        self.fetch = PointFetch(fine, tuple(box))
 
     def restrict(self, x: np.ndarray) -> np.ndarray:
         """Return the fine unknowns ``x`` (this rank's) at its coarse unknowns (collective)."""
@@ -454,12 +453,10 @@ def solve_to_roundoff(solver: Any) -> tuple[np.ndarray, float | None]:
 
 def _coarse_solver(fine: Any, problem: Any) -> Any:
     """Return a PETSc solver of a coarse problem on the fine solver's ranks, placed under it."""
-    from kronpde.solvers.petsc.backend import PetscSolver
-
     options: dict[str, Any] = {"comm": fine.comm, "gather": "none"}
     if fine.method == "amg-cg":
         options["pc"] = fine.pc_name
-    return PetscSolver.from_problem(
+    return type(fine).from_problem(
         problem, "amg-cg", options=options, ownership=coarse_ownership(fine, problem.grid)
     )
 
