@@ -178,7 +178,7 @@ def _choose(method: Any) -> tuple[str, str]:
         raise OptionError(msg)
     if method != "auto":
         return method, "requested"
-    return "amg-cg", "auto: the petsc backend runs CG preconditioned by algebraic multigrid"
+    return "amg-cg", "auto: the petsc backend runs CG preconditioned by multigrid"
 
 
 class PetscSolver:
@@ -189,9 +189,10 @@ class PetscSolver:
     communicator makes the same calls with the same problem.
 
     Methods: ``"amg-cg"`` (``"auto"``): KSPCG preconditioned by one V-cycle
-    of PETSc's GAMG (``pc="gamg"``, default) or hypre's BoomerAMG
-    (``pc="hypre"``); ``"cg"``: KSPCG with Jacobi (``pc="jacobi"``,
-    default) or none (``pc="none"``).
+    of PETSc's GAMG (``pc="gamg"``), hypre's BoomerAMG (``pc="hypre"``) or
+    kronpde's geometric multigrid on PETSc's PCMG (``pc="mg"``); the default
+    is :func:`~kronpde.solvers.petsc.options.default_pc`; ``"cg"``: KSPCG with
+    Jacobi (``pc="jacobi"``, default) or none (``pc="none"``).
 
     Notes
     -----
