@@ -1095,8 +1095,7 @@ VARIABLE_SINGLES = (
     "2d-periodic-x",
     "3d-array-k",
     "3d-array-k-nn",
-    "cell-3d-ND-RN-PP-stretched",  # tests/test_cells.py's VARIABLE_CASES, twice the cells
-    "cell-mac-NR-PP-stretched",
+    *(f"cell-case-{i}" for i in range(8)),  # tests/test_cells.py's VARIABLE_CASES, more cells
     "cell-array-k",
 )
 
@@ -1159,7 +1158,7 @@ def variable_case(name: str, m: int = 0):
 
 def cell_variable_case(name: str, m: int = 0):
     """The serial suite's cell-centred variable-k problems (tests/test_cells.py)."""
-    from test_cells import build, k_smooth, k_varying, variable_source
+    from test_cells import build, k_smooth, k_varying, variable_source  # noqa: F401
 
     if name in ("cell-stretched-NN-NN", "mac-DN-RD"):  # the studies, with an exact solution
         kinds, centring, stretched = {
@@ -1175,11 +1174,11 @@ def cell_variable_case(name: str, m: int = 0):
         )
         k = np.exp(np.random.default_rng(11).uniform(-1.0, 1.0, grid.point_shape))
         return Problem(grid, 1.0, 0.3, coefficient=k, check=False), None
-    cells, kinds, centring = {
-        "cell-3d-ND-RN-PP-stretched": ([8, 6, 6], [(N_, D_), (R_, N_), (P_, P_)], "cell"),
-        "cell-mac-NR-PP-stretched": ([10, 8], [(N_, R_), (P_, P_)], ["cell", "node"]),
-    }[name]
-    problem, _ = build(cells, kinds, centring, stretched=True, shift=0.2, k=k_smooth)
+    from test_cells import VARIABLE_CASES
+
+    cells, kinds, centring, stretched = VARIABLE_CASES[int(name.rsplit("-", 1)[1])]
+    cells = [(2 if len(cells) > 1 else 4) * c for c in cells]  # mg: coarse levels in 1-D too
+    problem, _ = build(cells, kinds, centring, stretched=stretched, shift=0.2, k=k_smooth)
     return problem, None
 
 
