@@ -69,10 +69,13 @@ from kronpde.grid import Axis
 __all__ = [
     "CELL_CLOSED_FORMS",
     "cell_angles",
+    "cell_face_k_rows",
     "cell_coefficients",
     "cell_face_k",
     "cell_pattern",
+    "cell_rows",
     "cell_vectors",
+    "cell_window",
 ]
 
 #: The closed forms of a cell-centred, non-periodic axis, by the letters of its faces
@@ -258,3 +261,172 @@ def cell_vectors(kind: str, n: int) -> np.ndarray:
     j = np.arange(n, dtype=float)[:, None] + 0.5
     theta = cell_angles(kind, n)[None, :]
     return np.sin(theta * j) if kind in ("dst2", "dst4") else np.cos(theta * j)
+
+
+# --------------------------------------------------------------------------- rows of a box
+
+
+def cell_window(axis: Axis, lo: int, hi: int) -> np.ndarray:
+    """Return the cells beside rows ``lo - 1 .. hi`` of a cell-centred axis (wrapped or clipped).
+
+    Position ``t`` holds cell ``lo - 1 + t``: on a periodic axis cell ``-1`` is
+    cell ``m - 1`` and cell ``m`` is cell ``0``; elsewhere a position beyond
+    the axis' ends repeats the end cell (whose value then stands for the
+    boundary face's, as in :func:`cell_face_k`).
+
+    Examples
+    --------
+    >>> from kronpde import Axis
+    >>> cell_window(Axis(5, centering="cell"), 0, 2).tolist()
+    [0, 0, 1, 2]
+    """
+    cells = np.arange(int(lo) - 1, int(hi) + 1)
+    if axis.periodic:
+        return cells % axis.cells
+    return np.clip(cells, 0, axis.cells - 1)
+
+
+def cell_face_k_rows(axis: Axis, k: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Return ``k`` on faces ``lo .. hi`` of a cell-centred axis from the cells beside them.
+
+    :func:`cell_face_k` for the faces of rows ``lo <= j < hi`` only, bit for
+    bit: a rank of a distributed solve needs the cells of its box and one
+    layer around it (:func:`cell_window`).
+
+    Parameters
+    ----------
+    axis : Axis
+        A cell-centred axis.
+    k : ndarray, shape (..., hi - lo + 2)
+        ``k`` at the cells of :func:`cell_window` (axis last).
+    lo, hi : int
+        The rows, ``0 <= lo < hi <= cells``.
+
+    Returns
+    -------
+    ndarray, shape (..., hi - lo + 1)
+        ``k`` on faces ``lo .. hi``: interior faces (and the joined face ``0`` =
+        ``m`` of a periodic axis) the harmonic mean of their two cells, a
+        boundary face the boundary cell's value (the caller replaces it with
+        ``k`` at the face).
+    """
+    k = np.asarray(k, dtype=float)
+    m = axis.cells
+    a, b = k[..., :-1], k[..., 1:]  # the cells left and right of faces lo .. hi
+    if axis.uniform:
+        out = a * (2.0 * b / (a + b))
+    else:
+        w = axis.spacings
+        faces = np.arange(lo, hi + 1)
+        wa, wb = w[(faces - 1) % m], w[faces % m]
+        out = (wa + wb) / (wa / a + wb / b)
+    if not axis.periodic:
+        if lo == 0:
+            out[..., 0] = k[..., 1]
+        if hi == m:
+            out[..., -1] = k[..., -2]
+    return out
+
+
+def cell_rows(
+    axis: Axis, rows: tuple[int, int], face_k: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows ``r0 <= j < r1`` of :func:`cell_coefficients`, from ``k`` on their faces only.
+
+    The same arithmetic, row by row, as the whole axis (bit for bit), so that
+    a rank of a distributed solve builds the rows of its box from ``k`` on
+    the box's faces.
+
+    Parameters
+    ----------
+    axis : Axis
+        A cell-centred axis.
+    rows : (int, int)
+        ``(r0, r1)``, ``0 <= r0 < r1 <= cells``; a periodic axis of one or two
+        cells needs all of them (``(0, cells)``: its rows fold).
+    face_k : ndarray, shape (..., r1 - r0 + 1)
+        ``k > 0`` on faces ``r0 .. r1`` of every line: boundary faces ``k`` at
+        the face, the joined face of a periodic axis at either end.
+
+    Returns
+    -------
+    diag, lower, upper : ndarray, shape (..., r1 - r0)
+        As :func:`cell_coefficients`, for these rows.
+    lift_lower, lift_upper : ndarray, shape (...)
+        The factors of the lower / upper face's data on row 0 / row ``m - 1``;
+        zeros when that row is not among the rows (and on periodic axes).
+
+    Examples
+    --------
+    >>> from kronpde import Axis, Neumann
+    >>> axis = Axis(4, upper_bc=Neumann(), centering="cell")
+    >>> whole = cell_coefficients(axis, np.full(5, 2.0))
+    >>> part = cell_rows(axis, (2, 4), np.full(3, 2.0))
+    >>> all(np.array_equal(p, w[2:4]) for p, w in zip(part[:3], whole[:3]))
+    True
+    """
+    m = axis.cells
+    r0, r1 = (int(r) for r in rows)
+    if not 0 <= r0 < r1 <= m:
+        msg = f"cell_rows: rows ({r0}, {r1}) outside 0..{m}"
+        raise ValueError(msg)
+    face_k = np.asarray(face_k, dtype=float)
+    if axis.periodic and m <= 2:
+        if (r0, r1) != (0, m):
+            msg = f"cell_rows: a periodic axis of {m} cell(s) needs all its rows"
+            raise ValueError(msg)
+        return cell_coefficients(axis, face_k)
+    w = axis.spacings
+    lead = face_k.shape[:-1]
+    j = np.arange(r0, r1)
+    wj = w[r0:r1]
+    has_left, has_right = j >= 1, j <= m - 2
+    # the centre-to-centre distance of the left and right faces (clamped where there is none)
+    d_left = 0.5 * (w[np.maximum(j - 1, 0)] + wj)
+    d_right = 0.5 * (wj + w[np.minimum(j + 1, m - 1)])
+    left = np.where(has_left, face_k[..., :-1] / d_left / wj, 0.0)  # (k_f / d_f) / w_j
+    right = np.where(has_right, face_k[..., 1:] / d_right / wj, 0.0)
+    diag = left + right
+    lower = -left
+    upper = -right
+    lift_lo = np.zeros(lead)
+    lift_hi = np.zeros(lead)
+    if axis.periodic:
+        wrap = 0.5 * (w[-1] + w[0])
+        if r0 == 0:
+            first = face_k[..., 0] / wrap / w[0]
+            diag[..., 0] += first
+            lower[..., 0] = -first
+        if r1 == m:
+            last = face_k[..., -1] / wrap / w[-1]
+            diag[..., -1] += last
+            upper[..., -1] = -last
+        return diag, lower + 0.0, upper + 0.0, lift_lo, lift_hi
+    for side, bc in ((0, axis.lower_bc), (1, axis.upper_bc)):
+        row = m - 1 if side else 0
+        if not r0 <= row < r1:
+            continue
+        at = row - r0
+        kf = face_k[..., -1] if side else face_k[..., 0]
+        h = w[row]
+        if isinstance(bc, Dirichlet):
+            factor = 2.0 * kf / (h * w[row])
+            diag[..., at] += factor
+            lift = factor
+        elif isinstance(bc, Neumann):
+            lift = kf / w[row]
+        else:  # Robin
+            denominator = w[row] * (0.5 * bc.alpha * h + bc.beta)
+            diag[..., at] += kf * (bc.alpha / denominator)
+            lift = kf / denominator
+        if side == 0:
+            lift_lo = lift
+        else:
+            lift_hi = lift
+    return (
+        diag,
+        lower + 0.0,
+        upper + 0.0,
+        np.array(lift_lo, dtype=float),
+        np.array(lift_hi, dtype=float),
+    )

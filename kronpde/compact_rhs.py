@@ -64,20 +64,22 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from kronpde.banded import axis_index
-from kronpde.boundary import Dirichlet, Robin, data_error, evaluate_data
+from kronpde.boundary import DataSurvey, Dirichlet, Robin, data_error, evaluate_data
 from kronpde.compact import CompactScheme, apply_axis
 from kronpde.errors import DataError
 from kronpde.expr import Expression
-from kronpde.grid import Grid, face_name
+from kronpde.grid import Axis, Grid, face_name
 from kronpde.operator import KronSum
+from kronpde.stencils import second_difference
+from kronpde.variable import box_nodes
 
-__all__ = ["compact_rhs"]
+__all__ = ["HALO", "compact_rhs", "compact_rhs_box"]
 
 
 @dataclass(frozen=True)
@@ -520,3 +522,155 @@ def _mixed_slot(f1: _Face, f2: _Face, data, on_edge, e) -> np.ndarray:
         dga = on_edge(da.derivative(e, normal={fb.axis: 1}, accuracy=3)) / fa.beta
         total = total + dga + fb.ratio * ga
     return 0.5 * total
+
+
+# --------------------------------------------------------------------------- one box of rows
+
+#: Layers of nodes around a box that :func:`compact_rhs_box` evaluates: the stencil's one,
+#: and the one-sided differences of array and callable data across a face (four nodes from
+#: the face inwards), so that every row of the box sees the nodes the whole grid's would.
+HALO = 3
+
+
+def _window_axis(axis: Axis, first: int, last: int) -> tuple[Axis, int]:
+    """Return the axis of nodes ``first .. last`` (a cut end Dirichlet) and the first's index."""
+    if axis.periodic:  # the window cannot wrap: the whole axis
+        return axis, 0
+    lo = max(0, first - HALO)
+    hi = min(axis.cells, last + HALO)
+    if (lo, hi) == (0, axis.cells):
+        return axis, 0
+    lower_bc = axis.lower_bc if lo == 0 else Dirichlet(0.0)
+    upper_bc = axis.upper_bc if hi == axis.cells else Dirichlet(0.0)
+    x = axis.nodes
+    return Axis(hi - lo, float(x[lo]), float(x[hi]), lower_bc, upper_bc), lo
+
+
+def _window_value(value: Any, i: int, d: int, take: Sequence[slice]) -> Any:
+    """Return face data of axis ``i`` for the window: an array sliced along the other axes."""
+    if not isinstance(value, np.ndarray) or value.ndim == 0:
+        return value
+    index = [s for a, s in enumerate(take) if a != i]
+    if value.ndim == d:  # the N-D face shape, length 1 along axis i
+        index.insert(i, slice(None))
+    return np.ascontiguousarray(value[tuple(index)])
+
+
+def compact_rhs_box(
+    grid: Grid,
+    scheme: CompactScheme,
+    coefficient: float,
+    source: Any,
+    lo: Sequence[int],
+    hi: Sequence[int],
+    *,
+    merge: Any = None,
+) -> np.ndarray:
+    """Return ``b`` of the fourth-order scheme on a box of unknowns, from data near the box only.
+
+    :func:`compact_rhs` on the *window* of the box: its nodes and :data:`HALO`
+    layers around them (the whole axis along a periodic axis, whose window
+    cannot wrap), a grid whose faces are the grid's where the window reaches
+    them and homogeneous Dirichlet faces where it is cut.  The rows of ``b``
+    are local (a row uses the data of its stencil's nodes, and the one-sided
+    differences of array or callable data reach four nodes from a face
+    inwards), so the box's rows of the window's ``b`` are those of the whole
+    grid's, up to the rounding of the window's node coordinates; the rows
+    next to a cut end are not the grid's, and are left out.
+
+    Parameters
+    ----------
+    grid : Grid
+        Uniform, node-centred axes and their conditions.
+    scheme : CompactScheme
+        The whole grid's scheme (its ``a_i`` and ``c``).
+    coefficient : float
+        The constant ``k``.
+    source : number, Expression, callable or ndarray
+        ``f`` as given (an array: the grid's nodal array).
+    lo, hi : sequence of int
+        The box of unknowns.
+    merge : callable, optional
+        ``merge(survey)``: the boxes of a distributed solve check ``f`` on the
+        nodes they own (:func:`kronpde.variable.box_nodes`) together, then
+        the rest of the data, as :meth:`kronpde.Problem.source_values` does.
+
+    Returns
+    -------
+    ndarray, shape ``hi - lo``
+
+    Raises
+    ------
+    DataError
+        If ``f`` is not finite at some node (of any box, with ``merge``), or a
+        derivative the scheme needs is not finite where the window uses it.
+    """
+    d = grid.dimension
+    lo = tuple(int(v) for v in lo)
+    hi = tuple(int(v) for v in hi)
+    axes, starts = [], []
+    for a, axis in enumerate(grid.axes):
+        start = axis.unknown_slice.start
+        window, first = _window_axis(axis, start + lo[a], start + hi[a] - 1)
+        axes.append(window)
+        starts.append(first)
+    take = [slice(s, s + w.cells + 1) for s, w in zip(starts, axes, strict=True)]
+    # f on the window's nodes, at the grid's own coordinates; checked on the nodes the box owns
+    nodes, owned = box_nodes(grid, lo, hi)
+    values = None
+    try:
+        if isinstance(source, np.ndarray) and source.ndim > 0:
+            values = np.array(source[tuple(take)], dtype=float)
+        else:
+            coords = np.meshgrid(
+                *[x[t] for x, t in zip(grid.nodes, take, strict=True)], indexing="ij", sparse=True
+            )
+            shape = tuple(t.stop - t.start for t in take)
+            values = evaluate_data(source, coords, shape, "source", check=False)
+        mine = tuple(
+            slice(int(n[o][0]) - t.start, int(n[o][-1]) + 1 - t.start)
+            for n, o, t in zip(nodes, owned, take, strict=True)
+        )
+        index = [np.arange(s.start, s.stop) + t.start for s, t in zip(mine, take, strict=True)]
+        survey = DataSurvey.of(values[mine], index)
+    except DataError as exc:
+        survey = DataSurvey.failed(exc)
+    if merge is not None:
+        survey = merge(survey)
+
+    def point(index: tuple[int, ...]) -> list[float]:
+        return [float(x[j]) for x, j in zip(grid.nodes, index, strict=True)]
+
+    survey.raise_error(source, "source", point)
+    b, failure = None, None
+    try:
+        bound = []
+        for i, axis in enumerate(axes):
+            conditions = []
+            for bc in (axis.lower_bc, axis.upper_bc):
+                if hasattr(bc, "value") and isinstance(bc.value, np.ndarray):
+                    bc = replace(bc, value=_window_value(bc.value, i, d, take))
+                conditions.append(bc)
+            bound.append(replace(axis, lower_bc=conditions[0], upper_bc=conditions[1]))
+        window = Grid(bound)
+        ops = [second_difference(axis) for axis in window.axes]
+        if coefficient != 1.0:
+            ops = [op.scaled(coefficient) for op in ops]
+        local = CompactScheme(ops, scheme.a, scheme.shift)
+        whole = compact_rhs(window, local, coefficient, source, values)
+        rows = tuple(
+            slice(
+                grid.axes[a].unknown_slice.start + lo[a] - starts[a] - axis.unknown_slice.start,
+                grid.axes[a].unknown_slice.start + hi[a] - starts[a] - axis.unknown_slice.start,
+            )
+            for a, axis in enumerate(window.axes)
+        )
+        b = np.array(whole[rows])
+    except DataError as exc:
+        failure = exc
+    if merge is not None:
+        merged = merge(DataSurvey() if failure is None else DataSurvey.failed(failure))
+        failure = merged.error
+    if failure is not None:
+        raise failure
+    return b

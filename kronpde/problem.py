@@ -53,13 +53,20 @@ import scipy.sparse as sp
 from kronpde.boundary import BoundaryData, DataSurvey, check_data, data_error, evaluate_data
 from kronpde.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.compact import CompactOperator, CompactScheme
-from kronpde.compact_rhs import compact_rhs
+from kronpde.compact_rhs import compact_rhs, compact_rhs_box
 from kronpde.errors import DataError, GridError, SolverError
 from kronpde.expr import Expression
 from kronpde.grid import Grid
 from kronpde.operator import KronSumOperator, assemble
 from kronpde.stencils import AxisOperator, second_difference
-from kronpde.variable import VariableBox, VariableDiffusion, VariableOperator, box_nodes
+from kronpde.variable import (
+    CellVariableBox,
+    VariableBox,
+    VariableDiffusion,
+    VariableOperator,
+    box_nodes,
+    box_points,
+)
 
 #: A box of unknowns: per-axis bounds ``lo[a] <= j < hi[a]`` on the array of shape ``grid.shape``.
 Box = tuple[Sequence[int], Sequence[int]]
@@ -461,6 +468,12 @@ class Problem:
         _box_index(self.grid, (lo, hi))  # checks the bounds
         key = (lo, hi)
         rows = self._rows.get(key)
+        if rows is None and any(a.cell_centred for a in self.grid.axes):
+            points, owned = box_points(self.grid, lo, hi)
+            k = self.coefficient_values(points, owned=owned, merge=merge)
+            faces = self._box_face_k(lo, hi, points, owned, merge)
+            rows = CellVariableBox(self.grid, k, points, self.shift, lo, hi, faces)
+            self._rows = {key: rows}
         if rows is None:
             nodes, owned = box_nodes(self.grid, lo, hi)
             k = self.coefficient_values(nodes, owned=owned, merge=merge)
@@ -469,6 +482,75 @@ class Problem:
         if not keep:
             self._rows = {}
         return rows
+
+    def _box_face_k(
+        self,
+        lo: tuple[int, ...],
+        hi: tuple[int, ...],
+        points: tuple[np.ndarray, ...],
+        owned: tuple[slice, ...],
+        merge: Merge | None,
+    ) -> dict[tuple[int, int], np.ndarray]:
+        """Return ``k`` on the boundary faces of the cell-centred axes a box reaches, checked.
+
+        :attr:`_k_faces` for one box of unknowns (:meth:`variable_rows`): each face
+        is evaluated at the points the box owns along the other axes and checked
+        there (with ``merge`` over every box, every box taking part for every
+        face, so that the message is the serial check's); the result holds the
+        box's unknowns only (shape ``hi - lo`` with 1 along the face's axis).
+        Empty for an array coefficient, as :attr:`_k_faces`.
+        """
+        g = self.grid
+        d = g.dimension
+        faces: dict[tuple[int, int], np.ndarray] = {}
+        if isinstance(self.coefficient, np.ndarray):
+            return faces
+        cached = "_k_faces" in self.__dict__  # evaluated on every face already: read the box
+        # the box's unknowns along the other axes, as positions among the owned points
+        first = [int(points[a][owned[a]][0]) for a in range(d)]
+        take = [
+            slice(
+                ax.unknown_slice.start + lo[a] - first[a], ax.unknown_slice.start + hi[a] - first[a]
+            )
+            for a, ax in enumerate(g.axes)
+        ]
+        for i, axis in enumerate(g.axes):
+            if not axis.cell_centred or axis.periodic:
+                continue
+            for side in (0, 1):
+                reached = hi[i] == axis.cells if side else lo[i] == 0
+                full = g.face_coordinates(i, side)
+                mine = [np.arange(1) if a == i else points[a][owned[a]] for a in range(d)]
+                k, survey = None, DataSurvey()
+                if reached and cached:
+                    k = self._k_faces[(i, side)][np.ix_(*mine)]
+                elif reached:
+                    try:
+                        coords = [
+                            np.ravel(x)[ix].reshape([ix.size if b == a else 1 for b in range(d)])
+                            for a, (x, ix) in enumerate(zip(full, mine, strict=True))
+                        ]
+                        shape = tuple(ix.size for ix in mine)
+                        k = evaluate_data(
+                            self.coefficient, coords, shape, "coefficient", check=False
+                        )
+                        survey = DataSurvey.of(k, mine)
+                    except DataError as exc:
+                        survey = DataSurvey.failed(exc)
+                if merge is not None:
+                    survey = merge(survey)
+
+                def at(index: tuple[int, ...], coords: list[np.ndarray] = full) -> list[float]:
+                    return [
+                        float(np.ravel(x)[min(j, np.size(x) - 1)])
+                        for x, j in zip(coords, index, strict=True)
+                    ]
+
+                self._raise_for_coefficient(survey, point=at)
+                if k is not None:
+                    index = tuple(slice(0, 1) if a == i else take[a] for a in range(d))
+                    faces[(i, side)] = np.array(k[index])
+        return faces
 
     @cached_property
     def _variable(self) -> VariableDiffusion:
@@ -724,9 +806,11 @@ class Problem:
     def _rhs(self, box: Box | None, merge: Merge | None = None) -> np.ndarray:
         g = self.grid
         d = g.dimension
-        if self.scheme is not None:  # fourth order: all of b at once, then the box's part
+        if self.scheme is not None:  # fourth order: the box and a few layers around it
             if box is not None:
-                return self.rhs_values.reshape(g.shape)[_box_index(g, box, unknowns=True)].copy()
+                _box_index(g, box)  # checks the bounds
+                k = float(self.coefficient)
+                return compact_rhs_box(g, self.scheme, k, self.source, *box, merge=merge)
             return compact_rhs(
                 g, self.scheme, float(self.coefficient), self.source, self.source_nodes()
             ).reshape(-1)

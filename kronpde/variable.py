@@ -56,11 +56,19 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
-from kronpde.cells import cell_coefficients, cell_face_k
+from kronpde.cells import cell_coefficients, cell_face_k, cell_face_k_rows, cell_rows, cell_window
 from kronpde.grid import Axis, Grid
 from kronpde.stencils import diffusion_coefficients, diffusion_rows
 
-__all__ = ["VariableBox", "VariableDiffusion", "VariableOperator", "box_nodes", "harmonic_mean"]
+__all__ = [
+    "CellVariableBox",
+    "VariableBox",
+    "VariableDiffusion",
+    "VariableOperator",
+    "box_nodes",
+    "box_points",
+    "harmonic_mean",
+]
 
 
 def harmonic_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -390,6 +398,10 @@ class VariableBox:
         Per axis, the factors of the lower / upper face's data on the box's
         first / last row (shape ``hi - lo`` with 1 along the axis; zeros when
         the box does not reach the face).
+    k_min : float
+        The smallest ``k`` at the nodes read (the box's own and the layer
+        around it): over boxes that tile the grid, the smallest nodal ``k``
+        (the eigenvalue bound of :mod:`kronpde.certify` needs it).
     """
 
     def __init__(
@@ -417,6 +429,7 @@ class VariableBox:
             diagonal += np.moveaxis(diag, -1, a)
             couplings.append((np.moveaxis(below, -1, a), np.moveaxis(above, -1, a)))
             lifts.append((np.expand_dims(lift_lo, a), np.expand_dims(lift_hi, a)))
+        self.k_min = float(np.min(k)) if np.size(k) else math.inf  # of the points read
         self.diagonal = diagonal
         self.couplings = tuple(couplings)
         self.lifts = tuple(lifts)
@@ -449,6 +462,176 @@ class VariableBox:
         prev = lo - 1 if lo >= 1 else (n - 1 if axis.periodic else None)
         if prev is not None:  # the row before the box, towards the box: its right interval
             _, _, up, _, _ = diffusion_rows(axis, (prev, prev + 1), iv[..., :1], iv[..., :1])
+            below[..., 0] = up[..., 0] * (s[prev] / s[lo])
+        return diag, below, above, lift_lo, lift_hi
+
+
+def _point_window(grid: Grid, a: int, lo: int, hi: int) -> np.ndarray:
+    """Return the points beside rows ``lo - 1 .. hi`` of axis ``a``: nodes, or cells."""
+    axis = grid.axes[a]
+    if axis.cell_centred:
+        return cell_window(axis, lo, hi)
+    return _window(grid, a, lo, hi)
+
+
+def box_points(
+    grid: Grid, lo: tuple[int, ...], hi: tuple[int, ...]
+) -> tuple[tuple[np.ndarray, ...], tuple[slice, ...]]:
+    """Return the points whose ``k`` the rows of a box use, and those it owns, on any centring.
+
+    :func:`box_nodes` along node-centred axes; along a cell-centred axis the
+    points are the cells of the box and one more on each side (wrapped on a
+    periodic axis, none beyond a face), and the box owns its own cells.  The
+    owned points of boxes that tile the unknowns tile the field's points.
+
+    Parameters
+    ----------
+    grid : Grid
+        The grid.
+    lo, hi : tuple of int
+        The box of unknowns, ``lo[a] <= j_a < hi[a]``.
+
+    Returns
+    -------
+    points : tuple of ndarray
+        Per axis, the increasing point indices (into :attr:`Grid.points`).
+    owned : tuple of slice
+        Per axis, the positions in ``points`` of the points the box owns.
+
+    Examples
+    --------
+    >>> from kronpde import Grid
+    >>> g = Grid.box([4, 6], centering=["node", "cell"])
+    >>> points, owned = box_points(g, (0, 2), (2, 6))
+    >>> [p.tolist() for p in points], owned
+    ([[0, 1, 2, 3], [1, 2, 3, 4, 5]], (slice(0, 3, None), slice(1, 5, None)))
+    """
+    nodes, node_owned = box_nodes(grid, lo, hi)
+    points, owned = list(nodes), list(node_owned)
+    for a, axis in enumerate(grid.axes):
+        if not axis.cell_centred:
+            continue
+        index = np.union1d(cell_window(axis, lo[a], hi[a]), np.arange(lo[a], hi[a]))
+        at = int(np.searchsorted(index, lo[a]))
+        points[a] = index
+        owned[a] = slice(at, at + hi[a] - lo[a])
+    return tuple(points), tuple(owned)
+
+
+class CellVariableBox(VariableBox):
+    """:class:`VariableBox` on a grid with cell-centred axes (any mix with node-centred ones).
+
+    The rows of :meth:`VariableDiffusion.operator` (``symmetric=True``) and
+    its lifting factors for the unknowns ``lo <= j < hi`` only, bit for bit,
+    from ``k`` at the points of :func:`box_points` and, on the boundary faces
+    of the non-periodic cell-centred axes that the box reaches, ``k`` at the
+    face (:func:`kronpde.cells.cell_face_k_rows`, :func:`kronpde.cells.cell_rows`).
+
+    Parameters
+    ----------
+    grid : Grid
+        The grid.
+    k : ndarray
+        ``k`` at the points ``points`` (their outer product), finite and ``> 0``.
+    points : tuple of ndarray
+        :func:`box_points` of the box.
+    shift : float
+        ``c``.
+    lo, hi : tuple of int
+        The box.
+    face_k : mapping of (axis, side) to ndarray, optional
+        ``k`` on a boundary face of a cell-centred axis at the box's unknowns
+        (shape ``hi - lo`` with 1 along the axis); a face not given takes its
+        boundary cells' values (as :class:`VariableDiffusion` does).
+
+    Attributes
+    ----------
+    diagonal, couplings, lifts
+        As :class:`VariableBox`.
+    k_min : float
+        The smallest ``k`` read: at the points and on the boundary faces given.
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        k: np.ndarray,
+        points: tuple[np.ndarray, ...],
+        shift: float,
+        lo: tuple[int, ...],
+        hi: tuple[int, ...],
+        face_k: dict[tuple[int, int], np.ndarray] | None = None,
+    ) -> None:
+        d = grid.dimension
+        face_k = dict(face_k or {})
+        self.lo, self.hi = tuple(lo), tuple(hi)
+        shape = tuple(h - low for low, h in zip(lo, hi, strict=True))
+        windows = [
+            np.searchsorted(points[a], _point_window(grid, a, lo[a], hi[a])) for a in range(d)
+        ]
+        kw = np.asarray(k, dtype=float)[np.ix_(*windows)]
+        # the smallest k the box's rows use: its points and its boundary faces' k
+        self.k_min = min([float(np.min(k)), *(float(np.min(f)) for f in face_k.values())])
+        diagonal = np.full(shape, float(shift))
+        couplings, lifts = [], []
+        for a, axis in enumerate(grid.axes):
+            take = [slice(1, 1 + shape[b]) for b in range(d)]
+            take[a] = slice(None)
+            kl = np.ascontiguousarray(np.moveaxis(kw[tuple(take)], a, -1))
+            if axis.cell_centred:
+                faces = (face_k.get((a, 0)), face_k.get((a, 1)))
+                diag, below, above, lift_lo, lift_hi = self._cell_axis(
+                    axis, kl, lo[a], hi[a], faces, a
+                )
+            else:
+                diag, below, above, lift_lo, lift_hi = self._axis(axis, kl, lo[a], hi[a])
+            diagonal += np.moveaxis(diag, -1, a)
+            couplings.append((np.moveaxis(below, -1, a), np.moveaxis(above, -1, a)))
+            lifts.append((np.expand_dims(lift_lo, a), np.expand_dims(lift_hi, a)))
+        self.diagonal = diagonal
+        self.couplings = tuple(couplings)
+        self.lifts = tuple(lifts)
+
+    @staticmethod
+    def _cell_axis(
+        axis: Axis,
+        kl: np.ndarray,
+        lo: int,
+        hi: int,
+        faces: tuple[np.ndarray | None, np.ndarray | None],
+        a: int,
+    ) -> tuple[np.ndarray, ...]:
+        """Return the diagonal, both couplings of ``Â`` and the lifts of cell rows ``lo..hi-1``."""
+        m = axis.cells
+        s = np.sqrt(axis.weights)
+        if axis.periodic and m <= 2:  # folded rows need the whole axis (its one or two cells)
+            window = list(cell_window(axis, lo, hi))
+            kl = kl[..., [window.index(c) for c in cell_window(axis, 0, m)]]
+            fk = cell_face_k_rows(axis, kl, 0, m)
+            diag, _, upper, _, _ = cell_rows(axis, (0, m), fk)
+            above = upper * (s / s[::-1])  # m = 2: Â[0, 1]; row 1 has no upper neighbour
+            below = np.zeros_like(above)
+            below[..., 1:] = above[..., :-1]
+            zero = np.zeros(kl.shape[:-1])
+            return diag[..., lo:hi], below[..., lo:hi], above[..., lo:hi], zero, zero
+        fk = cell_face_k_rows(axis, kl, lo, hi)
+        if not axis.periodic:  # k at the boundary faces themselves, where given
+            for side, end, reached in ((0, 0, lo == 0), (1, -1, hi == m)):
+                face = faces[side]
+                if face is not None and reached:
+                    fk[..., end] = np.moveaxis(np.asarray(face, dtype=float), a, -1)[..., 0]
+        diag, lower, upper, lift_lo, lift_hi = cell_rows(axis, (lo, hi), fk)
+        del lower
+        rows = np.arange(lo, hi)
+        n = m
+        above = upper * (s[rows] / s[(rows + 1) % n])
+        below = np.zeros_like(above)
+        below[..., 1:] = above[..., :-1]  # Â[r, r - 1] = Â[r - 1, r]
+        prev = lo - 1 if lo >= 1 else (n - 1 if axis.periodic else None)
+        if prev is not None:  # the row before the box, towards the box: its right face
+            _, _, up, _, _ = cell_rows(
+                axis, (prev, prev + 1), np.stack([fk[..., 0], fk[..., 0]], axis=-1)
+            )
             below[..., 0] = up[..., 0] * (s[prev] / s[lo])
         return diag, below, above, lift_lo, lift_hi
 

@@ -29,6 +29,18 @@ coarse grids with Galerkin coarse operators), 1 and 2 ranks, against kronpde's
 serial ``fastdiag-cg`` and ``amg-cg`` in this process.  Set-up includes
 evaluating ``k`` on each rank's box and assembling its rows.
 
+A third table, the schemes row: a cell-centred grid (``128³`` cells,
+``centering = "cell"``: Dirichlet faces in x, Neumann/Robin in y, periodic in
+z, ``c = 1``, constant ``k``) and the fourth-order compact scheme (``1024²``,
+Dirichlet and Neumann faces, the 9-point rows), the same random right-hand
+side and stopping rule, by the PETSc backend (``amg-cg``, each preconditioner
+of ``--scheme-pcs``) at 1 and 2 ranks against the serial ``fastdiag`` (exact:
+its time is the bar a distributed solve has to beat per rank) and ``amg-cg``.
+
+``--pcs`` may include ``mg`` (kronpde's geometric multigrid, which the bare
+script has no counterpart of: its ratio is against the bare GAMG script when
+that ran): the measurement behind the default preconditioner of a constant ``k``.
+
 Each configuration runs in its own ``mpirun -n P`` job; a job solves a small
 grid first (warm-up: imports, PETSc initialisation, first-touch), then the
 measured grid once.  The jobs of kronpde and of the bare script alternate,
@@ -44,6 +56,8 @@ Usage::
     python scripts/bench_petsc.py --quick        # 32³, one repeat: a smoke test
     python scripts/bench_petsc.py --n 96 --ranks 1 2 4 --pcs gamg --repeats 5
     python scripts/bench_petsc.py --rows variable --variable-pcs mg gamg   # the variable-k row only
+    python scripts/bench_petsc.py --rows schemes --scheme-pcs mg gamg       # cells and order 4
+    python scripts/bench_petsc.py --rows constant --pcs mg gamg hypre       # the default pc
 """
 
 from __future__ import annotations
@@ -153,6 +167,88 @@ def _serial_variable(n: int, method: str) -> dict:
     problem = _variable_problem(n)
     b = _rhs(n)
     prepare(_variable_problem(WARMUP_N), method).solve(_rhs(WARMUP_N), rtol=RTOL)  # warm-up
+    t0 = time.perf_counter()
+    prepared = prepare(problem, method)
+    t1 = time.perf_counter()
+    solution = prepared.solve(b, rtol=RTOL)
+    t2 = time.perf_counter()
+    return {
+        "setup": t1 - t0,
+        "solve": t2 - t1,
+        "iterations": solution.report.iterations,
+        "residual": solution.report.relative_residual,
+        "converged": solution.report.converged,
+        "checksum": float(solution.x @ b),
+    }
+
+
+#: The schemes table's grids at full size (``--n`` is for the other tables).
+SCHEME_SIZES = {"cells": (128, 128, 128), "order4": (1024, 1024)}
+
+
+def _scheme_problem(kind: str, cells: tuple[int, ...], check: bool = True):
+    """A cell-centred 3-D problem with three kinds of faces, or a 2-D one at order 4."""
+    from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
+
+    if kind == "cells":
+        faces = {
+            "ymin": Neumann(0.0),
+            "ymax": Robin(1.0, 1.0, 0.0),
+            "zmin": Periodic(),
+            "zmax": Periodic(),
+        }
+        grid = Grid.box(cells, boundary=faces, default=Dirichlet(0.0), centering="cell")
+        return Problem(grid, source=0.0, shift=1.0, check=check)
+    grid = Grid.box(cells, boundary={"xmax": Neumann(0.0)}, default=Dirichlet(0.0))
+    return Problem(grid, source=0.0, order=4, check=check)
+
+
+def _scheme_rhs(problem):
+    import numpy as np
+
+    return np.random.default_rng(SEED).standard_normal(problem.size)
+
+
+def _scheme_worker(kind: str, n: int, pc: str) -> dict:
+    """A cell-centred or fourth-order problem on the petsc backend (``n``: 0 for full size)."""
+    from mpi4py import MPI
+
+    from kronpde import prepare
+
+    comm = MPI.COMM_WORLD
+    cells = SCHEME_SIZES[kind] if n == 0 else (n,) * len(SCHEME_SIZES[kind])
+    problem = _scheme_problem(kind, cells, check=False)
+    b = _scheme_rhs(problem)
+    comm.Barrier()
+    t0 = time.perf_counter()
+    prepared = prepare(problem, "amg-cg", backend="petsc", options={"pc": pc})
+    comm.Barrier()
+    t1 = time.perf_counter()
+    solution = prepared.solve(b, rtol=RTOL)
+    comm.Barrier()
+    t2 = time.perf_counter()
+    report = solution.report
+    return {
+        "setup": t1 - t0,
+        "solve": t2 - t1,
+        "iterations": report.iterations,
+        "residual": report.relative_residual,
+        "converged": report.converged,
+        "pc_type": report.options["pc_type"],
+        "levels": report.options.get("levels"),
+        "ranks": comm.size,
+        "unknowns": problem.size,
+        "checksum": None if solution.x is None else float(solution.x @ b),
+    }
+
+
+def _serial_scheme(kind: str, cells: tuple[int, ...], method: str) -> dict:
+    from kronpde import prepare
+
+    problem = _scheme_problem(kind, cells)
+    b = _scheme_rhs(problem)
+    small = _scheme_problem(kind, (WARMUP_N,) * len(cells))
+    prepare(small, method).solve(_scheme_rhs(small), rtol=RTOL)  # warm-up
     t0 = time.perf_counter()
     prepared = prepare(problem, method)
     t1 = time.perf_counter()
@@ -290,9 +386,14 @@ def _amg_cg(n: int) -> dict:
 
 def worker(kind: str, n: int, pc: str) -> None:
     """Run one job: warm-up on a small grid, then the measured grid; rank 0 prints JSON."""
-    run = {"kronpde": _kronpde_worker, "bare": _bare_worker, "variable": _variable_worker}[kind]
-    run(WARMUP_N, pc)
-    result = run(n, pc)
+    if kind.startswith("scheme-"):
+        scheme = kind.split("-", 1)[1]
+        _scheme_worker(scheme, WARMUP_N, pc)
+        result = _scheme_worker(scheme, n, pc)
+    else:
+        run = {"kronpde": _kronpde_worker, "bare": _bare_worker, "variable": _variable_worker}
+        run[kind](WARMUP_N, pc)
+        result = run[kind](n, pc)
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.rank == 0:
@@ -337,16 +438,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pcs", nargs="+", default=["gamg", "hypre"])
     parser.add_argument(
         "--rows",
-        choices=["constant", "variable", "both"],
+        choices=["constant", "variable", "schemes", "both", "all"],
         default="both",
-        help="the constant-coefficient table, the variable-k one, or both (default)",
+        help="the constant-coefficient table, the variable-k one, the cell-centred and "
+        "fourth-order one, both of the first two (default), or all three",
     )
     parser.add_argument("--variable-pcs", nargs="+", default=["mg", "gamg", "hypre"])
+    parser.add_argument("--scheme-pcs", nargs="+", default=["mg", "gamg"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="32³, one repeat")
     parser.add_argument("--no-amg-cg", action="store_true", help="skip kronpde's serial amg-cg")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per job")
-    parser.add_argument("--worker", choices=["kronpde", "bare", "variable"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker",
+        choices=["kronpde", "bare", "variable", "scheme-cells", "scheme-order4"],
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.n, args.pcs[0])
@@ -355,11 +462,62 @@ def main(argv: list[str] | None = None) -> int:
         args.n, args.repeats = 32, 1
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     n = args.n
-    if args.rows in ("constant", "both"):
+    if args.rows in ("constant", "both", "all"):
         _constant_table(args, n)
-    if args.rows in ("variable", "both"):
+    if args.rows in ("variable", "both", "all"):
         _variable_table(args, n)
+    if args.rows in ("schemes", "all"):
+        _scheme_table(args)
     return 0
+
+
+def _scheme_table(args: argparse.Namespace) -> None:
+    """The cell-centred and fourth-order rows: PETSc at 1 and 2 ranks, the serial methods."""
+    quick = 32 if args.quick else 0
+    print(
+        f"\nCell-centred {'x'.join(map(str, SCHEME_SIZES['cells'] if not quick else (32,) * 3))} "
+        "cells (Dirichlet x, Neumann/Robin y, periodic z, c = 1) and the fourth-order scheme on "
+        f"{'x'.join(map(str, SCHEME_SIZES['order4'] if not quick else (32,) * 2))} cells "
+        f"(Dirichlet, one Neumann face), random rhs, CG to rtol {RTOL:g}; median of "
+        f"{args.repeats}; OMP_NUM_THREADS=1\n"
+    )
+    print(
+        "| problem | backend | method | preconditioner | ranks | setup s | solve s | total s "
+        "| iterations |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for kind, label in (("cells", "cell-centred 3-D"), ("order4", "order 4, 2-D")):
+        checks = []
+        for pc in args.scheme_pcs:
+            for ranks in args.ranks:
+                v = [
+                    _launch("scheme-" + kind, quick, pc, ranks, args.timeout)
+                    for _ in range(args.repeats)
+                ]
+                setup, solve = _median(v, "setup"), _median(v, "solve")
+                levels = f" ({v[0]['levels']} levels)" if v[0]["levels"] else ""
+                print(
+                    f"| {label} | petsc | amg-cg | {v[0]['pc_type']}{levels} | {ranks} | "
+                    f"{setup:.2f} | {solve:.2f} | {setup + solve:.2f} | {v[0]['iterations']} |",
+                    flush=True,
+                )
+                checks.append(v[0])
+        cells = SCHEME_SIZES[kind] if not quick else (quick,) * len(SCHEME_SIZES[kind])
+        for method in ("fastdiag", "amg-cg"):
+            v = [_serial_scheme(kind, cells, method) for _ in range(args.repeats)]
+            setup, solve = _median(v, "setup"), _median(v, "solve")
+            how = "-" if method == "fastdiag" else "pyamg sa"
+            print(
+                f"| {label} | serial | {method} | {how} | 1 | {setup:.2f} | {solve:.2f} | "
+                f"{setup + solve:.2f} | {v[0]['iterations']} |",
+                flush=True,
+            )
+            checks.append(v[0])
+        if not all(c["converged"] and c["residual"] <= RTOL for c in checks):
+            print(f"(warning: a run did not reach rtol {RTOL:g}: {checks})")
+        sums = [c["checksum"] for c in checks if c["checksum"] is not None]
+        if max(sums) - min(sums) > 1e-6 * max(abs(x) for x in sums):
+            print(f"(warning: the solutions differ: checksums u.b {sums})")
 
 
 def _variable_table(args: argparse.Namespace, n: int) -> None:
@@ -413,17 +571,29 @@ def _constant_table(args: argparse.Namespace, n: int) -> None:
         "rel. residual | ratio vs bare |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    bare_gamg: dict[int, float] = {}  # the bare GAMG script's total per rank count
     for pc in args.pcs:
         for ranks in args.ranks:
-            runs: dict[str, list[dict]] = {"kronpde": [], "bare": []}
+            kinds = ("kronpde",) if pc == "mg" else ("kronpde", "bare")  # no bare PCMG script
+            runs: dict[str, list[dict]] = {k: [] for k in kinds}
             for r in range(args.repeats):
-                order = ("kronpde", "bare") if r % 2 == 0 else ("bare", "kronpde")
+                order = kinds if r % 2 == 0 else kinds[::-1]
                 for kind in order:
                     runs[kind].append(_launch(kind, n, pc, ranks, args.timeout))
             total = {k: _median(v, "setup") + _median(v, "solve") for k, v in runs.items()}
-            for kind, label in (("bare", "bare petsc4py"), ("kronpde", "kronpde petsc")):
+            if pc == "gamg":
+                bare_gamg[ranks] = total["bare"]
+            labels = (("bare", "bare petsc4py"), ("kronpde", "kronpde petsc"))
+            for kind, label in labels:
+                if kind not in runs:
+                    continue
                 v = runs[kind]
-                ratio = f"{total[kind] / total['bare']:.2f}" if kind == "kronpde" else "1"
+                reference = total.get("bare", bare_gamg.get(ranks))
+                ratio = "1" if kind == "bare" else "-"
+                if kind == "kronpde" and reference:
+                    ratio = f"{total[kind] / reference:.2f}" + (
+                        "" if "bare" in runs else " (vs gamg)"
+                    )
                 print(
                     f"| {label} | {v[0]['pc_type']} | {ranks} | {_median(v, 'setup'):.2f} | "
                     f"{_median(v, 'solve'):.2f} | {v[0]['iterations']} | "
@@ -433,7 +603,9 @@ def _constant_table(args: argparse.Namespace, n: int) -> None:
             checks = {k: v[0]["checksum"] for k, v in runs.items()}
             if not all(x["converged"] for v in runs.values() for x in v):
                 print(f"(warning: a run did not converge: {runs})")
-            elif abs(checks["kronpde"] - checks["bare"]) > 1e-6 * abs(checks["bare"]):
+            elif "bare" in checks and abs(checks["kronpde"] - checks["bare"]) > 1e-6 * abs(
+                checks["bare"]
+            ):
                 print(f"(warning: the two solutions differ: checksums {checks})")
     if not args.no_amg_cg:
         v = [_amg_cg(n) for _ in range(1 if args.quick else 1)]

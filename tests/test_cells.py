@@ -448,12 +448,6 @@ def test_cli_bad_centring_and_petsc_exit_2(tmp_path, capsys):
     assert "[grid] centering" in err
     assert "Traceback" not in err
     case.write_text('[grid]\ncells = [4, 4]\ncentering = ["node", "cell"]\n' + body)
-    assert main(["solve", str(case), "--backend", "petsc"]) == 2
-    err = capsys.readouterr().err
-    assert "cell-centred grids" in err
-    assert "--backend petsc" in err
-    assert len(err.strip().splitlines()) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
     code = main(["solve", str(case), "-o", str(tmp_path / "u.vtr")])
     assert code == 0
     capsys.readouterr()
@@ -463,11 +457,17 @@ def test_cli_bad_centring_and_petsc_exit_2(tmp_path, capsys):
     assert not (tmp_path / "v.vtr").exists()
 
 
-def test_petsc_backend_refuses_cells_without_petsc4py():
-    from kronpde.errors import SolverError
+def test_petsc_backend_takes_cells_and_without_petsc4py_says_how_to_install(monkeypatch):
+    """Cell-centred grids run on PETSc (tests/test_petsc.py): without petsc4py the error
+    names petsc4py and the install script, nothing about the centring."""
+    import sys
 
+    from kronpde.solvers.petsc import PetscUnavailableError
+
+    for name in ("petsc4py", "petsc4py.PETSc", "mpi4py", "mpi4py.MPI"):
+        monkeypatch.setitem(sys.modules, name, None)
     problem, _ = build([4, 4], [(D, D), (D, D)], "cell")
-    with pytest.raises(SolverError, match="cell-centred grids"):
+    with pytest.raises(PetscUnavailableError, match="install-petsc.sh"):
         prepare(problem, backend="petsc")
 
 

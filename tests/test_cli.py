@@ -1133,14 +1133,16 @@ def test_bad_scheme_order_exits_2_naming_the_key(extra, words, tmp_path, capsys)
     assert not out_file.exists()
 
 
-def test_petsc_backend_with_order_4_is_refused(tmp_path, capsys, monkeypatch):
-    from kronpde.errors import SolverError
+def test_petsc_backend_with_order_4_needs_only_petsc4py(tmp_path, capsys, monkeypatch):
+    """The PETSc backend assembles the fourth-order scheme (tests/test_petsc.py): without
+    petsc4py the one obstacle is petsc4py itself, and the error says how to install it."""
     from kronpde.io.case import load_case
+    from kronpde.solvers.petsc import PetscUnavailableError
 
     for name in ("petsc4py", "petsc4py.PETSc", "mpi4py", "mpi4py.MPI"):
         monkeypatch.setitem(sys.modules, name, None)
     problem = load_case(ROOT / "cases" / "poisson2d_order4.toml").problem
     from kronpde.solvers import solve
 
-    with pytest.raises(SolverError, match=r"order = 4, \[scheme\] order"):
+    with pytest.raises(PetscUnavailableError, match="install-petsc.sh"):
         solve(problem, backend="petsc")

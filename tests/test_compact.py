@@ -371,13 +371,15 @@ def test_what_the_fourth_order_scheme_refuses(build, words):
     assert info.value.subject == "order"
 
 
-def test_petsc_backend_refuses_order_4(monkeypatch):
+def test_petsc_backend_takes_order_4_and_without_petsc4py_says_how_to_install(monkeypatch):
+    """The PETSc backend assembles the compact scheme (tests/test_petsc.py); without petsc4py
+    the error is the install hint."""
     import sys
 
     for name in ("petsc4py", "petsc4py.PETSc", "mpi4py", "mpi4py.MPI"):
         monkeypatch.setitem(sys.modules, name, None)
     p = Problem(Grid.box([4, 4]), 1.0, order=4)
-    with pytest.raises(SolverError, match=r"\[scheme\] order"):
+    with pytest.raises(SolverError, match="install-petsc.sh"):
         solve(p, backend="petsc")
 
 

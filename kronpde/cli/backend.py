@@ -25,9 +25,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pc",
         metavar="PC",
-        help="--backend petsc: the multigrid preconditioner of amg-cg: gamg (PETSc's algebraic "
-        "multigrid, the default for a constant k), hypre (BoomerAMG) or mg (geometric multigrid "
-        "on the grid's own coarse grids, the default for a variable k)",
+        help="--backend petsc: the multigrid preconditioner of amg-cg: mg (geometric multigrid "
+        "on the grid's own coarse grids, the default), gamg (PETSc's algebraic multigrid) or "
+        "hypre (BoomerAMG; strongly stretched grids)",
     )
     parser.add_argument(
         "--petsc-options",

@@ -22,7 +22,7 @@ from kronpde.cli.common import (
     picture_path,
     solver_settings,
 )
-from kronpde.cli.parallel import PARALLEL_FORMATS, write_parallel
+from kronpde.cli.parallel import PARALLEL_FORMATS, piece_fields, write_parallel
 
 HELP = "solve a case and write the result"
 
@@ -43,9 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from kronpde.fields import CaseFields, error_norms, measured_over, output_geometry
     from kronpde.io.case import load_case
     from kronpde.io.vtk import write_result
-    from kronpde.settings import AUTO
     from kronpde.solvers import solve
-    from kronpde.solvers.accuracy import FALLBACK_RTOL
     from kronpde.solvers.result import ProgressLines
 
     # under --backend petsc each rank evaluates the equation's data on its own part only,
@@ -56,15 +54,17 @@ def run(args: argparse.Namespace) -> int:
     path, key = output_path(case, args.output)
     check_writable(case, path, key)  # before the solve, which may be long
     picture = picture_path("--plot", args.plot)
+    # pieces on several ranks need a structured format; any other is gathered on rank 0
+    pieces = path is None or path.suffix.lower() in PARALLEL_FORMATS
+    several = petsc_options is not None and launcher_ranks() > 1
     # [exact] u and f, evaluated (and checked) before the solve; a PETSc run on several
     # ranks evaluates each rank's piece only (kronpde.cli.parallel)
-    fields = CaseFields.of(case) if petsc_options is None or launcher_ranks() == 1 else None
+    fields = None if several else CaseFields.of(case)
     problem = case.problem
     quiet = args.quiet
 
     monitor = ProgressLines(None if quiet else sys.stderr)
     ranks = 1
-    notes: list[str] = []
     if petsc_options is None:
         # estimate=True: the discretisation error is estimated (from [exact], else by
         # Richardson) with a numeric rtol too, so that the summary can say when the
@@ -82,34 +82,31 @@ def run(args: argparse.Namespace) -> int:
         from kronpde.errors import DataError, GridError
         from kronpde.solvers import prepare
 
-        rtol = settings.rtol
-        if rtol == AUTO:  # the PETSc backend stops on the residual only
-            rtol = FALLBACK_RTOL
-            notes.append(
-                f"rtol = 'auto' is not available on the PETSc backend; solved to rtol = "
-                f"{FALLBACK_RTOL:g} instead."
-            )
+        gather = "none" if pieces else "root"
         try:
             prepared = prepare(
-                problem, method, backend="petsc", options={**petsc_options, "gather": "none"}
+                problem, method, backend="petsc", options={**petsc_options, "gather": gather}
             )
         except (DataError, GridError) as exc:  # the same error on every rank
             raise case.model_error(exc) from None
         ranks = prepared.ranks
-        if ranks > 1 and path is not None and path.suffix.lower() not in PARALLEL_FORMATS:
-            raise UsageError(
-                key,
-                f"on {ranks} ranks each writes its own piece, which needs a structured "
-                f"format: use .vti or .vtr (got {path.suffix!r})",
-            )
         if ranks > 1 and picture is not None and path is None:
             msg = "--plot"
             raise UsageError(msg, f"on {ranks} ranks draws the written result: give -o")
-        solution = prepared.solve(rtol=rtol, maxiter=settings.maxiter)
+        if ranks > 1:
+            fields = piece_fields(case, prepared)
+        # the same estimate as the serial run: [exact] on each rank's unknowns, else
+        # Richardson against the grid with half the cells, solved on the same ranks
+        exact = fields.exact if ranks == 1 else case.exact
+        solution = prepared.solve(
+            rtol=settings.rtol, maxiter=settings.maxiter, exact=exact, estimate=True
+        )
     report = solution.report
-    warnings = [*notes, *report.warnings]
-    if ranks > 1:  # pieces and an index; the field is never gathered
-        written, errors, names = write_parallel(case, prepared, solution, path, report.converged)
+    warnings = list(report.warnings)
+    if ranks > 1 and pieces:  # pieces and an index; the field is never gathered
+        written, errors, names = write_parallel(
+            case, prepared, solution, path, report.converged, fields
+        )
         if solution.rank != 0:
             return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
         drawn = None
@@ -122,9 +119,15 @@ def run(args: argparse.Namespace) -> int:
                 picture, result.nodes, result.fields["u"], name="u", title=case.path.name
             )
     else:
-        local = solution.local if petsc_options is not None else solution.x
-        u = problem.to_nodes(np.asarray(local, dtype=float).reshape(-1))
-        data = (fields or CaseFields.of(case)).point_data(u)
+        if ranks > 1:  # gathered on rank 0, which writes as a serial run does
+            if solution.rank != 0:
+                return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
+            fields = CaseFields.of(case)
+            x = solution.x
+        else:
+            x = solution.local if petsc_options is not None else solution.x
+        u = problem.to_nodes(np.asarray(x, dtype=float).reshape(-1))
+        data = fields.point_data(u)
         names = list(data)
         errors = error_norms(data)  # over all points of the output, Dirichlet nodes included
         axes, as_cells = output_geometry(case.grid)  # cell data on a cell-centred grid

@@ -11,8 +11,12 @@ Use it through the one entry point, with ``backend="petsc"``::
     solution = solve(problem, backend="petsc", options={"pc": "hypre"})
 
 or on the command line, ``mpirun -n 4 kronpde solve case.toml --backend petsc``.
-The *method* keeps its meaning (``"amg-cg"``: CG preconditioned by algebraic
-multigrid, ``"cg"``: CG with Jacobi); the *backend* says where it runs.  See
+The *method* keeps its meaning (``"amg-cg"``: CG preconditioned by multigrid,
+``"cg"``: CG with Jacobi); the *backend* says where it runs.  Every problem the
+serial code discretises runs here: constant or variable ``k``, node- or
+cell-centred axes in any mix, the second- or fourth-order scheme, any faces, in
+1 to 3 dimensions; ``rtol="auto"`` and the certified bound are computed over the
+ranks (:mod:`kronpde.solvers.petsc.estimates`).  See
 :class:`kronpde.solvers.petsc.backend.PetscSolver` for the options.
 """
 
@@ -56,8 +60,8 @@ def prepare(problem, method: str = "auto", *, options: Mapping[str, Any] | None 
         If petsc4py cannot be imported (the message says how to install it).
     SolverError
         For a method the backend does not run, bad options, or a problem it
-        does not handle (:func:`refusal`: a cell-centred grid, even without
-        petsc4py).
+        does not handle (:func:`refusal`: more than 3 dimensions, even
+        without petsc4py).
     """
     reason = refusal(problem)
     if reason is not None:  # before petsc4py is looked for

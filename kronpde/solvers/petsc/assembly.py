@@ -29,14 +29,23 @@ local-to-global map).
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from kronpde.stencils import AxisOperator
 
-__all__ = ["box_csr", "box_shape", "box_slices", "rows_csr"]
+__all__ = [
+    "box_csr",
+    "box_shape",
+    "box_slices",
+    "compact_box_rows",
+    "rows_csr",
+    "stencil_csr",
+]
 
 
 def box_shape(lo: Sequence[int], hi: Sequence[int]) -> tuple[int, ...]:
@@ -248,6 +257,165 @@ def rows_csr(
     if keep.all():  # every row has all its neighbours (e.g. a periodic box)
         indptr = np.arange(0, m * ncol + 1, ncol, dtype=np.int64)
         return indptr, columns.reshape(-1), values.reshape(-1)
+    indptr = np.zeros(m + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
+    return indptr, columns[keep], values[keep]
+
+
+def compact_box_rows(
+    scheme: Any, lo: Sequence[int], hi: Sequence[int]
+) -> dict[tuple[int, ...], np.ndarray]:
+    """Return the rows of a box of the fourth-order compact operator, by stencil offset.
+
+    The compact operator (:class:`kronpde.compact.CompactScheme`) is a polynomial
+    in the 1-D operators: ``c + Σ_i (1 - c a_i) T_i - Σ_{i<j} (a_i + a_j) T_i T_j``
+    plus the Robin faces' terms ``γ E_n (Σ_t T_t + c)`` (``E_n`` the projection
+    onto a face's row).  A row of a product of 1-D factors along different
+    axes is the product of their rows, so the coefficient of row
+    ``(j_0, ...)`` towards ``(j_0 + o_0, ...)`` (``o_a`` in ``-1, 0, 1``) is a
+    sum over the terms of products of the factors' entries ``T_a[j_a, j_a + o_a]``
+    (``lower``, ``diag``, ``upper`` of the :class:`~kronpde.stencils.AxisOperator`,
+    row by row), of the identity (``o_a = 0``), or of ``E`` (``o_a = 0`` on
+    the face's row).  Nothing outside the box's rows of the 1-D operators is used.
+
+    Parameters
+    ----------
+    scheme : CompactScheme
+        The scheme whose operator to take (``problem.scheme.symmetrized()`` for ``Â``).
+    lo, hi : sequence of int
+        The box of rows.
+
+    Returns
+    -------
+    dict of tuple to ndarray
+        Offset ``(o_0, ...)`` to the coefficients of the box's rows (shape
+        ``hi - lo``), the diagonal ``(0, ...)`` first; a periodic axis with more
+        than two unknowns wraps (the offset names the neighbour across the end).
+
+    Examples
+    --------
+    The interior row of the 2-D scheme (``k = 1``, equal spacing) is
+    ``(1/6h²)[-1 -4 -1; -4 20 -4; -1 -4 -1]``:
+
+    >>> from kronpde import Grid, Problem
+    >>> p = Problem(Grid.box([6, 6]), 1.0, order=4)
+    >>> rows = compact_box_rows(p.scheme, [2, 2], [3, 3])
+    >>> [round(float(rows[o][0, 0]) * 6 / 36, 12) for o in [(0, 0), (0, 1), (1, 1)]]
+    [20.0, -4.0, -1.0]
+    """
+    d = len(scheme.ops)
+    lo = [int(v) for v in lo]
+    hi = [int(v) for v in hi]
+    shape = box_shape(lo, hi)
+    rows = [np.arange(lo[a], hi[a]) for a in range(d)]
+    out: dict[tuple[int, ...], np.ndarray] = {(0,) * d: np.zeros(shape)}
+    # _terms: the polynomial as (coefficient, {axis: factor}), kronpde.compact's own list
+    for coef, factors in scheme._terms():
+        if coef == 0.0:
+            continue
+        per_axis = []
+        for a in range(d):
+            factor = factors.get(a)
+            if factor is None:
+                per_axis.append([(0, None)])
+            elif isinstance(factor, tuple):  # ("row", r): the projection onto row r
+                per_axis.append([(0, (rows[a] == factor[1]).astype(float))])
+            else:
+                band = {
+                    -1: factor.lower[lo[a] : hi[a]],
+                    0: factor.diag[lo[a] : hi[a]],
+                    1: factor.upper[lo[a] : hi[a]],
+                }
+                per_axis.append(list(band.items()))
+        for combo in itertools.product(*per_axis):
+            offset = tuple(o for o, _ in combo)
+            value: Any = coef
+            for a, (_, band) in enumerate(combo):
+                if band is not None:
+                    value = value * _along(band, a, d)
+            if offset not in out:
+                out[offset] = np.zeros(shape)
+            out[offset] += value
+    return out
+
+
+def stencil_csr(
+    coefficients: Mapping[tuple[int, ...], np.ndarray],
+    n: Sequence[int],
+    periodic: Sequence[bool],
+    lo: Sequence[int],
+    hi: Sequence[int],
+    base: Sequence[int] | None = None,
+    extent: Sequence[int] | None = None,
+    *,
+    wrap: bool = True,
+    index_dtype: np.dtype | type = np.int64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return rows of a box stencil (offsets in ``-1, 0, 1`` per axis) in CSR form.
+
+    :func:`rows_csr` for any offsets: the 9-point (2-D) and 19-point (3-D)
+    rows of the fourth-order scheme (:func:`compact_box_rows`).
+
+    Parameters
+    ----------
+    coefficients : mapping of tuple to ndarray
+        Offset ``(o_0, ...)`` to the coefficients of the box's rows towards
+        ``(j_0 + o_0, ...)`` (broadcastable to the box's shape); it must hold
+        the diagonal ``(0, ...)``.
+    n, periodic, lo, hi, base, extent, wrap, index_dtype
+        As for :func:`rows_csr`.
+
+    Returns
+    -------
+    indptr, indices, data : ndarray
+        As for :func:`box_csr`: the diagonal first in every row, zero
+        off-diagonal coefficients left out.
+
+    Raises
+    ------
+    ValueError
+        If a non-zero coupling reaches outside the index box, or the column
+        numbers do not fit ``index_dtype``.
+    """
+    d = len(n)
+    n = [int(v) for v in n]
+    lo = [int(v) for v in lo]
+    hi = [int(v) for v in hi]
+    base = [0] * d if base is None else [int(v) for v in base]
+    extent = list(n) if extent is None else [int(v) for v in extent]
+    index_dtype = np.dtype(index_dtype)
+    if math.prod(extent) > np.iinfo(index_dtype).max:
+        msg = f"stencil_csr: an index box of {math.prod(extent)} entries does not fit {index_dtype}"
+        raise ValueError(msg)
+    centre = (0,) * d
+    offsets = [centre, *(o for o in coefficients if o != centre)]
+    shape = box_shape(lo, hi)
+    m = math.prod(shape)
+    strides = [math.prod(extent[a + 1 :]) for a in range(d)]
+    ncol = len(offsets)
+    values = np.empty((m, ncol))
+    columns = np.empty((m, ncol), dtype=index_dtype)
+    entry_values = values.reshape(*shape, ncol)
+    entry_columns = columns.reshape(*shape, ncol)
+    for e, offset in enumerate(offsets):
+        c = np.broadcast_to(coefficients[offset], shape)
+        column = np.zeros((1,) * d, dtype=index_dtype)
+        inside = np.ones((1,) * d, dtype=bool)
+        for a in range(d):
+            target = np.arange(lo[a], hi[a]) + offset[a]
+            if wrap and periodic[a]:
+                target %= n[a]
+            within = (target >= base[a]) & (target < base[a] + extent[a])
+            inside = inside & _along(within, a, d)
+            position = np.where(within, target - base[a], 0) * strides[a]
+            column = column + _along(position.astype(index_dtype), a, d)
+        if np.any((c != 0.0) & ~inside):
+            msg = f"stencil_csr: a coupling of the box towards offset {offset} leaves the index box"
+            raise ValueError(msg)
+        entry_values[..., e] = c
+        entry_columns[..., e] = column
+    keep = values != 0.0
+    keep[:, 0] = True
     indptr = np.zeros(m + 1, dtype=np.int64)
     np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
     return indptr, columns[keep], values[keep]

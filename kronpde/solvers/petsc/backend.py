@@ -2,23 +2,31 @@
 
 The only kronpde module that imports petsc4py (when a solve is prepared).
 
-Layout.  The unknowns (``grid.shape``, C order, axis 0 slowest) are a DMDA of
-the same sizes with PETSc's x axis being kronpde's *last* axis, so that the
-DMDA's natural ordering (x fastest) is kronpde's C order.  An axis is periodic
-in the DMDA when it is periodic in the grid and has at least 3 unknowns (with
-1 or 2 the 1-D stencil already folds the wrap into in-range couplings, see
-:class:`~kronpde.stencils.AxisOperator`).  The stencil is a star of width 1.
+Layout.  The unknowns (``grid.shape``, C order, axis 0 slowest: nodes, or
+cells along cell-centred axes) are a DMDA of the same sizes with PETSc's x
+axis being kronpde's *last* axis, so that the DMDA's natural ordering (x
+fastest) is kronpde's C order.  An axis is periodic in the DMDA when it is
+periodic in the grid and has at least 3 unknowns (with 1 or 2 the 1-D stencil
+already folds the wrap into in-range couplings, see
+:class:`~kronpde.stencils.AxisOperator`).  The stencil is a star of width 1
+for the second-order scheme and a box of width 1 (9 or 19 points) for the
+fourth-order one.
 
 Assembly.  Each rank asks the DMDA for the box of unknowns it owns and its
-ghosted box, and builds the rows of the box from the symmetrised 1-D stencils
-``problem.symmetric_axis_operators`` with :func:`kronpde.solvers.petsc.assembly.box_csr`
-(columns numbered in the ghosted box, whose ghost layer holds the periodic
-images), maps the columns to PETSc's global numbering with the DMDA's
-local-to-global map, and inserts them into the DMDA's preallocated matrix.
-The right-hand side of the box comes from
-:meth:`kronpde.Problem.rhs` with ``box=`` (source and boundary lifting of the
-box only).  No rank builds or holds anything global except the gathered
-solution.
+ghosted box, and builds the rows of the box: from the symmetrised 1-D
+stencils ``problem.symmetric_axis_operators`` with
+:func:`kronpde.solvers.petsc.assembly.box_csr`, from the variable-coefficient
+flux form (:meth:`kronpde.Problem.variable_rows`, ``k`` on the box and one
+layer around it) with :func:`~kronpde.solvers.petsc.assembly.rows_csr`, or,
+at order 4, from the rows of the compact scheme's Kronecker polynomial
+(:func:`~kronpde.solvers.petsc.assembly.compact_box_rows`) with
+:func:`~kronpde.solvers.petsc.assembly.stencil_csr`; columns numbered in the
+ghosted box (whose ghost layer holds the periodic images), mapped to PETSc's
+global numbering with the DMDA's local-to-global map.  The right-hand side of
+the box comes from :meth:`kronpde.Problem.rhs` with ``box=`` (source and
+boundary lifting of the box only; at order 4 ``M f`` and the face corrections
+from the box and three layers around it, :func:`kronpde.compact_rhs.compact_rhs_box`).
+No rank builds or holds anything global except the gathered solution.
 
 System.  As in the serial iterative methods, CG runs on ``Â y = D b`` with
 ``Â = D A D^{-1}`` (symmetric), ``D = W^{1/2}`` the square root of the
@@ -37,6 +45,11 @@ Stopping rule.  KSP uses the unpreconditioned norm, ``||D b - Â y|| =
 from its iterate with a tightened tolerance (at most
 :data:`kronpde.solvers.result.MAX_ROUNDS` rounds): the rule of the serial
 methods, run by the same :func:`kronpde.solvers.result.continue_rounds`.
+With ``rtol="auto"`` KSP runs to an absolute tolerance on the same norm, and
+the certified bound and the discretisation-error estimate, both computed over
+the ranks (:mod:`kronpde.solvers.petsc.estimates`), decide as in
+:func:`kronpde.solvers.result.goal_rounds`.  Every report carries the
+certified ``algebraic_error_bound``.
 """
 
 from __future__ import annotations
@@ -54,8 +67,25 @@ import numpy as np
 
 from kronpde.boundary import DataSurvey
 from kronpde.errors import OptionError, SolverError
-from kronpde.settings import check_maxiter, check_tolerance
-from kronpde.solvers.petsc.assembly import box_csr, box_shape, box_slices, rows_csr
+from kronpde.settings import AUTO, check_maxiter, check_rtol, check_tolerance
+from kronpde.solvers.accuracy import FALLBACK_RTOL, ErrorEstimate, Goal, Unavailable
+from kronpde.solvers.petsc.assembly import (
+    box_csr,
+    box_shape,
+    box_slices,
+    compact_box_rows,
+    rows_csr,
+    stencil_csr,
+)
+from kronpde.solvers.petsc.estimates import (
+    DistributedCertifier,
+    eigenvalue_bound,
+    exact_estimate,
+    goal_floor,
+    local_exact,
+    richardson_estimate,
+)
+from kronpde.solvers.petsc.fetch import PointFetch
 from kronpde.solvers.petsc.multigrid import box_interpolation, kept_nodes, levels
 from kronpde.solvers.petsc.options import (
     INSTALL_HINT,
@@ -68,12 +98,14 @@ from kronpde.solvers.petsc.options import (
 )
 from kronpde.solvers.registry import METHODS as SERIAL_METHODS
 from kronpde.solvers.result import (
+    Outcome,
     ProgressLines,
     Round,
-    Rounds,
     Solution,
     check_option_keys,
     continue_rounds,
+    goal_message,
+    goal_rounds,
     iteration_message,
     make_report,
 )
@@ -146,7 +178,7 @@ def _choose(method: Any) -> tuple[str, str]:
         raise OptionError(msg)
     if method != "auto":
         return method, "requested"
-    return "amg-cg", "auto: the petsc backend runs CG preconditioned by algebraic multigrid"
+    return "amg-cg", "auto: the petsc backend runs CG preconditioned by multigrid"
 
 
 class PetscSolver:
@@ -157,9 +189,10 @@ class PetscSolver:
     communicator makes the same calls with the same problem.
 
     Methods: ``"amg-cg"`` (``"auto"``): KSPCG preconditioned by one V-cycle
-    of PETSc's GAMG (``pc="gamg"``, default) or hypre's BoomerAMG
-    (``pc="hypre"``); ``"cg"``: KSPCG with Jacobi (``pc="jacobi"``,
-    default) or none (``pc="none"``).
+    of PETSc's GAMG (``pc="gamg"``), hypre's BoomerAMG (``pc="hypre"``) or
+    kronpde's geometric multigrid on PETSc's PCMG (``pc="mg"``); the default
+    is :func:`~kronpde.solvers.petsc.options.default_pc`; ``"cg"``: KSPCG with
+    Jacobi (``pc="jacobi"``, default) or none (``pc="none"``).
 
     Notes
     -----
@@ -188,18 +221,29 @@ class PetscSolver:
 
     @classmethod
     def from_problem(
-        cls, problem, method: str = "auto", *, options: Mapping[str, Any] | None = None
+        cls,
+        problem,
+        method: str = "auto",
+        *,
+        options: Mapping[str, Any] | None = None,
+        ownership: tuple[np.ndarray, ...] | None = None,
     ) -> PetscSolver:
         """Build the DMDA, assemble this rank's rows, set up KSP and the preconditioner.
 
         Parameters
         ----------
         problem : Problem
-            A Kronecker-sum problem in 1 to 3 dimensions.
+            A problem in 1 to 3 dimensions: constant or variable ``k``, node- or
+            cell-centred axes, order 2 or 4.
         method : str
             ``"auto"``, ``"amg-cg"`` or ``"cg"``.
         options : mapping, optional
             See the class docstring.
+        ownership : tuple of ndarray, optional
+            The unknowns each rank owns along every axis (kronpde's axis order),
+            as PETSc's DMDA ownership ranges; default PETSc's split.  The
+            Richardson estimate places a coarse grid's unknowns in the ranks
+            that own the fine grid's nodes at the same place.
 
         Returns
         -------
@@ -210,9 +254,8 @@ class PetscSolver:
         PetscUnavailableError
             Without petsc4py.
         SolverError
-            For another method, an unknown option or value, a problem that is
-            not a Kronecker sum, has more than 3 dimensions or a cell-centred
-            axis, or a PETSc failure (with PETSc's message).
+            For another method, an unknown option or value, a problem of more
+            than 3 dimensions, or a PETSc failure (with PETSc's message).
         """
         if options is not None and not isinstance(options, Mapping):
             msg = f"options must be a mapping (dict), got {type(options).__name__}"
@@ -237,9 +280,9 @@ class PetscSolver:
             msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
             raise OptionError(msg)
         petsc_options = parse_petsc_options(options.get("petsc_options"))
-        reason = refusal(problem)
-        if reason is not None:
-            raise SolverError(reason)
+        refused = refusal(problem)
+        if refused is not None:
+            raise SolverError(refused)
         if not (
             getattr(problem, "is_kronecker_sum", False)
             or getattr(problem, "variable_coefficient", False)
@@ -248,12 +291,6 @@ class PetscSolver:
                 "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
                 "nor the variable-coefficient flux form; the petsc backend assembles its rows "
                 "from the 1-D stencils or from kronpde.variable's rows, and handles those only"
-            )
-            raise SolverError(msg)
-        if not 1 <= problem.grid.dimension <= 3:
-            msg = (
-                f"petsc backend: a {problem.grid.dimension}-D grid; PETSc's DMDA has 1 to 3 "
-                "dimensions"
             )
             raise SolverError(msg)
         PETSc = import_petsc()
@@ -266,34 +303,42 @@ class PetscSolver:
         self.gather = gather
         self.petsc_options = petsc_options
         self._PETSc = PETSc
+        self._richardson: ErrorEstimate | Unavailable | None = None  # made on first use
         try:
-            self._setup(options.get("comm"), monitor)
+            self._setup(options.get("comm"), monitor, ownership)
         except PETSc.Error as exc:
             msg = f"petsc backend: PETSc failed during set-up: {_petsc_message(exc)}"
             raise SolverError(msg) from exc
         return self
 
     # -- set-up ---------------------------------------------------------------------------
-    def _setup(self, comm, monitor) -> None:
+    def _setup(self, comm, monitor, ownership=None) -> None:
         PETSc = self._PETSc
         t0 = time.perf_counter()
         p = self.problem
         grid = p.grid
         d = grid.dimension
         comm = PETSc.COMM_WORLD if comm is None else comm
+        self.comm = comm
         periodic = [axis.periodic and axis.n_unknowns >= 3 for axis in grid.axes]
         boundary = [
             PETSc.DM.BoundaryType.PERIODIC if per else PETSc.DM.BoundaryType.NONE
             for per in periodic
         ]
+        layout: dict[str, Any] = {}
+        if ownership is not None:
+            ranges = tuple(np.asarray(r, dtype=PETSc.IntType) for r in reversed(ownership))
+            layout = {"proc_sizes": tuple(len(r) for r in ranges), "ownership_ranges": ranges}
+        compact = p.scheme is not None  # the 9- or 19-point rows of the fourth-order scheme
         da = PETSc.DMDA().create(
             dim=d,
             dof=1,
             sizes=tuple(reversed(grid.shape)),
             boundary_type=tuple(reversed(boundary)),
-            stencil_type=PETSc.DMDA.StencilType.STAR,
+            stencil_type=PETSc.DMDA.StencilType.BOX if compact else PETSc.DMDA.StencilType.STAR,
             stencil_width=1,
             comm=comm,
+            **layout,
         )
         self._da = da
         self.rank = da.getComm().getRank()
@@ -331,6 +376,18 @@ class PetscSolver:
                 wrap=False,
                 index_dtype=PETSc.IntType,
             )
+        elif compact:
+            indptr, columns, values = stencil_csr(
+                compact_box_rows(p.scheme.symmetrized(), self.lo, self.hi),
+                grid.shape,
+                [axis.periodic for axis in grid.axes],
+                self.lo,
+                self.hi,
+                glo,
+                gext,
+                wrap=False,
+                index_dtype=PETSc.IntType,
+            )
         else:
             indptr, columns, values = box_csr(
                 p.symmetric_axis_operators,
@@ -342,10 +399,23 @@ class PetscSolver:
                 wrap=False,
                 index_dtype=PETSc.IntType,
             )
+        self.k_min = rows.k_min if p.variable_coefficient else float(p.coefficient)
         columns = da.getLGMap().apply(columns)
         A = _csr_matrix(PETSc, da.getComm(), indptr, columns, values)
         A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
         self._A = A
+        # what the certified bound needs of the rows: the diagonal, and |Â| unless Â has a
+        # non-negative diagonal and non-positive couplings (then |Â| v = 2 diag v - Â v)
+        starts = indptr[:-1]
+        self._diagonal = np.array(values[starts]) if starts.size else np.zeros(0)
+        others = np.ones(values.size, dtype=bool)
+        others[starts] = False
+        mine = bool(np.all(self._diagonal >= 0.0) and np.all(values[others] <= 0.0))
+        self.z_matrix = self.allreduce(0.0 if mine else 1.0, "max") == 0.0
+        self._abs_A = None
+        if not self.z_matrix:
+            self._abs_A = _csr_matrix(PETSc, da.getComm(), indptr, columns, np.abs(values))
+        del indptr, columns, values, others
 
         w = p.weights((self.lo, self.hi)).reshape(-1)
         self._w = w
@@ -410,6 +480,7 @@ class PetscSolver:
             "gather": self.gather,
             "petsc_options": [f"-{n} {v}".strip() for n, v in self.petsc_options],
         }
+        self._certifier: DistributedCertifier | None = None  # made on first use
         self.setup_seconds = time.perf_counter() - t0
 
     def _multigrid(self, pc) -> list[tuple[str, str]]:
@@ -537,11 +608,13 @@ class PetscSolver:
         b: np.ndarray | None = None,
         *,
         x0: np.ndarray | None = None,
-        rtol: float = 1e-8,
+        rtol: float | str = 1e-8,
         atol: float = 0.0,
         maxiter: int | None = None,
         callback: Callable[[np.ndarray], Any] | None = None,
         monitor: Any = None,
+        exact: Any = None,
+        estimate: bool | None = None,
     ) -> PetscSolution:
         """Solve ``A u = b`` (collective).
 
@@ -556,6 +629,11 @@ class PetscSolver:
         rtol, atol : float, optional
             Target ``||b - A u||_2 <= max(rtol ||b||_2, atol)`` on the
             unsymmetrised system (the rule of :mod:`kronpde.solvers.result`).
+            ``rtol="auto"``: stop when the certified algebraic error is at most
+            a tenth of the estimated discretisation error, as the serial methods
+            (:meth:`kronpde.solvers.driver.PreparedSolver.solve`); the estimate
+            and the bound are computed over the ranks
+            (:mod:`kronpde.solvers.petsc.estimates`).
         maxiter : int, optional
             CG iterations allowed over all rounds (default ``10 n``).
         callback : callable, optional
@@ -564,6 +642,14 @@ class PetscSolver:
             rank's box).
         monitor : text stream or callable, optional
             As the option ``monitor`` (which it replaces for this solve).
+        exact : number, str, callable or ndarray, optional
+            A known solution: the discretisation error is estimated against
+            it, ``||u - u_exact||_W``; each rank evaluates it on its own
+            unknowns (an array: the global array, each rank takes its part).
+        estimate : bool, optional
+            As for the serial solve: None (default) estimates with
+            ``rtol="auto"`` or ``exact``; True always (Richardson: one PETSc
+            solve of the grid with half the cells, on the same ranks); False never.
 
         Returns
         -------
@@ -572,41 +658,56 @@ class PetscSolver:
         Raises
         ------
         OptionError
-            For a right-hand side or initial guess of the wrong shape or not
-            finite, or bad tolerances (a ``ValueError``).
+            For a right-hand side, initial guess or exact solution of the wrong
+            shape or not finite, or bad tolerances (a ``ValueError``).
         SolverError
             If PETSc fails.
         """
-        rtol = check_tolerance(rtol, "rtol")
+        rtol = check_rtol(rtol, "rtol")
         atol = check_tolerance(atol, "atol")
         maxiter = check_maxiter(maxiter)
+        if estimate not in (None, True, False):
+            msg = f"estimate must be None, True or False, got {estimate!r}"
+            raise OptionError(msg)
+        auto = rtol == AUTO
+        if auto and estimate is False:
+            msg = (
+                "rtol='auto' compares with an estimate of the discretisation error, which "
+                "estimate=False forbids"
+            )
+            raise OptionError(msg)
         if monitor is not None:
             self._monitor = self._as_monitor(monitor)
         p = self.problem
         if b is None:
-            b_local = self._b_local.copy()
+            b_local, own_rhs = self._b_local.copy(), True
         else:
             b_local = self._local_vector(b, "b").reshape(-1)
+            same = bool(np.array_equal(b_local, self._b_local))
+            own_rhs = self.allreduce(0.0 if same else 1.0, "max") == 0.0
         x0_local = None if x0 is None else self._local_vector(x0, "x0").reshape(-1)
+        exact_local = None if exact is None else local_exact(self, exact)
         t0 = time.perf_counter()
         try:
-            x_local, result, projected, message = self._iterate(
-                b_local, x0_local, rtol, atol, maxiter, callback
+            outcome, projected, extra = self._solve_local(
+                b_local, x0_local, rtol, atol, maxiter, callback, exact_local, own_rhs, estimate
             )
         except self._PETSc.Error as exc:
             msg = f"petsc backend: PETSc failed during the solve: {_petsc_message(exc)}"
             raise SolverError(msg) from exc
         solve_seconds = time.perf_counter() - t0
+        x_local = outcome.x
         x = self._gather(x_local)
         report = make_report(
             self,
-            converged=result.converged,
-            iterations=result.iterations,
-            residual_norms=result.residual_norms,
-            relative_residual=result.relative_residual,
+            converged=outcome.converged,
+            iterations=outcome.iterations,
+            residual_norms=outcome.residual_norms,
+            relative_residual=outcome.relative_residual,
             solve_seconds=solve_seconds,
             projected_norm=projected,
-            message=message,
+            message=outcome.message,
+            **extra,
         )
         local = x_local.reshape(self.local_shape)
         return PetscSolution(
@@ -619,28 +720,160 @@ class PetscSolver:
             ranks=self.ranks,
         )
 
-    def _iterate(self, b, x0, rtol, atol, maxiter, callback):
+    @property
+    def certifier(self) -> DistributedCertifier:
+        """The certified bound of this solver's iterates (its eigenvalue bound made once)."""
+        if self._certifier is None:
+            self._certifier = DistributedCertifier(self, eigenvalue_bound(self))
+        return self._certifier
+
+    def _project(self, b: np.ndarray) -> tuple[np.ndarray, float]:
+        """Return ``b`` projected onto the range of ``A`` and the relative norm removed.
+
+        :meth:`kronpde.Problem.project_rhs` over the ranks: a singular problem's
+        weighted mean is removed; other problems keep ``b``.
+        """
+        if not self.problem.singular:
+            return b, 0.0
+        norm_b = self._norm(b)
+        mean = self._sum(self._w * b) / self._weight_sum
+        removed = abs(mean) * math.sqrt(self.problem.size)
+        return b - mean, (removed / norm_b if norm_b > 0 else 0.0)
+
+    def _solve_local(
+        self,
+        b_local: np.ndarray,
+        x0_local: np.ndarray | None,
+        rtol: float | str,
+        atol: float,
+        maxiter: int | None,
+        callback: Callable[[np.ndarray], Any] | None,
+        exact_local: np.ndarray | None = None,
+        own_rhs: bool = True,
+        estimate: bool | None = None,
+        goal: Goal | None = None,
+    ) -> tuple[Outcome, float, dict[str, Any]]:
+        """Solve for this rank's block of ``b``: the serial driver's rules, over the ranks.
+
+        Returns the :class:`~kronpde.solvers.result.Outcome` (with this rank's
+        block of ``x``), the projected norm, and the report's accuracy fields
+        (``algebraic_error_bound``, ``warnings``, ``discretisation_error``,
+        ``discretisation_estimate``).  ``goal``: a given goal (the coarse
+        solves of the Richardson estimate run to the rounding level with one).
+        """
+        b_proj, projected = self._project(b_local)
+        nb = self._norm(b_proj)
+        auto = rtol == AUTO
+        warnings: list[str] = []
+        estimator, why = None, ""
+        wanted = estimate is True or (estimate is None and (auto or exact_local is not None))
+        if goal is None and wanted:
+            estimator, why = self._estimator(b_proj, exact_local, own_rhs)
+            if estimator is None and not auto:
+                warnings.append(f"No discretisation-error estimate: {why}.")
+        if goal is None and auto:
+            goal = self._goal(estimator)
+            if goal is None:
+                if estimator is not None:
+                    why = "no certified lower bound on the smallest eigenvalue of A"
+                warnings.append(
+                    f"rtol='auto' fell back to rtol = {FALLBACK_RTOL:g}: no discretisation-error "
+                    f"estimate could be made ({why})."
+                )
+        if auto or goal is not None:
+            target = FALLBACK_RTOL
+        else:
+            target = max(rtol, atol / nb) if nb > 0.0 else rtol
+        outcome = self._iterate(b_proj, x0_local, target, maxiter, callback, goal, nb)
+        x = outcome.x
+        certificate = outcome.certificate
+        if certificate is None:
+            certificate = self.certifier.certify(x, b_proj)
+        message = outcome.message
+        warnings.extend(outcome.warnings)
+        bound = certificate.bound
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        error = None if estimator is None else estimator(x)
+        if bound is None:
+            warnings.append(
+                "The algebraic error bound was not computed: no certified lower bound on the "
+                "smallest eigenvalue of A is known for this problem."
+            )
+        else:
+            if goal is None:  # the goal's own message gives the bound already
+                message += f" Certified algebraic error ||u - u_h||_W <= {bound:.3e}."
+            if error is not None and bound > error and not outcome.warnings:
+                warnings.append(
+                    f"The certified algebraic error {bound:.3e} exceeds the estimated "
+                    f"discretisation error {error:.3e} ({estimator.kind}): the solution may be "
+                    "less accurate than the grid allows; lower rtol, or use rtol='auto'."
+                )
+        if error is not None:
+            message += (
+                f" Estimated discretisation error {error:.3e}: {estimator.description}."
+                if goal is None
+                else f" The estimate: {estimator.description}."
+            )
+        outcome = Outcome(
+            x,
+            outcome.converged,
+            outcome.iterations,
+            outcome.residual_norms,
+            outcome.relative_residual,
+            message,
+            certificate,
+            outcome.warnings,
+        )
+        extra = {
+            "algebraic_error_bound": bound,
+            "warnings": warnings,
+            "discretisation_error": error,
+            "discretisation_estimate": None if estimator is None else estimator.kind,
+        }
+        return outcome, projected, extra
+
+    def _goal(self, estimator: ErrorEstimate | None) -> Goal | None:
+        """Return what ``rtol="auto"`` asks of CG (None: it cannot ask), as the serial driver."""
+        eigenvalue = self.certifier.eigenvalue
+        if estimator is None or eigenvalue is None:
+            return None
+        floor = goal_floor(self) * estimator.solution_norm
+        return Goal(estimator, eigenvalue.value, floor=floor)
+
+    def _estimator(
+        self, b: np.ndarray, exact: np.ndarray | None, own_rhs: bool
+    ) -> tuple[ErrorEstimate | None, str]:
+        """Return the discretisation-error estimate of this solve, or None and why not."""
+        if exact is not None:
+            return exact_estimate(self, exact, b), ""
+        if not own_rhs:
+            return None, (
+                "b is not the problem's own right-hand side, so the coarse grid has no "
+                "counterpart of it (pass exact= to compare with a known solution)"
+            )
+        if self._richardson is None:
+            try:
+                self._richardson = richardson_estimate(self)
+            except Unavailable as exc:
+                self._richardson = exc
+        if isinstance(self._richardson, Unavailable):
+            return None, str(self._richardson)
+        return self._richardson, ""
+
+    def _iterate(self, b, x0, target, maxiter, callback, goal, nb) -> Outcome:
+        """Run KSP on ``Â y = D b`` (``b`` projected): the rounds of a target, or of a goal."""
         PETSc = self._PETSc
         p = self.problem
         D = self._D
-        w = self._w
         n = p.size
         name = self.method
-        norm_b = self._norm(b)
-        projected = 0.0
-        if p.singular:  # b -= its weighted mean: p.project_rhs, over all ranks
-            mean = self._sum(w * b) / self._weight_sum
-            b = b - mean
-            projected = abs(mean) * math.sqrt(n) / norm_b if norm_b > 0 else 0.0
-        nb = self._norm(b)
         x = np.zeros_like(b)
         if nb == 0.0:
-            done = Rounds(True, 0, [0.0], 0.0, 0, Round(True, 0, [0.0], "converged"))
-            return x, done, projected, f"{name}: b is zero, so u = 0."
-        target = max(rtol, atol / nb)
+            return Outcome(x, True, 0, [0.0], 0.0, f"{name}: b is zero, so u = 0.")
         maxiter = 10 * n if maxiter is None else maxiter
         ksp = self._ksp
-        bhat, y, r = self._bhat, self._y, self._r
+        bhat, y = self._bhat, self._y
         bhat.array[:] = D * b
         self._norm_bhat = float(bhat.norm()) or 1.0
         if x0 is None:
@@ -649,10 +882,11 @@ class PetscSolver:
             y.array[:] = D * x0
         self._callback = callback
         offset = [0]
+        state: dict[str, Any] = {}
 
-        def run(inner: float, left: int, warm: bool) -> Round:
+        def run(inner: float, left: int, warm: bool, absolute: float = 0.0) -> Round:
             ksp.setInitialGuessNonzero(x0 is not None or warm)
-            ksp.setTolerances(rtol=inner, atol=0.0, max_it=left)
+            ksp.setTolerances(rtol=inner, atol=absolute, max_it=left)
             ksp.setConvergenceHistory(reset=True)
             self._iteration_offset = offset[0]
             with _options_scope(PETSc, self._database):  # the viewers of petsc_options
@@ -670,19 +904,53 @@ class PetscSolver:
             detail = f"KSP converged reason {_reason_name(PETSc, reason)}."
             return Round(reason > 0, its, list(ksp.getConvergenceHistory()), status, detail)
 
-        def true_relative_residual() -> float:
+        def certify():
+            """Return the certificate of the current iterate (its true residual, the bound)."""
             np.divide(y.array, D, out=x)
             if p.singular:
-                x[:] -= self._sum(w * x) / self._weight_sum
-            self._A.mult(y, r)  # b - A u = D^{-1} (D b - Â y)
-            return self._norm((bhat.array - r.array) / D) / nb
+                x[:] -= self._sum(self._w * x) / self._weight_sum
+            state["certificate"] = self.certifier.certify(x, b)
+            return state["certificate"]
 
+        note = f"KSP {ksp.getType()}, PC {ksp.getPC().getType()}, {self.ranks} rank(s)."
         try:
-            result = continue_rounds(run, true_relative_residual, target=target, maxiter=maxiter)
+            if goal is not None:
+                found = goal_rounds(
+                    lambda atol, left, warm: run(0.0, left, warm, atol),
+                    certify,
+                    lambda: goal.estimate(x),
+                    goal=goal,
+                    maxiter=maxiter,
+                )
+                cert = found.certificate
+                warnings: tuple[str, ...] = ()
+                if found.status == "rounding":
+                    warnings = (goal_message(name, found, goal, maxiter, ""),)
+                return Outcome(
+                    x,
+                    found.converged,
+                    found.iterations,
+                    found.residual_norms,
+                    cert.residual_norm / nb,
+                    goal_message(name, found, goal, maxiter, note),
+                    cert,
+                    warnings,
+                )
+            result = continue_rounds(
+                run, lambda: certify().residual_norm / nb, target=target, maxiter=maxiter
+            )
         finally:
             self._callback = None
-        note = f"KSP {ksp.getType()}, PC {ksp.getPC().getType()}, {self.ranks} rank(s)."
-        return x, result, projected, iteration_message(name, result, target, maxiter, note)
+        message = iteration_message(name, result, target, maxiter, note)
+        return Outcome(
+            x,
+            result.converged,
+            result.iterations,
+            result.residual_norms,
+            result.relative_residual,
+            message,
+            state.get("certificate"),
+        )
 
     def _natural(self, x_local: np.ndarray):
         """Return the unknowns in PETSc's natural ordering (kronpde's C order), distributed."""
@@ -708,64 +976,78 @@ class PetscSolver:
         natural.destroy()
         return x
 
-    # -- a rank's piece of the nodal field (parallel output) ---------------------------
+    # -- a rank's piece of the field (parallel output) ---------------------------------
     def piece_box(self) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
-        """Return this rank's nodes for a piece of a parallel output: owned, and held.
+        """Return this rank's points for a piece of a parallel output: owned, and held.
 
-        A rank *owns* the nodes of its unknowns, with the Dirichlet nodes and the
-        periodic image node ``m`` beyond them when its box reaches a face, and
-        *holds* also the first layer of nodes past its owned ones (owned by the
-        next rank), so that neighbouring pieces share a layer and their cells
-        tile the grid (:func:`kronpde.io.pieces.piece_extent`).
+        The points are the field's (:attr:`kronpde.Grid.points`: nodes, or cell
+        centres along cell-centred axes).  A rank *owns* the points of its
+        unknowns, with the Dirichlet nodes and the periodic image node ``m``
+        beyond them when its box reaches a face of a node-centred axis, and
+        *holds* also the first layer of points past its owned ones (owned by
+        the next rank), so that neighbouring pieces share a layer and their
+        cells tile the grid of the points (:func:`kronpde.io.pieces.piece_extent`).
+        On a grid cell-centred along every axis the output is cell data on the
+        grid of the faces, and a rank holds the cells it owns
+        (:meth:`cell_piece_extent`).
 
         Returns
         -------
         owned, held : tuple of slice
-            A ``slice(first, stop)`` per axis of the nodal array.
+            A ``slice(first, stop)`` per axis of the field's array.
         """
         owned, held = [], []
         for a, axis in enumerate(self.problem.grid.axes):
-            start, n, m = axis.unknown_slice.start, axis.n_unknowns, axis.cells
+            start, n, last = axis.unknown_slice.start, axis.n_unknowns, axis.points.size - 1
             first = 0 if self.lo[a] == 0 else self.lo[a] + start
-            stop = m + 1 if self.hi[a] == n else self.hi[a] + start
+            stop = last + 1 if self.hi[a] == n else self.hi[a] + start
             owned.append(slice(first, stop))
-            held.append(slice(first, min(stop, m) + 1))
+            held.append(slice(first, min(stop, last) + 1))
         return tuple(owned), tuple(held)
 
-    def nodal_piece(self, solution: PetscSolution) -> np.ndarray:
-        """Return this rank's piece of the nodal field ``u`` on the held nodes of :meth:`piece_box`.
+    def cell_piece_extent(self) -> tuple[tuple[int, int], ...]:
+        """Return the faces ``(first, last)`` per axis around this rank's cells (cell data).
 
-        Collective: each rank receives the values of the layer of unknowns its
-        neighbours own (edges and corners included) by one PETSc scatter from
-        the natural ordering; nothing global is gathered.  Dirichlet nodes carry
-        their values, a periodic axis' node ``m`` repeats node ``0``.
+        For a grid cell-centred along every axis: the piece of cells
+        ``lo <= j < hi`` spans faces ``lo .. hi`` (neighbouring pieces share a
+        layer of faces, their cells tile the grid).
         """
-        PETSc = self._PETSc
-        grid = self.problem.grid
+        return tuple((int(low), int(h)) for low, h in zip(self.lo, self.hi, strict=True))
+
+    def field_piece(self, x_local: np.ndarray, box: tuple[slice, ...]) -> np.ndarray:
+        """Return the field (Dirichlet values included) on a box of points (collective).
+
+        Each rank receives the values of the unknowns of its box of points
+        that other ranks own by one PETSc scatter from the natural ordering;
+        nothing global is gathered.
+
+        Parameters
+        ----------
+        x_local : ndarray
+            This rank's unknowns.
+        box : tuple of slice
+            A ``slice(first, stop)`` per axis of the field's array.
+
+        Returns
+        -------
+        ndarray
+            The field on the box: Dirichlet nodes carry their values, a
+            periodic node-centred axis' node ``m`` repeats node ``0``.
+        """
+        fetch = PointFetch(self, box)
+        try:
+            return fetch(x_local)
+        finally:
+            fetch.destroy()
+
+    def nodal_piece(self, solution: PetscSolution) -> np.ndarray:
+        """Return this rank's piece of the field ``u`` on the held points of :meth:`piece_box`.
+
+        Collective (:meth:`field_piece`): edges and corners included, nothing
+        global gathered.
+        """
         _, held = self.piece_box()
-        rows, where = [], []  # per axis: the unknown of each held node, and which held nodes
-        for a, axis in enumerate(grid.axes):
-            start, n = axis.unknown_slice.start, axis.n_unknowns
-            nodes = np.arange(held[a].start, held[a].stop)
-            j = nodes - start
-            if axis.periodic:
-                j = j % n  # node m is node 0
-            inside = (j >= 0) & (j < n)
-            rows.append(j[inside])
-            where.append(np.flatnonzero(inside))
-        index = np.ravel_multi_index(np.meshgrid(*rows, indexing="ij"), grid.shape).reshape(-1)
-        natural = self._natural(solution.local.reshape(-1))
-        wanted = PETSc.IS().createGeneral(index.astype(PETSc.IntType), comm=PETSc.COMM_SELF)
-        values = PETSc.Vec().createSeq(index.size, comm=PETSc.COMM_SELF)
-        scatter = PETSc.Scatter().create(natural, wanted, values, None)
-        scatter.scatter(
-            natural, values, addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD
-        )
-        piece, _ = grid.dirichlet_nodes(held)
-        piece[np.ix_(*where)] = np.asarray(values.array).reshape([r.size for r in rows])
-        for obj in (scatter, values, wanted, natural):
-            obj.destroy()
-        return piece
+        return self.field_piece(solution.local.reshape(-1), held)
 
     def allreduce(self, value: float, op: str = "sum") -> float:
         """Return ``value`` summed (``op="sum"``) or maximised (``"max"``) over all ranks."""

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kronpde.boundary import Dirichlet
 from kronpde.grid import Axis
 
 __all__ = [
@@ -77,7 +78,15 @@ def coarse_axis(axis: Axis) -> Axis:
     if axis.cells < MIN_CELLS:
         return axis
     nodes = axis.nodes[kept_nodes(axis.cells)]
-    return Axis(nodes.size - 1, axis.lower, axis.upper, axis.lower_bc, axis.upper_bc, tuple(nodes))
+    return Axis(
+        nodes.size - 1,
+        axis.lower,
+        axis.upper,
+        axis.lower_bc,
+        axis.upper_bc,
+        tuple(nodes),
+        axis.centering,
+    )
 
 
 def levels(axes: Sequence[Axis], coarse_unknowns: int | None = None) -> list[tuple[Axis, ...]]:
@@ -146,6 +155,10 @@ def interpolation_1d(fine: Axis, coarse: Axis) -> tuple[np.ndarray, np.ndarray]:
         n = fine.n_unknowns
         columns = np.stack([np.arange(n), np.zeros(n, dtype=int)], axis=1)
         return columns, np.stack([np.ones(n), np.zeros(n)], axis=1)
+    if fine.cell_centred:
+        columns, weights = _cell_weights(fine, coarse)
+        scale = np.sqrt(fine.weights)[:, None] / np.sqrt(coarse.weights)[columns]
+        return columns, weights * scale
     m, mc = fine.cells, coarse.cells
     kept = kept_nodes(m)
     j = fine.unknown_slice.start + np.arange(fine.n_unknowns)  # fine node of each unknown
@@ -161,6 +174,49 @@ def interpolation_1d(fine: Axis, coarse: Axis) -> tuple[np.ndarray, np.ndarray]:
     columns = np.where(valid, columns, 0)
     scale = np.sqrt(fine.weights)[:, None] / np.sqrt(coarse.weights)[columns]
     return columns, np.where(valid, weights * scale, 0.0)
+
+
+def _cell_weights(fine: Axis, coarse: Axis) -> tuple[np.ndarray, np.ndarray]:
+    """Return the linear interpolation of ``u`` between cell centres, two entries a row.
+
+    Each fine cell lies in one coarse cell (the coarse faces are fine faces); its
+    value is interpolated linearly between that coarse cell's centre and the
+    next coarse centre on its side.  Beyond the outermost coarse centres a
+    periodic axis wraps, a Dirichlet face interpolates towards the zero
+    correction on the face itself, and a Neumann or Robin face extrapolates
+    the boundary cell's value as a constant (so constants stay constants).
+    """
+    m, mc = fine.cells, coarse.cells
+    kept = kept_nodes(m)
+    centres, coarse_centres = fine.centres, coarse.centres
+    j = np.arange(m)
+    parent = np.minimum(np.searchsorted(kept, j, side="right") - 1, mc - 1)
+    x = centres[j]
+    here = coarse_centres[parent]
+    step = np.where(x < here, -1, 1)
+    other = parent + step
+    columns = np.stack([parent, other], axis=1)
+    weights = np.zeros((m, 2))
+    period = fine.upper - fine.lower
+    inside = (other >= 0) & (other < mc)
+    if fine.periodic:
+        wrapped = other % mc
+        there = coarse_centres[wrapped] + period * np.floor_divide(other, mc)
+        columns[:, 1] = wrapped
+        inside[:] = True
+    else:
+        there = coarse_centres[np.clip(other, 0, mc - 1)]
+    far = np.where(x == here, 0.0, (x - here) / np.where(inside, there - here, 1.0))
+    weights[:, 0] = np.where(inside, 1.0 - far, 1.0)
+    weights[:, 1] = np.where(inside, far, 0.0)
+    if not fine.periodic:  # the outer half of each boundary coarse cell
+        for side, bc, face in ((0, fine.lower_bc, fine.lower), (1, fine.upper_bc, fine.upper)):
+            rows = np.flatnonzero(~inside & (step == (1 if side else -1)))
+            if isinstance(bc, Dirichlet) and rows.size:
+                weights[rows, 0] = (x[rows] - face) / (here[rows] - face)
+    columns[:, 1] = np.where(weights[:, 1] != 0.0, columns[:, 1], 0)
+    columns = np.clip(columns, 0, mc - 1)
+    return columns, weights
 
 
 def box_interpolation(

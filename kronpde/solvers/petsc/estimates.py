@@ -1,0 +1,506 @@
+"""``rtol="auto"`` and the certified bound on PETSc: the serial formulas, over the ranks.
+
+The serial methods bound the algebraic error (:mod:`kronpde.certify`) and estimate
+the discretisation error (:mod:`kronpde.solvers.accuracy`) from global arrays.
+Here every rank holds its box of unknowns only, so each formula is computed
+from the rank's part and reduced over the ranks:
+
+Certified bound (:class:`DistributedCertifier`)
+    ``||u - u_h||_W <= ((1 + γ) ||r||_W + rounding) / λ + mean term``, exactly
+    the serial :meth:`kronpde.certify.Certifier.certify`: the residual
+    ``r = b - A u`` of the rank's rows (``A u = D^{-1} Â (D u)``, one PETSc
+    product), ``||r||_W`` and ``||D |A||u| ||`` as sums of the ranks' parts, a
+    singular problem's projection with the global ``v = D 1 / ||D 1||``.
+    ``|A||u|`` is ``2 diag |u| - A |u|`` when ``Â`` has a non-negative diagonal
+    and non-positive couplings (checked over the ranks), else the product with
+    the assembled ``|Â|`` (the fourth-order scheme).  The rounding term counts
+    :func:`residual_terms` operations per entry: the serial count, or, for the
+    9/19-point rows of the fourth-order scheme, twice their entries plus 4.
+
+Eigenvalue bound (:func:`eigenvalue_bound`)
+    A constant ``k``: :meth:`kronpde.Problem.smallest_eigenvalue` (it needs
+    the 1-D operators only, which every rank has).  A variable ``k``: the
+    serial ``k_min λ_min(A_1) + c`` minus the margins, with ``k_min`` the
+    smallest ``k`` the rows read (reduced over the ranks; on cell-centred axes
+    the boundary faces' ``k`` too), ``||Â||_∞`` from ``2 diag - Â 1`` and, for
+    a singular problem, ``||Â v||``: PETSc products and reductions.
+
+Estimates (:func:`exact_estimate`, :func:`richardson_estimate`)
+    ``"exact"``: ``||u - u_exact||_W`` with ``u_exact`` evaluated on each rank's
+    unknowns.  ``"richardson"``: the problem on the grid with half the cells
+    (:func:`kronpde.solvers.accuracy.coarse_problem`) solved once on the same
+    ranks by PETSc (amg-cg, to the rounding level: :func:`solve_to_roundoff`),
+    its unknowns placed in the ranks whose fine boxes hold the same points
+    (:func:`coarse_ownership`), and at every check the fine iterate restricted
+    to the coarse points (:class:`Restriction`: the serial resampling, the
+    identity where they are fine nodes, applied to the fine field fetched by
+    one PETSc scatter that is local where the coarse points lie in the rank's
+    own box), ``||I u_k - u_2h||_{W_2h} / (2^p - 1)`` reduced over the ranks.
+    The first guess comes from the grid with a quarter of the cells, as serially.
+
+The stopping rule itself is the serial one
+(:func:`kronpde.solvers.result.goal_rounds`), fed with these numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from kronpde.boundary import DataSurvey, check_data, evaluate_data
+from kronpde.certify import (
+    UNIT_ROUNDOFF,
+    VARIABLE_MARGIN,
+    Certificate,
+    EigenvalueBound,
+    gamma,
+    residual_terms,
+)
+from kronpde.errors import DataError, OptionError
+from kronpde.solvers.accuracy import (
+    AUTO_FRACTION,
+    ROUNDOFF_RTOL,
+    ErrorEstimate,
+    Goal,
+    coarse_problem,
+    scheme_order,
+)
+from kronpde.solvers.petsc.fetch import PointFetch
+from kronpde.variable import box_points
+
+__all__ = [
+    "DistributedCertifier",
+    "Restriction",
+    "coarse_ownership",
+    "eigenvalue_bound",
+    "exact_estimate",
+    "goal_floor",
+    "local_exact",
+    "richardson_estimate",
+    "rounding_terms",
+    "solve_to_roundoff",
+]
+
+
+def rounding_terms(problem: Any) -> int:
+    """Return the rounded operations per entry of ``fl(b - A u)`` the bound allows for.
+
+    :func:`kronpde.certify.residual_terms` (``4 d + 8``) for the star rows of
+    the second-order scheme; for the box rows of the fourth-order scheme
+    (``3^d`` entries) twice their number plus 4, if that is more.
+    """
+    d = problem.grid.dimension
+    terms = residual_terms(d)
+    if getattr(problem, "scheme", None) is not None:
+        terms = max(terms, 2 * 3**d + 4)
+    return terms
+
+
+# --------------------------------------------------------------------------- the bound
+
+
+class DistributedCertifier:
+    """:class:`kronpde.certify.Certifier` for a :class:`~.backend.PetscSolver`: per rank, reduced.
+
+    Parameters
+    ----------
+    solver : PetscSolver
+        The set-up solver (its ``Â``, ``D``, weights, diagonal, ``|Â|``).
+    eigenvalue : EigenvalueBound or None
+        :func:`eigenvalue_bound` of the solver.
+    """
+
+    def __init__(self, solver: Any, eigenvalue: EigenvalueBound | None):
+        self.solver = solver
+        self.eigenvalue = eigenvalue
+        self.terms = rounding_terms(solver.problem)
+        self.singular = bool(solver.problem.singular)
+        self.size = solver.problem.size
+        self.total = solver._weight_sum
+        scale_norm = math.sqrt(self.total)  # ||D 1||_2
+        self.null = solver._D / scale_norm  # this rank's part of v = D 1 / ||D 1||
+
+    def _apply(self, v: np.ndarray, matrix: Any = None) -> np.ndarray:
+        """Return this rank's part of ``A v`` (``|A| v`` with ``matrix=|Â|``): ``D^{-1} Â D v``."""
+        s = self.solver
+        s._work.array[:] = s._D * v
+        (s._A if matrix is None else matrix).mult(s._work, s._r)
+        return np.asarray(s._r.array) / s._D
+
+    def certify(self, u: np.ndarray, b: np.ndarray) -> Certificate:
+        """Return the :class:`~kronpde.certify.Certificate` of ``u`` for ``A u = b`` (collective).
+
+        Parameters
+        ----------
+        u : ndarray
+            This rank's unknowns.
+        b : ndarray
+            This rank's right-hand side (projected for a singular problem).
+
+        Returns
+        -------
+        Certificate
+            The same numbers as the serial certificate, reduced over the ranks.
+        """
+        s = self.solver
+        w = s._w
+        total_sum = s.allreduce
+        u = np.asarray(u, dtype=float).reshape(-1)
+        b = np.asarray(b, dtype=float).reshape(-1)
+        r = b - self._apply(u)
+        residual_norm = math.sqrt(total_sum(float(r @ r)))
+        g_norm = gamma(self.size + 4)
+        extra = 0.0
+        mean_term = 0.0
+        if self.singular:
+            t = r * s._D
+            extra = 2.0 * g_norm * math.sqrt(total_sum(float(t @ t)))
+            t -= total_sum(float(self.null @ t)) * self.null
+            weighted = math.sqrt(total_sum(float(t @ t)))
+            mean = abs(total_sum(float(w @ u))) / self.total
+            mean += g_norm * total_sum(float(w @ np.abs(u))) / self.total
+            mean_term = mean * math.sqrt(self.total) * (1.0 + g_norm)
+        else:
+            weighted = math.sqrt(total_sum(float(w @ (r * r))))
+        absu = np.abs(u)
+        if s.z_matrix:
+            au = np.maximum(2.0 * s._diagonal * absu - self._apply(absu), 0.0)
+        else:
+            au = self._apply(absu, s._abs_A)
+        g = gamma(self.terms)
+        size = (1.0 + 3.0 * g) * math.sqrt(total_sum(float(w @ (au * au))))
+        size += math.sqrt(total_sum(float(w @ (b * b))))
+        rounding = g * size * (1.0 + g_norm) + extra
+        lam = None if self.eigenvalue is None else self.eigenvalue.value
+        bound = None
+        if lam is not None:
+            bound = ((1.0 + g_norm) * weighted + rounding) / lam + mean_term
+            bound *= 1.0 + 4.0 * UNIT_ROUNDOFF
+        return Certificate(residual_norm, weighted, rounding, mean_term, lam, bound)
+
+
+def eigenvalue_bound(solver: Any) -> EigenvalueBound | None:
+    """Return a certified lower bound on ``λ_min(A)`` (``λ_2`` if singular), over the ranks.
+
+    The module docstring says how: the problem's own for a constant ``k``, the
+    serial variable-``k`` bound with its global quantities reduced over the
+    ranks otherwise (collective).
+    """
+    from kronpde.problem import Problem
+
+    p = solver.problem
+    if not p.variable_coefficient:
+        return p.smallest_eigenvalue()
+    d = p.grid.dimension
+    if p.grid.singular and not p.singular:  # c > 0: λ_min(A_1) = 0 (constants), exactly
+        base, base_computed = 0.0, 0.0
+        base_how = "smallest eigenvalue 0 (the constants)"
+    else:  # the k = 1, c = 0 operator of the same grid: its 1-D operators
+        unit = Problem(p.grid, 0.0, 0.0, 1.0, check=False).smallest_eigenvalue()
+        if unit is None:
+            return None
+        base, base_computed, base_how = unit.value, unit.computed, unit.how
+    k_min = -solver.allreduce(-float(solver.k_min), "max")
+    ones = np.ones(solver._D.size)
+    solver._work.array[:] = ones
+    solver._A.mult(solver._work, solver._r)
+    rowsum = 2.0 * solver._diagonal - np.asarray(solver._r.array)  # |Â| 1 (Z-matrix)
+    local = float(np.max(rowsum)) if rowsum.size else 0.0
+    norm = solver.allreduce(local, "max") * (1.0 + gamma(residual_terms(d)))
+    margin = VARIABLE_MARGIN * UNIT_ROUNDOFF * norm
+    lower = (1.0 - 16.0 * UNIT_ROUNDOFF) * k_min * base + p.shift - margin
+    if p.singular:
+        v = solver._D / math.sqrt(solver._weight_sum)
+        solver._work.array[:] = v
+        solver._A.mult(solver._work, solver._r)
+        av = float(solver._r.norm())
+        lower -= 3.0 * (av + gamma(residual_terms(d)) * norm)
+    computed = k_min * base_computed + p.shift
+    how = f"k_min = {k_min:.6g} times the k = 1, c = 0 operator's {base_how}" + (
+        " plus c" if p.shift else ""
+    )
+    if not (lower > 0.0 and math.isfinite(lower)):
+        return None
+    return EigenvalueBound(float(lower), float(computed), how)
+
+
+def goal_floor(solver: Any) -> float:
+    """Return ``γ_K max |diag A|``: times ``||u||_W``, the rounding level of the residual."""
+    d = solver.problem.grid.dimension
+    local = float(np.max(np.abs(solver._diagonal), initial=0.0))
+    return gamma(residual_terms(d)) * solver.allreduce(local, "max")
+
+
+# --------------------------------------------------------------------------- norms
+
+
+def _weighted_norm(solver: Any, values: np.ndarray, singular: bool) -> float:
+    """``||v||_W`` over the ranks (modulo constants if ``singular``)."""
+    w = solver._w
+    if singular:
+        values = values - solver.allreduce(float(w @ values)) / solver._weight_sum
+    return math.sqrt(max(solver.allreduce(float(w @ (values * values))), 0.0))
+
+
+# --------------------------------------------------------------------------- exact
+
+
+def local_exact(solver: Any, exact: Any) -> np.ndarray:
+    """Return an exact solution at this rank's unknowns (flat): evaluated, or read from an array.
+
+    Parameters
+    ----------
+    solver : PetscSolver
+        The solver (its box).
+    exact : number, str, Expression, callable or ndarray
+        As :func:`kronpde.solvers.accuracy.exact_unknowns`: an array over the
+        grid's points or its unknowns (the global array; each rank reads its
+        part), anything else evaluated at the rank's unknowns only.
+
+    Raises
+    ------
+    OptionError
+        For an array of another shape, or values that are not finite (on any rank).
+    DataError
+        For a bad expression (its ``subject`` is ``"exact"``).
+    """
+    g = solver.problem.grid
+    lo, hi = solver.lo, solver.hi
+    if isinstance(exact, np.ndarray) and exact.ndim > 0:
+        arr = np.asarray(exact, dtype=float)
+        if arr.shape == g.point_shape:
+            arr = arr[g.unknown_index]
+        elif arr.shape in ((g.size,), g.shape):
+            arr = arr.reshape(g.shape)
+        else:
+            msg = (
+                f"exact must have the point shape {g.point_shape} or the unknowns' shape "
+                f"({g.size},) or {g.shape}, got {arr.shape}"
+            )
+            raise OptionError(msg)
+        out = np.array(arr[solver.box], dtype=float).reshape(-1)
+    else:  # on the points the box owns, checked together: the serial check's message
+        value = check_data(exact, "exact", dimension=g.dimension)
+        points, owned = box_points(g, tuple(lo), tuple(hi))
+        mine = [p[o] for p, o in zip(points, owned, strict=True)]
+        values = None
+        try:
+            coords = np.meshgrid(
+                *[a.points[ix] for a, ix in zip(g.axes, mine, strict=True)],
+                indexing="ij",
+                sparse=True,
+            )
+            shape = tuple(ix.size for ix in mine)
+            values = evaluate_data(value, coords, shape, "exact", check=False)
+            survey = DataSurvey.of(values, mine)
+        except DataError as exc:
+            survey = DataSurvey.failed(exc)
+        survey = solver._merge(survey)
+
+        def point(index: tuple[int, ...]) -> list[float]:
+            return [float(a.points[j]) for a, j in zip(g.axes, index, strict=True)]
+
+        survey.raise_error(value, "exact", point)
+        take = tuple(
+            slice(a.unknown_slice.start + low - int(ix[0]), a.unknown_slice.start + h - int(ix[0]))
+            for a, low, h, ix in zip(g.axes, lo, hi, mine, strict=True)
+        )
+        out = np.array(values[take], dtype=float).reshape(-1)
+    bad = solver.allreduce(float(np.count_nonzero(~np.isfinite(out))))
+    if bad:
+        msg = "exact contains NaN or infinity"
+        raise OptionError(msg)
+    return out
+
+
+def exact_estimate(solver: Any, exact: np.ndarray, b: np.ndarray) -> ErrorEstimate:
+    """Return the ``"exact"`` estimate: ``||x - u_exact||_W`` over the unknowns, over the ranks.
+
+    Parameters
+    ----------
+    solver : PetscSolver
+        The solver.
+    exact : ndarray
+        The exact solution at this rank's unknowns (:func:`local_exact`).
+    b : ndarray
+        This rank's right-hand side solved for (projected if singular): the
+        certified bound of ``u_exact`` against it is the first guess.
+    """
+    singular = bool(solver.problem.singular)
+    w = solver._w
+    centred = exact
+    if singular:  # as u_h is
+        centred = exact - solver.allreduce(float(w @ exact)) / solver._weight_sum
+    first = solver.certifier.certify(centred, b).bound
+
+    def measure(x: np.ndarray) -> float:
+        return _weighted_norm(solver, np.asarray(x).reshape(-1) - exact, singular)
+
+    size = _weighted_norm(solver, exact, False)
+    return ErrorEstimate("exact", "||u - u_exact||_W over the unknowns", first, measure, size)
+
+
+# --------------------------------------------------------------------------- Richardson
+
+
+def coarse_ownership(fine: Any, coarse_grid: Any) -> tuple[np.ndarray, ...] | None:
+    """Return DMDA ownership ranges that give each coarse unknown to the rank owning its place.
+
+    Per axis, a coarse unknown goes to the rank whose fine box holds the fine
+    point nearest below it (its own point where the coarse points are fine
+    nodes), so that the restriction is local there.  None where some rank
+    would own no coarse unknown along an axis (PETSc's own split is used then).
+    """
+    out = []
+    ranges = list(reversed(fine._da.getOwnershipRanges()))  # kronpde's axis order
+    for a, (f, c) in enumerate(zip(fine.problem.grid.axes, coarse_grid.axes, strict=True)):
+        counts = np.asarray(ranges[a])
+        fine_points = f.points[f.unknown_slice]
+        coarse_points = c.points[c.unknown_slice] + 1e-9 * f.h  # a shared node is its own
+        where = np.searchsorted(fine_points, coarse_points, side="right") - 1
+        where = np.clip(where, 0, fine_points.size - 1)
+        owner = np.searchsorted(np.cumsum(counts), where, side="right")
+        owned = np.bincount(owner, minlength=counts.size)
+        if owned.size != counts.size or np.any(owned == 0):
+            return None
+        out.append(owned)
+    return tuple(out)
+
+
+class Restriction:
+    """The fine iterate at the coarse unknowns of a rank's coarse box: the serial resampling.
+
+    Made once per pair of solvers; :meth:`difference` then costs one PETSc
+    scatter of the fine field (local where the coarse points lie in the rank's
+    fine box) and the per-axis resampling of
+    :func:`kronpde.solvers.accuracy.coarse_problem` (the identity at shared
+    nodes, Lagrange weights elsewhere).
+
+    Parameters
+    ----------
+    fine, coarse : PetscSolver
+        The solvers of the fine and the coarse problem (the same ranks).
+    resample : sequence
+        Per axis, the resampling from the fine points to the coarse points.
+    """
+
+    def __init__(self, fine: Any, coarse: Any, resample: Sequence[Any]):
+        self.fine, self.coarse = fine, coarse
+        self.parts: list[tuple[np.ndarray, np.ndarray | None]] = []
+        box = []
+        for a, (axis, r) in enumerate(zip(coarse.problem.grid.axes, resample, strict=True)):
+            points = axis.unknown_slice.start + np.arange(coarse.lo[a], coarse.hi[a])
+            if r.stride is not None:
+                index = (points * r.stride)[:, None]
+                weights = None
+            else:
+                index, weights = r.index[points], r.weights[points]
+            first = int(index.min()) if index.size else 0
+            last = int(index.max()) if index.size else 0
+            box.append(slice(first, last + 1))
+            self.parts.append((index - first, weights))
+        self.fetch = PointFetch(fine, tuple(box))
+
+    def restrict(self, x: np.ndarray) -> np.ndarray:
+        """Return the fine unknowns ``x`` (this rank's) at its coarse unknowns (collective)."""
+        field = self.fetch(x)
+        for a, (index, weights) in enumerate(self.parts):
+            if weights is None:
+                field = np.take(field, index[:, 0], axis=a)
+                continue
+            shape = [1] * field.ndim
+            shape[a] = index.shape[0]
+            out = None
+            for k in range(index.shape[1]):
+                term = np.take(field, index[:, k], axis=a) * weights[:, k].reshape(shape)
+                out = term if out is None else out + term
+            field = out
+        return field.reshape(-1)
+
+    def difference(self, x: np.ndarray, xc: np.ndarray) -> float:
+        """Return ``||I x - x_c||_{W_c}`` over the coarse unknowns (mod constants if singular)."""
+        d = self.restrict(x) - xc
+        return _weighted_norm(self.coarse, d, bool(self.coarse.problem.singular))
+
+
+def solve_to_roundoff(solver: Any) -> tuple[np.ndarray, float | None]:
+    """Solve a solver's own problem to the rounding level; return this rank's unknowns and bound.
+
+    The serial :func:`~kronpde.solvers.accuracy` way for iterative methods:
+    first to ``rtol =`` :data:`~kronpde.solvers.accuracy.ROUNDOFF_RTOL`, then,
+    from there, with a zero estimate as the goal (CG runs to ``||D r||`` about
+    ``γ_K max(diag A) ||u||_W`` and stops at the rounding limit).
+    """
+    b = solver._b_local.copy()
+    maxiter = 10 * solver.problem.size
+    outcome, _, _ = solver._solve_local(b, None, ROUNDOFF_RTOL, 0.0, maxiter, None, estimate=False)
+    x = outcome.x.copy()
+    eigenvalue = solver.certifier.eigenvalue
+    if eigenvalue is not None:
+        size = _weighted_norm(solver, x, False)
+        zero = ErrorEstimate("round-off", "the rounding level", 0.0, lambda _x: 0.0, size)
+        goal = Goal(zero, eigenvalue.value, AUTO_FRACTION, goal_floor(solver) * size)
+        outcome, _, _ = solver._solve_local(
+            b, x, ROUNDOFF_RTOL, 0.0, maxiter, None, estimate=False, goal=goal
+        )
+        x = outcome.x.copy()
+    b_proj, _ = solver._project(b)
+    return x, solver.certifier.certify(x, b_proj).bound
+
+
+def _coarse_solver(fine: Any, problem: Any) -> Any:
+    """Return a PETSc solver of a coarse problem on the fine solver's ranks, placed under it."""
+    options: dict[str, Any] = {"comm": fine.comm, "gather": "none"}
+    if fine.method == "amg-cg":
+        options["pc"] = fine.pc_name
+    return type(fine).from_problem(
+        problem, "amg-cg", options=options, ownership=coarse_ownership(fine, problem.grid)
+    )
+
+
+def richardson_estimate(solver: Any) -> ErrorEstimate:
+    """Return the ``"richardson"`` estimate of a PETSc solver's problem (collective).
+
+    The serial :func:`kronpde.solvers.accuracy.richardson_estimate`, with the
+    coarse problems solved by PETSc on the same ranks (module docstring).
+
+    Raises
+    ------
+    Unavailable
+        Where the coarse grid does not exist.
+    """
+    from kronpde.solvers.accuracy import Unavailable
+
+    problem = solver.problem
+    p = scheme_order(problem)
+    factor = 2.0**p - 1.0
+    coarse, resample = coarse_problem(problem)
+    coarse_solver = _coarse_solver(solver, coarse)
+    xc, coarse_bound = solve_to_roundoff(coarse_solver)
+    initial = None
+    try:
+        coarser, resample2 = coarse_problem(coarse)
+    except Unavailable:
+        pass
+    else:
+        coarser_solver = _coarse_solver(coarse_solver, coarser)
+        xcc, _ = solve_to_roundoff(coarser_solver)
+        between = Restriction(coarse_solver, coarser_solver, resample2)
+        initial = between.difference(xc, xcc) / factor / 2.0**p
+        between.fetch.destroy()
+    restriction = Restriction(solver, coarse_solver, resample)
+
+    def measure(x: np.ndarray) -> float:
+        return restriction.difference(np.asarray(x).reshape(-1), xc) / factor
+
+    cells = " x ".join(str(c) for c in coarse.grid.cells)
+    shared = all(r.stride is not None for r in resample)
+    how = "its nodes" if shared else f"its points (Lagrange interpolation of degree {p + 1})"
+    description = f"Richardson, ||u_h - u_2h||_W / (2^{p} - 1) against the {cells} grid at {how}"
+    size = _weighted_norm(coarse_solver, xc, False)
+    estimate = ErrorEstimate("richardson", description, initial, measure, size, coarse_bound)
+    solver._coarse_solvers = (coarse_solver, restriction)  # kept alive with the estimate
+    return estimate
