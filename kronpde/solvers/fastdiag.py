@@ -694,6 +694,7 @@ class FastDiag(Method):
     """
 
     name = "fastdiag"
+    projects = True
     defaults: ClassVar[dict[str, Any]] = {"workers": None, "force_eigh": False, "kernels": "auto"}
     auto_reason = (
         "auto: the operator is a constant-coefficient Kronecker sum "
@@ -739,10 +740,23 @@ class FastDiag(Method):
         self.options["workers"] = self.backend.workers
         self.options["axis_methods"] = self.backend.axis_methods
 
-    def solve(self, b: np.ndarray, *, out: np.ndarray | None = None, **_: Any) -> Outcome:
-        """Solve ``A u = b`` by the transforms."""
+    def solve(
+        self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
+    ) -> Outcome:
+        """Solve ``A u = b`` by the transforms (with ``check``, scan ``u`` for NaN/infinity).
+
+        A singular problem's ``b`` may come unprojected: dropping the zero mode
+        projects it (:attr:`projects`), and the removed part is reported.
+        """
         x = self.backend.solve(b, out=out)
-        return Outcome(x, bool(np.all(np.isfinite(x))))
+        projected = self.backend.last_projected_norm if self.backend.singular else None
+        finite = bool(np.all(np.isfinite(x))) if check else True
+        return Outcome(x, finite, projected_norm=projected)
+
+    def set_shift(self, problem: Any) -> bool:
+        """Re-sum the eigenvalues for ``problem.shift`` (the eigenpairs and transforms stay)."""
+        self.backend.set_shift(problem.shift)
+        return True
 
     def describe(self) -> str:
         """Name the per-axis eigenpairs (and the fourth-order combination)."""
