@@ -36,6 +36,12 @@ The iterative methods work on the symmetric system ``Â y = D b`` with
 directly.  The tolerance always refers to the unsymmetrised system (the
 stopping rule is in :mod:`kronpde.solvers.result`).
 
+A prepared solver (:class:`PreparedSolver`) solves again for any right-hand
+side; ``solve(b, out=u, check=False)`` writes the unknowns into ``u`` without
+building the nodal field or, for the exact methods, computing the residual and
+the bound, and ``set_shift(c)`` changes the shift without a new set-up where the
+method allows it (a time-stepping code's ``1/dt``).
+
 Every report carries a certified bound on the algebraic error,
 ``||u - u_h||_W <= ||b - A u||_W / λ_min`` plus rounding terms
 (:meth:`kronpde.Problem.error_bound`, derived in :mod:`kronpde.certify`), and
@@ -109,6 +115,7 @@ def _out_array(out: object, n: int, shape: tuple[int, ...]) -> np.ndarray:
         raise OptionError(msg)
     return out.reshape(-1)
 
+
 #: Where a method runs: ``"serial"`` (this process) or ``"petsc"`` (every rank of an MPI job).
 BACKENDS = ("serial", "petsc")
 
@@ -134,7 +141,19 @@ class PreparedSolver:
         What does the work (``solver.backend``: a FastDiagSolver, DirectSolver,
         AMG or fast-diagonalization preconditioner; None for ``cg``).
     setup_seconds : float
-        Wall time of the set-up.
+        Wall time of the set-up (of the last one, after a :meth:`set_shift`
+        that prepared the method again).
+    prepared_again : bool
+        Whether the last :meth:`set_shift` had to prepare the method again
+        (``direct``, ``amg-cg``); False before any.
+
+    Notes
+    -----
+    The hot path of a time-stepping loop: prepare once, then every step
+    ``solve(b, out=u, check=False)`` (no nodal field, no residual or bound for
+    the exact methods) and, when the step size changes, ``set_shift(1/dt)``.
+    Operators of at least :data:`kronpde.kernels.MIN_COMPILED_SIZE` unknowns
+    run in the compiled kernels (:mod:`kronpde.kernels`), smaller ones in NumPy.
     """
 
     def __init__(
