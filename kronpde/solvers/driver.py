@@ -174,6 +174,7 @@ class PreparedSolver:
         self.backend = solver.backend
         self.setup_seconds = setup_seconds
         self.prepared_again = False
+        self._unknowns = (problem.size, problem.grid.shape)
         self._given_options = dict(given_options or {})
         self._richardson: ErrorEstimate | Unavailable | None = None  # made on first use
 
@@ -281,9 +282,10 @@ class PreparedSolver:
             ``checked`` False, and the message says so) and do not scan
             ``b`` or ``u`` for NaN/infinity; ``fastdiag`` then also leaves the
             projection of a singular problem's data to its own dropping of the
-            zero mode.  The iterative methods still compute the residual their
-            stopping rule needs, but not the bound (except with
-            ``rtol="auto"``, whose stopping rule is the bound).
+            zero mode, unmeasured (``projected_norm`` NaN).  The iterative
+            methods still compute the residual their stopping rule needs, but
+            not the bound (except with ``rtol="auto"``, whose stopping rule is
+            the bound).
         x0 : ndarray, shape (n,) or ``grid.shape``, optional
             Initial guess for ``u`` on the unknowns (iterative methods; the
             exact methods ignore it).
@@ -367,8 +369,7 @@ class PreparedSolver:
         True
         """
         p = self.problem
-        n = p.size
-        shape = p.grid.shape
+        n, shape = self._unknowns  # the grid's, read once (a property of its axes)
         given = b is not None
         if check is not True and check is not False:
             msg = f"check must be True or False, got {check!r}"
@@ -440,7 +441,7 @@ class PreparedSolver:
         )
         x = outcome.x
         if projected_norm is None:
-            projected_norm = outcome.projected_norm or 0.0
+            projected_norm = 0.0 if outcome.projected_norm is None else outcome.projected_norm
         certificate = outcome.certificate
         if certificate is None and (check or auto):
             certificate = p.error_bound(x, b_proj)

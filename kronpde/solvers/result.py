@@ -103,7 +103,9 @@ class SolveReport:
         Wall time of this solve.
     projected_norm : float
         ``||b - b_projected||_2 / ||b||_2``: how much of ``b`` a singular
-        problem's projection removed (0 for nonsingular problems).
+        problem's projection removed (0 for nonsingular problems; NaN where
+        ``fastdiag`` projected it unchecked, ``check=False``, and did not
+        measure it).
     message : str
         One or two sentences with the numbers.
     options : dict
@@ -233,7 +235,12 @@ def make_report(
     appended to ``message``, and the residual history is frozen (read-only).
     The accuracy fields (bound, warnings, estimate) default to "not computed".
     """
-    if projected_norm > 0.0:
+    if math.isnan(projected_norm):
+        message += (
+            " The right-hand side was projected onto the range of A (singular problem); "
+            "the removed part was not measured (check=False)."
+        )
+    elif projected_norm > 0.0:
         message += (
             f" The right-hand side was projected onto the range of A (singular problem); "
             f"the removed part has relative norm {projected_norm:.3e}."
