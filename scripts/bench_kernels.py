@@ -57,10 +57,11 @@ first, median of ``--repeats`` (one run only where a run takes longer than
    process, with the load average before it.
 
 ``--threshold`` prints instead the table behind
-:data:`kronpde.kernels.MIN_COMPILED_SIZE`: per grid size the NumPy and
-compiled CG iteration, the CG iterations of a random right-hand side, and the
-saving per solve against the one-off cost of a process that loads numba and
-the CG kernels from the cache.
+:data:`kronpde.kernels.MIN_COMPILED_SIZE`: per grid size the iteration of
+:func:`kronpde.solvers.cg.cg` on the package's operator, on the NumPy path
+and compiled (the threshold moved out of the way either side), the CG
+iterations of a random right-hand side, and the saving per solve against the
+one-off cost of a process that loads numba and the CG kernels from the cache.
 
 BLAS runs single-threaded (``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS`` set to
 1 before numpy loads; numba's own thread count is not affected by them).
@@ -187,6 +188,14 @@ class numpy_path:
 
     def __exit__(self, *exc):
         dispatch.MIN_COMPILED_SIZE = self.before
+
+
+class compiled_path(numpy_path):
+    """Within the block every size is above the kernels' threshold: compiled everywhere."""
+
+    def __enter__(self):
+        self.before = dispatch.MIN_COMPILED_SIZE
+        dispatch.MIN_COMPILED_SIZE = 1
 
 
 def with_threads(count: int, func: Callable[[], float]) -> float:
@@ -690,10 +699,11 @@ def threads_table(cells) -> Table:
 # -- threshold ---------------------------------------------------------------------------
 _LOAD_CG = """
 import json, time
+import numpy as np
 import kronpde.kernels as K  # numba is not imported yet
 t0 = time.perf_counter()
 K.compile_kernels(["constant_apply", "update_xr", "new_direction", "dot"])
-K.dot(K.np.zeros(1), K.np.zeros(1), compiled=True)  # starts the threading layer
+K.dot(np.zeros(1), np.zeros(1), compiled=True)  # starts the threading layer
 print(json.dumps(time.perf_counter() - t0))
 """
 
@@ -719,13 +729,15 @@ def threshold_table(grids, rtol: float, repeats: int, cheap: float) -> Table:
         per = {}
         its = 0
         for compiled, count in ((False, 1), (True, 1), (True, threads)):
-            stencil = K.ConstantStencil(ops, compiled=compiled)
-            box = {}
+            with numpy_path() if not compiled else compiled_path():
+                operator = KronSumOperator(ops)  # the package's operator, either way
+                box = {}
 
-            def run(stencil=stencil, box=box, b=b):
-                box["res"] = K.cg_fused(stencil, b, rtol=rtol)
+                def run(operator=operator, box=box, b=b):
+                    box["res"] = kronpde_cg(operator, b, rtol=rtol, atol=0.0)
 
-            t = with_threads(count, lambda run=run: timed(run, repeats, cheap))
+                t = with_threads(count, lambda run=run: timed(run, repeats, cheap))
+            assert operator.compiled is compiled
             its = box["res"].iterations
             per[compiled, count] = t / max(its, 1)
         saved = (per[False, 1] - per[True, threads]) * its
