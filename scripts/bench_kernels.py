@@ -53,7 +53,8 @@ first, median of ``--repeats`` (one run only where a run takes longer than
    (e.g. today's main) for comparison.
 9. **Threads**: the package's ``cg`` per iteration with 1 and 2 numba
    threads under kronpde's default (``OMP_WAIT_POLICY=PASSIVE``), OpenMP's
-   spinning (``ACTIVE``) and numba's ``workqueue`` layer, each in a child
+   spinning (``ACTIVE``), libgomp's own default, a short spin
+   (``GOMP_SPINCOUNT``) and numba's ``workqueue`` layer, each in a child
    process, with the load average before it.
 
 ``--threshold`` prints instead the table behind
@@ -672,6 +673,9 @@ print(json.dumps(out))
 THREAD_SETTINGS = {
     "default (OMP_WAIT_POLICY=PASSIVE set by kronpde)": {},
     "OMP_WAIT_POLICY=ACTIVE (OpenMP's spinning)": {"OMP_WAIT_POLICY": "ACTIVE"},
+    # an empty value is "set" for kronpde and ignored by libgomp: its own default spin count
+    "libgomp's default (OMP_WAIT_POLICY empty)": {"OMP_WAIT_POLICY": ""},
+    "GOMP_SPINCOUNT=10000 (a short spin)": {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "10000"},
     "NUMBA_THREADING_LAYER=workqueue": {"NUMBA_THREADING_LAYER": "workqueue"},
 }
 
@@ -684,7 +688,9 @@ def threads_table(cells) -> Table:
         ["setting", "layer", "1 thread", "2 threads", "load before"],
     )
     for name, extra in THREAD_SETTINGS.items():
-        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+        }
         env.update(extra)
         load = os.getloadavg()[0]
         done = subprocess.run(
