@@ -37,6 +37,7 @@ from numpy.typing import NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
+from kronpde.kernels import ConstantStencil, use_compiled
 from kronpde.matmul import (
     _as_float_array,
     _check_factors,
@@ -265,6 +266,9 @@ class KronSum(LinearOperator):
         ``(n_1, ..., n_N)``, the array shape the operator acts on.
     banded : bool
         Whether the banded apply is used.
+    compiled : bool
+        Whether ``matvec_into``/``apply_dot`` run the compiled stencil (banded,
+        1-3 D, at least :data:`kronpde.kernels.MIN_COMPILED_SIZE` unknowns).
 
     Raises
     ------
@@ -289,8 +293,18 @@ class KronSum(LinearOperator):
       terms while it is in cache.
 
     Besides ``matvec`` it offers ``matvec_into(x, out)``, the protocol of
-    :mod:`kronpde.solvers.cg`.  The work arrays are shared by every apply of
-    one operator: do not apply one operator from two threads at once.
+    :mod:`kronpde.solvers.cg`, and ``apply_dot(x, out)`` (``out = A x`` and
+    ``x · out``).  The work arrays are shared by every apply of one operator:
+    do not apply one operator from two threads at once.
+
+    Compiled above the threshold: a banded operator in 1-3 D with at least
+    :data:`kronpde.kernels.MIN_COMPILED_SIZE` unknowns runs ``matvec_into``
+    and ``apply_dot`` through the compiled stencil
+    (:class:`kronpde.kernels.ConstantStencil`, one threaded pass, with the
+    dot product in the same pass), chosen by size when the operator is
+    built (:attr:`compiled`); smaller ones keep the NumPy apply below and
+    never import numba.  The two agree to rounding (the compiled loop adds
+    the terms of a row in another order).
 
     Examples
     --------
@@ -330,7 +344,12 @@ class KronSum(LinearOperator):
         n = math.prod(self.dims)
         self._transpose_cache: KronSum | None = None
         self._work: np.ndarray | None = None
-        if self.banded:
+        self._stencil: ConstantStencil | None = None
+        self.compiled = self.banded and len(self.dims) <= 3 and use_compiled(n)
+        if self.compiled:
+            super().__init__(dtype=np.float64, shape=(n, n))
+            self._stencil = ConstantStencil(self.factors, self.shift, compiled=True)
+        elif self.banded:
             super().__init__(dtype=np.float64, shape=(n, n))
             self._init_banded()
         else:
@@ -428,6 +447,9 @@ class KronSum(LinearOperator):
         numpy.ndarray
             ``out``.
         """
+        if self._stencil is not None:
+            self._stencil.apply(x, out)
+            return out
         X = x.reshape(self.dims)
         Y = out.reshape(self.dims)
         if self.banded:
@@ -437,6 +459,27 @@ class KronSum(LinearOperator):
                 self._work = np.empty(self.dims, dtype=self.dtype)
             self._axes_into(self._matrices, self.shift, X, Y, self._work)
         return out
+
+    def apply_dot(self, x: np.ndarray, out: np.ndarray) -> float:
+        """Compute ``out = A @ x`` and return ``x · out`` (CG's ``p · Ap``), real operators.
+
+        One pass when :attr:`compiled`; else :meth:`matvec_into` and a dot
+        product (``np.einsum``, single-threaded).
+
+        Parameters
+        ----------
+        x, out : numpy.ndarray, shape (N,)
+            As for :meth:`matvec_into`.
+
+        Returns
+        -------
+        float
+            ``x · (A x)``.
+        """
+        if self._stencil is not None:
+            return self._stencil.apply_dot(x, out)
+        self.matvec_into(x, out)
+        return float(np.einsum("i,i->", x.reshape(-1), out.reshape(-1)))
 
     def _matvec(self, x: NDArray[Any]) -> NDArray[Any]:
         if not self.banded:

@@ -645,6 +645,66 @@ class Problem:
         grid = self.grid.refined(factor)
         return Problem(grid, self.source, self.shift, self.coefficient, order=self.order)
 
+    def with_shift(self, shift: float) -> Problem:
+        """Return the same problem with the shift ``c = shift``, sharing what does not depend on it.
+
+        For a time-stepping code whose step size changes (``c = 1/dt``):
+        nothing is evaluated again.  Shared (the same arrays, read-only by
+        convention): the evaluated source and faces, the right-hand side at
+        order 2 (it does not contain ``c``; at order 4 the faces' corrections
+        do, and it is made again on first use), ``k`` at the nodes and faces,
+        the 1-D operators, the weights' square roots and the Dirichlet
+        values.  A variable ``k``'s flux-form coefficients are shared too,
+        with the diagonal shifted by the difference of the shifts (a new
+        array).  What depends on ``c`` is made anew where first used: the
+        operators, the smallest eigenvalue and the certifier; whether the
+        problem is singular follows ``c``.
+
+        Parameters
+        ----------
+        shift : float
+            ``c >= 0``.
+
+        Returns
+        -------
+        Problem
+            A new problem (this one is unchanged).
+
+        Raises
+        ------
+        DataError
+            If ``shift`` is not a finite number ``>= 0`` (``subject`` ``"shift"``).
+
+        Examples
+        --------
+        >>> from kronpde import Grid, Neumann, Problem
+        >>> p = Problem(Grid.box([8, 8], boundary=Neumann()), source="cos(pi*x)")
+        >>> q = p.with_shift(2.0)
+        >>> p.singular, q.singular, q.shift
+        (True, False, 2.0)
+        >>> q.rhs_values is p.rhs_values
+        True
+        """
+        new = Problem(
+            self.grid, self.source, shift, self.coefficient, order=self.order, check=False
+        )
+        shared = [
+            "_k_nodes",
+            "_k_faces",
+            "axis_operators",
+            "symmetric_axis_operators",
+            "symmetric_scale",
+            "_dirichlet_values",
+        ]
+        if self.order == 2:
+            shared.append("rhs_values")
+        for name in shared:
+            if name in self.__dict__:
+                new.__dict__[name] = self.__dict__[name]
+        if "_variable" in self.__dict__:
+            new.__dict__["_variable"] = self._variable.with_shift(new.shift)
+        return new
+
     # -- operators -----------------------------------------------------------------
     def operator(self, symmetric: bool = False) -> sp.csr_array:
         """Return the assembled operator: ``A``, or ``Â = D A D^{-1}`` with ``symmetric=True``."""

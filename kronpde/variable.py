@@ -58,6 +58,7 @@ from scipy.sparse.linalg import LinearOperator
 from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
 from kronpde.cells import cell_coefficients, cell_face_k, cell_face_k_rows, cell_rows, cell_window
 from kronpde.grid import Axis, Grid
+from kronpde.kernels import VariableStencil, use_compiled
 from kronpde.stencils import diffusion_coefficients, diffusion_rows
 
 __all__ = [
@@ -181,6 +182,18 @@ class VariableDiffusion:
         self.edges = tuple(edges)
         self.wraps = tuple(wraps)
         self.lifts = tuple(lifts)
+
+    def with_shift(self, shift: float) -> VariableDiffusion:
+        """Return the same coefficients with shift ``shift``: only the diagonal is new.
+
+        ``diagonal + (shift - self.shift)``; ``k``, the edges, the wraps and
+        the lifts are shared (the same arrays).
+        """
+        new = object.__new__(VariableDiffusion)
+        new.__dict__.update(self.__dict__)
+        new.shift = float(shift)
+        new.diagonal = self.diagonal + (new.shift - self.shift)
+        return new
 
     # -- k at the staggered points -----------------------------------------------------
     def _lines(self, i: int) -> np.ndarray:
@@ -641,7 +654,24 @@ class VariableOperator(LinearOperator):
 
     ``Â x`` is the diagonal times ``x`` plus, per axis, the couplings of
     neighbouring unknowns (array slices along that axis, no matrix).  Offers
-    ``matvec_into(x, out)`` (see :mod:`kronpde.solvers.cg`).
+    ``matvec_into(x, out)`` (see :mod:`kronpde.solvers.cg`) and
+    ``apply_dot(x, out)`` (``out = op x`` and ``x · out``).
+
+    With at least :data:`kronpde.kernels.MIN_COMPILED_SIZE` unknowns (1-3 D)
+    ``Â`` is applied by the compiled stencil
+    (:class:`kronpde.kernels.VariableStencil`, on the same arrays, no copy;
+    ``apply_dot`` of ``Â`` in the same pass), chosen by size when the
+    operator is built (:attr:`compiled`); smaller grids keep the NumPy slices
+    and never import numba.  The two agree to rounding.
+
+    Attributes
+    ----------
+    data : VariableDiffusion
+        The coefficients.
+    symmetric : bool
+        ``Â`` (True) or ``A``.
+    compiled : bool
+        Whether the compiled stencil applies ``Â``.
     """
 
     def __init__(self, data: VariableDiffusion, symmetric: bool = True) -> None:
@@ -650,7 +680,11 @@ class VariableOperator(LinearOperator):
         self.grid_shape = data.grid.shape
         n = math.prod(self.grid_shape)
         super().__init__(dtype=np.float64, shape=(n, n))
-        self._blocks = PlaneBlocks(self.grid_shape)
+        self.compiled = len(self.grid_shape) <= 3 and use_compiled(n)
+        self._stencil = (
+            VariableStencil.from_diffusion(data, compiled=True) if self.compiled else None
+        )
+        self._blocks = None if self.compiled else PlaneBlocks(self.grid_shape)
         if not symmetric:
             self._scale = np.sqrt(data.grid.weights())
             self._x = np.empty(self.grid_shape)
@@ -721,12 +755,40 @@ class VariableOperator(LinearOperator):
         X = x.reshape(self.grid_shape)
         Y = out.reshape(self.grid_shape)
         if self.symmetric:
-            self._apply_symmetric(X, Y)
+            self._hat(X, Y)
         else:  # A x = W^{-1/2} Â (W^{1/2} x)
             np.multiply(X, self._scale, out=self._x)
-            self._apply_symmetric(self._x, Y)
+            self._hat(self._x, Y)
             Y /= self._scale
         return out
+
+    def apply_dot(self, x: np.ndarray, out: np.ndarray) -> float:
+        """Compute ``out = op @ x`` and return ``x · out`` (CG's ``p · Ap``).
+
+        One pass for a compiled ``Â``; else :meth:`matvec_into` and a dot
+        product (``np.einsum``, single-threaded).
+
+        Parameters
+        ----------
+        x, out : ndarray, shape (N,)
+            As for :meth:`matvec_into`.
+
+        Returns
+        -------
+        float
+            ``x · (op x)``.
+        """
+        if self.symmetric and self._stencil is not None:
+            return self._stencil.apply_dot(x, out)
+        self.matvec_into(x, out)
+        return float(np.einsum("i,i->", x.reshape(-1), out.reshape(-1)))
+
+    def _hat(self, X: np.ndarray, Y: np.ndarray) -> None:
+        """``Y = Â X``: the compiled stencil above the threshold, else the blocked slices."""
+        if self._stencil is not None:
+            self._stencil.apply(X, Y)
+        else:
+            self._apply_symmetric(X, Y)
 
     def _matvec(self, x: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(x, dtype=float).reshape(-1)
@@ -739,5 +801,5 @@ class VariableOperator(LinearOperator):
         # Aᵀ = W^{1/2} Â W^{-1/2}
         X = np.ascontiguousarray(x, dtype=float).reshape(self.grid_shape) / self._scale
         Y = np.empty(self.grid_shape)
-        self._apply_symmetric(X, Y)  # uses only the block-sized work array
+        self._hat(X, Y)  # uses only the block-sized work array
         return (Y * self._scale).reshape(-1)

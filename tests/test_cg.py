@@ -462,3 +462,76 @@ def test_dense_spd_with_known_condition_number():
     res = cg(A, b, rtol=1e-12)
     assert res.converged
     assert np.linalg.norm(res.x - x_true) <= 1e3 * 1e-12 * np.linalg.norm(x_true) * 10
+
+
+# --------------------------------------------------------------------------- compiled kernels
+
+
+@pytest.fixture
+def compiled_everywhere(monkeypatch):
+    """Lower the kernels' size threshold to 1: operators built now, and cg, run compiled."""
+    import kronpde.kernels._dispatch as dispatch
+
+    monkeypatch.setattr(dispatch, "MIN_COMPILED_SIZE", 1)
+
+
+def _package_cases():
+    from kronpde import Grid, Neumann, Problem, Robin
+
+    robin = Grid.box([18, 13], boundary={"xmin": Robin(2.0, 1.0), "ymax": Neumann(0.3)})
+    return {
+        "cg-dirichlet-3d": (Problem(Grid.box([9, 8, 7]), source=1.0), "cg"),
+        "cg-jacobi-robin": (Problem(robin, source="x + y", shift=0.5), "cg"),
+        "cg-singular": (Problem(Grid.box([14, 11], boundary=Neumann()), source="x - 0.3"), "cg"),
+        "fastdiag-cg-variable": (Problem(Grid.box([15, 12]), 1.0, 0.0, "1 + x*y*4"), "fastdiag-cg"),
+        "amg-cg": (Problem(robin, source=1.0), "amg-cg"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_package_cases()))
+def test_the_methods_take_the_same_iterations_compiled(case, request):
+    """The fused kernels change rounding only: same counts, iterates equal to rounding."""
+    from kronpde import prepare
+
+    problem, method = _package_cases()[case]
+    b = np.random.default_rng(30).standard_normal(problem.size)
+    numpy_run = prepare(problem, method)
+    assert not numpy_run.solver.A_hat.compiled
+    want = numpy_run.solve(b, rtol=1e-10)
+    request.getfixturevalue("compiled_everywhere")
+    problem = _package_cases()[case][0]  # built again: its operators are compiled now
+    compiled_run = prepare(problem, method)
+    assert compiled_run.solver.A_hat.compiled
+    got = compiled_run.solve(b, rtol=1e-10)
+    assert got.report.converged
+    assert got.report.iterations == want.report.iterations
+    history = want.report.residual_norms  # equal to the rounding of the first residual
+    np.testing.assert_allclose(got.report.residual_norms, history, rtol=0, atol=1e-12 * history[0])
+    scale = np.abs(want.x).max()
+    np.testing.assert_allclose(got.x, want.x, rtol=0, atol=1e-9 * scale)
+    # and against the assembled system solved directly
+    a = sp.csc_array(problem.operator())
+    bp, _ = problem.project_rhs(b)
+    if problem.singular:
+        w = problem.weights().reshape(-1)
+        bordered = sp.bmat([[a, w[:, None]], [w[None, :], None]], format="csc")
+        exact = spla.spsolve(bordered, np.concatenate([bp, [0.0]]))[: problem.size]
+    else:
+        exact = spla.spsolve(a, bp)
+    np.testing.assert_allclose(got.x, exact, rtol=0, atol=1e-7 * np.abs(exact).max())
+
+
+def test_cg_on_csr_uses_the_compiled_vector_work(compiled_everywhere, rng):
+    """An operator without apply_dot: matvec_into, then the compiled dot and updates."""
+    A = variable_diagonal(rng)
+    b = rng.standard_normal(A.shape[0])
+    calls = []
+    res = cg(A, b, rtol=1e-10, M=sp.diags_array(1.0 / A.diagonal()), callback=calls.append)
+    x_ref, info, count = scipy_iterations(
+        A, b, rtol=1e-10, atol=0.0, M=sp.diags_array(1.0 / A.diagonal())
+    )
+    assert res.converged
+    assert info == 0
+    assert abs(res.iterations - count) <= 1
+    assert len(calls) == res.iterations
+    np.testing.assert_allclose(res.x, x_ref, rtol=0, atol=1e-8 * np.abs(x_ref).max())

@@ -172,6 +172,37 @@ def test_variable_stencil_with_constant_k_equals_constant_stencil(rng):
     _close(y_var, y_con, abs(a) @ np.abs(x), "variable vs constant")
 
 
+@pytest.mark.parametrize(("cells", "kinds", "stretched"), CASES[::3], ids=IDS[::3])
+def test_package_operators_route_through_the_kernels_above_the_threshold(
+    cells, kinds, stretched, monkeypatch, rng
+):
+    """KronSumOperator and VariableOperator, built above the threshold, against CSR."""
+    import kronpde.kernels._dispatch as dispatch
+    from kronpde.variable import VariableOperator
+
+    grid = _grid(cells, kinds, stretched)
+    ops = [second_difference(a) for a in grid.axes]
+    data = _diffusion(grid, rng, 0.3)
+    below = (KronSumOperator(ops, 0.3), VariableOperator(data, True), VariableOperator(data, False))
+    monkeypatch.setattr(dispatch, "MIN_COMPILED_SIZE", grid.size)
+    above = (KronSumOperator(ops, 0.3), VariableOperator(data, True), VariableOperator(data, False))
+    refs = (assemble(ops, 0.3), data.operator(symmetric=True), data.operator(symmetric=False))
+    x = rng.standard_normal(grid.size)
+    for low, high, a in zip(below, above, refs, strict=True):
+        assert not low.compiled
+        assert high.compiled
+        scale = abs(a) @ np.abs(x)
+        for op in (low, high):
+            y = np.full(grid.size, np.nan)
+            op.matvec_into(x, y)
+            _close(y, a @ x, scale, f"{type(op).__name__} matvec_into")
+            y = np.full(grid.size, np.nan)
+            d = op.apply_dot(x, y)
+            _close(y, a @ x, scale, f"{type(op).__name__} apply_dot")
+            assert abs(d - x @ (a @ x)) <= 1e-12 * (np.abs(x) @ scale)
+            _close(op.rmatvec(x), a.T @ x, abs(a.T) @ np.abs(x), "rmatvec")
+
+
 def test_stencil_argument_checks(rng):
     grid = _grid((4, 3), ["DD", "DD"])
     ops = [second_difference(a) for a in grid.axes]

@@ -32,8 +32,18 @@ agree to rounding).  Threads: numba's threading layer with
 A parallel kernel waits for its slowest thread: where other processes keep
 the cores busy, a second thread may wait milliseconds for a core, and with
 OpenMP's default spin-waiting (numba's ``omp`` layer) the kernels then run
-several times slower than on one thread; ``OMP_WAIT_POLICY=passive`` in the
-environment, or ``set_threads(1)``, avoids that on a shared machine.
+several times slower than on one thread.  So the first compiled call sets
+``OMP_WAIT_POLICY=PASSIVE`` before numba starts, unless the environment sets
+it already (:mod:`kronpde.kernels._compiled`); ``set_threads(1)`` is the other
+remedy on a shared machine.
+
+The package's operators use these kernels themselves:
+:class:`kronpde.operator.KronSumOperator` and
+:class:`kronpde.variable.VariableOperator` built with at least
+:data:`MIN_COMPILED_SIZE` unknowns apply through :class:`ConstantStencil` /
+:class:`VariableStencil`, and :func:`kronpde.solvers.cg.cg` runs its vector
+work in :func:`update_xr`, :func:`update_xr_jacobi` and :func:`new_direction`
+at those sizes.
 
 Arrays are float64 and C-contiguous.  Vectors may have any shape (they are
 used flat); an operator's ``x`` and ``out`` have ``n`` entries (flat or the

@@ -24,15 +24,30 @@ Conventions shared by all kernels:
   the slots are added in order afterwards.  The summation order differs from
   NumPy's (pairwise) ``np.dot``/``einsum``, so dot products agree with NumPy's
   to rounding, not bit for bit.
+
+Threads on a shared machine.  numba's ``omp`` threading layer runs GNU
+OpenMP, whose idle threads spin-wait by default; where other processes keep
+the cores busy, a parallel loop then waits for a spinning thread to get a
+core, and the kernels ran 5-10 times slower with two threads than with one
+(measured on this project's 2-core machine at load average 3: 38 ms per CG
+iteration at 64³ cells against 3.3 ms with ``OMP_WAIT_POLICY=passive``).  So
+this module sets ``OMP_WAIT_POLICY=PASSIVE`` in the environment before it
+imports numba, unless the variable is already set (the caller's choice wins;
+``OMP_WAIT_POLICY=active`` restores spinning, which a dedicated machine may
+prefer).  It takes effect when OpenMP starts, at the first parallel kernel.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
-import numba
-import numpy as np
-from numba import prange, types
+# before numba (and OpenMP through it) starts: idle threads sleep instead of spinning
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+from numba import prange, types  # noqa: E402
 
 #: Entries per block of the vector kernels' reductions (64 KiB of float64 per array).
 BLOCK = 8192

@@ -80,18 +80,25 @@ def compile_kernels(names: Sequence[str] | None = None) -> dict[str, float]:
     return {n: (0.0 if n in before else _compiled.load_seconds[n]) for n in names}
 
 
+def _numba():
+    # through _compiled, which sets OMP_WAIT_POLICY before numba starts OpenMP
+    from kronpde.kernels import _compiled
+
+    return _compiled.numba
+
+
 def threads() -> int:
     """Return the number of threads the compiled kernels use (``numba.get_num_threads()``)."""
-    import numba
-
-    return int(numba.get_num_threads())
+    return int(_numba().get_num_threads())
 
 
 def set_threads(count: int) -> None:
-    """Set the number of threads of the compiled kernels (``numba.set_num_threads``)."""
-    import numba
+    """Set the number of threads of the compiled kernels (``numba.set_num_threads``).
 
-    numba.set_num_threads(int(count))
+    The thread count of the calling thread, as numba keeps it; at most
+    ``NUMBA_NUM_THREADS`` (the machine's cores by default).
+    """
+    _numba().set_num_threads(int(count))
 
 
 def threading_layer() -> str:
@@ -99,10 +106,8 @@ def threading_layer() -> str:
 
     The layer is chosen when the first parallel kernel runs, so this runs one.
     """
-    import numba
-
     _kernel("dot")(np.zeros(1), np.zeros(1))
-    return str(numba.threading_layer())
+    return str(_numba().threading_layer())
 
 
 # -- argument checks ---------------------------------------------------------------------

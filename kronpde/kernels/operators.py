@@ -4,6 +4,13 @@ Both are scipy LinearOperators that offer ``apply(x, out)``,
 ``apply_dot(x, out)`` (``out = A x`` and ``x · out`` in one pass) and the
 ``matvec_into`` protocol of :mod:`kronpde.solvers.cg`.  The compiled or NumPy
 path is chosen once, at construction (:func:`~kronpde.kernels.use_compiled`).
+
+This module imports neither :mod:`kronpde.operator` nor :mod:`kronpde.variable`
+(it reads their operators' arrays): those route their own ``matvec_into``
+through the stencils here above the size threshold, so the dependency runs
+from them to the kernels only.  The NumPy path of :class:`ConstantStencil` is
+therefore a plain one of its own (a reference for the tests, not the fast
+NumPy apply, which is :class:`kronpde.operator.KronSum`'s).
 """
 
 from __future__ import annotations
@@ -15,7 +22,6 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.kernels._dispatch import _distinct, _einsum_dot, _kernel, _vector, use_compiled
-from kronpde.operator import KronSumOperator
 from kronpde.stencils import AxisOperator
 
 __all__ = ["ConstantStencil", "VariableStencil"]
@@ -120,9 +126,9 @@ class ConstantStencil(_Stencil):
     shift : float, optional
         Multiple of the identity added (``c``).
     compiled : bool or None, optional
-        Force the numba kernel (True) or the NumPy path (False,
-        :class:`~kronpde.operator.KronSumOperator`); by default chosen by
-        size (:func:`use_compiled`).
+        Force the numba kernel (True) or the NumPy path (False: the same
+        sum, the neighbours gathered with ``np.take``, a reference rather
+        than a fast path); by default chosen by size (:func:`use_compiled`).
 
     Attributes
     ----------
@@ -156,20 +162,19 @@ class ConstantStencil(_Stencil):
         padded = (_TRIVIAL,) * (3 - len(ops)) + ops
         self._coefs = tuple(a for op in padded for a in _coefficients(op))
         self._periodic = tuple(bool(op.periodic) and op.n > 1 for op in padded)
-        self._numpy: KronSumOperator | None = None
+        self._diagonal3: np.ndarray | None = None  # the NumPy path's diagonal, made on first use
         self._transpose: ConstantStencil | None = None
         self.set_shift(shift)
 
     @classmethod
-    def from_operator(cls, op: KronSumOperator, *, compiled: bool | None = None) -> ConstantStencil:
+    def from_operator(cls, op, *, compiled: bool | None = None) -> ConstantStencil:
         """Return the stencil of a :class:`~kronpde.operator.KronSumOperator` (its ops, shift)."""
         return cls(op.ops, op.shift, compiled=compiled)
 
     def set_shift(self, shift: float) -> None:
         """Change ``shift`` (``c``); nothing else is recomputed on the compiled path."""
         self.shift = float(shift)
-        if not self.compiled:
-            self._numpy = KronSumOperator(self.ops, self.shift)
+        self._diagonal3 = None
         self._transpose = None
 
     def _run(self, x3, y3, with_dot):
@@ -177,14 +182,53 @@ class ConstantStencil(_Stencil):
             p0, p1, p2 = self._periodic
             kernel = _kernel("constant_apply")
             return float(kernel(x3, y3, *self._coefs, p0, p1, p2, self.shift, with_dot))
-        self._numpy.matvec_into(x3.reshape(-1), y3.reshape(-1))
+        self._numpy_apply(x3, y3)
         return _einsum_dot(x3.reshape(-1), y3.reshape(-1)) if with_dot else 0.0
+
+    def _numpy_apply(self, x3: np.ndarray, y3: np.ndarray) -> None:
+        """``y = A x`` as the compiled loop defines it, one axis at a time (reference path)."""
+        if self._diagonal3 is None:
+            diagonal = np.full(self._shape3, self.shift)
+            for a in range(3):
+                diagonal += self._coefs[3 * a].reshape(_along(a, self._shape3[a]))
+            self._diagonal3 = diagonal
+        np.multiply(x3, self._diagonal3, out=y3)
+        for a in range(3):
+            _, lower, upper = self._coefs[3 * a : 3 * a + 3]
+            if not (np.any(lower) or np.any(upper)):
+                continue
+            n = self._shape3[a]
+            r = np.arange(n)
+            # off a periodic axis the missing neighbour is the entry itself (times a zero)
+            below = (r - 1) % n if self._periodic[a] else np.maximum(r - 1, 0)
+            above = (r + 1) % n if self._periodic[a] else np.minimum(r + 1, n - 1)
+            shape = _along(a, n)
+            y3 += lower.reshape(shape) * np.take(x3, below, axis=a)
+            y3 += upper.reshape(shape) * np.take(x3, above, axis=a)
 
     def _rmatvec(self, x: np.ndarray) -> np.ndarray:
         if self._transpose is None:
-            ops = KronSumOperator(self.ops, self.shift).transpose_operator().ops
+            ops = [_transposed(op) for op in self.ops]
             self._transpose = ConstantStencil(ops, self.shift, compiled=self.compiled)
         return self._transpose._matvec(x)
+
+
+def _along(axis: int, n: int) -> tuple[int, int, int]:
+    """Return the 3-D shape that broadcasts a length-``n`` vector along ``axis``."""
+    shape = [1, 1, 1]
+    shape[axis] = n
+    return tuple(shape)
+
+
+def _transposed(op: AxisOperator) -> AxisOperator:
+    """Return the transposed 1-D operator, in the same tridiagonal-with-wrap form."""
+    # (T^T)[r, r-1] = T[r-1, r] = upper[r-1]; (T^T)[r, r+1] = T[r+1, r] = lower[r+1]
+    lower = np.roll(op.upper, 1)
+    upper = np.roll(op.lower, -1)
+    if not op.periodic:
+        lower[0] = 0.0
+        upper[-1] = 0.0
+    return AxisOperator(op.diag, lower, upper, op.periodic, op.weights, op.lift)
 
 
 def _take(axis: int, index) -> tuple:

@@ -16,6 +16,28 @@ when present (kronpde's matrix-free operators provide it, and
 :func:`as_operator` adds it to the wrappers it builds for CSR and dense
 matrices), so that an iteration allocates no vector at all. Without it,
 ``A.matvec(x)`` is called and its result copied into ``out``.
+
+Compiled kernels above the size threshold
+-----------------------------------------
+For ``n >= kronpde.kernels.MIN_COMPILED_SIZE`` unknowns (chosen by size,
+once per solve) the vector work of an iteration runs in the fused, threaded
+kernels of :mod:`kronpde.kernels`: ``x += alpha p``, ``r -= alpha A p`` and
+``r · r`` in one pass (:func:`~kronpde.kernels.update_xr`), the new direction
+in another (:func:`~kronpde.kernels.new_direction`).  Two more protocols let
+an operator join in:
+
+* ``A.apply_dot(x, out)`` writes ``A x`` into ``out`` like ``matvec_into``
+  and returns ``x · out``: the product and ``p · A p`` in one pass (kronpde's
+  Kronecker-sum and variable-coefficient operators offer it, compiled above
+  the threshold);
+* a preconditioner with an attribute ``inverse_diagonal`` (an array of ``n``
+  entries) is Jacobi, ``M r = r * inverse_diagonal``: its application and
+  ``r · z`` join the update (:func:`~kronpde.kernels.update_xr_jacobi`),
+  except with ``null_space`` (``z`` is projected there).
+
+The iteration is the same: the elementwise results are those of the NumPy
+expressions bit for bit, the dot products agree to rounding.  Smaller
+systems run the NumPy statements (and never import numba).
 """
 
 from __future__ import annotations
@@ -31,6 +53,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
+from kronpde.kernels import axpy, dot, new_direction, update_xr, update_xr_jacobi, use_compiled
 from kronpde.settings import check_maxiter, check_tolerance
 
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
@@ -262,6 +285,16 @@ def _project(v: np.ndarray, rows: list[np.ndarray], scratch: np.ndarray) -> None
         _axpy(-_dot(q, v), q, v, scratch)
 
 
+def _compiled_dot(a: np.ndarray, b: np.ndarray) -> float:
+    return dot(a, b, compiled=True)
+
+
+def _project_compiled(v: np.ndarray, rows: list[np.ndarray], scratch: np.ndarray) -> None:
+    """:func:`_project` with the compiled kernels (``scratch`` unused)."""
+    for q in rows:
+        axpy(-dot(q, v, compiled=True), q, v, compiled=True)
+
+
 def cg(
     A: _Operator,
     b: np.ndarray,
@@ -457,8 +490,8 @@ def cg(
     # runs under the caller's own settings).
     with np.errstate(all="ignore"):
         converged, iterations, history, true_norm, status, message = _iterate(
-            _into(A_op),
-            None if M_op is None else _into(M_op),
+            A_op,
+            M_op,
             b,
             x,
             x0 is not None,
@@ -486,8 +519,8 @@ def cg(
 
 
 def _iterate(
-    A_into: Callable[[np.ndarray, np.ndarray], Any],
-    M_into: Callable[[np.ndarray, np.ndarray], Any] | None,
+    A_op: LinearOperator,
+    M_op: LinearOperator | None,
     b: np.ndarray,
     x: np.ndarray,
     has_x0: bool,
@@ -502,9 +535,25 @@ def _iterate(
     """Run the PCG loop of :func:`cg` on validated data; x (the initial guess) is updated.
 
     Returns ``(converged, iterations, history, true_norm, status, message)``, with
-    ``true_norm`` the true residual norm of the final x.
+    ``true_norm`` the true residual norm of the final x.  Above the size threshold
+    the iteration's vector work runs in the compiled kernels (module docstring).
     """
     n = b.shape[0]
+    compiled = use_compiled(n)
+    A_into = _into(A_op)
+    M_into = None if M_op is None else _into(M_op)
+    fused_dot = getattr(A_op, "apply_dot", None) if compiled else None
+    inv_diag = getattr(M_op, "inverse_diagonal", None) if compiled and not rows else None
+    if inv_diag is not None:
+        inv_diag = np.ascontiguousarray(inv_diag, dtype=np.float64).reshape(-1)
+        if inv_diag.size != n:
+            inv_diag = None
+    if compiled:
+        dot_ = _compiled_dot
+        project = _project_compiled
+    else:
+        dot_ = _dot
+        project = _project
     r = np.empty(n)
     p = np.empty(n)
     Ap = np.empty(n)
@@ -516,16 +565,16 @@ def _iterate(
         """Set r = b - A x, projected (Ap is scratch), and return ||r||."""
         A_into(x, Ap)
         np.subtract(b, Ap, out=r)
-        _project(r, rows, Ap)
-        return math.sqrt(_dot(r, r))
+        project(r, rows, Ap)
+        return math.sqrt(dot_(r, r))
 
     # Ap doubles as scratch wherever A p is not live: before the first product, and
     # from the update of r to the next product.
     if not has_x0:
         np.copyto(r, b)
-        r_norm = math.sqrt(_dot(r, r))
+        r_norm = math.sqrt(dot_(r, r))
     else:
-        _project(x, rows, Ap)
+        project(x, rows, Ap)
         r_norm = true_residual()
     history = [r_norm]
     iterations = 0
@@ -541,8 +590,8 @@ def _iterate(
     else:
         if M_into is not None:
             M_into(r, z)
-            _project(z, rows, Ap)
-        rz = _dot(r, z)
+            project(z, rows, Ap)
+        rz = dot_(r, z)
         if not math.isfinite(rz):
             status, message = "nan", _nonfinite("r^T M r", rz, 0)
         elif rz <= 0.0:
@@ -554,8 +603,11 @@ def _iterate(
         if iterations >= maxiter:
             status = "maxiter"
             break
-        A_into(p, Ap)
-        pAp = _dot(p, Ap)
+        if fused_dot is not None:
+            pAp = float(fused_dot(p, Ap))
+        else:
+            A_into(p, Ap)
+            pAp = dot_(p, Ap)
         if not math.isfinite(pAp):
             status, message = "nan", _nonfinite("p^T A p", pAp, iterations + 1)
             break
@@ -563,23 +615,35 @@ def _iterate(
             status = "breakdown: A not SPD"
             message = (
                 f"Breakdown at iteration {iterations + 1}: p^T A p = {pAp:.6e} <= 0 "
-                f"(with p^T p = {_dot(p, p):.6e}), so A is not symmetric positive "
+                f"(with p^T p = {dot_(p, p):.6e}), so A is not symmetric positive "
                 "definite" + (" on the complement of null_space." if rows else ".")
             )
             break
         alpha = rz / pAp
-        np.multiply(Ap, alpha, out=Ap)
-        np.subtract(r, Ap, out=r)
-        _axpy(alpha, p, x, Ap)
-        _project(x, rows, Ap)
-        _project(r, rows, Ap)
+        fresh_z = False  # z = M r of the updated r already (the fused Jacobi update)
+        if not compiled:
+            np.multiply(Ap, alpha, out=Ap)
+            np.subtract(r, Ap, out=r)
+            _axpy(alpha, p, x, Ap)
+            project(x, rows, Ap)
+            project(r, rows, Ap)
+            rr = _dot(r, r)
+        elif inv_diag is not None:
+            rr, rz_new = update_xr_jacobi(x, r, z, p, Ap, inv_diag, alpha, compiled=True)
+            fresh_z = True
+        else:
+            rr = update_xr(x, r, p, Ap, alpha, compiled=True)
+            if rows:
+                project(x, rows, Ap)
+                project(r, rows, Ap)
+                rr = dot_(r, r)
         iterations += 1
-        rr = _dot(r, r)
         r_norm = math.sqrt(rr)
         if math.isfinite(r_norm) and (r_norm <= tol or iterations % replace_every == 0):
             r_norm = true_residual()
             true_norm = r_norm
             rr = r_norm * r_norm
+            fresh_z = False  # r was replaced: z must follow it
         history.append(r_norm)
         if callback is not None or monitor is not None:
             with np.errstate(**caller_errstate):
@@ -596,9 +660,10 @@ def _iterate(
         if M_into is None:
             rz_new = rr
         else:
-            M_into(r, z)
-            _project(z, rows, Ap)
-            rz_new = _dot(r, z)
+            if not fresh_z:
+                M_into(r, z)
+                project(z, rows, Ap)
+                rz_new = dot_(r, z)
             if not math.isfinite(rz_new):
                 status, message = "nan", _nonfinite("r^T M r", rz_new, iterations)
                 break
@@ -607,8 +672,11 @@ def _iterate(
                 break
         beta = rz_new / rz
         rz = rz_new
-        np.multiply(p, beta, out=p)
-        np.add(p, z, out=p)
+        if compiled:
+            new_direction(p, z, beta, compiled=True)
+        else:
+            np.multiply(p, beta, out=p)
+            np.add(p, z, out=p)
 
     if not converged:  # report the true residual of the returned x
         true_norm = true_residual()

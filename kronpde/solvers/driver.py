@@ -36,6 +36,12 @@ The iterative methods work on the symmetric system ``Â y = D b`` with
 directly.  The tolerance always refers to the unsymmetrised system (the
 stopping rule is in :mod:`kronpde.solvers.result`).
 
+A prepared solver (:class:`PreparedSolver`) solves again for any right-hand
+side; ``solve(b, out=u, check=False)`` writes the unknowns into ``u`` without
+building the nodal field or, for the exact methods, computing the residual and
+the bound, and ``set_shift(c)`` changes the shift without a new set-up where the
+method allows it (a time-stepping code's ``1/dt``).
+
 Every report carries a certified bound on the algebraic error,
 ``||u - u_h||_W <= ||b - A u||_W / λ_min`` plus rounding terms
 (:meth:`kronpde.Problem.error_bound`, derived in :mod:`kronpde.certify`), and
@@ -75,6 +81,41 @@ from kronpde.solvers.result import Solution, check_vector, make_report
 
 __all__ = ["BACKENDS", "PreparedSolver", "prepare", "solve"]
 
+
+def _unknowns(v: object, n: int, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """Return ``v`` flat as float64 without a copy where it already is one (no NaN scan)."""
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "fiu" or not (arr.shape == (n,) or arr.shape == shape):
+        msg = (
+            f"{name} must be a real array of shape ({n},) or {shape}, got "
+            f"{arr.dtype} of shape {arr.shape}"
+        )
+        raise OptionError(msg)
+    return np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
+
+
+def _out_array(out: object, n: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Return a flat view of ``out``, checked: float64, C-contiguous, writable, n unknowns."""
+    if not (
+        isinstance(out, np.ndarray)
+        and out.dtype == np.float64
+        and out.flags.c_contiguous
+        and out.flags.writeable
+        and (out.shape == (n,) or out.shape == shape)
+    ):
+        got = (
+            f"{out.dtype} of shape {out.shape}"
+            if isinstance(out, np.ndarray)
+            else type(out).__name__
+        )
+        msg = (
+            f"out must be a writable C-contiguous float64 array of shape ({n},) or {shape}, "
+            f"got {got}"
+        )
+        raise OptionError(msg)
+    return out.reshape(-1)
+
+
 #: Where a method runs: ``"serial"`` (this process) or ``"petsc"`` (every rank of an MPI job).
 BACKENDS = ("serial", "petsc")
 
@@ -100,11 +141,29 @@ class PreparedSolver:
         What does the work (``solver.backend``: a FastDiagSolver, DirectSolver,
         AMG or fast-diagonalization preconditioner; None for ``cg``).
     setup_seconds : float
-        Wall time of the set-up.
+        Wall time of the set-up (of the last one, after a :meth:`set_shift`
+        that prepared the method again).
+    prepared_again : bool
+        Whether the last :meth:`set_shift` had to prepare the method again
+        (``direct``, ``amg-cg``); False before any.
+
+    Notes
+    -----
+    The hot path of a time-stepping loop: prepare once, then every step
+    ``solve(b, out=u, check=False)`` (no nodal field, no residual or bound for
+    the exact methods) and, when the step size changes, ``set_shift(1/dt)``.
+    Operators of at least :data:`kronpde.kernels.MIN_COMPILED_SIZE` unknowns
+    run in the compiled kernels (:mod:`kronpde.kernels`), smaller ones in NumPy.
     """
 
     def __init__(
-        self, problem: Problem, solver: Method, requested: str, reason: str, setup_seconds: float
+        self,
+        problem: Problem,
+        solver: Method,
+        requested: str,
+        reason: str,
+        setup_seconds: float,
+        given_options: Mapping[str, Any] | None = None,
     ):
         self.problem = problem
         self.solver = solver
@@ -114,6 +173,9 @@ class PreparedSolver:
         self.options = solver.options
         self.backend = solver.backend
         self.setup_seconds = setup_seconds
+        self.prepared_again = False
+        self._unknowns = (problem.size, problem.grid.shape)
+        self._given_options = dict(given_options or {})
         self._richardson: ErrorEstimate | Unavailable | None = None  # made on first use
 
     def __repr__(self) -> str:
@@ -123,10 +185,73 @@ class PreparedSolver:
             f"setup_seconds={self.setup_seconds:.3g})"
         )
 
+    def set_shift(self, shift: float) -> bool:
+        """Change the shift ``c`` of the problem, without a new set-up where the method allows it.
+
+        ``fastdiag`` re-sums its eigenvalues (``1/(Λ + c)``, or the fourth-order
+        combination ``μ(c)``: no new eigenpairs, no new transforms);
+        ``fastdiag-cg`` changes the shift of its preconditioner's fast solve
+        the same way and takes the operator of the shifted problem; ``cg``
+        takes the shifted operator and its diagonal (its whole set-up).
+        ``direct`` (the factors) and ``amg-cg`` (the hierarchy) depend on
+        ``c`` throughout: they are prepared again, with the options first
+        given, and :attr:`prepared_again` says so.  Everything derived from
+        ``c`` follows: :attr:`problem` becomes ``problem.with_shift(shift)``
+        (the data evaluated once are shared), so its certified smallest
+        eigenvalue, its certifier and whether it is singular (``c = 0`` on
+        pure Neumann/periodic boxes) are those of the new ``c``; the
+        Richardson estimate of ``rtol="auto"`` is made again on first use.
+
+        Parameters
+        ----------
+        shift : float
+            The new ``c >= 0``.
+
+        Returns
+        -------
+        bool
+            True where the set-up was kept (only what depends on ``c`` was
+            recomputed), False where the method was prepared again.
+
+        Raises
+        ------
+        DataError
+            For a shift that is not a finite number ``>= 0`` (nothing changes).
+        SolverError
+            Where the shifted operator cannot be solved by the method (e.g. a
+            fourth-order operator that is no longer positive definite);
+            nothing changes.
+
+        Examples
+        --------
+        Backward Euler, ``(I/dt - Δ) u_new = u/dt``, with a step size that changes:
+
+        >>> from kronpde import Grid, Problem
+        >>> p = Problem(Grid.box([32, 32]), shift=100.0)
+        >>> s = prepare(p, "fastdiag")
+        >>> s.set_shift(50.0), s.problem.shift
+        (True, 50.0)
+        """
+        problem = self.problem.with_shift(shift)
+        t0 = time.perf_counter()
+        kept = self.solver.set_shift(problem)
+        if not kept:
+            solver = type(self.solver)(problem, **self._given_options)
+            self.setup_seconds = time.perf_counter() - t0
+            self.solver = solver
+            self.options = solver.options
+            self.backend = solver.backend
+        self.problem = problem
+        self.prepared_again = not kept
+        self._richardson = None
+        return kept
+
     def solve(
         self,
         b: np.ndarray | None = None,
         *,
+        out: np.ndarray | None = None,
+        check: bool = True,
         x0: np.ndarray | None = None,
         rtol: float | str = 1e-8,
         atol: float = 0.0,
@@ -143,6 +268,24 @@ class PreparedSolver:
         b : ndarray, shape (n,) or ``grid.shape``, optional
             Right-hand side on the unknowns (default ``problem.rhs()``).
             Not modified.
+        out : ndarray, shape (n,) or ``grid.shape``, optional
+            A C-contiguous float64 array that receives the unknowns ``u``
+            (it may be ``b`` itself, which is then read first).  The
+            solution's ``x`` is then a flat view of it and ``u`` is None: no
+            nodal field is built (``problem.to_nodes(out)`` builds it).
+        check : bool, optional
+            True (default): the report carries the residual and the certified
+            algebraic error bound, and ``b`` is scanned for NaN/infinity.
+            False, for a time-stepping loop: the exact methods (``fastdiag``,
+            ``direct``) compute neither the residual nor the bound
+            (``relative_residual`` NaN, ``algebraic_error_bound`` None,
+            ``checked`` False, and the message says so) and do not scan
+            ``b`` or ``u`` for NaN/infinity; ``fastdiag`` then also leaves the
+            projection of a singular problem's data to its own dropping of the
+            zero mode, unmeasured (``projected_norm`` NaN).  The iterative
+            methods still compute the residual their stopping rule needs, but
+            not the bound (except with ``rtol="auto"``, whose stopping rule is
+            the bound).
         x0 : ndarray, shape (n,) or ``grid.shape``, optional
             Initial guess for ``u`` on the unknowns (iterative methods; the
             exact methods ignore it).
@@ -206,14 +349,40 @@ class PreparedSolver:
         Raises
         ------
         OptionError
-            For a right-hand side, initial guess or exact solution of the
-            wrong shape or with NaN/infinity, or bad tolerances (a ``ValueError``).
+            For a right-hand side, ``out``, initial guess or exact solution of
+            the wrong shape or (with ``check``) with NaN/infinity, or bad
+            tolerances (a ``ValueError``).
+
+        Examples
+        --------
+        A time step into a preallocated array, without the residual check:
+
+        >>> import numpy as np
+        >>> from kronpde import Grid, Problem
+        >>> p = Problem(Grid.box([16, 16]), source=1.0, shift=10.0)
+        >>> s = prepare(p, "fastdiag")
+        >>> u = np.zeros(p.grid.shape)
+        >>> sol = s.solve(p.rhs(), out=u, check=False)
+        >>> sol.u is None, np.shares_memory(sol.x, u), sol.report.algebraic_error_bound
+        (True, True, None)
+        >>> bool(np.allclose(p.operator() @ sol.x, p.rhs()))
+        True
         """
         p = self.problem
-        n = p.size
-        own_rhs = b is None
-        b = p.rhs_values.reshape(-1) if b is None else check_vector(b, n, p.grid.shape, "b")
-        own_rhs = own_rhs or bool(np.array_equal(b, p.rhs_values.reshape(-1)))
+        n, shape = self._unknowns  # the grid's, read once (a property of its axes)
+        given = b is not None
+        if check is not True and check is not False:
+            msg = f"check must be True or False, got {check!r}"
+            raise OptionError(msg)
+        if not given:
+            b = p.rhs_values.reshape(-1)
+        elif check:
+            b = check_vector(b, n, shape, "b")
+        else:
+            b = _unknowns(b, n, shape, "b")
+        x_out = None if out is None else _out_array(out, n, shape)
+        if x_out is not None and np.may_share_memory(x_out, b):
+            b = b.copy()  # the methods read b after they start writing u
         rtol = check_rtol(rtol, "rtol")
         atol = check_tolerance(atol, "atol")
         maxiter = check_maxiter(maxiter)
@@ -227,21 +396,28 @@ class PreparedSolver:
                 "estimate=False forbids"
             )
             raise OptionError(msg)
-        x0 = None if x0 is None else check_vector(x0, n, p.grid.shape, "x0")
+        x0 = None if x0 is None else check_vector(x0, n, shape, "x0")
         exact_x = None if exact is None else exact_unknowns(p, exact)
         t0 = time.perf_counter()
-        b_proj, projected_norm = p.project_rhs(b)
-        nb = float(np.linalg.norm(b_proj))
+        solver = self.solver
+        exact_method = not solver.iterative
+        lean = exact_method and not check  # no residual, no bound, no scan of u
+        if lean and p.singular and solver.projects:
+            b_proj, projected_norm = b, None  # the method drops the null mode itself
+        else:
+            b_proj, projected_norm = p.project_rhs(b)
+        nb = math.nan if lean else float(np.linalg.norm(b_proj))
         warnings: list[str] = []
         estimator, why = None, ""
         if estimate is True or (estimate is None and (auto or exact_x is not None)):
+            own_rhs = not given or bool(np.array_equal(b, p.rhs_values.reshape(-1)))
             estimator, why = self._estimator(b_proj, exact_x, own_rhs)
             if estimator is None and not auto:
                 warnings.append(f"No discretisation-error estimate: {why}.")
         goal = self._goal(estimator) if auto else None
         if auto:
             target = FALLBACK_RTOL  # what the iterative methods solve to without a goal
-            if goal is None and self.solver.iterative:
+            if goal is None and solver.iterative:
                 if estimator is not None:
                     why = "no certified lower bound on the smallest eigenvalue of A"
                 warnings.append(
@@ -250,9 +426,12 @@ class PreparedSolver:
                 )
         else:
             target = max(rtol, atol / nb) if nb > 0.0 else rtol
-        extra = {} if goal is None else {"goal": goal}
-        outcome = self.solver.solve(
+        extra: dict[str, Any] = {} if goal is None else {"goal": goal}
+        if not check:
+            extra["check"] = False
+        outcome = solver.solve(
             b_proj,
+            out=x_out,
             x0=x0,
             target=target,
             maxiter=maxiter,
@@ -261,14 +440,23 @@ class PreparedSolver:
             **extra,
         )
         x = outcome.x
+        if projected_norm is None:
+            projected_norm = 0.0 if outcome.projected_norm is None else outcome.projected_norm
         certificate = outcome.certificate
-        if certificate is None:
+        if certificate is None and (check or auto):
             certificate = p.error_bound(x, b_proj)
         rel, message, converged = outcome.relative_residual, outcome.message, outcome.converged
-        if rel is None:  # an exact method: the residual shows its rounding level
+        if lean:  # an exact method, unchecked: no residual, no bound
+            rel = math.nan
+            about = solver.describe()
+            message = (
+                f"{self.method}: exact solve; the residual, the error bound and the finiteness "
+                "of u were not computed (check=False)." + (f" {about}" if about else "")
+            )
+        elif rel is None:  # an exact method: the residual shows its rounding level
             rel = certificate.residual_norm / nb if nb > 0.0 else certificate.residual_norm
             converged = converged and math.isfinite(rel)
-            about = self.solver.describe()
+            about = solver.describe()
             message = (
                 f"{self.method}: exact solve, relative residual ||b - A u||/||b|| = {rel:.3e}."
                 + (f" {about}" if about else "")
@@ -276,11 +464,14 @@ class PreparedSolver:
                 else f"{self.method}: the solution contains NaN or infinity."
             )
         warnings.extend(outcome.warnings)
-        bound = certificate.bound
+        bound = None if certificate is None else certificate.bound
         if bound is not None and not math.isfinite(bound):
             bound = None
         error = None if estimator is None else estimator(x)
-        if bound is None:
+        if certificate is None:
+            if not lean:
+                message += " The certified error bound was not computed (check=False)."
+        elif bound is None:
             warnings.append(
                 "The algebraic error bound was not computed: no certified lower bound on the "
                 "smallest eigenvalue of A is known for this problem."
@@ -313,7 +504,12 @@ class PreparedSolver:
             warnings=warnings,
             discretisation_error=error,
             discretisation_estimate=None if estimator is None else estimator.kind,
+            checked=certificate is not None,
         )
+        if x_out is not None:
+            if x is not x_out:  # a method that returned its own array
+                np.copyto(x_out, x)
+            return Solution(u=None, x=x_out, report=report)
         return Solution(u=p.to_nodes(x), x=x, report=report)
 
     def _goal(self, estimator: ErrorEstimate | None) -> Goal | None:
@@ -431,7 +627,9 @@ def prepare(
     cls, reason = choose(problem, method)
     t0 = time.perf_counter()
     solver = cls(problem, **dict(options or {}))
-    return PreparedSolver(problem, solver, method, reason, time.perf_counter() - t0)
+    return PreparedSolver(
+        problem, solver, method, reason, time.perf_counter() - t0, given_options=options
+    )
 
 
 def solve(

@@ -353,6 +353,7 @@ class FastDiagSolver:
         self._work2 = np.empty(self.shape) if need2 else None
         self._inv = np.empty(self._spectral_shape)
         self.last_projected_norm = 0.0
+        self._record = True
         self._set_shift(shift)
         self.setup_seconds = time.perf_counter() - t0
 
@@ -530,7 +531,9 @@ class FastDiagSolver:
         return out
 
     # -- solve -------------------------------------------------------------------------
-    def solve(self, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def solve(
+        self, b: np.ndarray, out: np.ndarray | None = None, *, record: bool = True
+    ) -> np.ndarray:
         """Solve ``A u = b`` (exactly, up to rounding).
 
         Parameters
@@ -541,6 +544,9 @@ class FastDiagSolver:
             C-contiguous float64 array of ``b``'s shape to write the solution
             into (then nothing of size ``N`` is allocated, except by
             ``scipy.fft`` on periodic axes).
+        record : bool, optional
+            For a singular system, measure :attr:`last_projected_norm` (one
+            pass over ``b`` for its norm); False leaves it NaN.
 
         Returns
         -------
@@ -573,6 +579,7 @@ class FastDiagSolver:
                 src = src.copy()
         else:
             dst = None
+        self._record = record
         if self._fft_axes:
             result = self._solve_fft(src, dst)
         else:
@@ -612,6 +619,9 @@ class FastDiagSolver:
     def _record_projection(self, src: np.ndarray, coef: float) -> None:
         if not self.singular:
             self.last_projected_norm = 0.0
+            return
+        if not self._record:
+            self.last_projected_norm = math.nan
             return
         flat = src.reshape(-1)
         # einsum, not np.dot: a BLAS call would wake its thread pool, whose spinning threads
@@ -694,6 +704,7 @@ class FastDiag(Method):
     """
 
     name = "fastdiag"
+    projects = True
     defaults: ClassVar[dict[str, Any]] = {"workers": None, "force_eigh": False, "kernels": "auto"}
     auto_reason = (
         "auto: the operator is a constant-coefficient Kronecker sum "
@@ -739,10 +750,24 @@ class FastDiag(Method):
         self.options["workers"] = self.backend.workers
         self.options["axis_methods"] = self.backend.axis_methods
 
-    def solve(self, b: np.ndarray, *, out: np.ndarray | None = None, **_: Any) -> Outcome:
-        """Solve ``A u = b`` by the transforms."""
-        x = self.backend.solve(b, out=out)
-        return Outcome(x, bool(np.all(np.isfinite(x))))
+    def solve(
+        self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
+    ) -> Outcome:
+        """Solve ``A u = b`` by the transforms (with ``check``, scan ``u`` for NaN/infinity).
+
+        A singular problem's ``b`` may come unprojected: dropping the zero mode
+        projects it (:attr:`projects`), and the removed part is reported
+        (measured only with ``check``: NaN otherwise).
+        """
+        x = self.backend.solve(b, out=out, record=check)
+        projected = self.backend.last_projected_norm if self.backend.singular else None
+        finite = bool(np.all(np.isfinite(x))) if check else True
+        return Outcome(x, finite, projected_norm=projected)
+
+    def set_shift(self, problem: Any) -> bool:
+        """Re-sum the eigenvalues for ``problem.shift`` (the eigenpairs and transforms stay)."""
+        self.backend.set_shift(problem.shift)
+        return True
 
     def describe(self) -> str:
         """Name the per-axis eigenpairs (and the fourth-order combination)."""

@@ -249,6 +249,19 @@ class FastDiagCG(ConjugateGradient):
         self.M = self.backend
         self.options = dict(self.backend.options)
 
+    def set_shift(self, problem: Any) -> bool:
+        """Change the shift of the preconditioner's fast solve and take the shifted operator.
+
+        The preconditioner's ``A_0 = k_ref sum_i T_i + c I`` keeps its
+        eigenpairs and transforms (only ``1/(Λ + c)`` is recomputed); ``k_ref``,
+        the scalings and the contrast do not depend on ``c``.
+        """
+        operator = problem.linear_operator(symmetric=True)
+        self.backend.solver.set_shift(problem.shift)  # raises before anything changed
+        self.problem = problem
+        self.A_hat = operator
+        return True
+
     def describe(self) -> str:
         """Describe the constant-coefficient approximation and the contrast."""
         fd = self.backend

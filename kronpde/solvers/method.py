@@ -9,6 +9,9 @@ A method is one class (a subclass of :class:`Method`), registered by name in
   (the unknowns and what the method knows of them, e.g. the certificate of the
   algebraic error if it computed one);
 * ``describe()`` is the sentence the report adds about how it ran;
+* ``set_shift(problem)`` takes the same problem with another shift ``c``
+  without a new set-up where the method allows it (True), or says that it
+  cannot (False: the driver prepares it again);
 * :meth:`Method.refusal` says, without preparing anything, whether it accepts a
   problem and why not (``kronpde check`` asks it);
 * :attr:`Method.defaults` declares its options and their defaults.
@@ -35,6 +38,12 @@ class Method:
         The method's name in :data:`kronpde.solvers.registry.METHODS`.
     iterative : bool
         True for the CG-based methods (they take ``x0``, tolerances, callbacks).
+    projects : bool
+        True for a method whose ``solve`` projects a singular problem's data
+        itself (``fastdiag`` drops the zero mode) and reports the removed part
+        in :attr:`Outcome.projected_norm <kronpde.solvers.result.Outcome>`:
+        the driver then skips its own projection where it needs no projected
+        ``b`` (``check=False``).
     defaults : dict
         The options and their defaults.
     auto_reason : str
@@ -50,6 +59,7 @@ class Method:
 
     name: ClassVar[str] = ""
     iterative: ClassVar[bool] = False
+    projects: ClassVar[bool] = False
     defaults: ClassVar[Mapping[str, Any]] = {}
     auto_reason: ClassVar[str] = ""
 
@@ -84,6 +94,7 @@ class Method:
         callback: Any = None,
         monitor: Any = None,
         goal: Any = None,
+        check: bool = True,
     ) -> Outcome:
         """Solve ``A u = b`` for a ``b`` already projected onto the range of ``A``.
 
@@ -91,9 +102,24 @@ class Method:
         iterative methods; ``goal`` (a :class:`kronpde.solvers.accuracy.Goal`,
         from ``rtol="auto"``) replaces it by the certified algebraic error
         against the estimated discretisation error.  The exact methods ignore
-        both, and ``x0``, ``callback`` and ``monitor``.
+        both, and ``x0``, ``callback`` and ``monitor``.  ``out`` (flat, ``n``
+        entries) receives the unknowns.  With ``check=False`` the exact
+        methods skip the scan of the result for NaN/infinity, and the
+        iterative ones the certified bound (they still compute the residual
+        their stopping rule needs); a method that :attr:`projects` gets ``b``
+        unprojected then.
         """
         raise NotImplementedError
+
+    def set_shift(self, problem: Any) -> bool:
+        """Take ``problem``, this one's problem with another shift ``c``, without a new set-up.
+
+        Returns True when the method now solves ``problem`` (only what
+        depends on ``c`` was recomputed), False when it cannot change ``c``
+        in place (the default): the driver then prepares it again.  A method
+        that raises leaves itself as it was.
+        """
+        return False
 
     def describe(self) -> str:
         """One sentence on how the method ran (the report appends it to its message)."""

@@ -94,7 +94,8 @@ class SolveReport:
     relative_residual : float
         The true ``||b - A u||_2 / ||b||_2`` of the unsymmetrised system for
         the returned ``u``; for a singular problem ``b`` is the projected
-        right-hand side.
+        right-hand side.  NaN where it was not computed (an exact method with
+        ``check=False``).
     setup_seconds : float
         Wall time of :func:`~kronpde.solvers.prepare` (assembly, hierarchy,
         factorisation, eigenpairs).
@@ -102,7 +103,9 @@ class SolveReport:
         Wall time of this solve.
     projected_norm : float
         ``||b - b_projected||_2 / ||b||_2``: how much of ``b`` a singular
-        problem's projection removed (0 for nonsingular problems).
+        problem's projection removed (0 for nonsingular problems; NaN where
+        ``fastdiag`` projected it unchecked, ``check=False``, and did not
+        measure it).
     message : str
         One or two sentences with the numbers.
     options : dict
@@ -111,7 +114,8 @@ class SolveReport:
         A certified upper bound on ``||u - u_h||_W``, the distance of the
         returned ``u`` from the exact solution ``u_h`` of the discrete system
         in the discrete L² norm of the trapezoid weights
-        (:meth:`kronpde.Problem.error_bound`); None where it was not computed.
+        (:meth:`kronpde.Problem.error_bound`); None where it was not computed
+        (no eigenvalue bound is known, or ``check=False``).
     warnings : tuple of str
         Sentences on what the caller should know (e.g. an algebraic error
         bound above the estimated discretisation error); empty when all is well.
@@ -121,6 +125,10 @@ class SolveReport:
         ``estimate=True``); None where none was made.
     discretisation_estimate : str or None
         Which estimate: ``"exact"`` or ``"richardson"`` (None: none made).
+    checked : bool
+        False for a solve with ``check=False``: no certified bound, and for
+        the exact methods no residual (``relative_residual`` NaN) and no scan
+        of ``u`` for NaN/infinity (``converged`` is then True unverified).
     """
 
     method: str
@@ -139,6 +147,7 @@ class SolveReport:
     warnings: tuple[str, ...] = ()
     discretisation_error: float | None = None
     discretisation_estimate: str | None = None
+    checked: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,16 +156,18 @@ class Solution:
 
     Attributes
     ----------
-    u : ndarray, shape ``grid.point_shape``
+    u : ndarray, shape ``grid.point_shape``, or None
         The nodal field, Dirichlet values included (``problem.to_nodes(x)``);
-        along a cell-centred axis its points are the cell centres.
+        along a cell-centred axis its points are the cell centres.  None for a
+        solve into ``out=`` (the caller's array holds the unknowns and no
+        field is built; ``problem.to_nodes(x)`` builds it when wanted).
     x : ndarray, shape (n,)
-        The unknowns.
+        The unknowns (with ``out=``: a flat view of ``out``).
     report : SolveReport
         How it was obtained.
     """
 
-    u: np.ndarray
+    u: np.ndarray | None
     x: np.ndarray
     report: SolveReport
 
@@ -185,6 +196,9 @@ class Outcome:
         computed it (the iterative ones do); None leaves it to the driver.
     warnings : tuple of str
         Sentences for the report's ``warnings`` (e.g. a rounding limit).
+    projected_norm : float or None
+        For a method that projects a singular problem's data itself and was
+        given ``b`` unprojected: ``||b - b_projected|| / ||b||``; None otherwise.
     """
 
     x: np.ndarray
@@ -195,6 +209,7 @@ class Outcome:
     message: str | None = None
     certificate: Any = None
     warnings: tuple[str, ...] = ()
+    projected_norm: float | None = None
 
 
 def make_report(
@@ -211,6 +226,7 @@ def make_report(
     warnings: Sequence[str] = (),
     discretisation_error: float | None = None,
     discretisation_estimate: str | None = None,
+    checked: bool = True,
 ) -> SolveReport:
     """Make the :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
 
@@ -219,7 +235,12 @@ def make_report(
     appended to ``message``, and the residual history is frozen (read-only).
     The accuracy fields (bound, warnings, estimate) default to "not computed".
     """
-    if projected_norm > 0.0:
+    if math.isnan(projected_norm):
+        message += (
+            " The right-hand side was projected onto the range of A (singular problem); "
+            "the removed part was not measured (check=False)."
+        )
+    elif projected_norm > 0.0:
         message += (
             f" The right-hand side was projected onto the range of A (singular problem); "
             f"the removed part has relative norm {projected_norm:.3e}."
@@ -245,6 +266,7 @@ def make_report(
         warnings=tuple(warnings),
         discretisation_error=None if discretisation_error is None else float(discretisation_error),
         discretisation_estimate=discretisation_estimate,
+        checked=bool(checked),
     )
 
 
