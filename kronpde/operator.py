@@ -203,17 +203,6 @@ def _add_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, plan
             yb[axis_index(d, i, slice(r, r + 1))] += t
 
 
-def _transposed(op: AxisOperator) -> AxisOperator:
-    """Return the transposed 1-D operator, in the same tridiagonal-with-wrap form."""
-    # (T^T)[r, r-1] = T[r-1, r] = upper[r-1]; (T^T)[r, r+1] = T[r+1, r] = lower[r+1]
-    lower = np.roll(op.upper, 1)
-    upper = np.roll(op.lower, -1)
-    if not op.periodic:
-        lower[0] = 0.0
-        upper[-1] = 0.0
-    return AxisOperator(op.diag, lower, upper, op.periodic, op.weights, op.lift)
-
-
 def _factor_eigenvalues(f: Any) -> NDArray[Any]:
     """Eigenvalues of one factor: real and ascending where it is symmetric (or similar to one)."""
     if isinstance(f, AxisOperator):
@@ -516,7 +505,7 @@ class KronSum(LinearOperator):
         """
         if self._transpose_cache is None:
             if self.banded:
-                factors = [_transposed(op) for op in self.factors]
+                factors = [op.transposed() for op in self.factors]
             else:
                 factors = [f.T for f in self._matrices]
             self._transpose_cache = KronSum(factors, self.shift)

@@ -208,7 +208,7 @@ class ConstantStencil(_Stencil):
 
     def _rmatvec(self, x: np.ndarray) -> np.ndarray:
         if self._transpose is None:
-            ops = [_transposed(op) for op in self.ops]
+            ops = [op.transposed() for op in self.ops]
             self._transpose = ConstantStencil(ops, self.shift, compiled=self.compiled)
         return self._transpose._matvec(x)
 
@@ -218,17 +218,6 @@ def _along(axis: int, n: int) -> tuple[int, int, int]:
     shape = [1, 1, 1]
     shape[axis] = n
     return tuple(shape)
-
-
-def _transposed(op: AxisOperator) -> AxisOperator:
-    """Return the transposed 1-D operator, in the same tridiagonal-with-wrap form."""
-    # (T^T)[r, r-1] = T[r-1, r] = upper[r-1]; (T^T)[r, r+1] = T[r+1, r] = lower[r+1]
-    lower = np.roll(op.upper, 1)
-    upper = np.roll(op.lower, -1)
-    if not op.periodic:
-        lower[0] = 0.0
-        upper[-1] = 0.0
-    return AxisOperator(op.diag, lower, upper, op.periodic, op.weights, op.lift)
 
 
 def _take(axis: int, index) -> tuple:
