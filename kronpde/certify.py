@@ -44,7 +44,8 @@ makes the stored ``Â`` not exactly symmetric does no harm.
   least the smaller one) and every Robin term ``k`` at a boundary node, so
   ``W A - c W ⪰ k_min W A_1`` in the Loewner order, ``A_1`` the same grid's
   operator with ``k = 1``, ``c = 0``, and ``k_min`` the smallest nodal ``k``
-  (boundary nodes included).  Hence ``λ_min(A) >= k_min λ_min(A_1) + c``, and
+  (boundary nodes included; on a cell-centred axis also the ``k`` of the
+  boundary faces, which their fluxes use).  Hence ``λ_min(A) >= k_min λ_min(A_1) + c``, and
   likewise on ``v^⊥``; a margin of :data:`VARIABLE_MARGIN` ``eps ||Â||_∞``
   covers the rounding of the stored coefficients.
 
@@ -527,7 +528,14 @@ def smallest_eigenvalue(problem: Any) -> EigenvalueBound | None:
         if found is None:
             return None
         base, base_computed, base_how = found
-        k_min = float(np.min(problem.coefficient_values()))
+        # every k the operator uses: the points' and, on a cell-centred axis, the boundary
+        # faces' own (their fluxes take k at the face, which may be below every cell's)
+        k_min = min(
+            [
+                float(np.min(problem.coefficient_values())),
+                *(float(np.min(f)) for f in problem.face_coefficient_values().values()),
+            ]
+        )
         a_hat = problem.linear_operator(symmetric=True)
         diag = problem.diagonal()
         ones = np.ones(problem.size)

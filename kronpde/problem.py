@@ -402,6 +402,24 @@ class Problem:
             return self._k_nodes.copy()
         return self._coefficient_on(nodes, owned, merge)
 
+    def face_coefficient_values(self) -> dict[tuple[int, int], np.ndarray]:
+        """Return ``k`` on the boundary faces of the cell-centred axes (new arrays), checked.
+
+        A boundary face's flux uses ``k`` at the face itself, so these are
+        coefficients of the operator as much as the points' values are.
+
+        Returns
+        -------
+        dict of (axis, side) to ndarray
+            ``side`` 0 for the lower face, 1 for the upper; each array has
+            shape ``grid.face_shape(axis)``.  Empty for a node-centred
+            grid, a constant ``k`` and an array ``k`` (known at the points
+            only: the boundary cells' values serve instead).
+        """
+        if not self.variable_coefficient:
+            return {}
+        return {key: value.copy() for key, value in self._k_faces.items()}
+
     def _coefficient_on(
         self, nodes: Nodes | None, owned: Sequence[slice] | None, merge: Merge | None
     ) -> np.ndarray:

@@ -368,3 +368,30 @@ def test_a_long_stretched_periodic_axis_has_no_dense_bound(monkeypatch):
     problem = _problem("stretched-periodic", (24, 6))
     assert problem.smallest_eigenvalue() is None
     assert problem.error_bound(np.zeros(problem.size)).bound is None
+
+
+@pytest.mark.parametrize("cells", [(16,), (16, 10)], ids=["1d", "2d"])
+def test_a_small_k_on_a_boundary_face_lowers_the_cell_centred_bound(cells):
+    # k is 1e-3 on the face x = 0 and about 1 at every cell centre: the face's flux makes
+    # the x = 0 end nearly insulated, so the operator's smallest eigenvalue is about a
+    # quarter of the centres' k_min times the Dirichlet one; the bound must see the face
+    def k(*x):
+        return 1e-3 + np.tanh(200.0 * x[0])
+
+    faces = [f"{a}{s}" for a in "xy"[: len(cells)] for s in ("min", "max")]
+    grid = Grid.box(list(cells), boundary={f: Dirichlet(0.0) for f in faces}, centering="cell")
+    problem = Problem(grid, source=1.0, coefficient=k)
+    true = _dense_eigenvalue(problem)
+    bound = problem.smallest_eigenvalue()
+    assert float(np.min(problem.coefficient_values())) * _unit_bound(problem) > true
+    assert 0.0 < bound.value <= true
+    assert bound.value >= 1e-3 * _unit_bound(problem) * (1.0 - 1e-9)
+    faces_k = problem.face_coefficient_values()
+    assert faces_k[(0, 0)] == pytest.approx(1e-3)
+    assert faces_k[(0, 1)] == pytest.approx(1e-3 + np.tanh(200.0))
+
+
+def _unit_bound(problem: Problem) -> float:
+    """The smallest eigenvalue of the same grid's operator with k = 1, c = 0 (dense)."""
+    unit = Problem(problem.grid, source=1.0)
+    return _dense_eigenvalue(unit)
