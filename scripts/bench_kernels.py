@@ -460,20 +460,37 @@ def smooth_k(contrast: float):
     return k
 
 
-def _fastdiag_cg_times(prepared, fast, b, z, rtol, repeats) -> tuple[float, float, int]:
-    """Median seconds per fastdiag-cg iteration and per fast solve, measured alternately."""
+def _fastdiag_cg_times(prepared, fast, b, z, rtol, repeats) -> tuple[float, float, float, int]:
+    """Median seconds per fastdiag-cg iteration (whole solve / iterations, and marginal) and
+    per fast solve, measured alternately.
+
+    The marginal cost is ``(t(its) - t(its // 4)) / (its - its // 4)`` for two solves stopped
+    by ``maxiter`` (rtol 1e-300 so that neither converges, ``check=False``): it leaves out
+    what a solve pays once (the first residual and preconditioner apply, the final true
+    residual, the report), which the whole-solve figure spreads over few iterations.
+    """
     prepared.solve(b, rtol=rtol)  # warm-up
-    per, single = [], []
+    u = np.empty_like(b)
+    per, marginal, single = [], [], []
     its = 0
     for _ in range(max(repeats, 1)):
         t0 = time.perf_counter()
         its = prepared.solve(b, rtol=rtol).report.iterations
         per.append((time.perf_counter() - t0) / max(its, 1))
+        short = max(its // 4, 1)
+        if its > short:
+            ends = []
+            for count in (short, its):
+                t0 = time.perf_counter()
+                prepared.solve(b, rtol=1e-300, maxiter=count, check=False, out=u)
+                ends.append(time.perf_counter() - t0)
+            marginal.append((ends[1] - ends[0]) / (its - short))
         for _ in range(3):
             t0 = time.perf_counter()
             fast.solve(b, out=z)
             single.append(time.perf_counter() - t0)
-    return statistics.median(per), statistics.median(single), its
+    step = statistics.median(marginal) if marginal else math.nan
+    return statistics.median(per), step, statistics.median(single), its
 
 
 def fastdiag_cg_table(cells, rtol: float, repeats: int, contrast: float = 10.0):
@@ -487,17 +504,21 @@ def fastdiag_cg_table(cells, rtol: float, repeats: int, contrast: float = 10.0):
     table = Table(
         f"fastdiag-cg on {label(cells)} cells, smooth k of contrast {contrast:g}, random b, "
         f"rtol {rtol:g}; scipy.fft workers {fast.workers}",
-        ["threads", "iterations", "solve s", "ms/iter", "one fast solve ms", "iter / fast solve"],
-    )
+        ["threads", "iterations", "solve s", "ms/iter (solve / its)", "marginal ms/iter",
+         "one fast solve ms", "x fast solve (solve / its)", "x fast solve (marginal)"],
+    )  # fmt: skip
     for count in thread_counts():
-        per_iteration, fast_solve, its = with_threads(
+        per_iteration, step, fast_solve, its = with_threads(
             count, lambda: _fastdiag_cg_times(prepared, fast, b, z, rtol, repeats)
         )
-        table.add(count, its, per_iteration * its, 1e3 * per_iteration, 1e3 * fast_solve,
-                  per_iteration / fast_solve)  # fmt: skip
+        table.add(count, its, per_iteration * its, 1e3 * per_iteration, 1e3 * step,
+                  1e3 * fast_solve, per_iteration / fast_solve, step / fast_solve)  # fmt: skip
     table.notes.append(
         "An iteration: the preconditioner (one fast solve), the compiled matvec with p·Ap, "
-        "the fused update and the new direction; the solve also pays the certified bound once."
+        "the fused update and the new direction. 'solve / its' also spreads over the "
+        "iterations what the solve pays once (first residual and preconditioner apply, the "
+        "final true residual, the certified bound, the report); 'marginal' is the cost of "
+        "one more iteration, from two solves stopped by maxiter (see _fastdiag_cg_times)."
     )
     return table
 
