@@ -623,44 +623,60 @@ method = "cg"
 rtol = 1e-8
 
 [output]
-file = "big.vti"
+file = "big{suffix}"
 """
 
 
-def _cli_seconds(python: str, case: pathlib.Path, cache: str, folder: str) -> float:
+def _cli_seconds(
+    python: str, case: pathlib.Path, cache: str, folder: str, suffix: str = ".vti"
+) -> float:
     """Wall time of one ``kronpde solve CASE -q`` in a new process with NUMBA_CACHE_DIR=cache."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-    command = [python, "-m", "kronpde.cli", "solve", str(case), "-q", "-o", "out.vti"]
+    command = [python, "-m", "kronpde.cli", "solve", str(case), "-q", "-o", "out" + suffix]
     t0 = time.perf_counter()
     subprocess.run(command, env=env, cwd=folder, check=True, capture_output=True)
     return time.perf_counter() - t0
 
 
-def cli_table(pythons: dict[str, str], later: int = 3) -> Table:
-    """The first ``kronpde solve`` with an empty numba cache, and the later ones, per install."""
+def cli_table(pythons: dict[str, str], later: int = 3, suffix: str = ".vti") -> Table:
+    """The first ``kronpde solve`` with an empty numba cache, and the later ones, per install.
+
+    ``suffix`` is the output format of every run (``.vtu`` to compare with an installation
+    older than the structured writers).
+    """
     root = pathlib.Path(__file__).resolve().parents[1]
     table = Table(
         f"kronpde solve: the first run with an empty numba cache, then the median of {later} "
         "later runs (each a new process)",
-        ["case", "unknowns", "installation", "first s", "later s"],
+        ["case", "unknowns", "installation", "output", "first s", "later s"],
     )
     with tempfile.TemporaryDirectory(prefix="kronpde-cli-") as folder:
         big = pathlib.Path(folder) / "poisson3d_64_cg.toml"
-        big.write_text(BIG_CASE)
+        big.write_text(BIG_CASE.replace("{suffix}", suffix))
+        # the example case with its output in the format of every run (an older installation
+        # refuses a format it does not know even where -o replaces it)
+        small = pathlib.Path(folder) / "poisson3d_dirichlet.toml"
+        text = (root / "cases" / "poisson3d_dirichlet.toml").read_text()
+        small.write_text(text.replace('.vti"', suffix + '"'))
         cases = [
-            (root / "cases" / "poisson3d_dirichlet.toml", "15³ (amg-cg)"),
+            (small, "15³ (amg-cg)"),
             (big, "63³ (cg)"),
         ]
-        first: dict[tuple[str, str], float] = {}
         for case, size in cases:
-            for name, python in pythons.items():
-                cache = tempfile.mkdtemp(prefix="numba-", dir=folder)
-                t_first = _cli_seconds(python, case, cache, folder)
-                t_later = statistics.median(
-                    _cli_seconds(python, case, cache, folder) for _ in range(later)
-                )
-                first[case.name, name] = t_first
-                table.add(case.name, size, name, t_first, t_later)
+            caches = {name: tempfile.mkdtemp(prefix="numba-", dir=folder) for name in pythons}
+            first = {
+                name: _cli_seconds(python, case, caches[name], folder, suffix)
+                for name, python in pythons.items()
+            }
+            # the later runs alternate between the installations, round by round, so that
+            # the machine's load drifts over all of them alike
+            times: dict[str, list[float]] = {name: [] for name in pythons}
+            for _ in range(later):
+                for name, python in pythons.items():
+                    times[name].append(_cli_seconds(python, case, caches[name], folder, suffix))
+            for name in pythons:
+                later_s = statistics.median(times[name])
+                table.add(case.name, size, name, suffix, first[name], later_s)
     table.notes.append(
         "An empty NUMBA_CACHE_DIR is what a fresh installation has (numba then compiles the "
         "kernels a run needs, and only a run that needs them); the Python bytecode of both "
@@ -814,6 +830,11 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline-python",
         help="the interpreter of another installation (e.g. today's main) for the CLI table",
     )
+    parser.add_argument(
+        "--cli-output",
+        default=".vti",
+        help="the output format of the CLI table's runs (.vtu for an installation without .vti)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         grids = args.grids or [(16, 16, 16), (64, 64)]
@@ -857,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
         pythons = {"this one": sys.executable}
         if args.baseline_python:
             pythons["baseline"] = args.baseline_python
-        cli_table(pythons, later=1 if args.quick else 3).show()
+        cli_table(pythons, later=1 if args.quick else 7, suffix=args.cli_output).show()
     if "threads" in wanted:
         threads_table((32, 32, 32) if args.quick else (64, 64, 64)).show()
     print(f"\nload average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
