@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
-from kronpde.kernels import ConstantStencil, use_compiled
+from kronpde.kernels import CompiledAfter, ConstantStencil, use_compiled
 from kronpde.matmul import (
     _as_float_array,
     _check_factors,
@@ -292,7 +292,10 @@ class KronSum(LinearOperator):
     (:class:`kronpde.kernels.ConstantStencil`, one threaded pass, with the
     dot product in the same pass), chosen by size when the operator is
     built (:attr:`compiled`); smaller ones keep the NumPy apply below and
-    never import numba.  The two agree to rounding (the compiled loop adds
+    never import numba.  A compiled operator makes its first few applies on
+    NumPy unless the kernels are loaded already
+    (:class:`~kronpde.kernels.CompiledAfter`: an exact method's residual and
+    bound never pay for loading numba).  The two agree to rounding (the compiled loop adds
     the terms of a row in another order).
 
     Examples
@@ -335,12 +338,13 @@ class KronSum(LinearOperator):
         self._work: np.ndarray | None = None
         self._stencil: ConstantStencil | None = None
         self.compiled = self.banded and len(self.dims) <= 3 and use_compiled(n)
+        self._plans: list | None = None  # the NumPy banded apply's set-up, made on first use
         if self.compiled:
             super().__init__(dtype=np.float64, shape=(n, n))
             self._stencil = ConstantStencil(self.factors, self.shift, compiled=True)
+            self._take_compiled = CompiledAfter(n)  # NumPy for a few applies first: why there
         elif self.banded:
             super().__init__(dtype=np.float64, shape=(n, n))
-            self._init_banded()
         else:
             self._matrices = tuple(
                 f.tosparse() if isinstance(f, AxisOperator) else f for f in self.factors
@@ -371,6 +375,8 @@ class KronSum(LinearOperator):
 
     def _banded_into(self, X: np.ndarray, Y: np.ndarray) -> None:
         """``Y = A X`` on grid-shaped float64 arrays, block of planes by block."""
+        if self._plans is None:
+            self._init_banded()
         d = len(self.dims)
         diagonal = self._diagonal
         scalar_diagonal = isinstance(diagonal, float)
@@ -436,7 +442,7 @@ class KronSum(LinearOperator):
         numpy.ndarray
             ``out``.
         """
-        if self._stencil is not None:
+        if self._stencil is not None and self._take_compiled():
             self._stencil.apply(x, out)
             return out
         X = x.reshape(self.dims)
@@ -452,8 +458,9 @@ class KronSum(LinearOperator):
     def apply_dot(self, x: np.ndarray, out: np.ndarray) -> float:
         """Compute ``out = A @ x`` and return ``x · out`` (CG's ``p · Ap``), real operators.
 
-        One pass when :attr:`compiled`; else :meth:`matvec_into` and a dot
-        product (``np.einsum``, single-threaded).
+        One pass on the compiled path (:attr:`compiled`, after the first
+        applies: :class:`~kronpde.kernels.CompiledAfter`); else the NumPy
+        apply and a dot product (``np.einsum``, single-threaded).
 
         Parameters
         ----------
@@ -465,9 +472,12 @@ class KronSum(LinearOperator):
         float
             ``x · (A x)``.
         """
-        if self._stencil is not None:
+        if self._stencil is None:
+            self.matvec_into(x, out)
+        elif self._take_compiled():
             return self._stencil.apply_dot(x, out)
-        self.matvec_into(x, out)
+        else:  # one of the first NumPy applies (not through matvec_into: it counts them)
+            self._banded_into(x.reshape(self.dims), out.reshape(self.dims))
         return float(np.einsum("i,i->", x.reshape(-1), out.reshape(-1)))
 
     def _matvec(self, x: NDArray[Any]) -> NDArray[Any]:

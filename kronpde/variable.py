@@ -58,7 +58,7 @@ from scipy.sparse.linalg import LinearOperator
 from kronpde.banded import PlaneBlocks, axis_index, csr_from_bands
 from kronpde.cells import cell_coefficients, cell_face_k, cell_face_k_rows, cell_rows, cell_window
 from kronpde.grid import Axis, Grid
-from kronpde.kernels import VariableStencil, use_compiled
+from kronpde.kernels import CompiledAfter, VariableStencil, use_compiled
 from kronpde.stencils import diffusion_coefficients, diffusion_rows
 
 __all__ = [
@@ -662,7 +662,9 @@ class VariableOperator(LinearOperator):
     (:class:`kronpde.kernels.VariableStencil`, on the same arrays, no copy;
     ``apply_dot`` of ``Â`` in the same pass), chosen by size when the
     operator is built (:attr:`compiled`); smaller grids keep the NumPy slices
-    and never import numba.  The two agree to rounding.
+    and never import numba.  A compiled operator makes its first few applies
+    on NumPy unless the kernels are loaded already
+    (:class:`~kronpde.kernels.CompiledAfter`).  The two agree to rounding.
 
     Attributes
     ----------
@@ -684,7 +686,9 @@ class VariableOperator(LinearOperator):
         self._stencil = (
             VariableStencil.from_diffusion(data, compiled=True) if self.compiled else None
         )
-        self._blocks = None if self.compiled else PlaneBlocks(self.grid_shape)
+        self._blocks: PlaneBlocks | None = None  # the NumPy apply's blocks, made on first use
+        # NumPy for a few applies first, unless the kernels are loaded (CompiledAfter: why)
+        self._take_compiled = CompiledAfter(n) if self.compiled else None
         if not symmetric:
             self._scale = np.sqrt(data.grid.weights())
             self._x = np.empty(self.grid_shape)
@@ -696,6 +700,8 @@ class VariableOperator(LinearOperator):
         (inside the block) and those along axis 0 (reading ``X`` one plane
         beyond the block, writing only the block's own rows) while it is in cache.
         """
+        if self._blocks is None:
+            self._blocks = PlaneBlocks(self.grid_shape)
         data = self.data
         d = X.ndim
         n0 = X.shape[0]
@@ -779,13 +785,16 @@ class VariableOperator(LinearOperator):
             ``x · (op x)``.
         """
         if self.symmetric and self._stencil is not None:
-            return self._stencil.apply_dot(x, out)
-        self.matvec_into(x, out)
+            if self._take_compiled():
+                return self._stencil.apply_dot(x, out)
+            self._apply_symmetric(x.reshape(self.grid_shape), out.reshape(self.grid_shape))
+        else:
+            self.matvec_into(x, out)
         return float(np.einsum("i,i->", x.reshape(-1), out.reshape(-1)))
 
     def _hat(self, X: np.ndarray, Y: np.ndarray) -> None:
         """``Y = Â X``: the compiled stencil above the threshold, else the blocked slices."""
-        if self._stencil is not None:
+        if self._stencil is not None and self._take_compiled():
             self._stencil.apply(X, Y)
         else:
             self._apply_symmetric(X, Y)

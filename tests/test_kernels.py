@@ -188,6 +188,8 @@ def test_package_operators_route_through_the_kernels_above_the_threshold(
     above = (KronSumOperator(ops, 0.3), VariableOperator(data, True), VariableOperator(data, False))
     refs = (assemble(ops, 0.3), data.operator(symmetric=True), data.operator(symmetric=False))
     x = rng.standard_normal(grid.size)
+    # loaded kernels: the operators above take the compiled path from their first apply
+    K.compile_kernels(["constant_apply", "variable_apply"])
     for low, high, a in zip(below, above, refs, strict=True):
         assert not low.compiled
         assert high.compiled
@@ -251,6 +253,42 @@ def test_small_grids_never_import_numba():
         "res = K.cg_fused(A, np.ones(g.size), rtol=1e-10)\n"
         "assert res.converged, res.status\n"
         "assert 'numba' not in sys.modules, 'numba was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_an_operator_above_the_threshold_loads_numba_only_once_it_is_applied_often():
+    """An exact method's few applies stay on NumPy; the (NUMPY_APPLIES + 1)-th is compiled."""
+    code = (
+        "import sys, numpy as np\n"
+        "import kronpde.kernels as K, kronpde.kernels._dispatch as dispatch\n"
+        "from kronpde import Grid, Neumann, Problem, solve\n"
+        "from kronpde.operator import KronSumOperator, assemble\n"
+        "from kronpde.stencils import second_difference\n"
+        "dispatch.MIN_COMPILED_SIZE = 1\n"
+        "g = Grid.box([9, 8, 7], boundary={'xmax': Neumann(0.5)})\n"
+        "s = solve(Problem(g, source='x*y + z'), method='fastdiag')\n"
+        "assert s.report.algebraic_error_bound < 1e-10, s.report\n"
+        "assert 'numba' not in sys.modules, 'the exact solve imported numba'\n"
+        "ops = [second_difference(a) for a in g.axes]\n"
+        "A, ref = KronSumOperator(ops, 0.2), assemble(ops, 0.2)\n"
+        "assert A.compiled\n"
+        "x = np.random.default_rng(1).standard_normal(g.size)\n"
+        "y = np.empty(g.size)\n"
+        "for k in range(K.NUMPY_APPLIES + 1):\n"
+        "    d = A.apply_dot(x, y) if k % 2 else A.matvec_into(x, y) @ x\n"
+        "    assert np.abs(y - ref @ x).max() <= 1e-13 * np.abs(ref @ x).max()\n"
+        "    assert abs(d - x @ (ref @ x)) <= 1e-12 * abs(x) @ abs(ref @ x)\n"
+        "    loaded = 'numba' in sys.modules  # by this apply, the compiled one\n"
+        "    assert loaded == (k == K.NUMPY_APPLIES), (k, loaded)\n"
+        "assert 'numba' in sys.modules\n"
+        "B = KronSumOperator(ops, 0.2)  # the kernels are loaded: compiled from its first apply\n"
+        "calls = []\n"
+        "real = B._stencil.apply\n"
+        "B._stencil.apply = lambda x, out: calls.append(1) or real(x, out)\n"
+        "B.matvec_into(x, y)\n"
+        "assert calls == [1]\n"
+        "assert np.abs(y - ref @ x).max() <= 1e-13 * np.abs(ref @ x).max()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 

@@ -52,7 +52,11 @@ grid's shape) and must not overlap.
 
 from kronpde.kernels._dispatch import (
     MIN_COMPILED_SIZE,
+    MIN_EAGER_SIZE,
+    NUMPY_APPLIES,
+    CompiledAfter,
     compile_kernels,
+    kernels_loaded,
     set_threads,
     threading_layer,
     threads,
@@ -72,6 +76,10 @@ from kronpde.kernels.vectors import (
 
 __all__ = [
     "MIN_COMPILED_SIZE",
+    "MIN_EAGER_SIZE",
+    "NUMPY_APPLIES",
+    "CompiledAfter",
+    "kernels_loaded",
     "ConstantStencil",
     "FusedCGResult",
     "VariableStencil",

@@ -6,6 +6,7 @@ on the first compiled call.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +23,53 @@ import numpy as np
 #: that solves again gains outright.  Every example case under ``cases/`` (at
 #: most 4096 unknowns) stays on NumPy and never imports numba.
 MIN_COMPILED_SIZE = 1 << 17
+
+
+#: Applies an operator built for the compiled path makes on its NumPy path first, unless
+#: the kernels are loaded already (:class:`CompiledAfter`).
+NUMPY_APPLIES = 8
+
+#: Unknowns from which an operator takes the compiled path from its first apply: a NumPy
+#: apply of 2^24 unknowns (256³) takes about 0.15 s here, so a few of them cost what
+#: loading the kernels does.
+MIN_EAGER_SIZE = 1 << 24
+
+
+def kernels_loaded() -> bool:
+    """Return whether this process has imported the compiled kernels (and so numba)."""
+    return "kronpde.kernels._compiled" in sys.modules
+
+
+class CompiledAfter:
+    """When an operator built for the compiled path (by size) starts to use it.
+
+    Importing numba and loading the first kernel from numba's cache costs about
+    half a second once per process.  An iterative method applies its operator
+    hundreds of times and repays that; an exact method applies it a few times
+    only (its residual and certified bound: four applies, 6 ms on NumPy at
+    64³), which never would.  So the operator stays on NumPy for its first
+    :data:`NUMPY_APPLIES` applies and moves to the compiled stencil from then
+    on, or at once when the process has loaded the kernels already (CG loads
+    its vector kernels on its first iteration, so its operator moves there on
+    its second apply) or the grid has :data:`MIN_EAGER_SIZE` unknowns.  The two
+    paths agree to rounding.
+
+    Parameters
+    ----------
+    size : int
+        The operator's unknowns.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._left = 0 if size >= MIN_EAGER_SIZE else NUMPY_APPLIES
+
+    def __call__(self) -> bool:
+        """Return True when this apply runs compiled (counting the NumPy ones)."""
+        if self._left <= 0 or kernels_loaded():
+            self._left = 0
+            return True
+        self._left -= 1
+        return False
 
 
 def use_compiled(size: int, compiled: bool | None = None) -> bool:
