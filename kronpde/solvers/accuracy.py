@@ -152,6 +152,66 @@ class Goal:
     floor: float = 0.0
 
 
+def accuracy_notes(
+    bound: float | None,
+    computed: bool,
+    error: float | None,
+    estimator: ErrorEstimate | None,
+    goal: Goal | None,
+    warned: bool,
+) -> tuple[str, list[str]]:
+    """Return what a report says of the certified bound and the error estimate.
+
+    The one wording of the serial driver and the PETSc backend.
+
+    Parameters
+    ----------
+    bound : float or None
+        The certified bound on ``||u - u_h||_W``; None where no lower bound on
+        ``λ_min`` is known (a warning says so).
+    computed : bool
+        Whether a bound was asked for at all (False for ``check=False``: the
+        caller's message says so, nothing is added here about the bound).
+    error : float or None
+        The estimate of the discretisation error at the returned ``u``.
+    estimator : ErrorEstimate or None
+        Where ``error`` came from (its ``kind`` and ``description``).
+    goal : Goal or None
+        The ``rtol="auto"`` goal, whose own message gives the bound already.
+    warned : bool
+        Whether the solve warned already (then no second warning on the bound).
+
+    Returns
+    -------
+    text : str
+        Sentences to append to the report's message (each with a leading space).
+    warnings : list of str
+        Warnings to add to the report.
+    """
+    text, warnings = "", []
+    if computed and bound is None:
+        warnings.append(
+            "The algebraic error bound was not computed: no certified lower bound on the "
+            "smallest eigenvalue of A is known for this problem."
+        )
+    elif computed:
+        if goal is None:
+            text += f" Certified algebraic error ||u - u_h||_W <= {bound:.3e}."
+        if error is not None and bound > error and not warned:
+            warnings.append(
+                f"The certified algebraic error {bound:.3e} exceeds the estimated "
+                f"discretisation error {error:.3e} ({estimator.kind}): the solution may be "
+                "less accurate than the grid allows; lower rtol, or use rtol='auto'."
+            )
+    if error is not None:
+        text += (
+            f" Estimated discretisation error {error:.3e}: {estimator.description}."
+            if goal is None
+            else f" The estimate: {estimator.description}."
+        )
+    return text, warnings
+
+
 def _weighted_norm(d: np.ndarray, w: np.ndarray, singular: bool) -> float:
     if singular:
         d = d - float(w @ d) / float(w.sum())

@@ -71,6 +71,7 @@ from kronpde.solvers.accuracy import (
     ErrorEstimate,
     Goal,
     Unavailable,
+    accuracy_notes,
     exact_estimate,
     exact_unknowns,
     richardson_estimate,
@@ -468,29 +469,13 @@ class PreparedSolver:
         if bound is not None and not math.isfinite(bound):
             bound = None
         error = None if estimator is None else estimator(x)
-        if certificate is None:
-            if not lean:
-                message += " The certified error bound was not computed (check=False)."
-        elif bound is None:
-            warnings.append(
-                "The algebraic error bound was not computed: no certified lower bound on the "
-                "smallest eigenvalue of A is known for this problem."
-            )
-        else:
-            if goal is None:  # the goal's own message gives the bound already
-                message += f" Certified algebraic error ||u - u_h||_W <= {bound:.3e}."
-            if error is not None and bound > error and not outcome.warnings:
-                warnings.append(
-                    f"The certified algebraic error {bound:.3e} exceeds the estimated "
-                    f"discretisation error {error:.3e} ({estimator.kind}): the solution may be "
-                    "less accurate than the grid allows; lower rtol, or use rtol='auto'."
-                )
-        if error is not None:
-            message += (
-                f" Estimated discretisation error {error:.3e}: {estimator.description}."
-                if goal is None
-                else f" The estimate: {estimator.description}."
-            )
+        if certificate is None and not lean:
+            message += " The certified error bound was not computed (check=False)."
+        text, notes = accuracy_notes(
+            bound, certificate is not None, error, estimator, goal, bool(outcome.warnings)
+        )
+        message += text
+        warnings.extend(notes)
         report = make_report(
             self,
             converged=converged,

@@ -27,7 +27,7 @@ from kronpde.solvers.result import (
     Outcome,
     Round,
     continue_rounds,
-    goal_message,
+    goal_outcome,
     goal_rounds,
     iteration_message,
 )
@@ -157,20 +157,7 @@ class ConjugateGradient(Method):
                 goal=goal,
                 maxiter=maxiter,
             )
-            cert = found.certificate
-            warnings: tuple[str, ...] = ()
-            if found.status == "rounding":
-                warnings = (goal_message(self.name, found, goal, maxiter, ""),)
-            return Outcome(
-                x,
-                found.converged,
-                found.iterations,
-                found.residual_norms,
-                cert.residual_norm / nb,
-                goal_message(self.name, found, goal, maxiter, self.describe()),
-                cert,
-                warnings,
-            )
+            return goal_outcome(x, found, goal, self.name, maxiter, self.describe(), nb)
 
         def true_relative_residual() -> float:
             if check:

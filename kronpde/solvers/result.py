@@ -563,6 +563,44 @@ def goal_message(name: str, result: GoalRounds, goal: Any, maxiter: int, note: s
     return f"{text} {note}" if note else text
 
 
+def goal_outcome(
+    x: np.ndarray, found: GoalRounds, goal: Any, name: str, maxiter: int, note: str, nb: float
+) -> Outcome:
+    """Return the :class:`Outcome` of an ``rtol="auto"`` solve that :func:`goal_rounds` ended.
+
+    Parameters
+    ----------
+    x : ndarray
+        The unknowns of the last round.
+    found : GoalRounds
+        What :func:`goal_rounds` returned.
+    goal : Goal
+        The goal it ran to.
+    name : str
+        The method, for the message.
+    maxiter : int
+        The iteration limit, for the message.
+    note : str
+        Appended to the message (the preconditioner).
+    nb : float
+        ``||b||`` of the system solved (the relative residual's denominator).
+    """
+    cert = found.certificate
+    warnings: tuple[str, ...] = ()
+    if found.status == "rounding":
+        warnings = (goal_message(name, found, goal, maxiter, ""),)
+    return Outcome(
+        x,
+        found.converged,
+        found.iterations,
+        found.residual_norms,
+        cert.residual_norm / nb,
+        goal_message(name, found, goal, maxiter, note),
+        cert,
+        warnings,
+    )
+
+
 def iteration_message(name: str, result: Rounds, target: float, maxiter: int, note: str) -> str:
     """Write the sentence of an iterative solve: converged, stopped short, maxiter, rounding.
 

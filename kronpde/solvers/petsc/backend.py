@@ -68,7 +68,13 @@ import numpy as np
 from kronpde.boundary import DataSurvey
 from kronpde.errors import OptionError, SolverError
 from kronpde.settings import AUTO, check_maxiter, check_rtol, check_tolerance
-from kronpde.solvers.accuracy import FALLBACK_RTOL, ErrorEstimate, Goal, Unavailable
+from kronpde.solvers.accuracy import (
+    FALLBACK_RTOL,
+    ErrorEstimate,
+    Goal,
+    Unavailable,
+    accuracy_notes,
+)
 from kronpde.solvers.petsc.assembly import (
     box_csr,
     box_shape,
@@ -104,7 +110,7 @@ from kronpde.solvers.result import (
     Solution,
     check_option_keys,
     continue_rounds,
-    goal_message,
+    goal_outcome,
     goal_rounds,
     iteration_message,
     make_report,
@@ -795,26 +801,9 @@ class PetscSolver:
         if bound is not None and not math.isfinite(bound):
             bound = None
         error = None if estimator is None else estimator(x)
-        if bound is None:
-            warnings.append(
-                "The algebraic error bound was not computed: no certified lower bound on the "
-                "smallest eigenvalue of A is known for this problem."
-            )
-        else:
-            if goal is None:  # the goal's own message gives the bound already
-                message += f" Certified algebraic error ||u - u_h||_W <= {bound:.3e}."
-            if error is not None and bound > error and not outcome.warnings:
-                warnings.append(
-                    f"The certified algebraic error {bound:.3e} exceeds the estimated "
-                    f"discretisation error {error:.3e} ({estimator.kind}): the solution may be "
-                    "less accurate than the grid allows; lower rtol, or use rtol='auto'."
-                )
-        if error is not None:
-            message += (
-                f" Estimated discretisation error {error:.3e}: {estimator.description}."
-                if goal is None
-                else f" The estimate: {estimator.description}."
-            )
+        text, notes = accuracy_notes(bound, True, error, estimator, goal, bool(outcome.warnings))
+        message += text
+        warnings.extend(notes)
         outcome = Outcome(
             x,
             outcome.converged,
@@ -922,20 +911,7 @@ class PetscSolver:
                     goal=goal,
                     maxiter=maxiter,
                 )
-                cert = found.certificate
-                warnings: tuple[str, ...] = ()
-                if found.status == "rounding":
-                    warnings = (goal_message(name, found, goal, maxiter, ""),)
-                return Outcome(
-                    x,
-                    found.converged,
-                    found.iterations,
-                    found.residual_norms,
-                    cert.residual_norm / nb,
-                    goal_message(name, found, goal, maxiter, note),
-                    cert,
-                    warnings,
-                )
+                return goal_outcome(x, found, goal, name, maxiter, note, nb)
             result = continue_rounds(
                 run, lambda: certify().residual_norm / nb, target=target, maxiter=maxiter
             )
