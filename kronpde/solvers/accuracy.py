@@ -152,6 +152,56 @@ class Goal:
     floor: float = 0.0
 
 
+def choose_estimate(
+    exact: Callable[[], ErrorEstimate] | None,
+    own_rhs: bool,
+    richardson: Callable[[], ErrorEstimate],
+    cached: ErrorEstimate | Unavailable | None,
+) -> tuple[ErrorEstimate | None, str, ErrorEstimate | Unavailable | None]:
+    """Return the discretisation-error estimate of a solve, or None and why not.
+
+    The one rule of the serial driver and the PETSc backend: the exact
+    solution when there is one, else Richardson for the problem's own
+    right-hand side (computed once per prepared solver, kept in ``cached``).
+
+    Parameters
+    ----------
+    exact : callable or None
+        Makes the ``"exact"`` estimate (None: no exact solution given).
+    own_rhs : bool
+        Whether ``b`` is the problem's own right-hand side.
+    richardson : callable
+        Makes the Richardson estimate; may raise :class:`Unavailable`.
+    cached : ErrorEstimate, Unavailable or None
+        What an earlier call returned as its third value (None the first time).
+
+    Returns
+    -------
+    estimate : ErrorEstimate or None
+    reason : str
+        Why there is no estimate ("" when there is one).
+    cached : ErrorEstimate, Unavailable or None
+        To pass to the next call.
+    """
+    if exact is not None:
+        return exact(), "", cached
+    if not own_rhs:
+        return (
+            None,
+            "b is not the problem's own right-hand side, so the coarse grid has no "
+            "counterpart of it (pass exact= to compare with a known solution)",
+            cached,
+        )
+    if cached is None:
+        try:
+            cached = richardson()
+        except Unavailable as exc:
+            cached = exc
+    if isinstance(cached, Unavailable):
+        return None, str(cached), cached
+    return cached, "", cached
+
+
 def accuracy_notes(
     bound: float | None,
     computed: bool,

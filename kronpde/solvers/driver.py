@@ -72,6 +72,7 @@ from kronpde.solvers.accuracy import (
     Goal,
     Unavailable,
     accuracy_notes,
+    choose_estimate,
     exact_estimate,
     exact_unknowns,
     richardson_estimate,
@@ -515,21 +516,13 @@ class PreparedSolver:
     ) -> tuple[ErrorEstimate | None, str]:
         """Return the discretisation-error estimate of this solve, or None and why not."""
         p = self.problem
-        if exact is not None:
-            return exact_estimate(p, exact, b), ""
-        if not own_rhs:
-            return None, (
-                "b is not the problem's own right-hand side, so the coarse grid has no "
-                "counterpart of it (pass exact= to compare with a known solution)"
-            )
-        if self._richardson is None:
-            try:
-                self._richardson = richardson_estimate(p)
-            except Unavailable as exc:
-                self._richardson = exc
-        if isinstance(self._richardson, Unavailable):
-            return None, str(self._richardson)
-        return self._richardson, ""
+        estimate, reason, self._richardson = choose_estimate(
+            None if exact is None else lambda: exact_estimate(p, exact, b),
+            own_rhs,
+            lambda: richardson_estimate(p),
+            self._richardson,
+        )
+        return estimate, reason
 
 
 def prepare(

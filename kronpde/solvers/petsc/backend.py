@@ -74,6 +74,7 @@ from kronpde.solvers.accuracy import (
     Goal,
     Unavailable,
     accuracy_notes,
+    choose_estimate,
 )
 from kronpde.solvers.petsc.assembly import (
     box_csr,
@@ -834,21 +835,13 @@ class PetscSolver:
         self, b: np.ndarray, exact: np.ndarray | None, own_rhs: bool
     ) -> tuple[ErrorEstimate | None, str]:
         """Return the discretisation-error estimate of this solve, or None and why not."""
-        if exact is not None:
-            return exact_estimate(self, exact, b), ""
-        if not own_rhs:
-            return None, (
-                "b is not the problem's own right-hand side, so the coarse grid has no "
-                "counterpart of it (pass exact= to compare with a known solution)"
-            )
-        if self._richardson is None:
-            try:
-                self._richardson = richardson_estimate(self)
-            except Unavailable as exc:
-                self._richardson = exc
-        if isinstance(self._richardson, Unavailable):
-            return None, str(self._richardson)
-        return self._richardson, ""
+        estimate, reason, self._richardson = choose_estimate(
+            None if exact is None else lambda: exact_estimate(self, exact, b),
+            own_rhs,
+            lambda: richardson_estimate(self),
+            self._richardson,
+        )
+        return estimate, reason
 
     def _iterate(self, b, x0, target, maxiter, callback, goal, nb) -> Outcome:
         """Run KSP on ``Â y = D b`` (``b`` projected): the rounds of a target, or of a goal."""
