@@ -129,6 +129,39 @@ def check_maxiter(value: object, name: str = "maxiter", *, positive: bool = Fals
     return n
 
 
+def check_stopping(
+    rtol: object, atol: object, maxiter: object, estimate: object
+) -> tuple[float | str, float, int | None]:
+    """Check the stopping arguments of a solve (``rtol``, ``atol``, ``maxiter``, ``estimate``).
+
+    The checks of ``solve()`` on every backend.
+
+    Returns
+    -------
+    tuple
+        ``rtol`` (a float or ``"auto"``), ``atol`` and ``maxiter``, checked.
+
+    Raises
+    ------
+    OptionError
+        For a bad value, or ``rtol="auto"`` with ``estimate=False`` (the rule
+        needs the estimate).
+    """
+    rtol = check_rtol(rtol, "rtol")
+    atol = check_tolerance(atol, "atol")
+    maxiter = check_maxiter(maxiter)
+    if estimate not in (None, True, False):
+        msg = f"estimate must be None, True or False, got {estimate!r}"
+        raise OptionError(msg)
+    if rtol == AUTO and estimate is False:
+        msg = (
+            "rtol='auto' compares with an estimate of the discretisation error, which "
+            "estimate=False forbids"
+        )
+        raise OptionError(msg)
+    return rtol, atol, maxiter
+
+
 @dataclass(frozen=True)
 class SolverSettings:
     """How a case asks to be solved.

@@ -64,7 +64,7 @@ import numpy as np
 from kronpde.certify import gamma, residual_terms
 from kronpde.errors import OptionError
 from kronpde.problem import Problem
-from kronpde.settings import AUTO, check_maxiter, check_rtol, check_tolerance
+from kronpde.settings import AUTO, check_stopping
 from kronpde.solvers.accuracy import (
     AUTO_FRACTION,
     FALLBACK_RTOL,
@@ -385,19 +385,8 @@ class PreparedSolver:
         x_out = None if out is None else _out_array(out, n, shape)
         if x_out is not None and np.may_share_memory(x_out, b):
             b = b.copy()  # the methods read b after they start writing u
-        rtol = check_rtol(rtol, "rtol")
-        atol = check_tolerance(atol, "atol")
-        maxiter = check_maxiter(maxiter)
-        if estimate not in (None, True, False):
-            msg = f"estimate must be None, True or False, got {estimate!r}"
-            raise OptionError(msg)
+        rtol, atol, maxiter = check_stopping(rtol, atol, maxiter, estimate)
         auto = rtol == AUTO
-        if auto and estimate is False:
-            msg = (
-                "rtol='auto' compares with an estimate of the discretisation error, which "
-                "estimate=False forbids"
-            )
-            raise OptionError(msg)
         x0 = None if x0 is None else check_vector(x0, n, shape, "x0")
         exact_x = None if exact is None else exact_unknowns(p, exact)
         t0 = time.perf_counter()

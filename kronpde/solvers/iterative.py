@@ -29,7 +29,7 @@ from kronpde.solvers.result import (
     continue_rounds,
     goal_outcome,
     goal_rounds,
-    iteration_message,
+    rounds_outcome,
 )
 
 __all__ = ["ConjugateGradient", "Jacobi", "JacobiCG"]
@@ -167,15 +167,8 @@ class ConjugateGradient(Method):
             return p.relative_residual(x, b)
 
         result = continue_rounds(run, true_relative_residual, target=target, maxiter=maxiter)
-        message = iteration_message(self.name, result, target, maxiter, self.describe())
-        return Outcome(
-            x,
-            result.converged,
-            result.iterations,
-            result.residual_norms,
-            result.relative_residual,
-            message,
-            state.get("certificate"),
+        return rounds_outcome(
+            x, result, self.name, target, maxiter, self.describe(), state.get("certificate")
         )
 
 

@@ -601,6 +601,32 @@ def goal_outcome(
     )
 
 
+def rounds_outcome(
+    x: np.ndarray,
+    result: Rounds,
+    name: str,
+    target: float,
+    maxiter: int,
+    note: str,
+    certificate: Any = None,
+) -> Outcome:
+    """Return the :class:`Outcome` of a solve to a residual target (:func:`continue_rounds`).
+
+    ``certificate`` is that of the returned ``x`` where one was computed
+    (None: the caller's driver computes it); the other arguments as
+    :func:`goal_outcome` and :func:`iteration_message`.
+    """
+    return Outcome(
+        x,
+        result.converged,
+        result.iterations,
+        result.residual_norms,
+        result.relative_residual,
+        iteration_message(name, result, target, maxiter, note),
+        certificate,
+    )
+
+
 def iteration_message(name: str, result: Rounds, target: float, maxiter: int, note: str) -> str:
     """Write the sentence of an iterative solve: converged, stopped short, maxiter, rounding.
 

@@ -67,7 +67,7 @@ import numpy as np
 
 from kronpde.boundary import DataSurvey
 from kronpde.errors import OptionError, SolverError
-from kronpde.settings import AUTO, check_maxiter, check_rtol, check_tolerance
+from kronpde.settings import AUTO, check_stopping
 from kronpde.solvers.accuracy import (
     FALLBACK_RTOL,
     ErrorEstimate,
@@ -113,8 +113,8 @@ from kronpde.solvers.result import (
     continue_rounds,
     goal_outcome,
     goal_rounds,
-    iteration_message,
     make_report,
+    rounds_outcome,
 )
 
 __all__ = ["OPTIONS", "PetscSolution", "PetscSolver", "import_petsc"]
@@ -670,19 +670,7 @@ class PetscSolver:
         SolverError
             If PETSc fails.
         """
-        rtol = check_rtol(rtol, "rtol")
-        atol = check_tolerance(atol, "atol")
-        maxiter = check_maxiter(maxiter)
-        if estimate not in (None, True, False):
-            msg = f"estimate must be None, True or False, got {estimate!r}"
-            raise OptionError(msg)
-        auto = rtol == AUTO
-        if auto and estimate is False:
-            msg = (
-                "rtol='auto' compares with an estimate of the discretisation error, which "
-                "estimate=False forbids"
-            )
-            raise OptionError(msg)
+        rtol, atol, maxiter = check_stopping(rtol, atol, maxiter, estimate)
         if monitor is not None:
             self._monitor = self._as_monitor(monitor)
         p = self.problem
@@ -910,16 +898,7 @@ class PetscSolver:
             )
         finally:
             self._callback = None
-        message = iteration_message(name, result, target, maxiter, note)
-        return Outcome(
-            x,
-            result.converged,
-            result.iterations,
-            result.residual_norms,
-            result.relative_residual,
-            message,
-            state.get("certificate"),
-        )
+        return rounds_outcome(x, result, name, target, maxiter, note, state.get("certificate"))
 
     def _natural(self, x_local: np.ndarray):
         """Return the unknowns in PETSc's natural ordering (kronpde's C order), distributed."""
