@@ -103,8 +103,10 @@ class ErrorEstimate:
         ``"exact"`` or ``"richardson"``.
     description : str
         What it compares with (for the report).
-    initial : float or None
-        A first guess before any iteration (module docstring), or None.
+    initial : float, callable or None
+        A first guess before any iteration (module docstring), or None; a
+        callable computes it when an iterative goal first asks
+        (:meth:`first_guess`), so that an exact method never pays for it.
     measure : callable
         ``measure(x)`` for the unknowns ``x`` (flat): the estimate for ``x``.
     solution_norm : float
@@ -116,7 +118,7 @@ class ErrorEstimate:
 
     kind: str
     description: str
-    initial: float | None
+    initial: float | Callable[[], float | None] | None
     measure: Callable[[np.ndarray], float]
     solution_norm: float
     reference_bound: float | None = None
@@ -124,6 +126,10 @@ class ErrorEstimate:
     def __call__(self, x: np.ndarray) -> float:
         """Return the estimate for the unknowns ``x``."""
         return float(self.measure(x))
+
+    def first_guess(self) -> float | None:
+        """Return :attr:`initial`, computed now where it is a callable."""
+        return self.initial() if callable(self.initial) else self.initial
 
 
 @dataclass(frozen=True, eq=False)
@@ -326,7 +332,9 @@ def exact_estimate(problem: Problem, exact: np.ndarray, b: np.ndarray) -> ErrorE
     w = problem.weights().reshape(-1)
     singular = problem.singular
     centred = exact - float(w @ exact) / float(w.sum()) if singular else exact  # as u_h is
-    first = problem.error_bound(centred, b).bound
+
+    def first() -> float | None:  # the bound of u_exact: an iterative goal's first guess
+        return problem.error_bound(centred, b).bound
 
     def measure(x: np.ndarray) -> float:
         return _weighted_norm(np.asarray(x).reshape(-1) - exact, w, singular)

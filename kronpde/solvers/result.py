@@ -472,7 +472,7 @@ def goal_rounds(
     """
     lam = goal.eigenvalue
     frac = goal.fraction
-    est = goal.estimate.initial
+    est = goal.estimate.first_guess()
     if est is None or not est > 0.0:
         est = estimate()
     history: list[float] = []
