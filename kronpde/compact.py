@@ -387,8 +387,19 @@ class CompactScheme:
         return best
 
     # -- the operator ----------------------------------------------------------------------
-    def _terms(self) -> list[tuple[float, dict[int, Any]]]:
-        """Return the polynomial as ``(coefficient, {axis: factor})`` (an op, or a row)."""
+    def terms(self) -> list[tuple[float, dict[int, Any]]]:
+        """Return the operator as a sum of products of 1-D factors.
+
+        Returns
+        -------
+        list of (float, dict)
+            ``(coefficient, {axis: factor})`` per term of
+            ``c + Σ_i (1 - c a_i) T_i - Σ_{i<j} (a_i + a_j) T_i T_j`` plus the
+            Robin faces' terms; a factor is an axis operator, or
+            ``("row", row)`` for a Robin face's single row.  The assembled
+            operator, the matrix-free apply and the distributed box rows all
+            sum these.
+        """
         c = self.shift
         d = len(self.ops)
         terms: list[tuple[float, dict[int, Any]]] = [(c, {})]
@@ -417,7 +428,7 @@ class CompactScheme:
         strides = [math.prod(shape[i + 1 :]) for i in range(d)]
         bands_of = [_axis_bands(op) for op in self.ops]
         entries: list[tuple[int, tuple, Any]] = []
-        for coef, factors in self._terms():
+        for coef, factors in self.terms():
             if coef == 0.0:
                 continue
             per_axis = []
@@ -444,7 +455,7 @@ class CompactScheme:
         """Return the diagonal of ``A`` (that of ``Â`` too), shape :attr:`shape`."""
         d = len(self.ops)
         diag = np.zeros(self.shape)
-        for coef, factors in self._terms():
+        for coef, factors in self.terms():
             part: Any = coef
             for i, f in factors.items():
                 if isinstance(f, tuple):

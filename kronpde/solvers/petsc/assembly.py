@@ -309,8 +309,8 @@ def compact_box_rows(
     shape = box_shape(lo, hi)
     rows = [np.arange(lo[a], hi[a]) for a in range(d)]
     out: dict[tuple[int, ...], np.ndarray] = {(0,) * d: np.zeros(shape)}
-    # _terms: the polynomial as (coefficient, {axis: factor}), kronpde.compact's own list
-    for coef, factors in scheme._terms():
+    # CompactScheme.terms(): the polynomial as (coefficient, {axis: factor})
+    for coef, factors in scheme.terms():
         if coef == 0.0:
             continue
         per_axis = []
