@@ -639,7 +639,7 @@ class _AbsoluteCompact:
 
 
 class Certifier:
-    """Everything the bound of one problem needs, computed once: ``λ``, ``diag(A)``, ``D``.
+    """Everything the bound of one problem needs, computed once: ``λ``, ``diag(A)``, ``W``.
 
     Made by :meth:`kronpde.Problem.certifier`; :meth:`certify` then costs two
     products with ``A`` and a few vector operations, in two work arrays kept
@@ -659,15 +659,13 @@ class Certifier:
         self.problem = problem
         self.apply = apply
         self.eigenvalue = eigenvalue
-        self.scale = problem.symmetric_scale
-        self.weights = problem.weights().reshape(-1)
+        self.weights = problem.unknown_weights
         self.singular = bool(problem.singular)
         self.diagonal = problem.diagonal()
         order = getattr(problem, "order", 2)
         self.terms = residual_terms(problem.grid.dimension, order)
         self._compact = _AbsoluteCompact(problem.scheme) if order == 4 else None
         self._z_matrix = self._compact is None and self._is_z_matrix()
-        self._twice_diagonal = 2.0 * self.diagonal
         self._abs_matrix: Any = None
         self._work: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -693,7 +691,8 @@ class Certifier:
             return self._compact.apply(absu, out)
         if self._z_matrix:
             self.apply.matvec_into(absu, out)  # A |u|
-            np.multiply(self._twice_diagonal, absu, out=absu)
+            np.multiply(self.diagonal, absu, out=absu)
+            absu *= 2.0  # exact: 2 (d |u|) is (2 d) |u| to the bit, without a third array
             np.subtract(absu, out, out=out)  # 2 diag |u| - A |u|
             np.maximum(out, 0.0, out=out)
             return out
@@ -732,8 +731,9 @@ class Certifier:
         extra = 0.0
         mean_term = 0.0
         if self.singular:
-            np.multiply(r, self.scale, out=t)  # D r
-            v = self.scale / np.linalg.norm(self.scale)
+            scale = self.problem.symmetric_scale  # D, only a singular problem's projection
+            np.multiply(r, scale, out=t)  # D r
+            v = scale / np.linalg.norm(scale)
             extra = 2.0 * g_norm * float(np.linalg.norm(t))  # the projection's rounding
             t -= float(v @ t) * v
             weighted = float(np.linalg.norm(t))

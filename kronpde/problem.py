@@ -712,6 +712,7 @@ class Problem:
             "axis_operators",
             "symmetric_axis_operators",
             "symmetric_scale",
+            "unknown_weights",
             "_dirichlet_values",
         ]
         if self.order == 2:
@@ -783,9 +784,20 @@ class Problem:
         return w
 
     @cached_property
+    def unknown_weights(self) -> np.ndarray:
+        """``W`` as one flat, read-only array, made once.
+
+        The weighted norms, means and the certified bound of a solve share it
+        (each :meth:`weights` call makes a new array of the grid's size).
+        """
+        w = self.weights().reshape(-1)
+        w.flags.writeable = False
+        return w
+
+    @cached_property
     def symmetric_scale(self) -> np.ndarray:
         """``D = W^{1/2}`` as a flat array: ``Â = D A D^{-1}``, ``b̂ = D b``, ``u = y / D``."""
-        return np.sqrt(self.weights().reshape(-1))
+        return np.sqrt(self.unknown_weights)
 
     # -- right-hand side --------------------------------------------------------------
     def source_values(self, box: Box | None = None, *, merge: Merge | None = None) -> np.ndarray:
@@ -925,7 +937,7 @@ class Problem:
     # -- singular problems ----------------------------------------------------------
     def weighted_mean(self, v: np.ndarray) -> float:
         """Trapezoid-weighted mean ``(w · v) / (w · 1)`` of a vector on the unknowns."""
-        w = self.weights().reshape(-1)
+        w = self.unknown_weights
         return float(w @ np.asarray(v).reshape(-1) / w.sum())
 
     def project_rhs(self, b: np.ndarray) -> tuple[np.ndarray, float]:

@@ -126,7 +126,10 @@ def run(args: argparse.Namespace) -> int:
             x = solution.x
         else:
             x = solution.local if petsc_options is not None else solution.x
-        u = problem.to_nodes(np.asarray(x, dtype=float).reshape(-1))
+        if petsc_options is None and solution.u is not None:
+            u = solution.u  # the serial solve's field already: no second copy of the grid's size
+        else:
+            u = problem.to_nodes(np.asarray(x, dtype=float).reshape(-1))
         data = fields.point_data(u)
         names = list(data)
         errors = error_norms(data)  # over all points of the output, Dirichlet nodes included

@@ -329,7 +329,7 @@ def exact_estimate(problem: Problem, exact: np.ndarray, b: np.ndarray) -> ErrorE
         The right-hand side solved for (projected if singular): the certified
         bound of ``u_exact`` against it is the first guess.
     """
-    w = problem.weights().reshape(-1)
+    w = problem.unknown_weights
     singular = problem.singular
     centred = exact - float(w @ exact) / float(w.sum()) if singular else exact  # as u_h is
 
@@ -519,7 +519,7 @@ def _solve_to_roundoff(problem: Problem) -> tuple[np.ndarray, float | None]:
     x = np.array(method.solve(b, target=ROUNDOFF_RTOL, maxiter=maxiter).x)
     eigenvalue = problem.smallest_eigenvalue()
     if eigenvalue is not None:
-        size = _weighted_norm(x, problem.weights().reshape(-1), False)
+        size = _weighted_norm(x, problem.unknown_weights, False)
         zero = ErrorEstimate("round-off", "the rounding level", 0.0, lambda _x: 0.0, size)
         terms = residual_terms(problem.grid.dimension, problem.order)
         floor = gamma(terms) * float(np.max(problem.diagonal()))
