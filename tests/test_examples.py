@@ -181,3 +181,25 @@ def test_variable_diffusion_marches_like_direct_solves(cells):
     assert np.linalg.norm(run.u.reshape(-1) - u) <= steps * rtol * biggest
     assert np.linalg.norm(u) < 0.9 * np.linalg.norm(diffusion.blob(grid))  # it did diffuse
     assert max(run.iterations) <= 40  # condition number at most the contrast
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "words"),
+    [
+        ("heat3d", ["--cells", "4", "--steps", "1", "--output", "{missing}/run.pvd"], "folder"),
+        ("heat3d", ["--cells", "0"], "cells"),
+        ("variable_diffusion", ["--cells", "0"], "cells"),
+        ("mac_projection", ["--cells", "0", "4"], "cells"),
+    ],
+)
+def test_the_examples_answer_bad_arguments_with_a_message_and_exit_2(
+    name, argv, words, tmp_path, capsys
+):
+    module = load(name)
+    argv = [a.replace("{missing}", str(tmp_path / "missing")) for a in argv]
+    assert module.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{name}: error: ")
+    assert words in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "missing").exists()

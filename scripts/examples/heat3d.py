@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kronpde import Grid, Problem
+from kronpde.errors import KronpdeError
 from kronpde.solvers import prepare
 
 
@@ -215,7 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=40, help="write every k steps (default 40)")
     parser.add_argument("--output", help="the time series' .pvd (default: none written)")
     args = parser.parse_args(argv)
-    run(args.cells, args.steps, args.dt, start=args.start, every=args.every, output=args.output)
+    try:
+        run(args.cells, args.steps, args.dt, start=args.start, every=args.every, output=args.output)
+    except KronpdeError as exc:  # bad arguments or an unwritable --output: a message, no traceback
+        print(f"heat3d: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kronpde import Grid, Neumann, Periodic, Problem
+from kronpde.errors import KronpdeError
 from kronpde.solvers import prepare
 
 
@@ -239,8 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dt", type=float, default=0.05)
     parser.add_argument("--periodic-x", action="store_true", help="periodic in x, walls in y")
     args = parser.parse_args(argv)
-    grid = MacGrid(tuple(args.cells), tuple(args.size), args.periodic_x)
-    worst = run(grid, args.steps, args.dt)
+    try:
+        grid = MacGrid(tuple(args.cells), tuple(args.size), args.periodic_x)
+        worst = run(grid, args.steps, args.dt)
+    except KronpdeError as exc:  # bad arguments: a message, no traceback
+        print(f"mac_projection: error: {exc}", file=sys.stderr)
+        return 2
     print(f"\nworst relative divergence after projection: {worst:.2e}")
     return 0 if worst <= 1e-12 else 1
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kronpde import Grid, Problem
+from kronpde.errors import KronpdeError
 from kronpde.solvers import prepare
 
 
@@ -184,14 +185,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contrast", type=float, default=10.0)
     parser.add_argument("--rtol", type=float, default=1e-10)
     args = parser.parse_args(argv)
-    run(
-        args.cells,
-        args.steps,
-        args.dt,
-        start=args.start,
-        contrast=args.contrast,
-        rtol=args.rtol,
-    )
+    try:
+        run(
+            args.cells,
+            args.steps,
+            args.dt,
+            start=args.start,
+            contrast=args.contrast,
+            rtol=args.rtol,
+        )
+    except KronpdeError as exc:  # bad arguments: a message, no traceback
+        print(f"variable_diffusion: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
