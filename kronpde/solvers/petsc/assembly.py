@@ -201,65 +201,20 @@ def rows_csr(
         As for :func:`box_csr`.
     """
     d = len(n)
-    n = [int(v) for v in n]
-    lo = [int(v) for v in lo]
-    hi = [int(v) for v in hi]
-    base = [0] * d if base is None else [int(v) for v in base]
-    extent = list(n) if extent is None else [int(v) for v in extent]
-    if not (len(lo) == len(hi) == len(base) == len(extent) == len(couplings) == d):
-        msg = f"box_csr: lo, hi, base, extent and the couplings need {d} entries each"
+    if len(couplings) != d:
+        msg = f"box_csr: the couplings need {d} entries, one per axis, got {len(couplings)}"
         raise ValueError(msg)
-    index_dtype = np.dtype(index_dtype)
-    if math.prod(extent) > np.iinfo(index_dtype).max:
-        msg = f"box_csr: an index box of {math.prod(extent)} entries does not fit {index_dtype}"
-        raise ValueError(msg)
-    shape = box_shape(lo, hi)
-    m = math.prod(shape)
-    strides = [math.prod(extent[a + 1 :]) for a in range(d)]
-    ncol = 1 + 2 * d
-
-    positions = [_along(np.arange(lo[a], hi[a]), a, d) for a in range(d)]
-    row_index = np.zeros(shape, dtype=index_dtype)
-    for a in range(d):
-        row_index += ((positions[a] - base[a]) * strides[a]).astype(index_dtype)
-
-    # rows of the box in C order, the entries of a row side by side (CSR order)
-    values = np.empty((m, ncol))
-    columns = np.empty((m, ncol), dtype=index_dtype)
-    entry_values = values.reshape(*shape, ncol)
-    entry_columns = columns.reshape(*shape, ncol)
-    entry_values[..., 0] = diagonal
-    entry_columns[..., 0] = row_index
-    for a in range(d):
-        for k, (coef, step) in enumerate(zip(couplings[a], (-1, 1), strict=True)):
-            c = np.broadcast_to(coef, shape)
-            target = np.arange(lo[a], hi[a]) + step
-            if wrap and periodic[a]:
-                target %= n[a]
-            inside = (target >= base[a]) & (target < base[a] + extent[a])
-            if np.any((c != 0.0) & ~_along(inside, a, d)):
-                msg = (
-                    f"box_csr: axis {a}: a coupling of the box [{lo[a]}, {hi[a]}) leaves the "
-                    f"index box [{base[a]}, {base[a] + extent[a]})"
-                )
-                raise ValueError(msg)
-            # outside the index box the coefficient is 0: any column number does there
-            offset = np.where(inside, target - np.arange(lo[a], hi[a]), 0) * strides[a]
-            entry_values[..., 1 + 2 * a + k] = c
-            np.add(
-                row_index,
-                _along(offset.astype(index_dtype), a, d),
-                out=entry_columns[..., 1 + 2 * a + k],
-            )
-
-    keep = values != 0.0
-    keep[:, 0] = True
-    if keep.all():  # every row has all its neighbours (e.g. a periodic box)
-        indptr = np.arange(0, m * ncol + 1, ncol, dtype=np.int64)
-        return indptr, columns.reshape(-1), values.reshape(-1)
-    indptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
-    return indptr, columns[keep], values[keep]
+    # the star stencil's offsets, in the order of the rows' entries: the diagonal, then
+    # per axis the neighbours at -1 and +1
+    coefficients: dict[tuple[int, ...], Any] = {(0,) * d: diagonal}
+    for a, pair in enumerate(couplings):
+        for step, coef in zip((-1, 1), pair, strict=True):
+            offset = [0] * d
+            offset[a] = step
+            coefficients[tuple(offset)] = coef
+    return stencil_csr(
+        coefficients, n, periodic, lo, hi, base, extent, wrap=wrap, index_dtype=index_dtype
+    )
 
 
 def compact_box_rows(
@@ -383,9 +338,12 @@ def stencil_csr(
     hi = [int(v) for v in hi]
     base = [0] * d if base is None else [int(v) for v in base]
     extent = list(n) if extent is None else [int(v) for v in extent]
+    if not (len(lo) == len(hi) == len(base) == len(extent) == d):
+        msg = f"box_csr: lo, hi, base and extent need {d} entries each"
+        raise ValueError(msg)
     index_dtype = np.dtype(index_dtype)
     if math.prod(extent) > np.iinfo(index_dtype).max:
-        msg = f"stencil_csr: an index box of {math.prod(extent)} entries does not fit {index_dtype}"
+        msg = f"box_csr: an index box of {math.prod(extent)} entries does not fit {index_dtype}"
         raise ValueError(msg)
     centre = (0,) * d
     offsets = [centre, *(o for o in coefficients if o != centre)]
@@ -400,18 +358,20 @@ def stencil_csr(
     for e, offset in enumerate(offsets):
         c = np.broadcast_to(coefficients[offset], shape)
         column = np.zeros((1,) * d, dtype=index_dtype)
-        inside = np.ones((1,) * d, dtype=bool)
         for a in range(d):
             target = np.arange(lo[a], hi[a]) + offset[a]
             if wrap and periodic[a]:
                 target %= n[a]
             within = (target >= base[a]) & (target < base[a] + extent[a])
-            inside = inside & _along(within, a, d)
+            if np.any((c != 0.0) & ~_along(within, a, d)):
+                msg = (
+                    f"box_csr: axis {a}: a coupling of the box [{lo[a]}, {hi[a]}) towards "
+                    f"offset {offset} leaves the index box [{base[a]}, {base[a] + extent[a]})"
+                )
+                raise ValueError(msg)
+            # outside the index box the coefficient is 0: any column number does there
             position = np.where(within, target - base[a], 0) * strides[a]
             column = column + _along(position.astype(index_dtype), a, d)
-        if np.any((c != 0.0) & ~inside):
-            msg = f"stencil_csr: a coupling of the box towards offset {offset} leaves the index box"
-            raise ValueError(msg)
         entry_values[..., e] = c
         entry_columns[..., e] = column
     keep = values != 0.0
