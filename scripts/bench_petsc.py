@@ -86,59 +86,13 @@ def _rhs(n: int):
     return np.random.default_rng(SEED).standard_normal(n**3)
 
 
-def _kronpde_worker(n: int, pc: str) -> dict:
+def _petsc_run(problem, b, pc: str) -> dict:
     """prepare + solve on the petsc backend; timings on rank 0 between barriers."""
-    from mpi4py import MPI
-
-    from kronpde import Grid, Problem, prepare
-
-    comm = MPI.COMM_WORLD
-    problem = Problem(Grid.box([n + 1] * 3), source=0.0)
-    b = _rhs(n)
-    comm.Barrier()
-    t0 = time.perf_counter()
-    prepared = prepare(problem, "amg-cg", backend="petsc", options={"pc": pc})
-    comm.Barrier()
-    t1 = time.perf_counter()
-    solution = prepared.solve(b, rtol=RTOL)
-    comm.Barrier()
-    t2 = time.perf_counter()
-    report = solution.report
-    return {
-        "setup": t1 - t0,
-        "solve": t2 - t1,
-        "iterations": report.iterations,
-        "residual": report.relative_residual,
-        "converged": report.converged,
-        "pc_type": report.options["pc_type"],
-        "ranks": comm.size,
-        "checksum": None if solution.x is None else float(solution.x @ b),
-    }
-
-
-def variable_k(x, y, z):
-    """The benchmark's coefficient: the test suite's ``k`` (smooth, contrast about 4)."""
-    import numpy as np
-
-    return (1.0 + 0.5 * np.sin(2 * np.pi * x) * np.cos(np.pi * y)) * (1.0 + 0.2 * np.sin(z))
-
-
-def _variable_problem(n: int, check: bool = True):
-    from kronpde import Grid, Problem
-
-    return Problem(Grid.box([n + 1] * 3), source=0.0, coefficient=variable_k, check=check)
-
-
-def _variable_worker(n: int, pc: str) -> dict:
-    """A variable k on the petsc backend: each rank evaluates k on its own box (check=False,
-    as the command line does), assembles its rows, solves."""
     from mpi4py import MPI
 
     from kronpde import prepare
 
     comm = MPI.COMM_WORLD
-    problem = _variable_problem(n, check=False)
-    b = _rhs(n)
     comm.Barrier()
     t0 = time.perf_counter()
     prepared = prepare(problem, "amg-cg", backend="petsc", options={"pc": pc})
@@ -157,16 +111,15 @@ def _variable_worker(n: int, pc: str) -> dict:
         "pc_type": report.options["pc_type"],
         "levels": report.options.get("levels"),
         "ranks": comm.size,
+        "unknowns": problem.size,
         "checksum": None if solution.x is None else float(solution.x @ b),
     }
 
 
-def _serial_variable(n: int, method: str) -> dict:
+def _serial_run(problem, b, method: str) -> dict:
+    """prepare + solve in this process (after the caller's warm-up)."""
     from kronpde import prepare
 
-    problem = _variable_problem(n)
-    b = _rhs(n)
-    prepare(_variable_problem(WARMUP_N), method).solve(_rhs(WARMUP_N), rtol=RTOL)  # warm-up
     t0 = time.perf_counter()
     prepared = prepare(problem, method)
     t1 = time.perf_counter()
@@ -180,6 +133,39 @@ def _serial_variable(n: int, method: str) -> dict:
         "converged": solution.report.converged,
         "checksum": float(solution.x @ b),
     }
+
+
+def _kronpde_worker(n: int, pc: str) -> dict:
+    """A constant k on the petsc backend."""
+    from kronpde import Grid, Problem
+
+    return _petsc_run(Problem(Grid.box([n + 1] * 3), source=0.0), _rhs(n), pc)
+
+
+def variable_k(x, y, z):
+    """The benchmark's coefficient: the test suite's ``k`` (smooth, contrast about 4)."""
+    import numpy as np
+
+    return (1.0 + 0.5 * np.sin(2 * np.pi * x) * np.cos(np.pi * y)) * (1.0 + 0.2 * np.sin(z))
+
+
+def _variable_problem(n: int, check: bool = True):
+    from kronpde import Grid, Problem
+
+    return Problem(Grid.box([n + 1] * 3), source=0.0, coefficient=variable_k, check=check)
+
+
+def _variable_worker(n: int, pc: str) -> dict:
+    """A variable k on the petsc backend: each rank evaluates k on its own box (check=False,
+    as the command line does), assembles its rows, solves."""
+    return _petsc_run(_variable_problem(n, check=False), _rhs(n), pc)
+
+
+def _serial_variable(n: int, method: str) -> dict:
+    from kronpde import prepare
+
+    prepare(_variable_problem(WARMUP_N), method).solve(_rhs(WARMUP_N), rtol=RTOL)  # warm-up
+    return _serial_run(_variable_problem(n), _rhs(n), method)
 
 
 #: The schemes table's grids at full size (``--n`` is for the other tables).
@@ -211,57 +197,18 @@ def _scheme_rhs(problem):
 
 def _scheme_worker(kind: str, n: int, pc: str) -> dict:
     """A cell-centred or fourth-order problem on the petsc backend (``n``: 0 for full size)."""
-    from mpi4py import MPI
-
-    from kronpde import prepare
-
-    comm = MPI.COMM_WORLD
     cells = SCHEME_SIZES[kind] if n == 0 else (n,) * len(SCHEME_SIZES[kind])
     problem = _scheme_problem(kind, cells, check=False)
-    b = _scheme_rhs(problem)
-    comm.Barrier()
-    t0 = time.perf_counter()
-    prepared = prepare(problem, "amg-cg", backend="petsc", options={"pc": pc})
-    comm.Barrier()
-    t1 = time.perf_counter()
-    solution = prepared.solve(b, rtol=RTOL)
-    comm.Barrier()
-    t2 = time.perf_counter()
-    report = solution.report
-    return {
-        "setup": t1 - t0,
-        "solve": t2 - t1,
-        "iterations": report.iterations,
-        "residual": report.relative_residual,
-        "converged": report.converged,
-        "pc_type": report.options["pc_type"],
-        "levels": report.options.get("levels"),
-        "ranks": comm.size,
-        "unknowns": problem.size,
-        "checksum": None if solution.x is None else float(solution.x @ b),
-    }
+    return _petsc_run(problem, _scheme_rhs(problem), pc)
 
 
 def _serial_scheme(kind: str, cells: tuple[int, ...], method: str) -> dict:
     from kronpde import prepare
 
-    problem = _scheme_problem(kind, cells)
-    b = _scheme_rhs(problem)
     small = _scheme_problem(kind, (WARMUP_N,) * len(cells))
     prepare(small, method).solve(_scheme_rhs(small), rtol=RTOL)  # warm-up
-    t0 = time.perf_counter()
-    prepared = prepare(problem, method)
-    t1 = time.perf_counter()
-    solution = prepared.solve(b, rtol=RTOL)
-    t2 = time.perf_counter()
-    return {
-        "setup": t1 - t0,
-        "solve": t2 - t1,
-        "iterations": solution.report.iterations,
-        "residual": solution.report.relative_residual,
-        "converged": solution.report.converged,
-        "checksum": float(solution.x @ b),
-    }
+    problem = _scheme_problem(kind, cells)
+    return _serial_run(problem, _scheme_rhs(problem), method)
 
 
 def _bare_worker(n: int, pc: str) -> dict:
