@@ -383,3 +383,24 @@ def test_docstring_examples_run():
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted >= 2, name
         assert result.failed == 0, name
+
+
+def test_fastdiag_cg_contrast_counts_the_boundary_faces_k_of_cell_centred_axes(rng):
+    # k = 0.05 on the face x = 0 and about 1 at every cell centre: the face's flux is one
+    # of the operator's coefficients, so it belongs to the contrast that bounds the
+    # condition number; the iterations stay within CG's bound for that contrast
+    def k(x, y):
+        return 0.05 + np.tanh(200.0 * x) * (1.0 + 0.0 * y)
+
+    g = Grid.box([48, 40], boundary=Dirichlet(0.0), centering="cell")
+    p = Problem(g, source=1.0, coefficient=k)
+    centres = p.coefficient_values()
+    faces = p.face_coefficient_values()
+    assert float(np.min(faces[(0, 0)])) == pytest.approx(0.05)
+    assert float(np.min(centres)) > 0.9  # every centre is at x >= h/2, where tanh ~ 1
+    prepared = prepare(p, "fastdiag-cg")
+    expected = max(np.max(centres), *(np.max(f) for f in faces.values())) / 0.05
+    assert prepared.backend.contrast == pytest.approx(expected)
+    rep = prepared.solve(rng.standard_normal(p.size), rtol=1e-8).report
+    assert rep.converged
+    assert rep.iterations <= 1.2 * _cg_bound(prepared.backend.contrast, 1e-8) + 2
