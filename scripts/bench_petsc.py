@@ -460,11 +460,16 @@ def _scheme_table(args: argparse.Namespace) -> None:
                 flush=True,
             )
             checks.append(v[0])
-        if not all(c["converged"] and c["residual"] <= RTOL for c in checks):
-            print(f"(warning: a run did not reach rtol {RTOL:g}: {checks})")
-        sums = [c["checksum"] for c in checks if c["checksum"] is not None]
-        if max(sums) - min(sums) > 1e-6 * max(abs(x) for x in sums):
-            print(f"(warning: the solutions differ: checksums u.b {sums})")
+        _warn_unless_agreed(checks)
+
+
+def _warn_unless_agreed(checks: list[dict]) -> None:
+    """Print a warning under a table whose runs missed rtol or whose solutions differ."""
+    if not all(c["converged"] and c["residual"] <= RTOL for c in checks):
+        print(f"(warning: a run did not reach rtol {RTOL:g}: {checks})")
+    sums = [c["checksum"] for c in checks if c["checksum"] is not None]
+    if max(sums) - min(sums) > 1e-6 * max(abs(x) for x in sums):
+        print(f"(warning: the solutions differ: checksums u.b {sums})")
 
 
 def _variable_table(args: argparse.Namespace, n: int) -> None:
@@ -499,11 +504,7 @@ def _variable_table(args: argparse.Namespace, n: int) -> None:
             flush=True,
         )
         checks.append(v[0])
-    if not all(c["converged"] and c["residual"] <= RTOL for c in checks):
-        print(f"(warning: a run did not reach rtol {RTOL:g}: {checks})")
-    sums = [c["checksum"] for c in checks if c["checksum"] is not None]
-    if max(sums) - min(sums) > 1e-6 * max(abs(x) for x in sums):
-        print(f"(warning: the solutions differ: checksums u.b {sums})")
+    _warn_unless_agreed(checks)
 
 
 def _constant_table(args: argparse.Namespace, n: int) -> None:
