@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from kronpde._lazy import lazy_exports
 from kronpde._version import __version__ as __version__
-from kronpde.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import (
     CaseError,
     DataError,
@@ -25,11 +24,12 @@ from kronpde.errors import (
     OptionError,
     SolverError,
 )
-from kronpde.expr import Expression, ExpressionError, parse_expression
-from kronpde.grid import Axis, Grid, stretched_nodes
-from kronpde.operator import KronSumOperator, assemble
-from kronpde.problem import Problem
-from kronpde.stencils import AxisOperator, second_difference
+from kronpde.expr.expression import Expression, ExpressionError, parse_expression
+from kronpde.geometry.boundary import Dirichlet, Neumann, Periodic, Robin
+from kronpde.geometry.grid import Axis, Grid, stretched_nodes
+from kronpde.operators.kronsum import KronSumOperator, assemble
+from kronpde.operators.stencils import AxisOperator, second_difference
+from kronpde.problem.problem import Problem
 
 #: Names loaded on first use: name -> module that defines it.
 _LAZY = {

@@ -69,7 +69,7 @@ class ExpressionError(DataError):
     """An expression that is not allowed, cannot be parsed, or is not finite.
 
     A :class:`DataError`: where the model knows which argument the expression
-    was given for, ``subject`` names it (:mod:`kronpde.expr`).
+    was given for, ``subject`` names it (:mod:`kronpde.expr.expression`).
     """
 
 

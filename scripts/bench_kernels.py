@@ -1,4 +1,4 @@
-"""Benchmark of the compiled kernels (``kronpde.kernels``) against the memory floor and the anchors.
+"""Benchmark of the compiled kernels (``kronpde.operators.kernels``): memory floor, anchors.
 
 Everything is measured in one run (the JIT rows in child processes), warm-up
 first, median of ``--repeats`` (one run only where a run takes longer than
@@ -11,9 +11,9 @@ first, median of ``--repeats`` (one run only where a run takes longer than
    default thread count.
 2. **Matvec** of the 7-point (5-point in 2-D) Dirichlet operator ``Â`` on
    ``64³``, ``128³`` and ``1024²`` cells (``63³``, ``127³``, ``1023²``
-   unknowns): :class:`~kronpde.kernels.ConstantStencil` ``apply`` and
+   unknowns): :class:`~kronpde.operators.kernels.ConstantStencil` ``apply`` and
    ``apply_dot`` (1 and 2 threads), today's NumPy matrix-free
-   :class:`~kronpde.operator.KronSumOperator` (``matvec_into``) and scipy's CSR
+   :class:`~kronpde.operators.kronsum.KronSumOperator` (``matvec_into``) and scipy's CSR
    ``A @ x``.  *bytes* is the traffic each must move at least (stencils:
    read ``x``, write ``y``; CSR: values, column indices, row pointers, ``x``,
    ``y``), *GB/s* the implied bandwidth, *x floor* the time over bytes/floor.
@@ -21,16 +21,16 @@ first, median of ``--repeats`` (one run only where a run takes longer than
    the package's ``"cg"`` method (``prepare(problem, "cg").solve(b)``: the
    kernels, the true unsymmetrised residual as stopping rule, the certified
    bound at the end), :func:`kronpde.solvers.cg.cg` on the (now compiled)
-   :class:`~kronpde.operator.KronSumOperator`, the same with the kernels
+   :class:`~kronpde.operators.kronsum.KronSumOperator`, the same with the kernels
    switched off (the NumPy path: what main ran before), the bare
-   :func:`~kronpde.kernels.cg_fused` loop, and ``scipy.sparse.linalg.cg`` on
+   :func:`~kronpde.operators.kernels.cg_fused` loop, and ``scipy.sparse.linalg.cg`` on
    CSR (recurrence residual).  Time per iteration = time of the solve /
    iterations.  The floor of one CG iteration is 88 bytes per unknown
    (matvec: read p, write Ap; update: read x, p, r, Ap, write x, r; new
    direction: read r, p, write p).  *diff* is ``||x - x_scipy|| / ||x_scipy||``.
 4. **Variable coefficient** ``Â`` (smooth ``k``, Dirichlet) on ``128³``
-   cells: :class:`~kronpde.kernels.VariableStencil` against
-   :class:`~kronpde.variable.VariableOperator` and CSR; 48 bytes per unknown
+   cells: :class:`~kronpde.operators.kernels.VariableStencil` against
+   :class:`~kronpde.operators.flux.VariableOperator` and CSR; 48 bytes per unknown
    (x, y, diagonal, three edge arrays).
 5. **fastdiag-cg iteration** against one fast solve of its preconditioner
    (smooth ``k`` of contrast 10, Dirichlet, ``128³`` cells): the iteration is
@@ -58,7 +58,7 @@ first, median of ``--repeats`` (one run only where a run takes longer than
    process, with the load average before it.
 
 ``--threshold`` prints instead the table behind
-:data:`kronpde.kernels.MIN_COMPILED_SIZE`: per grid size the iteration of
+:data:`kronpde.operators.kernels.MIN_COMPILED_SIZE`: per grid size the iteration of
 :func:`kronpde.solvers.cg.cg` on the package's operator, on the NumPy path
 and compiled (the threshold moved out of the way either side), the CG
 iterations of a random right-hand side, and the saving per solve against the
@@ -101,13 +101,13 @@ import scipy  # noqa: E402
 import scipy.fft  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
-import kronpde.kernels as K  # noqa: E402
-import kronpde.kernels._dispatch as dispatch  # noqa: E402
+import kronpde.operators.kernels as K  # noqa: E402
+import kronpde.operators.kernels._dispatch as dispatch  # noqa: E402
 from kronpde import Grid, Neumann, Problem, prepare  # noqa: E402
-from kronpde.operator import KronSumOperator, assemble  # noqa: E402
+from kronpde.operators.flux import VariableDiffusion, VariableOperator  # noqa: E402
+from kronpde.operators.kronsum import KronSumOperator, assemble  # noqa: E402
+from kronpde.operators.stencils import second_difference  # noqa: E402
 from kronpde.solvers.cg import cg as kronpde_cg  # noqa: E402
-from kronpde.stencils import second_difference  # noqa: E402
-from kronpde.variable import VariableDiffusion, VariableOperator  # noqa: E402
 
 CG_BYTES_PER_UNKNOWN = 88  # 16 (matvec) + 48 (update of x, r) + 24 (new direction)
 
@@ -577,7 +577,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import numba
 t_numba = time.perf_counter() - t0
-import kronpde.kernels as K
+import kronpde.operators.kernels as K
 seconds = K.compile_kernels()
 print(json.dumps({"import numba": t_numba, **seconds}))
 """
@@ -632,7 +632,7 @@ def _cli_seconds(
 ) -> float:
     """Wall time of one ``kronpde solve CASE -q`` in a new process with NUMBA_CACHE_DIR=cache."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-    command = [python, "-m", "kronpde.cli", "solve", str(case), "-q", "-o", "out" + suffix]
+    command = [python, "-m", "kronpde.app.cli", "solve", str(case), "-q", "-o", "out" + suffix]
     t0 = time.perf_counter()
     subprocess.run(command, env=env, cwd=folder, check=True, capture_output=True)
     return time.perf_counter() - t0
@@ -689,7 +689,7 @@ def cli_table(pythons: dict[str, str], later: int = 3, suffix: str = ".vti") -> 
 _THREADS_CHILD = """
 import json, sys, time
 import numpy as np
-import kronpde.kernels as K
+import kronpde.operators.kernels as K
 from kronpde import Grid, Problem, prepare
 cells = json.loads(sys.argv[1])
 s = prepare(Problem(Grid.box(cells)), "cg")
@@ -743,7 +743,7 @@ def threads_table(cells) -> Table:
 _LOAD_CG = """
 import json, time
 import numpy as np
-import kronpde.kernels as K  # numba is not imported yet
+import kronpde.operators.kernels as K  # numba is not imported yet
 t0 = time.perf_counter()
 K.compile_kernels(["constant_apply", "update_xr", "new_direction", "dot"])
 K.dot(np.zeros(1), np.zeros(1), compiled=True)  # starts the threading layer

@@ -1,6 +1,6 @@
 """Benchmark the vec identity and the Kronecker sum: matmul_axis, and KronSum's two applies.
 
-Table 1, :func:`kronpde.matmul.matmul_axis`: one dense n×n matrix along each
+Table 1, :func:`kronpde.operators.matmul.matmul_axis`: one dense n×n matrix along each
 axis of an n^3 array.  Anchors measured in the same process, on the same random data:
 
 * hand GEMM  - np.dot on reshaped arrays: axis 0 ``A @ X.reshape(n, -1)``, last axis
@@ -9,7 +9,7 @@ axis of an n^3 array.  Anchors measured in the same process, on the same random 
   result as the others);
 * einsum     - ``np.einsum(..., optimize=True)`` + ``np.ascontiguousarray``.
 
-Table 2, :class:`kronpde.operator.KronSum` on the 3-D Dirichlet Laplacian with n^3
+Table 2, :class:`kronpde.operators.kronsum.KronSum` on the 3-D Dirichlet Laplacian with n^3
 unknowns, ``matvec_into`` on a random vector: the banded apply (AxisOperator factors)
 against the general apply of the same factors as sparse and as dense matrices
 (:func:`matmul_axis` per axis) and against the assembled CSR ``A @ x``.
@@ -36,8 +36,8 @@ import time
 import numpy as np
 
 from kronpde import Grid, Problem
-from kronpde.matmul import matmul_axis
-from kronpde.operator import KronSum, assemble
+from kronpde.operators.kronsum import KronSum, assemble
+from kronpde.operators.matmul import matmul_axis
 
 
 def blas_threads_statement() -> str:

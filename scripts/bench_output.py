@@ -273,7 +273,7 @@ def run_command(cells: int, ext: str | None, folder: Path) -> dict:
     """Time ``kronpde solve`` of :data:`COMMAND_CASE` as a user runs it (s, peak MB, file MB)."""
     case = folder / f"case{cells}.toml"
     case.write_text(COMMAND_CASE.format(n=cells))
-    argv = [sys.executable, "-m", "kronpde.cli", "solve", str(case), "-q"]
+    argv = [sys.executable, "-m", "kronpde.app.cli", "solve", str(case), "-q"]
     out = None
     if ext is not None:
         out = folder / f"out{cells}{ext}"

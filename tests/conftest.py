@@ -119,7 +119,7 @@ def reference_solve(problem: Problem) -> np.ndarray:
 def dense_reference(grid: Grid, source, shift: float = 0.0, k: float = 1.0):
     """Operator and right-hand side built node by node from case-format.md's rules.
 
-    Written independently of kronpde.stencils/operator: loops over unknown
+    Written independently of kronpde.operators.stencils/operator: loops over unknown
     nodes and applies the 3-point rule per axis, with ghost-node reflection
     (``u_{-1} = u_1 + 2h (g - alpha u_0)/beta``, outward normal) on
     Neumann/Robin faces, wrap-around on periodic axes and known values next to

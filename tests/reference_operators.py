@@ -1,7 +1,7 @@
 """Test-only references of the variable-coefficient operator, built another way.
 
 kronpde assembles ``-div(k grad u) + c u`` from per-row coefficients
-(:class:`kronpde.variable.VariableDiffusion`).  Here the symmetric form
+(:class:`kronpde.operators.flux.VariableDiffusion`).  Here the symmetric form
 
     W A = sum_i D_iᵀ K_i D_i + R + c W
 
@@ -204,7 +204,7 @@ def _resolve(grid: Grid, node: tuple[int, ...]) -> dict[tuple[int, ...], float]:
 def compact_operator(grid: Grid, k: float = 1.0, shift: float = 0.0) -> np.ndarray:
     """Return the fourth-order compact operator ``A`` (dense), built node by node.
 
-    Independent of kronpde.compact: every unknown node applies the stencil of
+    Independent of kronpde.operators.compact: every unknown node applies the stencil of
     :func:`_compact_weights` on the grid extended by ghost nodes, resolved by
     :func:`_resolve` (reflection at Neumann/Robin faces and corners, wrap-around
     on periodic axes, Dirichlet nodes known).  A Robin face (``r = alpha/beta``)

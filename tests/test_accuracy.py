@@ -26,14 +26,14 @@ from kronpde import (
     Periodic,
     Problem,
     Robin,
-    cli,
     load_case,
     prepare,
     solve,
 )
+from kronpde.app import cli
 from kronpde.errors import OptionError
-from kronpde.grid import stretched_nodes
-from kronpde.settings import AUTO, SolverSettings, check_rtol
+from kronpde.geometry.grid import stretched_nodes
+from kronpde.problem.settings import AUTO, SolverSettings, check_rtol
 from kronpde.solvers.accuracy import (
     AUTO_FRACTION,
     FALLBACK_RTOL,

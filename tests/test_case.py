@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from kronpde import CaseError, Dirichlet, Grid, Neumann, Periodic, Problem, Robin
-from kronpde.cli.common import check_method
-from kronpde.expr import Expression
-from kronpde.fields import CaseFields
+from kronpde.app.cli.common import check_method
+from kronpde.app.fields import CaseFields
+from kronpde.expr.expression import Expression
 from kronpde.io.case import Case, load_case
 
 CASES = sorted((Path(__file__).resolve().parents[1] / "cases").glob("*.toml"))

@@ -438,7 +438,7 @@ xmin = {{ type = "dirichlet", value = 1 }}
 
 
 def test_cli_bad_centring_and_petsc_exit_2(tmp_path, capsys):
-    from kronpde.cli import main
+    from kronpde.app.cli import main
 
     case = tmp_path / "c.toml"
     body = '[equation]\nsource = 1\n[boundary]\ndefault = { type = "dirichlet", value = 0 }\n'
@@ -490,7 +490,7 @@ def test_points_of_every_face_are_used_by_the_face_data(dims):
 
 
 def _cli(capsys, *argv):
-    from kronpde.cli import main
+    from kronpde.app.cli import main
 
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
@@ -576,7 +576,7 @@ def test_plot_draws_cell_data(tmp_path, capsys):
     )
     assert code == 0, err
     assert "error, 3-D" in stdout
-    from kronpde.plotting import slice_field
+    from kronpde.app.pictures import slice_field
 
     faces = [np.linspace(0, 1, 25), np.linspace(0, 1, 17), np.linspace(0, 2, 17)]
     values = np.arange(24 * 16 * 16, dtype=float).reshape(24, 16, 16)

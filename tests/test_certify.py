@@ -1,4 +1,4 @@
-"""Tests of the certified algebraic error (kronpde.certify, Problem.error_bound).
+"""Tests of the certified algebraic error (kronpde.problem.certify, Problem.error_bound).
 
 The anchors: the eigenvalues of the assembled symmetric operator from
 ``numpy.linalg.eigvalsh`` (dense), the exact discrete solution from ``direct``
@@ -15,11 +15,11 @@ import math
 import numpy as np
 import pytest
 
-import kronpde.certify as certify_module
+import kronpde.problem.certify as certify_module
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin, solve
-from kronpde.certify import axis_spectrum, gamma, residual_terms, smallest_eigenvalue
-from kronpde.grid import stretched_nodes
-from kronpde.stencils import second_difference
+from kronpde.geometry.grid import stretched_nodes
+from kronpde.operators.stencils import second_difference
+from kronpde.problem.certify import axis_spectrum, gamma, residual_terms, smallest_eigenvalue
 
 
 def _source(*x):

@@ -470,7 +470,7 @@ def test_dense_spd_with_known_condition_number():
 @pytest.fixture
 def compiled_everywhere(monkeypatch):
     """Lower the kernels' size threshold to 1: operators built now, and cg, run compiled."""
-    import kronpde.kernels._dispatch as dispatch
+    import kronpde.operators.kernels._dispatch as dispatch
 
     monkeypatch.setattr(dispatch, "MIN_COMPILED_SIZE", 1)
 

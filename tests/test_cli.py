@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kronpde import cli
-from kronpde.expr import parse_expression
+from kronpde.app import cli
+from kronpde.expr.expression import parse_expression
 from kronpde.io.case import load_case
 
 try:
@@ -213,7 +213,7 @@ def test_console_script_rejects_code_injection(tmp_path):
     )
     for command in (["solve", "case.toml"], ["check", "case.toml"]):
         proc = subprocess.run(
-            [sys.executable, "-m", "kronpde.cli", *command],
+            [sys.executable, "-m", "kronpde", *command],
             capture_output=True,
             text=True,
             cwd=tmp_path,

@@ -1,4 +1,4 @@
-"""Tests of the fourth-order compact scheme: kronpde.compact, kronpde.compact_rhs, order=4.
+"""Tests of the fourth-order compact scheme: operators.compact, operators.compact_rhs, order=4.
 
 The operator is checked entrywise against a reference built node by node from
 the stencil's definition (tests/reference_operators.py), the fast solve against
@@ -178,7 +178,7 @@ def test_eigenvalue_combination_and_its_minimum(combo):
         np.sort(FastDiagSolver.from_problem(p).eigenvalues().ravel()), dense, rtol=1e-10, atol=1e-9
     )
     assert p.scheme.smallest_eigenvalue() == pytest.approx(dense.min(), rel=1e-10)
-    certified = p.smallest_eigenvalue()  # kronpde.certify: the same minimum, lowered
+    certified = p.smallest_eigenvalue()  # kronpde.problem.certify: the same minimum, lowered
     assert certified.computed == pytest.approx(dense.min(), rel=1e-10)
     assert dense.min() * (1.0 - 1e-9) <= certified.value <= dense.min()
 
@@ -309,7 +309,7 @@ def expression_problem(cells, kind: str) -> Problem:
 @pytest.mark.parametrize("kind", ["neumann", "robin"])
 def test_expression_data_are_differentiated_symbolically(kind):
     """3-D, every face an expression: the symbolic derivatives give fourth order too."""
-    from kronpde.expr import parse_expression
+    from kronpde.expr.expression import parse_expression
 
     exact = parse_expression(EXACT, dimension=3)
     hs, errs = [], []

@@ -1,4 +1,4 @@
-"""Tests of ``kronpde compare`` and kronpde.verify.compare_methods against individual solves."""
+"""Tests of ``kronpde compare`` and app.studies.compare_methods against individual solves."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import meshio
 import numpy as np
 import pytest
 
-from kronpde import cli
+from kronpde.app import cli
+from kronpde.app.studies import applicable_methods, compare_methods
 from kronpde.io.case import load_case
 from kronpde.solvers.direct import Direct
-from kronpde.verify import applicable_methods, compare_methods
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Tests of ``kronpde converge`` and kronpde.verify's refinement: orders, errors, bad input."""
+"""Tests of ``kronpde converge`` and kronpde.app.studies's refinement: orders, errors, bad input."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kronpde import cli
-from kronpde.fields import CaseFields
+from kronpde.app import cli
+from kronpde.app.fields import CaseFields
+from kronpde.app.studies import observed_order, refine_case
 from kronpde.io.case import load_case
 from kronpde.solvers import solve
-from kronpde.verify import observed_order, refine_case
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = sorted((ROOT / "cases").glob("*.toml"))
@@ -50,7 +50,7 @@ def toml_spacing(case: Path) -> float:
     """The largest (upper - lower) / cells of a case file, from its text."""
     import tomllib
 
-    from kronpde.expr import parse_expression
+    from kronpde.expr.expression import parse_expression
 
     grid = tomllib.loads(case.read_text())["grid"]
     d = len(grid["cells"])
@@ -236,9 +236,9 @@ def test_bad_input_exit_2(argv, words, tmp_path, capsys, monkeypatch):
 def test_docstring_examples_run():
     import doctest
 
-    import kronpde.verify
+    import kronpde.app.studies
 
-    result = doctest.testmod(kronpde.verify)
+    result = doctest.testmod(kronpde.app.studies)
     assert result.failed == 0
     assert result.attempted > 0
 
@@ -246,7 +246,7 @@ def test_docstring_examples_run():
 @pytest.mark.parametrize("order", [2, 4])
 def test_convergence_picture_draws_the_scheme_order_line(order, tmp_path, monkeypatch):
     """The reference line through the coarsest point is h² at order 2 and h⁴ at order 4."""
-    import kronpde.plotting as plotting
+    import kronpde.app.pictures as plotting
 
     drawn = {}
     real_save = plotting._save

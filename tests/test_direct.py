@@ -230,7 +230,7 @@ def test_available_memory_reads_meminfo_then_sysconf(monkeypatch):
 
 
 def test_check_says_the_verdict_depends_on_the_machine(tmp_path, capsys, monkeypatch):
-    from kronpde import cli
+    from kronpde.app import cli
 
     monkeypatch.setattr(direct_module, "available_memory", lambda: 8 * GIB)
     case = tmp_path / "case.toml"

@@ -1,4 +1,4 @@
-"""Tests of the safe expression evaluator, kronpde.expr."""
+"""Tests of the safe expression evaluator, kronpde.expr.expression."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import kronpde.expr_grammar as grammar_module
+import kronpde.expr.grammar as grammar_module
 from kronpde.errors import KronpdeError
-from kronpde.expr import (
+from kronpde.expr.expression import (
     MAX_LENGTH,
     MAX_NODES,
     Expression,

@@ -17,9 +17,9 @@ from scipy.sparse.linalg import LaplacianNd
 import kronpde.solvers.fastdiag as fastdiag_module
 from kronpde import Axis, AxisOperator, Dirichlet, Grid, Neumann, Periodic, Problem, Robin
 from kronpde.errors import SolverError
-from kronpde.operator import assemble
+from kronpde.operators.kronsum import assemble
+from kronpde.operators.stencils import second_difference
 from kronpde.solvers.fastdiag import FastDiagSolver
-from kronpde.stencils import second_difference
 
 DD = ("dirichlet", "dirichlet")
 NN = ("neumann", "neumann")

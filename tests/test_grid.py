@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kronpde import Axis, DataError, Dirichlet, Grid, GridError, Neumann, Periodic, Robin
-from kronpde.boundary import evaluate_data
+from kronpde.geometry.boundary import evaluate_data
 
 
 def test_axis_nodes_and_unknowns():

@@ -1,7 +1,7 @@
 """The compiled kernels against independent references: assembled CSR matrices and NumPy.
 
 Every operator kernel is compared with the CSR matrix of the same operator,
-assembled independently (``kronpde.operator.assemble`` for the Kronecker sum,
+assembled independently (``kronpde.operators.kronsum.assemble`` for the Kronecker sum,
 ``VariableDiffusion.operator`` for the flux form), on every boundary kind,
 dimension 1-3, odd sizes, mixed kinds per axis and periodic axes of 1, 2 and 3
 unknowns, compiled and on the NumPy path.  The vector kernels are compared
@@ -10,7 +10,7 @@ for dot products) and the fused CG loop with scipy's ``cg``.
 
 The compiled kernels have one signature each and are compiled once per
 session (numba's on-disk cache makes later sessions load them); the tests
-share them through the module-level dispatchers of ``kronpde.kernels._compiled``.
+share them through the module-level dispatchers of ``kronpde.operators.kernels._compiled``.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 from reference_operators import weighted_operator
 
-import kronpde.kernels as K
+import kronpde.operators.kernels as K
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Robin
-from kronpde.grid import stretched_nodes
-from kronpde.operator import KronSumOperator, assemble
-from kronpde.stencils import second_difference
-from kronpde.variable import VariableDiffusion
+from kronpde.geometry.grid import stretched_nodes
+from kronpde.operators.flux import VariableDiffusion
+from kronpde.operators.kronsum import KronSumOperator, assemble
+from kronpde.operators.stencils import second_difference
 
-BLOCK = 8192  # kronpde.kernels._compiled.BLOCK, not imported: that would import numba
+BLOCK = 8192  # kronpde.operators.kernels._compiled.BLOCK, not imported: that would import numba
 
 
 def _condition(kind: str):
@@ -177,8 +177,8 @@ def test_package_operators_route_through_the_kernels_above_the_threshold(
     cells, kinds, stretched, monkeypatch, rng
 ):
     """KronSumOperator and VariableOperator, built above the threshold, against CSR."""
-    import kronpde.kernels._dispatch as dispatch
-    from kronpde.variable import VariableOperator
+    import kronpde.operators.kernels._dispatch as dispatch
+    from kronpde.operators.flux import VariableOperator
 
     grid = _grid(cells, kinds, stretched)
     ops = [second_difference(a) for a in grid.axes]
@@ -244,9 +244,9 @@ def test_size_decides_compiled_or_numpy():
 def test_small_grids_never_import_numba():
     code = (
         "import sys, numpy as np\n"
-        "import kronpde, kronpde.kernels as K\n"
+        "import kronpde, kronpde.operators.kernels as K\n"
         "from kronpde import Grid\n"
-        "from kronpde.stencils import second_difference\n"
+        "from kronpde.operators.stencils import second_difference\n"
         "assert 'numba' not in sys.modules\n"
         "g = Grid.box([40, 30])\n"
         "A = K.ConstantStencil([second_difference(a).symmetrized() for a in g.axes])\n"
@@ -261,10 +261,10 @@ def test_an_operator_above_the_threshold_loads_numba_only_once_it_is_applied_oft
     """An exact method's few applies stay on NumPy; the (NUMPY_APPLIES + 1)-th is compiled."""
     code = (
         "import sys, numpy as np\n"
-        "import kronpde.kernels as K, kronpde.kernels._dispatch as dispatch\n"
+        "import kronpde.operators.kernels as K, kronpde.operators.kernels._dispatch as dispatch\n"
         "from kronpde import Grid, Neumann, Problem, solve\n"
-        "from kronpde.operator import KronSumOperator, assemble\n"
-        "from kronpde.stencils import second_difference\n"
+        "from kronpde.operators.kronsum import KronSumOperator, assemble\n"
+        "from kronpde.operators.stencils import second_difference\n"
         "dispatch.MIN_COMPILED_SIZE = 1\n"
         "g = Grid.box([9, 8, 7], boundary={'xmax': Neumann(0.5)})\n"
         "s = solve(Problem(g, source='x*y + z'), method='fastdiag')\n"

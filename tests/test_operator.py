@@ -12,9 +12,9 @@ from conftest import build_problem, dense_reference
 from scipy.sparse.linalg import LaplacianNd
 
 from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, Robin, assemble
-from kronpde.banded import PlaneBlocks, csr_from_bands
-from kronpde.operator import KronSum, KronSumOperator, kron_weights
-from kronpde.stencils import second_difference
+from kronpde.operators.banded import PlaneBlocks, csr_from_bands
+from kronpde.operators.kronsum import KronSum, KronSumOperator, kron_weights
+from kronpde.operators.stencils import second_difference
 
 AXIS_KINDS = [
     ("dirichlet", "dirichlet"),
@@ -142,7 +142,7 @@ def test_matrix_free_equals_csr(case, symmetric, rng):
 
 def test_matrix_free_small_blocks_equal_csr(rng, monkeypatch):
     """Blocking along axis 0 with blocks of one plane (neighbours across blocks)."""
-    import kronpde.banded as banded_module
+    import kronpde.operators.banded as banded_module
 
     monkeypatch.setattr(banded_module, "BLOCK_BYTES", 8)
     assert PlaneBlocks((6, 5, 4)).size == 1
@@ -331,7 +331,7 @@ def test_csr_from_bands_equals_entrywise_loop(rng):
 
 
 def test_plane_blocks_cover_every_plane_once(monkeypatch):
-    import kronpde.banded as banded_module
+    import kronpde.operators.banded as banded_module
 
     monkeypatch.setattr(banded_module, "BLOCK_BYTES", 3 * 5 * 8)
     blocks = PlaneBlocks((7, 5))

@@ -30,11 +30,13 @@ import pytest
 import scipy.sparse as sp
 from conftest import build_problem
 
-from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, Robin, cli, solve
-from kronpde.boundary import DataSurvey
-from kronpde.cli.backend import launcher_rank
+from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, Robin, solve
+from kronpde.app import cli
+from kronpde.app.cli.backend import launcher_rank
 from kronpde.errors import DataError, OptionError, SolverError
-from kronpde.grid import stretched_nodes
+from kronpde.geometry.boundary import DataSurvey
+from kronpde.geometry.grid import stretched_nodes
+from kronpde.operators.flux import box_nodes
 from kronpde.solvers.petsc import (
     INSTALL_HINT,
     PetscUnavailableError,
@@ -48,7 +50,6 @@ from kronpde.solvers.petsc.multigrid import (
     levels,
 )
 from kronpde.solvers.petsc.options import default_pc
-from kronpde.variable import box_nodes
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -692,16 +693,16 @@ def test_petsc_options_parse():
 def test_docstring_examples():
     import doctest
 
+    import kronpde.operators.flux
     import kronpde.solvers.petsc.assembly
     import kronpde.solvers.petsc.multigrid
     import kronpde.solvers.petsc.options
-    import kronpde.variable
 
     modules = (
         kronpde.solvers.petsc.options,
         kronpde.solvers.petsc.assembly,
         kronpde.solvers.petsc.multigrid,
-        kronpde.variable,
+        kronpde.operators.flux,
     )
     for module in modules:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
@@ -877,7 +878,7 @@ def mpirun(ranks: int, *argv, cwd, quiet=False, timeout=180) -> subprocess.Compl
 
 
 def kronpde_command(*argv):
-    return [sys.executable, "-m", "kronpde.cli", *argv]
+    return [sys.executable, "-m", "kronpde", *argv]
 
 
 @pytest.fixture(scope="module")
@@ -1384,7 +1385,7 @@ AUTO_DRIVER = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from test_petsc import AUTO_CASES, auto_case
     from kronpde import solve
-    from kronpde.boundary import check_data, evaluate_data
+    from kronpde.geometry.boundary import check_data, evaluate_data
 
     out = sys.argv[1]
     comm = MPI.COMM_WORLD
@@ -1584,7 +1585,7 @@ def test_cli_one_and_two_ranks_write_the_serial_file(petsc_ready, tmp_path, case
             np.testing.assert_allclose(got[name], reference[name], rtol=0, atol=tol, err_msg=name)
 
 
-#: Driver run under mpirun: every case of cases/ through the command line (kronpde.cli.main,
+#: Driver run under mpirun: every case of cases/ through the command line (kronpde.app.cli.main,
 #: in-process on every rank), serially on rank 0 and on PETSc on every rank, at --rtol 1e-12
 #: and with the case's own settings; one case also to an unstructured .vtu (gathered on rank 0).
 CASES_DRIVER = textwrap.dedent(
@@ -1592,7 +1593,7 @@ CASES_DRIVER = textwrap.dedent(
     import contextlib, io, json, sys, tomllib
     from pathlib import Path
     from mpi4py import MPI
-    from kronpde import cli
+    from kronpde.app import cli
 
     out, folder = Path(sys.argv[1]), Path(sys.argv[2])
     comm = MPI.COMM_WORLD

@@ -1,4 +1,4 @@
-"""Tests of pictures: ``kronpde plot``, ``solve --plot``, kronpde.plotting, kronpde.io.result."""
+"""Tests of pictures: ``kronpde plot``, ``solve --plot``, app.pictures, io.result."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import meshio
 import numpy as np
 import pytest
 
-from kronpde import cli
+from kronpde.app import cli
+from kronpde.app.pictures import FIGSIZE, PictureError, slice_field
 from kronpde.io.result import ResultError, read_result
 from kronpde.io.vtk import write_result
-from kronpde.plotting import FIGSIZE, PictureError, slice_field
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL = "pip install 'kronpde[plot]'"
@@ -266,9 +266,10 @@ def test_kronpde_does_not_import_matplotlib(tmp_path):
     case = small_case(2, tmp_path)
     code = (
         "import sys\n"
-        "import kronpde, kronpde.cli, kronpde.verify, kronpde.plotting, kronpde.io.result\n"
-        f"assert kronpde.cli.main(['solve', {str(case)!r}, '-o', 'r.vtu', '-q']) == 0\n"
-        f"assert kronpde.cli.main(['compare', {str(case)!r}, '-q']) == 0\n"
+        "import kronpde, kronpde.app.cli, kronpde.app.studies, kronpde.app.pictures\n"
+        "import kronpde.io.result\n"
+        f"assert kronpde.app.cli.main(['solve', {str(case)!r}, '-o', 'r.vtu', '-q']) == 0\n"
+        f"assert kronpde.app.cli.main(['compare', {str(case)!r}, '-q']) == 0\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))\n"
     )
     proc = subprocess.run(
@@ -332,10 +333,10 @@ def test_read_result_rejects_points_out_of_order(tmp_path):
 def test_docstring_examples_run():
     import doctest
 
+    import kronpde.app.pictures
     import kronpde.io.result
-    import kronpde.plotting
 
-    for module in (kronpde.plotting, kronpde.io.result):
+    for module in (kronpde.app.pictures, kronpde.io.result):
         result = doctest.testmod(module)
         assert result.failed == 0
         assert result.attempted > 0

@@ -18,12 +18,12 @@ from conftest import build_problem, observed_order, reference_solve
 from test_variable import dk_issue, k_issue, max_error, variable_problem
 
 from kronpde import Axis, Dirichlet, Grid, Neumann, Periodic, Problem, Robin, load_case
-from kronpde.cli import main
+from kronpde.app.cli import main
 from kronpde.errors import CaseError, GridError
-from kronpde.grid import stretched_nodes
+from kronpde.geometry.grid import stretched_nodes
+from kronpde.operators.stencils import second_difference
 from kronpde.solvers import solve
 from kronpde.solvers.fastdiag import FastDiagSolver
-from kronpde.stencils import second_difference
 
 BCS = {"D": Dirichlet(0.4), "N": Neumann(-0.3), "R": Robin(2.0, 0.5, 0.1), "P": Periodic()}
 

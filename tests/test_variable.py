@@ -20,10 +20,10 @@ from reference_operators import weighted_operator
 
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
 from kronpde.errors import DataError, OptionError, SolverError
-from kronpde.grid import stretched_nodes
+from kronpde.geometry.grid import stretched_nodes
+from kronpde.operators.flux import harmonic_mean
 from kronpde.solvers import prepare, solve
 from kronpde.solvers.fastdiag import FastDiagSolver
-from kronpde.variable import harmonic_mean
 
 TWO_PI = 2.0 * math.pi
 
@@ -169,7 +169,7 @@ def test_weighted_operator_equals_the_kronecker_product_reference(x_kind, y_kind
 
 def test_matrix_free_blocks_of_one_plane_equal_csr(rng, monkeypatch):
     """The shared blocking with one plane per block: couplings across blocks, wraps on axis 0."""
-    import kronpde.banded as banded_module
+    import kronpde.operators.banded as banded_module
 
     monkeypatch.setattr(banded_module, "BLOCK_BYTES", 8)
     for kinds in (["PP", "NR", "DD"], ["RN", "PP", "DN"]):
@@ -378,7 +378,7 @@ def test_docstring_examples_run():
     import doctest
     import importlib
 
-    for name in ("kronpde.variable", "kronpde.solvers.fastdiag_pc", "kronpde.grid"):
+    for name in ("kronpde.operators.flux", "kronpde.solvers.fastdiag_pc", "kronpde.geometry.grid"):
         module = importlib.import_module(name)
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.attempted >= 2, name

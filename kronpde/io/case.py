@@ -15,7 +15,7 @@ naming the file and the key, e.g.
 What the reader does not do: it knows no solver (the command line checks
 ``[solver] method`` against :data:`kronpde.solvers.METHODS`), evaluates no
 output field (``[exact] u`` and ``f`` on the nodes are evaluated by
-:mod:`kronpde.fields` for the output), and writes nothing.
+:mod:`kronpde.app.fields` for the output), and writes nothing.
 
 Beyond the contract
 -------------------
@@ -28,7 +28,7 @@ Beyond the contract
   nothing (the command line's ``-o`` can still name a file).
 * Bounds must lie within ``±1e100`` and the spacing must be at least ``1e-12``
   of the bounds' magnitude (else neighbouring nodes cannot be told apart); a
-  grid has at most ``2**33`` nodes (the model's limits, :mod:`kronpde.grid`).
+  grid has at most ``2**33`` nodes (the model's limits, :mod:`kronpde.geometry.grid`).
 * ``[equation] coefficient`` may vary in space (an expression in the
   coordinates): it is evaluated at every node of the grid and must be finite
   and ``> 0`` on all of them.
@@ -36,7 +36,7 @@ Beyond the contract
   ``cells[0] + 1`` node coordinates of axis x (strictly increasing; they fix
   ``lower`` and ``upper``, which must agree if given), and
   ``nodes.y = { stretch = "tanh", beta = 2.0 }`` names a stretching of
-  :func:`kronpde.grid.stretched_nodes` between ``lower`` and ``upper``.
+  :func:`kronpde.geometry.grid.stretched_nodes` between ``lower`` and ``upper``.
   Axes not named stay uniform.
 * ``[grid] centering`` (the contract's ``"node"``/``"cell"`` or one per axis)
   works with ``nodes``: on a cell-centred axis they are the cell faces.
@@ -58,13 +58,13 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.boundary import Condition, Dirichlet, Neumann, Periodic, Robin
 from kronpde.errors import CaseError, DataError, GridError
-from kronpde.expr import Expression, ExpressionError, parse_expression
-from kronpde.grid import STRETCHINGS, Grid, axis_name, face_name, stretched_nodes
+from kronpde.expr.expression import Expression, ExpressionError, parse_expression
+from kronpde.geometry.boundary import Condition, Dirichlet, Neumann, Periodic, Robin
+from kronpde.geometry.grid import STRETCHINGS, Grid, axis_name, face_name, stretched_nodes
 from kronpde.io.vtk import SUPPORTED_EXTENSIONS
-from kronpde.problem import Problem
-from kronpde.settings import AUTO, SolverSettings, check_maxiter, check_tolerance
+from kronpde.problem.problem import Problem
+from kronpde.problem.settings import AUTO, SolverSettings, check_maxiter, check_tolerance
 
 __all__ = ["CONDITION_KEYS", "FIELDS", "TABLES", "Case", "check_extension", "load_case"]
 
@@ -781,7 +781,7 @@ class _Reader:
         return SolverSettings(method, rtol, maxiter)
 
     def checked(self, check: Callable[..., Any], value: Any, key: str, **kwargs: Any) -> Any:
-        """``check(value, key, ...)`` of :mod:`kronpde.settings`, its error as this key's."""
+        """``check(value, key, ...)`` of the settings module, its error as this key's."""
         try:
             return check(value, key, **kwargs)
         except ValueError as exc:

@@ -109,7 +109,7 @@ def check_folder(
         (the folder of parallel pieces or of a time series' steps, created by
         the writer).
     error : exception class
-        What to raise (the pictures raise their own :class:`~kronpde.plotting.PictureError`).
+        What to raise (the pictures raise their own :class:`~kronpde.app.pictures.PictureError`).
     """
     folder = path.parent
     shown = str(folder)

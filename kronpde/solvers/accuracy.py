@@ -48,11 +48,11 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.boundary import Dirichlet, Neumann, Robin, check_data, evaluate_data
-from kronpde.certify import gamma, residual_terms
 from kronpde.errors import DataError, GridError, OptionError
-from kronpde.grid import Axis, Grid, axis_name, face_name
-from kronpde.problem import Problem
+from kronpde.geometry.boundary import Dirichlet, Neumann, Robin, check_data, evaluate_data
+from kronpde.geometry.grid import Axis, Grid, axis_name, face_name
+from kronpde.problem.certify import gamma, residual_terms
+from kronpde.problem.problem import Problem
 from kronpde.solvers.registry import method_class
 
 __all__ = [

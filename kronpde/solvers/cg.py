@@ -19,11 +19,11 @@ matrices), so that an iteration allocates no vector at all. Without it,
 
 Compiled kernels above the size threshold
 -----------------------------------------
-For ``n >= kronpde.kernels.MIN_COMPILED_SIZE`` unknowns (chosen by size,
+For ``n >= kronpde.operators.kernels.MIN_COMPILED_SIZE`` unknowns (chosen by size,
 once per solve) the vector work of an iteration runs in the fused, threaded
-kernels of :mod:`kronpde.kernels`: ``x += alpha p``, ``r -= alpha A p`` and
-``r · r`` in one pass (:func:`~kronpde.kernels.update_xr`), the new direction
-in another (:func:`~kronpde.kernels.new_direction`).  Two more protocols let
+kernels of :mod:`kronpde.operators.kernels`: ``x += alpha p``, ``r -= alpha A p`` and
+``r · r`` in one pass (:func:`~kronpde.operators.kernels.update_xr`), the new direction
+in another (:func:`~kronpde.operators.kernels.new_direction`).  Two more protocols let
 an operator join in:
 
 * ``A.apply_dot(x, out)`` writes ``A x`` into ``out`` like ``matvec_into``
@@ -32,7 +32,7 @@ an operator join in:
   the threshold);
 * a preconditioner with an attribute ``inverse_diagonal`` (an array of ``n``
   entries) is Jacobi, ``M r = r * inverse_diagonal``: its application and
-  ``r · z`` join the update (:func:`~kronpde.kernels.update_xr_jacobi`),
+  ``r · z`` join the update (:func:`~kronpde.operators.kernels.update_xr_jacobi`),
   except with ``null_space`` (``z`` is projected there).
 
 The iteration is the same: the elementwise results are those of the NumPy
@@ -53,8 +53,15 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from kronpde.kernels import axpy, dot, new_direction, update_xr, update_xr_jacobi, use_compiled
-from kronpde.settings import check_maxiter, check_tolerance
+from kronpde.operators.kernels import (
+    axpy,
+    dot,
+    new_direction,
+    update_xr,
+    update_xr_jacobi,
+    use_compiled,
+)
+from kronpde.problem.settings import check_maxiter, check_tolerance
 
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec

@@ -44,7 +44,7 @@ method allows it (a time-stepping code's ``1/dt``).
 
 Every report carries a certified bound on the algebraic error,
 ``||u - u_h||_W <= ||b - A u||_W / λ_min`` plus rounding terms
-(:meth:`kronpde.Problem.error_bound`, derived in :mod:`kronpde.certify`), and
+(:meth:`kronpde.Problem.error_bound`, derived in :mod:`kronpde.problem.certify`), and
 ``warnings``.  ``rtol="auto"`` stops the iterative methods when that bound is
 a tenth of an estimate of the discretisation error (from ``exact=`` or by
 Richardson extrapolation, :mod:`kronpde.solvers.accuracy`); an estimate can
@@ -61,10 +61,10 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.certify import gamma, residual_terms
 from kronpde.errors import OptionError
-from kronpde.problem import Problem
-from kronpde.settings import AUTO, check_stopping
+from kronpde.problem.certify import gamma, residual_terms
+from kronpde.problem.problem import Problem
+from kronpde.problem.settings import AUTO, check_stopping
 from kronpde.solvers.accuracy import (
     AUTO_FRACTION,
     FALLBACK_RTOL,
@@ -154,8 +154,8 @@ class PreparedSolver:
     The hot path of a time-stepping loop: prepare once, then every step
     ``solve(b, out=u, check=False)`` (no nodal field, no residual or bound for
     the exact methods) and, when the step size changes, ``set_shift(1/dt)``.
-    Operators of at least :data:`kronpde.kernels.MIN_COMPILED_SIZE` unknowns
-    run in the compiled kernels (:mod:`kronpde.kernels`), smaller ones in NumPy.
+    Operators of at least :data:`kronpde.operators.kernels.MIN_COMPILED_SIZE` unknowns
+    run in the compiled kernels (:mod:`kronpde.operators.kernels`), smaller ones in NumPy.
     """
 
     def __init__(

@@ -10,11 +10,11 @@ axis with ``S_i^{-1}``, divides by the eigenvalue sums ``λ_{k_0} + λ_{k_1} + .
 + c`` and transforms back with ``S_i``.
 
 Per axis, one of these (:attr:`FastDiagSolver.axis_methods`; the eigenpairs
-themselves are the 1-D operator's, :meth:`kronpde.stencils.AxisOperator.eigenpairs`):
+themselves are the 1-D operator's, :meth:`kronpde.operators.stencils.AxisOperator.eigenpairs`):
 
 ========  ================================  ====================================
 method    axis (operator of                 forward ``S^{-1}`` / back ``S``
-          :func:`~kronpde.stencils.second_difference`, times any ``k > 0``)
+          :func:`~kronpde.operators.stencils.second_difference`, times any ``k > 0``)
 ========  ================================  ====================================
 ``dst1``  Dirichlet – Dirichlet              DST-I / DST-I, ``θ_k = π(k+1)/(n+1)``
 ``dct1``  Neumann – Neumann                  DCT-I / DCT-I, ``θ_k = π k/(n-1)``
@@ -49,7 +49,7 @@ diagonal trapezoid weights), solved as the standard problem of
 ``D T D^{-1} = W^{-1/2} (W T) W^{-1/2}`` with ``v = W^{-1/2} q``: the same
 pencil, reduced with the (diagonal, hence exact) Cholesky factor of ``W``.
 
-The fourth-order compact scheme (``Problem(..., order=4)``, :mod:`kronpde.compact`)
+The fourth-order compact scheme (``Problem(..., order=4)``, :mod:`kronpde.operators.compact`)
 is a polynomial in the same ``T_i``, so the same transforms diagonalise it:
 only the division changes, by the scheme's eigenvalue combination
 ``c + Σ_i (1 - c a_i) λ_i - Σ_{i<j} (a_i + a_j) λ_i λ_j`` instead of the sum
@@ -77,11 +77,11 @@ import numpy as np
 import scipy.fft
 
 from kronpde.errors import OptionError, SolverError
-from kronpde.grid import Axis
-from kronpde.matmul import matmul_axis
+from kronpde.geometry.grid import Axis
+from kronpde.operators.matmul import matmul_axis
+from kronpde.operators.stencils import AxisEigenpairs, AxisOperator
 from kronpde.solvers.method import Method
 from kronpde.solvers.result import Outcome
-from kronpde.stencils import AxisEigenpairs, AxisOperator
 
 __all__ = ["FastDiag", "FastDiagSolver"]
 
@@ -205,7 +205,7 @@ class FastDiagSolver:
         The eigenvalue combination: an object with ``combine(eigenvalues,
         shift)`` returning the operator's eigenvalue of each mode from the
         per-axis ``λ_i`` (broadcastable arrays), e.g. a
-        :class:`kronpde.compact.CompactScheme` of the same factors.  Default:
+        :class:`kronpde.operators.compact.CompactScheme` of the same factors.  Default:
         the Kronecker sum ``Σ_i λ_i + c``.
     kernels : {"auto", "transform", "gemm"}
         How a closed form is applied: ``"transform"`` with ``scipy.fft``;

@@ -34,7 +34,7 @@ generalized symmetric eigenproblem (the ``eigh`` path of the solver).
 
 The fourth-order scheme (``order=4``, constant ``k``) with a Robin face is the
 separable compact operator plus a positive semidefinite term that couples the
-face's unknowns (:mod:`kronpde.compact`).  There ``M`` is the exact fast solve
+face's unknowns (:mod:`kronpde.operators.compact`).  There ``M`` is the exact fast solve
 of the separable part (the same transforms, divided by the scheme's eigenvalue
 combination): ``Â_sep ≤ Â``, and the preconditioned operator is the identity
 plus a low-rank-like, face-supported term, so CG needs few iterations; ``auto``
@@ -51,9 +51,9 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.errors import OptionError
+from kronpde.operators.stencils import second_difference
 from kronpde.solvers.fastdiag import FastDiagSolver
 from kronpde.solvers.iterative import ConjugateGradient
-from kronpde.stencils import second_difference
 
 __all__ = ["APPROXIMATIONS", "FastDiagCG", "FastDiagPreconditioner", "reference_coefficient"]
 

@@ -192,7 +192,7 @@ class Outcome:
     message : str or None
         The method's sentence; None lets the driver write the one of an exact solve.
     certificate : Certificate or None
-        The :class:`~kronpde.certify.Certificate` of ``x`` if the method
+        The :class:`~kronpde.problem.certify.Certificate` of ``x`` if the method
         computed it (the iterative ones do); None leaves it to the driver.
     warnings : tuple of str
         Sentences for the report's ``warnings`` (e.g. a rounding limit).
@@ -457,7 +457,7 @@ def goal_rounds(
         to ``||D b - Â y||_2 <= atol`` from the last iterate and returns a
         :class:`Round`.
     certify : callable
-        The :class:`~kronpde.certify.Certificate` of the current iterate.
+        The :class:`~kronpde.problem.certify.Certificate` of the current iterate.
     estimate : callable
         The discretisation-error estimate of the current iterate.
     goal : Goal

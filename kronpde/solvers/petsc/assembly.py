@@ -5,13 +5,13 @@ and :meth:`kronpde.Problem.weights` with ``box=``.
 
 Pure numpy, no PETSc: every MPI rank calls these functions for the box of
 unknowns it owns, so the distributed operator is built from exactly the
-:class:`~kronpde.stencils.AxisOperator` coefficients (``diag``, ``lower``,
+:class:`~kronpde.operators.stencils.AxisOperator` coefficients (``diag``, ``lower``,
 ``upper``, periodic wrap, lifting factors) that the serial operators use, and
 no rank ever holds a global matrix.
 
 A *box* is given by per-axis bounds ``lo[a] <= j < hi[a]`` on the C-ordered
 array of unknowns (``grid.shape``, axis 0 slowest).  The N-D operator is the
-Kronecker sum ``sum_a I ⊗ ... ⊗ T_a ⊗ ... ⊗ I + c I`` (``kronpde.operator``),
+Kronecker sum ``sum_a I ⊗ ... ⊗ T_a ⊗ ... ⊗ I + c I`` (``kronpde.operators.kronsum``),
 so row ``(j_0, ..., j_{d-1})`` has
 
 * the diagonal ``c + sum_a T_a.diag[j_a]``;
@@ -21,7 +21,7 @@ so row ``(j_0, ..., j_{d-1})`` has
 
 :func:`box_csr` returns these rows in CSR form with the columns numbered in an
 *index box* of the caller's choice: the whole grid (natural C order, with
-periodic wrap: used by the tests against :func:`kronpde.operator.assemble`) or
+periodic wrap: used by the tests against :func:`kronpde.operators.kronsum.assemble`) or
 the rank's ghosted box (the DMDA's local numbering, whose ghost layer already
 holds the periodic images, mapped to PETSc's global numbering by the DMDA's
 local-to-global map).
@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.stencils import AxisOperator
+from kronpde.operators.stencils import AxisOperator
 
 __all__ = [
     "box_csr",
@@ -123,7 +123,7 @@ def box_csr(
     Examples
     --------
     >>> from kronpde import Axis
-    >>> from kronpde.stencils import second_difference
+    >>> from kronpde.operators.stencils import second_difference
     >>> ops = [second_difference(Axis(4))]  # 3 unknowns, Dirichlet at both ends
     >>> indptr, indices, data = box_csr(ops, 0.0, [1], [3])  # rows 1 and 2
     >>> indptr.tolist(), indices.tolist(), data.tolist()
@@ -174,7 +174,7 @@ def rows_csr(
 
     :func:`box_csr` for any coefficients: those of a Kronecker sum
     (broadcast from the 1-D stencils) or of the variable-coefficient flux form
-    (:class:`kronpde.variable.VariableBox`).
+    (:class:`kronpde.operators.flux.VariableBox`).
 
     Parameters
     ----------
@@ -222,14 +222,14 @@ def compact_box_rows(
 ) -> dict[tuple[int, ...], np.ndarray]:
     """Return the rows of a box of the fourth-order compact operator, by stencil offset.
 
-    The compact operator (:class:`kronpde.compact.CompactScheme`) is a polynomial
+    The compact operator (:class:`kronpde.operators.compact.CompactScheme`) is a polynomial
     in the 1-D operators: ``c + Σ_i (1 - c a_i) T_i - Σ_{i<j} (a_i + a_j) T_i T_j``
     plus the Robin faces' terms ``γ E_n (Σ_t T_t + c)`` (``E_n`` the projection
     onto a face's row).  A row of a product of 1-D factors along different
     axes is the product of their rows, so the coefficient of row
     ``(j_0, ...)`` towards ``(j_0 + o_0, ...)`` (``o_a`` in ``-1, 0, 1``) is a
     sum over the terms of products of the factors' entries ``T_a[j_a, j_a + o_a]``
-    (``lower``, ``diag``, ``upper`` of the :class:`~kronpde.stencils.AxisOperator`,
+    (``lower``, ``diag``, ``upper`` of the :class:`~kronpde.operators.stencils.AxisOperator`,
     row by row), of the identity (``o_a = 0``), or of ``E`` (``o_a = 0`` on
     the face's row).  Nothing outside the box's rows of the 1-D operators is used.
 

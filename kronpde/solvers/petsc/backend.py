@@ -8,7 +8,7 @@ axis being kronpde's *last* axis, so that the DMDA's natural ordering (x
 fastest) is kronpde's C order.  An axis is periodic in the DMDA when it is
 periodic in the grid and has at least 3 unknowns (with 1 or 2 the 1-D stencil
 already folds the wrap into in-range couplings, see
-:class:`~kronpde.stencils.AxisOperator`).  The stencil is a star of width 1
+:class:`~kronpde.operators.stencils.AxisOperator`).  The stencil is a star of width 1
 for the second-order scheme and a box of width 1 (9 or 19 points) for the
 fourth-order one.
 
@@ -25,7 +25,7 @@ ghosted box (whose ghost layer holds the periodic images), mapped to PETSc's
 global numbering with the DMDA's local-to-global map.  The right-hand side of
 the box comes from :meth:`kronpde.Problem.rhs` with ``box=`` (source and
 boundary lifting of the box only; at order 4 ``M f`` and the face corrections
-from the box and three layers around it, :func:`kronpde.compact_rhs.compact_rhs_box`).
+from the box and three layers around it, :func:`kronpde.operators.compact_rhs.compact_rhs_box`).
 No rank builds or holds anything global except the gathered solution.
 
 System.  As in the serial iterative methods, CG runs on ``Â y = D b`` with
@@ -65,9 +65,9 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.boundary import DataSurvey
 from kronpde.errors import OptionError, SolverError
-from kronpde.settings import AUTO, check_stopping
+from kronpde.geometry.boundary import DataSurvey
+from kronpde.problem.settings import AUTO, check_stopping
 from kronpde.solvers.accuracy import (
     FALLBACK_RTOL,
     ErrorEstimate,
@@ -297,7 +297,8 @@ class PetscSolver:
             msg = (
                 "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
                 "nor the variable-coefficient flux form; the petsc backend assembles its rows "
-                "from the 1-D stencils or from kronpde.variable's rows, and handles those only"
+                "from the 1-D stencils or from kronpde.operators.flux's rows, "
+                "and handles those only"
             )
             raise SolverError(msg)
         PETSc = import_petsc()

@@ -1,13 +1,13 @@
 """``rtol="auto"`` and the certified bound on PETSc: the serial formulas, over the ranks.
 
-The serial methods bound the algebraic error (:mod:`kronpde.certify`) and estimate
+The serial methods bound the algebraic error (:mod:`kronpde.problem.certify`) and estimate
 the discretisation error (:mod:`kronpde.solvers.accuracy`) from global arrays.
 Here every rank holds its box of unknowns only, so each formula is computed
 from the rank's part and reduced over the ranks:
 
 Certified bound (:class:`DistributedCertifier`)
     ``||u - u_h||_W <= ((1 + γ) ||r||_W + rounding) / λ + mean term``, exactly
-    the serial :meth:`kronpde.certify.Certifier.certify`: the residual
+    the serial :meth:`kronpde.problem.certify.Certifier.certify`: the residual
     ``r = b - A u`` of the rank's rows (``A u = D^{-1} Â (D u)``, one PETSc
     product), ``||r||_W`` and ``||D |A||u| ||`` as sums of the ranks' parts, a
     singular problem's projection with the global ``v = D 1 / ||D 1||``.
@@ -50,8 +50,10 @@ from typing import Any
 
 import numpy as np
 
-from kronpde.boundary import DataSurvey, check_data, evaluate_data
-from kronpde.certify import (
+from kronpde.errors import DataError, OptionError
+from kronpde.geometry.boundary import DataSurvey, check_data, evaluate_data
+from kronpde.operators.flux import box_points
+from kronpde.problem.certify import (
     UNIT_ROUNDOFF,
     VARIABLE_MARGIN,
     Certificate,
@@ -59,7 +61,6 @@ from kronpde.certify import (
     gamma,
     residual_terms,
 )
-from kronpde.errors import DataError, OptionError
 from kronpde.solvers.accuracy import (
     AUTO_FRACTION,
     ROUNDOFF_RTOL,
@@ -69,7 +70,6 @@ from kronpde.solvers.accuracy import (
     scheme_order,
 )
 from kronpde.solvers.petsc.fetch import PointFetch
-from kronpde.variable import box_points
 
 __all__ = [
     "DistributedCertifier",
@@ -88,7 +88,7 @@ __all__ = [
 def rounding_terms(problem: Any) -> int:
     """Return the rounded operations per entry of ``fl(b - A u)`` the bound allows for.
 
-    :func:`kronpde.certify.residual_terms` (``4 d + 8``) for the star rows of
+    :func:`kronpde.problem.certify.residual_terms` (``4 d + 8``) for the star rows of
     the second-order scheme; for the box rows of the fourth-order scheme
     (``3^d`` entries) twice their number plus 4, if that is more.
     """
@@ -103,7 +103,7 @@ def rounding_terms(problem: Any) -> int:
 
 
 class DistributedCertifier:
-    """:class:`kronpde.certify.Certifier` for a :class:`~.backend.PetscSolver`: per rank, reduced.
+    """:class:`~kronpde.problem.certify.Certifier` of a :class:`~.backend.PetscSolver`, reduced.
 
     Parameters
     ----------
@@ -131,7 +131,7 @@ class DistributedCertifier:
         return np.asarray(s._r.array) / s._D
 
     def certify(self, u: np.ndarray, b: np.ndarray) -> Certificate:
-        """Return the :class:`~kronpde.certify.Certificate` of ``u`` for ``A u = b`` (collective).
+        """Return the :class:`~kronpde.problem.certify.Certificate` of ``u`` (collective).
 
         Parameters
         ----------
@@ -189,7 +189,7 @@ def eigenvalue_bound(solver: Any) -> EigenvalueBound | None:
     serial variable-``k`` bound with its global quantities reduced over the
     ranks otherwise (collective).
     """
-    from kronpde.problem import Problem
+    from kronpde.problem.problem import Problem
 
     p = solver.problem
     if not p.variable_coefficient:

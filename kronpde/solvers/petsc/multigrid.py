@@ -16,7 +16,7 @@ Interpolation.  Linear along each axis between the two coarse nodes around a
 fine node (weights from the coordinates), none towards a Dirichlet node (the
 correction vanishes there), wrapping on a periodic axis; the N-D
 interpolation ``P`` is the tensor product of the axes'.  The solvers work on
-``Â = D A D^{-1}`` (``D = W^{1/2}``, :mod:`kronpde.problem`), so the
+``Â = D A D^{-1}`` (``D = W^{1/2}``, :mod:`kronpde.problem.problem`), so the
 interpolation of ``Â`` is ``P̂ = D_f P D_c^{-1}``: it interpolates ``u`` linearly.
 The coarse operators are Galerkin's ``P̂ᵀ Â P̂``, symmetric positive
 (semi-)definite as ``Â`` is, for a variable ``k`` as for a constant one.
@@ -30,8 +30,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kronpde.boundary import Dirichlet
-from kronpde.grid import Axis
+from kronpde.geometry.boundary import Dirichlet
+from kronpde.geometry.grid import Axis
 
 __all__ = [
     "COARSE_UNKNOWNS",

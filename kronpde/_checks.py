@@ -1,0 +1,1 @@
+"""The checks every layer shares: real numbers, counts, one of these choices."""

@@ -1,0 +1,1 @@
+"""The application: the command line, studies, pictures and output fields."""

@@ -1,0 +1,7 @@
+"""``python -m kronpde``: the ``kronpde`` command."""
+
+import sys
+
+from kronpde.app.cli import main
+
+sys.exit(main())

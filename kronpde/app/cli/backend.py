@@ -1,0 +1,134 @@
+"""The rules of ``kronpde solve --backend petsc``: which method runs, and the PETSc options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from kronpde.app.cli.common import UsageError
+
+__all__ = ["add_backend_arguments", "backend_options", "launcher_rank"]
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend``, ``--pc``, ``--petsc-options``."""
+    parser.add_argument(
+        "--backend",
+        metavar="B",
+        default="serial",
+        help="serial (default) or petsc: CG on PETSc, on every rank of "
+        "`mpirun -n P kronpde solve ...` (needs petsc4py: scripts/install-petsc.sh); "
+        "a serial-only [solver] method (fastdiag, direct, ...) gives way to amg-cg",
+    )
+    parser.add_argument(
+        "--pc",
+        metavar="PC",
+        help="--backend petsc: the multigrid preconditioner of amg-cg: mg (geometric multigrid "
+        "on the grid's own coarse grids, the default), gamg (PETSc's algebraic multigrid) or "
+        "hypre (BoomerAMG; strongly stretched grids)",
+    )
+    parser.add_argument(
+        "--petsc-options",
+        metavar="OPTS",
+        help="--backend petsc: PETSc options, e.g. '-ksp_monitor -pc_gamg_threshold 0.02'",
+    )
+
+
+# Variables MPI launchers set to the number of processes (Open MPI, PMIx, MPICH/Hydra, Slurm).
+_SIZE_VARIABLES = (
+    "OMPI_COMM_WORLD_SIZE",
+    "PMIX_SIZE",
+    "PMI_SIZE",
+    "MV2_COMM_WORLD_SIZE",
+    "SLURM_NTASKS",
+)
+
+
+def launcher_ranks() -> int:
+    """Return how many processes the MPI launcher started (1 outside MPI, or if it does not say)."""
+    for name in _SIZE_VARIABLES:
+        value = os.environ.get(name)
+        if value is not None and value.strip().isdigit():
+            return int(value)
+    return 1
+
+
+# Variables MPI launchers set to a process's rank (Open MPI, PMIx, MPICH/Hydra, MVAPICH, Slurm).
+_RANK_VARIABLES = (
+    "OMPI_COMM_WORLD_RANK",
+    "PMIX_RANK",
+    "PMI_RANK",
+    "MV2_COMM_WORLD_RANK",
+    "SLURM_PROCID",
+)
+
+
+def launcher_rank() -> int:
+    """Return this process's rank as the MPI launcher set it (0 if none did).
+
+    Lets the command line print an input error once per job, not once per
+    rank, before (or without) initialising MPI.
+    """
+    for name in _RANK_VARIABLES:
+        value = os.environ.get(name)
+        if value is not None and value.strip().isdigit():
+            return int(value)
+    return 0
+
+
+def backend_options(
+    args: argparse.Namespace, method: str, problem: Any = None
+) -> tuple[str, dict[str, Any] | None]:
+    """Return the method and the options of ``--backend petsc`` (None: the serial backend).
+
+    A serial-only method named in the case file gives way to ``auto``
+    (``amg-cg``); named on the command line it is an error.  A ``problem``
+    the PETSc backend cannot solve (a cell-centred grid) is refused before
+    PETSc is looked for.
+    """
+    from kronpde.errors import OptionError
+    from kronpde.solvers import petsc
+
+    if args.backend not in ("serial", "petsc"):
+        msg = "--backend"
+        raise UsageError(msg, f"must be serial or petsc, got {args.backend!r}")
+    if args.backend == "serial":
+        for name, value in (("--pc", args.pc), ("--petsc-options", args.petsc_options)):
+            if value is not None:
+                raise UsageError(name, "applies to --backend petsc only")
+        return method, None
+    reason = None if problem is None else petsc.refusal(problem)
+    if reason is not None:
+        msg = "--backend petsc"
+        raise UsageError(msg, reason)
+    if not petsc.available():
+        msg = "--backend petsc"
+        raise UsageError(msg, petsc.INSTALL_HINT)
+    if args.pc is not None and args.pc not in petsc.PRECONDITIONERS:
+        msg = "--pc"
+        raise UsageError(msg, f"must be {', '.join(petsc.PRECONDITIONERS)}, got {args.pc!r}")
+    if method not in petsc.METHODS or (args.pc is not None and args.method is None):
+        if args.method is not None:  # asked for on the command line: refuse
+            msg = "--method"
+            raise UsageError(
+                msg,
+                f"{method} runs on the serial backend only; --backend petsc runs "
+                f"{', '.join(petsc.METHODS)}",
+            )
+        method = "auto"  # the case file's serial choice (or its cg, with --pc) gives way
+    if args.pc is not None and method == "cg":
+        msg = "--pc"
+        raise UsageError(msg, "applies to amg-cg; --method cg uses Jacobi")
+    options: dict[str, Any] = {"monitor": None if args.quiet else sys.stderr}
+    if args.pc is not None:
+        options["pc"] = args.pc
+    if args.petsc_options is not None:
+        try:
+            petsc.parse_petsc_options(args.petsc_options)  # checked here, for the message
+        except OptionError as exc:
+            msg = "--petsc-options"
+            raise UsageError(msg, str(exc)) from None
+        options["petsc_options"] = args.petsc_options
+    return method, options

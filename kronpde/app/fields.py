@@ -1,0 +1,143 @@
+"""The fields of a solved case as written and measured: ``u``, ``f``, ``u_exact``, ``error``.
+
+The case reader only parses ``[exact] u``; this module evaluates it (and the
+source ``f`` when ``[output] fields`` asks for it) on every point of the field
+(every node; the cell centres along cell-centred axes), once, before the
+solve, so that a value that is not finite stops the run before any work and
+names its key.  After the solve, :meth:`CaseFields.point_data` composes the
+arrays, :func:`output_geometry` says where the writer puts them and
+:func:`error_norms` gives the errors the summary reports.
+
+Where the fields go in the file
+-------------------------------
+* node-centred grid: point data on the nodes;
+* cell-centred grid (every axis): cell data on the grid whose points are the
+  cell faces (``case-format.md``), so a reader shows every value on its own
+  cell;
+* mixed centring (a MAC velocity component, node-centred along its own axis
+  and cell-centred along the others): point data on the grid of the points
+  themselves, nodes along the node-centred axes and cell centres along the
+  others.  Cell data would need cells around the values of the node-centred
+  axes, i.e. half cells at their ends: the file would no longer be the grid
+  of the problem.  Every value sits where it was computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kronpde.errors import CaseError, DataError
+from kronpde.geometry.grid import Grid
+from kronpde.io.case import Case
+
+__all__ = ["CaseFields", "error_norms", "measured_over", "output_geometry"]
+
+
+def measured_over(grid: Grid) -> str:
+    """Say over which points the errors are measured (for the summaries).
+
+    Examples
+    --------
+    >>> from kronpde import Grid
+    >>> measured_over(Grid.box([4, 4], centering="cell"))
+    'all cell centres'
+    """
+    if grid.cell_centred:
+        return "all cell centres"
+    if any(a.cell_centred for a in grid.axes):
+        return "all points (nodes, and cell centres along cell-centred axes)"
+    return "all nodes"
+
+
+def output_geometry(grid: Grid) -> tuple[list[np.ndarray], bool]:
+    """Return the axes' coordinates of the output file and whether the fields are cell data.
+
+    The module docstring says why: the cell faces and True on a cell-centred
+    grid, else the points (nodes, or cell centres along cell-centred axes) and
+    False.
+
+    Examples
+    --------
+    >>> from kronpde import Grid
+    >>> axes, cells = output_geometry(Grid.box([4], centering="cell"))
+    >>> axes[0].tolist(), cells
+    ([0.0, 0.25, 0.5, 0.75, 1.0], True)
+    """
+    if grid.cell_centred:
+        return grid.nodes, True
+    return grid.points, False
+
+
+@dataclass(frozen=True, eq=False)
+class CaseFields:
+    """The data fields of a case on its points, evaluated once.
+
+    Attributes
+    ----------
+    exact : ndarray or None
+        ``[exact] u`` on every point (shape ``grid.point_shape``: the nodes, or
+        the cell centres along cell-centred axes), None without ``[exact]``.
+    source : ndarray or None
+        ``f`` on every point when ``[output] fields`` asks for it, else None.
+    """
+
+    exact: np.ndarray | None
+    source: np.ndarray | None
+
+    @classmethod
+    def of(cls, case: Case, box: tuple[slice, ...] | None = None) -> CaseFields:
+        """Evaluate the case's fields on its points (or a box of them: a ``slice`` per axis).
+
+        Raises
+        ------
+        CaseError
+            If ``[exact] u`` is not finite on every node, or ``f`` is not where
+            it is written; the message names the key.
+        """
+        grid = case.grid
+        exact = None
+        if case.exact is not None:
+            try:
+                exact = case.exact.evaluate(grid.point_coordinates(box))
+            except DataError as exc:
+                raise CaseError(exc.detail, file=str(case.path), key="[exact] u") from None
+        source = None
+        if "f" in case.fields:
+            try:
+                source = case.problem.source_nodes(box)
+            except DataError as exc:
+                msg = f"{exc.detail} (it is written as field f, so it must be finite on every node)"
+                raise CaseError(msg, file=str(case.path), key="[equation] source") from None
+        return cls(exact, source)
+
+    def point_data(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        """Return the fields to write for the solution ``u`` (shape ``grid.point_shape``).
+
+        ``u`` always; ``f`` when requested; ``u_exact`` and ``error = u - u_exact``
+        with ``[exact]``.
+        """
+        u = np.asarray(u, dtype=float)
+        data = {"u": u}
+        if self.source is not None:
+            data["f"] = self.source
+        if self.exact is not None:
+            data["u_exact"] = self.exact
+            data["error"] = u - self.exact
+        return data
+
+
+def error_norms(data: dict[str, np.ndarray]) -> dict[str, float]:
+    """``error_max`` and ``error_rms`` of ``data["error"]`` over all points; empty without it.
+
+    The points are the nodes (Dirichlet nodes included), or the cell centres
+    along cell-centred axes.
+    """
+    if "error" not in data:
+        return {}
+    err = data["error"]
+    return {
+        "error_max": float(np.max(np.abs(err))),
+        "error_rms": float(np.sqrt(np.mean(err * err))),
+    }

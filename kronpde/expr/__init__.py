@@ -1,0 +1,1 @@
+"""The safe expression language of case files: grammar, evaluation, derivatives."""

@@ -1,0 +1,349 @@
+"""The numba-compiled loops behind :mod:`~kronpde.operators.kernels` (imported when needed).
+
+Importing this module imports numba (a few hundred milliseconds); the kernels
+themselves are compiled (or loaded from numba's on-disk cache) one at a time,
+on their first :func:`get`.  Every kernel has exactly one explicit signature
+(float64, C-contiguous arrays; read-only where the kernel only reads, which
+also accepts writable arrays), so each compiles once per installation and a
+caller can never trigger a second specialisation by accident.
+
+Conventions shared by all kernels:
+
+* ``@njit(parallel=True, cache=True, fastmath=False)``: IEEE arithmetic with
+  no reassociation and no contraction into fused multiply-adds, so every
+  elementwise result is bit-for-bit the one NumPy computes with the same
+  expression (``x + alpha * p`` etc.).
+* 1-D and 2-D grids are 3-D arrays with unit leading dimensions, so one
+  compiled loop serves every dimension.  The stencils run ``prange`` over the
+  lines of the grid (the slowest two axes flattened, so a 2-D grid is shared
+  out by rows); each thread gets a contiguous range of lines, which keeps the
+  neighbouring planes of axis 0 in its cache.  A 1-D grid is one line, one thread.
+* Reductions are deterministic and independent of the thread count: every
+  line (stencils) or block of :data:`BLOCK` entries (vector kernels) writes
+  its partial sum, with four interleaved accumulators, into its own slot, and
+  the slots are added in order afterwards.  The summation order differs from
+  NumPy's (pairwise) ``np.dot``/``einsum``, so dot products agree with NumPy's
+  to rounding, not bit for bit.
+
+Threads on a shared machine.  numba's ``omp`` threading layer runs GNU
+OpenMP, whose idle threads spin-wait by default; where other processes keep
+the cores busy, a parallel loop then waits for a spinning thread to get a
+core, and the kernels ran 5-10 times slower with two threads than with one
+(measured on this project's 2-core machine at load average 3: 38 ms per CG
+iteration at 64³ cells against 3.3 ms with ``OMP_WAIT_POLICY=passive``).  So
+this module sets ``OMP_WAIT_POLICY=PASSIVE`` in the environment before it
+imports numba, unless the variable is already set (the caller's choice wins;
+``OMP_WAIT_POLICY=active`` restores spinning, which a dedicated machine may
+prefer).  It takes effect when OpenMP starts, at the first parallel kernel.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+# before numba (and OpenMP through it) starts: idle threads sleep instead of spinning
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+from numba import prange, types  # noqa: E402
+
+#: Entries per block of the vector kernels' reductions (64 KiB of float64 per array).
+BLOCK = 8192
+
+_f8 = types.float64
+_b1 = types.boolean
+_v = types.Array(_f8, 1, "C")  # written
+_vr = types.Array(_f8, 1, "C", readonly=True)  # only read
+_g = types.Array(_f8, 3, "C")
+_gr = types.Array(_f8, 3, "C", readonly=True)
+
+_OPTIONS = {"parallel": True, "cache": True, "fastmath": False}
+
+
+@numba.njit(cache=True, fastmath=False)
+def _dot_range(a, b, lo, hi):  # pragma: no cover - compiled
+    """``sum a[k] b[k]`` for ``lo <= k < hi`` with four interleaved partial sums."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    k = lo
+    while k + 4 <= hi:
+        s0 += a[k] * b[k]
+        s1 += a[k + 1] * b[k + 1]
+        s2 += a[k + 2] * b[k + 2]
+        s3 += a[k + 3] * b[k + 3]
+        k += 4
+    while k < hi:
+        s0 += a[k] * b[k]
+        k += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@numba.njit(cache=True, fastmath=False)
+def _sum(part):  # pragma: no cover - compiled
+    total = 0.0
+    for q in range(part.size):
+        total += part[q]
+    return total
+
+
+# -- stencils ----------------------------------------------------------------------------
+def _constant_apply(
+    x, y, d0, l0, u0, d1, l1, u1, d2, l2, u2, per0, per1, per2, shift, with_dot
+):  # pragma: no cover - compiled
+    """``y = A x`` for the Kronecker sum of three tridiagonal-with-wrap axis operators.
+
+    Row ``(i, j, k)`` is ``(shift + d0[i] + d1[j] + d2[k]) x[i,j,k]`` plus, per
+    axis, ``lower[r] x[r-1] + upper[r] x[r+1]`` with the indices wrapping on a
+    periodic axis.  Off a periodic axis ``lower[0] = upper[n-1] = 0`` and the
+    missing neighbour is replaced by the entry itself (times that zero), which
+    keeps the inner loop free of branches (an infinite ``x`` there gives NaN
+    where the CSR product gives infinity; CG stops on either).  Returns
+    ``x · y`` when ``with_dot`` (else 0).
+    """
+    n0, n1, n2 = x.shape
+    lines = n0 * n1
+    part = np.zeros(lines)
+    for line in prange(lines):
+        i = line // n1
+        j = line - i * n1
+        im = i - 1 if i > 0 else (n0 - 1 if per0 else i)
+        ip = i + 1 if i < n0 - 1 else (0 if per0 else i)
+        jm = j - 1 if j > 0 else (n1 - 1 if per1 else j)
+        jp = j + 1 if j < n1 - 1 else (0 if per1 else j)
+        a0l = l0[i]
+        a0u = u0[i]
+        a1l = l1[j]
+        a1u = u1[j]
+        dd = (shift + d0[i]) + d1[j]
+        xc = x[i, j]
+        x0m = x[im, j]
+        x0p = x[ip, j]
+        x1m = x[i, jm]
+        x1p = x[i, jp]
+        yc = y[i, j]
+        for k in range(1, n2 - 1):
+            yc[k] = (
+                (dd + d2[k]) * xc[k]
+                + l2[k] * xc[k - 1]
+                + u2[k] * xc[k + 1]
+                + a1l * x1m[k]
+                + a1u * x1p[k]
+                + a0l * x0m[k]
+                + a0u * x0p[k]
+            )
+        # the two ends of the line (one entry when n2 == 1)
+        for end in range(1 if n2 == 1 else 2):
+            k = end * (n2 - 1)
+            km = k - 1 if k > 0 else (n2 - 1 if per2 else k)
+            kp = k + 1 if k < n2 - 1 else (0 if per2 else k)
+            yc[k] = (
+                (dd + d2[k]) * xc[k]
+                + l2[k] * xc[km]
+                + u2[k] * xc[kp]
+                + a1l * x1m[k]
+                + a1u * x1p[k]
+                + a0l * x0m[k]
+                + a0u * x0p[k]
+            )
+        if with_dot:
+            part[line] = _dot_range(xc, yc, 0, n2)
+    return _sum(part)
+
+
+def _variable_apply(
+    x, y, diag, e0, e1, e2, w0, w1, w2, has0, has1, has2, zero, delta, with_dot
+):  # pragma: no cover - compiled
+    """``y = Â x`` for the flux-form operator: diagonal plus per-axis edge couplings.
+
+    ``e_a`` holds the coupling between ``r`` and ``r + 1`` along axis ``a``
+    (``n_a - 1`` entries along it); ``w_a`` (one entry along axis ``a``,
+    used when ``has_a``) the wrap coupling between ``n_a - 1`` and ``0``.  The
+    diagonal is ``diag + delta``.  The four neighbour lines of axes 0 and 1
+    are chosen once per line (a missing one is the line ``zero`` times the
+    line itself), so the inner loop is one branch-free expression.  Returns
+    ``x · y`` when ``with_dot`` (else 0).
+    """
+    n0, n1, n2 = x.shape
+    lines = n0 * n1
+    part = np.zeros(lines)
+    for line in prange(lines):
+        i = line // n1
+        j = line - i * n1
+        xc = x[i, j]
+        yc = y[i, j]
+        dg = diag[i, j]
+        if j >= 1:
+            c1m = e1[i, j - 1]
+            s1m = x[i, j - 1]
+        elif has1:
+            c1m = w1[i, 0]
+            s1m = x[i, n1 - 1]
+        else:
+            c1m = zero
+            s1m = xc
+        if j <= n1 - 2:
+            c1p = e1[i, j]
+            s1p = x[i, j + 1]
+        elif has1:
+            c1p = w1[i, 0]
+            s1p = x[i, 0]
+        else:
+            c1p = zero
+            s1p = xc
+        if i >= 1:
+            c0m = e0[i - 1, j]
+            s0m = x[i - 1, j]
+        elif has0:
+            c0m = w0[0, j]
+            s0m = x[n0 - 1, j]
+        else:
+            c0m = zero
+            s0m = xc
+        if i <= n0 - 2:
+            c0p = e0[i, j]
+            s0p = x[i + 1, j]
+        elif has0:
+            c0p = w0[0, j]
+            s0p = x[0, j]
+        else:
+            c0p = zero
+            s0p = xc
+        ec = e2[i, j]
+        for k in range(1, n2 - 1):
+            yc[k] = (
+                (dg[k] + delta) * xc[k]
+                + ec[k - 1] * xc[k - 1]
+                + ec[k] * xc[k + 1]
+                + c1m[k] * s1m[k]
+                + c1p[k] * s1p[k]
+                + c0m[k] * s0m[k]
+                + c0p[k] * s0p[k]
+            )
+        for end in range(1 if n2 == 1 else 2):
+            k = end * (n2 - 1)
+            v = (dg[k] + delta) * xc[k]
+            if k >= 1:
+                v += ec[k - 1] * xc[k - 1]
+            if k <= n2 - 2:
+                v += ec[k] * xc[k + 1]
+            if has2:  # n2 >= 3 here, so k is one end only
+                if k == 0:
+                    v += w2[i, j, 0] * xc[n2 - 1]
+                else:
+                    v += w2[i, j, 0] * xc[0]
+            yc[k] = v + c1m[k] * s1m[k] + c1p[k] * s1p[k] + c0m[k] * s0m[k] + c0p[k] * s0p[k]
+        if with_dot:
+            part[line] = _dot_range(xc, yc, 0, n2)
+    return _sum(part)
+
+
+# -- vector kernels ----------------------------------------------------------------------
+def _update_xr(x, r, p, ap, alpha):  # pragma: no cover - compiled
+    """``x += alpha p``; ``r -= alpha ap``; return ``r · r``."""
+    n = x.size
+    blocks = (n + BLOCK - 1) // BLOCK
+    part = np.zeros(blocks)
+    for b in prange(blocks):
+        lo = b * BLOCK
+        hi = min(lo + BLOCK, n)
+        for k in range(lo, hi):
+            x[k] = x[k] + alpha * p[k]
+            r[k] = r[k] - alpha * ap[k]
+        part[b] = _dot_range(r, r, lo, hi)
+    return _sum(part)
+
+
+def _update_xr_jacobi(x, r, z, p, ap, inv_diag, alpha, out):  # pragma: no cover - compiled
+    """``x += alpha p``; ``r -= alpha ap``; ``z = r inv_diag``; ``out = (r · r, r · z)``."""
+    n = x.size
+    blocks = (n + BLOCK - 1) // BLOCK
+    part_rr = np.zeros(blocks)
+    part_rz = np.zeros(blocks)
+    for b in prange(blocks):
+        lo = b * BLOCK
+        hi = min(lo + BLOCK, n)
+        for k in range(lo, hi):
+            x[k] = x[k] + alpha * p[k]
+            r[k] = r[k] - alpha * ap[k]
+            z[k] = r[k] * inv_diag[k]
+        part_rr[b] = _dot_range(r, r, lo, hi)
+        part_rz[b] = _dot_range(r, z, lo, hi)
+    out[0] = _sum(part_rr)
+    out[1] = _sum(part_rz)
+
+
+def _new_direction(p, z, beta):  # pragma: no cover - compiled
+    """``p = z + beta p``."""
+    for k in prange(p.size):
+        p[k] = z[k] + beta * p[k]
+
+
+def _dot(a, b):  # pragma: no cover - compiled
+    n = a.size
+    blocks = (n + BLOCK - 1) // BLOCK
+    part = np.zeros(blocks)
+    for q in prange(blocks):
+        lo = q * BLOCK
+        part[q] = _dot_range(a, b, lo, min(lo + BLOCK, n))
+    return _sum(part)
+
+
+def _axpy(alpha, x, y):  # pragma: no cover - compiled
+    """``y += alpha x``."""
+    for k in prange(y.size):
+        y[k] = y[k] + alpha * x[k]
+
+
+def _multiply(x, d, out):  # pragma: no cover - compiled
+    """``out = d x`` (symmetric scaling, Jacobi step)."""
+    for k in prange(x.size):
+        out[k] = x[k] * d[k]
+
+
+def _divide(x, d, out):  # pragma: no cover - compiled
+    """``out = x / d`` (undo a symmetric scaling)."""
+    for k in prange(x.size):
+        out[k] = x[k] / d[k]
+
+
+_SPECS = {
+    "constant_apply": (
+        _constant_apply,
+        _f8(_gr, _g, *([_vr] * 9), _b1, _b1, _b1, _f8, _b1),
+    ),
+    "variable_apply": (
+        _variable_apply,
+        _f8(_gr, _g, _gr, _gr, _gr, _gr, _gr, _gr, _gr, _b1, _b1, _b1, _vr, _f8, _b1),
+    ),
+    "update_xr": (_update_xr, _f8(_v, _v, _vr, _vr, _f8)),
+    "update_xr_jacobi": (_update_xr_jacobi, types.void(_v, _v, _v, _vr, _vr, _vr, _f8, _v)),
+    "new_direction": (_new_direction, types.void(_v, _vr, _f8)),
+    "dot": (_dot, _f8(_vr, _vr)),
+    "axpy": (_axpy, types.void(_f8, _vr, _v)),
+    "multiply": (_multiply, types.void(_vr, _vr, _v)),
+    "divide": (_divide, types.void(_vr, _vr, _v)),
+}
+
+#: The kernels, by name.
+NAMES = tuple(_SPECS)
+
+_compiled: dict = {}
+
+#: Seconds the first :func:`get` of each kernel took in this process (compile or cache load).
+load_seconds: dict[str, float] = {}
+
+
+def get(name: str):
+    """Return the compiled kernel ``name`` (compiled, or loaded from cache, on first use)."""
+    kernel = _compiled.get(name)
+    if kernel is None:
+        func, signature = _SPECS[name]
+        t0 = time.perf_counter()
+        kernel = numba.njit(signature, **_OPTIONS)(func)
+        load_seconds[name] = time.perf_counter() - t0
+        _compiled[name] = kernel
+    return kernel

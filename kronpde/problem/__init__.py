@@ -1,0 +1,1 @@
+"""One boundary-value problem: its data, its discretisation, the settings, the certificate."""
