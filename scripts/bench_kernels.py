@@ -23,7 +23,7 @@ first, median of ``--repeats`` (one run only where a run takes longer than
    bound at the end), :func:`kronpde.solvers.cg.cg` on the (now compiled)
    :class:`~kronpde.operators.kronsum.KronSumOperator`, the same with the kernels
    switched off (the NumPy path: what main ran before), the bare
-   :func:`~kronpde.operators.kernels.cg_fused` loop, and ``scipy.sparse.linalg.cg`` on
+   :func:`fused_cg.cg_fused` loop (``scripts/fused_cg.py``), and ``scipy.sparse.linalg.cg`` on
    CSR (recurrence residual).  Time per iteration = time of the solve /
    iterations.  The floor of one CG iteration is 88 bytes per unknown
    (matvec: read p, write Ap; update: read x, p, r, Ap, write x, r; new
@@ -100,6 +100,7 @@ import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 import scipy.fft  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
+from fused_cg import cg_fused  # noqa: E402  (scripts/, on sys.path for a script)
 
 import kronpde.operators.kernels as K  # noqa: E402
 import kronpde.operators.kernels._dispatch as dispatch  # noqa: E402
@@ -360,7 +361,7 @@ def cg_rows(table: Table, cells, floor: float, rtol: float, repeats: int, cheap:
         rows.append((f"cg() on KronSumOperator ({path})", count, res.iterations, t, diff))
 
         def run_fused():
-            out["fused"] = K.cg_fused(stencil, b, rtol=rtol)
+            out["fused"] = cg_fused(stencil, b, rtol=rtol)
 
         t = with_threads(count, lambda: timed(run_fused, repeats, cheap))
         res = out["fused"]

@@ -6,7 +6,7 @@ assembled independently (``kronpde.operators.kronsum.assemble`` for the Kronecke
 dimension 1-3, odd sizes, mixed kinds per axis and periodic axes of 1, 2 and 3
 unknowns, compiled and on the NumPy path.  The vector kernels are compared
 with the NumPy expressions they replace (bit for bit elementwise, to rounding
-for dot products) and the fused CG loop with scipy's ``cg``.
+for dot products) and the fused CG loop of ``scripts/fused_cg.py`` with scipy's ``cg``.
 
 The compiled kernels have one signature each and are compiled once per
 session (numba's on-disk cache makes later sessions load them); the tests
@@ -15,8 +15,10 @@ share them through the module-level dispatchers of ``kronpde.operators.kernels._
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +32,20 @@ from kronpde.geometry.grid import stretched_nodes
 from kronpde.operators.flux import VariableDiffusion
 from kronpde.operators.kronsum import KronSumOperator, assemble
 from kronpde.operators.stencils import second_difference
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _load_fused_cg():
+    """Import ``scripts/fused_cg.py``: the bare CG loop the kernel benchmark times."""
+    spec = importlib.util.spec_from_file_location("fused_cg", SCRIPTS / "fused_cg.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+cg_fused = _load_fused_cg().cg_fused
 
 BLOCK = 8192  # kronpde.operators.kernels._compiled.BLOCK, not imported: that would import numba
 
@@ -244,13 +260,15 @@ def test_size_decides_compiled_or_numpy():
 def test_small_grids_never_import_numba():
     code = (
         "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(SCRIPTS)!r})\n"
         "import kronpde, kronpde.operators.kernels as K\n"
+        "from fused_cg import cg_fused\n"
         "from kronpde import Grid\n"
         "from kronpde.operators.stencils import second_difference\n"
         "assert 'numba' not in sys.modules\n"
         "g = Grid.box([40, 30])\n"
         "A = K.ConstantStencil([second_difference(a).symmetrized() for a in g.axes])\n"
-        "res = K.cg_fused(A, np.ones(g.size), rtol=1e-10)\n"
+        "res = cg_fused(A, np.ones(g.size), rtol=1e-10)\n"
         "assert res.converged, res.status\n"
         "assert 'numba' not in sys.modules, 'numba was imported'\n"
     )
@@ -406,7 +424,7 @@ def test_cg_fused_matches_scipy_cg(compiled, rng):
     ops = [second_difference(a).symmetrized() for a in grid.axes]
     a = assemble(ops, 0.0)
     b = rng.standard_normal(grid.size)
-    res = K.cg_fused(K.ConstantStencil(ops, compiled=compiled), b, rtol=1e-10)
+    res = cg_fused(K.ConstantStencil(ops, compiled=compiled), b, rtol=1e-10)
     x_ref, its = _scipy_cg(a, b, 1e-10)
     assert res.converged
     assert res.status == "converged"
@@ -428,14 +446,14 @@ def test_cg_fused_jacobi_on_variable_coefficient(compiled, rng):
     A = K.VariableStencil.from_diffusion(data, compiled=compiled)
     inv = 1.0 / data.diagonal.reshape(-1)
     b = rng.standard_normal(grid.size)
-    res = K.cg_fused(A, b, rtol=1e-9, inv_diag=inv)
+    res = cg_fused(A, b, rtol=1e-9, inv_diag=inv)
     _, its = _scipy_cg(a, b, 1e-9, M=sp.diags_array(inv))
     assert res.converged
     assert abs(res.iterations - its) <= 1
     exact = sla.spsolve(a.tocsc(), b)
     assert np.linalg.norm(res.x - exact) <= 1e-7 * np.linalg.norm(exact)
     # without Jacobi it takes more iterations on this coefficient contrast
-    plain = K.cg_fused(A, b, rtol=1e-9)
+    plain = cg_fused(A, b, rtol=1e-9)
     assert plain.converged
     assert plain.iterations > res.iterations
 
@@ -444,12 +462,12 @@ def test_cg_fused_reports_breakdown_and_maxiter(rng):
     grid = _grid((6, 5), ["DD", "DD"])
     ops = [second_difference(a).symmetrized().scaled(-1.0) for a in grid.axes]  # negative definite
     b = rng.standard_normal(grid.size)
-    res = K.cg_fused(K.ConstantStencil(ops, compiled=True), b)
+    res = cg_fused(K.ConstantStencil(ops, compiled=True), b)
     assert res.status == "breakdown"
     assert not res.converged
     assert res.iterations == 0
     ops = [second_difference(a).symmetrized() for a in grid.axes]
-    res = K.cg_fused(K.ConstantStencil(ops, compiled=True), b, rtol=1e-14, maxiter=3)
+    res = cg_fused(K.ConstantStencil(ops, compiled=True), b, rtol=1e-14, maxiter=3)
     assert res.status == "maxiter"
     assert res.iterations == 3
     assert res.relative_residual > 1e-6

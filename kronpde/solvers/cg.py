@@ -17,27 +17,8 @@ when present (kronpde's matrix-free operators provide it, and
 matrices), so that an iteration allocates no vector at all. Without it,
 ``A.matvec(x)`` is called and its result copied into ``out``.
 
-Compiled kernels above the size threshold
------------------------------------------
-For ``n >= kronpde.operators.kernels.MIN_COMPILED_SIZE`` unknowns (chosen by size,
-once per solve) the vector work of an iteration runs in the fused, threaded
-kernels of :mod:`kronpde.operators.kernels`: ``x += alpha p``, ``r -= alpha A p`` and
-``r · r`` in one pass (:func:`~kronpde.operators.kernels.update_xr`), the new direction
-in another (:func:`~kronpde.operators.kernels.new_direction`).  Two more protocols let
-an operator join in:
-
-* ``A.apply_dot(x, out)`` writes ``A x`` into ``out`` like ``matvec_into``
-  and returns ``x · out``: the product and ``p · A p`` in one pass (kronpde's
-  Kronecker-sum and variable-coefficient operators offer it, compiled above
-  the threshold);
-* a preconditioner with an attribute ``inverse_diagonal`` (an array of ``n``
-  entries) is Jacobi, ``M r = r * inverse_diagonal``: its application and
-  ``r · z`` join the update (:func:`~kronpde.operators.kernels.update_xr_jacobi`),
-  except with ``null_space`` (``z`` is projected there).
-
-The iteration is the same: the elementwise results are those of the NumPy
-expressions bit for bit, the dot products agree to rounding.  Smaller
-systems run the NumPy statements (and never import numba).
+The vector work of an iteration (NumPy below a size threshold, the compiled kernels
+above it) is :mod:`kronpde.solvers.cg_work`'s.
 """
 
 from __future__ import annotations
@@ -46,22 +27,15 @@ import math
 import operator
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from kronpde.operators.kernels import (
-    axpy,
-    dot,
-    new_direction,
-    update_xr,
-    update_xr_jacobi,
-    use_compiled,
-)
 from kronpde.problem.settings import check_maxiter, check_tolerance
+from kronpde.solvers.cg_work import NumpyUpdates, choose_updates, plain_dot, project_rows
 
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
     from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
@@ -69,18 +43,6 @@ except ImportError:  # pragma: no cover - depends on the scipy version
     _csr_matvec = None
 
 __all__ = ["CGResult", "as_operator", "cg"]
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    # einsum's own loop is single-threaded; np.dot calls OpenBLAS ddot, whose helper
-    # threads stall for milliseconds per call when the (two) cores are busy elsewhere
-    return float(np.einsum("i,i->", a, b))
-
-
-def _axpy(alpha: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray) -> None:
-    """In place, ``y += alpha * x``; ``scratch`` (distinct from x and y) is overwritten."""
-    np.multiply(x, alpha, out=scratch)
-    np.add(y, scratch, out=y)
 
 
 _Operator = Any  # sparse matrix/array, ndarray, LinearOperator or callable v -> A v
@@ -237,18 +199,6 @@ def _check_real(dtype, name: str) -> None:
         raise TypeError(msg)
 
 
-def _into(op: LinearOperator) -> Callable[[np.ndarray, np.ndarray], None]:
-    """``op``'s ``matvec_into`` or a copying fallback built on ``op.matvec``."""
-    into = getattr(op, "matvec_into", None)
-    if callable(into):
-        return into
-
-    def copy_into(x: np.ndarray, out: np.ndarray) -> None:
-        np.copyto(out, op.matvec(x), casting="same_kind")
-
-    return copy_into
-
-
 def _as_vector(v, n: int | None, name: str) -> np.ndarray:
     arr = np.asarray(v)
     _check_real(arr.dtype, name)
@@ -286,20 +236,48 @@ def _orthonormal_rows(null_space, n: int) -> np.ndarray:
     return np.ascontiguousarray(Q.T)
 
 
-def _project(v: np.ndarray, rows: list[np.ndarray], scratch: np.ndarray) -> None:
-    """In place, v -= Q Q^T v for orthonormal rows q of Q^T (modified Gram-Schmidt)."""
-    for q in rows:
-        _axpy(-_dot(q, v), q, v, scratch)
+@dataclass(frozen=True)
+class _Stop:
+    """When :func:`kronpde.solvers.cg.cg` stops, and how often it recomputes the true residual."""
+
+    tol: float
+    maxiter: int
+    replace_every: int
 
 
-def _compiled_dot(a: np.ndarray, b: np.ndarray) -> float:
-    return dot(a, b, compiled=True)
+@dataclass(frozen=True)
+class _Observers:
+    """The caller's ``callback(xk)`` and ``monitor(k, r_norm)``, run under its errstate."""
+
+    callback: Callable[[np.ndarray], Any] | None
+    monitor: Callable[[int, float], Any] | None
+    errstate: dict
+
+    def __call__(self, xk: np.ndarray, iteration: int, r_norm: float) -> None:
+        """Call the callback and the monitor after ``iteration``."""
+        if self.callback is None and self.monitor is None:
+            return
+        with np.errstate(**self.errstate):
+            if self.callback is not None:
+                self.callback(xk)
+            if self.monitor is not None:
+                self.monitor(iteration, r_norm)
 
 
-def _project_compiled(v: np.ndarray, rows: list[np.ndarray], scratch: np.ndarray) -> None:
-    """:func:`_project` with the compiled kernels (``scratch`` unused)."""
-    for q in rows:
-        axpy(-dot(q, v, compiled=True), q, v, compiled=True)
+@dataclass
+class _Outcome:
+    """How :func:`_iterate` ended; ``true_norm`` is the true residual norm of the final x."""
+
+    status: str = ""
+    message: str = ""
+    iterations: int = 0
+    history: list[float] = field(default_factory=list)
+    true_norm: float = 0.0
+
+    @property
+    def converged(self) -> bool:
+        """Whether the true residual met the stopping rule."""
+        return self.status == "converged"
 
 
 def cg(
@@ -461,8 +439,8 @@ def cg(
         coeffs = Qt @ b
         projected_norm = float(np.linalg.norm(coeffs))
         b = b - Qt.T @ coeffs
-        _project(b, rows, np.empty(n))  # a second pass ("twice is enough") for full accuracy
-    b_norm = math.sqrt(_dot(b, b))
+        project_rows(b, rows, np.empty(n))  # a second pass ("twice is enough"): full accuracy
+    b_norm = math.sqrt(plain_dot(b, b))
     removed = (
         f" A null-space component of norm {projected_norm:.3e} was removed from b."
         if projected_norm > rtol * (b_norm + projected_norm)
@@ -496,198 +474,114 @@ def cg(
     # floating-point error may escape as an exception from the loop (the callback
     # runs under the caller's own settings).
     with np.errstate(all="ignore"):
-        converged, iterations, history, true_norm, status, message = _iterate(
-            A_op,
-            M_op,
-            b,
+        out = _iterate(
+            choose_updates(A_op, M_op, b, rows),
             x,
             x0 is not None,
-            rows,
-            tol,
-            maxiter,
-            replace_every,
-            callback,
-            monitor,
-            caller_errstate,
+            _Stop(tol, maxiter, replace_every),
+            _Observers(callback, monitor, caller_errstate),
         )
-    rel = true_norm / b_norm
-    if converged:
+    rel = out.true_norm / b_norm
+    message = out.message
+    if out.converged:
         message = (
-            f"Converged in {iterations} iterations: true residual ||b - A x|| = "
-            f"{true_norm:.3e} <= {tol:.3e} = max(rtol*||b||, atol) "
+            f"Converged in {out.iterations} iterations: true residual ||b - A x|| = "
+            f"{out.true_norm:.3e} <= {tol:.3e} = max(rtol*||b||, atol) "
             f"(relative residual {rel:.3e})."
         )
-    elif status == "maxiter":
+    elif out.status == "maxiter":
         message = (
             f"Not converged: reached maxiter = {maxiter} iterations with true relative "
             f"residual {rel:.3e}; the target was {tol / b_norm:.3e} relative."
         )
-    return finish(x, converged, iterations, history, rel, status, message)
+    return finish(x, out.converged, out.iterations, out.history, rel, out.status, message)
 
 
 def _iterate(
-    A_op: LinearOperator,
-    M_op: LinearOperator | None,
-    b: np.ndarray,
-    x: np.ndarray,
-    has_x0: bool,
-    rows: list[np.ndarray],
-    tol: float,
-    maxiter: int,
-    replace_every: int,
-    callback: Callable[[np.ndarray], Any] | None,
-    monitor: Callable[[int, float], Any] | None,
-    caller_errstate: dict,
-) -> tuple[bool, int, list[float], float, str, str]:
-    """Run the PCG loop of :func:`cg` on validated data; x (the initial guess) is updated.
+    work: NumpyUpdates, x: np.ndarray, has_x0: bool, stop: _Stop, observe: _Observers
+) -> _Outcome:
+    """Run the PCG loop of :func:`cg` on validated data; ``x`` (the initial guess) is updated.
 
-    Returns ``(converged, iterations, history, true_norm, status, message)``, with
-    ``true_norm`` the true residual norm of the final x.  Above the size threshold
-    the iteration's vector work runs in the compiled kernels (module docstring).
+    The loop reads like scipy's ``cg``; ``work`` does the vector work (NumPy, or the
+    compiled kernels above the size threshold: :mod:`kronpde.solvers.cg_work`).
     """
-    n = b.shape[0]
-    compiled = use_compiled(n)
-    A_into = _into(A_op)
-    M_into = None if M_op is None else _into(M_op)
-    fused_dot = getattr(A_op, "apply_dot", None) if compiled else None
-    inv_diag = getattr(M_op, "inverse_diagonal", None) if compiled and not rows else None
-    if inv_diag is not None:
-        inv_diag = np.ascontiguousarray(inv_diag, dtype=np.float64).reshape(-1)
-        if inv_diag.size != n:
-            inv_diag = None
-    if compiled:
-        dot_ = _compiled_dot
-        project = _project_compiled
-    else:
-        dot_ = _dot
-        project = _project
-    r = np.empty(n)
-    p = np.empty(n)
-    Ap = np.empty(n)
-    z = r if M_into is None else np.empty(n)
     xk = x.view()
     xk.flags.writeable = False
-
-    def true_residual() -> float:
-        """Set r = b - A x, projected (Ap is scratch), and return ||r||."""
-        A_into(x, Ap)
-        np.subtract(b, Ap, out=r)
-        project(r, rows, Ap)
-        return math.sqrt(dot_(r, r))
-
-    # Ap doubles as scratch wherever A p is not live: before the first product, and
-    # from the update of r to the next product.
-    if not has_x0:
-        np.copyto(r, b)
-        r_norm = math.sqrt(dot_(r, r))
-    else:
-        project(x, rows, Ap)
-        r_norm = true_residual()
-    history = [r_norm]
-    iterations = 0
-    status = ""
-    message = ""
-    converged = False
-    true_norm = r_norm  # the true residual norm when the solver stops converged
-
+    r_norm = work.initial_residual(x, has_x0)
+    out = _Outcome(history=[r_norm], true_norm=r_norm)
+    rz = 0.0
     if not math.isfinite(r_norm):
-        status, message = "nan", _nonfinite("||b - A x0||", r_norm, 0)
-    elif r_norm <= tol:
-        converged, status = True, "converged"
+        out.status, out.message = "nan", _nonfinite("||b - A x0||", r_norm, 0)
+    elif r_norm <= stop.tol:
+        out.status = "converged"
     else:
-        if M_into is not None:
-            M_into(r, z)
-            project(z, rows, Ap)
-        rz = dot_(r, z)
-        if not math.isfinite(rz):
-            status, message = "nan", _nonfinite("r^T M r", rz, 0)
-        elif rz <= 0.0:
-            status, message = "preconditioner not SPD", _not_spd_m(rz, 0)
-        else:
-            np.copyto(p, z)
+        rz = work.precondition()
+        out.status, out.message = _check_rz(rz, 0)
+        if not out.status:
+            work.first_direction()
 
-    while not status:
-        if iterations >= maxiter:
-            status = "maxiter"
+    while not out.status:
+        if out.iterations >= stop.maxiter:
+            out.status = "maxiter"
             break
-        if fused_dot is not None:
-            pAp = float(fused_dot(p, Ap))
-        else:
-            A_into(p, Ap)
-            pAp = dot_(p, Ap)
-        if not math.isfinite(pAp):
-            status, message = "nan", _nonfinite("p^T A p", pAp, iterations + 1)
+        pAp = work.product()
+        out.status, out.message = _check_pAp(work, pAp, out.iterations + 1)
+        if out.status:
             break
-        if pAp <= 0.0:
-            status = "breakdown: A not SPD"
-            message = (
-                f"Breakdown at iteration {iterations + 1}: p^T A p = {pAp:.6e} <= 0 "
-                f"(with p^T p = {dot_(p, p):.6e}), so A is not symmetric positive "
-                "definite" + (" on the complement of null_space." if rows else ".")
-            )
-            break
-        alpha = rz / pAp
-        fresh_z = False  # z = M r of the updated r already (the fused Jacobi update)
-        if not compiled:
-            np.multiply(Ap, alpha, out=Ap)
-            np.subtract(r, Ap, out=r)
-            _axpy(alpha, p, x, Ap)
-            project(x, rows, Ap)
-            project(r, rows, Ap)
-            rr = _dot(r, r)
-        elif inv_diag is not None:
-            rr, rz_new = update_xr_jacobi(x, r, z, p, Ap, inv_diag, alpha, compiled=True)
-            fresh_z = True
-        else:
-            rr = update_xr(x, r, p, Ap, alpha, compiled=True)
-            if rows:
-                project(x, rows, Ap)
-                project(r, rows, Ap)
-                rr = dot_(r, r)
-        iterations += 1
+        rr, rz_new = work.update(x, rz / pAp)  # rz_new: r · z when the update made z = M r
+        out.iterations += 1
         r_norm = math.sqrt(rr)
-        if math.isfinite(r_norm) and (r_norm <= tol or iterations % replace_every == 0):
-            r_norm = true_residual()
-            true_norm = r_norm
+        if math.isfinite(r_norm) and (
+            r_norm <= stop.tol or out.iterations % stop.replace_every == 0
+        ):
+            r_norm = out.true_norm = work.true_residual(x)
             rr = r_norm * r_norm
-            fresh_z = False  # r was replaced: z must follow it
-        history.append(r_norm)
-        if callback is not None or monitor is not None:
-            with np.errstate(**caller_errstate):
-                if callback is not None:
-                    callback(xk)
-                if monitor is not None:
-                    monitor(iterations, r_norm)
+            rz_new = None  # r was replaced: z must follow it
+        out.history.append(r_norm)
+        observe(xk, out.iterations, r_norm)
         if not math.isfinite(r_norm):
-            status, message = "nan", _nonfinite("||r||", r_norm, iterations)
+            out.status, out.message = "nan", _nonfinite("||r||", r_norm, out.iterations)
             break
-        if r_norm <= tol:
-            converged, status = True, "converged"
+        if r_norm <= stop.tol:
+            out.status = "converged"
             break
-        if M_into is None:
+        if work.M_into is None:
             rz_new = rr
         else:
-            if not fresh_z:
-                M_into(r, z)
-                project(z, rows, Ap)
-                rz_new = dot_(r, z)
-            if not math.isfinite(rz_new):
-                status, message = "nan", _nonfinite("r^T M r", rz_new, iterations)
+            if rz_new is None:
+                rz_new = work.precondition()
+            out.status, out.message = _check_rz(rz_new, out.iterations)
+            if out.status:
                 break
-            if rz_new <= 0.0:
-                status, message = "preconditioner not SPD", _not_spd_m(rz_new, iterations)
-                break
-        beta = rz_new / rz
+        work.direction(rz_new / rz)
         rz = rz_new
-        if compiled:
-            new_direction(p, z, beta, compiled=True)
-        else:
-            np.multiply(p, beta, out=p)
-            np.add(p, z, out=p)
 
-    if not converged:  # report the true residual of the returned x
-        true_norm = true_residual()
-    return converged, iterations, history, true_norm, status, message
+    if not out.converged:  # report the true residual of the returned x
+        out.true_norm = work.true_residual(x)
+    return out
+
+
+def _check_pAp(work: NumpyUpdates, pAp: float, iteration: int) -> tuple[str, str]:
+    """``(status, message)`` when ``p · A p`` ends the iteration, else ``("", "")``."""
+    if not math.isfinite(pAp):
+        return "nan", _nonfinite("p^T A p", pAp, iteration)
+    if pAp <= 0.0:
+        message = (
+            f"Breakdown at iteration {iteration}: p^T A p = {pAp:.6e} <= 0 "
+            f"(with p^T p = {work.dot(work.p, work.p):.6e}), so A is not symmetric positive "
+            "definite" + (" on the complement of null_space." if work.rows else ".")
+        )
+        return "breakdown: A not SPD", message
+    return "", ""
+
+
+def _check_rz(rz: float, iteration: int) -> tuple[str, str]:
+    """``(status, message)`` when ``r · M r`` ends the iteration, else ``("", "")``."""
+    if not math.isfinite(rz):
+        return "nan", _nonfinite("r^T M r", rz, iteration)
+    if rz <= 0.0:
+        return "preconditioner not SPD", _not_spd_m(rz, iteration)
+    return "", ""
 
 
 def _nonfinite(what: str, value: float, iteration: int) -> str:

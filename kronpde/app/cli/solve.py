@@ -1,10 +1,18 @@
-"""``kronpde solve CASE.toml``: read, check, solve, report, write."""
+"""``kronpde solve CASE.toml``: read, check, solve, report, write.
+
+:func:`run` reads the case and its options, then calls one function per step:
+:func:`solve_case` (serial, or PETSc on one or several ranks), :func:`write_output` (the
+result file and the picture), :func:`summary_lines` and :func:`json_record`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kronpde.app.cli.backend import add_backend_arguments, backend_options, launcher_ranks
 from kronpde.app.cli.common import (
@@ -24,6 +32,10 @@ from kronpde.app.cli.common import (
 )
 from kronpde.app.cli.parallel import PARALLEL_FORMATS, piece_fields, write_parallel
 
+if TYPE_CHECKING:
+    from kronpde.io.case import Case
+    from kronpde.problem.settings import SolverSettings
+
 HELP = "solve a case and write the result"
 
 
@@ -36,15 +48,89 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_backend_arguments(parser)
 
 
+@dataclass
+class SolveRun:
+    """What ``kronpde solve`` settled before the solve: the case, its settings, where to write.
+
+    Attributes
+    ----------
+    args : argparse.Namespace
+        The command line.
+    case : Case
+        The case read.
+    settings : SolverSettings
+        ``[solver]`` with the command line's overrides.
+    method : str
+        The method to run.
+    petsc_options : dict or None
+        The PETSc backend's options, or None for a serial solve.
+    path : Path or None
+        The output file, or None.
+    picture : Path or None
+        The ``--plot`` picture, or None.
+    """
+
+    args: argparse.Namespace
+    case: Case
+    settings: SolverSettings
+    method: str
+    petsc_options: dict[str, Any] | None
+    path: Path | None
+    picture: Path | None
+
+    @property
+    def pieces(self) -> bool:
+        """Whether several ranks write pieces (a structured format); any other is gathered."""
+        return self.path is None or self.path.suffix.lower() in PARALLEL_FORMATS
+
+
+@dataclass
+class Solved:
+    """The solve's outcome on this rank.
+
+    Attributes
+    ----------
+    solution : Any
+        The solution (serial ``Solution`` or this rank's ``PetscSolution``).
+    prepared : Any
+        The PETSc solver, or None for a serial solve.
+    fields : Any
+        ``CaseFields`` (u, f, [exact]) of the whole grid or this rank's piece, or None.
+    ranks : int
+        The ranks that solved.
+    """
+
+    solution: Any
+    prepared: Any
+    fields: Any
+    ranks: int
+
+
+@dataclass
+class Written:
+    """What :func:`write_output` wrote and measured.
+
+    Attributes
+    ----------
+    written : Path or None
+        The result file (or the pieces' index), or None.
+    errors : dict
+        ``error_max`` and ``error_rms`` (with ``[exact]``), else empty.
+    names : list of str
+        The fields written.
+    drawn : Path or None
+        The picture, or None.
+    """
+
+    written: Path | None
+    errors: dict[str, float]
+    names: list[str]
+    drawn: Path | None
+
+
 def run(args: argparse.Namespace) -> int:
     """Validate, solve, report, write; the exit code of ``case-format.md``."""
-    import numpy as np
-
-    from kronpde.app.fields import CaseFields, error_norms, measured_over, output_geometry
     from kronpde.io.case import load_case
-    from kronpde.io.vtk import write_result
-    from kronpde.solvers import solve
-    from kronpde.solvers.result import ProgressLines
 
     # under --backend petsc each rank evaluates the equation's data on its own part only,
     # and an error found on one rank's part is raised on every rank (Case.model_error)
@@ -54,180 +140,300 @@ def run(args: argparse.Namespace) -> int:
     path, key = output_path(case, args.output)
     check_writable(case, path, key)  # before the solve, which may be long
     picture = picture_path("--plot", args.plot)
-    # pieces on several ranks need a structured format; any other is gathered on rank 0
-    pieces = path is None or path.suffix.lower() in PARALLEL_FORMATS
-    several = petsc_options is not None and launcher_ranks() > 1
+    plan = SolveRun(args, case, settings, method, petsc_options, path, picture)
+
+    solved = solve_case(plan)
+    report = solved.solution.report
+    warnings = list(report.warnings)
+    code = EXIT_OK if report.converged else EXIT_NOT_CONVERGED
+    written = write_output(plan, solved)
+    if written is None:  # a rank other than 0: rank 0 reports
+        return code
+
+    out = sys.stdout
+    if not args.quiet:
+        print("\n".join(summary_lines(plan, solved, written, warnings)), file=out)
+    if not report.converged:
+        message = report.message or "the solver did not reach its tolerance"
+        print(f"kronpde: {args.case}: {message.rstrip('.')}; nothing written", file=sys.stderr)
+    if args.json:
+        record = json_record(plan, solved, written, warnings)
+        print(json.dumps(record, allow_nan=False), file=out)
+    out.flush()
+    return code
+
+
+def solve_case(plan: SolveRun) -> Solved:
+    """Solve serially, or with PETSc on this rank's part.
+
+    Parameters
+    ----------
+    plan : SolveRun
+        The case and its settings.
+
+    Returns
+    -------
+    Solved
+        The solution, the PETSc solver (or None) and the fields the output needs.
+    """
+    from kronpde.app.fields import CaseFields
+    from kronpde.solvers import solve
+    from kronpde.solvers.result import ProgressLines
+
+    case, settings = plan.case, plan.settings
+    several = plan.petsc_options is not None and launcher_ranks() > 1
     # [exact] u and f, evaluated (and checked) before the solve; a PETSc run on several
     # ranks evaluates each rank's piece only (kronpde.app.cli.parallel)
     fields = None if several else CaseFields.of(case)
-    problem = case.problem
-    quiet = args.quiet
-
-    monitor = ProgressLines(None if quiet else sys.stderr)
-    ranks = 1
-    if petsc_options is None:
+    monitor = ProgressLines(None if plan.args.quiet else sys.stderr)
+    if plan.petsc_options is None:
         # estimate=True: the discretisation error is estimated (from [exact], else by
         # Richardson) with a numeric rtol too, so that the summary can say when the
         # algebraic error exceeds it
         solution = solve(
-            problem,
-            method,
+            case.problem,
+            plan.method,
             rtol=settings.rtol,
             maxiter=settings.maxiter,
             monitor=monitor,
             exact=fields.exact,
             estimate=True,
         )
-    else:  # every rank solves its part
-        from kronpde.errors import DataError, GridError
-        from kronpde.solvers import prepare
+        return Solved(solution, None, fields, 1)
+    # every rank solves its part
+    from kronpde.errors import DataError, GridError
+    from kronpde.solvers import prepare
 
-        gather = "none" if pieces else "root"
-        try:
-            prepared = prepare(
-                problem, method, backend="petsc", options={**petsc_options, "gather": gather}
-            )
-        except (DataError, GridError) as exc:  # the same error on every rank
-            raise case.model_error(exc) from None
-        ranks = prepared.ranks
-        if ranks > 1 and picture is not None and path is None:
-            msg = "--plot"
-            raise UsageError(msg, f"on {ranks} ranks draws the written result: give -o")
-        if ranks > 1:
-            fields = piece_fields(case, prepared)
-        # the same estimate as the serial run: [exact] on each rank's unknowns, else
-        # Richardson against the grid with half the cells, solved on the same ranks
-        exact = fields.exact if ranks == 1 else case.exact
-        solution = prepared.solve(
-            rtol=settings.rtol, maxiter=settings.maxiter, exact=exact, estimate=True
+    gather = "none" if plan.pieces else "root"
+    try:
+        prepared = prepare(
+            case.problem,
+            plan.method,
+            backend="petsc",
+            options={**plan.petsc_options, "gather": gather},
         )
-    report = solution.report
-    warnings = list(report.warnings)
-    if ranks > 1 and pieces:  # pieces and an index; the field is never gathered
-        written, errors, names = write_parallel(
-            case, prepared, solution, path, report.converged, fields
-        )
-        if solution.rank != 0:
-            return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
-        drawn = None
-        if picture is not None and written is not None:
-            from kronpde.app.pictures import save_field_picture
-            from kronpde.io.result import read_result
+    except (DataError, GridError) as exc:  # the same error on every rank
+        raise case.model_error(exc) from None
+    ranks = prepared.ranks
+    if ranks > 1 and plan.picture is not None and plan.path is None:
+        msg = "--plot"
+        raise UsageError(msg, f"on {ranks} ranks draws the written result: give -o")
+    if ranks > 1:
+        fields = piece_fields(case, prepared)
+    # the same estimate as the serial run: [exact] on each rank's unknowns, else
+    # Richardson against the grid with half the cells, solved on the same ranks
+    exact = fields.exact if ranks == 1 else case.exact
+    solution = prepared.solve(
+        rtol=settings.rtol, maxiter=settings.maxiter, exact=exact, estimate=True
+    )
+    return Solved(solution, prepared, fields, ranks)
 
-            result = read_result(written)
-            drawn = save_field_picture(
-                picture, result.nodes, result.fields["u"], name="u", title=case.path.name
-            )
+
+def write_output(plan: SolveRun, solved: Solved) -> Written | None:
+    """Write the result (when the solve converged) and draw the picture.
+
+    Parameters
+    ----------
+    plan : SolveRun
+        The case, the output file and the picture.
+    solved : Solved
+        The solve's outcome.
+
+    Returns
+    -------
+    Written or None
+        What was written; None on a rank other than 0, which reports nothing.
+    """
+    if solved.ranks > 1 and plan.pieces:  # pieces and an index; the field is never gathered
+        return _write_pieces(plan, solved)
+    if solved.ranks > 1 and solved.solution.rank != 0:  # gathered on rank 0
+        return None
+    return _write_whole(plan, solved)
+
+
+def _write_pieces(plan: SolveRun, solved: Solved) -> Written | None:
+    """Every rank writes its piece; rank 0 the index and the picture."""
+    solution = solved.solution
+    written, errors, names = write_parallel(
+        plan.case, solved.prepared, solution, plan.path, solution.report.converged, solved.fields
+    )
+    if solution.rank != 0:
+        return None
+    drawn = None
+    if plan.picture is not None and written is not None:
+        from kronpde.app.pictures import save_field_picture
+        from kronpde.io.result import read_result
+
+        result = read_result(written)
+        drawn = save_field_picture(
+            plan.picture, result.nodes, result.fields["u"], name="u", title=plan.case.path.name
+        )
+    return Written(written, errors, names, drawn)
+
+
+def _write_whole(plan: SolveRun, solved: Solved) -> Written:
+    """Write the whole field as a serial run does (on rank 0 of a gathered PETSc run)."""
+    import numpy as np
+
+    from kronpde.app.fields import CaseFields, error_norms, output_geometry
+    from kronpde.io.vtk import write_result
+
+    case, solution = plan.case, solved.solution
+    fields = solved.fields
+    if solved.ranks > 1:  # gathered on rank 0, which writes as a serial run does
+        fields = CaseFields.of(case)
+        x = solution.x
     else:
-        if ranks > 1:  # gathered on rank 0, which writes as a serial run does
-            if solution.rank != 0:
-                return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
-            fields = CaseFields.of(case)
-            x = solution.x
+        x = solution.local if plan.petsc_options is not None else solution.x
+    if plan.petsc_options is None and solution.u is not None:
+        u = solution.u  # the serial solve's field already: no second copy of the grid's size
+    else:
+        u = case.problem.to_nodes(np.asarray(x, dtype=float).reshape(-1))
+    data = fields.point_data(u)
+    names = list(data)
+    errors = error_norms(data)  # over all points of the output, Dirichlet nodes included
+    axes, as_cells = output_geometry(case.grid)  # cell data on a cell-centred grid
+    converged = solution.report.converged
+    written = None
+    if converged and plan.path is not None:
+        if as_cells:
+            written = write_result(plan.path, axes, cell_data=data)
         else:
-            x = solution.local if petsc_options is not None else solution.x
-        if petsc_options is None and solution.u is not None:
-            u = solution.u  # the serial solve's field already: no second copy of the grid's size
-        else:
-            u = problem.to_nodes(np.asarray(x, dtype=float).reshape(-1))
-        data = fields.point_data(u)
-        names = list(data)
-        errors = error_norms(data)  # over all points of the output, Dirichlet nodes included
-        axes, as_cells = output_geometry(case.grid)  # cell data on a cell-centred grid
-        written = None
-        if report.converged and path is not None:
-            if as_cells:
-                written = write_result(path, axes, cell_data=data)
-            else:
-                written = write_result(path, axes, data)
-        drawn = None
-        if report.converged and picture is not None:
-            from kronpde.app.pictures import save_field_picture
+            written = write_result(plan.path, axes, data)
+    drawn = None
+    if converged and plan.picture is not None:
+        from kronpde.app.pictures import save_field_picture
 
-            drawn = save_field_picture(picture, axes, u, name="u", title=case.path.name)
+        drawn = save_field_picture(plan.picture, axes, u, name="u", title=case.path.name)
+    return Written(written, errors, names, drawn)
 
-    out = sys.stdout
-    if not quiet:
-        lines = [f"case       {args.case}", *describe_grid(case)]
-        how = report.method
-        if report.requested == "auto":
-            how += f" ({report.reason or 'chosen by auto'})"
-        lines.append(f"method     {how}")
-        if petsc_options is not None:
-            o = report.options
-            lines.append(
-                f"backend    petsc, {o['ranks']} rank(s): KSP {o['ksp_type']}, PC {o['pc_type']}"
-            )
-        status = "converged" if report.converged else "NOT converged"
+
+def summary_lines(
+    plan: SolveRun, solved: Solved, written: Written, warnings: list[str]
+) -> list[str]:
+    """Return the summary ``kronpde solve`` prints (unless ``--quiet``).
+
+    Parameters
+    ----------
+    plan : SolveRun
+        The case and its settings.
+    solved : Solved
+        The solve's outcome.
+    written : Written
+        What was written.
+    warnings : list of str
+        The solve's warnings.
+
+    Returns
+    -------
+    list of str
+        One line each.
+    """
+    from kronpde.app.fields import measured_over
+
+    case, report = plan.case, solved.solution.report
+    lines = [f"case       {plan.args.case}", *describe_grid(case)]
+    how = report.method
+    if report.requested == "auto":
+        how += f" ({report.reason or 'chosen by auto'})"
+    lines.append(f"method     {how}")
+    if plan.petsc_options is not None:
+        o = report.options
         lines.append(
-            f"result     {status}, {report.iterations} iteration(s), relative residual "
-            f"{report.relative_residual:.3e}"
+            f"backend    petsc, {o['ranks']} rank(s): KSP {o['ksp_type']}, PC {o['pc_type']}"
         )
-        if problem.singular:
-            lines.append(
-                f"projected  {report.projected_norm:.3e}: relative size of the incompatible part "
-                "of the data, removed (singular problem; u has zero mean)"
-            )
-        bound = report.algebraic_error_bound
-        accuracy = (
-            "algebraic error not bounded"
-            if bound is None
-            else f"algebraic error <= {bound:.3e} (certified, ||u - u_h||_W)"
-        )
-        if report.discretisation_error is not None:
-            accuracy += (
-                f"; discretisation error ~ {report.discretisation_error:.3e} "
-                f"({report.discretisation_estimate})"
-            )
-        lines.append(f"accuracy   {accuracy}")
-        lines.extend(f"warning    {w}" for w in warnings)
+    status = "converged" if report.converged else "NOT converged"
+    lines.append(
+        f"result     {status}, {report.iterations} iteration(s), relative residual "
+        f"{report.relative_residual:.3e}"
+    )
+    if case.problem.singular:
         lines.append(
-            f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
+            f"projected  {report.projected_norm:.3e}: relative size of the incompatible part "
+            "of the data, removed (singular problem; u has zero mean)"
         )
-        if errors:
-            lines.append(
-                f"error      max {errors['error_max']:.3e}, rms {errors['error_rms']:.3e} "
-                f"(u - [exact] u over {measured_over(case.grid)})"
-            )
-        if written is not None:
-            lines.append(f"output     {written} ({', '.join(names)})")
-        elif path is None:
-            lines.append("output     none (no [output] file and no -o)")
-        if drawn is not None:
-            lines.append(f"picture    {drawn}")
-        print("\n".join(lines), file=out)
+    lines.append(f"accuracy   {_accuracy(report)}")
+    lines.extend(f"warning    {w}" for w in warnings)
+    lines.append(
+        f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
+    )
+    errors = written.errors
+    if errors:
+        lines.append(
+            f"error      max {errors['error_max']:.3e}, rms {errors['error_rms']:.3e} "
+            f"(u - [exact] u over {measured_over(case.grid)})"
+        )
+    if written.written is not None:
+        lines.append(f"output     {written.written} ({', '.join(written.names)})")
+    elif plan.path is None:
+        lines.append("output     none (no [output] file and no -o)")
+    if written.drawn is not None:
+        lines.append(f"picture    {written.drawn}")
+    return lines
 
-    if not report.converged:
-        message = report.message or "the solver did not reach its tolerance"
-        print(f"kronpde: {args.case}: {message.rstrip('.')}; nothing written", file=sys.stderr)
 
-    if args.json:
-        record = {
-            "case": str(args.case),
-            "dimension": case.dimension,
-            "cells": list(case.cells),
-            "centering": list(case.grid.centering),
-            "unknowns": problem.size,
-            "method": report.method,
-            "requested": report.requested,
-            "reason": report.reason,
-            "converged": report.converged,
-            "iterations": report.iterations,
-            "relative_residual": report.relative_residual,
-            "projected_norm": report.projected_norm,
-            "setup_seconds": report.setup_seconds,
-            "solve_seconds": report.solve_seconds,
-            "output": None if written is None else str(written),
-            **errors,
-            "algebraic_error_bound": report.algebraic_error_bound,
-            "warnings": list(warnings),
-            "rtol": settings.rtol,
-            "discretisation_error": report.discretisation_error,
-            "discretisation_estimate": report.discretisation_estimate,
-        }
-        if petsc_options is not None:
-            record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
-        record = {k: json_value(v) for k, v in record.items()}
-        print(json.dumps(record, allow_nan=False), file=out)
-    out.flush()
-    return EXIT_OK if report.converged else EXIT_NOT_CONVERGED
+def _accuracy(report: Any) -> str:
+    """Return the summary's accuracy: the certified bound and the discretisation error."""
+    bound = report.algebraic_error_bound
+    accuracy = (
+        "algebraic error not bounded"
+        if bound is None
+        else f"algebraic error <= {bound:.3e} (certified, ||u - u_h||_W)"
+    )
+    if report.discretisation_error is not None:
+        accuracy += (
+            f"; discretisation error ~ {report.discretisation_error:.3e} "
+            f"({report.discretisation_estimate})"
+        )
+    return accuracy
+
+
+def json_record(
+    plan: SolveRun, solved: Solved, written: Written, warnings: list[str]
+) -> dict[str, Any]:
+    """Return the ``--json`` record of ``kronpde solve`` (values made JSON-safe).
+
+    Parameters
+    ----------
+    plan : SolveRun
+        The case and its settings.
+    solved : Solved
+        The solve's outcome.
+    written : Written
+        What was written.
+    warnings : list of str
+        The solve's warnings.
+
+    Returns
+    -------
+    dict
+        The record, one key per reported value.
+    """
+    case, report = plan.case, solved.solution.report
+    out = written.written
+    record = {
+        "case": str(plan.args.case),
+        "dimension": case.dimension,
+        "cells": list(case.cells),
+        "centering": list(case.grid.centering),
+        "unknowns": case.problem.size,
+        "method": report.method,
+        "requested": report.requested,
+        "reason": report.reason,
+        "converged": report.converged,
+        "iterations": report.iterations,
+        "relative_residual": report.relative_residual,
+        "projected_norm": report.projected_norm,
+        "setup_seconds": report.setup_seconds,
+        "solve_seconds": report.solve_seconds,
+        "output": None if out is None else str(out),
+        **written.errors,
+        "algebraic_error_bound": report.algebraic_error_bound,
+        "warnings": list(warnings),
+        "rtol": plan.settings.rtol,
+        "discretisation_error": report.discretisation_error,
+        "discretisation_estimate": report.discretisation_estimate,
+    }
+    if plan.petsc_options is not None:
+        record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
+    return {k: json_value(v) for k, v in record.items()}

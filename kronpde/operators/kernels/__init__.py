@@ -15,9 +15,8 @@ threaded loop compiled with numba:
 * :func:`new_direction`: ``p = z + beta p``;
 
 plus :func:`dot`, :func:`axpy` and the symmetric scalings :func:`scale`
-(``out = d x``) and :func:`unscale` (``out = y / d``).  :func:`cg_fused` is
-the plain CG loop built from them (what one iteration costs; the package's
-CG with residual replacement is :func:`kronpde.solvers.cg.cg`).
+(``out = d x``) and :func:`unscale` (``out = y / d``).  The package's one CG
+loop, built on them, is :func:`kronpde.solvers.cg.cg`.
 
 Compiled or NumPy.  Every kernel has a NumPy path, used for arrays of fewer
 than :data:`MIN_COMPILED_SIZE` unknowns (:func:`use_compiled`): there the
@@ -62,7 +61,6 @@ from kronpde.operators.kernels._dispatch import (
     threads,
     use_compiled,
 )
-from kronpde.operators.kernels.fused_cg import FusedCGResult, cg_fused
 from kronpde.operators.kernels.operators import ConstantStencil, VariableStencil
 from kronpde.operators.kernels.vectors import (
     axpy,
@@ -81,10 +79,8 @@ __all__ = [
     "CompiledAfter",
     "kernels_loaded",
     "ConstantStencil",
-    "FusedCGResult",
     "VariableStencil",
     "axpy",
-    "cg_fused",
     "compile_kernels",
     "dot",
     "new_direction",

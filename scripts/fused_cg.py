@@ -1,4 +1,10 @@
-"""The plain CG loop built from the fused kernels: what one iteration costs."""
+"""The plain CG loop built from the fused kernels: what one iteration costs.
+
+A benchmark's loop, not the package's: ``scripts/bench_kernels.py`` times it beside
+:func:`kronpde.solvers.cg.cg` (the one CG of the package, with residual replacement,
+null spaces and the same kernels above the size threshold).  Import it with ``scripts/``
+on ``sys.path`` (a script in ``scripts/`` has it there).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kronpde.operators.kernels._dispatch import _vector
-from kronpde.operators.kernels.operators import ConstantStencil, VariableStencil
-from kronpde.operators.kernels.vectors import dot, new_direction, scale, update_xr, update_xr_jacobi
+from kronpde.operators.kernels import (
+    ConstantStencil,
+    VariableStencil,
+    dot,
+    new_direction,
+    scale,
+    update_xr,
+    update_xr_jacobi,
+)
 
 __all__ = ["FusedCGResult", "cg_fused"]
 
@@ -61,7 +73,7 @@ def cg_fused(
     recurrence residual (Euclidean norm); the true residual is computed once,
     at the end.  No residual replacement, no null-space projection, no
     callback: this is the cost of the iteration itself (used by
-    ``scripts/bench_kernels.py``); solvers use :func:`kronpde.solvers.cg.cg`.
+    ``scripts/bench_kernels.py``); the package uses :func:`kronpde.solvers.cg.cg`.
 
     Parameters
     ----------
@@ -149,3 +161,15 @@ def cg_fused(
         relative_residual=true / b_norm if b_norm > 0 else true,
         status=status,
     )
+
+
+def _vector(a, n: int, name: str) -> np.ndarray:
+    """Return ``a`` as a flat float64 C-contiguous array of ``n`` entries."""
+    if np.asarray(a).dtype.kind not in "fiub":
+        msg = f"{name} must be a real array, got dtype {np.asarray(a).dtype}"
+        raise TypeError(msg)
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.size != n:
+        msg = f"{name} has {a.size} entries, expected {n}"
+        raise ValueError(msg)
+    return a.reshape(-1)
