@@ -1,62 +1,8 @@
 """Cell-centred (staggered) 1-D operators: the flux form, the ghost rules and the closed forms.
 
-A cell-centred axis with faces ``x_0 = lower < x_1 < ... < x_m = upper`` has
-``m`` unknowns ``u_j`` at the cell centres ``c_j = (x_j + x_{j+1})/2`` (cell
-``j`` of width ``w_j = x_{j+1} - x_j``; all ``h`` on a uniform axis).  The
-operator of ``-(k u')'`` is the finite-volume balance of every cell,
-
-    ``(T u)_j = (F_{j+1} - F_j) / w_j``,  ``F_f = -k_f (u_f^+ - u_f^-) / d_f``
-
-(``F_f`` the flux through face ``f`` in ``+x``; ``u_f^-``, ``u_f^+`` the
-values on either side):
-
-* an interior face ``f`` between cells ``f - 1`` and ``f`` is ``d_f = c_f -
-  c_{f-1} = (w_{f-1} + w_f)/2`` from centre to centre; on a periodic axis face
-  ``0`` (also face ``m``) joins cell ``m - 1`` to cell ``0``;
-* a boundary face is closed with a ghost value ``u_g`` mirrored across it,
-  ``h = w`` of the boundary cell from its centre (``case-format.md``):
-  Dirichlet ``u_g = 2 g - u_0`` (the face value is the mean of the two),
-  Neumann ``u_g = u_0 + h g`` (``g = du/dn``, outward normal), Robin
-  ``alpha (u_0 + u_g)/2 + beta (u_g - u_0)/h = g``.  Eliminating ``u_g``, the
-  boundary cell's row gains
-
-  ==========  ======================================  =======================================
-  face        diagonal                                right-hand side
-  ==========  ======================================  =======================================
-  Dirichlet   ``2 k_f / (h w)``                       ``+ 2 k_f g / (h w)``
-  Neumann     0                                       ``+ k_f g / w``
-  Robin       ``k_f alpha / (w (alpha h/2 + beta))``  ``+ k_f g / (w (alpha h/2 + beta))``
-  ==========  ======================================  =======================================
-
-  with ``k_f`` the coefficient *at the face* (Robin ``alpha = 0`` is the
-  Neumann row with ``g / beta``).
-
-On a uniform axis with ``k = 1`` the rows are ``(-u_{j-1} + 2 u_j - u_{j+1})/h²``
-inside and ``(3 u_0 - u_1)/h²`` (Dirichlet) or ``(u_0 - u_1)/h²`` (Neumann) at
-a face.  ``diag(w) T`` is symmetric (the coupling of cells ``j`` and ``j + 1``
-is ``-k_f/d_f`` in both rows), so the weights of a cell-centred axis are its
-cell widths and ``D T D^{-1}`` with ``D = diag(w)^{1/2}`` is symmetric, exactly
-as for the node-centred operators of :mod:`kronpde.operators.stencils`.
-
-Closed forms (uniform axis, constant ``k``; ``T = s P`` with ``s = k/h²``).
-With a face of each kind the mirror images make the eigenvectors of the
-pattern ``P`` the discrete sines and cosines sampled at the half-integer
-points ``j + 1/2``:
-
-========  ==================  ===================================  ====================
-kind      faces               eigenvector ``v_k[j]``               ``θ_k``
-========  ==================  ===================================  ====================
-``dst2``  Dirichlet–Dirichlet ``sin(θ_k (j + 1/2))``               ``π (k + 1)/m``
-``dct2``  Neumann–Neumann     ``cos(θ_k (j + 1/2))``               ``π k/m``
-``dst4``  Dirichlet–Neumann   ``sin(θ_k (j + 1/2))``               ``π (2k + 1)/(2m)``
-``dct4``  Neumann–Dirichlet   ``cos(θ_k (j + 1/2))``               ``π (2k + 1)/(2m)``
-========  ==================  ===================================  ====================
-
-and ``λ_k = s (2 - 2 cos θ_k) = 4 s sin²(θ_k/2)``, ``k = 0..m-1``: the forward
-transform ``S^T W`` is ``h`` times the DST-II, DCT-II, DST-IV or DCT-IV of
-``scipy.fft`` (up to a factor per mode), its inverse the DST-III, DCT-III, or
-again the DST-IV / DCT-IV.  A periodic cell-centred axis has the same operator
-as a periodic node-centred one (the FFT).
+The finite-volume rows of a cell-centred axis (ghost values mirrored across its faces, the
+cell widths as weights) and the eigenpairs of a uniform axis (DST/DCT of types II and IV).
+The rows, the ghost rules and the closed forms: ``docs/cell-centred.md``.
 """
 
 from __future__ import annotations

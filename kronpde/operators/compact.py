@@ -1,61 +1,11 @@
 """The fourth-order compact ("Mehrstellen") scheme: a polynomial in the same 1-D factors.
 
-For ``-k Δu + c u = f`` on a uniform node-centred grid, with ``T_i`` the 1-D
-operators of :func:`kronpde.operators.stencils.second_difference` (``k`` times the
-positive second difference, boundary rows included) and
-``a_i = h_i² / (12 k)``, the scheme is
-
-    A = Σ_i T_i  -  Σ_{i<j} (a_i + a_j) T_i T_j  +  c M  (+ R),
-    M = I - Σ_i a_i T_i,
-
-acting on the unknowns, with the right-hand side ``M f`` plus the lifted
-boundary data (:mod:`kronpde.operators.compact_rhs`).  In 2-D this is the 9-point
-stencil ``(1/6h²)[-1 -4 -1; -4 20 -4; -1 -4 -1]`` (``k = 1``, equal spacing),
-in 3-D the 19-point one; ``T_i T_j`` stands for ``I ⊗ … ⊗ T_i ⊗ … ⊗ T_j ⊗ … ⊗ I``.
-Where it comes from: ``T_i = -k ∂_ii - k a_i ∂_i⁴ + O(h⁴)``, so
-``(I - a_i T_i)^{-1} T_i = -k ∂_ii + O(h⁴)``; multiplying the equation by
-``Π_i (I - a_i T_i)`` and dropping the terms of order ``h⁴`` gives ``A u = M f``
-with a truncation error ``O(h⁴)``.  The shift carries ``M`` too: ``c I`` in
-place of ``c M`` would leave the scheme second order.
-
-Every term is a product of polynomials in the same 1-D factors, so the per-axis
-eigenvectors of the ``T_i`` diagonalise ``A``: its eigenvalue of the mode
-``(k_0, k_1, …)`` is the *combination* (:meth:`CompactScheme.combine`)
-
-    μ = c + Σ_i (1 - c a_i) λ_i - Σ_{i<j} (a_i + a_j) λ_i λ_j,
-
-so a fast solve of the fourth-order system costs the transforms of the
-second-order one; only this combination (and the right-hand side) changes.
-``μ > 0`` on every mode but the constant one of a singular problem whenever
-``a_i λ_i <= 1/3`` on every axis, which holds on Dirichlet, Neumann and
-periodic axes (``λ <= 4k/h²``): writing ``μ - c M = Σ_i λ_i (1 - Σ_{j≠i} a_j λ_j)``
-each bracket is at least ``1/3``.  The combination is not monotone in the
-``λ_i`` in 3-D, so its smallest value is taken over all the modes
-(:meth:`CompactScheme.smallest_eigenvalue`), not from the 1-D minima.
-
-Robin faces.  The fourth-order ghost value of a Robin face involves the
-tangential Laplacian of ``du/dn = (g - α u)/β``, so of the unknowns on the face
-itself: the terms
-
-    R = Σ_{Robin faces} γ_n E_n ⊗ (Σ_{t≠n} T_t + c I),          γ_n = h_n α_n / (3 β_n),
-      + Σ_{edges of two such faces} γ_nm E_n E_m ⊗ (Σ_{t≠n,m} T_t + c I),
-                                                          γ_nm = h_n h_m α_n α_m / (9 β_n β_m),
-
-(``E_n`` the projection onto the face's row of axis ``n``; the edge term
-corrects the tangential second difference ``T_m`` on the face, which is only
-first order on the row next to face ``m``: :mod:`kronpde.operators.compact_rhs`) join
-``A``.  They do not commute with ``T_n``, so the per-axis eigenvectors no
-longer diagonalise ``A``; :attr:`CompactScheme.separable` says whether ``R``
-is absent.  ``R`` is positive semidefinite in the weighted inner product, so
-the separable part's smallest eigenvalue is a lower bound of ``A``'s.
-
-Symmetry.  With the trapezoid weights ``W = W_0 ⊗ W_1 ⊗ …``, every ``W_i T_i``
-is symmetric, hence so is every term of ``W A`` (``W (T_i T_j) = (W_i T_i) ⊗
-(W_j T_j)``, and ``W_n E = w_r E``): ``A`` is self-adjoint in the ``W`` inner
-product, and ``Â = D A D^{-1}`` (``D = W^{1/2}``) is symmetric; it is the same
-polynomial in the symmetrised factors ``D_i T_i D_i^{-1}``
-(:meth:`CompactScheme.symmetrized`).  The solvers work on ``Â`` as for the
-second-order scheme.
+For ``-k Δu + c u = f`` on a uniform node-centred grid, with ``T_i`` the 1-D operators of
+:func:`kronpde.operators.stencils.second_difference` and ``a_i = h_i² / (12 k)``,
+:class:`CompactScheme` is ``A = Σ_i T_i - Σ_{i<j} (a_i + a_j) T_i T_j + c M (+ R)``,
+``M = I - Σ_i a_i T_i``, with its eigenvalue combination, Robin terms ``R`` and
+symmetrised form. The derivation, the eigenvalue bound and the Robin terms:
+``docs/compact-scheme.md``.
 """
 
 from __future__ import annotations

@@ -1,62 +1,9 @@
 """The right-hand side of the fourth-order compact scheme: ``M f``, the boundary data, corrections.
 
-The operator of :mod:`kronpde.operators.compact` acts on the unknowns; everything else
-of the scheme is data.  Think of the stencil applied on the grid extended by
-one layer of ghost nodes outside every Neumann or Robin face: a ghost value is
-the reflection ``u_ghost = u_inner - (2hα/β) u_face + 2h σ`` with the *slot*
-value ``σ(u) = ∂_n u + (α/β) u = g/β`` (``α = 0``, ``β = 1`` for Neumann;
-``n`` the outward normal), and a corner ghost is reflected along both axes,
-with the mixed slot ``σ_2 σ_1 u``.  Each 1-D operator is then ``T_i`` on the
-unknowns plus the coefficient ``κ = k/h²`` of a Dirichlet node or ``κ = 2k/h``
-of a slot, and collecting the known values gives, with ``ℓ_i = κ · datum`` the
-second-order lift of axis ``i`` (``g``, or ``g/β`` of a Robin face) on its
-boundary rows:
-
-    b = M f_U + Σ_i a_i ℓ^f_i + Σ_i (1 - c a_i) ℓ_i
-        - Σ_{i<j} (a_i + a_j) (T_i ℓ_j + T_j ℓ_i - C_ij) + Σ_faces q + Σ_edges e,
-
-* ``M f_U = f - Σ_i a_i T_i f`` on the unknowns, and ``ℓ^f_i`` the lift of
-  ``f``'s own boundary data (``f`` on a Dirichlet face, ``σ(f) = ∂_n f + (α/β) f``
-  on a Neumann/Robin face): ``M`` reaches the boundary nodes and the ghosts;
-* ``C_ij = κ_i κ_j B_ij`` on the rows next to an edge of faces of axes ``i``
-  and ``j``: ``B_ij`` is the value at the stencil's corner, a Dirichlet node's
-  value, the other face's slot, or between two Neumann/Robin faces the mixed
-  slot ``σ_2 σ_1 u = σ_2 (g_1/β_1) = σ_1 (g_2/β_2)`` (the mean of the two);
-* ``q`` the fourth-order correction of a Neumann/Robin face.  The reflection is
-  exact to ``O(h³)`` only: ``u_ghost - u_inner = 2h ∂_n u + (h³/3) ∂_n³ u + O(h⁵)``,
-  and the equation differentiated along the normal gives
-  ``k ∂_n³ u = -k Δ_t Ψ + c Ψ - ∂_n f`` with ``Ψ = ∂_n u = (g - α u)/β`` on the
-  face (``Δ_t`` the Laplacian along the face).  On the face's rows
-
-      q = (h_n/3) [ (c g - k Δ_t g)/β - ∂_n f + (α/β) Σ_{t≠n} ℓ_t ]
-
-  from data only: the normal derivative of ``f``, the tangential second
-  derivatives of the face data, ``c g``.  The part ``(h_n α / 3β)(Σ_t T_t + c) u``
-  of a Robin face involves the unknowns on the face: it is the operator's term
-  ``R`` (:mod:`kronpde.operators.compact`), with ``-k Δ_t u ≈ Σ_t T_t u - ℓ_t``;
-* ``e`` on the rows along an edge of two Neumann/Robin faces 1, 2 (axes ``n``,
-  ``m``; ``r = α/β``): ``T_m`` is first order on the row next to face ``m``,
-  ``T_m u - ℓ_m = -k ∂_m² u + (k h_m/3) ∂_m³ u + O(h²)``, so face 1's ``q``
-  misses ``(h_n h_m/9) r_1 k ∂_m³ u``, and face 2's the same with 1 and 2
-  exchanged.  Both are data but for ``r_1 r_2 k(Δ_1 + Δ_2) u``, and
-  ``Δ_1 + Δ_2 = Δ + Σ_{t≠n,m} ∂_t²`` along the edge, with ``k Δ u = c u - f``:
-
-      e = (h_n h_m/9) [ r_1 D_2 + r_2 D_1 + r_1 r_2 (-f + Σ_t ℓ_t) ],
-      D = (c g - k Δ_t g)/β - ∂_n f  (each face's data at the edge),
-
-  and ``(h_n h_m/9) r_1 r_2 (Σ_t T_t + c) u`` joins the operator's ``R``: it
-  stays symmetric, and the edge rows keep third order (rows on a face may be
-  one order less accurate than inside, whose weight is ``h/2``, rows on an edge
-  two: the scheme stays fourth order).
-
-Derivatives of data.  An expression is differentiated symbolically
-(:meth:`kronpde.expr.expression.Expression.derivative`) and evaluated at the face's
-nodes.  Arrays and callables are known (or evaluated) on the nodes only: their
-derivatives are one-sided differences of the nodal values across a face, of
-the order that keeps the scheme's (second order for ``∂_n f`` and the
-tangential ``Δ_t g``, central inside the face; third order for the mixed slot,
-whose weight on an edge row is ``O(1)``), never evaluating anything outside
-the box.
+:func:`compact_rhs` builds it on the whole grid, term by term; :func:`compact_rhs_box` on
+one box of rows (a rank of a distributed solve). The formula, the ghost reflections, the
+fourth-order face and edge corrections and how data are differentiated:
+``docs/compact-scheme.md``.
 """
 
 from __future__ import annotations
@@ -339,7 +286,12 @@ def compact_rhs(
     source: Any,
     source_nodes: np.ndarray,
 ) -> np.ndarray:
-    """Return ``b`` of the fourth-order scheme on the unknowns (the module docstring's formula).
+    """Return ``b`` of the fourth-order scheme on the unknowns (``docs/compact-scheme.md``).
+
+    The steps, one term of the formula each: ``M f`` on the unknowns; every face's lift
+    and ``f``'s own boundary data; the cross terms ``T_i ℓ_j`` and the corner values
+    ``C_ij``; the fourth-order correction ``q`` of the Neumann and Robin faces; the terms
+    ``e`` of their edges.
 
     Parameters
     ----------
@@ -365,125 +317,179 @@ def compact_rhs(
         If a derivative the scheme needs is not finite somewhere on a face;
         the ``subject`` names the source or the face.
     """
-    d = grid.dimension
-    k = coefficient
-    c = scheme.shift
-    a = scheme.a
-    ops = scheme.ops
-    faces = _faces(grid, k)
-    f_data = _Data(grid, source, source_nodes, "source", "the source")
-    data = {
-        (f.axis, f.side): _Data(
-            grid,
-            _face_value(grid, f),
-            grid.face_data(f.axis, f.side),
-            face_name(f.axis, f.side),
-            f"face {face_name(f.axis, f.side)}'s data",
-        )
-        for f in faces
-    }
+    rhs = _CompactRhs(grid, scheme, coefficient, source, source_nodes)
+    rhs.add_lifts()
+    rhs.add_cross_terms()
+    rhs.add_face_corrections()
+    rhs.add_edge_terms()
+    return rhs.b
 
-    def ends(*fs: _Face) -> dict[int, tuple[int, int]]:
-        return {f.axis: (f.side, f.node) for f in fs}
 
-    def unknowns(arr: np.ndarray, *fs: _Face) -> np.ndarray:
-        return _at(grid, arr, {f.axis: f.node for f in fs})
+class _CompactRhs:
+    """The right-hand side :func:`compact_rhs` builds, term by term, in ``b``.
 
-    f_u = np.array(source_nodes[grid.unknown_index], dtype=float)  # a copy: b is built in it
-    # M f = f - Σ_i a_i T_i f on the unknowns, by the blocked Kronecker-sum apply (one pass)
-    b = KronSum([op.scaled(ai) for op, ai in zip(ops, a, strict=True)]).matvec(f_u.reshape(-1))
-    np.subtract(f_u, b.reshape(grid.shape), out=f_u)
-    b = f_u
+    It starts as ``M f`` on the unknowns; each ``add_`` method adds one term of the
+    formula, in the order :func:`compact_rhs` calls them (later terms reuse the lifts,
+    ``∂_n f`` and ``Δ_t g`` of earlier ones).
+    """
 
-    # the second-order lift of every face, and f's own boundary data
-    lift: dict[tuple[int, int], np.ndarray] = {}
-    dnf: dict[tuple[int, int], np.ndarray] = {}  # ∂_n f on the Neumann/Robin faces' nodes
-    for face in faces:
-        i = face.axis
-        key = (i, face.side)
-        ell = face.kappa * unknowns(data[key].nodal, face) / face.beta
-        lift[key] = ell
-        f_face = unknowns(source_nodes, face)
-        if not face.dirichlet:  # the slot of f: ∂_n f + (α/β) f
-            dnf[key] = f_data.derivative(ends(face), normal={i: 1})
-            f_face = unknowns(dnf[key], face) + face.ratio * f_face
-        b[_rows(d, {i: face.row})] += a[i] * face.kappa * f_face + (1.0 - c * a[i]) * ell
+    def __init__(
+        self,
+        grid: Grid,
+        scheme: CompactScheme,
+        coefficient: float,
+        source: Any,
+        source_nodes: np.ndarray,
+    ):
+        self.grid = grid
+        self.d = grid.dimension
+        self.k = coefficient
+        self.c = scheme.shift
+        self.a = scheme.a
+        self.ops = scheme.ops
+        self.faces = _faces(grid, coefficient)
+        self.source_nodes = source_nodes
+        self.f_data = _Data(grid, source, source_nodes, "source", "the source")
+        self.data = {
+            (f.axis, f.side): _Data(
+                grid,
+                _face_value(grid, f),
+                grid.face_data(f.axis, f.side),
+                face_name(f.axis, f.side),
+                f"face {face_name(f.axis, f.side)}'s data",
+            )
+            for f in self.faces
+        }
+        self.lift: dict[tuple[int, int], np.ndarray] = {}  # the second-order lift of a face
+        self.dnf: dict[tuple[int, int], np.ndarray] = {}  # ∂_n f on a Neumann/Robin face
+        self.laplacian: dict[tuple[int, int], np.ndarray] = {}  # Δ_t g on a Neumann/Robin face
+        f_u = np.array(source_nodes[grid.unknown_index], dtype=float)  # a copy: b is built in it
+        # M f = f - Σ_i a_i T_i f on the unknowns, by the blocked Kronecker-sum apply (one pass)
+        ops = [op.scaled(ai) for op, ai in zip(self.ops, self.a, strict=True)]
+        mf = KronSum(ops).matvec(f_u.reshape(-1))
+        np.subtract(f_u, mf.reshape(grid.shape), out=f_u)
+        self.b = f_u
 
-    # the cross terms: T_i along the lift of axis j, and the corner values
-    dirichlet_values = None  # the nodal Dirichlet values, where two Dirichlet faces meet
-    for i, j in itertools.combinations(range(d), 2):
-        weight = a[i] + a[j]
-        for face in faces:
-            if face.axis not in (i, j):
-                continue
-            other = j if face.axis == i else i
-            ell = lift[(face.axis, face.side)]
-            t_ell = apply_axis(ops[other], ell, other, np.empty_like(ell), np.empty_like(ell))
-            b[_rows(d, {face.axis: face.row})] -= weight * t_ell
-        for fi, fj in itertools.product(_of_axis(faces, i), _of_axis(faces, j)):
-            if fi.dirichlet or fj.dirichlet:  # (two slots: the edge terms below)
+    def unknowns(self, arr: np.ndarray, *fs: _Face) -> np.ndarray:
+        """Index ``arr`` at the unknowns, on the nodes of the faces ``fs``."""
+        return _at(self.grid, arr, {f.axis: f.node for f in fs})
+
+    def rows(self, where: dict[int, int]) -> tuple:
+        """Index of the rows ``where`` (axis -> row) of ``b``."""
+        return _rows(self.d, where)
+
+    def add_lifts(self) -> None:
+        """Add ``Σ_i a_i ℓ^f_i + Σ_i (1 - c a_i) ℓ_i``: each face's lift, and f's own data."""
+        a, c = self.a, self.c
+        for face in self.faces:
+            i = face.axis
+            key = (i, face.side)
+            ell = face.kappa * self.unknowns(self.data[key].nodal, face) / face.beta
+            self.lift[key] = ell
+            f_face = self.unknowns(self.source_nodes, face)
+            if not face.dirichlet:  # the slot of f: ∂_n f + (α/β) f
+                self.dnf[key] = self.f_data.derivative(_ends(face), normal={i: 1})
+                f_face = self.unknowns(self.dnf[key], face) + face.ratio * f_face
+            self.b[self.rows({i: face.row})] += a[i] * face.kappa * f_face + (1.0 - c * a[i]) * ell
+
+    def add_cross_terms(self) -> None:
+        """Subtract ``Σ_{i<j} (a_i + a_j)(T_i ℓ_j + T_j ℓ_i - C_ij)``."""
+        grid, faces, b = self.grid, self.faces, self.b
+        dirichlet_values = None  # the nodal Dirichlet values, where two Dirichlet faces meet
+        for i, j in itertools.combinations(range(self.d), 2):
+            weight = self.a[i] + self.a[j]
+            for face in faces:
+                if face.axis not in (i, j):
+                    continue
+                other = j if face.axis == i else i
+                ell = self.lift[(face.axis, face.side)]
+                t_ell = apply_axis(
+                    self.ops[other], ell, other, np.empty_like(ell), np.empty_like(ell)
+                )
+                b[self.rows({face.axis: face.row})] -= weight * t_ell
+            for fi, fj in itertools.product(_of_axis(faces, i), _of_axis(faces, j)):
+                if not (fi.dirichlet or fj.dirichlet):  # two slots: the edge terms
+                    continue
                 if fi.dirichlet and fj.dirichlet and dirichlet_values is None:
                     dirichlet_values = grid.dirichlet_nodes()[0]
                 corner = _corner_value(grid, fi, fj, dirichlet_values)
-                b[_rows(d, {i: fi.row, j: fj.row})] += weight * fi.kappa * fj.kappa * corner
+                b[self.rows({i: fi.row, j: fj.row})] += weight * fi.kappa * fj.kappa * corner
 
-    # the fourth-order correction of the Neumann and Robin faces
-    laplacian: dict[tuple[int, int], np.ndarray] = {}  # Δ_t g on the faces (all their nodes)
-    for face in faces:
-        if face.dirichlet:
-            continue
-        n = face.axis
-        key = (n, face.side)
-        lap = 0.0
-        for t in range(d):
-            if t != n:
-                lap = lap + data[key].derivative(ends(face), along=t)
-        laplacian[key] = np.broadcast_to(lap, grid.face_shape(n)) if d > 1 else np.zeros((1,))
-        g = unknowns(data[key].nodal, face)
-        q = (c * g - k * unknowns(laplacian[key], face)) / face.beta - unknowns(dnf[key], face)
-        scale = grid.axes[n].h / 3.0
-        b[_rows(d, {n: face.row})] += scale * q
-        if face.ratio:  # the lifts of the tangential T_t in the Robin term (α/β)(Σ_t T_t + c) u
-            for other in faces:
-                if other.axis != n:
-                    part = lift[(other.axis, other.side)][_rows(d, {n: face.row})]
-                    b[_rows(d, {n: face.row, other.axis: other.row})] += scale * face.ratio * part
+    def add_face_corrections(self) -> None:
+        """Add ``q``, the fourth-order correction of every Neumann and Robin face."""
+        grid, d, b = self.grid, self.d, self.b
+        for face in self.faces:
+            if face.dirichlet:
+                continue
+            n = face.axis
+            key = (n, face.side)
+            lap = 0.0
+            for t in range(d):
+                if t != n:
+                    lap = lap + self.data[key].derivative(_ends(face), along=t)
+            self.laplacian[key] = (
+                np.broadcast_to(lap, grid.face_shape(n)) if d > 1 else np.zeros((1,))
+            )
+            q = self._face_data_term(face, lambda arr, face=face: self.unknowns(arr, face))
+            scale = grid.axes[n].h / 3.0
+            b[self.rows({n: face.row})] += scale * q
+            if face.ratio:  # the lifts of the tangential T_t in the Robin term (α/β)(Σ_t T_t + c) u
+                for other in self.faces:
+                    if other.axis != n:
+                        part = self.lift[(other.axis, other.side)][self.rows({n: face.row})]
+                        where = {n: face.row, other.axis: other.row}
+                        b[self.rows(where)] += scale * face.ratio * part
 
-    # the edges of two Neumann/Robin faces: the mixed slot σ_2 σ_1 u of the corner ghost, and
-    # for a Robin face the first-order T_t of its term on the row next to face t: the missing
-    # (h_n h_t / 9) (α_n/β_n) k ∂_t³u (module docstring)
-    slots = [f for f in faces if not f.dirichlet]
-    for f1, f2 in itertools.combinations(slots, 2):
-        if f1.axis == f2.axis:
-            continue
-        e = ends(f1, f2)
-        rows = _rows(d, {f1.axis: f1.row, f2.axis: f2.row})
+    def _face_data_term(self, face: _Face, at: Any) -> np.ndarray:
+        """``(c g - k Δ_t g)/β - ∂_n f`` of a Neumann/Robin face, indexed by ``at``."""
+        key = (face.axis, face.side)
+        g = at(self.data[key].nodal)
+        return (self.c * g - self.k * at(self.laplacian[key])) / face.beta - at(self.dnf[key])
+
+    def add_edge_terms(self) -> None:
+        """Add ``e`` on the edges of two Neumann/Robin faces.
+
+        The mixed slot ``σ_2 σ_1 u`` of the corner ghost, and for a Robin face the
+        first-order ``T_t`` of its term on the row next to face ``t``: the missing
+        ``(h_n h_t / 9) (α_n/β_n) k ∂_t³u``.
+        """
+        slots = [f for f in self.faces if not f.dirichlet]
+        for f1, f2 in itertools.combinations(slots, 2):
+            if f1.axis != f2.axis:
+                self._add_edge(f1, f2)
+
+    def _add_edge(self, f1: _Face, f2: _Face) -> None:
+        """Add ``e`` on the edge of the Neumann/Robin faces ``f1`` and ``f2``."""
+        grid, b = self.grid, self.b
+        e = _ends(f1, f2)
+        rows = self.rows({f1.axis: f1.row, f2.axis: f2.row})
         edge = {f1.axis: f1.node, f2.axis: f2.node}
 
-        def on_edge(arr: np.ndarray, edge: dict[int, int] = edge) -> np.ndarray:
+        def on_edge(arr: np.ndarray) -> np.ndarray:
             return _at(grid, arr, edge)
 
-        weight = (a[f1.axis] + a[f2.axis]) * f1.kappa * f2.kappa
-        extra = weight * _mixed_slot(f1, f2, data, on_edge, e)
+        weight = (self.a[f1.axis] + self.a[f2.axis]) * f1.kappa * f2.kappa
+        extra = weight * _mixed_slot(f1, f2, self.data, on_edge, e)
         r1, r2 = f1.ratio, f2.ratio
         if r1 or r2:
-            dd = {}  # k ∂_n³ u from the data on each face, at the edge
-            for f in (f1, f2):
-                key = (f.axis, f.side)
-                g = on_edge(data[key].nodal)
-                dd[f.axis] = (c * g - k * on_edge(laplacian[key])) / f.beta - on_edge(dnf[key])
+            # k ∂_n³ u from the data on each face, at the edge
+            dd = {f.axis: self._face_data_term(f, on_edge) for f in (f1, f2)}
             scale = grid.axes[f1.axis].h * grid.axes[f2.axis].h / 9.0
             part = r1 * dd[f2.axis] + r2 * dd[f1.axis]
             if r1 and r2:  # the unknowns' part: (α_1 α_2 / β_1 β_2)(-c u - f + k Σ_t ∂_t² u)
-                part = part - r1 * r2 * on_edge(f_data.derivative(e))
-                for other in faces:  # the lifts of the T_t along the edge, on their rows
+                part = part - r1 * r2 * on_edge(self.f_data.derivative(e))
+                for other in self.faces:  # the lifts of the T_t along the edge, on their rows
                     if other.axis not in (f1.axis, f2.axis):
                         where = {f1.axis: f1.row, f2.axis: f2.row, other.axis: other.row}
-                        ell = lift[(other.axis, other.side)][rows]
-                        b[_rows(d, where)] += scale * r1 * r2 * ell
+                        ell = self.lift[(other.axis, other.side)][rows]
+                        b[self.rows(where)] += scale * r1 * r2 * ell
             extra = extra + scale * part
         b[rows] += extra
-    return b
+
+
+def _ends(*fs: _Face) -> dict[int, tuple[int, int]]:
+    """Return the faces' ``axis -> (side, node)``: where a derivative of data is taken."""
+    return {f.axis: (f.side, f.node) for f in fs}
 
 
 def _face_value(grid: Grid, face: _Face) -> Any:

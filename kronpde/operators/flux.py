@@ -1,50 +1,9 @@
 """The variable-coefficient operator ``-div(k grad u) + c u``: data, assembly, matrix-free apply.
 
-Discretisation (vertex-centred finite volumes, the flux form of
-:func:`kronpde.operators.stencils.diffusion_coefficients` along every axis):
-
-* ``k`` is given (or evaluated) at every node of the grid, Dirichlet nodes
-  included; every value must be finite and ``> 0``.
-* On the interval from node ``j`` to ``j + 1`` of axis ``i`` (a *staggered
-  mid-point*) the coefficient is the **harmonic mean** of the two nodal values,
-  ``k_{j+1/2} = 2 k_j k_{j+1} / (k_j + k_{j+1})``, computed as
-  ``k_j * (2 k_{j+1} / (k_j + k_{j+1}))`` so that equal values give exactly
-  ``k_j``.  The harmonic mean is the conductance of the two half-intervals in
-  series (exact for a piecewise-constant ``k`` that jumps at the mid-point)
-  and equals ``k(x_{j+1/2}) + O(h²)`` for a smooth ``k``: the scheme stays
-  second order.
-* A Neumann/Robin face's flux is ``k du/dn`` with ``k`` at the boundary node.
-* Symmetric form:  ``W A = sum_i D_iᵀ K_i D_i + R + c W``, where
-  ``D_i = I ⊗ ... ⊗ D ⊗ ... ⊗ I`` is the one-sided difference
-  ``(D u)_e = u_{e+1} - u_e`` along axis ``i`` (one row per interval, columns
-  the axis' unknowns: a Dirichlet node's column is dropped, its value lifted
-  into the right-hand side), ``K_i`` is diagonal with
-  ``k_{e+1/2} / h_e`` times the dual-face area ``prod_{j != i} w_j``, ``R``
-  holds the Robin terms ``k alpha/beta`` times the face area, and ``W`` the
-  trapezoid weights.  The solvers use ``Â = W^{-1/2} (W A) W^{-1/2}``.
-* With ``k`` constant every coefficient equals the constant-coefficient
-  operator's times ``k`` (to rounding; the matrix-free rows bit for bit on
-  Dirichlet, Neumann and periodic axes).
-* A cell-centred axis (:mod:`kronpde.operators.cells`): ``k`` is given at the cell
-  centres, an interior face takes the harmonic mean of its two cells
-  (weighted by the half-cell widths on a stretched axis), a boundary face
-  ``k`` at the face itself (``face_k``; without it the boundary cell's value,
-  which makes non-zero Neumann or Robin data first order), and the rows are
-  the finite-volume balance of every cell, symmetric with the cell widths as
-  weights, as above.
-
-:class:`VariableDiffusion` computes the rows of ``Â`` once (its diagonal and
-the couplings along every axis), and both the CSR assembly
-(:meth:`VariableDiffusion.operator`, through
-:func:`kronpde.operators.banded.csr_from_bands`) and the matrix-free
-:class:`VariableOperator` (blocked with :class:`kronpde.operators.banded.PlaneBlocks`)
-are built from them.  The tests check both against ``W A`` summed from the
-sparse Kronecker products above (``tests/reference_operators.py``).
-
-:class:`VariableBox` computes the same rows for a box of unknowns only, from
-``k`` on the box's nodes and the one layer of nodes around it
-(:func:`box_nodes`): a rank of a distributed solve builds its own rows, bit
-for bit those of the whole grid, without ``k`` anywhere else.
+:class:`VariableDiffusion` computes the rows of the symmetrised operator once (vertex-centred
+finite volumes, harmonic means of ``k`` on the intervals); the CSR assembly and the
+matrix-free :class:`VariableOperator` are built from them, and :class:`VariableBox` computes
+the same rows for one box of unknowns. The discretisation: ``docs/flux-form.md``.
 """
 
 from __future__ import annotations

@@ -1,37 +1,9 @@
 """1-D operators of one axis: the second difference with each boundary condition.
 
-Axis with spacing ``h``, unknowns ``u_r`` (see :mod:`kronpde.geometry.grid`).  The
-operator ``T`` approximates ``-u''`` (all rows come from one flux-form
-builder, :func:`diffusion_coefficients`, which also covers stretched axes and
-a coefficient ``k`` on the intervals, ``-(k u')'``):
-
-* interior row: ``(-u_{r-1} + 2 u_r - u_{r+1}) / h**2``;
-* Dirichlet face: the known boundary node is dropped from the row, its value
-  ``g`` moves to the right-hand side as ``+ g / h**2``;
-* Neumann face (``du/dn = g``, outward normal): ghost-node reflection.  At the
-  lower face ``u_{-1} = u_1 + 2 h g``, so the row becomes
-  ``(2 u_0 - 2 u_1) / h**2`` with ``+ 2 g / h`` on the right-hand side (the
-  same at the upper face);
-* Robin face (``alpha u + beta du/dn = g``): ``du/dn = (g - alpha u)/beta`` in
-  the reflection gives the Neumann row plus ``2 alpha / (beta h)`` on the
-  diagonal and ``+ 2 g / (beta h)`` on the right-hand side;
-* periodic axis: the rows wrap around (``u_{-1} = u_{m-1}``, ``u_m = u_0``).
-
-Symmetry.  ``T`` is not symmetric on Neumann/Robin rows (``T[0, 1] = -2/h**2``
-but ``T[1, 0] = -1/h**2``).  With the trapezoid weights ``w`` (``h`` inside,
-``h/2`` on a Neumann/Robin node), ``W T`` is symmetric: scaling row 0 by
-``h/2`` and row 1 by ``h`` gives ``-1/h`` for both couplings, and every other
-pair of rows has equal weights.  Consequently the similarity transform
-``D T D^{-1}`` with ``D = W^{1/2}`` is symmetric too, and has the same
-eigenvalues.  In N-D, ``W = W_0 ⊗ W_1 ⊗ ...`` and
-``D (I ⊗ T_i ⊗ I) D^{-1} = I ⊗ D_i T_i D_i^{-1} ⊗ I``, so the symmetrised N-D
-operator is again a Kronecker sum: every solver works on it.
-
-A cell-centred axis (``Axis(..., centering="cell")``) has the finite-volume
-rows of :mod:`kronpde.operators.cells` instead (ghost values across the faces, the cell
-widths as weights); :func:`second_difference` and :func:`diffusion_operator`
-build either, and :meth:`AxisOperator.eigenpairs` knows the closed forms of
-both.
+All rows come from one flux-form builder, :func:`diffusion_coefficients` (stretched axes and
+a coefficient ``k`` on the intervals included); :func:`second_difference` and
+:func:`diffusion_operator` build node- or cell-centred axes. The rows of each condition and
+why ``W T`` is symmetric: ``docs/second-difference.md``.
 """
 
 from __future__ import annotations
