@@ -21,7 +21,7 @@ from reference_operators import weighted_operator
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
 from kronpde.errors import DataError, OptionError, SolverError
 from kronpde.geometry.grid import stretched_nodes
-from kronpde.operators.flux import harmonic_mean
+from kronpde.operators.stencils import harmonic_mean
 from kronpde.solvers import prepare, solve
 from kronpde.solvers.fastdiag import FastDiagSolver
 

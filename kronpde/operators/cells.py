@@ -36,7 +36,7 @@ def cell_face_k(axis: Axis, k: np.ndarray) -> np.ndarray:
     on a stretched axis, ``k_f = (w_a + w_b) / (w_a/k_a + w_b/k_b)``: the
     conductance of the two half-cells in series (exact for a ``k`` that is
     constant on each cell).  On a uniform axis it is the plain harmonic mean
-    :func:`kronpde.operators.flux.harmonic_mean` computes, ``k_a (2 k_b/(k_a + k_b))``
+    :func:`kronpde.operators.stencils.harmonic_mean` computes, ``k_a (2 k_b/(k_a + k_b))``
     (equal values give ``k_a`` bit for bit).
 
     Parameters

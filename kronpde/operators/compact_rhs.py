@@ -22,7 +22,7 @@ from kronpde.geometry.boundary import DataSurvey, Dirichlet, Robin, data_error, 
 from kronpde.geometry.grid import Axis, Grid, face_name
 from kronpde.operators.banded import axis_index
 from kronpde.operators.compact import CompactScheme, apply_axis
-from kronpde.operators.flux import box_nodes
+from kronpde.operators.flux_box import box_nodes
 from kronpde.operators.kronsum import KronSum
 from kronpde.operators.stencils import second_difference
 
@@ -598,7 +598,7 @@ def compact_rhs_box(
         The box of unknowns.
     merge : callable, optional
         ``merge(survey)``: the boxes of a distributed solve check ``f`` on the
-        nodes they own (:func:`kronpde.operators.flux.box_nodes`) together, then
+        nodes they own (:func:`kronpde.operators.flux_box.box_nodes`) together, then
         the rest of the data, as :meth:`kronpde.Problem.source_values` does.
 
     Returns

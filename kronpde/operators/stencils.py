@@ -209,6 +209,23 @@ def diffusion_operator(
     return AxisOperator(diag, lower, upper, axis.periodic, axis.weights.copy(), lift)
 
 
+def harmonic_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the harmonic mean ``2 a b / (a + b)``, exactly ``a`` where ``a == b``.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Positive arrays of broadcastable shapes.
+
+    Returns
+    -------
+    ndarray
+        Computed as ``a * (2 b / (a + b))``, so that equal values give ``a``
+        bit for bit.
+    """
+    return a * (2.0 * b / (a + b))
+
+
 def diffusion_coefficients(
     axis: Axis,
     edge_k: np.ndarray | None = None,
