@@ -39,13 +39,13 @@ from scipy.sparse.linalg import LinearOperator
 from kronpde.operators.banded import PlaneBlocks, axis_index, csr_from_bands
 from kronpde.operators.kernels import CompiledAfter, ConstantStencil, use_compiled
 from kronpde.operators.matmul import (
-    _as_float_array,
-    _check_factors,
-    _ctrans,
-    _result_dtype,
-    _sparse_kron_all,
-    _split_batch,
+    as_float_array,
+    check_factors,
+    conjugate_transpose,
     matmul_axis,
+    result_dtype,
+    sparse_kron_all,
+    split_batch,
 )
 from kronpde.operators.stencils import AxisOperator
 
@@ -325,7 +325,7 @@ class KronSum(LinearOperator):
     """
 
     def __init__(self, factors: Sequence[Any], shift: float | complex = 0.0) -> None:
-        self.factors = _check_factors(factors, square=True, axis_operators=True)
+        self.factors = check_factors(factors, square=True, axis_operators=True)
         if not np.isscalar(shift) or np.asarray(shift).dtype.kind not in "biufc":
             msg = f"shift must be a real or complex number, got {shift!r}"
             raise TypeError(msg)
@@ -349,7 +349,7 @@ class KronSum(LinearOperator):
             self._matrices = tuple(
                 f.tosparse() if isinstance(f, AxisOperator) else f for f in self.factors
             )
-            dtype = _result_dtype(*(f.dtype for f in self._matrices), np.asarray(shift).dtype)
+            dtype = result_dtype(*(f.dtype for f in self._matrices), np.asarray(shift).dtype)
             super().__init__(dtype=dtype, shape=(n, n))
 
     @property
@@ -416,11 +416,11 @@ class KronSum(LinearOperator):
             Y += tmp
 
     def _apply(self, matrices: Sequence[Any], shift: float | complex, x: Any) -> NDArray[Any]:
-        x = _as_float_array(x, "x")
-        r, x = _split_batch(x, self.shape[1], "x")
+        x = as_float_array(x, "x")
+        r, x = split_batch(x, self.shape[1], "x")
         extra = () if r is None else (r,)
         X = np.ascontiguousarray(x).reshape(self.dims + extra)
-        dtype = _result_dtype(self.dtype, x.dtype)
+        dtype = result_dtype(self.dtype, x.dtype)
         Y = np.empty(X.shape, dtype=dtype)
         self._axes_into(matrices, shift, X, Y, np.empty(X.shape, dtype=dtype))
         return Y.reshape(x.shape)
@@ -497,7 +497,7 @@ class KronSum(LinearOperator):
     def _rmatvec(self, x: NDArray[Any]) -> NDArray[Any]:
         if self.banded:  # real: the adjoint is the transpose
             return self.transpose_operator()._matvec(x)
-        return self._apply([_ctrans(f) for f in self._matrices], np.conj(self.shift), x)
+        return self._apply([conjugate_transpose(f) for f in self._matrices], np.conj(self.shift), x)
 
     def _rmatmat(self, X: NDArray[Any]) -> NDArray[Any]:
         if self.banded:
@@ -527,7 +527,7 @@ class KronSum(LinearOperator):
     def _adjoint(self) -> KronSum:
         if np.dtype(self.dtype).kind != "c":
             return self.transpose_operator()
-        return KronSum([_ctrans(f) for f in self._matrices], np.conj(self.shift).item())
+        return KronSum([conjugate_transpose(f) for f in self._matrices], np.conj(self.shift).item())
 
     def to_sparse(self) -> sp.csr_array:
         """Assemble the Kronecker sum as a CSR array.
@@ -548,7 +548,7 @@ class KronSum(LinearOperator):
         for k, f in enumerate(self._matrices):
             left = math.prod(self.dims[:k])
             right = math.prod(self.dims[k + 1 :])
-            term = _sparse_kron_all([sp.eye_array(left), sp.csr_array(f), sp.eye_array(right)])
+            term = sparse_kron_all([sp.eye_array(left), sp.csr_array(f), sp.eye_array(right)])
             total = total + term
         return sp.csr_array(total)
 
@@ -583,7 +583,7 @@ class KronSum(LinearOperator):
         """
         N = len(self.factors)
         shift = np.asarray(self.shift)
-        total: NDArray[Any] = shift.astype(_result_dtype(shift.dtype))
+        total: NDArray[Any] = shift.astype(result_dtype(shift.dtype))
         for k, f in enumerate(self.factors):
             lam = _factor_eigenvalues(f)
             total = total + lam.reshape(_bshape(N, k, lam.size))

@@ -5,7 +5,8 @@
 ``k`` in turn (the vec identity ``(A ⊗ B) vec(X) = vec(B X A^T)`` in its C-order
 form).  Fast diagonalization (:mod:`kronpde.solvers.fastdiag`), the Kronecker
 sum (:mod:`kronpde.operators.kronsum`) and the seed chapter's toolkit
-(:mod:`kronpde.toolkit`) are built on it and share the argument checks here.
+(:mod:`kronpde.toolkit`) are built on it and share the argument checks here
+(:func:`as_matrix`, :func:`check_factors` and their kin).
 """
 
 from __future__ import annotations
@@ -21,15 +22,43 @@ from numpy.typing import ArrayLike, NDArray
 
 from kronpde.operators.stencils import AxisOperator
 
-__all__ = ["matmul_axis"]
+__all__ = [
+    "as_float_array",
+    "as_matrix",
+    "check_factors",
+    "conjugate_transpose",
+    "matmul_axis",
+    "result_dtype",
+    "sparse_kron_all",
+    "split_batch",
+]
 
 
 # --------------------------------------------------------------------------- argument checks
-# Shared with kronpde.toolkit: one set of checks for every matrix argument of the Kron layer.
+# One set of checks for every matrix argument of the Kron layer: the Kronecker sum and the
+# seed chapter's toolkit (kronpde.toolkit) use them too.
 
 
-def _as_float_array(a: ArrayLike, name: str) -> NDArray[Any]:
-    """Return ``a`` as a float64 (or complex128) ndarray, copying only if needed."""
+def as_float_array(a: ArrayLike, name: str) -> NDArray[Any]:
+    """Return ``a`` as a float64 (or complex128) ndarray, copying only if needed.
+
+    Parameters
+    ----------
+    a : array_like
+        Numeric data (bool, integer, real or complex).
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    ndarray
+        float64, or complex128 for complex data.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` is not numeric.
+    """
     arr = np.asarray(a)
     if arr.dtype.kind in "biuf":
         return arr.astype(np.float64, copy=False)
@@ -39,8 +68,32 @@ def _as_float_array(a: ArrayLike, name: str) -> NDArray[Any]:
     raise TypeError(msg)
 
 
-def _as_matrix(a: Any, name: str, *, allow_sparse: bool = True, square: bool = False) -> Any:
-    """Validate a 2-D dense or sparse matrix; dense ones become float64/complex128."""
+def as_matrix(a: Any, name: str, *, allow_sparse: bool = True, square: bool = False) -> Any:
+    """Return ``a`` checked as a 2-D dense or sparse matrix (float64 or complex128).
+
+    Parameters
+    ----------
+    a : array_like or scipy sparse array/matrix
+        The matrix.
+    name : str
+        The argument's name, for the error messages.
+    allow_sparse : bool, optional
+        Whether a sparse matrix is accepted (default True).
+    square : bool, optional
+        Whether the matrix must be square (default False).
+
+    Returns
+    -------
+    ndarray or scipy sparse array/matrix
+        ``a``, converted to float64/complex128 where needed.
+
+    Raises
+    ------
+    TypeError
+        If ``a`` is not numeric, or sparse where ``allow_sparse`` is False.
+    ValueError
+        If ``a`` is not 2-D, or not square where ``square`` is True.
+    """
     if sp.issparse(a):
         if not allow_sparse:
             msg = f"{name} must be a dense array, got a sparse {type(a).__name__}"
@@ -53,7 +106,7 @@ def _as_matrix(a: Any, name: str, *, allow_sparse: bool = True, square: bool = F
             msg = f"{name} must have a numeric dtype, got {a.dtype}"
             raise TypeError(msg)
     else:
-        a = _as_float_array(a, name)
+        a = as_float_array(a, name)
     if a.ndim != 2:
         msg = f"{name} must be a 2-D matrix, got an array of shape {a.shape}"
         raise ValueError(msg)
@@ -63,10 +116,33 @@ def _as_matrix(a: Any, name: str, *, allow_sparse: bool = True, square: bool = F
     return a
 
 
-def _check_factors(
+def check_factors(
     factors: Sequence[Any], *, square: bool = False, axis_operators: bool = False
 ) -> tuple[Any, ...]:
-    """Validate a sequence of factors; ``axis_operators=True`` passes AxisOperators through."""
+    """Return the factors of a Kronecker product or sum, each checked by :func:`as_matrix`.
+
+    Parameters
+    ----------
+    factors : sequence
+        The matrices (a single matrix is refused).
+    square : bool, optional
+        Whether every factor must be square (default False).
+    axis_operators : bool, optional
+        Whether an :class:`~kronpde.operators.stencils.AxisOperator` passes through
+        unchecked (default False).
+
+    Returns
+    -------
+    tuple
+        The checked factors.
+
+    Raises
+    ------
+    TypeError
+        If ``factors`` is a single matrix, or a factor is not numeric.
+    ValueError
+        If there is no factor, or a factor is not 2-D (or not square).
+    """
     single = sp.issparse(factors) or isinstance(factors, AxisOperator)
     if single or (isinstance(factors, np.ndarray) and factors.ndim == 2):
         msg = "factors must be a sequence of matrices, e.g. [A, B], not a single matrix"
@@ -74,7 +150,7 @@ def _check_factors(
     out = tuple(
         f
         if axis_operators and isinstance(f, AxisOperator)
-        else _as_matrix(f, f"factors[{k}]", square=square)
+        else as_matrix(f, f"factors[{k}]", square=square)
         for k, f in enumerate(factors)
     )
     if not out:
@@ -83,25 +159,81 @@ def _check_factors(
     return out
 
 
-def _result_dtype(*dtypes: Any) -> np.dtype[Any]:
+def result_dtype(*dtypes: Any) -> np.dtype[Any]:
+    """Return the dtype of a result computed from ``dtypes``: float64 at least.
+
+    Parameters
+    ----------
+    *dtypes : dtype-like
+        The operands' dtypes.
+
+    Returns
+    -------
+    numpy.dtype
+        ``np.result_type(np.float64, *dtypes)``.
+    """
     return np.result_type(np.float64, *dtypes)
 
 
-def _ctrans(a: Any) -> Any:
-    """Conjugate transpose of a dense or sparse matrix."""
+def conjugate_transpose(a: Any) -> Any:
+    """Return the conjugate transpose of a dense or sparse matrix.
+
+    Parameters
+    ----------
+    a : ndarray or scipy sparse array/matrix
+        The matrix.
+
+    Returns
+    -------
+    ndarray or scipy sparse array/matrix
+        ``a.conj().T``.
+    """
     return a.conj().T
 
 
-def _split_batch(x: NDArray[Any], n: int, name: str) -> tuple[int | None, NDArray[Any]]:
-    """Accept ``(n,)`` or ``(n, r)``; return (r or None, x)."""
+def split_batch(x: NDArray[Any], n: int, name: str) -> tuple[int | None, NDArray[Any]]:
+    """Return the batch size of ``x``, a vector ``(n,)`` or ``r`` vectors ``(n, r)``, and ``x``.
+
+    Parameters
+    ----------
+    x : ndarray
+        The vector or vectors.
+    n : int
+        Their length.
+    name : str
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    r : int or None
+        The number of columns, or None for a single vector.
+    x : ndarray
+        ``x`` itself.
+
+    Raises
+    ------
+    ValueError
+        If ``x`` has another shape.
+    """
     if x.ndim not in (1, 2) or x.shape[0] != n:
         msg = f"{name} must have shape ({n},) or ({n}, r), got {x.shape}"
         raise ValueError(msg)
     return (None if x.ndim == 1 else x.shape[1]), x
 
 
-def _sparse_kron_all(mats: Sequence[Any]) -> sp.csr_array:
-    """``mats[0] ⊗ mats[1] ⊗ ...`` as CSR, by :func:`scipy.sparse.kron`."""
+def sparse_kron_all(mats: Sequence[Any]) -> sp.csr_array:
+    """Return ``mats[0] ⊗ mats[1] ⊗ ...`` as CSR, by :func:`scipy.sparse.kron`.
+
+    Parameters
+    ----------
+    mats : sequence of matrices
+        Dense or sparse factors, ``np.kron``'s order.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        The product.
+    """
     return reduce(lambda P, Q: sp.kron(P, Q, format="csr"), [sp.csr_array(m) for m in mats])
 
 
@@ -186,12 +318,12 @@ def matmul_axis(
     >>> np.allclose(Y, np.einsum("ij,ajb->aib", A, X))
     True
     """
-    X = np.ascontiguousarray(_as_float_array(X, "X"))
+    X = np.ascontiguousarray(as_float_array(X, "X"))
     if X.ndim == 0:
         msg = "X must have at least one dimension"
         raise ValueError(msg)
     ax = _normalize_axis(axis, X.ndim)
-    A = _as_matrix(A, "A")
+    A = as_matrix(A, "A")
     m, n = A.shape
     if X.shape[ax] != n:
         msg = f"A has {n} columns but X has {X.shape[ax]} entries along axis {ax} (shape {X.shape})"
@@ -199,7 +331,7 @@ def matmul_axis(
     a = math.prod(X.shape[:ax])
     b = math.prod(X.shape[ax + 1 :])
     out_shape = X.shape[:ax] + (m,) + X.shape[ax + 1 :]
-    dtype = _result_dtype(A.dtype, X.dtype)
+    dtype = result_dtype(A.dtype, X.dtype)
     if out is None:
         out = np.empty(out_shape, dtype=dtype)
     else:
