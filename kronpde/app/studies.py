@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kronpde._checks import is_count
 from kronpde.app.fields import CaseFields
 from kronpde.errors import CaseError, SolverError
 from kronpde.geometry.grid import Grid
@@ -251,7 +252,7 @@ def converge(
         If the method cannot run on a level (e.g. ``direct`` on a grid too large).
     """
     require_exact(case)
-    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 2:
+    if not is_count(levels, 2):
         msg = f"levels must be an integer >= 2 (an order needs two grids), got {levels!r}"
         raise ValueError(msg)
     method = case.method if method is None else method

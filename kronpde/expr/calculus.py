@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from kronpde._checks import is_count
 from kronpde.errors import ExpressionError
 from kronpde.expr.grammar import COORDINATES, FUNCTIONS, Instruction, allowed_names, run
 
@@ -50,11 +51,7 @@ _ONE = ("const", 1.0)
 def _coordinate_axis(coordinate: str | int, dimension: int) -> int:
     if isinstance(coordinate, str) and coordinate in COORDINATES[:dimension]:
         return COORDINATES.index(coordinate)
-    if (
-        not isinstance(coordinate, (bool, str))
-        and isinstance(coordinate, (int, np.integer))
-        and 0 <= int(coordinate) < dimension
-    ):
+    if is_count(coordinate) and int(coordinate) < dimension:
         return int(coordinate)
     msg = (
         f"cannot differentiate with respect to {coordinate!r}: a {dimension}-D expression "

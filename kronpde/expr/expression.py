@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kronpde._checks import is_count, is_real
 from kronpde.errors import ExpressionError
 from kronpde.expr.calculus import derivative_program
 from kronpde.expr.grammar import (
@@ -295,18 +296,14 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
         ...
     kronpde.errors.ExpressionError: attribute access 'x.real' is not allowed; allowed are ...
     """
-    if (
-        isinstance(dimension, bool)
-        or not isinstance(dimension, (int, np.integer))
-        or dimension not in (1, 2, 3)
-    ):
+    if not is_count(dimension) or dimension not in (1, 2, 3):
         msg = f"dimension must be 1, 2 or 3, got {dimension!r}"
         raise ExpressionError(msg)
     dimension = int(dimension)
     if isinstance(text, (bool, np.bool_)):
         msg = f"expected a number or an expression string, got the boolean {text!r}"
         raise ExpressionError(msg)
-    if isinstance(text, (int, float, np.integer, np.floating)):
+    if is_real(text):
         return _from_number(text, dimension)
     if not isinstance(text, str):
         msg = (

@@ -17,6 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
+from kronpde._checks import is_count, is_real
 from kronpde.errors import GridError
 from kronpde.geometry.boundary import (
     CONDITION_TYPES,
@@ -87,7 +88,7 @@ def stretched_nodes(
     if stretch == "uniform":
         x = lower + (upper - lower) * s
     else:
-        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)):
+        if not is_real(beta):
             msg = f"beta: must be a number, got {beta!r}"
             raise GridError(msg, subject="beta")
         if not (0.0 < float(beta) <= 10.0):
@@ -152,13 +153,13 @@ class Axis:
             msg = f'centering: must be "node" or "cell", got {self.centering!r}'
             raise GridError(msg, subject="centering")
         cells = self.cells
-        if isinstance(cells, bool) or not isinstance(cells, (int, np.integer)) or cells < 1:
+        if not is_count(cells, 1):
             msg = f"cells: must be a positive integer, got {cells!r}"
             raise GridError(msg, subject="cells")
         object.__setattr__(self, "cells", int(cells))
         for name in ("lower", "upper"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            if not is_real(v):
                 msg = f"{name}: must be a number, got {v!r}"
                 raise GridError(msg, subject=name)
             if not math.isfinite(float(v)):
@@ -291,7 +292,7 @@ class Axis:
         >>> Axis.from_nodes([0.0, 0.5, 2.0]).refined(2).nodes.tolist()
         [0.0, 0.25, 0.5, 1.25, 2.0]
         """
-        if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
+        if not is_count(factor, 1):
             msg = f"factor must be a positive integer, got {factor!r}"
             raise GridError(msg, subject="factor")
         factor = int(factor)

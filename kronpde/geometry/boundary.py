@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kronpde._checks import is_real
 from kronpde.errors import DataError, GridError
 from kronpde.expr.expression import Expression, ExpressionError, as_expression
 
@@ -79,7 +80,7 @@ def check_data(value: object, what: str, *, dimension: int | None = None) -> obj
     if isinstance(value, (bool, np.bool_)):
         msg = "a boolean is not data; give a number, an expression, a callable or an array"
         raise data_error(what, msg)
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if is_real(value):
         if not math.isfinite(float(value)):
             msg = f"must be finite, got {value!r}"
             raise data_error(what, msg)
@@ -99,7 +100,7 @@ def check_data(value: object, what: str, *, dimension: int | None = None) -> obj
 
 
 def _check_coefficient(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_real(value):
         msg = f"{name}: must be a number, got {value!r}"
         raise GridError(msg, subject=name)
     value = float(value)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from kronpde._checks import is_count
 from kronpde.errors import GridError, KronpdeError
 
 __all__ = [
@@ -210,7 +211,7 @@ def check_compression(compression: int | None) -> None:
     """Raise an :class:`OutputError` unless ``compression`` is None or a zlib level 1 to 9."""
     if compression is None:
         return
-    if isinstance(compression, bool) or not isinstance(compression, int | np.integer):
+    if not is_count(compression):
         msg = f"compression must be None or a zlib level 1 to 9, got {compression!r}"
         raise OutputError(msg)
     if not 1 <= compression <= 9:

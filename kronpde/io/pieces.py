@@ -17,6 +17,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from kronpde._checks import is_count
 from kronpde.errors import GridError
 from kronpde.io.atomic import replace_atomically
 from kronpde.io.checks import (
@@ -80,7 +81,7 @@ def piece_path(path: str | os.PathLike[str], rank: int) -> pathlib.Path:
     """
     target = pathlib.Path(path)
     ext = _structured_extension(target, None)
-    if isinstance(rank, bool) or not isinstance(rank, int | np.integer) or rank < 0:
+    if not is_count(rank):
         msg = f"rank must be an integer >= 0, got {rank!r}"
         raise OutputError(msg)
     stem = target.stem

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from kronpde._checks import is_count, is_real
 from kronpde.operators.stencils import AxisOperator
 
 __all__ = [
@@ -238,7 +239,7 @@ def sparse_kron_all(mats: Sequence[Any]) -> sp.csr_array:
 
 
 def _normalize_axis(axis: int, ndim: int) -> int:
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+    if not (is_real(axis) and is_count(abs(axis))):  # an integer of either sign
         msg = f"axis must be an integer, got {axis!r}"
         raise TypeError(msg)
     if not -ndim <= axis < ndim:

@@ -10,6 +10,7 @@ import scipy.ndimage
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from kronpde._checks import choices_message
 from kronpde.operators.matmul import (
     as_float_array,
     as_matrix,
@@ -116,7 +117,7 @@ def separable_filter(
         msg = f"image must be 2-D, got shape {x.shape}"
         raise ValueError(msg)
     if mode not in _NDIMAGE_MODES:
-        msg = f"mode must be one of {_NDIMAGE_MODES}, got {mode!r}"
+        msg = choices_message("mode", mode, _NDIMAGE_MODES)
         raise ValueError(msg)
     x = _filter_along(x, h_col, 0, mode, cval, "h_col")
     return _filter_along(x, h_row, 1, mode, cval, "h_row")
