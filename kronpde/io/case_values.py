@@ -227,8 +227,9 @@ class ValueReader:
         if name not in data or data[name] is None:
             if required:
                 hint = {"equation": " (it needs source = ...; source = 0 for Laplace's equation)"}
-                msg = f"[{name}]"
-                raise self.error(msg, "missing table" + hint.get(name, ""))
+                subject = f"[{name}]"
+                msg = "missing table" + hint.get(name, "")
+                raise self.error(subject, msg)
             return {}
         table = data[name]
         allowed = TABLES[name]

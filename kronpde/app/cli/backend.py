@@ -92,8 +92,9 @@ def backend_options(
     from kronpde.solvers import petsc
 
     if args.backend not in ("serial", "petsc"):
-        msg = "--backend"
-        raise UsageError(msg, f"must be serial or petsc, got {args.backend!r}")
+        subject = "--backend"
+        msg = f"must be serial or petsc, got {args.backend!r}"
+        raise UsageError(subject, msg)
     if args.backend == "serial":
         for name, value in (("--pc", args.pc), ("--petsc-options", args.petsc_options)):
             if value is not None:
@@ -101,26 +102,28 @@ def backend_options(
         return method, None
     reason = None if problem is None else petsc.refusal(problem)
     if reason is not None:
-        msg = "--backend petsc"
-        raise UsageError(msg, reason)
+        subject = "--backend petsc"
+        raise UsageError(subject, reason)
     if not petsc.available():
-        msg = "--backend petsc"
-        raise UsageError(msg, petsc.INSTALL_HINT)
+        subject = "--backend petsc"
+        raise UsageError(subject, petsc.INSTALL_HINT)
     if args.pc is not None and args.pc not in petsc.PRECONDITIONERS:
-        msg = "--pc"
-        raise UsageError(msg, f"must be {', '.join(petsc.PRECONDITIONERS)}, got {args.pc!r}")
+        subject = "--pc"
+        msg = f"must be {', '.join(petsc.PRECONDITIONERS)}, got {args.pc!r}"
+        raise UsageError(subject, msg)
     if method not in petsc.METHODS or (args.pc is not None and args.method is None):
         if args.method is not None:  # asked for on the command line: refuse
-            msg = "--method"
-            raise UsageError(
-                msg,
+            subject = "--method"
+            msg = (
                 f"{method} runs on the serial backend only; --backend petsc runs "
-                f"{', '.join(petsc.METHODS)}",
+                f"{', '.join(petsc.METHODS)}"
             )
+            raise UsageError(subject, msg)
         method = "auto"  # the case file's serial choice (or its cg, with --pc) gives way
     if args.pc is not None and method == "cg":
-        msg = "--pc"
-        raise UsageError(msg, "applies to amg-cg; --method cg uses Jacobi")
+        subject = "--pc"
+        msg = "applies to amg-cg; --method cg uses Jacobi"
+        raise UsageError(subject, msg)
     options: dict[str, Any] = {"monitor": None if args.quiet else sys.stderr}
     if args.pc is not None:
         options["pc"] = args.pc
@@ -128,7 +131,7 @@ def backend_options(
         try:
             petsc.parse_petsc_options(args.petsc_options)  # checked here, for the message
         except OptionError as exc:
-            msg = "--petsc-options"
-            raise UsageError(msg, str(exc)) from None
+            subject = "--petsc-options"
+            raise UsageError(subject, str(exc)) from None
         options["petsc_options"] = args.petsc_options
     return method, options

@@ -50,14 +50,14 @@ def run(args: argparse.Namespace) -> int:
     settings = solver_settings(case, args)
     verify.require_exact(case)
     if args.levels < 2:
-        msg = "--levels"
-        raise UsageError(msg, f"must be at least 2 (an order needs two grids), got {args.levels}")
+        subject = "--levels"
+        msg = f"must be at least 2 (an order needs two grids), got {args.levels}"
+        raise UsageError(subject, msg)
     finest = [c * 2 ** (args.levels - 1) for c in case.cells]
     if math.prod(c + 1 for c in finest) > MAX_NODES:
-        msg = "--levels"
-        raise UsageError(
-            msg, f"{args.levels} levels refine the grid to {finest} cells: too many nodes"
-        )
+        subject = "--levels"
+        msg = f"{args.levels} levels refine the grid to {finest} cells: too many nodes"
+        raise UsageError(subject, msg)
     picture = picture_path("--plot", args.plot)
     out = None if args.quiet else sys.stdout
     if out is not None:

@@ -52,18 +52,17 @@ def run(args: argparse.Namespace) -> int:
     from kronpde.io.result import read_result
 
     if args.dpi is not None and not 10 <= args.dpi <= 1000:
-        msg = "--dpi"
-        raise UsageError(msg, f"must be between 10 and 1000, got {args.dpi}")
+        subject = "--dpi"
+        msg = f"must be between 10 and 1000, got {args.dpi}"
+        raise UsageError(subject, msg)
     output = args.output if args.output is not None else str(Path(args.case).with_suffix(".png"))
     picture = picture_path("-o", output)
     result = read_result(args.case)
     fields = {**result.cell_fields, **result.fields}  # a point-data field wins a shared name
     if args.field not in fields:
-        msg = "--field"
-        raise UsageError(
-            msg,
-            f"{args.case} has the fields {', '.join(fields) or '(none)'}; got {args.field!r}",
-        )
+        subject = "--field"
+        msg = f"{args.case} has the fields {', '.join(fields) or '(none)'}; got {args.field!r}"
+        raise UsageError(subject, msg)
     drawn = save_field_picture(
         picture,
         result.nodes,

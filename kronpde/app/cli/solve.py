@@ -216,8 +216,9 @@ def solve_case(plan: SolveRun) -> Solved:
         raise case.model_error(exc) from None
     ranks = prepared.ranks
     if ranks > 1 and plan.picture is not None and plan.path is None:
-        msg = "--plot"
-        raise UsageError(msg, f"on {ranks} ranks draws the written result: give -o")
+        subject = "--plot"
+        msg = f"on {ranks} ranks draws the written result: give -o"
+        raise UsageError(subject, msg)
     if ranks > 1:
         fields = piece_fields(case, prepared)
     # the same estimate as the serial run: [exact] on each rank's unknowns, else
