@@ -12,25 +12,9 @@ module's file layout.
 the structured ones here, ``.vtu``/``.vtk``/``.xdmf`` through
 :mod:`kronpde.io.mesh` (which loads meshio only then).
 
-The file layout
----------------
-VTK XML, ``version="1.0"``, little-endian, ``header_type="UInt64"`` (arrays
-over 4 GiB work), every array Float64 in one raw ``<AppendedData>`` section
-after the XML header: per array an 8-byte byte count, then the values.  VTK
-stores x fastest while kronpde's arrays are C-ordered with axis 0 = x
-slowest, so each array is written transposed, slab by slab through a buffer
-of :data:`~kronpde.io.checks.SLAB_ITEMS` values: writing adds no copy of an
-array, only that buffer.  With ``compression`` (a zlib level), each array is
-VTK's ``vtkZLibDataCompressor`` layout instead (blocks of 1 MiB compressed
-one by one, a header of their sizes written once they are known).  zlib runs
-at 40-100 MB/s against the raw write's several hundred MB/s: at level 1 the
-fields of a solution (``u``, ``u_exact``, ``error``) shrink to about half for
-about ten times the time, so raw is the default (``scripts/bench_output.py``).
-
-Every file goes to a temporary file in the target folder that is renamed onto
-the target once complete (:func:`kronpde.io.atomic.replace_atomically`): a
-failed or interrupted write leaves an existing file as it was and no
-temporary behind.
+Every file is VTK XML with one raw (or zlib-compressed) appended section, written slab by
+slab through a bounded buffer and renamed onto the target once complete; the layout and
+why raw is the default: ``docs/output-files.md``.
 """
 
 from __future__ import annotations

@@ -1,40 +1,9 @@
 """The numba-compiled loops behind :mod:`~kronpde.operators.kernels` (imported when needed).
 
-Importing this module imports numba (a few hundred milliseconds); the kernels
-themselves are compiled (or loaded from numba's on-disk cache) one at a time,
-on their first :func:`get`.  Every kernel has exactly one explicit signature
-(float64, C-contiguous arrays; read-only where the kernel only reads, which
-also accepts writable arrays), so each compiles once per installation and a
-caller can never trigger a second specialisation by accident.
-
-Conventions shared by all kernels:
-
-* ``@njit(parallel=True, cache=True, fastmath=False)``: IEEE arithmetic with
-  no reassociation and no contraction into fused multiply-adds, so every
-  elementwise result is bit-for-bit the one NumPy computes with the same
-  expression (``x + alpha * p`` etc.).
-* 1-D and 2-D grids are 3-D arrays with unit leading dimensions, so one
-  compiled loop serves every dimension.  The stencils run ``prange`` over the
-  lines of the grid (the slowest two axes flattened, so a 2-D grid is shared
-  out by rows); each thread gets a contiguous range of lines, which keeps the
-  neighbouring planes of axis 0 in its cache.  A 1-D grid is one line, one thread.
-* Reductions are deterministic and independent of the thread count: every
-  line (stencils) or block of :data:`BLOCK` entries (vector kernels) writes
-  its partial sum, with four interleaved accumulators, into its own slot, and
-  the slots are added in order afterwards.  The summation order differs from
-  NumPy's (pairwise) ``np.dot``/``einsum``, so dot products agree with NumPy's
-  to rounding, not bit for bit.
-
-Threads on a shared machine.  numba's ``omp`` threading layer runs GNU
-OpenMP, whose idle threads spin-wait by default; where other processes keep
-the cores busy, a parallel loop then waits for a spinning thread to get a
-core, and the kernels ran 5-10 times slower with two threads than with one
-(measured on this project's 2-core machine at load average 3: 38 ms per CG
-iteration at 64³ cells against 3.3 ms with ``OMP_WAIT_POLICY=passive``).  So
-this module sets ``OMP_WAIT_POLICY=PASSIVE`` in the environment before it
-imports numba, unless the variable is already set (the caller's choice wins;
-``OMP_WAIT_POLICY=active`` restores spinning, which a dedicated machine may
-prefer).  It takes effect when OpenMP starts, at the first parallel kernel.
+Importing this module imports numba; each kernel (one explicit signature) is compiled or
+loaded from numba's cache on its first :func:`get`. It sets ``OMP_WAIT_POLICY=PASSIVE``
+before numba starts unless the environment sets it. The conventions (bit-for-bit
+elementwise results, deterministic reductions, threads): ``docs/kernels.md``.
 """
 
 from __future__ import annotations
