@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +16,7 @@ def is_real(value: Any) -> bool:
     >>> is_real(2), is_real(2.5), is_real(True), is_real("2"), is_real(1j)
     (True, True, False, False, False)
     """
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def is_count(value: Any, minimum: int = 0) -> bool:
@@ -27,8 +26,8 @@ def is_count(value: Any, minimum: int = 0) -> bool:
     (True, False, False, False)
     """
     return (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool | np.bool_)
+        isinstance(value, int | np.integer)
+        and not isinstance(value, bool)
         and value >= minimum
     )
 
