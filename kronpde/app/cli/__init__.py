@@ -170,6 +170,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
 
 
+def _compile_notice(args: argparse.Namespace) -> None:
+    """Say on standard error when numba kernels compile (not with ``--quiet``, nor on ranks > 0)."""
+    from kronpde.operators.kernels import set_compile_notice
+
+    def notice(sentence: str) -> None:
+        print(f"kronpde: {sentence}", file=sys.stderr, flush=True)
+
+    quiet = getattr(args, "quiet", False) or _rank() != 0
+    set_compile_notice(None if quiet else notice)
+
+
 def _main(argv: list[str]) -> int:
     parser = build_parser(_command(argv))
     try:
@@ -177,6 +188,7 @@ def _main(argv: list[str]) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_INVALID)
+    _compile_notice(args)
     try:
         return args.handler(args)
     except UsageError as exc:

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     picture = picture_path("--plot", args.plot)
     plan = SolveRun(args, case, settings, method, petsc_options, path, picture)
 
+    load_kernels_for(plan)  # before the solve's timer: loading is no solve time
     solved = solve_case(plan)
     report = solved.solution.report
     warnings = list(report.warnings)
@@ -161,6 +162,35 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(record, allow_nan=False), file=out)
     out.flush()
     return code
+
+
+#: The compiled kernels an iterative serial solve uses, by the coefficient's kind.
+RUN_KERNELS = {
+    False: ("constant_apply", "dot", "new_direction", "update_xr"),
+    True: ("variable_apply", "dot", "new_direction", "update_xr", "update_xr_jacobi"),
+}
+
+
+def load_kernels_for(plan: SolveRun) -> None:
+    """Load the compiled kernels an iterative serial solve of this size uses, before it starts.
+
+    From numba's cache when it holds them; a kernel it lacks (the first run
+    after installing) is compiled in a separate process for later runs while
+    this one runs on NumPy: at 64³ under load the NumPy path is about as fast,
+    and compiling here would cost several seconds (``docs/kernels.md``).  Exact
+    methods apply their operator a few times only and load nothing.
+    """
+    from kronpde.operators.kernels import MIN_COMPILED_SIZE, load_kernels
+    from kronpde.solvers.registry import choose
+
+    problem = plan.case.problem
+    if plan.petsc_options is not None or problem.size < MIN_COMPILED_SIZE:
+        return
+    cls, _ = choose(problem, plan.method)
+    if not cls.iterative or cls.refusal(problem) is not None:
+        return
+    variable = bool(getattr(problem, "variable_coefficient", False))
+    load_kernels(RUN_KERNELS[variable], background=True)
 
 
 def solve_case(plan: SolveRun) -> Solved:

@@ -5,7 +5,9 @@ operators (``apply_dot``: ``A p`` and ``p · A p`` in one pass); :func:`update_x
 :func:`update_xr_jacobi` and :func:`new_direction` are CG's vector updates; :func:`dot`,
 :func:`axpy`, :func:`scale` and :func:`unscale` the rest. Every kernel has a NumPy path,
 used below :data:`MIN_COMPILED_SIZE` unknowns (:func:`use_compiled`); importing this module
-never imports numba. Why three passes, when numba loads, and threads on a shared machine:
+never imports numba. :func:`load_kernels` loads (or compiles, in this process or in the
+background) the kernels a run needs before it is timed; :func:`set_compile_notice` is told
+before anything compiles. Why three passes, when numba loads, and threads on a shared machine:
 ``docs/kernels.md``.
 """
 
@@ -14,8 +16,11 @@ from kronpde.operators.kernels._dispatch import (
     MIN_EAGER_SIZE,
     NUMPY_APPLIES,
     CompiledAfter,
+    cached_kernels,
     compile_kernels,
     kernels_loaded,
+    load_kernels,
+    set_compile_notice,
     set_threads,
     threading_layer,
     threads,
@@ -37,7 +42,10 @@ __all__ = [
     "MIN_EAGER_SIZE",
     "NUMPY_APPLIES",
     "CompiledAfter",
+    "cached_kernels",
     "kernels_loaded",
+    "load_kernels",
+    "set_compile_notice",
     "ConstantStencil",
     "VariableStencil",
     "axpy",

@@ -306,6 +306,30 @@ _compiled: dict = {}
 load_seconds: dict[str, float] = {}
 
 
+def loaded(name: str):
+    """Return kernel ``name`` if this process has it already, else None."""
+    return _compiled.get(name)
+
+
+def in_cache(name: str) -> bool:
+    """Return whether numba's on-disk cache holds kernel ``name`` for this source.
+
+    Reads the cache's index only (numba's own key: signature, CPU and the
+    function's bytecode).  Should numba's cache internals change, answers True
+    (the kernel is then compiled or loaded on first use, as before).
+    """
+    if name in _compiled:
+        return True
+    func, signature = _SPECS[name]
+    try:
+        dispatcher = numba.njit(**_OPTIONS)(func)  # lazy: compiles nothing
+        cache = dispatcher._cache
+        key = cache._index_key(signature, dispatcher.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - numba internals: assume cached
+        return True
+
+
 def get(name: str):
     """Return the compiled kernel ``name`` (compiled, or loaded from cache, on first use)."""
     kernel = _compiled.get(name)

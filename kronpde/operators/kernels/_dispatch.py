@@ -6,8 +6,10 @@ on the first compiled call.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -33,6 +35,94 @@ NUMPY_APPLIES = 8
 #: apply of 2^24 unknowns (256³) takes about 0.15 s here, so a few of them cost what
 #: loading the kernels does.
 MIN_EAGER_SIZE = 1 << 24
+
+
+#: Called with one sentence before this process compiles a kernel that numba's cache lacks,
+#: or starts compiling them in the background (None: silent).  The command line sets it
+#: (:func:`set_compile_notice`) to print on standard error unless ``--quiet``; this layer
+#: never imports the application.
+_notice: Callable[[str], None] | None = None
+
+#: True while another process compiles the kernels this run needs (:func:`load_kernels`
+#: with ``background=True``): the choice by size (:func:`use_compiled`) then takes NumPy.
+_numpy_only = False
+
+
+def set_compile_notice(callback: Callable[[str], None] | None) -> None:
+    """Set the function told (one sentence) before kernels are compiled; None: silent.
+
+    Parameters
+    ----------
+    callback : callable or None
+        Called with a sentence such as ``"compiling the numba kernel dot ..."``
+        when a kernel is not in numba's cache and must be compiled (a few
+        seconds each, once per installation).
+    """
+    global _notice
+    _notice = callback
+
+
+def cached_kernels(names: Sequence[str]) -> tuple[str, ...]:
+    """Return those of ``names`` that numba's cache holds for this source (imports numba).
+
+    Nothing is compiled or loaded: the cache's index is read.  Should numba's
+    cache layout change, every kernel is reported cached (the old behaviour:
+    compiled on first use).
+    """
+    from kronpde.operators.kernels import _compiled
+
+    return tuple(n for n in _names(names) if _compiled.in_cache(n))
+
+
+def load_kernels(names: Sequence[str], *, background: bool = False) -> dict[str, float]:
+    """Load kernels now, before any timer starts; compile the missing ones here or elsewhere.
+
+    The kernels numba's cache holds are loaded (a tenth of a second each).  Any
+    it lacks must be compiled (several seconds each, once per installation):
+    in this process (after the notice of :func:`set_compile_notice`), or, with
+    ``background=True``, in a separate process that fills the cache for later
+    runs while this process chooses NumPy wherever it would have chosen the
+    kernels by size (:func:`use_compiled`; forced ``compiled=True`` calls still
+    compile).  ``docs/kernels.md`` has the measurements behind the choice.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Kernel names.
+    background : bool
+        Compile missing kernels in a separate process instead of this one.
+
+    Returns
+    -------
+    dict
+        Seconds each kernel took to load here (absent: left to the background).
+    """
+    global _numpy_only
+    names = _names(names)
+    missing = [n for n in names if n not in cached_kernels(names)]
+    if background and missing:
+        _numpy_only = True
+        _compile_elsewhere(missing)
+        if _notice is not None:
+            _notice(
+                f"compiling {len(missing)} numba kernel(s) in the background for later runs "
+                "(once per installation); this run uses NumPy"
+            )
+        return {}
+    return compile_kernels(names)
+
+
+def _compile_elsewhere(names: list[str]) -> None:
+    """Start a detached process that compiles ``names`` into numba's cache."""
+    code = f"from kronpde.operators.kernels import compile_kernels; compile_kernels({names!r})"
+    subprocess.Popen(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=os.environ.copy(),
+    )
 
 
 def kernels_loaded() -> bool:
@@ -89,7 +179,7 @@ def use_compiled(size: int, compiled: bool | None = None) -> bool:
         True for the numba kernels, False for the NumPy path.
     """
     if compiled is None:
-        return size >= MIN_COMPILED_SIZE
+        return size >= MIN_COMPILED_SIZE and not _numpy_only
     return bool(compiled)
 
 
@@ -97,7 +187,29 @@ def _kernel(name: str):
     # the only place numba is imported, on the first compiled call
     from kronpde.operators.kernels import _compiled
 
-    return _compiled.get(name)
+    kernel = _compiled.loaded(name)
+    if kernel is None:
+        _tell(_compiled, name)
+        kernel = _compiled.get(name)
+    return kernel
+
+
+def _tell(compiled, name: str) -> None:
+    """Tell the notice's callback that kernel ``name`` is about to be compiled, if it is."""
+    if _notice is not None and not compiled.in_cache(name):
+        _notice(f"compiling the numba kernel {name} (once per installation, a few seconds)")
+
+
+def _names(names: Sequence[str] | None) -> tuple[str, ...]:
+    """Return ``names`` (default: every kernel) checked against the kernels there are."""
+    from kronpde.operators.kernels import _compiled
+
+    names = _compiled.NAMES if names is None else tuple(names)
+    unknown = [n for n in names if n not in _compiled.NAMES]
+    if unknown:
+        msg = f"unknown kernel(s) {unknown}; the kernels are {', '.join(_compiled.NAMES)}"
+        raise ValueError(msg)
+    return names
 
 
 def compile_kernels(names: Sequence[str] | None = None) -> dict[str, float]:
@@ -117,14 +229,10 @@ def compile_kernels(names: Sequence[str] | None = None) -> dict[str, float]:
     """
     from kronpde.operators.kernels import _compiled
 
-    names = _compiled.NAMES if names is None else tuple(names)
-    unknown = [n for n in names if n not in _compiled.NAMES]
-    if unknown:
-        msg = f"unknown kernel(s) {unknown}; the kernels are {', '.join(_compiled.NAMES)}"
-        raise ValueError(msg)
+    names = _names(names)
     before = set(_compiled.load_seconds)
     for name in names:
-        _compiled.get(name)
+        _kernel(name)
     return {n: (0.0 if n in before else _compiled.load_seconds[n]) for n in names}
 
 

@@ -1,0 +1,131 @@
+"""The first run after installing: it says that kernels compile, and compiles elsewhere.
+
+``kronpde solve`` loads the kernels an iterative solve needs before its timer starts; with an
+empty numba cache it says on standard error that they compile in the background (not with
+``--quiet``) and solves on NumPy meanwhile (issue 24, item 3).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kronpde.operators.kernels as K
+from kronpde.operators.kernels import _dispatch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: 363² cells: 364² = 132496 unknowns with Neumann faces, above MIN_COMPILED_SIZE (2^17).
+CASE = """\
+[grid]
+cells = [363, 363]
+[equation]
+source = "x*y"
+shift = 1.0
+[boundary]
+default = { type = "neumann", value = 0.0 }
+[solver]
+method = "cg"
+rtol = 1e-6
+"""
+
+
+def _env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    env.pop("KRONPDE_DEBUG", None)
+    return env
+
+
+def _python(code: str, cache: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=_env(cache), capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_cache_probe_reads_numbas_own_cache(tmp_path):
+    """A kernel is reported cached exactly when another process compiled it into the cache."""
+    code = "from kronpde.operators.kernels import cached_kernels as c; print(c(['new_direction']))"
+    assert _python(code, tmp_path) == "()"
+    _python("import kronpde.operators.kernels as K; K.compile_kernels(['new_direction'])", tmp_path)
+    assert _python(code, tmp_path) == "('new_direction',)"
+
+
+@pytest.fixture
+def fresh_dispatch(monkeypatch):
+    """Undo what the tests set in the dispatch module (notice, NumPy-only)."""
+    monkeypatch.setattr(_dispatch, "_notice", None)
+    monkeypatch.setattr(_dispatch, "_numpy_only", False)
+    return _dispatch
+
+
+def test_background_compile_says_so_and_chooses_numpy(fresh_dispatch, monkeypatch):
+    said, started = [], []
+    monkeypatch.setattr(_dispatch, "cached_kernels", lambda names: ())
+    monkeypatch.setattr(_dispatch, "_compile_elsewhere", started.append)
+    K.set_compile_notice(said.append)
+    assert K.use_compiled(1 << 20)
+    assert K.load_kernels(["dot", "update_xr"], background=True) == {}
+    assert started == [["dot", "update_xr"]]
+    assert said == [
+        "compiling 2 numba kernel(s) in the background for later runs (once per installation); "
+        "this run uses NumPy"
+    ]
+    assert not K.use_compiled(1 << 20)  # the choice by size takes NumPy meanwhile
+    assert K.use_compiled(10, compiled=True)  # a forced choice stays forced
+
+
+def test_compiling_here_says_so_first(fresh_dispatch, monkeypatch):
+    from kronpde.operators.kernels import _compiled
+
+    said = []
+    K.set_compile_notice(said.append)
+    monkeypatch.setattr(_compiled, "_compiled", {})  # as in a process that loaded none
+    monkeypatch.setattr(_compiled, "in_cache", lambda name: False)
+    K.compile_kernels(["new_direction"])
+    assert said == [
+        "compiling the numba kernel new_direction (once per installation, a few seconds)"
+    ]
+    said.clear()
+    K.compile_kernels(["new_direction"])  # loaded now: nothing to say
+    assert said == []
+
+
+def test_unknown_kernel_is_refused():
+    with pytest.raises(ValueError, match="unknown kernel"):
+        K.load_kernels(["nope"])
+
+
+def _solve(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+    case = tmp_path / "big.toml"
+    case.write_text(CASE)
+    return subprocess.run(
+        [sys.executable, "-m", "kronpde", "solve", str(case), "--json", *options],
+        env=_env(tmp_path / "numba-cache"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_first_iterative_solve_says_it_compiles(tmp_path, quiet):
+    """An empty numba cache: one line on standard error (none with --quiet), and a solve."""
+    done = _solve(tmp_path, *(["--quiet"] if quiet else []))
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout.splitlines()[-1])
+    assert record["method"] == "cg"
+    assert record["converged"]
+    lines = [line for line in done.stderr.splitlines() if "numba kernel" in line]
+    if quiet:
+        assert lines == []
+    else:
+        assert lines == [
+            "kronpde: compiling 4 numba kernel(s) in the background for later runs "
+            "(once per installation); this run uses NumPy"
+        ]
