@@ -1,0 +1,113 @@
+"""Net outward fluxes through the box's faces (kronpde.problem.fluxes): balance and accuracy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin, solve
+from kronpde.errors import SolverError
+from kronpde.problem.fluxes import face_fluxes
+
+KINDS = {
+    "dirichlet": {},
+    "neumann": {"xmin": Neumann("1 + y"), "ymax": Neumann(0.5)},
+    "robin": {"xmin": Robin(1.0, 2.0, "x + 0.5"), "ymin": Robin(2.0, 1.0, 1.0)},
+    "periodic": {"xmin": Periodic(), "xmax": Periodic()},
+}
+
+
+def _problem(dim: int, centering: str, kind: str, variable: bool, shift: float = 0.5) -> Problem:
+    boundary = {f: c for f, c in KINDS[kind].items() if f[0] in "xyz"[:dim]}
+    if dim == 1 and kind == "neumann":
+        boundary = {"xmin": Neumann(1.5)}
+    if dim == 1 and kind == "robin":
+        boundary = {"xmin": Robin(1.0, 2.0, 0.5)}
+    grid = Grid.box(
+        [12, 10, 8][:dim],
+        upper=[1.0, 2.0, 0.5][:dim],
+        boundary=boundary,
+        default=Dirichlet("x*x + 1"),
+        centering=centering,
+    )
+    k = "1 + x*x + 0.5*sin(x)" if variable else 2.0
+    return Problem(grid, source="1 + x", shift=shift, coefficient=k)
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+@pytest.mark.parametrize("centering", ["node", "cell"])
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("variable", [False, True], ids=["k-constant", "k-variable"])
+def test_exact_solve_balances_to_round_off(dim, centering, kind, variable):
+    p = _problem(dim, centering, kind, variable)
+    s = solve(p, "direct" if variable else "fastdiag")
+    fb = face_fluxes(p, s.x)
+    assert set(fb.fluxes) == {f"{a}{e}" for a in "xyz"[:dim] for e in ("min", "max")}
+    assert abs(fb.imbalance) <= 1e-10 * abs(fb.source)
+    assert abs(fb.absorbed - 0.5 * np.sum(p.weights() * s.x.reshape(p.grid.shape))) < 1.0  # c>0
+    if kind == "periodic":
+        assert fb.fluxes["xmin"] == 0.0
+        assert fb.fluxes["xmax"] == 0.0
+    # the nodal field gives the same fluxes as the unknowns
+    again = face_fluxes(p, p.to_nodes(s.x))
+    for name, q in fb.fluxes.items():
+        assert again.fluxes[name] == pytest.approx(q, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("centering", ["node", "cell"])
+def test_neumann_face_carries_the_prescribed_flux(centering):
+    """du/dn = g on xmin: q = -k g times the face's length (2), whatever the solution."""
+    grid = Grid.box(
+        [10, 8], upper=[1.0, 2.0], boundary={"xmin": Neumann(0.75)}, centering=centering
+    )
+    p = Problem(grid, source="x*y", coefficient=3.0)
+    fb = face_fluxes(p, solve(p, "fastdiag").x)
+    assert fb.fluxes["xmin"] == pytest.approx(-3.0 * 0.75 * 2.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("centering", ["node", "cell"])
+def test_flux_converges_at_second_order_to_the_closed_form(centering):
+    """u = sin(pi x) sin(pi y), k = 1 + x: q = 2, 4, 3, 3 on xmin, xmax, ymin, ymax."""
+    f = "-pi*cos(pi*x)*sin(pi*y) + 2*(1 + x)*pi**2*sin(pi*x)*sin(pi*y)"
+    exact = {"xmin": 2.0, "xmax": 4.0, "ymin": 3.0, "ymax": 3.0}
+    errors = []
+    for m in (16, 32, 64):
+        p = Problem(Grid.box([m, m], centering=centering), source=f, coefficient="1 + x")
+        fb = face_fluxes(p, solve(p, "direct").x)
+        errors.append(max(abs(fb.fluxes[k] - v) for k, v in exact.items()))
+    orders = [math.log2(a / b) for a, b in zip(errors, errors[1:], strict=False)]
+    assert all(1.8 <= o <= 2.3 for o in orders), (errors, orders)
+
+
+def test_one_dimensional_quadratic_is_exact():
+    """u = x (1 - x), -u'' = 2: q = 1 through each end (second differences are exact)."""
+    p = Problem(Grid.box([7]), source=2.0)
+    fb = face_fluxes(p, solve(p, "fastdiag").x)
+    assert fb.fluxes == pytest.approx({"xmin": 1.0, "xmax": 1.0}, rel=1e-12)
+
+
+def test_iterative_imbalance_is_the_weighted_residual_sum():
+    p = _problem(2, "node", "robin", variable=True, shift=0.0)
+    s = solve(p, "cg", rtol=1e-3)
+    fb = face_fluxes(p, s.x)
+    r = p.unknown_weights * (p.rhs() - p.operator() @ s.x)
+    assert abs(fb.imbalance) > 1e-8  # not converged to round-off: a visible imbalance
+    assert fb.imbalance == pytest.approx(-r.sum(), rel=1e-8)
+    assert fb.residual == pytest.approx(r.sum(), rel=1e-8)
+
+
+def test_incompatible_pure_neumann_data_show_in_the_residual():
+    """f = 1 with zero flux: nothing leaves, so the projected source is the imbalance."""
+    p = Problem(Grid.box([8, 8], default=Neumann(0.0)), source=1.0)
+    fb = face_fluxes(p, solve(p, "fastdiag").x)
+    assert fb.total == pytest.approx(0.0, abs=1e-12)
+    assert fb.imbalance == pytest.approx(-1.0, rel=1e-10)  # -∫ f over the unit square
+    assert fb.residual == pytest.approx(1.0, rel=1e-10)
+
+
+def test_fourth_order_is_refused_clearly():
+    p = Problem(Grid.box([8, 8]), source=1.0, order=4)
+    with pytest.raises(SolverError, match="order = 2 to compute fluxes"):
+        face_fluxes(p, solve(p, "fastdiag").x)
