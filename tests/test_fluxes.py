@@ -111,3 +111,43 @@ def test_fourth_order_is_refused_clearly():
     p = Problem(Grid.box([8, 8]), source=1.0, order=4)
     with pytest.raises(SolverError, match="order = 2 to compute fluxes"):
         face_fluxes(p, solve(p, "fastdiag").x)
+
+
+def _cli(tmp_path, text: str) -> tuple[dict, str]:
+    import json
+
+    from kronpde.app import cli
+
+    case = tmp_path / "case.toml"
+    case.write_text(text)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["solve", str(case), "--json"]) == 0
+    lines = out.getvalue().splitlines()
+    return json.loads(lines[-1]), "\n".join(lines[:-1])
+
+
+def test_command_line_reports_the_fluxes(tmp_path):
+    """u = x (1 - x) on [0, 1]: one unit leaves through each end (closed form)."""
+    record, summary = _cli(
+        tmp_path,
+        '[grid]\ncells = [8]\n[equation]\nsource = 2.0\n[boundary]\ndefault = { type = "dirichlet", value = 0 }\n[solver]\nmethod = "fastdiag"\n',
+    )
+    assert record["fluxes"] == pytest.approx({"xmin": 1.0, "xmax": 1.0}, rel=1e-12)
+    assert abs(record["flux_imbalance"]) < 1e-12
+    assert "fluxes     xmin 1.0000e+00, xmax 1.0000e+00 (net outward" in summary
+    assert "balance    sum q + c int u - int f = " in summary
+
+
+def test_command_line_says_why_order_four_has_no_fluxes(tmp_path):
+    record, summary = _cli(
+        tmp_path,
+        "[grid]\ncells = [8, 8]\n[equation]\nsource = 2.0\n[scheme]\norder = 4\n"
+        '[boundary]\ndefault = { type = "dirichlet", value = 0 }\n'
+        '[solver]\nmethod = "fastdiag"\n',
+    )
+    assert record["fluxes"] is None
+    assert "fluxes     not computed for order 4" in summary

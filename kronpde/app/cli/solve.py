@@ -98,12 +98,15 @@ class Solved:
         ``CaseFields`` (u, f, [exact]) of the whole grid or this rank's piece, or None.
     ranks : int
         The ranks that solved.
+    balance : FluxBalance or None
+        The net outward flux through each face (:func:`face_balance`), or None.
     """
 
     solution: Any
     prepared: Any
     fields: Any
     ranks: int
+    balance: Any = None
 
 
 @dataclass
@@ -144,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
     load_kernels_for(plan)  # before the solve's timer: loading is no solve time
     solved = solve_case(plan)
+    solved.balance = face_balance(plan, solved)
     report = solved.solution.report
     warnings = list(report.warnings)
     code = EXIT_OK if report.converged else EXIT_NOT_CONVERGED
@@ -258,6 +262,21 @@ def solve_case(plan: SolveRun) -> Solved:
         rtol=settings.rtol, maxiter=settings.maxiter, exact=exact, estimate=True
     )
     return Solved(solution, prepared, fields, ranks)
+
+
+def face_balance(plan: SolveRun, solved: Solved) -> Any:
+    """Return the net outward flux through each face of a serial second-order solve, or None.
+
+    None for a fourth-order problem (:func:`kronpde.problem.fluxes.face_fluxes`
+    refuses it: the summary says so) and for PETSc runs (the field is not here).
+    """
+    from kronpde.problem.fluxes import face_fluxes
+
+    problem = plan.case.problem
+    if plan.petsc_options is not None or problem.order != 2:
+        return None
+    solution = solved.solution
+    return face_fluxes(problem, solution.u if solution.u is not None else solution.x)
 
 
 def write_output(plan: SolveRun, solved: Solved) -> Written | None:
@@ -384,6 +403,7 @@ def summary_lines(
             "of the data, removed (singular problem; u has zero mean)"
         )
     lines.append(f"accuracy   {_accuracy(report)}")
+    lines.extend(_flux_lines(case, solved.balance, plan.petsc_options is not None))
     lines.extend(f"warning    {w}" for w in warnings)
     lines.append(
         f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
@@ -401,6 +421,19 @@ def summary_lines(
     if written.drawn is not None:
         lines.append(f"picture    {written.drawn}")
     return lines
+
+
+def _flux_lines(case: Case, balance: Any, petsc: bool) -> list[str]:
+    """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
+    if balance is None:
+        why = "the PETSc backend" if petsc else "order 4 (fluxes follow the order-2 scheme)"
+        return [f"fluxes     not computed for {why}"]
+    faces = ", ".join(f"{name} {q:.4e}" for name, q in balance.fluxes.items())
+    return [
+        f"fluxes     {faces} (net outward, -k du/dn over each face)",
+        f"balance    sum q + c int u - int f = {balance.imbalance:.3e} "
+        f"(int f = {balance.source:.4e}; -weighted residual sum {-balance.residual:.3e})",
+    ]
 
 
 def _accuracy(report: Any) -> str:
@@ -467,4 +500,10 @@ def json_record(
     }
     if plan.petsc_options is not None:
         record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
-    return {k: json_value(v) for k, v in record.items()}
+    record = {k: json_value(v) for k, v in record.items()}
+    balance = solved.balance
+    record["fluxes"] = (
+        None if balance is None else {k: json_value(v) for k, v in balance.fluxes.items()}
+    )
+    record["flux_imbalance"] = None if balance is None else json_value(balance.imbalance)
+    return record
