@@ -134,7 +134,8 @@ def test_command_line_reports_the_fluxes(tmp_path):
     """u = x (1 - x) on [0, 1]: one unit leaves through each end (closed form)."""
     record, summary = _cli(
         tmp_path,
-        '[grid]\ncells = [8]\n[equation]\nsource = 2.0\n[boundary]\ndefault = { type = "dirichlet", value = 0 }\n[solver]\nmethod = "fastdiag"\n',
+        "[grid]\ncells = [8]\n[equation]\nsource = 2.0\n"
+        '[boundary]\ndefault = { type = "dirichlet", value = 0 }\n[solver]\nmethod = "fastdiag"\n',
     )
     assert record["fluxes"] == pytest.approx({"xmin": 1.0, "xmax": 1.0}, rel=1e-12)
     assert abs(record["flux_imbalance"]) < 1e-12
