@@ -301,7 +301,9 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
         raise ExpressionError(msg)
     dimension = int(dimension)
     if isinstance(text, (bool, np.bool_)):
-        msg = f"expected a number or an expression string, got the boolean {text!r}"
+        # as a case file writes it: true, false
+        shown = "true" if text else "false"
+        msg = f"expected a number or an expression string, got the boolean {shown}"
         raise ExpressionError(msg)
     if is_real(text):
         return _from_number(text, dimension)

@@ -171,10 +171,10 @@ class Grid:
         >>> Grid.box([4, 2], centering=["node", "cell"]).point_shape
         (5, 2)
         """
-        cells = list(cells)
+        cells = _per_axis(cells, "cells", "Grid.box([16]) for 16 cells in 1-D")
         d = len(cells)
         centerings = _centerings(centering, d)
-        nodes = [None] * d if nodes is None else list(nodes)
+        nodes = [None] * d if nodes is None else _per_axis(nodes, "nodes")
         if len(nodes) != d:
             msg = f"nodes needs one entry per axis ({d}), got {len(nodes)}"
             raise GridError(msg, subject="nodes")
@@ -193,8 +193,8 @@ class Grid:
                 raise GridError(msg_0, subject="coordinates", axis=i, detail=msg)
             coords.append(x)
         explicit_lower, explicit_upper = lower is not None, upper is not None
-        lower = [0.0] * d if lower is None else list(lower)
-        upper = [1.0] * d if upper is None else list(upper)
+        lower = [0.0] * d if lower is None else _per_axis(lower, "lower", "lower=[0.0]")
+        upper = [1.0] * d if upper is None else _per_axis(upper, "upper", "upper=[1.0]")
         for name, values in (("lower", lower), ("upper", upper)):
             if len(values) != d:
                 msg = f"{name} needs one entry per axis ({d}), got {len(values)}"
@@ -203,7 +203,20 @@ class Grid:
             boundary = {}
         elif isinstance(boundary, CONDITION_TYPES):
             default, boundary = boundary, {}
+        elif not isinstance(boundary, Mapping):
+            msg = (
+                "boundary must be a mapping of face name to condition (e.g. "
+                f"{{'xmin': Neumann()}}) or one condition, got {type(boundary).__name__} "
+                f"{boundary!r}"
+            )
+            raise GridError(msg, subject="boundary")
         default = Dirichlet() if default is None else default
+        if not isinstance(default, CONDITION_TYPES):
+            msg = (
+                "default must be a condition (Dirichlet, Neumann, Robin or Periodic), got "
+                f"{type(default).__name__} {default!r}"
+            )
+            raise GridError(msg, subject="default")
         names = {face_name(i, s) for i in range(d) for s in (0, 1)}
         for key in boundary:
             if key not in names:
@@ -531,6 +544,16 @@ class Grid:
                 f"{', cell-centred' if a.cell_centred else ''})"
             )
         return f"Grid({'; '.join(parts)})"
+
+
+def _per_axis(value: object, name: str, example: str | None = None) -> list:
+    """Return ``value`` (one entry per axis) as a list; else a GridError naming ``name``."""
+    if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str | bytes):
+        return list(value)
+    hint = f" (e.g. {example})" if example else ""
+    got = f"{type(value).__name__} {value!r}"
+    msg = f"{name} must be a sequence with one entry per axis{hint}, got {got}"
+    raise GridError(msg, subject=name)
 
 
 def _centerings(centering: str | Sequence[str], dimension: int) -> tuple[str, ...]:

@@ -33,7 +33,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-__all__ = ["new_file_mode", "replace_atomically"]
+__all__ = ["new_file_mode", "replace_atomically", "try_create"]
 
 #: The signals during which a write cleans up after itself.
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -135,6 +135,21 @@ def _temporary(target: pathlib.Path, suffix: str | None, error: type[Exception])
             f"{str(target.parent)!r} ({exc.strerror or exc})"
         )
         raise error(msg) from exc
+
+
+def try_create(target: pathlib.Path, error: type[Exception], *, suffix: str | None = None) -> None:
+    """Create and remove the temporary a write of ``target`` would create (a trial write).
+
+    Raises ``error``, with the sentence the write itself would give, when the
+    folder does not take a new file (a read-only mount, ``/proc``, a full quota):
+    a check before a long solve then fails as the write after it would.
+    """
+    target = pathlib.Path(target)
+    with _signals_blocked():  # no signal between creating the file and removing it
+        fd, tmp = _temporary(target, suffix, error)
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def replace_atomically(

@@ -97,12 +97,18 @@ def kind_of(value: Any) -> str:
     return f"the {type(value).__name__} {show_value(value)}"
 
 
-def suggest(name: str, choices: Sequence[str]) -> str:
-    """``"did you mean 'x'? "`` for the closest of ``choices``, or ``""``."""
+def suggest(name: str, choices: Sequence[str], *, quote: bool = True) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices``, or ``""``.
+
+    With ``quote=False`` the choice is shown bare (``did you mean --method?``: a
+    command-line option is written without quotes).
+    """
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     if not close:
         close = [c for c in choices if c.lower() == name.lower()]
-    return f"did you mean {close[0]!r}? " if close else ""
+    if not close:
+        return ""
+    return f"did you mean {close[0]!r}? " if quote else f"did you mean {close[0]}? "
 
 
 def case_model_error(
@@ -295,8 +301,15 @@ class ValueReader:
         return float(expr.value) if expr.is_constant else expr
 
     def checked(self, check: Callable[..., Any], value: Any, key: str, **kwargs: Any) -> Any:
-        """``check(value, key, ...)`` of the settings module, its error as this key's."""
+        """``check(value, key, ...)`` of the settings module, its error as this key's.
+
+        The settings module shows values as Python writes them; a boolean is
+        shown as the case file writes it (``the boolean true``, not ``True``).
+        """
         try:
             return check(value, key, **kwargs)
         except ValueError as exc:
-            raise self.error(key, str(exc).removeprefix(f"{key}: ")) from None
+            message = str(exc).removeprefix(f"{key}: ")
+            if isinstance(value, bool) and message.endswith(f"got {value!r}"):
+                message = message.removesuffix(repr(value)) + kind_of(value)
+            raise self.error(key, message) from None

@@ -237,10 +237,14 @@ def check_writable(
     *,
     file_format: str | None = None,
     nodes: Sequence[np.ndarray] | None = None,
+    probe: bool = False,
 ) -> pathlib.Path:
     """Check, before an expensive solve, that a result file could be written.
 
-    Nothing is created or modified.
+    Nothing is modified; with ``probe`` the temporary file the write would
+    start with is created and removed again (:func:`kronpde.io.atomic.try_create`),
+    which catches folders that permissions alone do not (``/proc``, a read-only
+    mount, a full disk quota).
 
     Parameters
     ----------
@@ -252,6 +256,8 @@ def check_writable(
     nodes : sequence of 1-D arrays, optional
         The grid's node coordinates.  Given, a ``.vti`` target is checked to
         have uniform axes (the writer's own test, :func:`uniform_spacing`).
+    probe : bool, optional
+        Try the write: create and remove a temporary file in the folder.
 
     Returns
     -------
@@ -274,6 +280,10 @@ def check_writable(
     check_folder(target)
     if nodes is not None and ext == ".vti":
         check_uniform(target, check_nodes(nodes))
+    if probe:
+        from kronpde.io.atomic import try_create
+
+        try_create(target, OutputError)
     return target
 
 

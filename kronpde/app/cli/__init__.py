@@ -21,6 +21,7 @@ import importlib
 import os
 import sys
 from types import ModuleType
+from typing import NoReturn
 
 from kronpde.app.cli.common import (
     EXIT_INTERNAL,
@@ -63,6 +64,40 @@ exit codes:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors suggest the option or command that was meant.
+
+    (Python 3.14's ``suggest_on_error`` does this for choices only, and not before 3.14.)
+
+    Attributes
+    ----------
+    options : tuple of str
+        The options of the subcommand on the command line (set by :func:`build_parser`).
+    """
+
+    options: tuple[str, ...] = ()
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and ``message`` (with a suggestion, if one is close), exit 2."""
+        super().error(message + _hint(message, self.options))
+
+
+def _hint(message: str, options: tuple[str, ...]) -> str:
+    """Return ``"; did you mean --method?"`` for a misspelt option or command, else ``""``."""
+    from kronpde.io.case_values import suggest
+
+    hints = []
+    if message.startswith("unrecognized arguments: "):
+        for word in message.split(": ", 1)[1].split():
+            if word.startswith("--") and options:
+                hints.append(suggest(word.split("=", 1)[0], options, quote=False))
+    elif "invalid choice: " in message and "argument COMMAND" in message:
+        word = message.split("invalid choice: ", 1)[1].split(" ", 1)[0].strip("'\"")
+        hints.append(suggest(word, tuple(COMMANDS), quote=False))
+    hints = [h.strip() for h in hints if h]
+    return "; " + "; ".join(hints) if hints else ""
+
+
 def _module(name: str) -> ModuleType:
     return importlib.import_module(COMMANDS[name])
 
@@ -71,7 +106,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """Build the ``kronpde`` parser; only ``command``'s arguments are built (None: none)."""
     from kronpde._version import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kronpde",
         description="Solve -div(k grad u) + c u = f on a box (1-3 D) from a TOML case file, "
         "through the Kronecker structure of the discrete operator.",
@@ -93,6 +128,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if name == command:  # only its arguments: building the others would import more
             module.add_arguments(p)
             p.set_defaults(handler=module.run)
+            options = tuple(o for a in p._actions for o in a.option_strings if o.startswith("--"))
+            parser.options = p.options = options
     return parser
 
 

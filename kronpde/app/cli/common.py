@@ -216,7 +216,9 @@ def check_writable(case: Case, path: Path | None, key: str) -> None:
         )
         raise CaseError(msg, file=file, key=key)
     try:
-        check(path, nodes=axes)  # a .vti needs uniform axes: refused before the solve
+        # a .vti needs uniform axes, and the folder must take a new file (a trial write):
+        # refused before the solve
+        check(path, nodes=axes, probe=True)
     except OutputError as exc:
         file = None if key == "-o" else str(case.path)
         raise CaseError(str(exc), file=file, key=key) from None
