@@ -1,5 +1,9 @@
 """The fields of a solved case as written and measured: ``u``, ``f``, ``u_exact``, ``error``.
 
+``grad_u`` and ``flux`` (``-k grad u``), when ``[output] fields`` asks for them, are vector
+fields (three components, VTK's vectors) computed from the written ``u`` by second-order
+differences on its points (:func:`gradient`).
+
 The case reader only parses ``[exact] u``; this module evaluates it (and the
 source ``f`` when ``[output] fields`` asks for it) on every point of the field
 (every node; the cell centres along cell-centred axes), once, before the
@@ -32,7 +36,38 @@ from kronpde.errors import CaseError, DataError
 from kronpde.geometry.grid import Grid
 from kronpde.io.case import Case
 
-__all__ = ["CaseFields", "error_norms", "measured_over", "output_geometry"]
+__all__ = [
+    "VECTOR_FIELDS",
+    "CaseFields",
+    "error_norms",
+    "gradient",
+    "measured_over",
+    "output_geometry",
+]
+
+#: The vector fields ``[output] fields`` may ask for (three components per point).
+VECTOR_FIELDS = ("grad_u", "flux")
+
+
+def gradient(u: np.ndarray, points: list[np.ndarray]) -> np.ndarray:
+    """Return ``grad u`` on the points, shape ``u.shape + (3,)`` (zero beyond the dimension).
+
+    Central differences inside, second-order one-sided differences at the ends of
+    every axis (:func:`numpy.gradient` with ``edge_order=2``; stretched axes
+    take their own spacings); an axis of fewer than 3 points has first-order ends.
+
+    Examples
+    --------
+    >>> x = np.linspace(0.0, 1.0, 5)
+    >>> gradient(x * x, [x])[:, 0].round(12).tolist()
+    [0.0, 0.5, 1.0, 1.5, 2.0]
+    """
+    out = np.zeros((*u.shape, 3))
+    for i, x in enumerate(points):
+        if u.shape[i] < 2:
+            continue
+        out[..., i] = np.gradient(u, x, axis=i, edge_order=2 if u.shape[i] > 2 else 1)
+    return out
 
 
 def measured_over(grid: Grid) -> str:
@@ -81,10 +116,19 @@ class CaseFields:
         the cell centres along cell-centred axes), None without ``[exact]``.
     source : ndarray or None
         ``f`` on every point when ``[output] fields`` asks for it, else None.
+    vectors : tuple of str
+        The vector fields asked for (:data:`VECTOR_FIELDS`).
+    points : list of ndarray or None
+        The points' coordinates per axis (for the vector fields), else None.
+    coefficient : ndarray or float or None
+        ``k`` on the points when ``flux`` is asked for, else None.
     """
 
     exact: np.ndarray | None
     source: np.ndarray | None
+    vectors: tuple[str, ...] = ()
+    points: list[np.ndarray] | None = None
+    coefficient: np.ndarray | float | None = None
 
     @classmethod
     def of(cls, case: Case, box: tuple[slice, ...] | None = None) -> CaseFields:
@@ -110,7 +154,15 @@ class CaseFields:
             except DataError as exc:
                 msg = f"{exc.detail} (it is written as field f, so it must be finite on every node)"
                 raise CaseError(msg, file=str(case.path), key="[equation] source") from None
-        return cls(exact, source)
+        vectors = tuple(f for f in VECTOR_FIELDS if f in case.fields)
+        if not vectors or box is not None:  # a rank's piece: refused by the command line
+            return cls(exact, source)
+        k = None
+        if "flux" in vectors:
+            problem = case.problem
+            variable = problem.variable_coefficient
+            k = problem.coefficient_values()[..., None] if variable else float(problem.coefficient)
+        return cls(exact, source, vectors, grid.points, k)
 
     def point_data(self, u: np.ndarray) -> dict[str, np.ndarray]:
         """Return the fields to write for the solution ``u`` (shape ``grid.point_shape``).
@@ -122,6 +174,12 @@ class CaseFields:
         data = {"u": u}
         if self.source is not None:
             data["f"] = self.source
+        if self.vectors:
+            grad = gradient(u, self.points)
+            if "grad_u" in self.vectors:
+                data["grad_u"] = grad
+            if "flux" in self.vectors:
+                data["flux"] = -self.coefficient * grad
         if self.exact is not None:
             data["u_exact"] = self.exact
             data["error"] = u - self.exact

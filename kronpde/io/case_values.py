@@ -54,7 +54,7 @@ CONDITION_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 #: Point-data fields that ``[output] fields`` may request (``u`` is always written).
-FIELDS = ("u", "f")
+FIELDS = ("u", "f", "grad_u", "flux")
 
 
 def show_value(value: Any, limit: int = 60) -> str:

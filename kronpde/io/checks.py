@@ -302,7 +302,11 @@ def _check_finite(name: str, what: str, a: np.ndarray) -> None:
 
 
 def check_arrays(
-    data: Mapping[str, np.ndarray] | None, shape: tuple[int, ...], what: str = "point data"
+    data: Mapping[str, np.ndarray] | None,
+    shape: tuple[int, ...],
+    what: str = "point data",
+    *,
+    vectors: bool = False,
 ) -> dict[str, np.ndarray]:
     """Return the arrays of ``data`` in the nodal (or cell) shape, checked, without copying.
 
@@ -317,6 +321,9 @@ def check_arrays(
         data.
     what : str
         ``"point data"`` or ``"cell data"``, for the messages.
+    vectors : bool, optional
+        Also accept vector fields of shape ``shape + (3,)`` (three components
+        per point, VTK's vectors; the structured writers take them).
 
     Returns
     -------
@@ -339,6 +346,10 @@ def check_arrays(
         if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_) or np.iscomplexobj(a):
             msg = f"{what} {name!r} must be real numbers, got dtype {a.dtype}"
             raise FieldDataError(msg)
+        if vectors and a.shape == (*shape, 3):
+            _check_finite(name, what, a)
+            out[name] = a
+            continue
         if a.shape != shape and a.shape != (n,):
             msg = f"{what} {name!r} has shape {a.shape}; expected {shape} or ({n},)"
             raise FieldDataError(msg)

@@ -82,8 +82,14 @@ def __getattr__(name: str) -> Any:
 # --------------------------------------------------------------------------- arrays in VTK order
 
 
-def _as_3d(a: np.ndarray) -> np.ndarray:
-    """View a 1-, 2- or 3-D array as 3-D, missing trailing axes of length 1."""
+def _as_3d(a: np.ndarray, d: int | None = None) -> np.ndarray:
+    """View a 1-, 2- or 3-D array as 3-D, missing trailing axes of length 1.
+
+    With ``d``, ``a`` may be a vector field of shape ``grid + (3,)`` (``d`` grid
+    axes): it becomes ``(nx, ny, nz, 3)``.
+    """
+    if d is not None and a.ndim == d + 1:
+        return a.reshape(a.shape[:-1] + (1,) * (3 - d) + (3,))
     return a.reshape(a.shape + (1,) * (3 - a.ndim))
 
 
@@ -94,6 +100,10 @@ def _vtk_order(a: np.ndarray) -> Iterator[np.ndarray]:
     :data:`SLAB_ITEMS` values, concatenated ``a.transpose(2, 1, 0).ravel()``;
     each is valid only until the next is asked for (one buffer is reused).
     """
+    if a.ndim == 4:  # a vector field: the components of a point together, x fastest
+        for k in range(a.shape[2]):
+            yield np.ascontiguousarray(a[:, :, k, :].transpose(1, 0, 2), dtype=_FLOAT).reshape(-1)
+        return
     nx, ny, nz = a.shape
     vtk_view = a.transpose(2, 1, 0)  # its C order is VTK's order
     if vtk_view.flags.c_contiguous and a.dtype == _FLOAT:  # 1-D or Fortran-ordered: no copy
@@ -204,16 +214,19 @@ def _head(
     sections = ["PointData", "CellData"] + (["Coordinates"] if kind == "RectilinearGrid" else [])
     for section in sections:
         members = [
-            (name, off) for (s, name, _), off in zip(arrays, offsets, strict=True) if s == section
+            (name, off, a.ndim == 4)
+            for (s, name, a), off in zip(arrays, offsets, strict=True)
+            if s == section
         ]
         active = ""
         if members and section != "Coordinates":  # the field ParaView colours by at first
             active = f" Scalars={quoteattr(members[0][0])}"
         lines.append(f"      <{section}{active}>")
-        for name, off in members:
+        for name, off, vector in members:
+            components = ' NumberOfComponents="3"' if vector else ""
             lines.append(
-                f'        <DataArray type="Float64" Name={quoteattr(name)} format="appended" '
-                f'offset="{off:0{width}d}"/>'
+                f'        <DataArray type="Float64" Name={quoteattr(name)}{components} '
+                f'format="appended" offset="{off:0{width}d}"/>'
             )
         lines.append(f"      </{section}>")
     lines += [
@@ -286,10 +299,11 @@ def _arrays(
 ) -> tuple[str, list[tuple[str, str, np.ndarray]]]:
     """Return the ImageData geometry attributes and the (section, name, 3-D array) to append."""
     shape = tuple(hi - lo + 1 for lo, hi in extent)
-    points = check_arrays(point_data, shape, "point data")
-    cells = check_arrays(cell_data, tuple(n - 1 for n in shape), "cell data")
-    arrays = [("PointData", k, _as_3d(v)) for k, v in points.items()]
-    arrays += [("CellData", k, _as_3d(v)) for k, v in cells.items()]
+    d = len(shape)
+    points = check_arrays(point_data, shape, "point data", vectors=True)
+    cells = check_arrays(cell_data, tuple(n - 1 for n in shape), "cell data", vectors=True)
+    arrays = [("PointData", k, _as_3d(v, d)) for k, v in points.items()]
+    arrays += [("CellData", k, _as_3d(v, d)) for k, v in cells.items()]
     if ext == ".vti":
         origin = [x[0] for x in axes] + [0.0] * (3 - len(axes))
         spacing = [uniform_spacing(x) for x in axes] + [1.0] * (3 - len(axes))

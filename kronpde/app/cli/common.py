@@ -201,12 +201,19 @@ def output_path(case: Case, option: str | None) -> tuple[Path | None, str]:
 
 def check_writable(case: Case, path: Path | None, key: str) -> None:
     """Before the solve: the result file ``path`` can be written (else a CaseError for ``key``)."""
-    from kronpde.app.fields import output_geometry
+    from kronpde.app.fields import VECTOR_FIELDS, output_geometry
     from kronpde.io.vtk import OutputError
     from kronpde.io.vtk import check_writable as check
 
     if path is None:
         return
+    vectors = [f for f in case.fields if f in VECTOR_FIELDS]
+    if vectors and path.suffix.lower() not in (".vti", ".vtr"):
+        msg = (
+            f"{' and '.join(vectors)}: vector fields are written to .vti and .vtr files only, "
+            f"not {path.suffix or 'a file without extension'} (the output is {key})"
+        )
+        raise CaseError(msg, file=str(case.path), key="[output] fields")
     axes, _ = output_geometry(case.grid)  # the faces of a cell-centred grid, else its points
     if any(x.size < 2 for x in axes):  # a mixed centring with one cell on a cell-centred axis
         file = None if key == "-o" else str(case.path)
