@@ -199,29 +199,7 @@ class Grid:
             if len(values) != d:
                 msg = f"{name} needs one entry per axis ({d}), got {len(values)}"
                 raise GridError(msg, subject=name)
-        if boundary is None:
-            boundary = {}
-        elif isinstance(boundary, CONDITION_TYPES):
-            default, boundary = boundary, {}
-        elif not isinstance(boundary, Mapping):
-            msg = (
-                "boundary must be a mapping of face name to condition (e.g. "
-                f"{{'xmin': Neumann()}}) or one condition, got {type(boundary).__name__} "
-                f"{boundary!r}"
-            )
-            raise GridError(msg, subject="boundary")
-        default = Dirichlet() if default is None else default
-        if not isinstance(default, CONDITION_TYPES):
-            msg = (
-                "default must be a condition (Dirichlet, Neumann, Robin or Periodic), got "
-                f"{type(default).__name__} {default!r}"
-            )
-            raise GridError(msg, subject="default")
-        names = {face_name(i, s) for i in range(d) for s in (0, 1)}
-        for key in boundary:
-            if key not in names:
-                msg = f"face {key!r} does not exist in {d}-D; faces are {', '.join(sorted(names))}"
-                raise GridError(msg, subject=key)
+        boundary, default = _conditions(boundary, default, d)
         for i, x in enumerate(coords):
             if x is None:
                 continue
@@ -544,6 +522,36 @@ class Grid:
                 f"{', cell-centred' if a.cell_centred else ''})"
             )
         return f"Grid({'; '.join(parts)})"
+
+
+def _conditions(
+    boundary: object, default: object, d: int
+) -> tuple[Mapping[str, Condition], Condition]:
+    """Return ``Grid.box``'s faces and default, checked (a GridError naming the argument)."""
+    if boundary is None:
+        boundary = {}
+    elif isinstance(boundary, CONDITION_TYPES):
+        default, boundary = boundary, {}
+    elif not isinstance(boundary, Mapping):
+        msg = (
+            "boundary must be a mapping of face name to condition (e.g. "
+            f"{{'xmin': Neumann()}}) or one condition, got {type(boundary).__name__} "
+            f"{boundary!r}"
+        )
+        raise GridError(msg, subject="boundary")
+    default = Dirichlet() if default is None else default
+    if not isinstance(default, CONDITION_TYPES):
+        msg = (
+            "default must be a condition (Dirichlet, Neumann, Robin or Periodic), got "
+            f"{type(default).__name__} {default!r}"
+        )
+        raise GridError(msg, subject="default")
+    names = {face_name(i, s) for i in range(d) for s in (0, 1)}
+    for key in boundary:
+        if key not in names:
+            msg = f"face {key!r} does not exist in {d}-D; faces are {', '.join(sorted(names))}"
+            raise GridError(msg, subject=key)
+    return boundary, default
 
 
 def _per_axis(value: object, name: str, example: str | None = None) -> list:
