@@ -125,7 +125,7 @@ def _cli(tmp_path, text: str) -> tuple[dict, str]:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert cli.main(["solve", str(case), "--json"]) == 0
+        assert cli.main(["solve", str(case), "--json", "--fluxes"]) == 0
     lines = out.getvalue().splitlines()
     return json.loads(lines[-1]), "\n".join(lines[:-1])
 
@@ -141,6 +141,25 @@ def test_command_line_reports_the_fluxes(tmp_path):
     assert abs(record["flux_imbalance"]) < 1e-12
     assert "fluxes     xmin 1.0000e+00, xmax 1.0000e+00 (net outward" in summary
     assert "balance    sum q + c int u - int f = " in summary
+
+
+def test_fluxes_are_reported_when_asked_only(tmp_path):
+    import contextlib
+    import io
+    import json
+
+    from kronpde.app import cli
+
+    case = tmp_path / "case.toml"
+    case.write_text(
+        "[grid]\ncells = [8]\n[equation]\nsource = 2.0\n"
+        '[boundary]\ndefault = { type = "dirichlet", value = 0 }\n'
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main(["solve", str(case), "--json"]) == 0
+    assert "fluxes" not in json.loads(out.getvalue().splitlines()[-1])
+    assert "fluxes " not in out.getvalue()
 
 
 def test_command_line_says_why_order_four_has_no_fluxes(tmp_path):

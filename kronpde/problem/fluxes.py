@@ -112,8 +112,9 @@ def face_fluxes(problem: Any, u: np.ndarray) -> FluxBalance:
     inside = closed.grid.unknown_index  # every point but the repeated periodic ones
     v = np.ascontiguousarray(field[inside]).reshape(-1)
     w = closed.unknown_weights
+    f = closed.rhs()  # f on every point (no data on zero-flux faces)
     # outflow of each control volume through the box's faces: W (f - c u - L u), zero-flux L
-    outflow = (w * (closed.rhs() - closed.linear_operator() @ v)).reshape(closed.grid.shape)
+    outflow = (w * (f - closed.linear_operator() @ v)).reshape(closed.grid.shape)
     # on the unknowns, take the residual out: what is left is the flux the data prescribe
     r = problem.unknown_weights * (problem.rhs() - problem.linear_operator() @ unknowns)
     outflow[grid.unknown_index] -= r.reshape(grid.shape)
@@ -124,9 +125,10 @@ def face_fluxes(problem: Any, u: np.ndarray) -> FluxBalance:
         for side in (0, 1)
     }
     fluxes = _share(outflow, closed.grid, prescribed)
-    source = math.fsum(w * closed.rhs())
-    absorbed = problem.shift * math.fsum(w * v)
-    return FluxBalance(fluxes, source, absorbed, math.fsum(r))
+    # pairwise sums (NumPy's): relative error about eps log2(n), far below the balance's 1e-10
+    source = float(w @ f)
+    absorbed = problem.shift * float(w @ v)
+    return FluxBalance(fluxes, source, absorbed, float(r.sum()))
 
 
 def zero_flux_problem(problem: Any) -> Any:
@@ -256,5 +258,5 @@ def _share(
         among = np.where(some, dirichlet_areas[box], areas[box])
         rest = (q - estimates[box]) * takes * a / np.where(shared, among, 1.0)
         mine = np.where(shared, estimate + rest, q)
-        fluxes[face_name(i, s)] = math.fsum(mine.reshape(-1))
+        fluxes[face_name(i, s)] = float(np.sum(mine))
     return fluxes

@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_solver_overrides(parser)
     add_json_quiet(parser, "print no summary and no progress (errors and --json still print)")
     add_plot_option(parser, "u (3-D: the middle z slice) after the solve")
+    parser.add_argument(
+        "--fluxes",
+        action="store_true",
+        help="report the net outward flux -k du/dn through each face and the balance "
+        "sum q + c int u = int f (summary, JSON fluxes and flux_imbalance; costs about "
+        "two operator applies)",
+    )
     add_backend_arguments(parser)
 
 
@@ -270,12 +277,16 @@ def solve_case(plan: SolveRun) -> Solved:
 def face_balance(plan: SolveRun, solved: Solved) -> Any:
     """Return the net outward flux through each face of a serial second-order solve, or None.
 
-    None for a fourth-order problem (:func:`kronpde.problem.fluxes.face_fluxes`
-    refuses it: the summary says so) and for PETSc runs (the field is not here).
+    None without ``--fluxes``, for a fourth-order problem
+    (:func:`kronpde.problem.fluxes.face_fluxes` refuses it: the summary says so)
+    and for PETSc runs (the field is not here).  Opt-in: at 127³ the fluxes cost
+    about 0.2-0.3 s, several times the exact solve itself.
     """
     from kronpde.problem.fluxes import face_fluxes
 
     problem = plan.case.problem
+    if not getattr(plan.args, "fluxes", False):
+        return None
     if plan.petsc_options is not None or problem.order != 2:
         return None
     solution = solved.solution
@@ -406,7 +417,8 @@ def summary_lines(
             "of the data, removed (singular problem; u has zero mean)"
         )
     lines.append(f"accuracy   {_accuracy(report)}")
-    lines.extend(_flux_lines(case, solved.balance, plan.petsc_options is not None))
+    if getattr(plan.args, "fluxes", False):
+        lines.extend(_flux_lines(solved.balance, plan.petsc_options is not None))
     lines.extend(f"warning    {w}" for w in warnings)
     lines.append(
         f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
@@ -426,7 +438,7 @@ def summary_lines(
     return lines
 
 
-def _flux_lines(case: Case, balance: Any, petsc: bool) -> list[str]:
+def _flux_lines(balance: Any, petsc: bool) -> list[str]:
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
         why = "the PETSc backend" if petsc else "order 4 (fluxes follow the order-2 scheme)"
@@ -504,9 +516,10 @@ def json_record(
     if plan.petsc_options is not None:
         record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
     record = {k: json_value(v) for k, v in record.items()}
-    balance = solved.balance
-    record["fluxes"] = (
-        None if balance is None else {k: json_value(v) for k, v in balance.fluxes.items()}
-    )
-    record["flux_imbalance"] = None if balance is None else json_value(balance.imbalance)
+    if getattr(plan.args, "fluxes", False):  # null where they are not computed (order 4, PETSc)
+        balance = solved.balance
+        record["fluxes"] = (
+            None if balance is None else {k: json_value(v) for k, v in balance.fluxes.items()}
+        )
+        record["flux_imbalance"] = None if balance is None else json_value(balance.imbalance)
     return record
