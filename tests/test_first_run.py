@@ -78,6 +78,8 @@ def test_background_compile_says_so_and_chooses_numpy(fresh_dispatch, monkeypatc
     ]
     assert not K.use_compiled(1 << 20)  # the choice by size takes NumPy meanwhile
     assert K.use_compiled(10, compiled=True)  # a forced choice stays forced
+    K.end_numpy_only()
+    assert K.use_compiled(1 << 20)
 
 
 def test_compiling_here_says_so_first(fresh_dispatch, monkeypatch):

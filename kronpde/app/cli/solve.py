@@ -156,7 +156,12 @@ def run(args: argparse.Namespace) -> int:
     plan = SolveRun(args, case, settings, method, petsc_options, path, picture)
 
     load_kernels_for(plan)  # before the solve's timer: loading is no solve time
-    solved = solve_case(plan)
+    try:
+        solved = solve_case(plan)
+    finally:
+        from kronpde.operators.kernels import end_numpy_only
+
+        end_numpy_only()  # this process may run another case (tests, scripts)
     solved.balance = face_balance(plan, solved)
     report = solved.solution.report
     warnings = list(report.warnings)

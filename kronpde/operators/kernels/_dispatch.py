@@ -112,6 +112,16 @@ def load_kernels(names: Sequence[str], *, background: bool = False) -> dict[str,
     return compile_kernels(names)
 
 
+def end_numpy_only() -> None:
+    """Let the choice by size take the kernels again (after a run :func:`load_kernels` put on NumPy).
+
+    A process that runs several cases (tests, scripts) then loads, for the next one, what
+    the cache holds by then.
+    """
+    global _numpy_only
+    _numpy_only = False
+
+
 def _compile_elsewhere(names: list[str]) -> None:
     """Start a detached process that compiles ``names`` into numba's cache."""
     code = f"from kronpde.operators.kernels import compile_kernels; compile_kernels({names!r})"
