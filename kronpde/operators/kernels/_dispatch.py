@@ -113,7 +113,7 @@ def load_kernels(names: Sequence[str], *, background: bool = False) -> dict[str,
 
 
 def end_numpy_only() -> None:
-    """Let the choice by size take the kernels again (after a run :func:`load_kernels` put on NumPy).
+    """Let the choice by size take the kernels again (after load_kernels put a run on NumPy).
 
     A process that runs several cases (tests, scripts) then loads, for the next one, what
     the cache holds by then.
