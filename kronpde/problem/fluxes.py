@@ -32,20 +32,20 @@ class FluxBalance:
     ----------
     fluxes : dict of str to float
         ``q`` per face name (``xmin`` ...), every face of the box; 0 on periodic faces.
-    source : float
+    source : float or None
         ``∫ f`` over the box (the scheme's quadrature: trapezoid weights on
         node-centred axes, the midpoint rule on cell-centred ones).
-    absorbed : float
+    absorbed : float or None
         ``c ∫ u`` over the box, the same quadrature.
-    residual : float
+    residual : float or None
         ``Σ w (b - A u)`` over the unknowns: zero (to round-off) for an exact
         solve; the part of the data a singular problem projected away included.
     """
 
     fluxes: dict[str, float]
-    source: float
-    absorbed: float
-    residual: float
+    source: float | None
+    absorbed: float | None
+    residual: float | None
 
     @property
     def total(self) -> float:
@@ -53,12 +53,14 @@ class FluxBalance:
         return math.fsum(self.fluxes.values())
 
     @property
-    def imbalance(self) -> float:
-        """``Σ q + c ∫ u - ∫ f``; equals ``-residual`` to round-off."""
+    def imbalance(self) -> float | None:
+        """``Σ q + c ∫ u - ∫ f``; equals ``-residual`` to round-off (None: not computed)."""
+        if self.source is None or self.absorbed is None:
+            return None
         return self.total + self.absorbed - self.source
 
 
-def face_fluxes(problem: Any, u: np.ndarray) -> FluxBalance:
+def face_fluxes(problem: Any, u: np.ndarray, *, balance: bool = True) -> FluxBalance:
     """Return the net outward flux ``q = ∫ -k ∂u/∂n`` through each face of the box.
 
     Every point of the field has a control volume of the scheme (its dual cell
@@ -78,6 +80,10 @@ def face_fluxes(problem: Any, u: np.ndarray) -> FluxBalance:
     u : ndarray
         The solution: on the unknowns (``problem.size`` values) or the whole field
         (``grid.point_shape``, Dirichlet values included).
+    balance : bool, optional
+        Also compute ``∫ f``, ``c ∫ u`` and the weighted residual sum (default):
+        an evaluation of ``f`` on every point and two operator applies.  The
+        fluxes alone need the two outer layers of points only.
 
     Returns
     -------
@@ -108,27 +114,101 @@ def face_fluxes(problem: Any, u: np.ndarray) -> FluxBalance:
     else:
         field = np.asarray(u, dtype=float).reshape(grid.point_shape)
         unknowns = np.ascontiguousarray(field[grid.unknown_index]).reshape(-1)
+    zero = _zero_flux_grid(grid)
+    faces = [(i, side) for i, a in enumerate(grid.axes) if not a.periodic for side in (0, 1)]
+    outflow = {(i, side): _face_outflow(problem, field, zero, i, side) for i, side in faces}
+    prescribed = {(i, side): _prescribed(problem, field, zero, i, side) for i, side in faces}
+    fluxes = _share(outflow, zero, prescribed)
+    if not balance:
+        return FluxBalance(fluxes, None, None, None)
     closed = zero_flux_problem(problem)
-    inside = closed.grid.unknown_index  # every point but the repeated periodic ones
-    v = np.ascontiguousarray(field[inside]).reshape(-1)
+    v = np.ascontiguousarray(field[zero.unknown_index]).reshape(-1)
     w = closed.unknown_weights
-    f = closed.rhs()  # f on every point (no data on zero-flux faces)
-    # outflow of each control volume through the box's faces: W (f - c u - L u), zero-flux L
-    outflow = (w * (f - closed.linear_operator() @ v)).reshape(closed.grid.shape)
-    # on the unknowns, take the residual out: what is left is the flux the data prescribe
     r = problem.unknown_weights * (problem.rhs() - problem.linear_operator() @ unknowns)
-    outflow[grid.unknown_index] -= r.reshape(grid.shape)
-    prescribed = {
-        (i, side): _prescribed(problem, field, closed.grid, i, side)
-        for i, a in enumerate(grid.axes)
-        if not a.periodic
-        for side in (0, 1)
-    }
-    fluxes = _share(outflow, closed.grid, prescribed)
     # pairwise sums (NumPy's): relative error about eps log2(n), far below the balance's 1e-10
-    source = float(w @ f)
+    source = float(w @ closed.rhs())  # f on every point (no data on zero-flux faces)
     absorbed = problem.shift * float(w @ v)
     return FluxBalance(fluxes, source, absorbed, float(r.sum()))
+
+
+def _zero_flux_grid(grid: Grid) -> Grid:
+    """Return ``grid`` with every face that is not periodic a zero-flux (Neumann) face."""
+    return Grid(
+        [a if a.periodic else replace(a, lower_bc=Neumann(), upper_bc=Neumann()) for a in grid.axes]
+    )
+
+
+def _thin_axis(axis: Any, take: slice, lower_bc: Any, upper_bc: Any) -> Any:
+    """Return the part of ``axis`` whose points are ``take``, with these faces (same spacings)."""
+    cell = axis.cell_centred
+    nodes = axis.nodes[take.start : take.stop + (1 if cell else 0)]
+    coordinates = None if axis.coordinates is None else tuple(float(x) for x in nodes)
+    cells = nodes.size - 1
+    return replace(
+        axis,
+        cells=cells,
+        lower=float(nodes[0]),
+        upper=float(nodes[-1]),
+        lower_bc=lower_bc,
+        upper_bc=upper_bc,
+        coordinates=coordinates,
+    )
+
+
+def _face_outflow(problem: Any, field: np.ndarray, zero: Grid, i: int, side: int) -> np.ndarray:
+    """Return the outflow through face ``(i, side)`` of each of its points' control volumes.
+
+    On the slab of the zero-flux grid's unknowns at the face: ``W (f - c u - L u)`` of the
+    zero-flux scheme, less the solve's weighted residual at the points that are unknowns.
+    A row at the face needs the two outer layers of points only, so both are computed on
+    problems of those two layers (the rows at the face are the whole grid's, the spacings,
+    ``k`` and the transverse faces being the same).
+    """
+    grid = problem.grid
+    axis = grid.axes[i]
+    n = grid.point_shape[i]
+    layers = min(2, n)
+    take = slice(0, layers) if side == 0 else slice(n - layers, n)
+    whole = layers == n
+    outer = 0 if side == 0 else -1
+
+    def thin_problem(axes: list[Any]) -> Any:
+        data = {}
+        for name in ("source", "coefficient"):
+            value = getattr(problem, name)
+            if isinstance(value, np.ndarray) and value.ndim == grid.dimension:
+                index = [slice(None)] * grid.dimension
+                index[i] = take
+                value = value[tuple(index)]
+            data[name] = value
+        return type(problem)(Grid(axes), shift=problem.shift, check=False, **data)
+
+    def rows(p: Any) -> np.ndarray:
+        """``W (b - A u)`` of ``p`` on its unknowns, at the outer layer."""
+        index = [
+            slice(
+                a.unknown_slice.start + (take.start if b == i else 0),
+                a.unknown_slice.stop + (take.start if b == i else 0),
+            )
+            for b, a in enumerate(p.grid.axes)
+        ]
+        x = np.ascontiguousarray(field[tuple(index)]).reshape(-1)
+        r = (p.unknown_weights * (p.rhs() - p.linear_operator() @ x)).reshape(p.grid.shape)
+        return np.array(np.take(r, outer, axis=i))  # an array also in 1-D (0-d there)
+
+    zaxes = list(zero.axes)
+    zaxes[i] = _thin_axis(axis, take, Neumann(), Neumann())
+    outflow = rows(thin_problem(zaxes))  # f - c u - L u: the residual of a zero-flux problem
+    bc = axis.upper_bc if side else axis.lower_bc
+    if isinstance(bc, Dirichlet):  # its points are no unknowns: no residual to take out
+        return outflow
+    inner = (axis.lower_bc if side else axis.upper_bc) if whole else Neumann()
+    oaxes = list(grid.axes)
+    oaxes[i] = _thin_axis(axis, take, *((bc, inner) if side == 0 else (inner, bc)))
+    residual = rows(thin_problem(oaxes))
+    where = tuple(a.unknown_slice for b, a in enumerate(grid.axes) if b != i)
+    outflow[where] -= residual
+    return outflow
 
 
 def zero_flux_problem(problem: Any) -> Any:
@@ -185,26 +265,24 @@ def _prescribed(
 
 
 def _share(
-    outflow: np.ndarray, grid: Grid, prescribed: dict[tuple[int, int], np.ndarray | None]
+    outflow: dict[tuple[int, int], np.ndarray],
+    grid: Grid,
+    prescribed: dict[tuple[int, int], np.ndarray | None],
 ) -> dict[str, float]:
     """Sum the control volumes' outflow per face; an edge or corner point shares its own.
 
-    A point on several faces gives each face its estimate (a Neumann or Robin
-    face: the flux its condition prescribes on the point's area of it; a
-    Dirichlet face: its flux density at the nearest point on that face alone,
-    times that area), and the rest of its outflow to its Dirichlet faces (all
-    its faces, if none is Dirichlet) in proportion to the areas: the faces' sum
-    stays the point's outflow, and each face's share is second-order accurate.
+    ``outflow`` holds each face's slab (the outflow of the control volumes of its
+    points; a point on several faces appears in each).  Such a point gives each
+    face its estimate (a Neumann or Robin face: the flux its condition
+    prescribes on the point's area of it; a Dirichlet face: its flux density at
+    the nearest point on that face alone, times that area), and the rest of its
+    outflow to its Dirichlet faces (all its faces, if none is Dirichlet) in
+    proportion to the areas: the faces' sum stays the point's outflow, and each
+    face's share is second-order accurate.
     """
     d = grid.dimension
     weights = [np.asarray(a.weights, dtype=float) for a in grid.axes]
-    open_axes = [i for i, a in enumerate(grid.axes) if not a.periodic]
-    faces = [(i, s) for i in open_axes for s in (0, 1)]
-
-    def slab(i: int, s: int) -> tuple:
-        index = [slice(None)] * d
-        index[i] = 0 if s == 0 else -1
-        return tuple(index)
+    faces = list(outflow)
 
     def area(i: int) -> np.ndarray:
         """Return a point's area on a face normal to axis ``i`` (the other axes' weights)."""
@@ -214,49 +292,57 @@ def _share(
                 out = np.multiply.outer(out, weights[b])
         return out
 
-    count = np.zeros(grid.shape)
-    dirichlet = np.zeros(grid.shape)
-    areas = np.zeros(grid.shape)
-    dirichlet_areas = np.zeros(grid.shape)
-    estimates = np.zeros(grid.shape)
-    parts = {}
+    own = {}  # per face: area, estimate, Dirichlet or not
     for i, s in faces:
         a = area(i)
-        q = outflow[slab(i, s)]
         given = prescribed[(i, s)]
-        count[slab(i, s)] += 1
-        areas[slab(i, s)] += a
         if given is not None:
-            estimate = given * a
-            parts[(i, s)] = (q, a, estimate, False)
-            estimates[slab(i, s)] += estimate
+            own[(i, s)] = (a, given * a, False)
             continue
-        dirichlet[slab(i, s)] += 1
-        dirichlet_areas[slab(i, s)] += a
-        density = q / a
-        for b in open_axes:  # at the face's own edges: the density one point further in
+        density = outflow[(i, s)] / a
+        for b, _ in faces[::2]:  # at the face's own edges: the density one point further in
             if b == i or grid.shape[b] < 3:
                 continue
-            bb = b if b < i else b - 1  # the axis in the slab
-            lo = [slice(None)] * (d - 1)
-            hi = [slice(None)] * (d - 1)
-            lo[bb], hi[bb] = 0, -1
-            near_lo = list(lo)
-            near_hi = list(hi)
-            near_lo[bb], near_hi[bb] = 1, -2
-            density[tuple(lo)] = density[tuple(near_lo)]
-            density[tuple(hi)] = density[tuple(near_hi)]
-        estimate = density * a
-        parts[(i, s)] = (q, a, estimate, True)
-        estimates[slab(i, s)] += estimate
+            at = b - (b > i)  # the axis in the slab
+            for end, near in ((0, 1), (-1, -2)):
+                density[_at(d - 1, at, end)] = density[_at(d - 1, at, near)]
+        own[(i, s)] = (a, density * a, True)
     fluxes = {face_name(i, s): 0.0 for i in range(d) for s in (0, 1)}
-    for (i, s), (q, a, estimate, is_dirichlet) in parts.items():
-        box = slab(i, s)
-        shared = count[box] > 1
-        some = dirichlet[box] > 0  # the rest goes to the Dirichlet faces only, if any
+    for i, s in faces:
+        a, estimate, is_dirichlet = own[(i, s)]
+        q = outflow[(i, s)]
+        # what every face of each point of this slab has there: count, areas, estimates
+        totals = [np.ones(q.shape), np.zeros(q.shape), a + 0.0 * q, np.zeros(q.shape), 0.0 * q]
+        for b, t in faces:
+            if (b, t) == (i, s) or (b == i and grid.shape[i] > 1):
+                continue
+            a_b, est_b, dir_b = own[(b, t)]
+            a_b = np.broadcast_to(a_b, outflow[(b, t)].shape)
+            if b == i:  # one cell across: the two faces share every point
+                where: tuple = (slice(None),) * (d - 1)
+            else:  # the edge where the faces meet, in either slab
+                where = _at(d - 1, b - (b > i), 0 if t == 0 else -1)
+                across = i - (i > b)
+                a_b = np.take(a_b, 0 if s == 0 else -1, axis=across)
+                est_b = np.take(est_b, 0 if s == 0 else -1, axis=across)
+            for k, value in enumerate((1.0, float(dir_b), a_b, a_b * dir_b, est_b)):
+                totals[k][where] += value
+        count, dirichlet, areas, dirichlet_areas, others = totals
+        if is_dirichlet:
+            dirichlet = dirichlet + 1
+            dirichlet_areas = dirichlet_areas + a
+        estimates = estimate + others
+        shared = count > 1
+        some = dirichlet > 0  # the rest goes to the Dirichlet faces only, if any
         takes = np.where(some, 1.0 if is_dirichlet else 0.0, 1.0)
-        among = np.where(some, dirichlet_areas[box], areas[box])
-        rest = (q - estimates[box]) * takes * a / np.where(shared, among, 1.0)
-        mine = np.where(shared, estimate + rest, q)
-        fluxes[face_name(i, s)] = float(np.sum(mine))
+        among = np.where(some, dirichlet_areas, areas)
+        rest = (q - estimates) * takes * a / np.where(shared, among, 1.0)
+        fluxes[face_name(i, s)] = float(np.sum(np.where(shared, estimate + rest, q)))
     return fluxes
+
+
+def _at(ndim: int, axis: int, index: int) -> tuple:
+    """Return the index of position ``index`` along ``axis`` of an ``ndim``-D array."""
+    out: list = [slice(None)] * ndim
+    out[axis] = index
+    return tuple(out)
