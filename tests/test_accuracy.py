@@ -38,11 +38,11 @@ from kronpde.solvers.accuracy import (
     AUTO_FRACTION,
     FALLBACK_RTOL,
     Unavailable,
-    _resample,
     coarse_problem,
     richardson_estimate,
     scheme_order,
 )
+from kronpde.solvers.coarse import resample_axis as _resample
 
 # the problem: u = e^{xy} + sin 2x on the unit square
 U = "exp(x*y) + sin(2*x)"
