@@ -63,6 +63,7 @@ from kronpde.solvers.estimate import (
 from kronpde.solvers.space import SerialSpace, SolveSpace
 
 if TYPE_CHECKING:
+    from kronpde.geometry.grid import Grid
     from kronpde.problem.protocol import SolvableProblem
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "Resample",
     "Unavailable",
     "coarse_problem",
+    "exact_array",
     "exact_estimate",
     "exact_unknowns",
     "richardson_estimate",
@@ -84,6 +86,34 @@ __all__ = [
 def _space(where: SolveSpace | SolvableProblem) -> SolveSpace:
     """Return ``where`` if it is a space, else the serial space of a problem."""
     return where if isinstance(where, SolveSpace) else SerialSpace(where)
+
+
+def exact_array(grid: Grid, exact: np.ndarray) -> np.ndarray:
+    """Return an exact solution given as an array at the unknowns, shape ``grid.shape``.
+
+    Parameters
+    ----------
+    grid : Grid
+        The grid.
+    exact : ndarray
+        Values over the grid's points (:attr:`Grid.point_shape`) or its
+        unknowns (``(n,)`` or :attr:`Grid.shape`).
+
+    Raises
+    ------
+    OptionError
+        For an array of another shape.
+    """
+    arr = np.asarray(exact, dtype=float)
+    if arr.shape == grid.point_shape:
+        return grid.from_nodes(arr)
+    if arr.shape not in ((grid.size,), grid.shape):
+        msg = (
+            f"exact must have the point shape {grid.point_shape} or the unknowns' shape "
+            f"({grid.size},) or {grid.shape}, got {arr.shape}"
+        )
+        raise OptionError(msg)
+    return arr.reshape(grid.shape)
 
 
 def exact_unknowns(problem: SolvableProblem, exact: object) -> np.ndarray:
@@ -108,16 +138,7 @@ def exact_unknowns(problem: SolvableProblem, exact: object) -> np.ndarray:
     """
     g = problem.grid
     if isinstance(exact, np.ndarray) and exact.ndim > 0:
-        arr = np.asarray(exact, dtype=float)
-        if arr.shape == g.point_shape:
-            arr = g.from_nodes(arr)
-        elif arr.shape not in ((g.size,), g.shape):
-            msg = (
-                f"exact must have the point shape {g.point_shape} or the unknowns' shape "
-                f"({g.size},) or {g.shape}, got {arr.shape}"
-            )
-            raise OptionError(msg)
-        out = np.array(arr, dtype=float).reshape(-1)
+        out = np.array(exact_array(g, exact), dtype=float).reshape(-1)
     else:
         value = check_data(exact, "exact", dimension=g.dimension)
         points = evaluate_data(value, g.point_coordinates(), g.point_shape, "exact")

@@ -91,6 +91,8 @@ class SolveSpace:
     ----------
     richardson : ErrorEstimate, Unavailable or None
         The Richardson estimate, made on first use (or why there is none).
+    coarse_parts : tuple or None
+        The coarse space and restriction that estimate measures with (kept alive with it).
     """
 
     problem: SolvableProblem
@@ -99,6 +101,7 @@ class SolveSpace:
     scale: np.ndarray
     weight_sum: float
     richardson: ErrorEstimate | Unavailable | None = None
+    coarse_parts: tuple[SolveSpace, Restriction] | None = None
 
     @property
     def singular(self) -> bool:

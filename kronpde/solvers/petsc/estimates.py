@@ -56,6 +56,7 @@ from kronpde.problem.certify import (
     gamma,
     residual_terms,
 )
+from kronpde.solvers.accuracy import exact_array
 from kronpde.solvers.coarse import combine
 from kronpde.solvers.petsc.fetch import PointFetch
 from kronpde.solvers.space import Restriction as SpaceRestriction
@@ -237,18 +238,7 @@ def local_exact(solver: Any, exact: Any) -> np.ndarray:
     g = solver.problem.grid
     lo, hi = solver.lo, solver.hi
     if isinstance(exact, np.ndarray) and exact.ndim > 0:
-        arr = np.asarray(exact, dtype=float)
-        if arr.shape == g.point_shape:
-            arr = arr[g.unknown_index]
-        elif arr.shape in ((g.size,), g.shape):
-            arr = arr.reshape(g.shape)
-        else:
-            msg = (
-                f"exact must have the point shape {g.point_shape} or the unknowns' shape "
-                f"({g.size},) or {g.shape}, got {arr.shape}"
-            )
-            raise OptionError(msg)
-        out = np.array(arr[solver.box], dtype=float).reshape(-1)
+        out = np.array(exact_array(g, exact)[solver.box], dtype=float).reshape(-1)
     else:  # on the points the box owns, checked together: the serial check's message
         value = check_data(exact, "exact", dimension=g.dimension)
         points, owned = box_points(g, tuple(lo), tuple(hi))
