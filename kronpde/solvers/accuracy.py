@@ -2,8 +2,9 @@
 
 With ``rtol="auto"`` the iterative methods stop when the certified algebraic
 error (:meth:`kronpde.Problem.error_bound`, a bound on ``||u - u_h||_W``) is at
-most :data:`AUTO_FRACTION` (a tenth) of an estimate of the discretisation
-error ``||u_h - u||_W`` in the same norm.  Two estimates (:class:`ErrorEstimate`):
+most :data:`~kronpde.solvers.estimate.AUTO_FRACTION` (a tenth) of an estimate
+of the discretisation error ``||u_h - u||_W`` in the same norm.  Two estimates
+(:class:`~kronpde.solvers.estimate.ErrorEstimate`):
 
 ``"exact"``
     A known solution (the case's ``[exact]``, or ``exact=`` in Python):
@@ -36,7 +37,7 @@ Where no estimate can be made (a coarse grid that does not exist: one cell on
 an axis, a Dirichlet axis with 2 cells, a stretched axis with an odd number of
 cells, data given as arrays that are not known at the coarse points; or a
 right-hand side other than the problem's own), ``rtol="auto"`` falls back to
-``rtol =`` :data:`FALLBACK_RTOL` and the report's ``warnings`` say why.
+``rtol =`` :data:`~kronpde.solvers.estimate.FALLBACK_RTOL` and the report's ``warnings`` say why.
 
 Both are computed through a :class:`~kronpde.solvers.space.SolveSpace`, so
 that the serial driver and the PETSc backend (whose space sums over the ranks)
@@ -51,36 +52,15 @@ import numpy as np
 
 from kronpde.errors import OptionError
 from kronpde.geometry.boundary import check_data, evaluate_data
-from kronpde.solvers.coarse import Resample, coarse_problem, scheme_order
-from kronpde.solvers.estimate import (
-    AUTO_FRACTION,
-    FALLBACK_RTOL,
-    ROUNDOFF_RTOL,
-    ErrorEstimate,
-    Goal,
-    Unavailable,
-)
+from kronpde.solvers.coarse import coarse_problem, scheme_order
+from kronpde.solvers.estimate import ErrorEstimate, Unavailable
 from kronpde.solvers.space import SerialSpace, SolveSpace
 
 if TYPE_CHECKING:
     from kronpde.geometry.grid import Grid
     from kronpde.problem.protocol import SolvableProblem
 
-__all__ = [
-    "AUTO_FRACTION",
-    "FALLBACK_RTOL",
-    "ROUNDOFF_RTOL",
-    "ErrorEstimate",
-    "Goal",
-    "Resample",
-    "Unavailable",
-    "coarse_problem",
-    "exact_array",
-    "exact_estimate",
-    "exact_unknowns",
-    "richardson_estimate",
-    "scheme_order",
-]
+__all__ = ["exact_array", "exact_estimate", "exact_unknowns", "richardson_estimate"]
 
 
 def _space(where: SolveSpace | SolvableProblem) -> SolveSpace:
