@@ -15,7 +15,7 @@ only choose ``M``:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
@@ -26,6 +26,9 @@ from kronpde.solvers.method import Method
 from kronpde.solvers.report import Outcome
 from kronpde.solvers.rounds import Round
 from kronpde.solvers.runner import RoundRunner
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["ConjugateGradient", "Jacobi", "JacobiCG"]
 
@@ -63,7 +66,7 @@ class ConjugateGradient(Method):
 
     iterative: ClassVar[bool] = True
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         self.problem = problem
         self.options = self.effective_options(options)
         self.A_hat = problem.linear_operator(symmetric=True)
@@ -201,7 +204,7 @@ class JacobiCG(ConjugateGradient):
     name = "cg"
     defaults: ClassVar[dict[str, Any]] = {"jacobi": "auto"}
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         super().__init__(problem, **options)
         jacobi = self.options["jacobi"]
         if jacobi not in ("auto", True, False):
@@ -230,7 +233,7 @@ class JacobiCG(ConjugateGradient):
         else:
             self._note = "No preconditioner (jacobi=False)."
 
-    def set_shift(self, problem: Any) -> bool:
+    def set_shift(self, problem: SolvableProblem) -> bool:
         """Take the shifted operator and its diagonal (all the set-up ``cg`` has)."""
         fresh = JacobiCG(problem, jacobi=self._requested)
         self.__dict__.update(fresh.__dict__)

@@ -20,12 +20,15 @@ A method is one class (a subclass of :class:`Method`), registered by name in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from kronpde.solvers.arguments import check_option_keys
 from kronpde.solvers.report import Outcome
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["Method"]
 
@@ -68,12 +71,14 @@ class Method:
     backend: Any = None
 
     @classmethod
-    def refusal(cls, problem: Any, options: Mapping[str, Any] | None = None) -> str | None:
+    def refusal(
+        cls, problem: SolvableProblem, options: Mapping[str, Any] | None = None
+    ) -> str | None:
         """Why this method cannot solve ``problem`` (None: it can); prepares nothing."""
         return None
 
     @classmethod
-    def why(cls, problem: Any) -> str:
+    def why(cls, problem: SolvableProblem) -> str:
         """Say why ``"auto"`` picks this method for ``problem`` (default :attr:`auto_reason`)."""
         return cls.auto_reason
 
@@ -112,7 +117,7 @@ class Method:
         """
         raise NotImplementedError
 
-    def set_shift(self, problem: Any) -> bool:
+    def set_shift(self, problem: SolvableProblem) -> bool:
         """Take ``problem``, this one's problem with another shift ``c``, without a new set-up.
 
         Returns True when the method now solves ``problem`` (only what

@@ -90,6 +90,7 @@ from kronpde.solvers.space import SolveSpace
 
 if TYPE_CHECKING:
     from kronpde.problem.certify import Certificate, EigenvalueBound
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["OPTIONS", "PetscSolution", "PetscSolver", "import_petsc"]
 
@@ -179,7 +180,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
     @classmethod
     def from_problem(
         cls,
-        problem,
+        problem: SolvableProblem,
         method: str = "auto",
         *,
         options: Mapping[str, Any] | None = None,
@@ -299,7 +300,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         """Return a copy of this rank's block of the problem's own ``b``."""
         return self._b_local.copy()
 
-    def coarse(self, problem: Any) -> PetscSolver:
+    def coarse(self, problem: SolvableProblem) -> PetscSolver:
         """Return a PETSc solver of a coarse problem on this solver's ranks, placed under it."""
         options: dict[str, Any] = {"comm": self.comm, "gather": "none"}
         if self.method == "amg-cg":

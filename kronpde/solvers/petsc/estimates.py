@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,6 +61,9 @@ from kronpde.solvers.coarse import combine
 from kronpde.solvers.petsc.fetch import PointFetch
 from kronpde.solvers.space import Restriction as SpaceRestriction
 
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
+
 __all__ = [
     "DistributedCertifier",
     "Restriction",
@@ -71,7 +74,7 @@ __all__ = [
 ]
 
 
-def rounding_terms(problem: Any) -> int:
+def rounding_terms(problem: SolvableProblem) -> int:
     """Return the rounded operations per entry of ``fl(b - A u)`` the bound allows for.
 
     :func:`kronpde.problem.certify.residual_terms` (``4 d + 8``) for the star rows of

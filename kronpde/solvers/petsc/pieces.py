@@ -16,6 +16,7 @@ from kronpde.geometry.boundary import DataSurvey
 from kronpde.solvers.petsc.fetch import PointFetch
 
 if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
     from kronpde.solvers.petsc.solve import PetscSolution
 
 __all__ = ["PetscPieces"]
@@ -24,7 +25,7 @@ __all__ = ["PetscPieces"]
 class PetscPieces:
     """The pieces and collectives of :class:`~kronpde.solvers.petsc.backend.PetscSolver`."""
 
-    problem: Any
+    problem: SolvableProblem
     reductions: Any
     lo: tuple[int, ...]
     hi: tuple[int, ...]

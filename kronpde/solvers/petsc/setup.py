@@ -81,7 +81,7 @@ def assembly_kind(problem: SolvableProblem) -> str:
 class PetscSetUp:
     """The set-up of :class:`~kronpde.solvers.petsc.backend.PetscSolver` (module docstring)."""
 
-    problem: Any
+    problem: SolvableProblem
     pc_name: str
     gather: str
     petsc_options: list[tuple[str, str]]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +28,9 @@ from kronpde.solvers.report import Outcome, Solution, make_report
 from kronpde.solvers.rounds import Round
 from kronpde.solvers.runner import RoundRunner
 from kronpde.solvers.space import Reductions
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["KspRounds", "PetscSolution", "PetscSolve", "RankReductions", "petsc_message"]
 
@@ -165,7 +168,7 @@ class KspRounds(RoundRunner):
 class PetscSolve:
     """The solve of :class:`~kronpde.solvers.petsc.backend.PetscSolver` (module docstring)."""
 
-    problem: Any
+    problem: SolvableProblem
     method: str
     _PETSc: Any
 
