@@ -5,7 +5,7 @@ A method is one class (a subclass of :class:`Method`), registered by name in
 
 * built from a :class:`~kronpde.Problem` and keyword options (``Method(problem,
   **options)``: the set-up, done once);
-* ``solve(b, out=None, ...)`` returns an :class:`~kronpde.solvers.result.Outcome`
+* ``solve(b, out=None, ...)`` returns an :class:`~kronpde.solvers.report.Outcome`
   (the unknowns and what the method knows of them, e.g. the certificate of the
   algebraic error if it computed one);
 * ``describe()`` is the sentence the report adds about how it ran;
@@ -20,11 +20,15 @@ A method is one class (a subclass of :class:`Method`), registered by name in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from kronpde.solvers.result import Outcome, check_option_keys
+from kronpde.solvers.arguments import check_option_keys
+from kronpde.solvers.report import Outcome
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["Method"]
 
@@ -41,7 +45,7 @@ class Method:
     projects : bool
         True for a method whose ``solve`` projects a singular problem's data
         itself (``fastdiag`` drops the zero mode) and reports the removed part
-        in :attr:`Outcome.projected_norm <kronpde.solvers.result.Outcome>`:
+        in :attr:`Outcome.projected_norm <kronpde.solvers.report.Outcome>`:
         the driver then skips its own projection where it needs no projected
         ``b`` (``check=False``).
     defaults : dict
@@ -67,12 +71,14 @@ class Method:
     backend: Any = None
 
     @classmethod
-    def refusal(cls, problem: Any, options: Mapping[str, Any] | None = None) -> str | None:
+    def refusal(
+        cls, problem: SolvableProblem, options: Mapping[str, Any] | None = None
+    ) -> str | None:
         """Why this method cannot solve ``problem`` (None: it can); prepares nothing."""
         return None
 
     @classmethod
-    def why(cls, problem: Any) -> str:
+    def why(cls, problem: SolvableProblem) -> str:
         """Say why ``"auto"`` picks this method for ``problem`` (default :attr:`auto_reason`)."""
         return cls.auto_reason
 
@@ -99,7 +105,7 @@ class Method:
         """Solve ``A u = b`` for a ``b`` already projected onto the range of ``A``.
 
         ``target`` is the relative target ``max(rtol, atol/||b||)`` of the
-        iterative methods; ``goal`` (a :class:`kronpde.solvers.accuracy.Goal`,
+        iterative methods; ``goal`` (a :class:`kronpde.solvers.estimate.Goal`,
         from ``rtol="auto"``) replaces it by the certified algebraic error
         against the estimated discretisation error.  The exact methods ignore
         both, and ``x0``, ``callback`` and ``monitor``.  ``out`` (flat, ``n``
@@ -111,7 +117,7 @@ class Method:
         """
         raise NotImplementedError
 
-    def set_shift(self, problem: Any) -> bool:
+    def set_shift(self, problem: SolvableProblem) -> bool:
         """Take ``problem``, this one's problem with another shift ``c``, without a new set-up.
 
         Returns True when the method now solves ``problem`` (only what
