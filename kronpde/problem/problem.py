@@ -70,6 +70,13 @@ class Problem:
         where first used (a distributed solve evaluates each rank's box only),
         and so are the values of an array coefficient (each rank reads its part).
 
+    Attributes
+    ----------
+    data : ProblemData
+        The checked data, evaluated where first read (shared by :meth:`with_shift`).
+    discretisation : Discretisation
+        The scheme chosen for the data and ``order``: operator, ``b``, structure, bounds.
+
     Raises
     ------
     DataError
@@ -410,7 +417,6 @@ class Problem:
         return u
 
     # -- results ------------------------------------------------------------------------
-    # -- results ------------------------------------------------------------------------
     def to_nodes(self, u: np.ndarray) -> np.ndarray:
         """Return the field (shape :attr:`Grid.point_shape`) of a solution on the unknowns."""
         return self.grid.to_nodes(u, self.data.dirichlet_values)
@@ -431,7 +437,6 @@ class Problem:
         nr = float(np.linalg.norm(r))
         return nr / nb if nb > 0 else nr
 
-    # -- the certified algebraic error ---------------------------------------------------
     # -- the certified algebraic error ---------------------------------------------------
     @cached_property
     def _eigenvalue_bound(self) -> EigenvalueBound | None:
@@ -456,20 +461,9 @@ class Problem:
 
         ``u_h`` is the exact solution of ``A u_h = b``, ``||v||_W`` the discrete
         L² norm of the trapezoid weights; ``||u - u_h||_W <= ||b - A u||_W /
-        λ_min`` plus rounding terms (:mod:`kronpde.problem.certify`).
-
-        Parameters
-        ----------
-        u : ndarray, shape (n,) or ``grid.shape``
-            The unknowns.
-        b : ndarray, shape (n,), optional
-            The right-hand side (default :meth:`rhs`; for a singular problem
-            pass the projected one, :meth:`project_rhs`).
-
-        Returns
-        -------
-        Certificate
-            ``bound`` is None where :meth:`smallest_eigenvalue` is.
+        λ_min`` plus rounding terms (``docs/certificate.md``).  ``b`` defaults
+        to :meth:`rhs` (a singular problem's projected, :meth:`project_rhs`);
+        the certificate's ``bound`` is None where :meth:`smallest_eigenvalue` is.
 
         Examples
         --------
