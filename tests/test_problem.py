@@ -128,3 +128,14 @@ def test_with_shift_shares_one_data_object_and_what_does_not_depend_on_c():
         fresh = Problem(g, "cos(pi*x)", 3.0, order=order)
         np.testing.assert_allclose(q.rhs(), fresh.rhs(), rtol=1e-13, atol=1e-13)
         assert abs(q.operator() - fresh.operator()).max() <= 1e-12
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in ("kronpde.problem.problem", "kronpde.problem.certify", "kronpde.problem.spectrum"):
+        module = importlib.import_module(name)
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted >= 2, name
+        assert result.failed == 0, name
