@@ -110,6 +110,8 @@ def test_one_discretisation_is_chosen_at_construction():
     assert type(Problem(g, 1.0).discretisation) is KroneckerSum
     assert type(Problem(g, 1.0, order=4).discretisation) is CompactFourthOrder
     assert type(Problem(g, 1.0, coefficient="1 + x").discretisation) is FluxForm
+    assert Problem(g, 1.0).discretisation.stencil_points == 5  # the star of 2-D
+    assert Problem(g, 1.0, order=4).discretisation.stencil_points == 9  # the compact box
     for p in (Problem(g, 1.0), Problem(g, 1.0, order=4), Problem(g, 1.0, coefficient="1 + x")):
         assert p.order == p.discretisation.order
         assert p.fast_diagonalizable == (p.discretisation.fast_solve_obstacle() is None)

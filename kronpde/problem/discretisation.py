@@ -308,6 +308,12 @@ class Discretisation(ABC):
         """Return ``|A|`` in the form of :meth:`apply`, where that is not ``A`` assembled."""
         return None
 
+    @property
+    def stencil_points(self) -> int:
+        """The most entries of a row of the assembled ``A``: ``2 d + 1`` (star) or ``3^d`` (box)."""
+        d = self.grid.dimension
+        return {"star": 2 * d + 1, "box": 3**d}[self.stencil]
+
     def couplings_nonpositive(self) -> bool:
         """Whether every off-diagonal entry of ``A`` is ``<= 0`` (``|A| = 2 diag(A) - A``)."""
         return False

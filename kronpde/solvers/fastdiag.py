@@ -457,8 +457,8 @@ class FastDiag(Method):
     projects = True
     defaults: ClassVar[dict[str, Any]] = {"workers": None, "force_eigh": False, "kernels": "auto"}
     auto_reason = (
-        "auto: the operator is a constant-coefficient Kronecker sum "
-        "(problem.is_kronecker_sum), so fast diagonalization solves it exactly"
+        "auto: the operator is a constant-coefficient Kronecker sum, so fast "
+        "diagonalization solves it exactly"
     )
 
     @classmethod
