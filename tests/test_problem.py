@@ -141,3 +141,12 @@ def test_docstring_examples_run():
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted >= 2, name
         assert result.failed == 0, name
+
+
+def test_a_problem_offers_every_member_of_the_protocol_solvers_type_it_with():
+    from kronpde.problem.protocol import SolvableProblem
+
+    p = Problem(Grid.box([4, 4]), 1.0, coefficient="1 + x")
+    members = [name for name in vars(SolvableProblem) if not name.startswith("_")]
+    assert len(members) > 25
+    assert [name for name in members if not hasattr(p, name)] == []

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
 
     from kronpde.geometry.grid import Grid
+    from kronpde.operators.flux import VariableBox
     from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound
     from kronpde.problem.data import Box, Merge, Nodes
     from kronpde.problem.discretisation import Discretisation
@@ -51,6 +52,11 @@ class SolvableProblem(Protocol):
     @property
     def coefficient(self) -> Any:
         """``k`` as checked (a number, an expression, a callable or an array)."""
+        ...
+
+    @property
+    def order(self) -> int:
+        """The order of accuracy (what an error estimate extrapolates with; not for dispatch)."""
         ...
 
     @property
@@ -130,6 +136,34 @@ class SolvableProblem(Protocol):
 
     def error_bound(self, u: np.ndarray, b: np.ndarray | None = None) -> Certificate:
         """Return the certificate of ``u``."""
+        ...
+
+    def source_nodes(self, box: tuple[slice, ...] | None = None) -> np.ndarray:
+        """Return ``f`` at the points of the field (or a box of them)."""
+        ...
+
+    def check_faces(self) -> None:
+        """Evaluate the data of every face; raise if one is bad."""
+        ...
+
+    def variable_rows(
+        self, box: Box, *, merge: Merge | None = None, keep: bool = True
+    ) -> VariableBox:
+        """Return the flux-form rows of a box of unknowns (the flux form only)."""
+        ...
+
+    def to_nodes(self, u: np.ndarray) -> np.ndarray:
+        """Return the field of a solution on the unknowns."""
+        ...
+
+    def relative_residual(
+        self, u: np.ndarray, b: np.ndarray | None = None, *, work: np.ndarray | None = None
+    ) -> float:
+        """Return ``||b - A u|| / ||b||``."""
+        ...
+
+    def refined(self, factor: int) -> SolvableProblem:
+        """Return the same problem on the grid refined ``factor`` times."""
         ...
 
     def with_shift(self, shift: float) -> SolvableProblem:
