@@ -6,7 +6,7 @@ plain and symmetrised), its diagonal, the right-hand side with the boundary
 data lifted in, the Kronecker structure a fast solve uses where there is one,
 and what the certified error bound needs.  Each scheme is one subclass
 (:mod:`~kronpde.problem.kronecker`, :mod:`~kronpde.problem.compact_scheme`,
-:mod:`~kronpde.problem.flux_form`); :func:`kronpde.problem.choice.discretise`
+:mod:`~kronpde.problem.flux_form`); :func:`kronpde.problem.schemes.discretise`
 picks one when the problem is built.  A new scheme is a new subclass: solvers
 ask it for capabilities, never which class it is.
 """

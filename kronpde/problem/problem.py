@@ -6,7 +6,7 @@ and its discretisation (:class:`~kronpde.problem.discretisation.Discretisation`,
 chosen once by :func:`~kronpde.problem.schemes.discretise`: the Kronecker sum,
 the flux form of a variable ``k`` or the compact fourth-order scheme), which
 gives the operator, the right-hand side and the eigenvalue bound.  Solvers work
-on ``Â y = D b`` with ``Â = D A D^{-1}``, ``D = W^{1/2}`` (``case-format.md``).
+on ``Â y = D b`` with ``Â = D A D^{-1}``, ``D = W^{1/2}`` (``docs/discretisations.md``).
 """
 
 from __future__ import annotations
