@@ -66,6 +66,7 @@ from pyamg.relaxation.smoothing import change_smoothers
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.errors import OptionError, SolverError
+from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.iterative import ConjugateGradient
 
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
@@ -374,7 +375,11 @@ class AMGPreconditioner:
 
     @classmethod
     def from_problem(
-        cls, problem, options: Mapping[str, Any] | None = None, *, fine_operator=None
+        cls,
+        problem: SolvableProblem,
+        options: Mapping[str, Any] | None = None,
+        *,
+        fine_operator: Any = None,
     ) -> AMGPreconditioner:
         """Build the hierarchy on ``problem.operator(symmetric=True)``.
 
@@ -594,7 +599,7 @@ class AMGCG(ConjugateGradient):
         """Return the options as given: pyamg's builder checks them at set-up."""
         return dict(options or {})
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         super().__init__(problem, **options)
         self.backend = AMGPreconditioner.from_problem(
             problem, self.options, fine_operator=self.A_hat
