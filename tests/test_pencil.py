@@ -55,9 +55,13 @@ PROBLEMS = {
     "3d-pure-neumann": ("box", [5, 6, 4], [(N, N), (N, N), (N, N)], 0.0, 1.0),
     "3d-periodic-neumann": ("box", [6, 4, 5], [(P, P), (P, P), (N, N)], 0.0, 1.0),
     "3d-pencil": ("box", [4, 8, 3], [(D, D), (N, N), (P, P)], 0.0, 1.0),
+    "3d-pencil-robin": ("box", [3, 7, 3], [(R, N), (D, R), (P, P)], 0.5, 1.5),
     "3d-cell-stretched": ("cell", [6, 5, 6], [(D, N), (N, N), (P, P)], 0.0, True),
     "3d-order4": ("order4", [6, 7, 5], [(P, P), (N, N), (D, N)], 0.3, 2.0),
 }
+
+#: Problems whose solver is given a new shift (set_shift) after its first solves.
+SHIFTS = {"2d-screened-neumann": 0.0, "3d-mixed": 1.5, "3d-pencil-robin": 0.0}
 
 
 def build(name: str) -> Problem:
@@ -161,9 +165,10 @@ DRIVER = textwrap.dedent(
     import json, sys
     import numpy as np
     from mpi4py import MPI
+    from petsc4py import PETSc
     sys.path.insert(0, {tests!r})
-    from test_pencil import PROBLEMS, build
-    from kronpde import prepare, solve
+    from test_pencil import PROBLEMS, SHIFTS, build
+    from kronpde import Problem, prepare, solve
     from kronpde.solvers.pencil import PencilFastDiag
 
     comm = MPI.COMM_WORLD
@@ -198,6 +203,24 @@ DRIVER = textwrap.dedent(
             s.solve(p.rhs().reshape(shape)[s.local_slices])
             record["projected"] = s.last_projected_norm
             record["projected_serial"] = ref.report.projected_norm
+        if s.decomposition != "one rank":  # a DMDA of the solver's ownership: the same blocks
+            ranges = [np.asarray(r, dtype=PETSc.IntType) for r in s.ownership_ranges()[::-1]]
+            da = PETSc.DMDA().create(
+                dim=len(shape), dof=1, sizes=shape[::-1], proc_sizes=[len(r) for r in ranges],
+                ownership_ranges=ranges, stencil_width=1, comm=PETSc.COMM_WORLD,
+            )
+            owned = tuple(slice(int(lo), int(hi)) for lo, hi in da.getRanges()[::-1])
+            record["dmda_match"] = comm.allreduce(owned == s.local_slices, op=MPI.LAND)
+            da.destroy()
+        if name in SHIFTS:  # a new shift: the eigenvalues again, the layouts kept
+            q = build(name)
+            q = Problem(q.grid, q.source, SHIFTS[name], coefficient=q.coefficient)
+            s.set_shift(SHIFTS[name])
+            u = s.solve(b[s.local_slices])
+            again = prepare(q, "fastdiag").solve(b.ravel()).x.reshape(shape)[s.local_slices]
+            d = float(np.abs(u - again).max(initial=0.0)) / float(np.abs(again).max(initial=1))
+            record["diff_shifted"] = comm.allreduce(d, op=MPI.MAX)
+            record["singular_shifted"] = bool(s.singular)
         if comm.rank == 0:
             count = np.zeros(shape, dtype=int)
             for slices, _ in cover:
@@ -239,6 +262,9 @@ def test_every_problem_agrees_with_serial_fastdiag_under_mpirun(mpi_ready, tmp_p
         assert rec["diff"] <= 1e-10, (name, rec)
         assert rec["diff_random"] <= 1e-10, (name, rec)
         assert rec["covered_once"], (name, rec)
+        assert rec.get("dmda_match", True), (name, rec)
+        if name in SHIFTS:
+            assert rec["diff_shifted"] <= 1e-10, (name, rec)
         if rec["singular"]:
             assert rec["projected"] == pytest.approx(rec["projected_serial"], rel=1e-8), name
     expected = {1: "serial", 2: "slab", 3: "slab", 4: "slab"}[ranks]
@@ -246,15 +272,15 @@ def test_every_problem_agrees_with_serial_fastdiag_under_mpirun(mpi_ready, tmp_p
     assert one_d["decomposition"] == ("serial" if ranks == 1 else "one rank")
     if ranks > 1:
         assert "solved on one rank" in one_d["describe"], one_d
-    pencil = records.pop("3d-pencil")  # 3 x 9 x 3 unknowns: 4 ranks do not fit slabs
-    if ranks == 4:
-        assert (pencil["decomposition"], pencil["dims"], pencil["transposes"]) == (
-            "pencil",
-            [2, 2, 1],
-            2,
-        )
-    else:
-        assert pencil["decomposition"] == expected
+    assert records["2d-screened-neumann"]["singular_shifted"]  # c = 0: pure Neumann
+    assert sum("dmda_match" in rec for rec in records.values()) == len(records)
+    # 3 x 9 x 3 and 4 x 7 x 3 unknowns: 4 ranks do not fit slabs
+    for pencil in (records.pop("3d-pencil"), records.pop("3d-pencil-robin")):
+        if ranks == 4:
+            layout = (pencil["decomposition"], pencil["dims"], pencil["transposes"])
+            assert layout == ("pencil", [2, 2, 1], 2), pencil
+        else:
+            assert pencil["decomposition"] == expected, pencil
     for name, rec in records.items():
         assert rec["decomposition"] == expected, (name, rec)
         assert rec["transposes"] == (0 if ranks == 1 else 1), (name, rec)
