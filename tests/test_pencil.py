@@ -169,7 +169,7 @@ DRIVER = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from test_pencil import PROBLEMS, SHIFTS, build
     from kronpde import Problem, prepare, solve
-    from kronpde.solvers.pencil import PencilFastDiag
+    from kronpde.solvers.pencil import PencilFastDiag, PencilPreconditioner
 
     comm = MPI.COMM_WORLD
     records = {{}}
@@ -187,7 +187,8 @@ DRIVER = textwrap.dedent(
         out = np.empty(s.local_shape)
         s.solve(b[s.local_slices], out=out)
         again = prepare(p, "fastdiag").solve(b.ravel()).x.reshape(shape)[s.local_slices]
-        diff2 = float(np.abs(out - again).max(initial=0.0)) / float(np.abs(again).max(initial=1))
+        max_again = comm.allreduce(float(np.abs(again).max(initial=0.0)), op=MPI.MAX)
+        diff2 = float(np.abs(out - again).max(initial=0.0)) / max_again
         cover = comm.gather((s.local_slices, s.rank), root=0)
         record = dict(
             decomposition=s.decomposition,
@@ -211,7 +212,21 @@ DRIVER = textwrap.dedent(
             )
             owned = tuple(slice(int(lo), int(hi)) for lo, hi in da.getRanges()[::-1])
             record["dmda_match"] = comm.allreduce(owned == s.local_slices, op=MPI.LAND)
-            da.destroy()
+            # as PETSc's preconditioner (KSP preonly: one application) on the DMDA's vectors
+            x, y = da.createGlobalVec(), da.createGlobalVec()
+            x.getArray()[:] = b[s.local_slices].ravel()
+            mat = da.createMatrix()
+            mat.assemble()
+            ksp = PETSc.KSP().create(comm=PETSc.COMM_WORLD)
+            ksp.setOperators(mat)
+            ksp.setType("preonly")
+            ksp.getPC().setType("python")
+            ksp.getPC().setPythonContext(PencilPreconditioner(s))
+            ksp.solve(x, y)
+            d = np.abs(y.getArray(readonly=True).reshape(s.local_shape) - again).max(initial=0)
+            record["diff_pc"] = comm.allreduce(float(d), op=MPI.MAX) / max_again
+            for obj in (ksp, mat, x, y, da):
+                obj.destroy()
         if name in SHIFTS:  # a new shift: the eigenvalues again, the layouts kept
             q = build(name)
             q = Problem(q.grid, q.source, SHIFTS[name], coefficient=q.coefficient)
@@ -263,6 +278,7 @@ def test_every_problem_agrees_with_serial_fastdiag_under_mpirun(mpi_ready, tmp_p
         assert rec["diff_random"] <= 1e-10, (name, rec)
         assert rec["covered_once"], (name, rec)
         assert rec.get("dmda_match", True), (name, rec)
+        assert rec.get("diff_pc", 0.0) <= 1e-10, (name, rec)
         if name in SHIFTS:
             assert rec["diff_shifted"] <= 1e-10, (name, rec)
         if rec["singular"]:

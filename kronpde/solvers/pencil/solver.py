@@ -168,6 +168,11 @@ class PencilFastDiag:
         return self._layouts[0].shape
 
     @property
+    def local_size(self) -> int:
+        """Return the number of unknowns in this rank's block."""
+        return math.prod(self.local_shape)
+
+    @property
     def transposes(self) -> int:
         """All-to-all transposes per solve (each way: twice this many calls)."""
         return len(self._transfers)
