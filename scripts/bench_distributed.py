@@ -17,13 +17,14 @@ script:
 Columns: the median time of a solve (``--repeats`` after one warm-up; under MPI
 the slowest rank's, between barriers), its ratio to the anchor's, the share of
 it spent in the all-to-all transposes (the largest rank's), and the peak
-resident memory (``ru_maxrss``) of the largest rank with its ratio to the
-anchor process's.  A last solve of one eigenvector (a product of sines, whose
-solution is ``b / λ``) checks every run's answer; its relative error is
-printed under the table.  The problems are built with ``check=False``: a
-checked :class:`~kronpde.Problem` evaluates ``f`` on every unknown, a whole-grid
-array on each rank.  BLAS threads are 1; Open MPI ranks wait by yielding their
-core (``mpi_yield_when_idle``), as the test suite runs them.
+resident memory (``ru_maxrss``, read before the check below) of the largest
+rank with its ratio to the anchor process's.  A last solve of one eigenvector
+(a product of sines, whose solution is ``b / λ``) checks every run's answer;
+its relative error is printed under the table.  The problems are built with
+``check=False``: a checked :class:`~kronpde.Problem` evaluates ``f`` on every
+unknown, a whole-grid array on each rank.  BLAS threads are 1; Open MPI ranks
+wait by yielding their core (``mpi_yield_when_idle``), as the test suite runs
+them.  On a machine that other work shares the times are noisy: run it twice.
 
 Usage::
 
@@ -85,6 +86,7 @@ def run_serial(cells: int, workers: int, repeats: int) -> dict:
         t0 = time.perf_counter()
         solver.solve(b, out=u)
         times.append(time.perf_counter() - t0)
+    peak = _peak_mib()  # before the check's temporaries
     full = tuple(slice(0, n) for n in shape)
     b[...], lam = _eigenvector(shape, full)
     solver.solve(b, out=u)
@@ -92,7 +94,7 @@ def run_serial(cells: int, workers: int, repeats: int) -> dict:
     return {
         "time": statistics.median(times[1:]),
         "share": 0.0,
-        "peak": _peak_mib(),
+        "peak": peak,
         "error": error,
         "layout": "-",
         "workers": workers,
@@ -118,11 +120,11 @@ def run_ranks(cells: int, workers: int, repeats: int) -> dict | None:
         elapsed = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
         times.append(elapsed)
         shares.append(comm.allreduce(solver.timings["transpose"], op=MPI.MAX) / elapsed)
+    peak = comm.allreduce(_peak_mib(), op=MPI.MAX)  # before the check's temporaries
     b[...], lam = _eigenvector(solver.shape, solver.local_slices)
     solver.solve(b, out=u)
     diff = comm.allreduce(float(np.abs(u - b / lam).max(initial=0.0)), op=MPI.MAX)
     error = diff * lam / comm.allreduce(float(np.abs(b).max(initial=0.0)), op=MPI.MAX)
-    peak = comm.allreduce(_peak_mib(), op=MPI.MAX)
     layout = f"{solver.decomposition} {'x'.join(map(str, solver.dims))}"
     solver.close()
     if comm.rank:
