@@ -54,7 +54,7 @@ if [ "$installed" = "$VERSION" ]; then
     say "mpi4py-fft: $installed is installed"
 else
     [ -z "$installed" ] || say "mpi4py-fft: replacing $installed"
-    say "mpi4py-fft: building $VERSION against FFTW (about 30 s the first time)"
+    say "mpi4py-fft: building $VERSION against FFTW (about 40 s the first time)"
     if ! "$PYTHON" -m pip install --quiet "mpi4py-fft==$VERSION"; then
         # no index for the isolated build's requirements: build with what is installed
         say "mpi4py-fft: the isolated build failed; building with the installed Cython"

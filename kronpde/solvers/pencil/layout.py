@@ -18,6 +18,12 @@ has been whole once.  Blocks are split as evenly as possible, the first
   square as the extents allow; layouts ``(p0, p1, 1)``, ``(p0, 1, p1)``,
   ``(1, p0, p1)``: the last, middle and first axis whole in turn, two transposes.
 
+Traffic: a transpose within a sub-communicator of ``q`` ranks sends the part
+of a rank's block that the others own, ``8 (N/P) (q - 1)/q`` bytes per rank
+(``N`` unknowns, float64), and a solve runs each transpose there and back:
+``16 (N/P) (P - 1)/P`` bytes per rank and solve on slabs (``q = P``),
+``16 (N/P) ((p0 - 1)/p0 + (p1 - 1)/p1)`` on pencils, about twice a slab's.
+
 The first layout is the one the caller's blocks are in.  Its process grid is
 laid out in rank order with the last axis fastest (an MPI Cartesian
 communicator without reordering): with kronpde's axis 0 as PETSc's ``z``, that
@@ -50,7 +56,7 @@ INSTALL_HINT = (
     "the distributed fast solve needs mpi4py-fft (its pencil transposes), which is not "
     "installed in this Python environment; install it with `bash scripts/install-mpi4py-fft.sh` "
     "from the kronpde repository (after scripts/install-petsc.sh, which installs mpi4py): pip "
-    "builds mpi4py-fft 2.0.6 against FFTW (Debian's libfftw3-dev) in about 30 s"
+    "builds mpi4py-fft 2.0.6 against FFTW (Debian's libfftw3-dev) in about 40 s"
 )
 
 
