@@ -21,10 +21,17 @@ from kronpde.geometry.grid import Axis
 from kronpde.operators.matmul import matmul_axis
 from kronpde.operators.stencils import AxisEigenpairs, AxisOperator
 
-__all__ = ["GEMM_MIN_N", "GEMM_PRIME_RATIO", "AxisPlan", "TransformPlan", "plan_axis"]
+__all__ = [
+    "GEMM_MIN_N",
+    "GEMM_PRIME_RATIO",
+    "REAL_TRANSFORMS",
+    "AxisPlan",
+    "TransformPlan",
+    "plan_axis",
+]
 
 #: Closed-form methods: (forward, inverse) scipy.fft functions, type, round-trip factor.
-_REAL_TRANSFORMS = {
+REAL_TRANSFORMS = {
     "dst1": (scipy.fft.dstn, scipy.fft.idstn, 1),
     "dct1": (scipy.fft.dctn, scipy.fft.idctn, 1),
     "dst3": (scipy.fft.dstn, scipy.fft.idstn, 3),
@@ -164,7 +171,7 @@ class TransformPlan:
         self.fft_axes = tuple(i for i, p in enumerate(plans) if transform[i] and p.method == "fft")
         groups: dict[str, list[int]] = {}
         for i, p in enumerate(plans):
-            if transform[i] and p.method in _REAL_TRANSFORMS:
+            if transform[i] and p.method in REAL_TRANSFORMS:
                 groups.setdefault(p.method, []).append(i)
         self.real_groups = tuple((m, tuple(ax)) for m, ax in groups.items())
         # layout of the spectral array: the last periodic axis holds n//2 + 1 modes
@@ -191,7 +198,7 @@ class TransformPlan:
             return float(p.forward[null] @ ones)
         if p.method == "fft":
             return float(p.eig.n)
-        fwd, _, typ = _REAL_TRANSFORMS[p.method]
+        fwd, _, typ = REAL_TRANSFORMS[p.method]
         return float(fwd(ones, type=typ, norm="backward")[null])
 
     def spectral_eigenvalues(self, i: int) -> np.ndarray:
@@ -232,7 +239,7 @@ class TransformPlan:
     def _real_transforms(self, x: np.ndarray, inverse: bool) -> None:
         """DST/DCT along their axes, in place, unscaled (the scale is folded into ``1/Λ``)."""
         for method, axes in self.real_groups:
-            fwd, inv, typ = _REAL_TRANSFORMS[method]
+            fwd, inv, typ = REAL_TRANSFORMS[method]
             func = inv if inverse else fwd
             norm = "forward" if inverse else "backward"  # both unscaled
             y = func(x, type=typ, axes=axes, norm=norm, overwrite_x=True, workers=self.workers)

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.fft
 
 from kronpde.operators.matmul import matmul_axis
-from kronpde.solvers.fastdiag import _REAL_TRANSFORMS, _AxisPlan
+from kronpde.solvers.fastdiag_axes import REAL_TRANSFORMS, AxisPlan
 
 __all__ = ["AxisStep"]
 
@@ -32,15 +32,15 @@ class AxisStep:
 
     Parameters
     ----------
-    plan : _AxisPlan
-        The serial solver's plan of the axis (:func:`kronpde.solvers.fastdiag._plan_axis`).
+    plan : AxisPlan
+        The serial solver's plan of the axis (:func:`kronpde.solvers.fastdiag.plan_axis`).
     axis : int
         The axis of the N-D blocks it acts along (whole on this rank).
     workers : int
         Threads of ``scipy.fft``.
     """
 
-    def __init__(self, plan: _AxisPlan, axis: int, workers: int):
+    def __init__(self, plan: AxisPlan, axis: int, workers: int):
         self.plan = plan
         self.axis = axis
         self.workers = workers
@@ -67,7 +67,7 @@ class AxisStep:
         elif self.kind == "real":
             if dst is not src:
                 np.copyto(dst, src)
-            fwd, inv, typ = _REAL_TRANSFORMS[self.plan.method]
+            fwd, inv, typ = REAL_TRANSFORMS[self.plan.method]
             func = inv if inverse else fwd
             norm = "forward" if inverse else "backward"  # both unscaled
             y = func(

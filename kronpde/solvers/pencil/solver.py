@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from kronpde.errors import SolverError
-from kronpde.solvers.fastdiag import FastDiag, _plan_axis
+from kronpde.solvers.fastdiag import FastDiag
+from kronpde.solvers.fastdiag_axes import plan_axis
 from kronpde.solvers.pencil.layout import (
     Layout,
     build_layouts,
@@ -120,7 +121,7 @@ class PencilFastDiag:
         self.rank = 0 if comm is None else comm.Get_rank()
         axes = problem.grid.axes
         self._plans = tuple(
-            _plan_axis(op, axes[i], force_eigh, kernels)
+            plan_axis(op, axes[i], force_eigh, kernels)
             for i, op in enumerate(problem.axis_operators)
         )
         self.shape = tuple(p.eig.n for p in self._plans)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from kronpde.errors import SolverError
-from kronpde.solvers.fastdiag import _AxisPlan
+from kronpde.solvers.fastdiag_axes import AxisPlan
 
 __all__ = ["CHUNK", "Spectrum"]
 
@@ -36,7 +36,7 @@ class Spectrum:
 
     Parameters
     ----------
-    plans : sequence of _AxisPlan
+    plans : sequence of AxisPlan
         The axis plans, axis 0 first.
     scheme : object or None
         The fourth-order combination (``combine(eigenvalues, shift)``), or None
@@ -50,7 +50,7 @@ class Spectrum:
 
     def __init__(
         self,
-        plans: Sequence[_AxisPlan],
+        plans: Sequence[AxisPlan],
         scheme: Any,
         start: Sequence[int],
         shape: Sequence[int],
