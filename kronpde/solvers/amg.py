@@ -57,7 +57,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyamg
@@ -65,6 +65,7 @@ import scipy.sparse as sp
 from pyamg.relaxation.smoothing import change_smoothers
 from scipy.sparse.linalg import LinearOperator
 
+from kronpde._checks import is_count, option_message
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.iterative import ConjugateGradient
@@ -77,6 +78,7 @@ except ImportError:  # pragma: no cover - depends on the scipy version
 __all__ = [
     "AMGCG",
     "AMG_KINDS",
+    "AMG_PRECONDITIONERS",
     "CYCLES",
     "SINGULAR_COARSE_SOLVER",
     "AMGPreconditioner",
@@ -93,6 +95,10 @@ AMG_KINDS = {
 
 #: Cycles usable inside CG (AMLI is nonlinear and needs flexible GMRES); "auto" picks W or V.
 CYCLES = ("auto", "V", "W", "F")
+
+#: How the cycle is applied (option ``preconditioner``): kronpde's allocation-free
+#: :class:`MultigridCycle`, or pyamg's ``ml.aspreconditioner``.
+AMG_PRECONDITIONERS = ("kronpde", "pyamg")
 
 #: ``cycle="auto"`` takes the W-cycle when every level has at least this many
 #: times the unknowns of the next (its work is then at most 3x the finest level's).
@@ -442,30 +448,21 @@ class AMGPreconditioner:
         opts = dict(options or {})
         kind = opts.pop("kind", "sa")
         if not isinstance(kind, str) or kind.lower() not in AMG_KINDS:
-            msg = (
-                f"amg-cg: option kind={kind!r} is not a hierarchy kind; "
-                f"choose one of {', '.join(repr(k) for k in AMG_KINDS)}"
-            )
+            msg = option_message(AMGCG.name, "kind", kind, AMG_KINDS, "the hierarchy kinds")
             raise OptionError(msg)
         kind = {"smoothed_aggregation": "sa", "ruge_stuben": "rs"}.get(kind.lower(), kind.lower())
         builder = AMG_KINDS[kind]
         cycle = opts.pop("cycle", "auto")
         if not isinstance(cycle, str) or cycle.upper() not in {c.upper() for c in CYCLES}:
-            msg = (
-                f"amg-cg: option cycle={cycle!r} is not usable inside CG; choose one of "
-                f"{', '.join(repr(c) for c in CYCLES)} (AMLI needs flexible GMRES)"
-            )
+            note = "the cycles usable inside CG; AMLI needs flexible GMRES"
+            msg = option_message(AMGCG.name, "cycle", cycle, CYCLES, note)
             raise OptionError(msg)
         cycle = "auto" if cycle.lower() == "auto" else cycle.upper()
         precond = opts.pop("preconditioner", "kronpde")
-        if precond not in ("kronpde", "pyamg"):
-            msg = (
-                f"amg-cg: option preconditioner={precond!r} is not known; choose 'kronpde' "
-                "(the allocation-free cycle) or 'pyamg' (ml.aspreconditioner)"
-            )
-            raise OptionError(msg)
+        note = "kronpde: the allocation-free cycle, pyamg: ml.aspreconditioner"
+        AMGCG.check_choice("preconditioner", precond, note)
         seed = opts.pop("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        if not is_count(seed):
             msg = f"amg-cg: option seed={seed!r} must be an integer >= 0"
             raise OptionError(msg)
 
@@ -592,6 +589,11 @@ class AMGCG(ConjugateGradient):
     """
 
     name = "amg-cg"
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "kind": tuple(AMG_KINDS),  # in any case: "SA" is "sa"
+        "cycle": CYCLES,  # in any case: "v" is "V"
+        "preconditioner": AMG_PRECONDITIONERS,
+    }
     auto_reason = "auto: the operator is not a Kronecker sum, so AMG-preconditioned CG"
 
     @classmethod

@@ -54,6 +54,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from kronpde._checks import is_real
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.method import Method
@@ -334,23 +335,15 @@ class DirectSolver:
 
 
 def _check_options(max_memory: object, permc_spec: object) -> None:
-    if (
-        max_memory is not None
-        and max_memory != "auto"
-        and (
-            isinstance(max_memory, bool)
-            or not isinstance(max_memory, (int, float, np.integer, np.floating))
-            or not max_memory > 0
-        )
+    if max_memory is not None and max_memory != "auto" and not (
+        is_real(max_memory) and max_memory > 0
     ):
         msg = (
             f"direct: option max_memory must be a number of bytes > 0, 'auto' or None, got "
             f"{max_memory!r}"
         )
         raise OptionError(msg)
-    if permc_spec not in PERMC_SPECS:
-        msg = f"direct: option permc_spec={permc_spec!r} is not one of {', '.join(PERMC_SPECS)}"
-        raise OptionError(msg)
+    Direct.check_choice("permc_spec", permc_spec)
 
 
 def memory_verdict(problem: SolvableProblem, max_memory: float | str | None = "auto") -> str:
@@ -405,6 +398,7 @@ class Direct(Method):
         "max_memory": "auto",
         "permc_spec": "auto",
     }
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"permc_spec": PERMC_SPECS}
 
     @classmethod
     def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:

@@ -51,7 +51,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
-from kronpde.solvers.fastdiag import FastDiagSolver
+from kronpde.solvers.fastdiag import KERNELS, FastDiagSolver
 from kronpde.solvers.iterative import ConjugateGradient
 
 if TYPE_CHECKING:
@@ -167,12 +167,7 @@ class FastDiagPreconditioner(LinearOperator):
         (True, True)
         """
         t0 = time.perf_counter()
-        if approximation not in APPROXIMATIONS:
-            msg = (
-                f"fastdiag-cg: option approximation={approximation!r} is not one of "
-                f"{', '.join(repr(a) for a in APPROXIMATIONS)}"
-            )
-            raise OptionError(msg)
+        FastDiagCG.check_choice("approximation", approximation)
         structure = _reference(problem)  # at order 4: the separable compact operator
         k_ref = structure.coefficient
         try:
@@ -233,6 +228,10 @@ class FastDiagCG(ConjugateGradient):
         "approximation": "mean",
         "workers": None,
         "kernels": "auto",
+    }
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "approximation": APPROXIMATIONS,
+        "kernels": KERNELS,
     }
     auto_reason = (
         "auto: the coefficient k varies in space, so the operator is not a Kronecker sum; "

@@ -14,7 +14,9 @@ A method is one class (a subclass of :class:`Method`), registered by name in
   cannot (False: the driver prepares it again);
 * :meth:`Method.refusal` says, without preparing anything, whether it accepts a
   problem and why not (``kronpde check`` asks it);
-* :attr:`Method.defaults` declares its options and their defaults.
+* :attr:`Method.defaults` declares its options and their defaults, and
+  :attr:`Method.choices` the allowed values of those that take one of a few
+  (:meth:`Method.check_choice` checks a value against them).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from kronpde.solvers.arguments import check_option_keys
+from kronpde.solvers.arguments import check_choice, check_option_keys
 from kronpde.solvers.report import Outcome
 
 if TYPE_CHECKING:
@@ -50,6 +52,9 @@ class Method:
         ``b`` (``check=False``).
     defaults : dict
         The options and their defaults.
+    choices : dict
+        For each option that takes one of a few values, those values (a
+        tuple); :meth:`check_choice` raises the one message for another value.
     auto_reason : str
         Why ``"auto"`` picks this method when it does.
     options : dict
@@ -65,6 +70,7 @@ class Method:
     iterative: ClassVar[bool] = False
     projects: ClassVar[bool] = False
     defaults: ClassVar[Mapping[str, Any]] = {}
+    choices: ClassVar[Mapping[str, tuple[Any, ...]]] = {}
     auto_reason: ClassVar[str] = ""
 
     options: dict[str, Any]
@@ -88,6 +94,16 @@ class Method:
         options = dict(options or {})
         check_option_keys(cls.name, options, tuple(cls.defaults))
         return {**cls.defaults, **options}
+
+    @classmethod
+    def check_choice(cls, option: str, value: Any, note: str = "") -> None:
+        """Raise an :class:`~kronpde.errors.OptionError` unless ``value`` is in :attr:`choices`.
+
+        The message names the method, the option, its allowed values (and
+        ``note`` on them) and the value given
+        (:func:`kronpde._checks.option_message`).
+        """
+        check_choice(cls.name, option, value, cls.choices[option], note)
 
     def solve(
         self,
