@@ -1,53 +1,10 @@
 """Algebraic multigrid (pyamg) as a preconditioner for kronpde's conjugate gradient.
 
 :class:`AMGPreconditioner` builds a pyamg hierarchy once on the symmetric
-operator ``Â = D A D^{-1}`` of a :class:`~kronpde.Problem` and applies one
-multigrid cycle per call; :func:`kronpde.solvers.cg.cg` uses it as ``M``.
-Build once, apply many times: a time-stepping code prepares it once and solves
-every step with it.
-
-What is tuned, and why (``scripts/bench_solvers.py`` measures each point):
-
-* **The cycle** (:class:`MultigridCycle`).  pyamg's ``ml.aspreconditioner()``
-  runs ``ml.solve(b, maxiter=1)``, which computes ``||b - A x||`` before and
-  after the cycle (two extra products with the finest matrix per application)
-  and allocates every vector of every level anew.  The cycle here is the same
-  arithmetic (the hierarchy's own smoothers, restriction, prolongation and
-  coarse solver, in the same order), with work vectors allocated once,
-  ``x += P x_c`` accumulated in place by the CSR kernel, and the finest
-  residual computed matrix-free.  ``options={"preconditioner": "pyamg"}``
-  selects ``ml.aspreconditioner(cycle)`` instead.
-* **The storage.**  Smoothed aggregation stores the coarse operators and the
-  transfer operators as BSR with 1x1 blocks; they are converted to CSR once
-  (the smoothers are set up again on the CSR matrices, reusing the cached
-  spectral radii), which the point kernels run faster on.
-* **The prolongation smoother.**  pyamg's default Jacobi prolongation smoother
-  estimates ``rho(D^{-1} A)`` with a restarted Arnoldi process (up to 90
-  products and a full orthogonalisation) on every level: most of the set-up
-  time on the finest level.  Here the finest level uses pyamg's ``"local"``
-  weighting (a Gershgorin bound per row, which for these M-matrix stencils is
-  the spectral radius up to ``O(h^2)``) and the coarser levels keep the
-  Arnoldi estimate.  Passing ``smooth=...`` in the options restores any choice.
-* **The cycle type.**  ``cycle="auto"`` (the default) takes the W-cycle when
-  every level has at least 3x fewer unknowns than the one above (smoothed
-  aggregation: 6 to 25x), where it costs about 1.3 V-cycles and keeps the
-  iterations at 6 to 7 from 511² to 2047² unknowns (V: 9 to 15); Ruge-Stuben
-  coarsens by about 2x and keeps the V-cycle.
-* **Reproducibility.**  The Arnoldi estimates start from
-  ``numpy.random.rand``; the hierarchy is built under a fixed seed, with the
-  caller's global random state saved and restored, so iteration counts repeat
-  from run to run.
-
-Singular problems (pure Neumann/periodic, ``c = 0``): the near-null space
-handed to pyamg is the exact null vector ``B = D·1 / ||D·1||`` of ``Â``, so
-every coarse operator is singular too, with a null vector known only to
-rounding (``||A_c B_c|| ~ 1e-14 ||A_c||``).  pyamg's default pseudo-inverse
-(relative cut-off ``n·eps``) would keep that tiny singular value and multiply
-its direction by ``1e14``; the default coarse solver of a singular problem is
-therefore ``("pinv", {"rtol": 1e-9})``, which drops it.  A coarse solver that
-fails there (``"splu"`` on an exactly singular matrix) is caught when the
-preconditioner is built and reported as a :class:`~kronpde.errors.SolverError`
-naming ``coarse_solver``.
+operator ``Â = D A D^{-1}`` of a problem and applies one cycle per call
+(:class:`MultigridCycle`, allocation-free); :class:`AMGCG` is the ``"amg-cg"``
+method.  ``docs/preconditioners.md`` says what is tuned and why, and how a
+singular problem's coarse levels are solved.
 """
 
 from __future__ import annotations
@@ -104,13 +61,13 @@ AMG_PRECONDITIONERS = ("kronpde", "pyamg")
 #: times the unknowns of the next (its work is then at most 3x the finest level's).
 W_CYCLE_MIN_COARSENING = 3.0
 
-#: Coarse solver of singular problems (module docstring).
+#: Coarse solver of singular problems (``docs/preconditioners.md``).
 SINGULAR_COARSE_SOLVER = ("pinv", {"rtol": 1e-9})
 
 #: The options this module reads itself; every other key goes to pyamg.
 OWN_OPTIONS = ("kind", "cycle", "preconditioner", "seed")
 
-#: kronpde's default prolongation smoother for smoothed aggregation (module docstring).
+#: kronpde's default prolongation smoother for smoothed aggregation (``docs/preconditioners.md``).
 DEFAULT_SA_SMOOTH = [
     ("jacobi", {"omega": 4.0 / 3.0, "weighting": "local"}),
     ("jacobi", {"omega": 4.0 / 3.0}),

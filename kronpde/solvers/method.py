@@ -1,22 +1,16 @@
-"""The interface every method implements.
+"""The interface every method implements: :class:`Method`.
 
-A method is one class (a subclass of :class:`Method`), registered by name in
-:mod:`kronpde.solvers.registry`:
+A method is one subclass, registered by name in :mod:`kronpde.solvers.registry`:
 
-* built from a :class:`~kronpde.Problem` and keyword options (``Method(problem,
-  **options)``: the set-up, done once);
+* ``Method(problem, **options)`` does the set-up, once;
 * ``solve(b, out=None, ...)`` returns an :class:`~kronpde.solvers.report.Outcome`
-  (the unknowns and what the method knows of them, e.g. the certificate of the
-  algebraic error if it computed one);
+  (the unknowns, and e.g. the certificate of the algebraic error if computed);
 * ``describe()`` is the sentence the report adds about how it ran;
-* ``set_shift(problem)`` takes the same problem with another shift ``c``
-  without a new set-up where the method allows it (True), or says that it
-  cannot (False: the driver prepares it again);
-* :meth:`Method.refusal` says, without preparing anything, whether it accepts a
-  problem and why not (``kronpde check`` asks it);
+* ``set_shift(problem)`` takes another shift ``c`` without a new set-up where it
+  can (True), or says that it cannot (False: the driver prepares it again);
+* :meth:`Method.refusal` says, preparing nothing, whether it accepts a problem;
 * :attr:`Method.defaults` declares its options and their defaults, and
-  :attr:`Method.choices` the allowed values of those that take one of a few
-  (:meth:`Method.check_choice` checks a value against them).
+  :attr:`Method.choices` the allowed values of those that take one of a few.
 """
 
 from __future__ import annotations
