@@ -153,8 +153,9 @@ class FastDiagSolver:
     Raises
     ------
     ValueError
-        If ``ops`` is empty, ``axes`` does not match it, or ``shift`` is not
-        finite.
+        If ``ops`` is empty, ``axes`` does not match it, ``workers`` is not a
+        positive integer, or ``shift`` is not finite; for another ``kernels``
+        an :class:`~kronpde.errors.OptionError` (a ``ValueError``).
     SolverError
         If an operator cannot be diagonalised (not symmetric in the weighted
         inner product) or ``A`` is singular beyond the constant null space.
