@@ -20,10 +20,7 @@ def _problem(method: str) -> Problem:
 
 
 DECLARED = [
-    (name, option)
-    for name in METHODS
-    if name != "auto"
-    for option in method_class(name).choices
+    (name, option) for name in METHODS if name != "auto" for option in method_class(name).choices
 ]
 
 

@@ -300,8 +300,10 @@ class DirectSolver:
 
 
 def _check_options(max_memory: object, permc_spec: object) -> None:
-    if max_memory is not None and max_memory != "auto" and not (
-        is_real(max_memory) and max_memory > 0
+    if (
+        max_memory is not None
+        and max_memory != "auto"
+        and not (is_real(max_memory) and max_memory > 0)
     ):
         msg = (
             f"direct: option max_memory must be a number of bytes > 0, 'auto' or None, got "
