@@ -1,4 +1,4 @@
-"""The argument checks every solve shares: vectors of unknowns, ``out=`` arrays, option names."""
+"""The argument checks every solve shares: vectors of unknowns, ``out=`` arrays, options."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from kronpde._checks import option_message
 from kronpde.errors import OptionError
 
-__all__ = ["check_option_keys", "check_vector", "out_array", "unknowns"]
+__all__ = ["check_choice", "check_option_keys", "check_vector", "out_array", "unknowns"]
 
 
 def _shaped(v: object, n: int, shape: tuple[int, ...], name: str) -> np.ndarray:
@@ -88,4 +89,24 @@ def check_option_keys(method: str, options: Mapping[str, Any], allowed: Sequence
             f"{', '.join(repr(k) for k in unknown)}; the options of {method!r} are "
             f"{', '.join(allowed) if allowed else '(none)'}"
         )
+        raise OptionError(msg)
+
+
+def check_choice(
+    owner: str, option: str, value: object, choices: Sequence[Any], note: str = ""
+) -> None:
+    """Raise an :class:`~kronpde.errors.OptionError` if ``value`` is not one of ``choices``.
+
+    The message is :func:`kronpde._checks.option_message`'s (``note`` included).
+
+    Examples
+    --------
+    >>> check_choice("cg", "jacobi", "auto", ("auto", True, False))
+    >>> check_choice("cg", "jacobi", "yes", ("auto", True, False))
+    Traceback (most recent call last):
+        ...
+    kronpde.errors.OptionError: cg: option jacobi must be one of auto, True, False; got jacobi='yes'
+    """
+    if value not in choices:
+        msg = option_message(owner, option, value, choices, note)
         raise OptionError(msg)

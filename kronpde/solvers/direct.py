@@ -1,46 +1,11 @@
 """Sparse direct solution: one SuperLU factorisation of ``Â``, reused for every right-hand side.
 
-:class:`DirectSolver` factors the symmetric operator ``Â = D A D^{-1}`` once
-(``scipy.sparse.linalg.splu`` with the minimum-degree ordering of ``Â + Âᵀ``
-and SuperLU's symmetric mode, which on these grids fills about half as much as
-the default COLAMD ordering) and solves ``A u = b`` as ``u = D^{-1} Â^{-1} D b``.
-
-Singular problems (pure Neumann/periodic, ``c = 0``): one unknown is pinned
-(its row and column of ``Â`` replaced by the identity's, its right-hand side
-set to zero), which leaves a nonsingular symmetric matrix; the solution of the
-projected data (``b`` minus its trapezoid-weighted mean, see
-:meth:`kronpde.Problem.project_rhs`) is then shifted to zero weighted mean.
-Pinning keeps the sparsity (a bordered system would add a dense row and column).
-
-Memory.  Before anything is assembled, :func:`estimate_factor_bytes` predicts
-the size of the factors from the grid alone, and the solver refuses (a
-:class:`~kronpde.errors.SolverError` naming the estimate) where it exceeds
-``max_memory``.  The model was calibrated here on ``splu`` with this ordering
-(``L.nnz + U.nnz`` and the growth of the resident set):
-
-* 1-D: ``4 N`` entries (tridiagonal);
-* 2-D: ``min(4 N log2 N, 2 N (b + 2))`` with ``b`` the shorter side (the fill
-  was ``3.1`` to ``3.9 N log2 N`` from 255² to 1023² unknowns);
-* 3-D with sides ``a >= b >= c``: ``1.3 N s^0.86`` where
-  ``s = sqrt(b c N^(2/3))`` (for a cube ``s = n^2``; 0 to 8 % over the fill on
-  cubes of 15³ to 47³ unknowns, 20 to 60 % over on flat or long boxes);
-* bytes ``= 14 x entries + 300 x N`` (values, indices, supernode and work
-  arrays; measured 11 to 17 bytes per entry);
-* the fourth-order scheme's 9-point (2-D) and 19-point (3-D) stencils fill
-  more: the entries (box stencils) are multiplied by :data:`STENCIL_FILL` (1.5 in 2-D, 4.5
-  in 3-D; measured 0.96 to 1.31 and 2.7 to 3.7 times the second-order model on
-  127² to 511 x 255 and 15³ to 47³ unknowns, the ratio growing slowly with
-  size in 3-D).
-
-The default ``max_memory="auto"`` is half the memory the system reports as
-available when the check runs (:func:`available_memory`: ``MemAvailable`` of
-``/proc/meminfo`` on Linux, ``os.sysconf`` elsewhere), or
-:data:`DEFAULT_MAX_MEMORY` (2 GiB) where the system reports nothing: so whether
-``direct`` accepts a large 3-D grid depends on the machine and its load, and the
-refusal says which limit it applied.  A number of bytes (or None, no limit) in
-the options always wins.  With 2 GiB it admits 1023² and 47³ unknowns and
-refuses the 3-D grids beyond about 52³ cells, which would take gigabytes and
-minutes.
+:class:`DirectSolver` factors ``Â = D A D^{-1}`` (a singular problem with one
+unknown pinned); :func:`estimate_factor_bytes` predicts the factors' memory from
+the grid alone so that a too large problem is refused before anything is
+assembled (``max_memory``); :class:`Direct` is the ``"direct"`` method.
+``docs/direct-solver.md`` gives the ordering, the pinning and the calibrated
+memory model.
 """
 
 from __future__ import annotations
@@ -54,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from kronpde._checks import is_real
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.method import Method
@@ -135,7 +101,7 @@ _BYTES_PER_UNKNOWN = 300.0
 
 #: Factor on the estimated fill, per stencil (:attr:`Discretisation.stencil
 #: <kronpde.problem.discretisation.Discretisation>`) and dimension: the 9- and 19-point
-#: rows of the fourth-order scheme fill more than the star's (module docstring).
+#: rows of the fourth-order scheme fill more than the star's (``docs/direct-solver.md``).
 STENCIL_FILL = {"box": {1: 1.0, 2: 1.5, 3: 4.5}}
 
 #: The box stencil's factors (the compact fourth-order scheme's operator).
@@ -156,7 +122,7 @@ def estimate_fill(shape: tuple[int, ...], stencil: str = "star") -> float:
     Returns
     -------
     float
-        The model of the module docstring (calibrated on SuperLU with the
+        The model of ``docs/direct-solver.md`` (calibrated on SuperLU with the
         ``MMD_AT_PLUS_A`` ordering; it errs on the large side).
 
     Examples
@@ -337,20 +303,14 @@ def _check_options(max_memory: object, permc_spec: object) -> None:
     if (
         max_memory is not None
         and max_memory != "auto"
-        and (
-            isinstance(max_memory, bool)
-            or not isinstance(max_memory, (int, float, np.integer, np.floating))
-            or not max_memory > 0
-        )
+        and not (is_real(max_memory) and max_memory > 0)
     ):
         msg = (
             f"direct: option max_memory must be a number of bytes > 0, 'auto' or None, got "
             f"{max_memory!r}"
         )
         raise OptionError(msg)
-    if permc_spec not in PERMC_SPECS:
-        msg = f"direct: option permc_spec={permc_spec!r} is not one of {', '.join(PERMC_SPECS)}"
-        raise OptionError(msg)
+    Direct.check_choice("permc_spec", permc_spec)
 
 
 def memory_verdict(problem: SolvableProblem, max_memory: float | str | None = "auto") -> str:
@@ -405,6 +365,7 @@ class Direct(Method):
         "max_memory": "auto",
         "permc_spec": "auto",
     }
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"permc_spec": PERMC_SPECS}
 
     @classmethod
     def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:

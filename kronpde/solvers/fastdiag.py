@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from kronpde._checks import is_count, is_real
 from kronpde.errors import OptionError, SolverError
 from kronpde.geometry.grid import Axis
 from kronpde.operators.stencils import AxisOperator
@@ -28,7 +29,10 @@ from kronpde.solvers.fastdiag_axes import TransformPlan, plan_axis
 from kronpde.solvers.method import Method
 from kronpde.solvers.result import Outcome
 
-__all__ = ["FastDiag", "FastDiagSolver"]
+__all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]
+
+#: The values of option ``kernels``: how the axes transform (:class:`FastDiagSolver`).
+KERNELS = ("auto", "transform", "gemm")
 
 
 class _KroneckerSum:
@@ -149,8 +153,9 @@ class FastDiagSolver:
     Raises
     ------
     ValueError
-        If ``ops`` is empty, ``axes`` does not match it, or ``shift`` is not
-        finite.
+        If ``ops`` is empty, ``axes`` does not match it, ``workers`` is not a
+        positive integer, or ``shift`` is not finite; for another ``kernels``
+        an :class:`~kronpde.errors.OptionError` (a ``ValueError``).
     SolverError
         If an operator cannot be diagonalised (not symmetric in the weighted
         inner product) or ``A`` is singular beyond the constant null space.
@@ -192,9 +197,7 @@ class FastDiagSolver:
     ):
         t0 = time.perf_counter()
         self.scheme = scheme
-        if kernels not in ("auto", "transform", "gemm"):
-            msg = f"fastdiag: kernels must be 'auto', 'transform' or 'gemm', got {kernels!r}"
-            raise ValueError(msg)
+        FastDiag.check_choice("kernels", kernels)  # an OptionError, a ValueError
         ops = tuple(ops)
         if not ops:
             msg = "fastdiag: ops must contain at least one AxisOperator"
@@ -214,7 +217,7 @@ class FastDiagSolver:
                     raise ValueError(msg)
         if workers is None:
             workers = os.cpu_count() or 1
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        if not is_count(workers, 1):
             msg = f"fastdiag: workers must be a positive integer, got {workers!r}"
             raise ValueError(msg)
         self.workers = int(workers)
@@ -290,7 +293,7 @@ class FastDiagSolver:
             raise
 
     def _set_shift(self, shift: float) -> None:
-        if isinstance(shift, bool) or not isinstance(shift, (int, float, np.integer, np.floating)):
+        if not is_real(shift):
             msg = f"fastdiag: shift must be a number, got {shift!r}"
             raise ValueError(msg)
         shift = float(shift)
@@ -456,6 +459,7 @@ class FastDiag(Method):
     name = "fastdiag"
     projects = True
     defaults: ClassVar[dict[str, Any]] = {"workers": None, "force_eigh": False, "kernels": "auto"}
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"kernels": KERNELS}
     auto_reason = (
         "auto: the operator is a constant-coefficient Kronecker sum, so fast "
         "diagonalization solves it exactly"

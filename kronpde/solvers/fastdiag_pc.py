@@ -1,44 +1,11 @@
 """Fast diagonalization as a preconditioner: the ``fastdiag-cg`` method.
 
-A variable coefficient ``k(x)`` breaks the Kronecker-sum structure, but the
-operator stays spectrally close to a constant-coefficient one: with
-``Â_k`` the symmetric operator of ``-div(k grad u) + c u`` and ``Â_0`` that of
-``-k_ref Δu + c u`` on the same grid (same weights, same boundary conditions),
-
-    min(k_min / k_ref, 1) ≤ yᵀ Â_k y / yᵀ Â_0 y ≤ max(k_max / k_ref, 1)
-
-for every ``y`` (each flux term lies between ``k_min`` and ``k_max`` times the
-constant one, and the shift and Robin terms likewise).  So CG preconditioned by
-the exact solve ``M = Â_0^{-1}`` (a prepared
-:class:`~kronpde.solvers.fastdiag.FastDiagSolver`) has a condition number of
-at most ``k_max / k_min`` *independently of the grid*: the iteration count is
-bounded under refinement and grows like ``sqrt(k_max / k_min)`` at worst.
-
-``k_ref`` is the trapezoid-weighted **geometric mean** of ``k`` over the
-unknowns, the centre of ``[k_min, k_max]`` on a log scale.  (Without a shift
-CG does not see the scale of ``M``, so only with ``c > 0`` does the choice
-matter.)  Two approximations (option ``approximation``):
-
-``"mean"`` (default)
-    ``M = Â_0^{-1}``, as above.
-``"scaled"``
-    ``M = S^{-1} Â_0^{-1} S^{-1}`` with ``S = diag(sqrt(k / k_ref))`` at the
-    unknowns: ``-div(k grad u) = sqrt(k) (-Δ + q) (sqrt(k) u)`` with
-    ``q = Δ sqrt(k) / sqrt(k)`` for a smooth ``k``, so this removes the
-    contrast from the leading part and leaves a lower-order term.  Usually
-    fewer iterations for smooth ``k`` of high contrast; no bound for rough
-    ``k``.
-
-On stretched axes ``Â_0`` is still a Kronecker sum; its axes use the
-generalized symmetric eigenproblem (the ``eigh`` path of the solver).
-
-The fourth-order scheme (``order=4``, constant ``k``) with a Robin face is the
-separable compact operator plus a positive semidefinite term that couples the
-face's unknowns (:mod:`kronpde.operators.compact`).  There ``M`` is the exact fast solve
-of the separable part (the same transforms, divided by the scheme's eigenvalue
-combination): ``Â_sep ≤ Â``, and the preconditioned operator is the identity
-plus a low-rank-like, face-supported term, so CG needs few iterations; ``auto``
-picks this method for it.
+:class:`FastDiagPreconditioner` applies the exact fast solve of a
+constant-coefficient operator (``k`` replaced by its weighted geometric mean
+``k_ref``, option ``approximation`` ``"mean"`` or ``"scaled"``) to CG on a
+variable ``k``, or that of the separable part of the fourth-order scheme with a
+Robin face; :class:`FastDiagCG` is the method.  ``docs/preconditioners.md``
+derives the bound ``k_max / k_min`` on the condition number.
 """
 
 from __future__ import annotations
@@ -51,7 +18,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
-from kronpde.solvers.fastdiag import FastDiagSolver
+from kronpde.solvers.fastdiag import KERNELS, FastDiagSolver
 from kronpde.solvers.iterative import ConjugateGradient
 
 if TYPE_CHECKING:
@@ -99,7 +66,7 @@ class FastDiagPreconditioner(LinearOperator):
     reference_k : float
         ``k_ref``.
     approximation : str
-        ``"mean"`` or ``"scaled"`` (module docstring).
+        ``"mean"`` or ``"scaled"`` (``docs/preconditioners.md``).
     contrast : float
         ``k_max / k_min`` over every ``k`` the fluxes use (the nodes, and the
         boundary faces of cell-centred axes): the bound on the condition
@@ -144,7 +111,7 @@ class FastDiagPreconditioner(LinearOperator):
         problem : Problem
             The problem.
         approximation : {"mean", "scaled"}
-            The constant-coefficient approximation (module docstring).
+            The constant-coefficient approximation (``docs/preconditioners.md``).
         workers, kernels
             Passed to :class:`~kronpde.solvers.fastdiag.FastDiagSolver`.
 
@@ -167,12 +134,7 @@ class FastDiagPreconditioner(LinearOperator):
         (True, True)
         """
         t0 = time.perf_counter()
-        if approximation not in APPROXIMATIONS:
-            msg = (
-                f"fastdiag-cg: option approximation={approximation!r} is not one of "
-                f"{', '.join(repr(a) for a in APPROXIMATIONS)}"
-            )
-            raise OptionError(msg)
+        FastDiagCG.check_choice("approximation", approximation)
         structure = _reference(problem)  # at order 4: the separable compact operator
         k_ref = structure.coefficient
         try:
@@ -233,6 +195,10 @@ class FastDiagCG(ConjugateGradient):
         "approximation": "mean",
         "workers": None,
         "kernels": "auto",
+    }
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "approximation": APPROXIMATIONS,
+        "kernels": KERNELS,
     }
     auto_reason = (
         "auto: the coefficient k varies in space, so the operator is not a Kronecker sum; "

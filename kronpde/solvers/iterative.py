@@ -203,13 +203,12 @@ class JacobiCG(ConjugateGradient):
 
     name = "cg"
     defaults: ClassVar[dict[str, Any]] = {"jacobi": "auto"}
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"jacobi": ("auto", True, False)}
 
     def __init__(self, problem: SolvableProblem, **options: Any):
         super().__init__(problem, **options)
         jacobi = self.options["jacobi"]
-        if jacobi not in ("auto", True, False):
-            msg = f"cg: option jacobi={jacobi!r} must be 'auto', True or False"
-            raise OptionError(msg)
+        self.check_choice("jacobi", jacobi)
         diagonal = problem.diagonal()  # of Â, equal to that of A
         constant = bool(np.ptp(diagonal) <= 1e-12 * np.max(np.abs(diagonal)))
         positive = bool(np.all(diagonal > 0))

@@ -2,32 +2,8 @@
 
 Used by every iterative method, serial (:mod:`kronpde.solvers.iterative`) or
 PETSc (:mod:`kronpde.solvers.petsc.solve`), through the round runner of
-:mod:`kronpde.solvers.runner`.
-
-The stopping rules
-------------------
-CG runs on the symmetrised system ``Â y = D b`` (``Â = D A D^{-1}``,
-``D = W^{1/2}``), whose residual is ``D (b - A u)``; the target refers to the
-*unsymmetrised* residual, ``||b - A u||_2 <= max(rtol ||b||_2, atol)``.  The two
-relative residuals differ by at most the spread of ``D`` (a factor
-``2^(d/2)`` on uniform axes), so :func:`continue_rounds` runs CG with its own
-test at ``t = target / ||b||``, then computes the true ``||b - A u||``; if that
-misses the target, CG continues from its last iterate with ``t`` reduced by the
-missing factor (times 1/2), at most :data:`MAX_ROUNDS` rounds, all within
-``maxiter`` iterations in total.
-
-With ``rtol="auto"`` (:func:`goal_rounds`) the target is the certified bound
-itself, ``||u - u_h||_W <= (||D r|| + rounding) / λ <= fraction * E`` with ``E``
-the estimated discretisation error (:mod:`kronpde.solvers.accuracy`).  Since
-``||D r||`` is the residual CG works on, each round runs CG to the absolute
-tolerance ``||D b - Â y|| <= atol``: the first with
-``atol = 0.5 λ fraction E_0`` (``E_0`` the first guess of the estimate, never
-below the rounding level of the residual), every later one with
-``atol = (λ (fraction E - mean term) - rounding) / 2`` from the certificate and
-the estimate of the last iterate.  It stops when the bound meets the goal, or
-at the rounding limit (the rounding term alone leaves no room, or a round no
-longer lowers the bound), or at ``maxiter``, after at most
-:data:`MAX_GOAL_ROUNDS` rounds.
+:mod:`kronpde.solvers.runner`: :func:`continue_rounds` for a relative residual,
+:func:`goal_rounds` for ``rtol="auto"``.  ``docs/stopping.md`` derives the rules.
 """
 
 from __future__ import annotations
@@ -55,7 +31,7 @@ __all__ = [
     "rounds_outcome",
 ]
 
-#: Rounds of "continue CG with a tighter internal tolerance" (module docstring).
+#: Rounds of "continue CG with a tighter internal tolerance" (``docs/stopping.md``).
 MAX_ROUNDS = 6
 
 
@@ -103,7 +79,7 @@ def continue_rounds(
     target: float,
     maxiter: int,
 ) -> Rounds:
-    """Run CG until the true unsymmetrised residual meets ``target`` (the module docstring).
+    """Run CG until the true unsymmetrised residual meets ``target`` (``docs/stopping.md``).
 
     Parameters
     ----------
