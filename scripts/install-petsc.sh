@@ -96,6 +96,9 @@ PETSc.Sys.Print("petsc4py %s, mpi4py ok, hypre %s, 2 ranks" % (
     PETSc.Sys.getVersion(), PETSc.Sys.hasExternalPackage("hypre")))'
 out="$(mpirun -n 2 "$PYTHON" -c "$check")" || die "the 2-rank check failed"
 say "check: $out"
+
+# -- 5. mpi4py-fft: the pencil transposes of the distributed exact solve (kronpde.solvers.pencil)
+PYTHON="$PYTHON" bash "$(dirname "$0")/install-mpi4py-fft.sh"
 say "done; for mpirun as root outside this script set OMPI_ALLOW_RUN_AS_ROOT=1 \
 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 (and OMPI_MCA_rmaps_base_oversubscribe=1 for more ranks \
 than cores)"

@@ -34,15 +34,10 @@ from kronpde.app import cli
 from kronpde.errors import OptionError
 from kronpde.geometry.grid import stretched_nodes
 from kronpde.problem.settings import AUTO, SolverSettings, check_rtol
-from kronpde.solvers.accuracy import (
-    AUTO_FRACTION,
-    FALLBACK_RTOL,
-    Unavailable,
-    _resample,
-    coarse_problem,
-    richardson_estimate,
-    scheme_order,
-)
+from kronpde.solvers.accuracy import richardson_estimate
+from kronpde.solvers.coarse import coarse_problem, scheme_order
+from kronpde.solvers.coarse import resample_axis as _resample
+from kronpde.solvers.estimate import AUTO_FRACTION, FALLBACK_RTOL, Unavailable
 
 # the problem: u = e^{xy} + sin 2x on the unit square
 U = "exp(x*y) + sin(2*x)"

@@ -347,9 +347,10 @@ def test_quiet_prints_nothing_but_json(tmp_path, capsys):
 
 
 def test_progress_lines_on_stderr(tmp_path, capsys, monkeypatch):
-    import kronpde.solvers.result
+    import kronpde.solvers.progress
 
-    monkeypatch.setattr(kronpde.solvers.result, "PROGRESS_INTERVAL", 0.0)  # a line every iteration
+    # a line every iteration
+    monkeypatch.setattr(kronpde.solvers.progress, "PROGRESS_INTERVAL", 0.0)
     case = ROOT / "cases" / "poisson2d_neumann.toml"
     code, stdout, stderr = run(
         capsys, "solve", case, "-o", tmp_path / "r.vtu", "--method", "cg", "--json"

@@ -133,9 +133,11 @@ def test_fill_estimate_is_an_upper_bound_within_a_factor_three(cells, order):
     """SuperLU's own L.nnz + U.nnz against the model, second and fourth order (9/19 points)."""
     problem = Problem(Grid.box(cells), order=order)
     solver = DirectSolver.from_problem(problem)
-    estimate = estimate_fill(problem.grid.shape, order)
+    estimate = estimate_fill(problem.grid.shape, problem.discretisation.stencil)
     assert solver.fill <= estimate <= 3.0 * solver.fill
-    assert solver.estimated_bytes == estimate_factor_bytes(problem.grid.shape, order)
+    assert solver.estimated_bytes == estimate_factor_bytes(
+        problem.grid.shape, problem.discretisation.stencil
+    )
 
 
 def test_symmetric_ordering_fills_less_than_colamd():

@@ -98,3 +98,55 @@ def test_array_source_equals_callable_source():
     f = lambda x, y: np.sin(x) + y  # noqa: E731
     nodal = np.broadcast_to(f(*grid.node_coordinates()), grid.node_shape)
     np.testing.assert_allclose(Problem(grid, nodal).rhs(), Problem(grid, f).rhs(), rtol=1e-15)
+
+
+# -- the parts a problem delegates to ---------------------------------------------------------
+def test_one_discretisation_is_chosen_at_construction():
+    from kronpde.problem.compact_scheme import CompactFourthOrder
+    from kronpde.problem.flux_form import FluxForm
+    from kronpde.problem.kronecker import KroneckerSum
+
+    g = Grid.box([6, 4])
+    assert type(Problem(g, 1.0).discretisation) is KroneckerSum
+    assert type(Problem(g, 1.0, order=4).discretisation) is CompactFourthOrder
+    assert type(Problem(g, 1.0, coefficient="1 + x").discretisation) is FluxForm
+    assert Problem(g, 1.0).discretisation.stencil_points == 5  # the star of 2-D
+    assert Problem(g, 1.0, order=4).discretisation.stencil_points == 9  # the compact box
+    for p in (Problem(g, 1.0), Problem(g, 1.0, order=4), Problem(g, 1.0, coefficient="1 + x")):
+        assert p.order == p.discretisation.order
+        assert p.fast_diagonalizable == (p.discretisation.fast_solve_obstacle() is None)
+
+
+def test_with_shift_shares_one_data_object_and_what_does_not_depend_on_c():
+    g = Grid.box([6, 4], boundary=Neumann())
+    for order in (2, 4):
+        p = Problem(g, "cos(pi*x)", order=order)
+        q = p.with_shift(3.0)
+        assert q.data is p.data
+        assert q.discretisation.shared is p.discretisation.shared
+        assert q.axis_operators is p.axis_operators
+        # b contains c at order 4 only (the faces' corrections)
+        assert (q.rhs_values is p.rhs_values) == (order == 2)
+        fresh = Problem(g, "cos(pi*x)", 3.0, order=order)
+        np.testing.assert_allclose(q.rhs(), fresh.rhs(), rtol=1e-13, atol=1e-13)
+        assert abs(q.operator() - fresh.operator()).max() <= 1e-12
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in ("kronpde.problem.problem", "kronpde.problem.certify", "kronpde.problem.spectrum"):
+        module = importlib.import_module(name)
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted >= 2, name
+        assert result.failed == 0, name
+
+
+def test_a_problem_offers_every_member_of_the_protocol_solvers_type_it_with():
+    from kronpde.problem.protocol import SolvableProblem
+
+    p = Problem(Grid.box([4, 4]), 1.0, coefficient="1 + x")
+    members = [name for name in vars(SolvableProblem) if not name.startswith("_")]
+    assert len(members) > 25
+    assert [name for name in members if not hasattr(p, name)] == []

@@ -15,11 +15,9 @@ checked by whoever hands the settings to a solver.
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 
-import numpy as np
-
+from kronpde._checks import is_count, is_real
 from kronpde.errors import OptionError
 
 __all__ = ["AUTO", "SolverSettings", "check_maxiter", "check_rtol", "check_tolerance"]
@@ -52,11 +50,7 @@ def check_tolerance(value: object, name: str, *, below_one: bool = False) -> flo
         ...
     kronpde.errors.OptionError: --rtol: must be > 0 and < 1, got 2
     """
-    ok = (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(value)
-    )
+    ok = is_real(value) and math.isfinite(value)
     if below_one:
         if not (ok and 0.0 < value < 1.0):
             shown = f"{value:g}" if ok else repr(value)
@@ -112,13 +106,10 @@ def check_maxiter(value: object, name: str = "maxiter", *, positive: bool = Fals
     """
     if value is None:
         return None
-    try:
-        if isinstance(value, (bool, np.bool_)):
-            raise TypeError
-        n = operator.index(value)
-    except TypeError:
+    if not is_count(value, None):
         msg = f"{name}: must be an integer, got {value!r}"
-        raise OptionError(msg) from None
+        raise OptionError(msg)
+    n = int(value)
     if n < (1 if positive else 0):
         msg = (
             f"{name}: must be a positive integer, got {n}"

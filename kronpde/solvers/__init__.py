@@ -3,9 +3,11 @@
 :func:`solve` and :func:`prepare` (:mod:`kronpde.solvers.driver`) are the entry
 points; :mod:`kronpde.solvers.method` holds the interface every method
 implements and :mod:`kronpde.solvers.registry` the names (:data:`METHODS`) they
-are picked by; the
-result types, the stopping rule and the progress lines are in
-:mod:`kronpde.solvers.result`.  Our conjugate gradient is
+are picked by.  The report types are in :mod:`kronpde.solvers.report`, the
+stopping rules in :mod:`kronpde.solvers.rounds` (run by
+:mod:`kronpde.solvers.runner`), the progress lines in
+:mod:`kronpde.solvers.progress`, and the accuracy policy of every backend in
+:mod:`kronpde.solvers.plan`.  Our conjugate gradient is
 ``kronpde.solvers.cg.cg`` (also ``kronpde.cg``); it is not re-exported here,
 where the name would hide the module ``kronpde.solvers.cg``.
 
@@ -25,9 +27,9 @@ _EXPORTS = {
     "PreparedSolver": "kronpde.solvers.driver",
     "prepare": "kronpde.solvers.driver",
     "solve": "kronpde.solvers.driver",
-    "Solution": "kronpde.solvers.result",
-    "SolveReport": "kronpde.solvers.result",
-    "ProgressLines": "kronpde.solvers.result",
+    "Solution": "kronpde.solvers.report",
+    "SolveReport": "kronpde.solvers.report",
+    "ProgressLines": "kronpde.solvers.progress",
     "CGResult": "kronpde.solvers.cg",
     "AMGPreconditioner": "kronpde.solvers.amg",
     "DirectSolver": "kronpde.solvers.direct",

@@ -1,53 +1,10 @@
 """Algebraic multigrid (pyamg) as a preconditioner for kronpde's conjugate gradient.
 
 :class:`AMGPreconditioner` builds a pyamg hierarchy once on the symmetric
-operator ``Â = D A D^{-1}`` of a :class:`~kronpde.Problem` and applies one
-multigrid cycle per call; :func:`kronpde.solvers.cg.cg` uses it as ``M``.
-Build once, apply many times: a time-stepping code prepares it once and solves
-every step with it.
-
-What is tuned, and why (``scripts/bench_solvers.py`` measures each point):
-
-* **The cycle** (:class:`MultigridCycle`).  pyamg's ``ml.aspreconditioner()``
-  runs ``ml.solve(b, maxiter=1)``, which computes ``||b - A x||`` before and
-  after the cycle (two extra products with the finest matrix per application)
-  and allocates every vector of every level anew.  The cycle here is the same
-  arithmetic (the hierarchy's own smoothers, restriction, prolongation and
-  coarse solver, in the same order), with work vectors allocated once,
-  ``x += P x_c`` accumulated in place by the CSR kernel, and the finest
-  residual computed matrix-free.  ``options={"preconditioner": "pyamg"}``
-  selects ``ml.aspreconditioner(cycle)`` instead.
-* **The storage.**  Smoothed aggregation stores the coarse operators and the
-  transfer operators as BSR with 1x1 blocks; they are converted to CSR once
-  (the smoothers are set up again on the CSR matrices, reusing the cached
-  spectral radii), which the point kernels run faster on.
-* **The prolongation smoother.**  pyamg's default Jacobi prolongation smoother
-  estimates ``rho(D^{-1} A)`` with a restarted Arnoldi process (up to 90
-  products and a full orthogonalisation) on every level: most of the set-up
-  time on the finest level.  Here the finest level uses pyamg's ``"local"``
-  weighting (a Gershgorin bound per row, which for these M-matrix stencils is
-  the spectral radius up to ``O(h^2)``) and the coarser levels keep the
-  Arnoldi estimate.  Passing ``smooth=...`` in the options restores any choice.
-* **The cycle type.**  ``cycle="auto"`` (the default) takes the W-cycle when
-  every level has at least 3x fewer unknowns than the one above (smoothed
-  aggregation: 6 to 25x), where it costs about 1.3 V-cycles and keeps the
-  iterations at 6 to 7 from 511² to 2047² unknowns (V: 9 to 15); Ruge-Stuben
-  coarsens by about 2x and keeps the V-cycle.
-* **Reproducibility.**  The Arnoldi estimates start from
-  ``numpy.random.rand``; the hierarchy is built under a fixed seed, with the
-  caller's global random state saved and restored, so iteration counts repeat
-  from run to run.
-
-Singular problems (pure Neumann/periodic, ``c = 0``): the near-null space
-handed to pyamg is the exact null vector ``B = D·1 / ||D·1||`` of ``Â``, so
-every coarse operator is singular too, with a null vector known only to
-rounding (``||A_c B_c|| ~ 1e-14 ||A_c||``).  pyamg's default pseudo-inverse
-(relative cut-off ``n·eps``) would keep that tiny singular value and multiply
-its direction by ``1e14``; the default coarse solver of a singular problem is
-therefore ``("pinv", {"rtol": 1e-9})``, which drops it.  A coarse solver that
-fails there (``"splu"`` on an exactly singular matrix) is caught when the
-preconditioner is built and reported as a :class:`~kronpde.errors.SolverError`
-naming ``coarse_solver``.
+operator ``Â = D A D^{-1}`` of a problem and applies one cycle per call
+(:class:`MultigridCycle`, allocation-free); :class:`AMGCG` is the ``"amg-cg"``
+method.  ``docs/preconditioners.md`` says what is tuned and why, and how a
+singular problem's coarse levels are solved.
 """
 
 from __future__ import annotations
@@ -57,7 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyamg
@@ -65,7 +22,9 @@ import scipy.sparse as sp
 from pyamg.relaxation.smoothing import change_smoothers
 from scipy.sparse.linalg import LinearOperator
 
+from kronpde._checks import is_count, option_message
 from kronpde.errors import OptionError, SolverError
+from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.iterative import ConjugateGradient
 
 try:  # private scipy kernel that accumulates y += A x for CSR; the public path allocates y
@@ -76,6 +35,7 @@ except ImportError:  # pragma: no cover - depends on the scipy version
 __all__ = [
     "AMGCG",
     "AMG_KINDS",
+    "AMG_PRECONDITIONERS",
     "CYCLES",
     "SINGULAR_COARSE_SOLVER",
     "AMGPreconditioner",
@@ -93,17 +53,21 @@ AMG_KINDS = {
 #: Cycles usable inside CG (AMLI is nonlinear and needs flexible GMRES); "auto" picks W or V.
 CYCLES = ("auto", "V", "W", "F")
 
+#: How the cycle is applied (option ``preconditioner``): kronpde's allocation-free
+#: :class:`MultigridCycle`, or pyamg's ``ml.aspreconditioner``.
+AMG_PRECONDITIONERS = ("kronpde", "pyamg")
+
 #: ``cycle="auto"`` takes the W-cycle when every level has at least this many
 #: times the unknowns of the next (its work is then at most 3x the finest level's).
 W_CYCLE_MIN_COARSENING = 3.0
 
-#: Coarse solver of singular problems (module docstring).
+#: Coarse solver of singular problems (``docs/preconditioners.md``).
 SINGULAR_COARSE_SOLVER = ("pinv", {"rtol": 1e-9})
 
 #: The options this module reads itself; every other key goes to pyamg.
 OWN_OPTIONS = ("kind", "cycle", "preconditioner", "seed")
 
-#: kronpde's default prolongation smoother for smoothed aggregation (module docstring).
+#: kronpde's default prolongation smoother for smoothed aggregation (``docs/preconditioners.md``).
 DEFAULT_SA_SMOOTH = [
     ("jacobi", {"omega": 4.0 / 3.0, "weighting": "local"}),
     ("jacobi", {"omega": 4.0 / 3.0}),
@@ -374,7 +338,11 @@ class AMGPreconditioner:
 
     @classmethod
     def from_problem(
-        cls, problem, options: Mapping[str, Any] | None = None, *, fine_operator=None
+        cls,
+        problem: SolvableProblem,
+        options: Mapping[str, Any] | None = None,
+        *,
+        fine_operator: Any = None,
     ) -> AMGPreconditioner:
         """Build the hierarchy on ``problem.operator(symmetric=True)``.
 
@@ -437,30 +405,21 @@ class AMGPreconditioner:
         opts = dict(options or {})
         kind = opts.pop("kind", "sa")
         if not isinstance(kind, str) or kind.lower() not in AMG_KINDS:
-            msg = (
-                f"amg-cg: option kind={kind!r} is not a hierarchy kind; "
-                f"choose one of {', '.join(repr(k) for k in AMG_KINDS)}"
-            )
+            msg = option_message(AMGCG.name, "kind", kind, AMG_KINDS, "the hierarchy kinds")
             raise OptionError(msg)
         kind = {"smoothed_aggregation": "sa", "ruge_stuben": "rs"}.get(kind.lower(), kind.lower())
         builder = AMG_KINDS[kind]
         cycle = opts.pop("cycle", "auto")
         if not isinstance(cycle, str) or cycle.upper() not in {c.upper() for c in CYCLES}:
-            msg = (
-                f"amg-cg: option cycle={cycle!r} is not usable inside CG; choose one of "
-                f"{', '.join(repr(c) for c in CYCLES)} (AMLI needs flexible GMRES)"
-            )
+            note = "the cycles usable inside CG; AMLI needs flexible GMRES"
+            msg = option_message(AMGCG.name, "cycle", cycle, CYCLES, note)
             raise OptionError(msg)
         cycle = "auto" if cycle.lower() == "auto" else cycle.upper()
         precond = opts.pop("preconditioner", "kronpde")
-        if precond not in ("kronpde", "pyamg"):
-            msg = (
-                f"amg-cg: option preconditioner={precond!r} is not known; choose 'kronpde' "
-                "(the allocation-free cycle) or 'pyamg' (ml.aspreconditioner)"
-            )
-            raise OptionError(msg)
+        note = "kronpde: the allocation-free cycle, pyamg: ml.aspreconditioner"
+        AMGCG.check_choice("preconditioner", precond, note)
         seed = opts.pop("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        if not is_count(seed):
             msg = f"amg-cg: option seed={seed!r} must be an integer >= 0"
             raise OptionError(msg)
 
@@ -587,6 +546,11 @@ class AMGCG(ConjugateGradient):
     """
 
     name = "amg-cg"
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "kind": tuple(AMG_KINDS),  # in any case: "SA" is "sa"
+        "cycle": CYCLES,  # in any case: "v" is "V"
+        "preconditioner": AMG_PRECONDITIONERS,
+    }
     auto_reason = "auto: the operator is not a Kronecker sum, so AMG-preconditioned CG"
 
     @classmethod
@@ -594,7 +558,7 @@ class AMGCG(ConjugateGradient):
         """Return the options as given: pyamg's builder checks them at set-up."""
         return dict(options or {})
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         super().__init__(problem, **options)
         self.backend = AMGPreconditioner.from_problem(
             problem, self.options, fine_operator=self.A_hat

@@ -3,22 +3,10 @@
 :func:`cg` solves ``A x = b`` for a symmetric positive (semi)definite ``A``
 and reports how it ended in a :class:`CGResult`; :func:`as_operator` is the one
 place where a matrix, a ``LinearOperator`` or a callable becomes a
-``LinearOperator`` (other solvers reuse it).
-
-The ``matvec_into`` protocol
-----------------------------
-An operator (``A`` or ``M``) may offer a method ``matvec_into(x, out)`` that
-writes ``A @ x`` into the preallocated array ``out`` instead of returning a new
-array. Both arguments are 1-D, C-contiguous float64 arrays of length ``n``;
-they are never the same array; ``x`` must not be modified; every entry of
-``out`` must be overwritten; the return value is ignored. :func:`cg` uses it
-when present (kronpde's matrix-free operators provide it, and
-:func:`as_operator` adds it to the wrappers it builds for CSR and dense
-matrices), so that an iteration allocates no vector at all. Without it,
-``A.matvec(x)`` is called and its result copied into ``out``.
-
-The vector work of an iteration (NumPy below a size threshold, the compiled kernels
-above it) is :mod:`kronpde.solvers.cg_work`'s.
+``LinearOperator`` (other solvers reuse it).  An operator may offer
+``matvec_into(x, out)`` so that an iteration allocates no vector
+(``docs/cg.md`` states the protocol); the vector work of an iteration is
+:mod:`kronpde.solvers.cg_work`'s.
 """
 
 from __future__ import annotations
@@ -142,7 +130,7 @@ def as_operator(obj: _Operator, n: int, name: str = "A") -> LinearOperator:
     -------
     LinearOperator
         Shape ``(n, n)``. Wrappers built here for matrices have a
-        ``matvec_into(x, out)`` method (see the module docstring); a callable
+        ``matvec_into(x, out)`` method (``docs/cg.md``); a callable
         or LinearOperator that has one keeps it.
 
     Raises
@@ -317,7 +305,7 @@ def cg(
     in-place numpy ufuncs (``out=``) and inner products use ``np.einsum``,
     all single-threaded on purpose (OpenBLAS's threaded level-1 routines stall
     badly when the cores are shared); ``A p`` is written through
-    ``A.matvec_into`` when available (see the module docstring), so an
+    ``A.matvec_into`` when available (``docs/cg.md``), so an
     iteration allocates nothing beyond what a plain ``matvec`` returns.
 
     **Stopping rule**: ``||r_k||_2 <= max(rtol * ||b||_2, atol)``. When the

@@ -3,27 +3,8 @@
 :func:`kronpde.solvers.cg.cg` runs one loop; the vector work of each step comes from a
 :class:`NumpyUpdates` (below the size threshold) or its compiled variants,
 :class:`CompiledUpdates` and :class:`JacobiUpdates`, which :func:`choose_updates` picks
-once per solve.
-
-For ``n >= kronpde.operators.kernels.MIN_COMPILED_SIZE`` unknowns (chosen by size,
-once per solve) the vector work of an iteration runs in the fused, threaded
-kernels of :mod:`kronpde.operators.kernels`: ``x += alpha p``, ``r -= alpha A p`` and
-``r · r`` in one pass (:func:`~kronpde.operators.kernels.update_xr`), the new direction
-in another (:func:`~kronpde.operators.kernels.new_direction`).  Two more protocols let
-an operator join in:
-
-* ``A.apply_dot(x, out)`` writes ``A x`` into ``out`` like ``matvec_into``
-  and returns ``x · out``: the product and ``p · A p`` in one pass (kronpde's
-  Kronecker-sum and variable-coefficient operators offer it, compiled above
-  the threshold);
-* a preconditioner with an attribute ``inverse_diagonal`` (an array of ``n``
-  entries) is Jacobi, ``M r = r * inverse_diagonal``: its application and
-  ``r · z`` join the update (:func:`~kronpde.operators.kernels.update_xr_jacobi`),
-  except with ``null_space`` (``z`` is projected there).
-
-The iteration is the same: the elementwise results are those of the NumPy
-expressions bit for bit, the dot products agree to rounding.  Smaller
-systems run the NumPy statements (and never import numba).
+once per solve.  ``docs/cg.md`` gives the protocols an operator joins them by
+(``apply_dot``, ``inverse_diagonal``).
 """
 
 from __future__ import annotations

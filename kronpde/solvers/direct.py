@@ -1,46 +1,11 @@
 """Sparse direct solution: one SuperLU factorisation of ``Â``, reused for every right-hand side.
 
-:class:`DirectSolver` factors the symmetric operator ``Â = D A D^{-1}`` once
-(``scipy.sparse.linalg.splu`` with the minimum-degree ordering of ``Â + Âᵀ``
-and SuperLU's symmetric mode, which on these grids fills about half as much as
-the default COLAMD ordering) and solves ``A u = b`` as ``u = D^{-1} Â^{-1} D b``.
-
-Singular problems (pure Neumann/periodic, ``c = 0``): one unknown is pinned
-(its row and column of ``Â`` replaced by the identity's, its right-hand side
-set to zero), which leaves a nonsingular symmetric matrix; the solution of the
-projected data (``b`` minus its trapezoid-weighted mean, see
-:meth:`kronpde.Problem.project_rhs`) is then shifted to zero weighted mean.
-Pinning keeps the sparsity (a bordered system would add a dense row and column).
-
-Memory.  Before anything is assembled, :func:`estimate_factor_bytes` predicts
-the size of the factors from the grid alone, and the solver refuses (a
-:class:`~kronpde.errors.SolverError` naming the estimate) where it exceeds
-``max_memory``.  The model was calibrated here on ``splu`` with this ordering
-(``L.nnz + U.nnz`` and the growth of the resident set):
-
-* 1-D: ``4 N`` entries (tridiagonal);
-* 2-D: ``min(4 N log2 N, 2 N (b + 2))`` with ``b`` the shorter side (the fill
-  was ``3.1`` to ``3.9 N log2 N`` from 255² to 1023² unknowns);
-* 3-D with sides ``a >= b >= c``: ``1.3 N s^0.86`` where
-  ``s = sqrt(b c N^(2/3))`` (for a cube ``s = n^2``; 0 to 8 % over the fill on
-  cubes of 15³ to 47³ unknowns, 20 to 60 % over on flat or long boxes);
-* bytes ``= 14 x entries + 300 x N`` (values, indices, supernode and work
-  arrays; measured 11 to 17 bytes per entry);
-* the fourth-order scheme's 9-point (2-D) and 19-point (3-D) stencils fill
-  more: the entries are multiplied by :data:`COMPACT_FILL` (1.5 in 2-D, 4.5
-  in 3-D; measured 0.96 to 1.31 and 2.7 to 3.7 times the second-order model on
-  127² to 511 x 255 and 15³ to 47³ unknowns, the ratio growing slowly with
-  size in 3-D).
-
-The default ``max_memory="auto"`` is half the memory the system reports as
-available when the check runs (:func:`available_memory`: ``MemAvailable`` of
-``/proc/meminfo`` on Linux, ``os.sysconf`` elsewhere), or
-:data:`DEFAULT_MAX_MEMORY` (2 GiB) where the system reports nothing: so whether
-``direct`` accepts a large 3-D grid depends on the machine and its load, and the
-refusal says which limit it applied.  A number of bytes (or None, no limit) in
-the options always wins.  With 2 GiB it admits 1023² and 47³ unknowns and
-refuses the 3-D grids beyond about 52³ cells, which would take gigabytes and
-minutes.
+:class:`DirectSolver` factors ``Â = D A D^{-1}`` (a singular problem with one
+unknown pinned); :func:`estimate_factor_bytes` predicts the factors' memory from
+the grid alone so that a too large problem is refused before anything is
+assembled (``max_memory``); :class:`Direct` is the ``"direct"`` method.
+``docs/direct-solver.md`` gives the ordering, the pinning and the calibrated
+memory model.
 """
 
 from __future__ import annotations
@@ -54,7 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from kronpde._checks import is_real
 from kronpde.errors import OptionError, SolverError
+from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.method import Method
 from kronpde.solvers.result import Outcome
 
@@ -132,25 +99,30 @@ PERMC_SPECS = ("auto", "MMD_AT_PLUS_A", "MMD_ATA", "COLAMD", "NATURAL")
 _BYTES_PER_ENTRY = 14.0
 _BYTES_PER_UNKNOWN = 300.0
 
-#: Factor on the estimated fill of the fourth-order scheme's operator, per dimension.
-COMPACT_FILL = {1: 1.0, 2: 1.5, 3: 4.5}
+#: Factor on the estimated fill, per stencil (:attr:`Discretisation.stencil
+#: <kronpde.problem.discretisation.Discretisation>`) and dimension: the 9- and 19-point
+#: rows of the fourth-order scheme fill more than the star's (``docs/direct-solver.md``).
+STENCIL_FILL = {"box": {1: 1.0, 2: 1.5, 3: 4.5}}
+
+#: The box stencil's factors (the compact fourth-order scheme's operator).
+COMPACT_FILL = STENCIL_FILL["box"]
 
 
-def estimate_fill(shape: tuple[int, ...], order: int = 2) -> float:
+def estimate_fill(shape: tuple[int, ...], stencil: str = "star") -> float:
     """Estimated ``L.nnz + U.nnz`` of the factors of a grid operator with unknowns ``shape``.
 
     Parameters
     ----------
     shape : tuple of int
         Unknowns per axis (``Grid.shape``); axes with one unknown are ignored.
-    order : {2, 4}
-        The scheme (:attr:`kronpde.Problem.order`): 4 multiplies by
-        :data:`COMPACT_FILL`.
+    stencil : {"star", "box"}
+        The rows of the operator (``problem.discretisation.stencil``): a box
+        stencil multiplies by its :data:`STENCIL_FILL`.
 
     Returns
     -------
     float
-        The model of the module docstring (calibrated on SuperLU with the
+        The model of ``docs/direct-solver.md`` (calibrated on SuperLU with the
         ``MMD_AT_PLUS_A`` ordering; it errs on the large side).
 
     Examples
@@ -161,7 +133,7 @@ def estimate_fill(shape: tuple[int, ...], order: int = 2) -> float:
     """
     dims = sorted((int(n) for n in shape if n > 1), reverse=True)
     n_total = float(math.prod(dims)) if dims else 1.0
-    scale = COMPACT_FILL.get(len(dims), 1.0) if order == 4 else 1.0
+    scale = STENCIL_FILL.get(stencil, {}).get(len(dims), 1.0)
     if len(dims) <= 1:
         return 4.0 * n_total
     if len(dims) == 2:
@@ -171,7 +143,7 @@ def estimate_fill(shape: tuple[int, ...], order: int = 2) -> float:
     return scale * 1.3 * n_total * s**0.86
 
 
-def estimate_factor_bytes(shape: tuple[int, ...], order: int = 2) -> float:
+def estimate_factor_bytes(shape: tuple[int, ...], stencil: str = "star") -> float:
     """Estimated peak memory in bytes of factoring the operator on unknowns ``shape``.
 
     Examples
@@ -181,7 +153,7 @@ def estimate_factor_bytes(shape: tuple[int, ...], order: int = 2) -> float:
     True
     """
     n_total = float(math.prod(shape))
-    return _BYTES_PER_ENTRY * estimate_fill(shape, order) + _BYTES_PER_UNKNOWN * n_total
+    return _BYTES_PER_ENTRY * estimate_fill(shape, stencil) + _BYTES_PER_UNKNOWN * n_total
 
 
 def _format_bytes(n: float) -> str:
@@ -221,7 +193,9 @@ class DirectSolver:
     (True, True)
     """
 
-    def __init__(self, problem, lu, pinned, estimated_bytes, setup_seconds):
+    def __init__(
+        self, problem: SolvableProblem, lu, pinned, estimated_bytes: float, setup_seconds: float
+    ):
         self.problem = problem
         self._lu = lu
         self.pinned = pinned
@@ -234,7 +208,7 @@ class DirectSolver:
     @classmethod
     def from_problem(
         cls,
-        problem: Any,
+        problem: SolvableProblem,
         *,
         max_memory: float | str | None = "auto",
         permc_spec: str = "auto",
@@ -267,7 +241,7 @@ class DirectSolver:
         reason = memory_refusal(problem, max_memory)
         if reason is not None:
             raise SolverError(reason)
-        estimate = estimate_factor_bytes(problem.grid.shape, problem.order)
+        estimate = estimate_factor_bytes(problem.grid.shape, problem.discretisation.stencil)
 
         A = sp.csc_array(problem.operator(symmetric=True))
         pinned = None
@@ -329,23 +303,17 @@ def _check_options(max_memory: object, permc_spec: object) -> None:
     if (
         max_memory is not None
         and max_memory != "auto"
-        and (
-            isinstance(max_memory, bool)
-            or not isinstance(max_memory, (int, float, np.integer, np.floating))
-            or not max_memory > 0
-        )
+        and not (is_real(max_memory) and max_memory > 0)
     ):
         msg = (
             f"direct: option max_memory must be a number of bytes > 0, 'auto' or None, got "
             f"{max_memory!r}"
         )
         raise OptionError(msg)
-    if permc_spec not in PERMC_SPECS:
-        msg = f"direct: option permc_spec={permc_spec!r} is not one of {', '.join(PERMC_SPECS)}"
-        raise OptionError(msg)
+    Direct.check_choice("permc_spec", permc_spec)
 
 
-def memory_verdict(problem: Any, max_memory: float | str | None = "auto") -> str:
+def memory_verdict(problem: SolvableProblem, max_memory: float | str | None = "auto") -> str:
     """Say how the factors' estimated memory compares with the limit (for ``kronpde check``).
 
     Examples
@@ -354,7 +322,7 @@ def memory_verdict(problem: Any, max_memory: float | str | None = "auto") -> str
     >>> print(memory_verdict(Problem(Grid.box([32, 32])), 1e9))
     the factors need about 802.3 KiB; the limit is 953.7 MiB (the max_memory option)
     """
-    estimate = estimate_factor_bytes(problem.grid.shape, problem.order)
+    estimate = estimate_factor_bytes(problem.grid.shape, problem.discretisation.stencil)
     limit, how = memory_limit(max_memory)
     if limit is None:
         return f"the factors need about {_format_bytes(estimate)}; {how}"
@@ -365,20 +333,21 @@ def memory_verdict(problem: Any, max_memory: float | str | None = "auto") -> str
     return text
 
 
-def memory_refusal(problem: Any, max_memory: float | str | None) -> str | None:
+def memory_refusal(problem: SolvableProblem, max_memory: float | str | None) -> str | None:
     """Why ``direct`` refuses ``problem`` under ``max_memory`` (None: the factors fit).
 
     ``max_memory`` as the option takes it (``"auto"``: :func:`memory_limit`).
     """
     shape = problem.grid.shape
-    estimate = estimate_factor_bytes(shape, problem.order)
+    stencil = problem.discretisation.stencil
+    estimate = estimate_factor_bytes(shape, stencil)
     limit, how = memory_limit(max_memory)
     if limit is None or estimate <= limit:
         return None
     return (
         f"direct: factoring the operator on {problem.size} unknowns "
         f"({' x '.join(map(str, shape))}) would need about {_format_bytes(estimate)} "
-        f"(estimated {estimate_fill(shape, problem.order):.3g} factor entries), more than "
+        f"(estimated {estimate_fill(shape, stencil):.3g} factor entries), more than "
         f"max_memory = {_format_bytes(limit)} ({how}); use method 'fastdiag' or "
         "'amg-cg', or raise options={'max_memory': ...}"
     )
@@ -396,15 +365,16 @@ class Direct(Method):
         "max_memory": "auto",
         "permc_spec": "auto",
     }
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"permc_spec": PERMC_SPECS}
 
     @classmethod
-    def refusal(cls, problem: Any, options: Any = None) -> str | None:
+    def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:
         """Run the memory check of :meth:`DirectSolver.from_problem`, assembling nothing."""
         opts = cls.effective_options(options)
         _check_options(opts["max_memory"], opts["permc_spec"])
         return memory_refusal(problem, opts["max_memory"])
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         self.options = self.effective_options(options)
         self.backend = DirectSolver.from_problem(problem, **self.options)
         self.options["max_memory"] = memory_limit(self.options["max_memory"])[0]  # the bytes

@@ -2,8 +2,8 @@
 
 Every method solves ``A u = b`` for a :class:`~kronpde.Problem` (any mix of
 Dirichlet, Neumann, Robin and periodic faces, any shift ``c >= 0``) and
-returns a :class:`~kronpde.solvers.result.Solution`: the nodal field, the
-unknowns and a :class:`~kronpde.solvers.result.SolveReport`.
+returns a :class:`~kronpde.solvers.report.Solution`: the nodal field, the
+unknowns and a :class:`~kronpde.solvers.report.SolveReport`.
 
 Methods (:data:`~kronpde.solvers.registry.METHODS`, each one class with the
 interface of :mod:`kronpde.solvers.method`):
@@ -34,7 +34,7 @@ The iterative methods work on the symmetric system ``Â y = D b`` with
 ``Â = D A D^{-1}`` (SPD, or SPD semidefinite with null vector ``D·1``) and
 ``u = y / D``; the exact ones return the solution of the unsymmetrised system
 directly.  The tolerance always refers to the unsymmetrised system (the
-stopping rule is in :mod:`kronpde.solvers.result`).
+stopping rule is in :mod:`kronpde.solvers.rounds`).
 
 A prepared solver (:class:`PreparedSolver`) solves again for any right-hand
 side; ``solve(b, out=u, check=False)`` writes the unknowns into ``u`` without
@@ -62,60 +62,17 @@ from typing import Any
 import numpy as np
 
 from kronpde.errors import OptionError
-from kronpde.problem.certify import gamma, residual_terms
 from kronpde.problem.problem import Problem
 from kronpde.problem.settings import AUTO, check_stopping
-from kronpde.solvers.accuracy import (
-    AUTO_FRACTION,
-    FALLBACK_RTOL,
-    ErrorEstimate,
-    Goal,
-    Unavailable,
-    accuracy_notes,
-    choose_estimate,
-    exact_estimate,
-    exact_unknowns,
-    richardson_estimate,
-)
+from kronpde.solvers.accuracy import exact_unknowns
+from kronpde.solvers.arguments import check_vector, out_array, unknowns
 from kronpde.solvers.method import Method
+from kronpde.solvers.plan import SolvePlan, plan_solve
 from kronpde.solvers.registry import choose
-from kronpde.solvers.result import Solution, check_vector, make_report
+from kronpde.solvers.report import Outcome, Solution, SolveReport, make_report
+from kronpde.solvers.space import SerialSpace
 
 __all__ = ["BACKENDS", "PreparedSolver", "prepare", "solve"]
-
-
-def _unknowns(v: object, n: int, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """Return ``v`` flat as float64 without a copy where it already is one (no NaN scan)."""
-    arr = np.asarray(v)
-    if arr.dtype.kind not in "fiu" or not (arr.shape == (n,) or arr.shape == shape):
-        msg = (
-            f"{name} must be a real array of shape ({n},) or {shape}, got "
-            f"{arr.dtype} of shape {arr.shape}"
-        )
-        raise OptionError(msg)
-    return np.ascontiguousarray(arr, dtype=np.float64).reshape(-1)
-
-
-def _out_array(out: object, n: int, shape: tuple[int, ...]) -> np.ndarray:
-    """Return a flat view of ``out``, checked: float64, C-contiguous, writable, n unknowns."""
-    if not (
-        isinstance(out, np.ndarray)
-        and out.dtype == np.float64
-        and out.flags.c_contiguous
-        and out.flags.writeable
-        and (out.shape == (n,) or out.shape == shape)
-    ):
-        got = (
-            f"{out.dtype} of shape {out.shape}"
-            if isinstance(out, np.ndarray)
-            else type(out).__name__
-        )
-        msg = (
-            f"out must be a writable C-contiguous float64 array of shape ({n},) or {shape}, "
-            f"got {got}"
-        )
-        raise OptionError(msg)
-    return out.reshape(-1)
 
 
 #: Where a method runs: ``"serial"`` (this process) or ``"petsc"`` (every rank of an MPI job).
@@ -178,7 +135,7 @@ class PreparedSolver:
         self.prepared_again = False
         self._unknowns = (problem.size, problem.grid.shape)
         self._given_options = dict(given_options or {})
-        self._richardson: ErrorEstimate | Unavailable | None = None  # made on first use
+        self._space = SerialSpace(problem)  # the accuracy policy's view, its estimates kept
 
     def __repr__(self) -> str:
         """Return a one-line summary."""
@@ -245,7 +202,7 @@ class PreparedSolver:
             self.backend = solver.backend
         self.problem = problem
         self.prepared_again = not kept
-        self._richardson = None
+        self._space = SerialSpace(problem)
         return kept
 
     def solve(
@@ -307,7 +264,7 @@ class PreparedSolver:
         monitor : callable, optional
             ``monitor(iteration, relative_residual)`` after every CG iteration,
             with CG's own ``||D(b - A u_k)|| / ||D b||`` (no extra work): for
-            progress lines, e.g. :class:`~kronpde.solvers.result.ProgressLines`.
+            progress lines, e.g. :class:`~kronpde.solvers.progress.ProgressLines`.
         exact : number, str, callable or ndarray, optional
             A known solution of the continuous problem (an expression string,
             a callable ``u(x, y, ...)``, or values on the nodes or the
@@ -329,7 +286,7 @@ class PreparedSolver:
         Notes
         -----
         The stopping rule of ``cg``, ``amg-cg`` and ``fastdiag-cg`` is in
-        :mod:`kronpde.solvers.result`: ``converged`` is True only when the true
+        :mod:`kronpde.solvers.rounds`: ``converged`` is True only when the true
         unsymmetrised residual meets the target.  For a singular problem ``b``
         is first projected (``problem.project_rhs``), the target and the
         reported residual refer to the projected ``b``, and the returned ``u``
@@ -347,6 +304,12 @@ class PreparedSolver:
 
         A method that stops short (``maxiter`` reached, a breakdown) returns
         ``converged=False`` and says why in ``message``; it does not raise.
+
+        The steps: the arguments are checked, ``b`` is projected, the plan of
+        the solve is made (:func:`kronpde.solvers.plan.plan_solve`: the
+        estimate, the goal or target, the warnings of a fallback; the PETSc
+        backend makes the same), the method runs, the result is certified and
+        worded, and the report and the solution are made.
 
         Raises
         ------
@@ -371,101 +334,32 @@ class PreparedSolver:
         True
         """
         p = self.problem
-        n, shape = self._unknowns  # the grid's, read once (a property of its axes)
-        given = b is not None
-        if check is not True and check is not False:
-            msg = f"check must be True or False, got {check!r}"
-            raise OptionError(msg)
-        if not given:
-            b = p.rhs_values.reshape(-1)
-        elif check:
-            b = check_vector(b, n, shape, "b")
-        else:
-            b = _unknowns(b, n, shape, "b")
-        x_out = None if out is None else _out_array(out, n, shape)
-        if x_out is not None and np.may_share_memory(x_out, b):
-            b = b.copy()  # the methods read b after they start writing u
+        b, given, x_out = self._arguments(b, out, check)
         rtol, atol, maxiter = check_stopping(rtol, atol, maxiter, estimate)
-        auto = rtol == AUTO
-        x0 = None if x0 is None else check_vector(x0, n, shape, "x0")
+        x0 = None if x0 is None else check_vector(x0, *self._unknowns, "x0")
         exact_x = None if exact is None else exact_unknowns(p, exact)
         t0 = time.perf_counter()
-        solver = self.solver
-        exact_method = not solver.iterative
-        lean = exact_method and not check  # no residual, no bound, no scan of u
-        if lean and p.singular and solver.projects:
-            b_proj, projected_norm = b, None  # the method drops the null mode itself
-        else:
-            b_proj, projected_norm = p.project_rhs(b)
+        lean = not self.solver.iterative and not check  # no residual, no bound, no scan of u
+        b_proj, projected_norm = self._project(b, lean)
         nb = math.nan if lean else float(np.linalg.norm(b_proj))
-        warnings: list[str] = []
-        estimator, why = None, ""
-        if estimate is True or (estimate is None and (auto or exact_x is not None)):
-            own_rhs = not given or bool(np.array_equal(b, p.rhs_values.reshape(-1)))
-            estimator, why = self._estimator(b_proj, exact_x, own_rhs)
-            if estimator is None and not auto:
-                warnings.append(f"No discretisation-error estimate: {why}.")
-        goal = self._goal(estimator) if auto else None
-        if auto:
-            target = FALLBACK_RTOL  # what the iterative methods solve to without a goal
-            if goal is None and solver.iterative:
-                if estimator is not None:
-                    why = "no certified lower bound on the smallest eigenvalue of A"
-                warnings.append(
-                    f"rtol='auto' fell back to rtol = {FALLBACK_RTOL:g}: no discretisation-error "
-                    f"estimate could be made ({why})."
-                )
-        else:
-            target = max(rtol, atol / nb) if nb > 0.0 else rtol
-        extra: dict[str, Any] = {} if goal is None else {"goal": goal}
-        if not check:
-            extra["check"] = False
-        outcome = solver.solve(
+        plan = plan_solve(
+            self._space,
             b_proj,
-            out=x_out,
-            x0=x0,
-            target=target,
-            maxiter=maxiter,
-            callback=callback,
-            monitor=monitor,
-            **extra,
+            rtol=rtol,
+            atol=atol,
+            nb=nb,
+            estimate=estimate,
+            exact=exact_x,
+            own_rhs=lambda: not given or bool(np.array_equal(b, p.rhs_values.reshape(-1))),
+            iterative=self.solver.iterative,
         )
-        x = outcome.x
+        outcome = self._run(b_proj, x_out, x0, plan, maxiter, callback, monitor, check)
         if projected_norm is None:
             projected_norm = 0.0 if outcome.projected_norm is None else outcome.projected_norm
         certificate = outcome.certificate
-        if certificate is None and (check or auto):
-            certificate = p.error_bound(x, b_proj)
-        rel, message, converged = outcome.relative_residual, outcome.message, outcome.converged
-        if lean:  # an exact method, unchecked: no residual, no bound
-            rel = math.nan
-            about = solver.describe()
-            message = (
-                f"{self.method}: exact solve; the residual, the error bound and the finiteness "
-                "of u were not computed (check=False)." + (f" {about}" if about else "")
-            )
-        elif rel is None:  # an exact method: the residual shows its rounding level
-            rel = certificate.residual_norm / nb if nb > 0.0 else certificate.residual_norm
-            converged = converged and math.isfinite(rel)
-            about = solver.describe()
-            message = (
-                f"{self.method}: exact solve, relative residual ||b - A u||/||b|| = {rel:.3e}."
-                + (f" {about}" if about else "")
-                if converged
-                else f"{self.method}: the solution contains NaN or infinity."
-            )
-        warnings.extend(outcome.warnings)
-        bound = None if certificate is None else certificate.bound
-        if bound is not None and not math.isfinite(bound):
-            bound = None
-        error = None if estimator is None else estimator(x)
-        if certificate is None and not lean:
-            message += " The certified error bound was not computed (check=False)."
-        text, notes = accuracy_notes(
-            bound, certificate is not None, error, estimator, goal, bool(outcome.warnings)
-        )
-        message += text
-        warnings.extend(notes)
+        if certificate is None and (check or rtol == AUTO):
+            certificate = p.error_bound(outcome.x, b_proj)
+        rel, converged, message = self._exact_residual(outcome, certificate, nb, lean)
         report = make_report(
             self,
             converged=converged,
@@ -474,44 +368,94 @@ class PreparedSolver:
             relative_residual=rel,
             solve_seconds=time.perf_counter() - t0,
             projected_norm=projected_norm,
-            message=message,
-            algebraic_error_bound=bound,
-            warnings=warnings,
-            discretisation_error=error,
-            discretisation_estimate=None if estimator is None else estimator.kind,
-            checked=certificate is not None,
+            **plan.conclude(outcome.x, certificate, message, outcome.warnings, said=lean),
         )
+        return self._solution(outcome.x, x_out, report)
+
+    def _arguments(
+        self, b: np.ndarray | None, out: np.ndarray | None, check: bool
+    ) -> tuple[np.ndarray, bool, np.ndarray | None]:
+        """Return ``b`` checked (flat), whether it was given, and the flat ``out`` (or None)."""
+        n, shape = self._unknowns  # the grid's, read once (a property of its axes)
+        if check is not True and check is not False:
+            msg = f"check must be True or False, got {check!r}"
+            raise OptionError(msg)
+        given = b is not None
+        if not given:
+            b = self.problem.rhs_values.reshape(-1)
+        elif check:
+            b = check_vector(b, n, shape, "b")
+        else:
+            b = unknowns(b, n, shape, "b")
+        x_out = None if out is None else out_array(out, n, shape)
+        if x_out is not None and np.may_share_memory(x_out, b):
+            b = b.copy()  # the methods read b after they start writing u
+        return b, given, x_out
+
+    def _project(self, b: np.ndarray, lean: bool) -> tuple[np.ndarray, float | None]:
+        """Return ``b`` projected (singular problems) and the part removed (None: not yet)."""
+        if lean and self.problem.singular and self.solver.projects:
+            return b, None  # the method drops the null mode itself
+        return self._space.project(b)
+
+    def _run(
+        self,
+        b: np.ndarray,
+        x_out: np.ndarray | None,
+        x0: np.ndarray | None,
+        plan: SolvePlan,
+        maxiter: int | None,
+        callback: Callable[[np.ndarray], Any] | None,
+        monitor: Callable[[int, float], Any] | None,
+        check: bool,
+    ) -> Outcome:
+        """Run the method to the plan's goal or target."""
+        extra: dict[str, Any] = {} if plan.goal is None else {"goal": plan.goal}
+        if not check:
+            extra["check"] = False
+        return self.solver.solve(
+            b,
+            out=x_out,
+            x0=x0,
+            target=plan.target,
+            maxiter=maxiter,
+            callback=callback,
+            monitor=monitor,
+            **extra,
+        )
+
+    def _exact_residual(
+        self, outcome: Outcome, certificate: Any, nb: float, lean: bool
+    ) -> tuple[float, bool, str]:
+        """Return the relative residual, convergence and sentence (an exact method's own)."""
+        rel, message, converged = outcome.relative_residual, outcome.message, outcome.converged
+        if rel is not None and not lean:  # an iterative method: its own
+            return rel, converged, message
+        about = self.solver.describe()
+        about = f" {about}" if about else ""
+        if lean:  # an exact method, unchecked: no residual, no bound
+            message = (
+                f"{self.method}: exact solve; the residual, the error bound and the finiteness "
+                "of u were not computed (check=False)." + about
+            )
+            return math.nan, converged, message
+        # an exact method: the residual shows its rounding level
+        rel = certificate.residual_norm / nb if nb > 0.0 else certificate.residual_norm
+        converged = converged and math.isfinite(rel)
+        message = (
+            f"{self.method}: exact solve, relative residual ||b - A u||/||b|| = {rel:.3e}." + about
+            if converged
+            else f"{self.method}: the solution contains NaN or infinity."
+        )
+        return rel, converged, message
+
+    def _solution(self, x: np.ndarray, x_out: np.ndarray | None, report: SolveReport) -> Solution:
+        """Return the :class:`Solution`: into ``out`` without a nodal field, or with one."""
         if x_out is not None:
             if x is not x_out:  # a method that returned its own array
                 np.copyto(x_out, x)
             return Solution(u=None, x=x_out, report=report)
-        return Solution(u=p.to_nodes(x), x=x, report=report)
-
-    def _goal(self, estimator: ErrorEstimate | None) -> Goal | None:
-        """Return what ``rtol="auto"`` asks of an iterative method (None: it cannot ask)."""
-        p = self.problem
-        eigenvalue = p.smallest_eigenvalue()
-        if estimator is None or eigenvalue is None or not self.solver.iterative:
-            return None
-        floor = (  # about the rounding level of the residual (see Goal)
-            gamma(residual_terms(p.grid.dimension, p.order))
-            * float(np.max(np.abs(p.diagonal()), initial=0.0))
-            * estimator.solution_norm
-        )
-        return Goal(estimator, eigenvalue.value, AUTO_FRACTION, floor)
-
-    def _estimator(
-        self, b: np.ndarray, exact: np.ndarray | None, own_rhs: bool
-    ) -> tuple[ErrorEstimate | None, str]:
-        """Return the discretisation-error estimate of this solve, or None and why not."""
-        p = self.problem
-        estimate, reason, self._richardson = choose_estimate(
-            None if exact is None else lambda: exact_estimate(p, exact, b),
-            own_rhs,
-            lambda: richardson_estimate(p),
-            self._richardson,
-        )
-        return estimate, reason
+        return Solution(u=self.problem.to_nodes(x), x=x, report=report)
 
 
 def prepare(

@@ -1,67 +1,13 @@
-"""Fast diagonalization: the exact solver of a Kronecker sum, axis by axis.
+"""Fast diagonalization: the exact solver of a Kronecker sum (or polynomial), axis by axis.
 
-The N-D operator is the Kronecker sum
-
-    A = sum_i I ⊗ ... ⊗ T_i ⊗ ... ⊗ I + c I,
-
-so with ``T_i = S_i Λ_i S_i^{-1}`` it is diagonalised by ``S = S_0 ⊗ S_1 ⊗ ...``:
-``A = S (Λ_0 ⊕ Λ_1 ⊕ ... + c) S^{-1}``.  A solve transforms ``b`` along every
-axis with ``S_i^{-1}``, divides by the eigenvalue sums ``λ_{k_0} + λ_{k_1} + ...
-+ c`` and transforms back with ``S_i``.
-
-Per axis, one of these (:attr:`FastDiagSolver.axis_methods`; the eigenpairs
-themselves are the 1-D operator's, :meth:`kronpde.operators.stencils.AxisOperator.eigenpairs`):
-
-========  ================================  ====================================
-method    axis (operator of                 forward ``S^{-1}`` / back ``S``
-          :func:`~kronpde.operators.stencils.second_difference`, times any ``k > 0``)
-========  ================================  ====================================
-``dst1``  Dirichlet – Dirichlet              DST-I / DST-I, ``θ_k = π(k+1)/(n+1)``
-``dct1``  Neumann – Neumann                  DCT-I / DCT-I, ``θ_k = π k/(n-1)``
-``dst3``  Dirichlet – Neumann                DST-III / DST-II, ``θ_k = π(2k+1)/(2n)``
-``dct3``  Neumann – Dirichlet                DCT-III / DCT-II, ``θ_k = π(2k+1)/(2n)``
-``fft``   periodic (either centring)         rFFT / irFFT, ``θ_k = 2π k/n``
-``dst2``  cell-centred Dirichlet – Dirichlet DST-II / DST-III, ``θ_k = π(k+1)/n``
-``dct2``  cell-centred Neumann – Neumann     DCT-II / DCT-III, ``θ_k = π k/n``
-``dst4``  cell-centred Dirichlet – Neumann   DST-IV / DST-IV, ``θ_k = π(2k+1)/(2n)``
-``dct4``  cell-centred Neumann – Dirichlet   DCT-IV / DCT-IV, ``θ_k = π(2k+1)/(2n)``
-``eigh``  anything else (Robin faces, ...)   ``Q^T D`` / ``D^{-1} Q`` (dense GEMMs)
-========  ================================  ====================================
-
-with eigenvalues ``λ_k = s (2 - 2 cos θ_k) = 4 s sin²(θ_k/2)``, ``s = k/h²``
-read from the operator.  The ghost-node Neumann rows ``[2, -2]/h²`` make ``T``
-non-symmetric, but ``W T`` is symmetric with the trapezoid weights ``W``; the
-eigenvectors are ``W``-orthogonal and the forward transforms are exactly
-``S^T W`` up to a scaling of each mode: e.g. the DST-III weights ``(2, ..., 2,
-1)`` are the trapezoid weights ``h (1, ..., 1, 1/2)`` of the Dirichlet–Neumann
-axis.  ``eigh`` diagonalises the symmetrised operator ``D T D^{-1} = Q Λ Q^T``
-(``D = W^{1/2}``), so ``S = D^{-1} Q`` and ``S^{-1} = Q^T D``.
-
-A closed form is applied with ``scipy.fft`` (O(n log n) per line), except on
-long axes whose transform length has a large prime factor (``kernels="auto"``,
-see :class:`FastDiagSolver`), where a dense GEMM with the closed-form
-eigenvectors is faster.  A closed-form method is used only when the operator's
-coefficients equal the closed form's (``diag = 2s``, ``lower = upper = -s``, Neumann rows ``-2s``,
-weights consistent): any other operator, e.g. that of a stretched axis, takes
-the ``eigh`` path.  There the eigenpairs are those of the generalized
-symmetric eigenproblem ``(W T) v = λ W v`` (``W T`` symmetric, ``W`` the
-diagonal trapezoid weights), solved as the standard problem of
-``D T D^{-1} = W^{-1/2} (W T) W^{-1/2}`` with ``v = W^{-1/2} q``: the same
-pencil, reduced with the (diagonal, hence exact) Cholesky factor of ``W``.
-
-The fourth-order compact scheme (``Problem(..., order=4)``, :mod:`kronpde.operators.compact`)
-is a polynomial in the same ``T_i``, so the same transforms diagonalise it:
-only the division changes, by the scheme's eigenvalue combination
-``c + Σ_i (1 - c a_i) λ_i - Σ_{i<j} (a_i + a_j) λ_i λ_j`` instead of the sum
-(``scheme=`` of :class:`FastDiagSolver`).  With a Robin face the scheme gains a
-term that couples the face's unknowns (not a polynomial in the ``T_i``):
-``fastdiag`` refuses it, and ``fastdiag-cg`` uses this solve of the separable
-part as its preconditioner.
-
-Singular problems (all axes Neumann/periodic, ``c = 0``): the zero mode is
-dropped.  Its coefficient in the forward transform is ``mean_w(b)`` (the left
-null vector of ``A`` is ``w``), so dropping it both projects the data onto the
-range of ``A`` and returns the solution with zero weighted mean.
+``A = Σ_i I ⊗ … ⊗ T_i ⊗ … ⊗ I + c I`` is diagonalised by the 1-D eigenvectors
+``S = S_0 ⊗ S_1 ⊗ …``: a solve transforms ``b`` along every axis with
+``S_i^{-1}``, divides by the eigenvalue sums (or another combination of the
+per-axis eigenvalues, e.g. the compact fourth-order scheme's) and transforms
+back.  :class:`FastDiagSolver` is the solver, :class:`FastDiag` the
+``"fastdiag"`` method; the per-axis transforms are in
+:mod:`kronpde.solvers.fastdiag_axes`.  ``docs/fast-diagonalization.md`` has the
+table of closed forms and the derivation.
 """
 
 from __future__ import annotations
@@ -70,112 +16,71 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.fft
 
+from kronpde._checks import is_count, is_real
 from kronpde.errors import OptionError, SolverError
 from kronpde.geometry.grid import Axis
-from kronpde.operators.matmul import matmul_axis
-from kronpde.operators.stencils import AxisEigenpairs, AxisOperator
+from kronpde.operators.stencils import AxisOperator
+from kronpde.problem.protocol import SolvableProblem
+from kronpde.solvers.fastdiag_axes import TransformPlan, plan_axis
 from kronpde.solvers.method import Method
 from kronpde.solvers.result import Outcome
 
-__all__ = ["FastDiag", "FastDiagSolver"]
+__all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]
 
-#: Closed-form methods: (forward, inverse) scipy.fft functions, type, round-trip factor.
-_REAL_TRANSFORMS = {
-    "dst1": (scipy.fft.dstn, scipy.fft.idstn, 1),
-    "dct1": (scipy.fft.dctn, scipy.fft.idctn, 1),
-    "dst3": (scipy.fft.dstn, scipy.fft.idstn, 3),
-    "dct3": (scipy.fft.dctn, scipy.fft.idctn, 3),
-    "dst2": (scipy.fft.dstn, scipy.fft.idstn, 2),
-    "dct2": (scipy.fft.dctn, scipy.fft.idctn, 2),
-    "dst4": (scipy.fft.dstn, scipy.fft.idstn, 4),
-    "dct4": (scipy.fft.dctn, scipy.fft.idctn, 4),
-}
-#: The GEMM kernel replaces a closed-form transform on an axis of ``n >= GEMM_MIN_N`` points
-#: whose FFT length has a largest prime factor ``p > GEMM_PRIME_RATIO * n``: scipy.fft's real
-#: transforms run radix-2/3/4/5 passes plus one generic O(p) pass per larger prime factor,
-#: so such a length is many times slower than its neighbours, while a dense GEMM costs 2n
-#: flops per unknown whatever n is.  Measured once (2-core development machine, scipy 1.17,
-#: OpenBLAS, one thread, a DST-I along the last axis of an (m, n) array against the matmul
-#: with an n x n matrix, n = 32 ... 512): the GEMM took 0.12-0.63 times the transform's time
-#: wherever p > n/4 (e.g. n = 256, length 514 = 2 x 257), and 2-4 times it where p <= n/7
-#: (n = 300, length 602 = 2 x 7 x 43; n = 511, 512).
-GEMM_PRIME_RATIO = 0.25
-#: Below this many points a transform's call overhead dominates either way.
-GEMM_MIN_N = 32
+#: The values of option ``kernels``: how the axes transform (:class:`FastDiagSolver`).
+KERNELS = ("auto", "transform", "gemm")
 
 
-def _fft_length(kind: str, n: int) -> int:
-    """Length of the real FFT scipy.fft runs for one transform of ``n`` points."""
-    return {"dst1": 2 * (n + 1), "dct1": 2 * (n - 1)}.get(kind, n)
+class _KroneckerSum:
+    """``Σ_i λ_i + c``: monotone in every ``λ_i``, so its least value is the sum of the least."""
+
+    def fill(self, plan: TransformPlan, shift: float, singular: bool, out: np.ndarray) -> float:
+        # sum over axes 1.. as a small array, then one broadcast write of the full array
+        rest = np.zeros(plan.spectral_shape[1:])
+        for i in range(1, plan.ndim):
+            rest = rest + plan.spectral_eigenvalues(i)[0]
+        np.add(plan.spectral_eigenvalues(0) + shift, rest, out=out)
+        return sum(float(np.min(p.eig.eigenvalues)) for p in plan.plans) + shift
+
+    def values(
+        self, per_axis: list[np.ndarray], shift: float, shape: tuple[int, ...]
+    ) -> np.ndarray:
+        out = np.full(shape, shift)
+        for lam in per_axis:
+            out += lam
+        return out
 
 
-def _prime_factors(m: int) -> list[int]:
-    out, p = [], 2
-    while p * p <= m:
-        while m % p == 0:
-            out.append(p)
-            m //= p
-        p += 1
-    if m > 1:
-        out.append(m)
-    return out
+class _Combination:
+    """Another combination of the per-axis eigenvalues (``combine``): its minimum is searched."""
 
+    def __init__(self, combination: Any):
+        self.combination = combination
 
-def _prefer_gemm(kind: str, n: int) -> bool:
-    """Return True where the measured crossover (:data:`GEMM_PRIME_RATIO`) favours GEMM."""
-    if n < GEMM_MIN_N:
-        return False
-    return max(_prime_factors(_fft_length(kind, n)), default=1) > GEMM_PRIME_RATIO * n
+    def fill(self, plan: TransformPlan, shift: float, singular: bool, out: np.ndarray) -> float:
+        per_axis = [plan.spectral_eigenvalues(i) for i in range(plan.ndim)]
+        self.combination.combine(per_axis, shift, out=out)
+        if singular:
+            out[plan.null_index] = 1.0
+        lowest = float(out.min())  # the combination is not monotone
+        if lowest < 0.0:
+            msg = (
+                f"fastdiag: the operator is not positive definite with shift c = {shift}: "
+                f"its smallest eigenvalue is {lowest:.3g} (the fourth-order scheme needs "
+                "a_i lambda_i <= 1/3, which a Robin face with a large alpha h / beta can "
+                "break: refine the grid or use order 2)"
+            )
+            raise SolverError(msg)
+        return lowest
 
-
-@dataclass(frozen=True, eq=False)
-class _AxisPlan:
-    """How one axis is applied: its eigenpairs and the kernel that applies them."""
-
-    eig: AxisEigenpairs
-    kernel: str = "transform"  # "transform" (scipy.fft) or "gemm" (dense matrices)
-    forward: np.ndarray | None = None  # gemm: S^{-1}
-    backward: np.ndarray | None = None  # gemm: S
-    roundtrip: float = 1.0  # unscaled forward then inverse multiplies by this
-
-    @property
-    def method(self) -> str:
-        return self.eig.kind
-
-
-def _roundtrip_factor(kind: str, n: int) -> float:
-    return {
-        "dst1": 2.0 * (n + 1),
-        "dct1": 2.0 * (n - 1),
-        "dst3": 2.0 * n,
-        "dct3": 2.0 * n,
-        "dst2": 2.0 * n,
-        "dct2": 2.0 * n,
-        "dst4": 2.0 * n,
-        "dct4": 2.0 * n,
-        "fft": float(n),
-    }[kind]
-
-
-def _plan_axis(op: AxisOperator, axis: Axis | None, force_eigh: bool, kernels: str) -> _AxisPlan:
-    try:
-        eig = op.eigenpairs(axis, force_eigh=force_eigh)
-    except ValueError as exc:  # W T not symmetric
-        msg = f"fastdiag: {exc}"
-        raise SolverError(msg) from None
-    if eig.kind == "eigh":
-        return _AxisPlan(eig, "gemm", eig.forward, eig.backward)
-    if kernels == "gemm" or (kernels == "auto" and _prefer_gemm(eig.kind, eig.n)):
-        vectors = eig.vectors()
-        forward = np.ascontiguousarray(vectors.T * eig.weights[None, :])  # S^{-1} = S^T W
-        return _AxisPlan(eig, "gemm", forward, vectors)
-    return _AxisPlan(eig, roundtrip=_roundtrip_factor(eig.kind, eig.n))
+    def values(
+        self, per_axis: list[np.ndarray], shift: float, shape: tuple[int, ...]
+    ) -> np.ndarray:
+        return np.broadcast_to(self.combination.combine(per_axis, shift), shape).copy()
 
 
 # --------------------------------------------------------------------------- the solver
@@ -205,8 +110,9 @@ class FastDiagSolver:
         The eigenvalue combination: an object with ``combine(eigenvalues,
         shift)`` returning the operator's eigenvalue of each mode from the
         per-axis ``λ_i`` (broadcastable arrays), e.g. a
-        :class:`kronpde.operators.compact.CompactScheme` of the same factors.  Default:
-        the Kronecker sum ``Σ_i λ_i + c``.
+        :class:`kronpde.operators.compact.CompactScheme` of the same factors
+        (:attr:`EigenStructure.combination <kronpde.problem.discretisation.EigenStructure>`).
+        Default: the Kronecker sum ``Σ_i λ_i + c``.
     kernels : {"auto", "transform", "gemm"}
         How a closed form is applied: ``"transform"`` with ``scipy.fft``;
         ``"gemm"`` as dense matrices of its (closed-form) eigenvectors;
@@ -247,8 +153,9 @@ class FastDiagSolver:
     Raises
     ------
     ValueError
-        If ``ops`` is empty, ``axes`` does not match it, or ``shift`` is not
-        finite.
+        If ``ops`` is empty, ``axes`` does not match it, ``workers`` is not a
+        positive integer, or ``shift`` is not finite; for another ``kernels``
+        an :class:`~kronpde.errors.OptionError` (a ``ValueError``).
     SolverError
         If an operator cannot be diagonalised (not symmetric in the weighted
         inner product) or ``A`` is singular beyond the constant null space.
@@ -290,9 +197,7 @@ class FastDiagSolver:
     ):
         t0 = time.perf_counter()
         self.scheme = scheme
-        if kernels not in ("auto", "transform", "gemm"):
-            msg = f"fastdiag: kernels must be 'auto', 'transform' or 'gemm', got {kernels!r}"
-            raise ValueError(msg)
+        FastDiag.check_choice("kernels", kernels)  # an OptionError, a ValueError
         ops = tuple(ops)
         if not ops:
             msg = "fastdiag: ops must contain at least one AxisOperator"
@@ -312,46 +217,24 @@ class FastDiagSolver:
                     raise ValueError(msg)
         if workers is None:
             workers = os.cpu_count() or 1
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        if not is_count(workers, 1):
             msg = f"fastdiag: workers must be a positive integer, got {workers!r}"
             raise ValueError(msg)
         self.workers = int(workers)
         self.ops = ops
         self._plans = tuple(
-            _plan_axis(op, None if axes is None else axes[i], force_eigh, kernels)
+            plan_axis(op, None if axes is None else axes[i], force_eigh, kernels)
             for i, op in enumerate(ops)
         )
         self.shape: tuple[int, ...] = tuple(op.n for op in ops)
         self.size: int = math.prod(self.shape)
         self.ndim = len(self.shape)
         self.axis_methods: tuple[str, ...] = tuple(p.method for p in self._plans)
-
-        plans = self._plans
-        self.axis_kernels: tuple[str, ...] = tuple(p.kernel for p in plans)
-        self._gemm_axes = tuple(i for i, p in enumerate(plans) if p.kernel == "gemm")
-        transform = [p.kernel == "transform" for p in plans]
-        self._fft_axes = tuple(i for i, p in enumerate(plans) if transform[i] and p.method == "fft")
-        groups: dict[str, list[int]] = {}
-        for i, p in enumerate(plans):
-            if transform[i] and p.method in _REAL_TRANSFORMS:
-                groups.setdefault(p.method, []).append(i)
-        self._real_groups = tuple((m, tuple(ax)) for m, ax in groups.items())
-        # layout of the spectral array: the last periodic axis holds n//2 + 1 modes
-        spectral = list(self.shape)
-        if self._fft_axes:
-            last = self._fft_axes[-1]
-            spectral[last] = self.shape[last] // 2 + 1
-        self._spectral_shape = tuple(spectral)
-        self._null_index = tuple(p.eig.null_index for p in plans)
-        # (F_i 1) at the null mode: mean_w(b) = (F b)[null] / prod_i of these
-        self._null_row_sums = math.prod(self._forward_row_sum(i) for i in range(self.ndim))
-
-        k = len(self._gemm_axes)
-        need1 = k >= 1 or (bool(self._fft_axes) and bool(self._real_groups))
-        need2 = bool(self._fft_axes) and k >= 2
-        self._work1 = np.empty(self.shape) if need1 else None
-        self._work2 = np.empty(self.shape) if need2 else None
-        self._inv = np.empty(self._spectral_shape)
+        self.axis_kernels: tuple[str, ...] = tuple(p.kernel for p in self._plans)
+        self._transforms = TransformPlan(self._plans, self.workers)
+        # the solver's own argument: None means the plain sum of the eigenvalues
+        self._rule = _KroneckerSum() if scheme is None else _Combination(scheme)
+        self._inv = np.empty(self._transforms.spectral_shape)
         self.last_projected_norm = 0.0
         self._record = True
         self._set_shift(shift)
@@ -361,45 +244,35 @@ class FastDiagSolver:
     @classmethod
     def from_problem(
         cls,
-        problem,
+        problem: SolvableProblem,
         *,
         workers: int | None = None,
         force_eigh: bool = False,
         kernels: str = "auto",
     ) -> FastDiagSolver:
-        """Prepare the solver of a :class:`kronpde.Problem` (its operators, axes and shift).
+        """Prepare the solver of a :class:`kronpde.Problem` (its eigen structure and shift).
 
         Raises
         ------
         SolverError
-            For a variable coefficient ``k(x)``: the operator is not a
-            Kronecker sum, so fast diagonalization cannot solve it (it can
-            precondition it: method ``"fastdiag-cg"``).
+            Where the per-axis eigenvectors do not diagonalise the operator
+            (a variable coefficient ``k(x)``, a Robin face at order 4): fast
+            diagonalization cannot solve it (it can precondition it: method
+            ``"fastdiag-cg"``).
         """
         reason = FastDiag.refusal(problem)
         if reason is not None:
             raise SolverError(reason)
+        structure = problem.discretisation.eigen_structure()
         return cls(
-            problem.axis_operators,
+            structure.operators,
             problem.shift,
             axes=problem.grid.axes,
             workers=workers,
             force_eigh=force_eigh,
             kernels=kernels,
-            scheme=getattr(problem, "scheme", None),
+            scheme=structure.combination,
         )
-
-    def _forward_row_sum(self, i: int) -> float:
-        """Entry ``null_index`` of the (unscaled) forward transform of a vector of ones."""
-        p = self._plans[i]
-        null = p.eig.null_index
-        ones = np.ones(p.eig.n)
-        if p.forward is not None:
-            return float(p.forward[null] @ ones)
-        if p.method == "fft":
-            return float(p.eig.n)
-        fwd, _, typ = _REAL_TRANSFORMS[p.method]
-        return float(fwd(ones, type=typ, norm="backward")[null])
 
     def set_shift(self, shift: float) -> None:
         """Change ``c``: recomputes only the ``1/(Λ + c)`` array, in place.
@@ -420,7 +293,7 @@ class FastDiagSolver:
             raise
 
     def _set_shift(self, shift: float) -> None:
-        if isinstance(shift, bool) or not isinstance(shift, (int, float, np.integer, np.floating)):
+        if not is_real(shift):
             msg = f"fastdiag: shift must be a number, got {shift!r}"
             raise ValueError(msg)
         shift = float(shift)
@@ -428,51 +301,22 @@ class FastDiagSolver:
             msg = f"fastdiag: shift must be finite, got {shift}"
             raise ValueError(msg)
         self.shift = shift
+        self.shift = shift
         self.singular = shift == 0.0 and all(p.eig.singular for p in self._plans)
         inv = self._inv
-        spectral = self._spectral_shape
-        if self.scheme is None:
-            # sum over axes 1.. as a small array, then one broadcast write of the full array
-            rest = np.zeros(spectral[1:])
-            for i in range(1, self.ndim):
-                rest = rest + self._spectral_eigs(i).reshape(self._bshape(i)[1:])
-            first = self._spectral_eigs(0) + shift
-            np.add(first.reshape(self._bshape(0)), rest, out=inv)
-            lowest = sum(float(np.min(p.eig.eigenvalues)) for p in self._plans) + shift
-        else:  # the scheme's combination, minimum over the modes (it is not monotone)
-            per_axis = [self._spectral_eigs(i).reshape(self._bshape(i)) for i in range(self.ndim)]
-            self.scheme.combine(per_axis, shift, out=inv)
-            if self.singular:
-                inv[self._null_index] = 1.0
-            lowest = float(inv.min())
-            if lowest < 0.0:
-                msg = (
-                    f"fastdiag: the operator is not positive definite with shift c = {shift}: "
-                    f"its smallest eigenvalue is {lowest:.3g} (the fourth-order scheme needs "
-                    "a_i lambda_i <= 1/3, which a Robin face with a large alpha h / beta can "
-                    "break: refine the grid or use order 2)"
-                )
-                raise SolverError(msg)
+        null = self._transforms.null_index
+        lowest = self._rule.fill(self._transforms, shift, self.singular, inv)
         if self.singular:
-            inv[self._null_index] = 1.0
+            inv[null] = 1.0
         elif lowest <= 0.0 and np.any(inv == 0.0):
             msg = (
                 f"fastdiag: A is singular with shift c = {shift} (an eigenvalue sum is 0) "
                 f"and not a constant-null-space problem"
             )
             raise SolverError(msg)
-        scale = 1.0 / math.prod(p.roundtrip for p in self._plans)
-        np.divide(scale, inv, out=inv)
+        np.divide(1.0 / self._transforms.roundtrip, inv, out=inv)
         if self.singular:
-            inv[self._null_index] = 0.0
-
-    def _bshape(self, i: int) -> tuple[int, ...]:
-        shape = [1] * self.ndim
-        shape[i] = self._spectral_shape[i]
-        return tuple(shape)
-
-    def _spectral_eigs(self, i: int) -> np.ndarray:
-        return self._plans[i].eig.eigenvalues[: self._spectral_shape[i]]
+            inv[null] = 0.0
 
     # -- eigenpairs ------------------------------------------------------------------
     def eigenvalues(self) -> np.ndarray:
@@ -487,12 +331,7 @@ class FastDiagSolver:
             shape = [1] * self.ndim
             shape[i] = p.eig.n
             per_axis.append(p.eig.eigenvalues.reshape(shape))
-        if self.scheme is not None:
-            return np.broadcast_to(self.scheme.combine(per_axis, self.shift), self.shape).copy()
-        out = np.full(self.shape, self.shift)
-        for lam in per_axis:
-            out += lam
-        return out
+        return self._rule.values(per_axis, self.shift, self.shape)
 
     def axis_eigenvalues(self, i: int) -> np.ndarray:
         """Eigenvalues of ``T_i`` (physical scale), shape ``(n_i,)``, in transform order.
@@ -531,6 +370,7 @@ class FastDiagSolver:
         return out
 
     # -- solve -------------------------------------------------------------------------
+
     def solve(
         self, b: np.ndarray, out: np.ndarray | None = None, *, record: bool = True
     ) -> np.ndarray:
@@ -580,41 +420,13 @@ class FastDiagSolver:
         else:
             dst = None
         self._record = record
-        if self._fft_axes:
-            result = self._solve_fft(src, dst)
-        else:
-            result = self._solve_real(src, dst)
+        result = self._transforms.apply(src, dst, self._divide)
         return out if out is not None else result.reshape(b_arr.shape)
 
-    def _forward_gemm(self, src: np.ndarray, dst: np.ndarray, other: np.ndarray) -> None:
-        self._chain(src, [(i, self._plans[i].forward) for i in self._gemm_axes], dst, other)
-
-    def _backward_gemm(self, src: np.ndarray, dst: np.ndarray, other: np.ndarray) -> None:
-        self._chain(src, [(i, self._plans[i].backward) for i in self._gemm_axes], dst, other)
-
-    @staticmethod
-    def _chain(src, steps, dst, other) -> None:
-        """Apply dense matrices along axes in turn, ping-ponging so the last lands in ``dst``.
-
-        Step ``j`` (1-based of ``k``) writes ``dst`` if ``k - j`` is even, else
-        ``other``; ``src`` must differ from the first step's target.
-        """
-        k = len(steps)
-        cur = src
-        for j, (axis, mat) in enumerate(steps, start=1):
-            target = dst if (k - j) % 2 == 0 else other
-            matmul_axis(mat, cur, axis, out=target)
-            cur = target
-
-    def _real_transforms(self, x: np.ndarray, inverse: bool) -> None:
-        """DST/DCT along their axes, in place, unscaled (the scale is folded into ``1/Λ``)."""
-        for method, axes in self._real_groups:
-            fwd, inv, typ = _REAL_TRANSFORMS[method]
-            func = inv if inverse else fwd
-            norm = "forward" if inverse else "backward"  # both unscaled
-            y = func(x, type=typ, axes=axes, norm=norm, overwrite_x=True, workers=self.workers)
-            if not np.shares_memory(y, x):  # pragma: no cover - scipy always works in place
-                np.copyto(x, y)
+    def _divide(self, spectrum: np.ndarray, src: np.ndarray) -> None:
+        """Record the projection of a singular ``b``, then divide by the eigenvalues."""
+        self._record_projection(src, float(spectrum[self._transforms.null_index].real))
+        np.multiply(spectrum, self._inv, out=spectrum)  # complex *= real: faster than pairs
 
     def _record_projection(self, src: np.ndarray, coef: float) -> None:
         if not self.singular:
@@ -627,67 +439,8 @@ class FastDiagSolver:
         # einsum, not np.dot: a BLAS call would wake its thread pool, whose spinning threads
         # then compete with the transforms on a busy machine (measured: +15-35 % per solve)
         norm_b = math.sqrt(float(np.einsum("i,i->", flat, flat)))
-        mean = coef / self._null_row_sums
+        mean = coef / self._transforms.null_row_sums
         self.last_projected_norm = abs(mean) * math.sqrt(self.size) / norm_b if norm_b else 0.0
-
-    def _solve_real(self, src: np.ndarray, dst: np.ndarray | None) -> np.ndarray:
-        if dst is None:
-            dst = np.empty(self.shape)
-        k = len(self._gemm_axes)
-        if k == 0:
-            t = dst
-            np.copyto(t, src)
-        else:
-            t = dst if k % 2 == 0 else self._work1
-            other = self._work1 if t is dst else dst
-            self._forward_gemm(src, t, other)
-        self._real_transforms(t, inverse=False)
-        self._record_projection(src, float(t[self._null_index]))
-        np.multiply(t, self._inv, out=t)
-        self._real_transforms(t, inverse=True)
-        if k:
-            self._backward_gemm(t, dst, self._work1)
-        return dst
-
-    def _solve_fft(self, src: np.ndarray, dst: np.ndarray | None) -> np.ndarray:
-        k = len(self._gemm_axes)
-        if k:
-            t = self._work1
-            self._forward_gemm(src, t, self._work2)
-        elif self._real_groups:
-            t = self._work1
-            np.copyto(t, src)
-        else:
-            t = src  # rfftn does not overwrite its input
-        self._real_transforms(t, inverse=False)
-        axes = self._fft_axes
-        spec = scipy.fft.rfftn(t, axes=axes, norm="backward", workers=self.workers)
-        self._record_projection(src, float(spec[self._null_index].real))
-        np.multiply(spec, self._inv, out=spec)  # complex *= real (faster than on (re, im) pairs)
-        r = scipy.fft.irfftn(
-            spec,
-            s=[self.shape[a] for a in axes],
-            axes=axes,
-            norm="forward",
-            overwrite_x=True,
-            workers=self.workers,
-        )
-        del spec
-        self._real_transforms(r, inverse=True)
-        if k == 0:
-            if dst is None:
-                return r
-            np.copyto(dst, r)
-            return dst
-        if dst is None:
-            if k % 2 == 0:  # ends in r itself
-                self._backward_gemm(r, r, self._work1)
-                return r
-            dst = np.empty(self.shape)
-            self._backward_gemm(r, dst, r)
-            return dst
-        self._backward_gemm(r, dst, r if k % 2 else self._work1)
-        return dst
 
     def __repr__(self) -> str:
         """Return a one-line summary."""
@@ -706,41 +459,24 @@ class FastDiag(Method):
     name = "fastdiag"
     projects = True
     defaults: ClassVar[dict[str, Any]] = {"workers": None, "force_eigh": False, "kernels": "auto"}
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"kernels": KERNELS}
     auto_reason = (
-        "auto: the operator is a constant-coefficient Kronecker sum "
-        "(problem.is_kronecker_sum), so fast diagonalization solves it exactly"
+        "auto: the operator is a constant-coefficient Kronecker sum, so fast "
+        "diagonalization solves it exactly"
     )
 
     @classmethod
-    def why(cls, problem: Any) -> str:
+    def why(cls, problem: SolvableProblem) -> str:
         """Say why ``auto`` picks fast diagonalization for ``problem``."""
-        if getattr(problem, "order", 2) == 4:
-            return (
-                "auto: the fourth-order compact operator is a polynomial in the same 1-D "
-                "operators, so fast diagonalization solves it exactly"
-            )
-        return cls.auto_reason
+        return problem.discretisation.fast_solve_reason or cls.auto_reason
 
     @classmethod
-    def refusal(cls, problem: Any, options: Any = None) -> str | None:
-        """Refuse a variable coefficient (not a Kronecker sum), and Robin faces at order 4."""
-        if not problem.is_kronecker_sum:
-            return (
-                "fastdiag: the coefficient k varies in space, so the operator is not a "
-                "Kronecker sum and fast diagonalization cannot solve it exactly; use method "
-                "'fastdiag-cg' (CG preconditioned by fast diagonalization), 'amg-cg', 'cg' "
-                "or 'direct'"
-            )
-        if not getattr(problem, "fast_diagonalizable", True):
-            return (
-                "fastdiag: at order 4 a Robin face's correction couples the unknowns on the "
-                "face, so the per-axis eigenvectors no longer diagonalise the operator; use "
-                "method 'fastdiag-cg' (CG preconditioned by the separable fourth-order fast "
-                "solve), 'amg-cg', 'cg' or 'direct'"
-            )
-        return None
+    def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:
+        """Refuse where the per-axis eigenvectors do not diagonalise the operator (it says why)."""
+        obstacle = problem.discretisation.fast_solve_obstacle()
+        return None if obstacle is None else f"fastdiag: {obstacle}"
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         self.options = self.effective_options(options)
         try:
             self.backend = FastDiagSolver.from_problem(problem, **self.options)
@@ -749,6 +485,7 @@ class FastDiag(Method):
             raise OptionError(msg) from exc
         self.options["workers"] = self.backend.workers
         self.options["axis_methods"] = self.backend.axis_methods
+        self.note = problem.discretisation.eigen_structure().note  # what the report adds
 
     def solve(
         self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
@@ -764,7 +501,7 @@ class FastDiag(Method):
         finite = bool(np.all(np.isfinite(x))) if check else True
         return Outcome(x, finite, projected_norm=projected)
 
-    def set_shift(self, problem: Any) -> bool:
+    def set_shift(self, problem: SolvableProblem) -> bool:
         """Re-sum the eigenvalues for ``problem.shift`` (the eigenpairs and transforms stay)."""
         self.backend.set_shift(problem.shift)
         return True
@@ -772,6 +509,4 @@ class FastDiag(Method):
     def describe(self) -> str:
         """Name the per-axis eigenpairs (and the fourth-order combination)."""
         about = f"Per-axis eigenpairs: {', '.join(self.backend.axis_methods)}."
-        if self.backend.scheme is not None:
-            about += " Fourth-order compact scheme: divided by its eigenvalue combination."
-        return about
+        return f"{about} {self.note}" if self.note else about

@@ -1,59 +1,28 @@
 """Fast diagonalization as a preconditioner: the ``fastdiag-cg`` method.
 
-A variable coefficient ``k(x)`` breaks the Kronecker-sum structure, but the
-operator stays spectrally close to a constant-coefficient one: with
-``Â_k`` the symmetric operator of ``-div(k grad u) + c u`` and ``Â_0`` that of
-``-k_ref Δu + c u`` on the same grid (same weights, same boundary conditions),
-
-    min(k_min / k_ref, 1) ≤ yᵀ Â_k y / yᵀ Â_0 y ≤ max(k_max / k_ref, 1)
-
-for every ``y`` (each flux term lies between ``k_min`` and ``k_max`` times the
-constant one, and the shift and Robin terms likewise).  So CG preconditioned by
-the exact solve ``M = Â_0^{-1}`` (a prepared
-:class:`~kronpde.solvers.fastdiag.FastDiagSolver`) has a condition number of
-at most ``k_max / k_min`` *independently of the grid*: the iteration count is
-bounded under refinement and grows like ``sqrt(k_max / k_min)`` at worst.
-
-``k_ref`` is the trapezoid-weighted **geometric mean** of ``k`` over the
-unknowns, the centre of ``[k_min, k_max]`` on a log scale.  (Without a shift
-CG does not see the scale of ``M``, so only with ``c > 0`` does the choice
-matter.)  Two approximations (option ``approximation``):
-
-``"mean"`` (default)
-    ``M = Â_0^{-1}``, as above.
-``"scaled"``
-    ``M = S^{-1} Â_0^{-1} S^{-1}`` with ``S = diag(sqrt(k / k_ref))`` at the
-    unknowns: ``-div(k grad u) = sqrt(k) (-Δ + q) (sqrt(k) u)`` with
-    ``q = Δ sqrt(k) / sqrt(k)`` for a smooth ``k``, so this removes the
-    contrast from the leading part and leaves a lower-order term.  Usually
-    fewer iterations for smooth ``k`` of high contrast; no bound for rough
-    ``k``.
-
-On stretched axes ``Â_0`` is still a Kronecker sum; its axes use the
-generalized symmetric eigenproblem (the ``eigh`` path of the solver).
-
-The fourth-order scheme (``order=4``, constant ``k``) with a Robin face is the
-separable compact operator plus a positive semidefinite term that couples the
-face's unknowns (:mod:`kronpde.operators.compact`).  There ``M`` is the exact fast solve
-of the separable part (the same transforms, divided by the scheme's eigenvalue
-combination): ``Â_sep ≤ Â``, and the preconditioned operator is the identity
-plus a low-rank-like, face-supported term, so CG needs few iterations; ``auto``
-picks this method for it.
+:class:`FastDiagPreconditioner` applies the exact fast solve of a
+constant-coefficient operator (``k`` replaced by its weighted geometric mean
+``k_ref``, option ``approximation`` ``"mean"`` or ``"scaled"``) to CG on a
+variable ``k``, or that of the separable part of the fourth-order scheme with a
+Robin face; :class:`FastDiagCG` is the method.  ``docs/preconditioners.md``
+derives the bound ``k_max / k_min`` on the condition number.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from kronpde.errors import OptionError
-from kronpde.operators.stencils import second_difference
-from kronpde.solvers.fastdiag import FastDiagSolver
+from kronpde.errors import OptionError, SolverError
+from kronpde.problem.protocol import SolvableProblem
+from kronpde.solvers.fastdiag import KERNELS, FastDiagSolver
 from kronpde.solvers.iterative import ConjugateGradient
+
+if TYPE_CHECKING:
+    from kronpde.problem.discretisation import EigenStructure
 
 __all__ = ["APPROXIMATIONS", "FastDiagCG", "FastDiagPreconditioner", "reference_coefficient"]
 
@@ -61,17 +30,27 @@ __all__ = ["APPROXIMATIONS", "FastDiagCG", "FastDiagPreconditioner", "reference_
 APPROXIMATIONS = ("mean", "scaled")
 
 
-def reference_coefficient(problem) -> float:
+def reference_coefficient(problem: SolvableProblem) -> float:
     """``k_ref``: the constant ``k`` itself, or the weighted geometric mean of a variable ``k``.
 
     ``exp(sum_j w_j log k_j / sum_j w_j)`` over the unknowns ``j`` with the
-    trapezoid weights ``w``.
+    trapezoid weights ``w``: the ``k`` of the discretisation's reference
+    structure (:meth:`~kronpde.problem.discretisation.Discretisation.reference_structure`).
+
+    Raises
+    ------
+    SolverError
+        Where the discretisation has no fast-diagonalisable reference operator.
     """
-    if not problem.variable_coefficient:
-        return float(problem.coefficient)
-    k = problem.coefficient_values()[problem.grid.unknown_index]
-    w = problem.weights()
-    return float(math.exp(float(np.sum(w * np.log(k)) / np.sum(w))))
+    return _reference(problem).coefficient
+
+
+def _reference(problem: SolvableProblem) -> EigenStructure:
+    structure = problem.discretisation.reference_structure()
+    if structure is None:
+        msg = FastDiagCG.refusal(problem)
+        raise SolverError(msg)
+    return structure
 
 
 class FastDiagPreconditioner(LinearOperator):
@@ -87,7 +66,7 @@ class FastDiagPreconditioner(LinearOperator):
     reference_k : float
         ``k_ref``.
     approximation : str
-        ``"mean"`` or ``"scaled"`` (module docstring).
+        ``"mean"`` or ``"scaled"`` (``docs/preconditioners.md``).
     contrast : float
         ``k_max / k_min`` over every ``k`` the fluxes use (the nodes, and the
         boundary faces of cell-centred axes): the bound on the condition
@@ -99,6 +78,7 @@ class FastDiagPreconditioner(LinearOperator):
     """
 
     def __init__(self, solver, d, s, reference_k, approximation, contrast, setup_seconds, options):
+        self.note = ""  # what the reference operator is, where it is not k_ref's Kronecker sum
         n = solver.size
         super().__init__(dtype=np.float64, shape=(n, n))
         self.solver = solver
@@ -118,7 +98,7 @@ class FastDiagPreconditioner(LinearOperator):
     @classmethod
     def from_problem(
         cls,
-        problem,
+        problem: SolvableProblem,
         *,
         approximation: str = "mean",
         workers: int | None = None,
@@ -131,7 +111,7 @@ class FastDiagPreconditioner(LinearOperator):
         problem : Problem
             The problem.
         approximation : {"mean", "scaled"}
-            The constant-coefficient approximation (module docstring).
+            The constant-coefficient approximation (``docs/preconditioners.md``).
         workers, kernels
             Passed to :class:`~kronpde.solvers.fastdiag.FastDiagSolver`.
 
@@ -154,25 +134,17 @@ class FastDiagPreconditioner(LinearOperator):
         (True, True)
         """
         t0 = time.perf_counter()
-        if approximation not in APPROXIMATIONS:
-            msg = (
-                f"fastdiag-cg: option approximation={approximation!r} is not one of "
-                f"{', '.join(repr(a) for a in APPROXIMATIONS)}"
-            )
-            raise OptionError(msg)
-        k_ref = reference_coefficient(problem)
-        ops = [second_difference(a) for a in problem.grid.axes]
-        if k_ref != 1.0:
-            ops = [op.scaled(k_ref) for op in ops]
-        scheme = getattr(problem, "scheme", None)  # order 4: the separable compact operator
+        FastDiagCG.check_choice("approximation", approximation)
+        structure = _reference(problem)  # at order 4: the separable compact operator
+        k_ref = structure.coefficient
         try:
             solver = FastDiagSolver(
-                ops,
+                structure.operators,
                 problem.shift,
                 axes=problem.grid.axes,
                 workers=workers,
                 kernels=kernels,
-                scheme=scheme,
+                scheme=structure.combination,
             )
         except (ValueError, TypeError) as exc:
             msg = f"fastdiag-cg: {exc}"
@@ -189,7 +161,9 @@ class FastDiagPreconditioner(LinearOperator):
         s = np.ones_like(d) if approximation == "mean" else np.sqrt(k / k_ref)
         options = {"approximation": approximation, "workers": solver.workers, "kernels": kernels}
         options["axis_methods"] = solver.axis_methods
-        return cls(solver, d, s, k_ref, approximation, contrast, time.perf_counter() - t0, options)
+        made = cls(solver, d, s, k_ref, approximation, contrast, time.perf_counter() - t0, options)
+        made.note = structure.note
+        return made
 
     def matvec_into(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write ``M r = S^{-1} D A_0^{-1} D^{-1} S^{-1} r`` into ``out`` (``S = I`` for "mean")."""
@@ -222,6 +196,10 @@ class FastDiagCG(ConjugateGradient):
         "workers": None,
         "kernels": "auto",
     }
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {
+        "approximation": APPROXIMATIONS,
+        "kernels": KERNELS,
+    }
     auto_reason = (
         "auto: the coefficient k varies in space, so the operator is not a Kronecker sum; "
         "CG preconditioned by fast diagonalization of the constant-coefficient operator "
@@ -229,33 +207,27 @@ class FastDiagCG(ConjugateGradient):
     )
 
     @classmethod
-    def why(cls, problem: Any) -> str:
+    def why(cls, problem: SolvableProblem) -> str:
         """Say why ``auto`` picks this method for ``problem``."""
-        if getattr(problem, "order", 2) == 4 and not problem.variable_coefficient:
-            return (
-                "auto: at order 4 a Robin face couples the unknowns on it, so fast "
-                "diagonalization solves only the separable part; CG preconditioned by that "
-                "exact fourth-order solve"
-            )
-        return cls.auto_reason
+        return problem.discretisation.preconditioner_reason() or cls.auto_reason
 
     @classmethod
-    def refusal(cls, problem: Any, options: Any = None) -> str | None:
-        """Fast diagonalization preconditions a Kronecker sum with k constant or varying."""
-        if problem.is_kronecker_sum or problem.variable_coefficient:
+    def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:
+        """Refuse a discretisation without a fast-diagonalisable reference operator."""
+        if problem.discretisation.has_reference_structure:
             return None
         return (
             "fastdiag-cg: the operator is not a Kronecker sum with a constant or variable "
             "coefficient k, so no fast-diagonalization solve approximates it"
         )
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         super().__init__(problem, **options)
         self.backend = FastDiagPreconditioner.from_problem(problem, **self.options)
         self.M = self.backend
         self.options = dict(self.backend.options)
 
-    def set_shift(self, problem: Any) -> bool:
+    def set_shift(self, problem: SolvableProblem) -> bool:
         """Change the shift of the preconditioner's fast solve and take the shifted operator.
 
         The preconditioner's ``A_0 = k_ref sum_i T_i + c I`` keeps its
@@ -271,11 +243,8 @@ class FastDiagCG(ConjugateGradient):
     def describe(self) -> str:
         """Describe the constant-coefficient approximation and the contrast."""
         fd = self.backend
-        if fd.solver.scheme is not None:
-            return (
-                "Preconditioner: the exact fast solve of the separable fourth-order operator "
-                "(the Robin faces' coupling terms left out)."
-            )
+        if fd.note:
+            return fd.note
         scaled = ", sqrt(k/k_ref) scaling" if fd.approximation == "scaled" else ""
         return (
             f"Preconditioner: the exact fast-diagonalization solve with k replaced by "

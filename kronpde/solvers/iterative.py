@@ -2,8 +2,8 @@
 
 :class:`ConjugateGradient` runs :func:`kronpde.solvers.cg.cg` on the
 symmetrised system ``Â y = D b`` with the rounds of
-:func:`kronpde.solvers.result.continue_rounds` (the stopping rule refers to the
-unsymmetrised residual; see :mod:`kronpde.solvers.result`).  Its subclasses
+:class:`kronpde.solvers.runner.RoundRunner` (the stopping rule refers to the
+unsymmetrised residual; see :mod:`kronpde.solvers.rounds`).  Its subclasses
 only choose ``M``:
 
 * :class:`JacobiCG` (``"cg"``): Jacobi where the diagonal of ``Â`` is not
@@ -15,7 +15,7 @@ only choose ``M``:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
@@ -23,14 +23,12 @@ from scipy.sparse.linalg import LinearOperator
 from kronpde.errors import OptionError
 from kronpde.solvers.cg import cg
 from kronpde.solvers.method import Method
-from kronpde.solvers.result import (
-    Outcome,
-    Round,
-    continue_rounds,
-    goal_outcome,
-    goal_rounds,
-    rounds_outcome,
-)
+from kronpde.solvers.report import Outcome
+from kronpde.solvers.rounds import Round
+from kronpde.solvers.runner import RoundRunner
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["ConjugateGradient", "Jacobi", "JacobiCG"]
 
@@ -68,7 +66,7 @@ class ConjugateGradient(Method):
 
     iterative: ClassVar[bool] = True
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         self.problem = problem
         self.options = self.effective_options(options)
         self.A_hat = problem.linear_operator(symmetric=True)
@@ -89,87 +87,111 @@ class ConjugateGradient(Method):
     ) -> Outcome:
         """Solve ``A u = b`` (``b`` projected) to ``||b - A u|| <= target ||b||``.
 
-        With a ``goal`` (:class:`kronpde.solvers.accuracy.Goal`, from
+        With a ``goal`` (:class:`kronpde.solvers.estimate.Goal`, from
         ``rtol="auto"``) instead: until the certified algebraic error is at
         most ``goal.fraction`` of the estimated discretisation error
-        (:func:`kronpde.solvers.result.goal_rounds`).  ``check=False`` (numeric
+        (:func:`kronpde.solvers.rounds.goal_rounds`).  ``check=False`` (numeric
         target only) computes at the end of each round only the residual the
         stopping rule needs, not the certified bound (the outcome carries none).
         """
         p = self.problem
         n = p.size
-        D = p.symmetric_scale
         x = np.zeros(n) if out is None else out
         nb = float(np.linalg.norm(b))
         if nb == 0.0:
             x.fill(0.0)
             return Outcome(x, True, 0, [0.0], 0.0, f"{self.name}: b is zero, so u = 0.")
         maxiter = 10 * n if maxiter is None else maxiter
-        null = D / np.linalg.norm(D) if p.singular else None
-        rhs = D * b
-        norm_rhs = float(np.linalg.norm(rhs))
-        state = {"y": None if x0 is None else D * x0, "offset": 0}
-        cb = None
-        if callback is not None:
-            u_work = np.empty(n)
-            u_view = u_work.view()
-            u_view.flags.writeable = False
+        runner = _CGRounds(self, x, b, nb, x0, callback, monitor, check)
+        return runner.solve(target, goal, maxiter)
 
-            def cb(yk: np.ndarray) -> None:
-                np.divide(yk, D, out=u_work)
-                callback(u_view)
 
-        mon = None
+class _CGRounds(RoundRunner):
+    """The rounds of :func:`kronpde.solvers.cg.cg` on ``Â y = D b`` of a ConjugateGradient.
+
+    The iterate ``y`` is kept between rounds; ``callback`` gets ``u = y / D``
+    and ``monitor`` the relative symmetrised residual, iterations counted over
+    the rounds.
+    """
+
+    def __init__(
+        self,
+        method: ConjugateGradient,
+        x: np.ndarray,
+        b: np.ndarray,
+        nb: float,
+        x0: np.ndarray | None,
+        callback: Any,
+        monitor: Any,
+        check: bool,
+    ):
+        p = method.problem
+        D = p.symmetric_scale
+        super().__init__(
+            D,
+            p.remove_mean,
+            p.error_bound,
+            name=method.name,
+            x=x,
+            b=b,
+            nb=nb,
+            note=method.describe(),
+        )
+        self.problem = p
+        self.method = method
+        self.check = check
+        self.rhs = D * b
+        self.norm_rhs = float(np.linalg.norm(self.rhs))
+        self.null = D / np.linalg.norm(D) if p.singular else None
+        self.y = None if x0 is None else D * x0
+        self.callback = None if callback is None else self._u_callback(callback)
+        self.monitor = None
         if monitor is not None:
 
-            def mon(k: int, r_norm: float) -> None:
-                monitor(state["offset"] + k, r_norm / norm_rhs)
+            def relative(k: int, r_norm: float) -> None:
+                monitor(self.offset + k, r_norm / self.norm_rhs)
 
-        def run(inner: float, left: int, warm: bool, absolute: float = 0.0) -> Round:
-            res = cg(
-                self.A_hat,
-                rhs,
-                state["y"],
-                rtol=inner,
-                atol=absolute,
-                maxiter=left,
-                M=self.M,
-                callback=cb,
-                monitor=mon,
-                null_space=null,
-            )
-            state["y"] = res.x
-            state["offset"] += res.iterations
-            return Round(res.converged, res.iterations, res.residual_norms, res.status, res.message)
+            self.monitor = relative
 
-        def certify() -> Any:
-            """Return the certificate of the current iterate (its true residual, the bound)."""
-            np.divide(state["y"], D, out=x)
-            p.remove_mean(x)
-            state["certificate"] = p.error_bound(x, b)
-            return state["certificate"]
+    def _u_callback(self, callback: Any) -> Any:
+        """Return CG's ``callback(y)`` that calls ``callback`` with a read-only ``u = y / D``."""
+        u_work = np.empty(self.x.size)
+        u_view = u_work.view()
+        u_view.flags.writeable = False
+        D = self.scale
 
-        if goal is not None:
-            found = goal_rounds(
-                lambda atol, left, warm: run(0.0, left, warm, atol),
-                certify,
-                lambda: goal.estimate(x),
-                goal=goal,
-                maxiter=maxiter,
-            )
-            return goal_outcome(x, found, goal, self.name, maxiter, self.describe(), nb)
+        def cb(yk: np.ndarray) -> None:
+            np.divide(yk, D, out=u_work)
+            callback(u_view)
 
-        def true_relative_residual() -> float:
-            if check:
-                return certify().residual_norm / nb
-            np.divide(state["y"], D, out=x)
-            p.remove_mean(x)
-            return p.relative_residual(x, b)
+        return cb
 
-        result = continue_rounds(run, true_relative_residual, target=target, maxiter=maxiter)
-        return rounds_outcome(
-            x, result, self.name, target, maxiter, self.describe(), state.get("certificate")
+    def run_round(self, rtol: float, atol: float, left: int, warm: bool) -> Round:
+        """Run :func:`kronpde.solvers.cg.cg` from the current ``y``."""
+        res = cg(
+            self.method.A_hat,
+            self.rhs,
+            self.y,
+            rtol=rtol,
+            atol=atol,
+            maxiter=left,
+            M=self.method.M,
+            callback=self.callback,
+            monitor=self.monitor,
+            null_space=self.null,
         )
+        self.y = res.x
+        return Round(res.converged, res.iterations, res.residual_norms, res.status, res.message)
+
+    def iterate(self) -> np.ndarray:
+        """Return the current ``y``."""
+        return self.y
+
+    def relative_residual(self) -> float:
+        """Return the true relative residual; with ``check=False`` without the bound."""
+        if self.check:
+            return super().relative_residual()
+        return self.problem.relative_residual(self.update(), self.b)
 
 
 class JacobiCG(ConjugateGradient):
@@ -181,13 +203,12 @@ class JacobiCG(ConjugateGradient):
 
     name = "cg"
     defaults: ClassVar[dict[str, Any]] = {"jacobi": "auto"}
+    choices: ClassVar[dict[str, tuple[Any, ...]]] = {"jacobi": ("auto", True, False)}
 
-    def __init__(self, problem: Any, **options: Any):
+    def __init__(self, problem: SolvableProblem, **options: Any):
         super().__init__(problem, **options)
         jacobi = self.options["jacobi"]
-        if jacobi not in ("auto", True, False):
-            msg = f"cg: option jacobi={jacobi!r} must be 'auto', True or False"
-            raise OptionError(msg)
+        self.check_choice("jacobi", jacobi)
         diagonal = problem.diagonal()  # of Â, equal to that of A
         constant = bool(np.ptp(diagonal) <= 1e-12 * np.max(np.abs(diagonal)))
         positive = bool(np.all(diagonal > 0))
@@ -211,7 +232,7 @@ class JacobiCG(ConjugateGradient):
         else:
             self._note = "No preconditioner (jacobi=False)."
 
-    def set_shift(self, problem: Any) -> bool:
+    def set_shift(self, problem: SolvableProblem) -> bool:
         """Take the shifted operator and its diagonal (all the set-up ``cg`` has)."""
         fresh = JacobiCG(problem, jacobi=self._requested)
         self.__dict__.update(fresh.__dict__)

@@ -1,30 +1,30 @@
-"""The interface every method implements.
+"""The interface every method implements: :class:`Method`.
 
-A method is one class (a subclass of :class:`Method`), registered by name in
-:mod:`kronpde.solvers.registry`:
+A method is one subclass, registered by name in :mod:`kronpde.solvers.registry`:
 
-* built from a :class:`~kronpde.Problem` and keyword options (``Method(problem,
-  **options)``: the set-up, done once);
-* ``solve(b, out=None, ...)`` returns an :class:`~kronpde.solvers.result.Outcome`
-  (the unknowns and what the method knows of them, e.g. the certificate of the
-  algebraic error if it computed one);
+* ``Method(problem, **options)`` does the set-up, once;
+* ``solve(b, out=None, ...)`` returns an :class:`~kronpde.solvers.report.Outcome`
+  (the unknowns, and e.g. the certificate of the algebraic error if computed);
 * ``describe()`` is the sentence the report adds about how it ran;
-* ``set_shift(problem)`` takes the same problem with another shift ``c``
-  without a new set-up where the method allows it (True), or says that it
-  cannot (False: the driver prepares it again);
-* :meth:`Method.refusal` says, without preparing anything, whether it accepts a
-  problem and why not (``kronpde check`` asks it);
-* :attr:`Method.defaults` declares its options and their defaults.
+* ``set_shift(problem)`` takes another shift ``c`` without a new set-up where it
+  can (True), or says that it cannot (False: the driver prepares it again);
+* :meth:`Method.refusal` says, preparing nothing, whether it accepts a problem;
+* :attr:`Method.defaults` declares its options and their defaults, and
+  :attr:`Method.choices` the allowed values of those that take one of a few.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from kronpde.solvers.result import Outcome, check_option_keys
+from kronpde.solvers.arguments import check_choice, check_option_keys
+from kronpde.solvers.report import Outcome
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["Method"]
 
@@ -41,11 +41,14 @@ class Method:
     projects : bool
         True for a method whose ``solve`` projects a singular problem's data
         itself (``fastdiag`` drops the zero mode) and reports the removed part
-        in :attr:`Outcome.projected_norm <kronpde.solvers.result.Outcome>`:
+        in :attr:`Outcome.projected_norm <kronpde.solvers.report.Outcome>`:
         the driver then skips its own projection where it needs no projected
         ``b`` (``check=False``).
     defaults : dict
         The options and their defaults.
+    choices : dict
+        For each option that takes one of a few values, those values (a
+        tuple); :meth:`check_choice` raises the one message for another value.
     auto_reason : str
         Why ``"auto"`` picks this method when it does.
     options : dict
@@ -61,18 +64,21 @@ class Method:
     iterative: ClassVar[bool] = False
     projects: ClassVar[bool] = False
     defaults: ClassVar[Mapping[str, Any]] = {}
+    choices: ClassVar[Mapping[str, tuple[Any, ...]]] = {}
     auto_reason: ClassVar[str] = ""
 
     options: dict[str, Any]
     backend: Any = None
 
     @classmethod
-    def refusal(cls, problem: Any, options: Mapping[str, Any] | None = None) -> str | None:
+    def refusal(
+        cls, problem: SolvableProblem, options: Mapping[str, Any] | None = None
+    ) -> str | None:
         """Why this method cannot solve ``problem`` (None: it can); prepares nothing."""
         return None
 
     @classmethod
-    def why(cls, problem: Any) -> str:
+    def why(cls, problem: SolvableProblem) -> str:
         """Say why ``"auto"`` picks this method for ``problem`` (default :attr:`auto_reason`)."""
         return cls.auto_reason
 
@@ -82,6 +88,16 @@ class Method:
         options = dict(options or {})
         check_option_keys(cls.name, options, tuple(cls.defaults))
         return {**cls.defaults, **options}
+
+    @classmethod
+    def check_choice(cls, option: str, value: Any, note: str = "") -> None:
+        """Raise an :class:`~kronpde.errors.OptionError` unless ``value`` is in :attr:`choices`.
+
+        The message names the method, the option, its allowed values (and
+        ``note`` on them) and the value given
+        (:func:`kronpde._checks.option_message`).
+        """
+        check_choice(cls.name, option, value, cls.choices[option], note)
 
     def solve(
         self,
@@ -99,7 +115,7 @@ class Method:
         """Solve ``A u = b`` for a ``b`` already projected onto the range of ``A``.
 
         ``target`` is the relative target ``max(rtol, atol/||b||)`` of the
-        iterative methods; ``goal`` (a :class:`kronpde.solvers.accuracy.Goal`,
+        iterative methods; ``goal`` (a :class:`kronpde.solvers.estimate.Goal`,
         from ``rtol="auto"``) replaces it by the certified algebraic error
         against the estimated discretisation error.  The exact methods ignore
         both, and ``x0``, ``callback`` and ``monitor``.  ``out`` (flat, ``n``
@@ -111,7 +127,7 @@ class Method:
         """
         raise NotImplementedError
 
-    def set_shift(self, problem: Any) -> bool:
+    def set_shift(self, problem: SolvableProblem) -> bool:
         """Take ``problem``, this one's problem with another shift ``c``, without a new set-up.
 
         Returns True when the method now solves ``problem`` (only what

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kronpde.errors import OptionError
 from kronpde.solvers.method import Method
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = ["AUTO_PREFERENCE", "METHODS", "choose", "method_class", "refusal"]
 
@@ -49,7 +52,7 @@ def method_class(name: str) -> type[Method]:
     return getattr(importlib.import_module(module), cls)
 
 
-def choose(problem: Any, method: str) -> tuple[type[Method], str]:
+def choose(problem: SolvableProblem, method: str) -> tuple[type[Method], str]:
     """Return the class to run for ``method`` on ``problem``, and why (``"requested"`` unless auto).
 
     Raises
@@ -68,7 +71,7 @@ def choose(problem: Any, method: str) -> tuple[type[Method], str]:
 
 
 def refusal(
-    problem: Any, method: str = "auto", options: Mapping[str, Any] | None = None
+    problem: SolvableProblem, method: str = "auto", options: Mapping[str, Any] | None = None
 ) -> str | None:
     """Why ``method`` (``"auto"``: the method auto picks) cannot solve ``problem``; None if it can.
 

@@ -25,28 +25,23 @@ Eigenvalue bound (:func:`eigenvalue_bound`)
     the boundary faces' ``k`` too), ``||Â||_∞`` from ``2 diag - Â 1`` and, for
     a singular problem, ``||Â v||``: PETSc products and reductions.
 
-Estimates (:func:`exact_estimate`, :func:`richardson_estimate`)
-    ``"exact"``: ``||u - u_exact||_W`` with ``u_exact`` evaluated on each rank's
-    unknowns.  ``"richardson"``: the problem on the grid with half the cells
-    (:func:`kronpde.solvers.accuracy.coarse_problem`) solved once on the same
-    ranks by PETSc (amg-cg, to the rounding level: :func:`solve_to_roundoff`),
-    its unknowns placed in the ranks whose fine boxes hold the same points
-    (:func:`coarse_ownership`), and at every check the fine iterate restricted
-    to the coarse points (:class:`Restriction`: the serial resampling, the
-    identity where they are fine nodes, applied to the fine field fetched by
-    one PETSc scatter that is local where the coarse points lie in the rank's
-    own box), ``||I u_k - u_2h||_{W_2h} / (2^p - 1)`` reduced over the ranks.
-    The first guess comes from the grid with a quarter of the cells, as serially.
-
-The stopping rule itself is the serial one
-(:func:`kronpde.solvers.result.goal_rounds`), fed with these numbers.
+Estimates
+    The serial ones (:mod:`kronpde.solvers.accuracy`), through the solver's
+    :class:`~kronpde.solvers.space.SolveSpace` hooks: ``"exact"`` with
+    ``u_exact`` evaluated on each rank's unknowns (:func:`local_exact`);
+    ``"richardson"`` with the coarse problems solved by PETSc on the same ranks,
+    their unknowns placed in the ranks whose fine boxes hold the same points
+    (:func:`coarse_ownership`), and the fine iterate restricted to the coarse
+    points by :class:`Restriction` (the serial resampling, applied to the fine
+    field fetched by one PETSc scatter, local where the coarse points lie in
+    the rank's own box).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -61,31 +56,25 @@ from kronpde.problem.certify import (
     gamma,
     residual_terms,
 )
-from kronpde.solvers.accuracy import (
-    AUTO_FRACTION,
-    ROUNDOFF_RTOL,
-    ErrorEstimate,
-    Goal,
-    coarse_problem,
-    scheme_order,
-)
+from kronpde.solvers.accuracy import exact_array
+from kronpde.solvers.coarse import combine
 from kronpde.solvers.petsc.fetch import PointFetch
+from kronpde.solvers.space import Restriction as SpaceRestriction
+
+if TYPE_CHECKING:
+    from kronpde.problem.protocol import SolvableProblem
 
 __all__ = [
     "DistributedCertifier",
     "Restriction",
     "coarse_ownership",
     "eigenvalue_bound",
-    "exact_estimate",
-    "goal_floor",
     "local_exact",
-    "richardson_estimate",
     "rounding_terms",
-    "solve_to_roundoff",
 ]
 
 
-def rounding_terms(problem: Any) -> int:
+def rounding_terms(problem: SolvableProblem) -> int:
     """Return the rounded operations per entry of ``fl(b - A u)`` the bound allows for.
 
     :func:`kronpde.problem.certify.residual_terms` (``4 d + 8``) for the star rows of
@@ -119,7 +108,7 @@ class DistributedCertifier:
         self.terms = rounding_terms(solver.problem)
         self.singular = bool(solver.problem.singular)
         self.size = solver.problem.size
-        self.total = solver._weight_sum
+        self.total = solver.weight_sum
         scale_norm = math.sqrt(self.total)  # ||D 1||_2
         self.null = solver._D / scale_norm  # this rank's part of v = D 1 / ||D 1||
 
@@ -213,7 +202,7 @@ def eigenvalue_bound(solver: Any) -> EigenvalueBound | None:
     margin = VARIABLE_MARGIN * UNIT_ROUNDOFF * norm
     lower = (1.0 - 16.0 * UNIT_ROUNDOFF) * k_min * base + p.shift - margin
     if p.singular:
-        v = solver._D / math.sqrt(solver._weight_sum)
+        v = solver._D / math.sqrt(solver.weight_sum)
         solver._work.array[:] = v
         solver._A.mult(solver._work, solver._r)
         av = float(solver._r.norm())
@@ -225,24 +214,6 @@ def eigenvalue_bound(solver: Any) -> EigenvalueBound | None:
     if not (lower > 0.0 and math.isfinite(lower)):
         return None
     return EigenvalueBound(float(lower), float(computed), how)
-
-
-def goal_floor(solver: Any) -> float:
-    """Return ``γ_K max |diag A|``: times ``||u||_W``, the rounding level of the residual."""
-    d = solver.problem.grid.dimension
-    local = float(np.max(np.abs(solver._diagonal), initial=0.0))
-    return gamma(residual_terms(d)) * solver.allreduce(local, "max")
-
-
-# --------------------------------------------------------------------------- norms
-
-
-def _weighted_norm(solver: Any, values: np.ndarray, singular: bool) -> float:
-    """``||v||_W`` over the ranks (modulo constants if ``singular``)."""
-    w = solver._w
-    if singular:
-        values = values - solver.allreduce(float(w @ values)) / solver._weight_sum
-    return math.sqrt(max(solver.allreduce(float(w @ (values * values))), 0.0))
 
 
 # --------------------------------------------------------------------------- exact
@@ -270,18 +241,7 @@ def local_exact(solver: Any, exact: Any) -> np.ndarray:
     g = solver.problem.grid
     lo, hi = solver.lo, solver.hi
     if isinstance(exact, np.ndarray) and exact.ndim > 0:
-        arr = np.asarray(exact, dtype=float)
-        if arr.shape == g.point_shape:
-            arr = arr[g.unknown_index]
-        elif arr.shape in ((g.size,), g.shape):
-            arr = arr.reshape(g.shape)
-        else:
-            msg = (
-                f"exact must have the point shape {g.point_shape} or the unknowns' shape "
-                f"({g.size},) or {g.shape}, got {arr.shape}"
-            )
-            raise OptionError(msg)
-        out = np.array(arr[solver.box], dtype=float).reshape(-1)
+        out = np.array(exact_array(g, exact)[solver.box], dtype=float).reshape(-1)
     else:  # on the points the box owns, checked together: the serial check's message
         value = check_data(exact, "exact", dimension=g.dimension)
         points, owned = box_points(g, tuple(lo), tuple(hi))
@@ -316,35 +276,6 @@ def local_exact(solver: Any, exact: Any) -> np.ndarray:
     return out
 
 
-def exact_estimate(solver: Any, exact: np.ndarray, b: np.ndarray) -> ErrorEstimate:
-    """Return the ``"exact"`` estimate: ``||x - u_exact||_W`` over the unknowns, over the ranks.
-
-    Parameters
-    ----------
-    solver : PetscSolver
-        The solver.
-    exact : ndarray
-        The exact solution at this rank's unknowns (:func:`local_exact`).
-    b : ndarray
-        This rank's right-hand side solved for (projected if singular): the
-        certified bound of ``u_exact`` against it is the first guess.
-    """
-    singular = bool(solver.problem.singular)
-    w = solver._w
-    centred = exact
-    if singular:  # as u_h is
-        centred = exact - solver.allreduce(float(w @ exact)) / solver._weight_sum
-
-    def first() -> float | None:  # collective: every rank's goal asks at the same point
-        return solver.certifier.certify(centred, b).bound
-
-    def measure(x: np.ndarray) -> float:
-        return _weighted_norm(solver, np.asarray(x).reshape(-1) - exact, singular)
-
-    size = _weighted_norm(solver, exact, False)
-    return ErrorEstimate("exact", "||u - u_exact||_W over the unknowns", first, measure, size)
-
-
 # --------------------------------------------------------------------------- Richardson
 
 
@@ -372,13 +303,13 @@ def coarse_ownership(fine: Any, coarse_grid: Any) -> tuple[np.ndarray, ...] | No
     return tuple(out)
 
 
-class Restriction:
+class Restriction(SpaceRestriction):
     """The fine iterate at the coarse unknowns of a rank's coarse box: the serial resampling.
 
     Made once per pair of solvers; :meth:`difference` then costs one PETSc
     scatter of the fine field (local where the coarse points lie in the rank's
     fine box) and the per-axis resampling of
-    :func:`kronpde.solvers.accuracy.coarse_problem` (the identity at shared
+    :func:`kronpde.solvers.coarse.coarse_problem` (the identity at shared
     nodes, Lagrange weights elsewhere).
 
     Parameters
@@ -390,7 +321,8 @@ class Restriction:
     """
 
     def __init__(self, fine: Any, coarse: Any, resample: Sequence[Any]):
-        self.fine, self.coarse = fine, coarse
+        super().__init__(coarse)
+        self.fine = fine
         self.parts: list[tuple[np.ndarray, np.ndarray | None]] = []
         box = []
         for a, (axis, r) in enumerate(zip(coarse.problem.grid.axes, resample, strict=True)):
@@ -413,96 +345,9 @@ class Restriction:
             if weights is None:
                 field = np.take(field, index[:, 0], axis=a)
                 continue
-            shape = [1] * field.ndim
-            shape[a] = index.shape[0]
-            out = None
-            for k in range(index.shape[1]):
-                term = np.take(field, index[:, k], axis=a) * weights[:, k].reshape(shape)
-                out = term if out is None else out + term
-            field = out
+            field = combine(field, index, weights, a)
         return field.reshape(-1)
 
-    def difference(self, x: np.ndarray, xc: np.ndarray) -> float:
-        """Return ``||I x - x_c||_{W_c}`` over the coarse unknowns (mod constants if singular)."""
-        d = self.restrict(x) - xc
-        return _weighted_norm(self.coarse, d, bool(self.coarse.problem.singular))
-
-
-def solve_to_roundoff(solver: Any) -> tuple[np.ndarray, float | None]:
-    """Solve a solver's own problem to the rounding level; return this rank's unknowns and bound.
-
-    The serial :func:`~kronpde.solvers.accuracy` way for iterative methods:
-    first to ``rtol =`` :data:`~kronpde.solvers.accuracy.ROUNDOFF_RTOL`, then,
-    from there, with a zero estimate as the goal (CG runs to ``||D r||`` about
-    ``γ_K max(diag A) ||u||_W`` and stops at the rounding limit).
-    """
-    b = solver._b_local.copy()
-    maxiter = 10 * solver.problem.size
-    outcome, _, _ = solver._solve_local(b, None, ROUNDOFF_RTOL, 0.0, maxiter, None, estimate=False)
-    x = outcome.x.copy()
-    eigenvalue = solver.certifier.eigenvalue
-    if eigenvalue is not None:
-        size = _weighted_norm(solver, x, False)
-        zero = ErrorEstimate("round-off", "the rounding level", 0.0, lambda _x: 0.0, size)
-        goal = Goal(zero, eigenvalue.value, AUTO_FRACTION, goal_floor(solver) * size)
-        outcome, _, _ = solver._solve_local(
-            b, x, ROUNDOFF_RTOL, 0.0, maxiter, None, estimate=False, goal=goal
-        )
-        x = outcome.x.copy()
-    b_proj, _ = solver._project(b)
-    return x, solver.certifier.certify(x, b_proj).bound
-
-
-def _coarse_solver(fine: Any, problem: Any) -> Any:
-    """Return a PETSc solver of a coarse problem on the fine solver's ranks, placed under it."""
-    options: dict[str, Any] = {"comm": fine.comm, "gather": "none"}
-    if fine.method == "amg-cg":
-        options["pc"] = fine.pc_name
-    return type(fine).from_problem(
-        problem, "amg-cg", options=options, ownership=coarse_ownership(fine, problem.grid)
-    )
-
-
-def richardson_estimate(solver: Any) -> ErrorEstimate:
-    """Return the ``"richardson"`` estimate of a PETSc solver's problem (collective).
-
-    The serial :func:`kronpde.solvers.accuracy.richardson_estimate`, with the
-    coarse problems solved by PETSc on the same ranks (module docstring).
-
-    Raises
-    ------
-    Unavailable
-        Where the coarse grid does not exist.
-    """
-    from kronpde.solvers.accuracy import Unavailable
-
-    problem = solver.problem
-    p = scheme_order(problem)
-    factor = 2.0**p - 1.0
-    coarse, resample = coarse_problem(problem)
-    coarse_solver = _coarse_solver(solver, coarse)
-    xc, coarse_bound = solve_to_roundoff(coarse_solver)
-    initial = None
-    try:
-        coarser, resample2 = coarse_problem(coarse)
-    except Unavailable:
-        pass
-    else:
-        coarser_solver = _coarse_solver(coarse_solver, coarser)
-        xcc, _ = solve_to_roundoff(coarser_solver)
-        between = Restriction(coarse_solver, coarser_solver, resample2)
-        initial = between.difference(xc, xcc) / factor / 2.0**p
-        between.fetch.destroy()
-    restriction = Restriction(solver, coarse_solver, resample)
-
-    def measure(x: np.ndarray) -> float:
-        return restriction.difference(np.asarray(x).reshape(-1), xc) / factor
-
-    cells = " x ".join(str(c) for c in coarse.grid.cells)
-    shared = all(r.stride is not None for r in resample)
-    how = "its nodes" if shared else f"its points (Lagrange interpolation of degree {p + 1})"
-    description = f"Richardson, ||u_h - u_2h||_W / (2^{p} - 1) against the {cells} grid at {how}"
-    size = _weighted_norm(coarse_solver, xc, False)
-    estimate = ErrorEstimate("richardson", description, initial, measure, size, coarse_bound)
-    solver._coarse_solvers = (coarse_solver, restriction)  # kept alive with the estimate
-    return estimate
+    def close(self) -> None:
+        """Destroy the scatter of the fine field."""
+        self.fetch.destroy()

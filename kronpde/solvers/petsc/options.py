@@ -14,8 +14,10 @@ from kronpde.errors import OptionError, SolverError
 
 __all__ = [
     "DEFAULT_PC",
+    "GATHERS",
     "INSTALL_HINT",
     "METHODS",
+    "PCS",
     "PRECONDITIONERS",
     "PetscUnavailableError",
     "available",
@@ -36,6 +38,13 @@ PRECONDITIONERS = ("gamg", "hypre", "mg")
 #: own geometric multigrid, set up and solved 3 to 4 times faster than GAMG and hypre for a
 #: constant ``k`` as for a variable one.
 DEFAULT_PC = {"constant": "mg", "variable": "mg"}
+
+#: The values of option ``pc`` per method (the first is the default of ``"cg"``); a
+#: bad one is said by :func:`kronpde.solvers.arguments.check_choice`.
+PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none")}
+
+#: The values of option ``gather``: where the solution is collected.
+GATHERS = ("root", "all", "none")
 
 
 def default_pc(variable: bool) -> str:

@@ -1,0 +1,193 @@
+"""The flux form of a variable ``k(x)``: ``W A = Σ_i D_iᵀ K_i D_i + c W``.
+
+The operator of :mod:`kronpde.operators.flux` (harmonic mean of the nodal
+``k`` at the interval mid-points; on a cell-centred axis ``k`` at the boundary
+faces too): symmetric in the weights, but not a Kronecker sum, so fast
+diagonalization serves as a preconditioner (its constant-``k`` reference
+operator) instead of a solver.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from kronpde.errors import SolverError
+from kronpde.operators.flux import (
+    CellVariableBox,
+    VariableBox,
+    VariableDiffusion,
+    VariableOperator,
+    box_nodes,
+    box_points,
+)
+from kronpde.operators.stencils import second_difference
+from kronpde.problem.data import box_index
+from kronpde.problem.discretisation import (
+    Discretisation,
+    EigenStructure,
+    lifted_rhs,
+    reference_operators,
+)
+from kronpde.problem.spectrum import Bound, kronecker_bound, variable_bound
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+
+    from kronpde.operators.stencils import AxisOperator
+    from kronpde.problem.data import Box, Merge
+
+__all__ = ["FluxForm"]
+
+
+class FluxForm(Discretisation):
+    """The second-order flux form of a variable ``k`` (module docstring)."""
+
+    name: ClassVar[str] = "flux form"
+    has_reference_structure: ClassVar[bool] = True
+
+    @cached_property
+    def _box_rows(self) -> dict[tuple, VariableBox]:
+        return {}  # the box of variable_rows (one kept)
+
+    def check(self) -> None:
+        """Evaluate ``k`` at every point and on the boundary faces the fluxes use."""
+        self.data.k_nodes  # noqa: B018
+        self.data.k_faces  # noqa: B018
+
+    @cached_property
+    def diffusion(self) -> VariableDiffusion:
+        """The flux-form coefficients (edges and wraps shared by every shift)."""
+        data = self.data
+        base = self.shared.get(
+            "diffusion",
+            lambda: VariableDiffusion(data.grid, data.k_nodes, self.shift, face_k=data.k_faces),
+        )
+        return base if base.shift == self.shift else base.with_shift(self.shift)
+
+    @property
+    def axis_operators(self) -> tuple[AxisOperator, ...]:
+        """No 1-D operators: ``k`` varies.
+
+        Raises
+        ------
+        SolverError
+            Always.
+        """
+        msg = (
+            "axis_operators: the coefficient k varies in space, so the operator is not a "
+            "Kronecker sum of 1-D operators"
+        )
+        raise SolverError(msg)
+
+    def operator(self, symmetric: bool = False) -> sp.csr_array:
+        """Return the assembled ``A`` (``Â`` with ``symmetric=True``)."""
+        return self.diffusion.operator(symmetric)
+
+    def linear_operator(self, symmetric: bool = False) -> VariableOperator:
+        """Return the matrix-free ``A`` (``Â`` with ``symmetric=True``)."""
+        return self.diffusion.linear_operator(symmetric)
+
+    def diagonal(self) -> np.ndarray:
+        """Return the diagonal of ``A``, flat (a new array)."""
+        return self.diffusion.diagonal.reshape(-1).copy()
+
+    def evaluate_rhs(self, box: Box | None, merge: Merge | None = None) -> np.ndarray:
+        """``f`` plus the face data lifted by the flux form's factors (the box's own rows)."""
+        if box is None:
+            return lifted_rhs(self.data, lambda: self.diffusion.lifts, None, merge)
+        lo, hi = ([int(v) for v in b] for b in box)
+
+        def lifts() -> tuple:
+            return self.variable_rows((lo, hi), merge=merge).lifts
+
+        return lifted_rhs(self.data, lifts, (lo, hi), merge, local=True)
+
+    def variable_rows(
+        self, box: Box, *, merge: Merge | None = None, keep: bool = True
+    ) -> VariableBox:
+        """Return the rows of ``Â`` of a box of unknowns, for a variable ``k``.
+
+        ``k`` is evaluated (or read) on the box's nodes and the one layer of
+        nodes around it only (:func:`kronpde.operators.flux.box_nodes`), and checked
+        on the nodes the box owns (:meth:`coefficient_values`); the rows are
+        those of :meth:`operator` (``symmetric=True``) bit for bit.  Kept for
+        the box, so that the right-hand side of the box (:meth:`rhs`) and the
+        assembly share one evaluation.
+
+        Parameters
+        ----------
+        box : (lo, hi)
+            The box of unknowns.
+        merge : callable, optional
+            As for :meth:`coefficient_values` (collective when ``k`` is evaluated).
+        keep : bool, optional
+            Keep the rows for later calls (default).  With False they are
+            handed over and no longer kept (a distributed assembly, once the
+            box's right-hand side has its lifting factors, puts them into its
+            matrix and needs no second copy).
+
+        Returns
+        -------
+        VariableBox
+        """
+        data = self.data
+        grid = data.grid
+        lo, hi = (tuple(int(v) for v in b) for b in box)
+        box_index(grid, (lo, hi))  # checks the bounds
+        key = (lo, hi)
+        rows = self._box_rows.get(key)
+        if rows is None and any(a.cell_centred for a in grid.axes):
+            points, owned = box_points(grid, lo, hi)
+            k = data.coefficient_values(points, owned=owned, merge=merge)
+            faces = data.box_face_k(lo, hi, points, owned, merge)
+            rows = CellVariableBox(grid, k, points, self.shift, lo, hi, faces)
+        if rows is None:
+            nodes, owned = box_nodes(grid, lo, hi)
+            k = data.coefficient_values(nodes, owned=owned, merge=merge)
+            rows = VariableBox(grid, k, nodes, self.shift, lo, hi)
+        self._box_rows.clear()
+        if keep:
+            self._box_rows[key] = rows
+        return rows
+
+    def fast_solve_obstacle(self) -> str:
+        """``k`` varies: not a Kronecker sum."""
+        return (
+            "the coefficient k varies in space, so the operator is not a Kronecker sum and "
+            "fast diagonalization cannot solve it exactly; use method 'fastdiag-cg' (CG "
+            "preconditioned by fast diagonalization), 'amg-cg', 'cg' or 'direct'"
+        )
+
+    def reference_structure(self) -> EigenStructure:
+        """Return the Kronecker sum with ``k`` replaced by its weighted geometric mean."""
+        k = self.data.reference_coefficient()
+        return EigenStructure(reference_operators(self.grid, k), None, k)
+
+    def smallest_eigenvalue(self, singular: bool) -> Bound | None:
+        """``k_min λ_min(A_1) + c`` lowered for rounding (``docs/certificate.md``)."""
+        unit = kronecker_bound([second_difference(a) for a in self.grid.axes], 0.0, singular)
+        if unit is None:
+            return None
+        # every k the operator uses: the points' and, on a cell-centred axis, the boundary
+        # faces' own (their fluxes take k at the face, which may be below every cell's)
+        data = self.data
+        k_min = min(
+            [
+                float(np.min(data.coefficient_values())),
+                *(float(np.min(f)) for f in data.face_coefficient_values().values()),
+            ]
+        )
+        a_hat = self.linear_operator(symmetric=True)
+        scale = data.symmetric_scale if singular else None
+        return variable_bound(
+            unit, k_min, self.shift, a_hat, self.diagonal(), scale, self.grid.dimension
+        )
+
+    def couplings_nonpositive(self) -> bool:
+        """Whether every flux coupling (edges and periodic wraps) is ``<= 0``."""
+        data = self.diffusion
+        parts = [*data.edges, *(w for w in data.wraps if w is not None)]
+        return all(bool(np.all(e <= 0.0)) for e in parts)

@@ -1,0 +1,46 @@
+"""The choice of a problem's discretisation, made once when the problem is built.
+
+:func:`discretise` checks the order and returns the one
+:class:`~kronpde.problem.discretisation.Discretisation` that applies: the
+Kronecker sum (constant ``k``, order 2), the flux form (variable ``k``) or the
+compact fourth-order scheme (``order=4``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kronpde.geometry.boundary import data_error
+from kronpde.problem.compact_scheme import CompactFourthOrder, compact_obstacle
+from kronpde.problem.data import ProblemData
+from kronpde.problem.discretisation import Discretisation
+from kronpde.problem.flux_form import FluxForm
+from kronpde.problem.kronecker import KroneckerSum
+
+__all__ = ["ORDERS", "discretise"]
+
+#: The orders of the discretisation: second differences, the fourth-order compact scheme.
+ORDERS = (2, 4)
+
+
+def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisation:
+    """Return the discretisation of ``data`` with shift ``c`` at ``order``.
+
+    Raises
+    ------
+    DataError
+        ``subject`` ``"order"``: an order other than 2 or 4, or order 4 where
+        the fourth-order scheme does not apply (a variable coefficient, a
+        stretched or cell-centred axis).
+    """
+    subject = "order"
+    if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
+        raise data_error(subject, f"must be 2 or 4, got {order!r}")
+    if int(order) == CompactFourthOrder.order:
+        why = compact_obstacle(data)
+        if why is not None:
+            raise data_error(subject, f"the fourth-order scheme (order = 4) {why}; use order 2")
+        return CompactFourthOrder(data, shift)
+    if data.variable_coefficient:
+        return FluxForm(data, shift)
+    return KroneckerSum(data, shift)

@@ -1,0 +1,69 @@
+"""The distributed fast solve as PETSc's preconditioner: the context of a ``python`` PC.
+
+``fastdiag-cg`` under PETSc (a variable ``k``, later embedded boundaries)
+preconditions CG with the exact solve of the constant-coefficient problem.  With
+the DMDA created on the solver's own blocks (its ``ownership_ranges``, which
+PETSc lays out in the same rank order), each rank's part of a PETSc vector *is*
+its block of the solver's first layout, in C order (PETSc's ``x`` being
+kronpde's last axis): no scatter is needed, ``apply`` reads and writes the
+vectors' arrays in place.  petsc4py itself is not imported here::
+
+    pc.setType(PETSc.PC.Type.PYTHON)
+    pc.setPythonContext(PencilPreconditioner(PencilFastDiag(separable_problem, comm)))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["PencilPreconditioner"]
+
+
+class PencilPreconditioner:
+    """``y = A_0^{-1} x`` by a :class:`~kronpde.solvers.pencil.PencilFastDiag` (a PC context).
+
+    Parameters
+    ----------
+    solver : PencilFastDiag
+        The distributed fast solve of the preconditioning operator ``A_0``.
+        The vectors' parallel layout must be the solver's first layout (a DMDA
+        with :meth:`~kronpde.solvers.pencil.PencilFastDiag.ownership_ranges`).
+
+    Attributes
+    ----------
+    applications : int
+        How many times :meth:`apply` ran.
+    """
+
+    def __init__(self, solver: Any):
+        self.solver = solver
+        self.applications = 0
+
+    def apply(self, pc: Any, x: Any, y: Any) -> None:
+        """Apply the fast solve to ``x`` into ``y`` (petsc4py ``Vec`` objects; collective).
+
+        Raises
+        ------
+        ValueError
+            If the vectors' local size is not the solver's block (another layout).
+        """
+        shape = self.solver.local_shape
+        b = x.getArray(readonly=True)
+        out = y.getArray()
+        if b.size != out.size or b.size != self.solver.local_size:
+            msg = (
+                f"fastdiag: the PETSc vectors hold {b.size} entries on rank {self.solver.rank}, "
+                f"the fast solve's block {shape} (create the DMDA with the solver's "
+                "ownership_ranges())"
+            )
+            raise ValueError(msg)
+        self.solver.solve(b.reshape(shape), out=out.reshape(shape), record=False)
+        self.applications += 1
+
+    def setUp(self, pc: Any) -> None:  # noqa: N802 - petsc4py's name
+        """Nothing to do: the solver is prepared once, before."""
+
+    def view(self, pc: Any, viewer: Any = None) -> None:
+        """Print the solver's layout (``-ksp_view``)."""
+        if viewer is not None:
+            viewer.printfASCII(f"  {self.solver.describe()}\n")

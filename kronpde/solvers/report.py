@@ -1,0 +1,218 @@
+"""The report of a solve: :class:`SolveReport`, :class:`Solution`, a method's :class:`Outcome`.
+
+A method's ``solve`` returns an :class:`Outcome`; the serial driver and the
+PETSc backend make the :class:`SolveReport` of it (:func:`make_report`) and
+return a :class:`Solution`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Outcome", "Solution", "SolveReport", "make_report"]
+
+
+@dataclass(frozen=True, eq=False)
+class SolveReport:
+    """How a solve went.
+
+    Attributes
+    ----------
+    method : str
+        The method that ran (never ``"auto"``).
+    requested : str
+        The method asked for (possibly ``"auto"``).
+    reason : str
+        Why this method ran (what ``"auto"`` looked at, or "requested").
+    converged : bool
+        Whether the tolerance was met (exact methods: whether the result is
+        finite; the tolerance is not theirs to meet).
+    iterations : int
+        CG iterations over all rounds (0 for ``direct`` and ``fastdiag``).
+    residual_norms : ndarray
+        Iterative methods: ``||D b - Â y_k||_2 = ||D (b - A u_k)||_2``, the
+        residual of the symmetrised system CG works on, entry 0 the initial
+        one, one entry per iteration (rounds concatenated).  Empty for
+        ``direct`` and ``fastdiag``.
+    relative_residual : float
+        The true ``||b - A u||_2 / ||b||_2`` of the unsymmetrised system for
+        the returned ``u``; for a singular problem ``b`` is the projected
+        right-hand side.  NaN where it was not computed (an exact method with
+        ``check=False``).
+    setup_seconds : float
+        Wall time of :func:`~kronpde.solvers.prepare` (assembly, hierarchy,
+        factorisation, eigenpairs).
+    solve_seconds : float
+        Wall time of this solve.
+    projected_norm : float
+        ``||b - b_projected||_2 / ||b||_2``: how much of ``b`` a singular
+        problem's projection removed (0 for nonsingular problems; NaN where
+        ``fastdiag`` projected it unchecked, ``check=False``, and did not
+        measure it).
+    message : str
+        One or two sentences with the numbers.
+    options : dict
+        The effective options of the method (defaults filled in).
+    algebraic_error_bound : float or None
+        A certified upper bound on ``||u - u_h||_W``, the distance of the
+        returned ``u`` from the exact solution ``u_h`` of the discrete system
+        in the discrete L² norm of the trapezoid weights
+        (:meth:`kronpde.Problem.error_bound`); None where it was not computed
+        (no eigenvalue bound is known, or ``check=False``).
+    warnings : tuple of str
+        Sentences on what the caller should know (e.g. an algebraic error
+        bound above the estimated discretisation error); empty when all is well.
+    discretisation_error : float or None
+        The estimate of the discretisation error ``||u_h - u||_W`` the solve
+        compared with (``rtol="auto"``, a known exact solution, or
+        ``estimate=True``); None where none was made.
+    discretisation_estimate : str or None
+        Which estimate: ``"exact"`` or ``"richardson"`` (None: none made).
+    checked : bool
+        False for a solve with ``check=False``: no certified bound, and for
+        the exact methods no residual (``relative_residual`` NaN) and no scan
+        of ``u`` for NaN/infinity (``converged`` is then True unverified).
+    """
+
+    method: str
+    requested: str
+    reason: str
+    converged: bool
+    iterations: int
+    residual_norms: np.ndarray
+    relative_residual: float
+    setup_seconds: float
+    solve_seconds: float
+    projected_norm: float
+    message: str
+    options: dict = field(default_factory=dict)
+    algebraic_error_bound: float | None = None
+    warnings: tuple[str, ...] = ()
+    discretisation_error: float | None = None
+    discretisation_estimate: str | None = None
+    checked: bool = True
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """A solved problem.
+
+    Attributes
+    ----------
+    u : ndarray, shape ``grid.point_shape``, or None
+        The nodal field, Dirichlet values included (``problem.to_nodes(x)``);
+        along a cell-centred axis its points are the cell centres.  None for a
+        solve into ``out=`` (the caller's array holds the unknowns and no
+        field is built; ``problem.to_nodes(x)`` builds it when wanted).
+    x : ndarray, shape (n,)
+        The unknowns (with ``out=``: a flat view of ``out``).
+    report : SolveReport
+        How it was obtained.
+    """
+
+    u: np.ndarray | None
+    x: np.ndarray
+    report: SolveReport
+
+
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """What a method's ``solve`` knows about its result (the driver makes the report of it).
+
+    Attributes
+    ----------
+    x : ndarray, shape (n,)
+        The unknowns.
+    converged : bool
+        Whether the method met its target (exact methods: the result is finite).
+    iterations : int
+        Iterations over all rounds (0 for the exact methods).
+    residual_norms : sequence of float
+        The residual history (empty for the exact methods).
+    relative_residual : float or None
+        ``||b - A u|| / ||b||`` if the method computed it (the iterative ones
+        do); None leaves it to the driver.
+    message : str or None
+        The method's sentence; None lets the driver write the one of an exact solve.
+    certificate : Certificate or None
+        The :class:`~kronpde.problem.certify.Certificate` of ``x`` if the method
+        computed it (the iterative ones do); None leaves it to the driver.
+    warnings : tuple of str
+        Sentences for the report's ``warnings`` (e.g. a rounding limit).
+    projected_norm : float or None
+        For a method that projects a singular problem's data itself and was
+        given ``b`` unprojected: ``||b - b_projected|| / ||b||``; None otherwise.
+    """
+
+    x: np.ndarray
+    converged: bool
+    iterations: int = 0
+    residual_norms: Sequence[float] = ()
+    relative_residual: float | None = None
+    message: str | None = None
+    certificate: Any = None
+    warnings: tuple[str, ...] = ()
+    projected_norm: float | None = None
+
+
+def make_report(
+    prepared: Any,
+    *,
+    converged: bool,
+    iterations: int,
+    residual_norms: Sequence[float],
+    relative_residual: float,
+    solve_seconds: float,
+    projected_norm: float,
+    message: str,
+    algebraic_error_bound: float | None = None,
+    warnings: Sequence[str] = (),
+    discretisation_error: float | None = None,
+    discretisation_estimate: str | None = None,
+    checked: bool = True,
+) -> SolveReport:
+    """Make the :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
+
+    ``prepared`` supplies ``method``, ``requested``, ``reason``,
+    ``setup_seconds`` and ``options``; a singular problem's projection is
+    appended to ``message``, and the residual history is frozen (read-only).
+    The accuracy fields (bound, warnings, estimate) default to "not computed".
+    """
+    if math.isnan(projected_norm):
+        message += (
+            " The right-hand side was projected onto the range of A (singular problem); "
+            "the removed part was not measured (check=False)."
+        )
+    elif projected_norm > 0.0:
+        message += (
+            f" The right-hand side was projected onto the range of A (singular problem); "
+            f"the removed part has relative norm {projected_norm:.3e}."
+        )
+    norms = np.array(residual_norms, dtype=np.float64)
+    norms.flags.writeable = False
+    return SolveReport(
+        method=prepared.method,
+        requested=prepared.requested,
+        reason=prepared.reason,
+        converged=bool(converged),
+        iterations=int(iterations),
+        residual_norms=norms,
+        relative_residual=float(relative_residual),
+        setup_seconds=prepared.setup_seconds,
+        solve_seconds=solve_seconds,
+        projected_norm=float(projected_norm),
+        message=message,
+        options=dict(prepared.options),
+        algebraic_error_bound=None
+        if algebraic_error_bound is None
+        else float(algebraic_error_bound),
+        warnings=tuple(warnings),
+        discretisation_error=None if discretisation_error is None else float(discretisation_error),
+        discretisation_estimate=discretisation_estimate,
+        checked=bool(checked),
+    )

@@ -1,0 +1,282 @@
+"""The unknowns of a solve as a backend holds them, and what the accuracy policy asks of them.
+
+A :class:`SolveSpace` is the one interface through which the plan of a solve
+(:mod:`kronpde.solvers.plan`) and the error estimates
+(:mod:`kronpde.solvers.accuracy`) see a backend: the weights, the reductions
+over the unknowns (:class:`Reductions`: trivial serially, over the ranks under
+PETSc), the certificate, the eigenvalue bound, and the coarse solves of the
+Richardson estimate.  :class:`SerialSpace` is the serial one (all the
+unknowns, in this process); the PETSc solver is its own
+(:class:`kronpde.solvers.petsc.backend.PetscSolver`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kronpde.problem.certify import gamma, residual_terms
+from kronpde.solvers.coarse import Resample, restrict
+from kronpde.solvers.estimate import AUTO_FRACTION, ROUNDOFF_RTOL, Goal, zero_estimate
+from kronpde.solvers.registry import method_class
+
+if TYPE_CHECKING:
+    from kronpde.problem.certify import Certificate, EigenvalueBound
+    from kronpde.problem.protocol import SolvableProblem
+    from kronpde.solvers.estimate import ErrorEstimate, Unavailable
+
+__all__ = ["Reductions", "Restriction", "SerialSpace", "SolveSpace"]
+
+
+class Reductions:
+    """Sums over the unknowns of a solve: here, in one process, plain NumPy.
+
+    The PETSc backend's subclass sums each rank's part over the ranks.
+    """
+
+    def sum(self, values: np.ndarray) -> float:
+        """Return the sum of ``values``."""
+        return float(np.sum(values))
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Return ``a · b``."""
+        return float(a @ b)
+
+    def norm(self, values: np.ndarray) -> float:
+        """Return ``||values||_2``."""
+        return float(np.linalg.norm(values))
+
+    def allreduce(self, value: float, op: str = "sum") -> float:
+        """Return ``value`` summed (``"sum"``) or maximised (``"max"``) over the processes."""
+        return float(value)
+
+
+class Restriction:
+    """A fine iterate at the coarse unknowns of the Richardson estimate.
+
+    Parameters
+    ----------
+    coarse : SolveSpace
+        The coarse unknowns.
+    """
+
+    def __init__(self, coarse: SolveSpace):
+        self.coarse = coarse
+
+    def restrict(self, x: np.ndarray) -> np.ndarray:
+        """Return the fine unknowns ``x`` at the coarse unknowns."""
+        raise NotImplementedError
+
+    def difference(self, x: np.ndarray, xc: np.ndarray) -> float:
+        """Return ``||I x - x_c||_{W_c}`` over the coarse unknowns (mod constants if singular)."""
+        d = self.restrict(np.asarray(x).reshape(-1)) - xc
+        return self.coarse.weighted_norm(d, self.coarse.singular)
+
+    def close(self) -> None:
+        """Free what the restriction holds (nothing here)."""
+
+
+class SolveSpace:
+    """The unknowns of a solve and the numbers the accuracy policy needs of them.
+
+    A subclass sets :attr:`problem`, :attr:`reductions`, :attr:`weights`
+    (this process's ``W``, flat), :attr:`scale` (``D = W^{1/2}``) and
+    :attr:`weight_sum`, and supplies the methods that raise
+    ``NotImplementedError`` here.
+
+    Attributes
+    ----------
+    richardson : ErrorEstimate, Unavailable or None
+        The Richardson estimate, made on first use (or why there is none).
+    coarse_parts : tuple or None
+        The coarse space and restriction that estimate measures with (kept alive with it).
+    """
+
+    problem: SolvableProblem
+    reductions: Reductions
+    weights: np.ndarray
+    scale: np.ndarray
+    weight_sum: float
+    richardson: ErrorEstimate | Unavailable | None = None
+    coarse_parts: tuple[SolveSpace, Restriction] | None = None
+
+    @property
+    def singular(self) -> bool:
+        """Whether ``A`` has the constants as its null space."""
+        return bool(self.problem.singular)
+
+    # -- what a backend supplies ----------------------------------------------------------
+    def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:
+        """Return the :class:`~kronpde.problem.certify.Certificate` of ``x`` for ``A x = b``."""
+        raise NotImplementedError
+
+    def eigenvalue(self) -> EigenvalueBound | None:
+        """Return the certified lower bound on ``λ_min(A)`` (None: none known)."""
+        raise NotImplementedError
+
+    def goal_floor(self) -> float:
+        """Return ``γ_K max |diag A|``: times ``||u||_W``, the rounding level of the residual."""
+        raise NotImplementedError
+
+    def weighted_mean(self, values: np.ndarray) -> float:
+        """Return the ``W``-weighted mean of ``values``."""
+        raise NotImplementedError
+
+    def own_rhs(self) -> np.ndarray:
+        """Return a copy of the problem's own right-hand side (this process's, flat)."""
+        raise NotImplementedError
+
+    def coarse(self, problem: SolvableProblem) -> SolveSpace:
+        """Return the space of a coarse problem (the Richardson estimate)."""
+        raise NotImplementedError
+
+    def restriction(self, coarse: SolveSpace, resample: Sequence[Resample]) -> Restriction:
+        """Return the restriction of this space's iterates to ``coarse``'s unknowns."""
+        raise NotImplementedError
+
+    def iterate_to(self, b: np.ndarray, x0: np.ndarray | None, goal: Goal | None) -> np.ndarray:
+        """Solve ``A x = b`` (projected) iteratively to ``ROUNDOFF_RTOL``, or to ``goal``."""
+        raise NotImplementedError
+
+    def direct_solution(self, b: np.ndarray) -> np.ndarray | None:
+        """Return ``x`` solved exactly where this space can (None: it iterates)."""
+        return None
+
+    # -- what every backend shares ----------------------------------------------------------
+    def remove_mean(self, x: np.ndarray) -> np.ndarray:
+        """Remove a singular problem's weighted mean from ``x`` (in place)."""
+        if self.singular:
+            x -= self.weighted_mean(x)
+        return x
+
+    def project(self, b: np.ndarray) -> tuple[np.ndarray, float]:
+        """Return ``b`` projected onto the range of ``A`` and the relative norm removed.
+
+        :meth:`kronpde.Problem.project_rhs`: a singular problem's weighted mean
+        is removed; other problems keep ``b``.
+        """
+        if not self.singular:
+            return b, 0.0
+        norm_b = self.reductions.norm(b)
+        mean = self.weighted_mean(b)
+        removed = abs(mean) * math.sqrt(self.problem.size)
+        return b - mean, (removed / norm_b if norm_b > 0 else 0.0)
+
+    def weighted_norm(self, values: np.ndarray, singular: bool) -> float:
+        """Return ``||v||_W`` (modulo constants if ``singular``)."""
+        w = self.weights
+        red = self.reductions
+        if singular:
+            values = values - red.dot(w, values) / self.weight_sum
+        return math.sqrt(max(red.dot(w, values * values), 0.0))
+
+    def goal(self, estimator: ErrorEstimate | None) -> Goal | None:
+        """Return what ``rtol="auto"`` asks of an iterative method (None: it cannot ask)."""
+        if estimator is None:
+            return None
+        eigenvalue = self.eigenvalue()
+        if eigenvalue is None:
+            return None
+        floor = self.goal_floor() * estimator.solution_norm
+        return Goal(estimator, eigenvalue.value, AUTO_FRACTION, floor)
+
+    def solve_to_roundoff(self) -> tuple[np.ndarray, float | None]:
+        """Solve the problem's own system to round-off; return the unknowns and their bound.
+
+        Exactly where the space can (:meth:`direct_solution`); else first to
+        :data:`~kronpde.solvers.estimate.ROUNDOFF_RTOL` (which a residual
+        computed in float64 can always show), then from there to the rounding
+        level of the residual itself (a :class:`~kronpde.solvers.estimate.Goal`
+        with a zero estimate: CG runs to ``||D r||`` about ``γ_K max(diag A)
+        ||u||_W`` and stops, instead of chasing a relative tolerance it cannot see).
+        """
+        b, _ = self.project(self.own_rhs())
+        x = self.direct_solution(b)
+        if x is None:
+            x = self.iterate_to(b, None, None)
+            goal = self.goal(zero_estimate(self.weighted_norm(x, False)))
+            if goal is not None:
+                x = self.iterate_to(b, x, goal)
+        return x, self.certify(x, b).bound
+
+
+class _NodalRestriction(Restriction):
+    """The serial restriction: the fine nodal field resampled at the coarse points."""
+
+    def __init__(self, fine: SerialSpace, coarse: SerialSpace, resample: Sequence[Resample]):
+        super().__init__(coarse)
+        self.fine = fine
+        self.resample = resample
+
+    def restrict(self, x: np.ndarray) -> np.ndarray:
+        """Return the fine unknowns ``x`` at the coarse unknowns."""
+        at_coarse = restrict(self.fine.problem.to_nodes(x), self.resample)
+        return self.coarse.problem.grid.from_nodes(at_coarse).reshape(-1)
+
+
+class SerialSpace(SolveSpace):
+    """All the unknowns of a problem, in this process.
+
+    Parameters
+    ----------
+    problem : SolvableProblem
+        The problem.
+    """
+
+    def __init__(self, problem: SolvableProblem):
+        self.problem = problem
+        self.reductions = Reductions()
+        self.weights = problem.unknown_weights
+        self.scale = problem.symmetric_scale
+        self.weight_sum = float(self.weights.sum())
+        self._method: Any = None  # the coarse solves' fastdiag-cg, made on first use
+
+    def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:
+        """Return :meth:`kronpde.Problem.error_bound` of ``x``."""
+        return self.problem.error_bound(x, b)
+
+    def eigenvalue(self) -> EigenvalueBound | None:
+        """Return :meth:`kronpde.Problem.smallest_eigenvalue`."""
+        return self.problem.smallest_eigenvalue()
+
+    def goal_floor(self) -> float:
+        """Return ``γ_K max |diag A|`` (``K`` the scheme's :func:`residual_terms`)."""
+        p = self.problem
+        terms = residual_terms(p.grid.dimension, p.order)
+        return gamma(terms) * float(np.max(np.abs(p.diagonal()), initial=0.0))
+
+    def weighted_mean(self, values: np.ndarray) -> float:
+        """Return :meth:`kronpde.Problem.weighted_mean`."""
+        return self.problem.weighted_mean(values)
+
+    def own_rhs(self) -> np.ndarray:
+        """Return a copy of ``problem.rhs()``, flat."""
+        return self.problem.rhs_values.reshape(-1).copy()
+
+    def coarse(self, problem: SolvableProblem) -> SerialSpace:
+        """Return the space of ``problem``."""
+        return SerialSpace(problem)
+
+    def restriction(self, coarse: SolveSpace, resample: Sequence[Resample]) -> Restriction:
+        """Return the nodal resampling to ``coarse``'s unknowns."""
+        return _NodalRestriction(self, coarse, resample)
+
+    def direct_solution(self, b: np.ndarray) -> np.ndarray | None:
+        """Return ``fastdiag``'s solution where the problem is fast-diagonalizable."""
+        if not self.problem.fast_diagonalizable:
+            return None
+        return method_class("fastdiag")(self.problem).solve(b).x
+
+    def iterate_to(self, b: np.ndarray, x0: np.ndarray | None, goal: Goal | None) -> np.ndarray:
+        """Solve by ``fastdiag-cg`` (a variable ``k``, a fourth-order Robin face)."""
+        if self._method is None:
+            self._method = method_class("fastdiag-cg")(self.problem)
+        maxiter = 10 * self.problem.size
+        if goal is None:
+            found = self._method.solve(b, x0=x0, target=ROUNDOFF_RTOL, maxiter=maxiter)
+        else:
+            found = self._method.solve(b, x0=x0, goal=goal, maxiter=maxiter)
+        return np.array(found.x)
