@@ -131,3 +131,17 @@ def test_first_iterative_solve_says_it_compiles(tmp_path, quiet):
             "kronpde: compiling 4 numba kernel(s) in the background for later runs "
             "(once per installation); this run uses NumPy"
         ]
+
+
+def test_the_command_restores_the_silence(tmp_path):
+    """``main`` in-process sets the notice for its run only."""
+    import contextlib
+    import io
+
+    from kronpde.app import cli
+
+    case = tmp_path / "small.toml"
+    case.write_text(CASE.replace("[363, 363]", "[4, 4]"))
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["solve", str(case)]) == 0
+    assert _dispatch._notice is None

@@ -218,6 +218,12 @@ def _compile_notice(args: argparse.Namespace) -> None:
     set_compile_notice(None if quiet else notice)
 
 
+def _end_compile_notice() -> None:
+    from kronpde.operators.kernels import set_compile_notice
+
+    set_compile_notice(None)
+
+
 def _main(argv: list[str]) -> int:
     parser = build_parser(_command(argv))
     try:
@@ -256,4 +262,6 @@ def _main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+    finally:
+        _end_compile_notice()  # a caller running main in-process gets its silence back
     return EXIT_INVALID
