@@ -168,10 +168,6 @@ class Problem:
         return self.data.k_nodes
 
     @property
-    def _k_faces(self) -> dict[tuple[int, int], np.ndarray]:
-        return self.data.k_faces
-
-    @property
     def _variable(self) -> VariableDiffusion:
         """The flux-form coefficients (a variable ``k`` only)."""
         return self.discretisation.diffusion  # type: ignore[attr-defined]

@@ -71,7 +71,6 @@ from kronpde.solvers.petsc.estimates import (
     DistributedCertifier,
     Restriction,
     coarse_ownership,
-    eigenvalue_bound,
 )
 from kronpde.solvers.petsc.options import (
     INSTALL_HINT,
@@ -83,7 +82,7 @@ from kronpde.solvers.petsc.options import (
     refusal,
 )
 from kronpde.solvers.petsc.pieces import PetscPieces
-from kronpde.solvers.petsc.setup import PetscSetUp
+from kronpde.solvers.petsc.setup import PetscSetUp, assembly_of
 from kronpde.solvers.petsc.solve import PetscSolution, PetscSolve, RankReductions, petsc_message
 from kronpde.solvers.registry import METHODS as SERIAL_METHODS
 from kronpde.solvers.space import SolveSpace
@@ -224,7 +223,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         pcs = _PCS[chosen]
         default = pcs[0]
         if chosen == "amg-cg":
-            default = default_pc(bool(getattr(problem, "variable_coefficient", False)))
+            default = default_pc(problem.discretisation.eigen_structure() is None)
         pc = options.get("pc", default)
         if pc not in pcs:
             msg = f"petsc backend: {chosen}: pc must be one of {', '.join(pcs)}, got {pc!r}"
@@ -241,17 +240,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         refused = refusal(problem)
         if refused is not None:
             raise SolverError(refused)
-        if not (
-            getattr(problem, "is_kronecker_sum", False)
-            or getattr(problem, "variable_coefficient", False)
-        ):
-            msg = (
-                "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
-                "nor the variable-coefficient flux form; the petsc backend assembles its rows "
-                "from the 1-D stencils or from kronpde.operators.flux's rows, "
-                "and handles those only"
-            )
-            raise SolverError(msg)
+        assembly_of(problem)  # refuses a discretisation without rows here, before PETSc
         PETSc = import_petsc()
         self = cls()
         self.problem = problem
@@ -275,7 +264,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
     def certifier(self) -> DistributedCertifier:
         """The certified bound of this solver's iterates (its eigenvalue bound made once)."""
         if self._certifier is None:
-            self._certifier = DistributedCertifier(self, eigenvalue_bound(self))
+            self._certifier = DistributedCertifier(self, self.assembly.eigenvalue(self))
         return self._certifier
 
     def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:
