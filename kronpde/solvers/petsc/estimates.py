@@ -1,40 +1,10 @@
-"""``rtol="auto"`` and the certified bound on PETSc: the serial formulas, over the ranks.
+"""``rtol="auto"`` and the certified bound on PETSc: the serial formulas, given the ranks' sums.
 
-The serial methods bound the algebraic error (:mod:`kronpde.problem.certify`) and estimate
-the discretisation error (:mod:`kronpde.solvers.accuracy`) from global arrays.
-Here every rank holds its box of unknowns only, so each formula is computed
-from the rank's part and reduced over the ranks:
-
-Certified bound (:class:`DistributedCertifier`)
-    ``||u - u_h||_W <= ((1 + γ) ||r||_W + rounding) / λ + mean term``, exactly
-    the serial :meth:`kronpde.problem.certify.Certifier.certify`: the residual
-    ``r = b - A u`` of the rank's rows (``A u = D^{-1} Â (D u)``, one PETSc
-    product), ``||r||_W`` and ``||D |A||u| ||`` as sums of the ranks' parts, a
-    singular problem's projection with the global ``v = D 1 / ||D 1||``.
-    ``|A||u|`` is ``2 diag |u| - A |u|`` when ``Â`` has a non-negative diagonal
-    and non-positive couplings (checked over the ranks), else the product with
-    the assembled ``|Â|`` (the fourth-order scheme).  The rounding term counts
-    :func:`residual_terms` operations per entry: the serial count, or, for the
-    9/19-point rows of the fourth-order scheme, twice their entries plus 4.
-
-Eigenvalue bound (:func:`eigenvalue_bound`)
-    A constant ``k``: :meth:`kronpde.Problem.smallest_eigenvalue` (it needs
-    the 1-D operators only, which every rank has).  A variable ``k``: the
-    serial ``k_min λ_min(A_1) + c`` minus the margins, with ``k_min`` the
-    smallest ``k`` the rows read (reduced over the ranks; on cell-centred axes
-    the boundary faces' ``k`` too), ``||Â||_∞`` from ``2 diag - Â 1`` and, for
-    a singular problem, ``||Â v||``: PETSc products and reductions.
-
-Estimates
-    The serial ones (:mod:`kronpde.solvers.accuracy`), through the solver's
-    :class:`~kronpde.solvers.space.SolveSpace` hooks: ``"exact"`` with
-    ``u_exact`` evaluated on each rank's unknowns (:func:`local_exact`);
-    ``"richardson"`` with the coarse problems solved by PETSc on the same ranks,
-    their unknowns placed in the ranks whose fine boxes hold the same points
-    (:func:`coarse_ownership`), and the fine iterate restricted to the coarse
-    points by :class:`Restriction` (the serial resampling, applied to the fine
-    field fetched by one PETSc scatter, local where the coarse points lie in
-    the rank's own box).
+:class:`DistributedCertifier` (the serial
+:func:`~kronpde.problem.certify.certificate` on a rank's rows), the eigenvalue
+bounds of the assembly table, and the hooks of the serial estimates: an exact
+solution on a rank's unknowns, coarse ownership and the restriction of the
+Richardson estimate.  ``docs/petsc.md``.
 """
 
 from __future__ import annotations
