@@ -780,6 +780,24 @@ class _AnotherScheme(KroneckerSum):
     name = "another scheme"
 
 
+def test_every_discretisation_of_the_package_has_its_assembly():
+    """The PETSc rows are a table keyed on the discretisation's class: a new discretisation
+    class of kronpde needs its entry (here, before PETSc or a refusal tells a user)."""
+    import inspect
+
+    from kronpde.problem.discretisation import Discretisation
+    from kronpde.solvers.petsc.setup import ASSEMBLY
+
+    def concrete(cls):
+        for sub in cls.__subclasses__():
+            if sub.__module__.startswith("kronpde.") and not inspect.isabstract(sub):
+                yield sub
+            yield from concrete(sub)
+
+    found = set(concrete(Discretisation))
+    assert found == set(ASSEMBLY), found ^ set(ASSEMBLY)
+
+
 # =========================================================================== with PETSc, mpirun
 
 MPIRUN = shutil.which("mpirun") or shutil.which("mpiexec")
