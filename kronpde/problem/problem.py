@@ -165,15 +165,12 @@ class Problem:
 
     @property
     def _k_nodes(self) -> np.ndarray:
+        """``data.k_nodes`` (kept for tests/test_prepared.py; nothing in the package reads it)."""
         return self.data.k_nodes
 
     @property
-    def _k_faces(self) -> dict[tuple[int, int], np.ndarray]:
-        return self.data.k_faces
-
-    @property
     def _variable(self) -> VariableDiffusion:
-        """The flux-form coefficients (a variable ``k`` only)."""
+        """The flux-form coefficients (a variable ``k`` only; kept for tests/test_prepared.py)."""
         return self.discretisation.diffusion  # type: ignore[attr-defined]
 
     def coefficient_values(
@@ -254,13 +251,18 @@ class Problem:
 
         A constant coefficient: a Kronecker sum, or at order 4 a Kronecker
         *polynomial* in the same 1-D operators (exact unless a Robin face
-        couples the unknowns on it, :attr:`fast_diagonalizable`).
+        couples the unknowns on it, :attr:`fast_diagonalizable`).  Kept for the
+        callers outside the package; solvers ask ``discretisation.eigen_structure()``.
         """
         return self.discretisation.eigen_structure() is not None
 
     @property
     def fast_diagonalizable(self) -> bool:
-        """True when the per-axis eigenvectors diagonalise the operator (fast solve exact)."""
+        """True when the per-axis eigenvectors diagonalise the operator (fast solve exact).
+
+        Kept for the callers outside the package; solvers ask
+        ``discretisation.fast_solve_obstacle()``.
+        """
         return self.discretisation.fast_solve_obstacle() is None
 
     def refined(self, factor: int) -> Problem:
