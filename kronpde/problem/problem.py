@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from kronpde.expr.expression import Expression
 from kronpde.geometry.boundary import BoundaryData, data_error
 from kronpde.geometry.grid import Grid
-from kronpde.operators.flux import VariableBox, VariableDiffusion
+from kronpde.operators.flux import VariableBox
 from kronpde.operators.stencils import AxisOperator
 from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
@@ -162,16 +162,6 @@ class Problem:
     def variable_coefficient(self) -> bool:
         """True when ``k`` varies in space (an expression, a callable or an array)."""
         return self.data.variable_coefficient
-
-    @property
-    def _k_nodes(self) -> np.ndarray:
-        """``data.k_nodes`` (kept for tests/test_prepared.py; nothing in the package reads it)."""
-        return self.data.k_nodes
-
-    @property
-    def _variable(self) -> VariableDiffusion:
-        """The flux-form coefficients (a variable ``k`` only; kept for tests/test_prepared.py)."""
-        return self.discretisation.diffusion  # type: ignore[attr-defined]
 
     def coefficient_values(
         self,

@@ -18,16 +18,17 @@ import numpy as np
 
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.certify import gamma, residual_terms
-from kronpde.solvers.arguments import check_option_keys
+from kronpde.solvers.arguments import check_choice, check_option_keys
 from kronpde.solvers.petsc.estimates import (
     DistributedCertifier,
     Restriction,
     coarse_ownership,
 )
 from kronpde.solvers.petsc.options import (
+    GATHERS,
     INSTALL_HINT,
     METHODS,
-    PRECONDITIONERS,
+    PCS,
     PetscUnavailableError,
     default_pc,
     parse_petsc_options,
@@ -49,7 +50,6 @@ __all__ = ["OPTIONS", "PetscSolution", "PetscSolver", "import_petsc"]
 OPTIONS = ("pc", "petsc_options", "comm", "gather", "monitor")
 
 #: Preconditioners per method; the first is the default.
-_PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none")}
 
 
 def import_petsc():
@@ -172,18 +172,14 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         options = dict(options or {})
         check_option_keys("petsc backend", options, OPTIONS)
         chosen, reason = _choose(method)
-        pcs = _PCS[chosen]
+        pcs = PCS[chosen]
         default = pcs[0]
         if chosen == "amg-cg":
             default = default_pc(problem.discretisation.eigen_structure() is None)
         pc = options.get("pc", default)
-        if pc not in pcs:
-            msg = f"petsc backend: {chosen}: pc must be one of {', '.join(pcs)}, got {pc!r}"
-            raise OptionError(msg)
+        check_choice(f"petsc backend: {chosen}", "pc", pc, pcs)
         gather = options.get("gather", "root")
-        if gather not in ("root", "all", "none"):
-            msg = f"petsc backend: gather must be 'root', 'all' or 'none', got {gather!r}"
-            raise OptionError(msg)
+        check_choice("petsc backend", "gather", gather, GATHERS)
         monitor = options.get("monitor")
         if monitor is not None and not (callable(monitor) or hasattr(monitor, "write")):
             msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
