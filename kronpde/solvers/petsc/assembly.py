@@ -8,7 +8,6 @@ box of its choice (the whole grid, or its ghosted box).  ``docs/petsc.md``.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -243,33 +242,18 @@ def compact_box_rows(
     shape = box_shape(lo, hi)
     rows = [np.arange(lo[a], hi[a]) for a in range(d)]
     out: dict[tuple[int, ...], np.ndarray] = {(0,) * d: np.zeros(shape)}
-    # CompactScheme.terms(): the polynomial as (coefficient, {axis: factor})
-    for coef, factors in scheme.terms():
-        if coef == 0.0:
-            continue
-        per_axis = []
-        for a in range(d):
-            factor = factors.get(a)
-            if factor is None:
-                per_axis.append([(0, None)])
-            elif isinstance(factor, tuple):  # ("row", r): the projection onto row r
-                per_axis.append([(0, (rows[a] == factor[1]).astype(float))])
-            else:
-                band = {
-                    -1: factor.lower[lo[a] : hi[a]],
-                    0: factor.diag[lo[a] : hi[a]],
-                    1: factor.upper[lo[a] : hi[a]],
-                }
-                per_axis.append(list(band.items()))
-        for combo in itertools.product(*per_axis):
-            offset = tuple(o for o, _ in combo)
-            value: Any = coef
-            for a, (_, band) in enumerate(combo):
-                if band is not None:
-                    value = value * _along(band, a, d)
-            if offset not in out:
-                out[offset] = np.zeros(shape)
-            out[offset] += value
+
+    def entries(a: int, factor: AxisOperator) -> dict[int, np.ndarray]:
+        box = slice(lo[a], hi[a])
+        return {-1: factor.lower[box], 0: factor.diag[box], 1: factor.upper[box]}
+
+    def projection(a: int, row: int) -> np.ndarray:
+        return (rows[a] == row).astype(float)
+
+    for offset, value in scheme.products(entries, projection):
+        if offset not in out:
+            out[offset] = np.zeros(shape)
+        out[offset] += value
     return out
 
 
