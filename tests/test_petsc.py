@@ -37,6 +37,7 @@ from kronpde.errors import DataError, OptionError, SolverError
 from kronpde.geometry.boundary import DataSurvey
 from kronpde.geometry.grid import stretched_nodes
 from kronpde.operators.flux import box_nodes
+from kronpde.problem.kronecker import KroneckerSum
 from kronpde.solvers.petsc import (
     INSTALL_HINT,
     PetscUnavailableError,
@@ -235,7 +236,7 @@ def test_cell_centred_box_rows_are_the_rows_of_the_serial_operator_bit_for_bit(d
         smallest = min(
             [
                 float(np.min(p.coefficient_values())),
-                *(float(np.min(f)) for f in p._k_faces.values()),
+                *(float(np.min(f)) for f in p.data.k_faces.values()),
             ]
         )
         tiled = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, check=False)
@@ -763,13 +764,38 @@ def test_backend_choice_is_checked_before_petsc_is_needed(without_petsc4py, caps
     assert "--pc: applies to --backend petsc only" in capsys.readouterr().err
 
 
-def test_a_problem_of_another_kind_is_refused(without_petsc4py, monkeypatch):
+def test_a_problem_of_another_kind_is_refused(without_petsc4py):
     """The rows come from the 1-D stencils or the variable flux form: anything else is refused,
     before PETSc is needed."""
     p, _ = build_problem([4, 4], [("dirichlet", "dirichlet")] * 2)
-    monkeypatch.setattr(type(p), "is_kronecker_sum", property(lambda self: False))
+    scheme = p.discretisation
+    p.discretisation = _AnotherScheme(scheme.data, scheme.shift, scheme.shared)
     with pytest.raises(SolverError, match="neither a constant-coefficient Kronecker sum"):
         solve(p, backend="petsc")
+
+
+class _AnotherScheme(KroneckerSum):
+    """A discretisation the PETSc assembly table does not know (it may change the rows)."""
+
+    name = "another scheme"
+
+
+def test_every_discretisation_of_the_package_has_its_assembly():
+    """The PETSc rows are a table keyed on the discretisation's class: a new discretisation
+    class of kronpde needs its entry (here, before PETSc or a refusal tells a user)."""
+    import inspect
+
+    from kronpde.problem.discretisation import Discretisation
+    from kronpde.solvers.petsc.setup import ASSEMBLY
+
+    def concrete(cls):
+        for sub in cls.__subclasses__():
+            if sub.__module__.startswith("kronpde.") and not inspect.isabstract(sub):
+                yield sub
+            yield from concrete(sub)
+
+    found = set(concrete(Discretisation))
+    assert found == set(ASSEMBLY), found ^ set(ASSEMBLY)
 
 
 # =========================================================================== with PETSc, mpirun

@@ -272,8 +272,8 @@ def test_with_shift_shares_the_evaluated_data():
     np.testing.assert_array_equal(q.rhs(), fresh.rhs())
     v = Problem(p.grid, 1.0, 0.0, "1 + x")
     w = v.with_shift(3.0)
-    assert w._k_nodes is v._k_nodes
-    assert w._variable.edges is v._variable.edges
+    assert w.data.k_nodes is v.data.k_nodes
+    assert w.discretisation.diffusion.edges is v.discretisation.diffusion.edges
     fresh_v = Problem(p.grid, 1.0, 3.0, "1 + x").operator()
     assert abs(w.operator() - fresh_v).max() <= 1e-13 * abs(fresh_v).max()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -365,6 +365,50 @@ class CompactScheme:
                     terms.append((r.gamma, {**rows, t: self.ops[t]}))
         return terms
 
+    def products(
+        self,
+        entries: Callable[[int, AxisOperator], dict[int, np.ndarray]],
+        projection: Callable[[int, int], np.ndarray],
+    ) -> Iterator[tuple[tuple[int, ...], Any]]:
+        """Expand :meth:`terms` into products of per-axis entries, by stencil offset.
+
+        A product of 1-D factors along different axes couples ``j`` to ``j + o``
+        with the product of the factors' entries at offsets ``o_i``; the caller
+        says what an axis' entries are: ``entries(i, op)`` maps an offset along
+        axis ``i`` to a 1-D array (the DIA bands of the whole axis for the
+        assembled operator, a box's rows of ``lower``/``diag``/``upper`` for the
+        PETSc backend's rows), and ``projection(i, row)`` gives the array of the
+        projection onto one row.  An absent factor is the identity (offset 0).
+
+        Yields
+        ------
+        offset : tuple of int
+            The per-axis offsets ``(o_0, ...)`` of one product.
+        values : ndarray
+            ``coefficient x`` the product of the per-axis arrays, broadcast
+            along their axes (the same offset may be yielded more than once:
+            the caller adds).
+        """
+        d = len(self.ops)
+        for coef, factors in self.terms():
+            if coef == 0.0:
+                continue
+            per_axis = []
+            for i in range(d):
+                f = factors.get(i)
+                if f is None:
+                    per_axis.append([(0, None)])
+                elif isinstance(f, tuple):  # ("row", r): the projection onto row r
+                    per_axis.append([(0, projection(i, f[1]))])
+                else:
+                    per_axis.append(list(entries(i, f).items()))
+            for combo in itertools.product(*per_axis):
+                values: Any = coef
+                for i, (_, band) in enumerate(combo):
+                    if band is not None:
+                        values = values * band.reshape(_bshape(d, i, band.size))
+                yield tuple(o for o, _ in combo), values
+
     def operator(self) -> sp.csr_array:
         """Assemble ``A`` (of these factors) as CSR, band by band (:func:`csr_from_bands`).
 
@@ -373,32 +417,19 @@ class CompactScheme:
         scipy.sparse.csr_array
             Shape ``(N, N)``; 9 (2-D) or 19 (3-D) entries per interior row.
         """
-        d = len(self.ops)
         shape = self.shape
-        strides = [math.prod(shape[i + 1 :]) for i in range(d)]
+        strides = [math.prod(shape[i + 1 :]) for i in range(len(shape))]
         bands_of = [_axis_bands(op) for op in self.ops]
-        entries: list[tuple[int, tuple, Any]] = []
-        for coef, factors in self.terms():
-            if coef == 0.0:
-                continue
-            per_axis = []
-            for i in range(d):
-                f = factors.get(i)
-                if f is None:
-                    per_axis.append({0: None})  # identity
-                elif isinstance(f, tuple):  # the projection onto one row
-                    e = np.zeros(shape[i])
-                    e[f[1]] = 1.0
-                    per_axis.append({0: e})
-                else:
-                    per_axis.append(bands_of[i])
-            for combo in itertools.product(*(list(p.items()) for p in per_axis)):
-                offset = sum(o * s for (o, _), s in zip(combo, strides, strict=True))
-                values: Any = coef
-                for i, (_, band) in enumerate(combo):
-                    if band is not None:
-                        values = values * band.reshape(_bshape(d, i, band.size))
-                entries.append((offset, (), values))
+
+        def projection(i: int, row: int) -> np.ndarray:
+            e = np.zeros(shape[i])
+            e[row] = 1.0
+            return e
+
+        entries: list[tuple[int, tuple, Any]] = [
+            (sum(o * s for o, s in zip(offset, strides, strict=True)), (), values)
+            for offset, values in self.products(lambda i, _: bands_of[i], projection)
+        ]
         return csr_from_bands(shape, entries)
 
     def diagonal(self) -> np.ndarray:

@@ -10,6 +10,7 @@ derives both.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,10 @@ from kronpde.problem.spectrum import (
     UNIT_ROUNDOFF,
     VARIABLE_MARGIN,
     AxisSpectrum,
+    Bound,
     EigenvalueBound,
+    LocalSums,
+    Sums,
     axis_spectrum,
     gamma,
     polynomial_terms,
@@ -40,7 +44,12 @@ __all__ = [
     "Certificate",
     "Certifier",
     "EigenvalueBound",
+    "LocalSums",
+    "Measure",
+    "Sums",
     "axis_spectrum",
+    "certificate",
+    "certified_eigenvalue",
     "gamma",
     "residual_terms",
     "smallest_eigenvalue",
@@ -83,7 +92,11 @@ def smallest_eigenvalue(problem: SolvableProblem) -> EigenvalueBound | None:
     >>> bool(exact * (1 - 1e-9) < lam.value <= exact)
     True
     """
-    found = problem.discretisation.smallest_eigenvalue(bool(problem.singular))
+    return certified_eigenvalue(problem.discretisation.smallest_eigenvalue(bool(problem.singular)))
+
+
+def certified_eigenvalue(found: Bound | None) -> EigenvalueBound | None:
+    """Return a scheme's ``(lower, computed, how)`` as a bound; None unless ``lower > 0``."""
     if found is None:
         return None
     lower, computed, how = found
@@ -123,6 +136,100 @@ class Certificate:
     bound: float | None
 
 
+@dataclass(frozen=True)
+class Measure:
+    """What :func:`certificate` measures with: this process's ``W`` and the sums over all.
+
+    Attributes
+    ----------
+    weights : ndarray
+        ``W`` of this process's unknowns, flat.
+    scale : ndarray or None
+        ``D = W^{1/2}`` of them (a singular problem's projection only; else None).
+    null : ndarray or None
+        This process's part of ``v = D 1 / ||D 1||`` for a singular problem, else None.
+    total : float
+        ``Σ W`` over every unknown.
+    size : int
+        The number of unknowns (of every process).
+    terms : int
+        ``K``, the rounded operations per entry of a computed ``b - A u``.
+    sums : Sums
+        The sums over the unknowns (:class:`LocalSums` in one process).
+    """
+
+    weights: np.ndarray
+    scale: np.ndarray | None
+    null: np.ndarray | None
+    total: float
+    size: int
+    terms: int
+    sums: Sums
+
+
+def certificate(
+    r: np.ndarray,
+    u: np.ndarray,
+    b: np.ndarray,
+    absolute: Callable[[np.ndarray], np.ndarray],
+    measure: Measure,
+    eigenvalue: EigenvalueBound | None,
+    work: np.ndarray | None = None,
+) -> Certificate:
+    """Return the :class:`Certificate` of ``u`` from its computed residual ``r = fl(b - A u)``.
+
+    The one formula of the bound (``docs/certificate.md``), serial or
+    distributed: every array is this process's part, ``measure.sums`` adds
+    the parts up.
+
+    Parameters
+    ----------
+    r : ndarray
+        The computed residual (free once ``absolute`` is called: it may write there).
+    u, b : ndarray
+        The unknowns and the right-hand side (projected for a singular problem).
+    absolute : callable
+        ``|u| -> |A| |u|`` as computed (it may overwrite its argument).
+    measure : Measure
+        The weights, the null vector, the counts and the sums.
+    eigenvalue : EigenvalueBound or None
+        The ``λ`` the bound divides by (None: residuals only).
+    work : ndarray, optional
+        Scratch of ``u``'s size.
+    """
+    sums = measure.sums
+    w = measure.weights
+    t = np.empty_like(r) if work is None else work
+    residual_norm = math.sqrt(sums.squares(r))
+    g_norm = gamma(measure.size + 4)  # a computed sum of n squares, its square root, the weights
+    extra = 0.0
+    mean_term = 0.0
+    if measure.null is not None:
+        v = measure.null
+        np.multiply(r, measure.scale, out=t)  # D r
+        extra = 2.0 * g_norm * sums.norm(t)  # the projection's rounding
+        t -= sums.dot(v, t) * v
+        weighted = sums.norm(t)
+        total = measure.total
+        mean = abs(sums.dot(w, u)) / total + g_norm * sums.dot(w, np.abs(u)) / total
+        mean_term = mean * math.sqrt(total) * (1.0 + g_norm)
+    else:
+        weighted = math.sqrt(sums.squares(r, w))
+    np.abs(u, out=t)
+    au = absolute(t)  # |A| |u|
+    # ||D γ_K (|b| + (1 + 3 γ_K) |A||u|)|| <= γ_K (||D b|| + (1 + 3 γ_K) ||D |A||u| ||)
+    g = gamma(measure.terms)
+    size = (1.0 + 3.0 * g) * math.sqrt(sums.squares(au, w))
+    size += math.sqrt(sums.squares(b, w))
+    rounding = g * size * (1.0 + g_norm) + extra
+    lam = None if eigenvalue is None else eigenvalue.value
+    bound = None
+    if lam is not None:
+        bound = ((1.0 + g_norm) * weighted + rounding) / lam + mean_term
+        bound *= 1.0 + 4.0 * UNIT_ROUNDOFF  # the rounding of this expression
+    return Certificate(residual_norm, weighted, rounding, mean_term, lam, bound)
+
+
 class Certifier:
     """Everything the bound of one problem needs, computed once: ``λ``, ``diag(A)``, ``W``.
 
@@ -154,6 +261,16 @@ class Certifier:
         self._z_matrix = self._absolute is None and self._is_z_matrix()
         self._abs_matrix: Any = None
         self._work: tuple[np.ndarray, np.ndarray] | None = None
+        scale = problem.symmetric_scale if self.singular else None  # D: the projection only
+        self.measure = Measure(
+            weights=self.weights,
+            scale=scale,
+            null=None if scale is None else scale / np.linalg.norm(scale),
+            total=float(self.weights.sum()),
+            size=int(problem.size),
+            terms=self.terms,
+            sums=LocalSums(),
+        )
 
     def _is_z_matrix(self) -> bool:
         """Return True if ``A`` has a non-negative diagonal and non-positive couplings."""
@@ -202,35 +319,8 @@ class Certifier:
         if self._work is None or self._work[0].size != n:
             self._work = (np.empty(n), np.empty(n))
         r, t = self._work
-        w = self.weights
         self.apply.matvec_into(u, r)
         np.subtract(b, r, out=r)
-        residual_norm = math.sqrt(float(np.einsum("i,i->", r, r)))
-        g_norm = gamma(n + 4)  # a computed sum of n squares, its square root, the weights
-        extra = 0.0
-        mean_term = 0.0
-        if self.singular:
-            scale = self.problem.symmetric_scale  # D, only a singular problem's projection
-            np.multiply(r, scale, out=t)  # D r
-            v = scale / np.linalg.norm(scale)
-            extra = 2.0 * g_norm * float(np.linalg.norm(t))  # the projection's rounding
-            t -= float(v @ t) * v
-            weighted = float(np.linalg.norm(t))
-            total = float(w.sum())
-            mean = abs(float(w @ u)) / total + g_norm * float(w @ np.abs(u)) / total
-            mean_term = mean * math.sqrt(total) * (1.0 + g_norm)
-        else:
-            weighted = math.sqrt(float(np.einsum("i,i,i->", w, r, r)))
-        np.abs(u, out=t)
-        au = self._abs_apply(t, r)  # |A| |u| (r is free now)
-        # ||D γ_K (|b| + (1 + 3 γ_K) |A||u|)|| <= γ_K (||D b|| + (1 + 3 γ_K) ||D |A||u| ||)
-        g = gamma(self.terms)
-        size = (1.0 + 3.0 * g) * math.sqrt(float(np.einsum("i,i,i->", w, au, au)))
-        size += math.sqrt(float(np.einsum("i,i,i->", w, b, b)))
-        rounding = g * size * (1.0 + g_norm) + extra
-        lam = None if self.eigenvalue is None else self.eigenvalue.value
-        bound = None
-        if lam is not None:
-            bound = ((1.0 + g_norm) * weighted + rounding) / lam + mean_term
-            bound *= 1.0 + 4.0 * UNIT_ROUNDOFF  # the rounding of this expression
-        return Certificate(residual_norm, weighted, rounding, mean_term, lam, bound)
+        return certificate(
+            r, u, b, lambda absu: self._abs_apply(absu, r), self.measure, self.eigenvalue, t
+        )

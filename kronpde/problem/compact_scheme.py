@@ -19,14 +19,17 @@ import numpy as np
 from kronpde.operators.compact import CompactOperator, CompactScheme, apply_axis
 from kronpde.operators.compact_rhs import compact_rhs, compact_rhs_box
 from kronpde.problem.data import box_index
-from kronpde.problem.discretisation import Discretisation, EigenStructure, reference_operators
+from kronpde.problem.discretisation import (
+    ConstantCoefficient,
+    EigenStructure,
+    reference_operators,
+)
 from kronpde.problem.spectrum import Bound, compact_bound, polynomial_terms
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
     from kronpde.geometry.grid import Grid
-    from kronpde.operators.stencils import AxisOperator
     from kronpde.problem.data import Box, Merge, ProblemData
 
 __all__ = ["AbsoluteCompact", "CompactFourthOrder", "compact_obstacle"]
@@ -48,7 +51,7 @@ def compact_obstacle(data: ProblemData) -> str | None:
     return None
 
 
-class CompactFourthOrder(Discretisation):
+class CompactFourthOrder(ConstantCoefficient):
     """The compact fourth-order scheme of a constant ``k`` on uniform node-centred axes."""
 
     name: ClassVar[str] = "compact fourth-order scheme"
@@ -60,18 +63,6 @@ class CompactFourthOrder(Discretisation):
         "auto: the fourth-order compact operator is a polynomial in the same 1-D "
         "operators, so fast diagonalization solves it exactly"
     )
-
-    @property
-    def coefficient(self) -> float:
-        """The constant ``k``."""
-        return float(self.data.coefficient)
-
-    @property
-    def axis_operators(self) -> tuple[AxisOperator, ...]:
-        """The 1-D operators ``k T_i`` the polynomial is built of, made once."""
-        return self.shared.get(
-            "axis_operators", lambda: reference_operators(self.grid, self.coefficient)
-        )
 
     @cached_property
     def scheme(self) -> CompactScheme:

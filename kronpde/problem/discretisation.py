@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AbsoluteOperator",
+    "ConstantCoefficient",
     "Discretisation",
     "EigenStructure",
     "Shared",
@@ -317,6 +318,22 @@ class Discretisation(ABC):
     def couplings_nonpositive(self) -> bool:
         """Whether every off-diagonal entry of ``A`` is ``<= 0`` (``|A| = 2 diag(A) - A``)."""
         return False
+
+
+class ConstantCoefficient(Discretisation):
+    """A discretisation of a constant ``k`` built of the 1-D operators ``k T_i`` (shared)."""
+
+    @property
+    def coefficient(self) -> float:
+        """The constant ``k``."""
+        return float(self.data.coefficient)
+
+    @property
+    def axis_operators(self) -> tuple[AxisOperator, ...]:
+        """The 1-D operators ``k T_i`` (physical spacing, not symmetrised), made once."""
+        return self.shared.get(
+            "axis_operators", lambda: reference_operators(self.grid, self.coefficient)
+        )
 
 
 def reference_operators(grid: Grid, k: float) -> tuple[AxisOperator, ...]:

@@ -166,9 +166,18 @@ class FluxForm(Discretisation):
         k = self.data.reference_coefficient()
         return EigenStructure(reference_operators(self.grid, k), None, k)
 
+    def unit_bound(self, singular: bool) -> Bound | None:
+        """Return the bound of the grid's operator with ``k = 1``, ``c = 0`` (None: none found).
+
+        What :func:`~kronpde.problem.spectrum.variable_bound` scales by
+        ``k_min``, serially (:meth:`smallest_eigenvalue`) and over the ranks of
+        a distributed solve alike.
+        """
+        return kronecker_bound([second_difference(a) for a in self.grid.axes], 0.0, singular)
+
     def smallest_eigenvalue(self, singular: bool) -> Bound | None:
         """``k_min λ_min(A_1) + c`` lowered for rounding (``docs/certificate.md``)."""
-        unit = kronecker_bound([second_difference(a) for a in self.grid.axes], 0.0, singular)
+        unit = self.unit_bound(singular)
         if unit is None:
             return None
         # every k the operator uses: the points' and, on a cell-centred axis, the boundary
@@ -181,9 +190,10 @@ class FluxForm(Discretisation):
             ]
         )
         a_hat = self.linear_operator(symmetric=True)
-        scale = data.symmetric_scale if singular else None
+        scale = data.symmetric_scale
+        null = scale / np.linalg.norm(scale) if singular else None
         return variable_bound(
-            unit, k_min, self.shift, a_hat, self.diagonal(), scale, self.grid.dimension
+            unit, k_min, self.shift, a_hat.matvec, self.diagonal(), null, self.grid.dimension
         )
 
     def couplings_nonpositive(self) -> bool:

@@ -14,7 +14,7 @@ import numpy as np
 
 from kronpde.operators.kronsum import KronSumOperator, assemble
 from kronpde.problem.discretisation import (
-    Discretisation,
+    ConstantCoefficient,
     EigenStructure,
     lifted_rhs,
     reference_operators,
@@ -24,29 +24,16 @@ from kronpde.problem.spectrum import Bound, kronecker_bound
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-    from kronpde.operators.stencils import AxisOperator
     from kronpde.problem.data import Box, Merge
 
 __all__ = ["KroneckerSum"]
 
 
-class KroneckerSum(Discretisation):
+class KroneckerSum(ConstantCoefficient):
     """``A = Σ_i T_i + c I`` (constant ``k``, second order): the exact fast solve applies."""
 
     name: ClassVar[str] = "Kronecker sum"
     has_reference_structure: ClassVar[bool] = True
-
-    @property
-    def coefficient(self) -> float:
-        """The constant ``k``."""
-        return float(self.data.coefficient)
-
-    @property
-    def axis_operators(self) -> tuple[AxisOperator, ...]:
-        """The 1-D operators ``k T_i`` (physical spacing, not symmetrised), made once."""
-        return self.shared.get(
-            "axis_operators", lambda: reference_operators(self.grid, self.coefficient)
-        )
 
     def operator(self, symmetric: bool = False) -> sp.csr_array:
         """Return the assembled ``A`` (``Â`` with ``symmetric=True``)."""

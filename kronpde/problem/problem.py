@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from kronpde.expr.expression import Expression
 from kronpde.geometry.boundary import BoundaryData, data_error
 from kronpde.geometry.grid import Grid
-from kronpde.operators.flux import VariableBox, VariableDiffusion
+from kronpde.operators.flux import VariableBox
 from kronpde.operators.stencils import AxisOperator
 from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
@@ -163,19 +163,6 @@ class Problem:
         """True when ``k`` varies in space (an expression, a callable or an array)."""
         return self.data.variable_coefficient
 
-    @property
-    def _k_nodes(self) -> np.ndarray:
-        return self.data.k_nodes
-
-    @property
-    def _k_faces(self) -> dict[tuple[int, int], np.ndarray]:
-        return self.data.k_faces
-
-    @property
-    def _variable(self) -> VariableDiffusion:
-        """The flux-form coefficients (a variable ``k`` only)."""
-        return self.discretisation.diffusion  # type: ignore[attr-defined]
-
     def coefficient_values(
         self,
         nodes: Nodes | None = None,
@@ -254,13 +241,18 @@ class Problem:
 
         A constant coefficient: a Kronecker sum, or at order 4 a Kronecker
         *polynomial* in the same 1-D operators (exact unless a Robin face
-        couples the unknowns on it, :attr:`fast_diagonalizable`).
+        couples the unknowns on it, :attr:`fast_diagonalizable`).  Kept for the
+        callers outside the package; solvers ask ``discretisation.eigen_structure()``.
         """
         return self.discretisation.eigen_structure() is not None
 
     @property
     def fast_diagonalizable(self) -> bool:
-        """True when the per-axis eigenvectors diagonalise the operator (fast solve exact)."""
+        """True when the per-axis eigenvectors diagonalise the operator (fast solve exact).
+
+        Kept for the callers outside the package; solvers ask
+        ``discretisation.fast_solve_obstacle()``.
+        """
         return self.discretisation.fast_solve_obstacle() is None
 
     def refined(self, factor: int) -> Problem:

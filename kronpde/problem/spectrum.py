@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import scipy.linalg
@@ -29,6 +29,8 @@ __all__ = [
     "VARIABLE_MARGIN",
     "AxisSpectrum",
     "EigenvalueBound",
+    "LocalSums",
+    "Sums",
     "axis_spectrum",
     "compact_bound",
     "gamma",
@@ -83,6 +85,53 @@ def polynomial_terms(dimension: int) -> int:
     (:class:`kronpde.operators.compact.CompactOperator`).
     """
     return 8 * dimension + 16
+
+
+class Sums(Protocol):
+    """Sums over all the unknowns of vectors that each process holds a part of.
+
+    The certified bounds are computed from them, so that one formula serves a
+    serial solve (:class:`LocalSums`) and a distributed one (the PETSc
+    backend's sums over the ranks).
+    """
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Return ``a · b``."""
+        ...
+
+    def norm(self, values: np.ndarray) -> float:
+        """Return ``||values||_2``."""
+        ...
+
+    def squares(self, values: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """Return ``Σ values²`` (``Σ weights values²`` with ``weights``)."""
+        ...
+
+    def largest(self, values: np.ndarray) -> float:
+        """Return ``max(values)`` (``-inf`` for no values at all)."""
+        ...
+
+
+class LocalSums:
+    """:class:`Sums` of vectors held whole by this process (plain NumPy)."""
+
+    def dot(self, a: np.ndarray, b: np.ndarray) -> float:
+        """Return ``a · b``."""
+        return float(a @ b)
+
+    def norm(self, values: np.ndarray) -> float:
+        """Return ``||values||_2``."""
+        return float(np.linalg.norm(values))
+
+    def squares(self, values: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """Return ``Σ values²`` (``Σ weights values²`` with ``weights``)."""
+        if weights is None:
+            return float(np.einsum("i,i->", values, values))
+        return float(np.einsum("i,i,i->", weights, values, values))
+
+    def largest(self, values: np.ndarray) -> float:
+        """Return ``max(values)`` (``-inf`` for no values at all)."""
+        return float(np.max(values, initial=-np.inf))
 
 
 # --------------------------------------------------------------------------- eigenvalues
@@ -406,12 +455,16 @@ def variable_bound(
     unit: Bound,
     k_min: float,
     shift: float,
-    a_hat: Any,
+    apply: Callable[[np.ndarray], np.ndarray],
     diagonal: np.ndarray,
-    scale: np.ndarray | None,
+    null: np.ndarray | None,
     dimension: int,
+    sums: Sums | None = None,
 ) -> Bound:
     """Return the flux form's bound ``k_min λ_min(A_1) + c`` lowered for rounding.
+
+    Serial and distributed alike: ``apply``, ``diagonal`` and ``null`` are this
+    process's part, ``sums`` reduces over all of them.
 
     Parameters
     ----------
@@ -419,28 +472,30 @@ def variable_bound(
         The bound of the same grid's operator with ``k = 1``, ``c = 0``
         (:func:`kronecker_bound` of its 1-D operators).
     k_min : float
-        The smallest ``k`` the fluxes use.
+        The smallest ``k`` the fluxes use (over every process).
     shift : float
         ``c``.
-    a_hat : LinearOperator
-        ``Â`` (non-positive couplings: ``|Â| 1 = 2 diag - Â 1``).
+    apply : callable
+        ``x -> Â x`` (non-positive couplings: ``|Â| 1 = 2 diag - Â 1``).
     diagonal : ndarray
         Its diagonal.
-    scale : ndarray or None
-        ``D = W^{1/2}`` of a singular operator (its null vector ``D 1``), else None.
+    null : ndarray or None
+        ``v = D 1 / ||D 1||`` of a singular operator (its null vector), else None.
     dimension : int
         The grid's dimension (the rounding count of a row, :func:`stencil_terms`).
+    sums : Sums, optional
+        The sums over the unknowns (default :class:`LocalSums`).
     """
+    sums = LocalSums() if sums is None else sums
     base, base_computed, base_how = unit
     ones = np.ones(diagonal.size)
-    rowsum = 2.0 * diagonal - a_hat.matvec(ones)  # |Â| 1 (non-positive couplings)
+    rowsum = 2.0 * diagonal - apply(ones)  # |Â| 1 (non-positive couplings)
     terms = gamma(stencil_terms(dimension))
-    norm = float(np.max(rowsum)) * (1.0 + terms)
+    norm = sums.largest(rowsum) * (1.0 + terms)
     margin = VARIABLE_MARGIN * UNIT_ROUNDOFF * norm
     lower = (1.0 - 16.0 * UNIT_ROUNDOFF) * k_min * base + shift - margin
-    if scale is not None:
-        v = scale / np.linalg.norm(scale)
-        av = float(np.linalg.norm(a_hat.matvec(v)))
+    if null is not None:
+        av = sums.norm(apply(null))
         lower -= 3.0 * (av + terms * norm)
     computed = k_min * base_computed + shift
     how = f"k_min = {k_min:.6g} times the k = 1, c = 0 operator's {base_how}" + (

@@ -1,47 +1,9 @@
-"""How accurate a solve needs to be: the discretisation-error estimates behind ``rtol="auto"``.
+"""The discretisation-error estimates behind ``rtol="auto"``: ``"exact"`` and ``"richardson"``.
 
-With ``rtol="auto"`` the iterative methods stop when the certified algebraic
-error (:meth:`kronpde.Problem.error_bound`, a bound on ``||u - u_h||_W``) is at
-most :data:`~kronpde.solvers.estimate.AUTO_FRACTION` (a tenth) of an estimate
-of the discretisation error ``||u_h - u||_W`` in the same norm.  Two estimates
-(:class:`~kronpde.solvers.estimate.ErrorEstimate`):
-
-``"exact"``
-    A known solution (the case's ``[exact]``, or ``exact=`` in Python):
-    ``||u_k - u_exact||_W`` over the unknowns.  Since the algebraic error of
-    ``u_k`` is at most the bound, the true discretisation error is at least
-    this minus the bound, so stopping at ``bound <= estimate / 10`` leaves the
-    algebraic error below a ninth of it.
-``"richardson"``
-    The same problem on the grid with half the cells per axis
-    (:func:`~kronpde.solvers.coarse.coarse_problem`; the same centring per axis), solved once to
-    round-off by the fastest exact method that applies (``fastdiag``;
-    ``fastdiag-cg`` to round-off for a variable ``k``).  With ``e_h ≈ C h^p``
-    (``p`` the scheme's order),
-    ``u_h - u_2h ≈ (1 - 2^p) e_h``, so at every check the
-    estimate is ``||I u_k - u_2h||_{W_2h} / (2^p - 1)`` over the coarse grid's
-    unknowns, ``I`` the interpolation of the fine field to the coarse
-    points: the identity where they are fine nodes (even cell counts), else
-    (odd counts, and always along a cell-centred axis, whose coarse centres lie
-    between fine ones) Lagrange interpolation of degree ``p + 1`` (its error,
-    ``O(h^{p+2})``, is below the estimate's own).  Singular problems compare
-    modulo constants (the weighted mean of the difference is removed).
-
-Both need a first guess before CG starts, to set the first round's tolerance:
-the certified bound of ``u_exact`` itself as an approximate solution (an upper
-bound on the discretisation error at the unknowns), or the Richardson estimate
-of the coarse grid against the grid with a quarter of the cells divided by
-``2^p`` (when that grid exists).
-
-Where no estimate can be made (a coarse grid that does not exist: one cell on
-an axis, a Dirichlet axis with 2 cells, a stretched axis with an odd number of
-cells, data given as arrays that are not known at the coarse points; or a
-right-hand side other than the problem's own), ``rtol="auto"`` falls back to
-``rtol =`` :data:`~kronpde.solvers.estimate.FALLBACK_RTOL` and the report's ``warnings`` say why.
-
-Both are computed through a :class:`~kronpde.solvers.space.SolveSpace`, so
-that the serial driver and the PETSc backend (whose space sums over the ranks)
-make them in one way.
+Each is computed through a :class:`~kronpde.solvers.space.SolveSpace`, so the
+serial driver and the PETSc backend make them in one way; their types live in
+:mod:`kronpde.solvers.estimate`, the coarse grids in :mod:`kronpde.solvers.coarse`.
+The estimates, their first guesses and the fallback: ``docs/accuracy.md``.
 """
 
 from __future__ import annotations

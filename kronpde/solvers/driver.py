@@ -1,55 +1,9 @@
 """The one entry point: :func:`prepare` and :func:`solve`, and the prepared solver they return.
 
-Every method solves ``A u = b`` for a :class:`~kronpde.Problem` (any mix of
-Dirichlet, Neumann, Robin and periodic faces, any shift ``c >= 0``) and
-returns a :class:`~kronpde.solvers.report.Solution`: the nodal field, the
-unknowns and a :class:`~kronpde.solvers.report.SolveReport`.
-
-Methods (:data:`~kronpde.solvers.registry.METHODS`, each one class with the
-interface of :mod:`kronpde.solvers.method`):
-
-``"fastdiag"``
-    Fast diagonalization (:class:`~kronpde.solvers.fastdiag.FastDiagSolver`):
-    exact, per-axis eigenpairs, for Kronecker sums.
-``"direct"``
-    One sparse LU factorisation (:class:`~kronpde.solvers.direct.DirectSolver`),
-    refused where the estimated memory exceeds ``max_memory``.
-``"cg"``
-    Conjugate gradients on the matrix-free symmetric operator, with a Jacobi
-    preconditioner where the diagonal is not constant (Robin faces).
-``"amg-cg"``
-    Conjugate gradients preconditioned by one algebraic multigrid cycle
-    (:class:`~kronpde.solvers.amg.AMGPreconditioner`, pyamg hierarchy).
-``"fastdiag-cg"``
-    Conjugate gradients preconditioned by the exact fast-diagonalization
-    solve of a constant-coefficient operator
-    (:class:`~kronpde.solvers.fastdiag_pc.FastDiagPreconditioner`): for a
-    variable coefficient ``k(x)``, a condition number of at most
-    ``k_max / k_min`` on every grid.
-``"auto"``
-    The first of ``"fastdiag"``, ``"fastdiag-cg"``, ``"amg-cg"`` that accepts
-    the problem; the report says which and why.
-
-The iterative methods work on the symmetric system ``Â y = D b`` with
-``Â = D A D^{-1}`` (SPD, or SPD semidefinite with null vector ``D·1``) and
-``u = y / D``; the exact ones return the solution of the unsymmetrised system
-directly.  The tolerance always refers to the unsymmetrised system (the
-stopping rule is in :mod:`kronpde.solvers.rounds`).
-
-A prepared solver (:class:`PreparedSolver`) solves again for any right-hand
-side; ``solve(b, out=u, check=False)`` writes the unknowns into ``u`` without
-building the nodal field or, for the exact methods, computing the residual and
-the bound, and ``set_shift(c)`` changes the shift without a new set-up where the
-method allows it (a time-stepping code's ``1/dt``).
-
-Every report carries a certified bound on the algebraic error,
-``||u - u_h||_W <= ||b - A u||_W / λ_min`` plus rounding terms
-(:meth:`kronpde.Problem.error_bound`, derived in :mod:`kronpde.problem.certify`), and
-``warnings``.  ``rtol="auto"`` stops the iterative methods when that bound is
-a tenth of an estimate of the discretisation error (from ``exact=`` or by
-Richardson extrapolation, :mod:`kronpde.solvers.accuracy`); an estimate can
-also be asked for with a numeric ``rtol`` (``estimate=True``), and the
-``warnings`` then say when the bound exceeds it.
+:func:`solve` picks a method (:data:`~kronpde.solvers.registry.METHODS`, or
+``"auto"``) and a backend, and returns a :class:`~kronpde.solvers.report.Solution`;
+:class:`PreparedSolver` solves again for any right-hand side or shift.  The
+methods, the symmetric system they work on and ``rtol="auto"``: ``docs/solvers.md``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kronpde.problem.certify import gamma, residual_terms
+from kronpde.problem.certify import LocalSums, gamma
 from kronpde.solvers.coarse import Resample, restrict
 from kronpde.solvers.estimate import AUTO_FRACTION, ROUNDOFF_RTOL, Goal, zero_estimate
 from kronpde.solvers.registry import method_class
@@ -31,23 +31,18 @@ if TYPE_CHECKING:
 __all__ = ["Reductions", "Restriction", "SerialSpace", "SolveSpace"]
 
 
-class Reductions:
+class Reductions(LocalSums):
     """Sums over the unknowns of a solve: here, in one process, plain NumPy.
 
-    The PETSc backend's subclass sums each rank's part over the ranks.
+    The :class:`~kronpde.problem.spectrum.Sums` the certified bounds take
+    (``dot``, ``norm``, ``squares``, ``largest``), and the sum and allreduce of
+    the accuracy policy.  The PETSc backend's subclass sums each rank's part
+    over the ranks.
     """
 
     def sum(self, values: np.ndarray) -> float:
         """Return the sum of ``values``."""
         return float(np.sum(values))
-
-    def dot(self, a: np.ndarray, b: np.ndarray) -> float:
-        """Return ``a · b``."""
-        return float(a @ b)
-
-    def norm(self, values: np.ndarray) -> float:
-        """Return ``||values||_2``."""
-        return float(np.linalg.norm(values))
 
     def allreduce(self, value: float, op: str = "sum") -> float:
         """Return ``value`` summed (``"sum"``) or maximised (``"max"``) over the processes."""
@@ -243,9 +238,9 @@ class SerialSpace(SolveSpace):
         return self.problem.smallest_eigenvalue()
 
     def goal_floor(self) -> float:
-        """Return ``γ_K max |diag A|`` (``K`` the scheme's :func:`residual_terms`)."""
+        """Return ``γ_K max |diag A|`` (``K`` the discretisation's ``residual_terms()``)."""
         p = self.problem
-        terms = residual_terms(p.grid.dimension, p.order)
+        terms = p.discretisation.residual_terms()
         return gamma(terms) * float(np.max(np.abs(p.diagonal()), initial=0.0))
 
     def weighted_mean(self, values: np.ndarray) -> float:
@@ -266,7 +261,7 @@ class SerialSpace(SolveSpace):
 
     def direct_solution(self, b: np.ndarray) -> np.ndarray | None:
         """Return ``fastdiag``'s solution where the problem is fast-diagonalizable."""
-        if not self.problem.fast_diagonalizable:
+        if self.problem.discretisation.fast_solve_obstacle() is not None:
             return None
         return method_class("fastdiag")(self.problem).solve(b).x
 

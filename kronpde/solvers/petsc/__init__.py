@@ -1,23 +1,10 @@
 """The distributed backend: kronpde's problems solved by PETSc, on one or many MPI ranks.
 
-Optional: it needs petsc4py (and PETSc itself, with MPI).  Nothing in kronpde
-imports petsc4py except :mod:`kronpde.solvers.petsc.backend`, and only when a PETSc
-solve is prepared; this module and :mod:`kronpde.solvers.petsc.assembly` import
-without it.
-
-Use it through the one entry point, with ``backend="petsc"``::
-
-    from kronpde import solve
-    solution = solve(problem, backend="petsc", options={"pc": "hypre"})
-
-or on the command line, ``mpirun -n 4 kronpde solve case.toml --backend petsc``.
-The *method* keeps its meaning (``"amg-cg"``: CG preconditioned by multigrid,
-``"cg"``: CG with Jacobi); the *backend* says where it runs.  Every problem the
-serial code discretises runs here: constant or variable ``k``, node- or
-cell-centred axes in any mix, the second- or fourth-order scheme, any faces, in
-1 to 3 dimensions; ``rtol="auto"`` and the certified bound are computed over the
-ranks (:mod:`kronpde.solvers.petsc.estimates`).  See
-:class:`kronpde.solvers.petsc.backend.PetscSolver` for the options.
+Optional (petsc4py, PETSc with MPI): only :mod:`kronpde.solvers.petsc.backend`
+imports petsc4py, when a PETSc solve is prepared.  Use it as
+``solve(problem, backend="petsc")`` or ``mpirun -n 4 kronpde solve case.toml
+--backend petsc``; :class:`~kronpde.solvers.petsc.backend.PetscSolver` lists
+the options, ``docs/petsc.md`` says how it works.
 """
 
 from __future__ import annotations

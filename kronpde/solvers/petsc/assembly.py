@@ -1,35 +1,13 @@
 """The rows of one box of unknowns, from the 1-D stencils or the variable-coefficient rows.
 
-The box's right-hand side and weights come from :meth:`kronpde.Problem.rhs`
-and :meth:`kronpde.Problem.weights` with ``box=``.
-
 Pure numpy, no PETSc: every MPI rank calls these functions for the box of
-unknowns it owns, so the distributed operator is built from exactly the
-:class:`~kronpde.operators.stencils.AxisOperator` coefficients (``diag``, ``lower``,
-``upper``, periodic wrap, lifting factors) that the serial operators use, and
-no rank ever holds a global matrix.
-
-A *box* is given by per-axis bounds ``lo[a] <= j < hi[a]`` on the C-ordered
-array of unknowns (``grid.shape``, axis 0 slowest).  The N-D operator is the
-Kronecker sum ``sum_a I ⊗ ... ⊗ T_a ⊗ ... ⊗ I + c I`` (``kronpde.operators.kronsum``),
-so row ``(j_0, ..., j_{d-1})`` has
-
-* the diagonal ``c + sum_a T_a.diag[j_a]``;
-* for each axis ``a``, ``T_a.lower[j_a]`` at ``j_a - 1`` and
-  ``T_a.upper[j_a]`` at ``j_a + 1`` (the other indices unchanged), wrapping
-  on a periodic axis.
-
-:func:`box_csr` returns these rows in CSR form with the columns numbered in an
-*index box* of the caller's choice: the whole grid (natural C order, with
-periodic wrap: used by the tests against :func:`kronpde.operators.kronsum.assemble`) or
-the rank's ghosted box (the DMDA's local numbering, whose ghost layer already
-holds the periodic images, mapped to PETSc's global numbering by the DMDA's
-local-to-global map).
+unknowns it owns (``lo[a] <= j < hi[a]``), with the coefficients the serial
+operators use, and gets its rows in CSR form with columns numbered in an index
+box of its choice (the whole grid, or its ghosted box).  ``docs/petsc.md``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -264,33 +242,18 @@ def compact_box_rows(
     shape = box_shape(lo, hi)
     rows = [np.arange(lo[a], hi[a]) for a in range(d)]
     out: dict[tuple[int, ...], np.ndarray] = {(0,) * d: np.zeros(shape)}
-    # CompactScheme.terms(): the polynomial as (coefficient, {axis: factor})
-    for coef, factors in scheme.terms():
-        if coef == 0.0:
-            continue
-        per_axis = []
-        for a in range(d):
-            factor = factors.get(a)
-            if factor is None:
-                per_axis.append([(0, None)])
-            elif isinstance(factor, tuple):  # ("row", r): the projection onto row r
-                per_axis.append([(0, (rows[a] == factor[1]).astype(float))])
-            else:
-                band = {
-                    -1: factor.lower[lo[a] : hi[a]],
-                    0: factor.diag[lo[a] : hi[a]],
-                    1: factor.upper[lo[a] : hi[a]],
-                }
-                per_axis.append(list(band.items()))
-        for combo in itertools.product(*per_axis):
-            offset = tuple(o for o, _ in combo)
-            value: Any = coef
-            for a, (_, band) in enumerate(combo):
-                if band is not None:
-                    value = value * _along(band, a, d)
-            if offset not in out:
-                out[offset] = np.zeros(shape)
-            out[offset] += value
+
+    def entries(a: int, factor: AxisOperator) -> dict[int, np.ndarray]:
+        box = slice(lo[a], hi[a])
+        return {-1: factor.lower[box], 0: factor.diag[box], 1: factor.upper[box]}
+
+    def projection(a: int, row: int) -> np.ndarray:
+        return (rows[a] == row).astype(float)
+
+    for offset, value in scheme.products(entries, projection):
+        if offset not in out:
+            out[offset] = np.zeros(shape)
+        out[offset] += value
     return out
 
 

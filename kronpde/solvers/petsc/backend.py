@@ -1,59 +1,11 @@
-"""PETSc backend: a DMDA over the unknowns, rows assembled per rank, KSPCG with AMG.
+"""PETSc backend: :class:`PetscSolver`, a DMDA over the unknowns, rows per rank, KSPCG.
 
 The only kronpde module that imports petsc4py (when a solve is prepared).  The
-solver is made of three parts: its set-up (:mod:`kronpde.solvers.petsc.setup`), its
-solve (:mod:`kronpde.solvers.petsc.solve`) and the pieces of a parallel output
-(:mod:`kronpde.solvers.petsc.pieces`); the accuracy policy is the serial one
-(:mod:`kronpde.solvers.plan`), fed with the sums over the ranks.
-
-Layout.  The unknowns (``grid.shape``, C order, axis 0 slowest: nodes, or
-cells along cell-centred axes) are a DMDA of the same sizes with PETSc's x
-axis being kronpde's *last* axis, so that the DMDA's natural ordering (x
-fastest) is kronpde's C order.  An axis is periodic in the DMDA when it is
-periodic in the grid and has at least 3 unknowns (with 1 or 2 the 1-D stencil
-already folds the wrap into in-range couplings, see
-:class:`~kronpde.operators.stencils.AxisOperator`).  The stencil is a star of width 1
-for the second-order scheme and a box of width 1 (9 or 19 points) for the
-fourth-order one.
-
-Assembly.  Each rank asks the DMDA for the box of unknowns it owns and its
-ghosted box, and builds the rows of the box: from the symmetrised 1-D
-stencils ``problem.symmetric_axis_operators`` with
-:func:`kronpde.solvers.petsc.assembly.box_csr`, from the variable-coefficient
-flux form (:meth:`kronpde.Problem.variable_rows`, ``k`` on the box and one
-layer around it) with :func:`~kronpde.solvers.petsc.assembly.rows_csr`, or,
-at order 4, from the rows of the compact scheme's Kronecker polynomial
-(:func:`~kronpde.solvers.petsc.assembly.compact_box_rows`) with
-:func:`~kronpde.solvers.petsc.assembly.stencil_csr`; columns numbered in the
-ghosted box (whose ghost layer holds the periodic images), mapped to PETSc's
-global numbering with the DMDA's local-to-global map.  The right-hand side of
-the box comes from :meth:`kronpde.Problem.rhs` with ``box=`` (source and
-boundary lifting of the box only; at order 4 ``M f`` and the face corrections
-from the box and three layers around it, :func:`kronpde.operators.compact_rhs.compact_rhs_box`).
-No rank builds or holds anything global except the gathered solution.
-
-System.  As in the serial iterative methods, CG runs on ``Â y = D b`` with
-``Â = D A D^{-1}`` (symmetric), ``D = W^{1/2}`` the square root of the
-trapezoid weights, and ``u = y / D``.  For a singular problem (pure
-Neumann/periodic, ``c = 0``) ``A 1 = 0`` gives ``Â (D 1) = 0``: the null space
-of ``Â`` is spanned by ``D·1`` (not the constant vector), and since ``Â`` is
-symmetric it is also the null space of ``Âᵀ``.  ``b`` is first projected onto
-the range of ``A`` (its trapezoid-weighted mean removed, exactly as
-``problem.project_rhs`` does), so ``D b ⟂ D·1``; ``D·1`` is set as null space,
-transpose null space and near null space (for GAMG's aggregates) of ``Â``;
-the returned ``u`` has zero weighted mean.
-
-Stopping rule.  KSP uses the unpreconditioned norm, ``||D b - Â y|| =
-||D (b - A u)||``, relative to ``||D b||``; afterwards the true unsymmetrised
-``||b - A u|| / ||b||`` is computed and, if it misses the target, CG continues
-from its iterate with a tightened tolerance (at most
-:data:`kronpde.solvers.rounds.MAX_ROUNDS` rounds): the rule of the serial
-methods, run by the same :class:`kronpde.solvers.runner.RoundRunner`.
-With ``rtol="auto"`` KSP runs to an absolute tolerance on the same norm, and
-the certified bound and the discretisation-error estimate, both computed over
-the ranks (:mod:`kronpde.solvers.petsc.estimates`), decide as in
-:func:`kronpde.solvers.rounds.goal_rounds`.  Every report carries the
-certified ``algebraic_error_bound``.
+solver is its set-up (:mod:`~kronpde.solvers.petsc.setup`), its solve
+(:mod:`~kronpde.solvers.petsc.solve`) and the pieces of a parallel output
+(:mod:`~kronpde.solvers.petsc.pieces`); the accuracy policy is the serial one
+(:mod:`kronpde.solvers.plan`), fed with the sums over the ranks.  Layout,
+assembly, system and stopping rule: ``docs/petsc.md``.
 """
 
 from __future__ import annotations
@@ -66,24 +18,24 @@ import numpy as np
 
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.certify import gamma, residual_terms
-from kronpde.solvers.arguments import check_option_keys
+from kronpde.solvers.arguments import check_choice, check_option_keys
 from kronpde.solvers.petsc.estimates import (
     DistributedCertifier,
     Restriction,
     coarse_ownership,
-    eigenvalue_bound,
 )
 from kronpde.solvers.petsc.options import (
+    GATHERS,
     INSTALL_HINT,
     METHODS,
-    PRECONDITIONERS,
+    PCS,
     PetscUnavailableError,
     default_pc,
     parse_petsc_options,
     refusal,
 )
 from kronpde.solvers.petsc.pieces import PetscPieces
-from kronpde.solvers.petsc.setup import PetscSetUp
+from kronpde.solvers.petsc.setup import PetscSetUp, assembly_of
 from kronpde.solvers.petsc.solve import PetscSolution, PetscSolve, RankReductions, petsc_message
 from kronpde.solvers.registry import METHODS as SERIAL_METHODS
 from kronpde.solvers.space import SolveSpace
@@ -98,7 +50,6 @@ __all__ = ["OPTIONS", "PetscSolution", "PetscSolver", "import_petsc"]
 OPTIONS = ("pc", "petsc_options", "comm", "gather", "monitor")
 
 #: Preconditioners per method; the first is the default.
-_PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none")}
 
 
 def import_petsc():
@@ -221,18 +172,14 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         options = dict(options or {})
         check_option_keys("petsc backend", options, OPTIONS)
         chosen, reason = _choose(method)
-        pcs = _PCS[chosen]
+        pcs = PCS[chosen]
         default = pcs[0]
         if chosen == "amg-cg":
-            default = default_pc(bool(getattr(problem, "variable_coefficient", False)))
+            default = default_pc(problem.discretisation.eigen_structure() is None)
         pc = options.get("pc", default)
-        if pc not in pcs:
-            msg = f"petsc backend: {chosen}: pc must be one of {', '.join(pcs)}, got {pc!r}"
-            raise OptionError(msg)
+        check_choice(f"petsc backend: {chosen}", "pc", pc, pcs)
         gather = options.get("gather", "root")
-        if gather not in ("root", "all", "none"):
-            msg = f"petsc backend: gather must be 'root', 'all' or 'none', got {gather!r}"
-            raise OptionError(msg)
+        check_choice("petsc backend", "gather", gather, GATHERS)
         monitor = options.get("monitor")
         if monitor is not None and not (callable(monitor) or hasattr(monitor, "write")):
             msg = "petsc backend: monitor must be a text stream or a callable(iteration, residual)"
@@ -241,17 +188,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         refused = refusal(problem)
         if refused is not None:
             raise SolverError(refused)
-        if not (
-            getattr(problem, "is_kronecker_sum", False)
-            or getattr(problem, "variable_coefficient", False)
-        ):
-            msg = (
-                "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
-                "nor the variable-coefficient flux form; the petsc backend assembles its rows "
-                "from the 1-D stencils or from kronpde.operators.flux's rows, "
-                "and handles those only"
-            )
-            raise SolverError(msg)
+        assembly_of(problem)  # refuses a discretisation without rows here, before PETSc
         PETSc = import_petsc()
         self = cls()
         self.problem = problem
@@ -275,7 +212,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
     def certifier(self) -> DistributedCertifier:
         """The certified bound of this solver's iterates (its eigenvalue bound made once)."""
         if self._certifier is None:
-            self._certifier = DistributedCertifier(self, eigenvalue_bound(self))
+            self._certifier = DistributedCertifier(self, self.assembly.eigenvalue(self))
         return self._certifier
 
     def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:

@@ -1,40 +1,10 @@
-"""``rtol="auto"`` and the certified bound on PETSc: the serial formulas, over the ranks.
+"""``rtol="auto"`` and the certified bound on PETSc: the serial formulas, given the ranks' sums.
 
-The serial methods bound the algebraic error (:mod:`kronpde.problem.certify`) and estimate
-the discretisation error (:mod:`kronpde.solvers.accuracy`) from global arrays.
-Here every rank holds its box of unknowns only, so each formula is computed
-from the rank's part and reduced over the ranks:
-
-Certified bound (:class:`DistributedCertifier`)
-    ``||u - u_h||_W <= ((1 + γ) ||r||_W + rounding) / λ + mean term``, exactly
-    the serial :meth:`kronpde.problem.certify.Certifier.certify`: the residual
-    ``r = b - A u`` of the rank's rows (``A u = D^{-1} Â (D u)``, one PETSc
-    product), ``||r||_W`` and ``||D |A||u| ||`` as sums of the ranks' parts, a
-    singular problem's projection with the global ``v = D 1 / ||D 1||``.
-    ``|A||u|`` is ``2 diag |u| - A |u|`` when ``Â`` has a non-negative diagonal
-    and non-positive couplings (checked over the ranks), else the product with
-    the assembled ``|Â|`` (the fourth-order scheme).  The rounding term counts
-    :func:`residual_terms` operations per entry: the serial count, or, for the
-    9/19-point rows of the fourth-order scheme, twice their entries plus 4.
-
-Eigenvalue bound (:func:`eigenvalue_bound`)
-    A constant ``k``: :meth:`kronpde.Problem.smallest_eigenvalue` (it needs
-    the 1-D operators only, which every rank has).  A variable ``k``: the
-    serial ``k_min λ_min(A_1) + c`` minus the margins, with ``k_min`` the
-    smallest ``k`` the rows read (reduced over the ranks; on cell-centred axes
-    the boundary faces' ``k`` too), ``||Â||_∞`` from ``2 diag - Â 1`` and, for
-    a singular problem, ``||Â v||``: PETSc products and reductions.
-
-Estimates
-    The serial ones (:mod:`kronpde.solvers.accuracy`), through the solver's
-    :class:`~kronpde.solvers.space.SolveSpace` hooks: ``"exact"`` with
-    ``u_exact`` evaluated on each rank's unknowns (:func:`local_exact`);
-    ``"richardson"`` with the coarse problems solved by PETSc on the same ranks,
-    their unknowns placed in the ranks whose fine boxes hold the same points
-    (:func:`coarse_ownership`), and the fine iterate restricted to the coarse
-    points by :class:`Restriction` (the serial resampling, applied to the fine
-    field fetched by one PETSc scatter, local where the coarse points lie in
-    the rank's own box).
+:class:`DistributedCertifier` (the serial
+:func:`~kronpde.problem.certify.certificate` on a rank's rows), the eigenvalue
+bounds of the assembly table, and the hooks of the serial estimates: an exact
+solution on a rank's unknowns, coarse ownership and the restriction of the
+Richardson estimate.  ``docs/petsc.md``.
 """
 
 from __future__ import annotations
@@ -49,13 +19,14 @@ from kronpde.errors import DataError, OptionError
 from kronpde.geometry.boundary import DataSurvey, check_data, evaluate_data
 from kronpde.operators.flux import box_points
 from kronpde.problem.certify import (
-    UNIT_ROUNDOFF,
-    VARIABLE_MARGIN,
     Certificate,
     EigenvalueBound,
-    gamma,
+    Measure,
+    certificate,
+    certified_eigenvalue,
     residual_terms,
 )
+from kronpde.problem.spectrum import variable_bound
 from kronpde.solvers.accuracy import exact_array
 from kronpde.solvers.coarse import combine
 from kronpde.solvers.petsc.fetch import PointFetch
@@ -68,9 +39,10 @@ __all__ = [
     "DistributedCertifier",
     "Restriction",
     "coarse_ownership",
-    "eigenvalue_bound",
     "local_exact",
+    "own_eigenvalue",
     "rounding_terms",
+    "rows_eigenvalue",
 ]
 
 
@@ -78,14 +50,11 @@ def rounding_terms(problem: SolvableProblem) -> int:
     """Return the rounded operations per entry of ``fl(b - A u)`` the bound allows for.
 
     :func:`kronpde.problem.certify.residual_terms` (``4 d + 8``) for the star rows of
-    the second-order scheme; for the box rows of the fourth-order scheme
-    (``3^d`` entries) twice their number plus 4, if that is more.
+    the second-order scheme; for rows of more entries (the box rows of the
+    fourth-order scheme, ``3^d``) twice their number plus 4, if that is more.
     """
-    d = problem.grid.dimension
-    terms = residual_terms(d)
-    if getattr(problem, "scheme", None) is not None:
-        terms = max(terms, 2 * 3**d + 4)
-    return terms
+    terms = residual_terms(problem.grid.dimension)
+    return max(terms, 2 * problem.discretisation.stencil_points + 4)
 
 
 # --------------------------------------------------------------------------- the bound
@@ -93,6 +62,9 @@ def rounding_terms(problem: SolvableProblem) -> int:
 
 class DistributedCertifier:
     """:class:`~kronpde.problem.certify.Certifier` of a :class:`~.backend.PetscSolver`, reduced.
+
+    The serial formula (:func:`kronpde.problem.certify.certificate`) on this
+    rank's rows, with the solver's sums over the ranks.
 
     Parameters
     ----------
@@ -111,6 +83,15 @@ class DistributedCertifier:
         self.total = solver.weight_sum
         scale_norm = math.sqrt(self.total)  # ||D 1||_2
         self.null = solver._D / scale_norm  # this rank's part of v = D 1 / ||D 1||
+        self.measure = Measure(
+            weights=solver._w,
+            scale=solver._D,
+            null=self.null if self.singular else None,
+            total=self.total,
+            size=self.size,
+            terms=self.terms,
+            sums=solver.reductions,
+        )
 
     def _apply(self, v: np.ndarray, matrix: Any = None) -> np.ndarray:
         """Return this rank's part of ``A v`` (``|A| v`` with ``matrix=|Â|``): ``D^{-1} Â D v``."""
@@ -118,6 +99,13 @@ class DistributedCertifier:
         s._work.array[:] = s._D * v
         (s._A if matrix is None else matrix).mult(s._work, s._r)
         return np.asarray(s._r.array) / s._D
+
+    def _absolute(self, absu: np.ndarray) -> np.ndarray:
+        """Return this rank's part of ``|A| |u|`` (``2 diag |u| - A |u|``, or by ``|Â|``)."""
+        s = self.solver
+        if s.z_matrix:
+            return np.maximum(2.0 * s._diagonal * absu - self._apply(absu), 0.0)
+        return self._apply(absu, s._abs_A)
 
     def certify(self, u: np.ndarray, b: np.ndarray) -> Certificate:
         """Return the :class:`~kronpde.problem.certify.Certificate` of ``u`` (collective).
@@ -134,86 +122,40 @@ class DistributedCertifier:
         Certificate
             The same numbers as the serial certificate, reduced over the ranks.
         """
-        s = self.solver
-        w = s._w
-        total_sum = s.allreduce
         u = np.asarray(u, dtype=float).reshape(-1)
         b = np.asarray(b, dtype=float).reshape(-1)
         r = b - self._apply(u)
-        residual_norm = math.sqrt(total_sum(float(r @ r)))
-        g_norm = gamma(self.size + 4)
-        extra = 0.0
-        mean_term = 0.0
-        if self.singular:
-            t = r * s._D
-            extra = 2.0 * g_norm * math.sqrt(total_sum(float(t @ t)))
-            t -= total_sum(float(self.null @ t)) * self.null
-            weighted = math.sqrt(total_sum(float(t @ t)))
-            mean = abs(total_sum(float(w @ u))) / self.total
-            mean += g_norm * total_sum(float(w @ np.abs(u))) / self.total
-            mean_term = mean * math.sqrt(self.total) * (1.0 + g_norm)
-        else:
-            weighted = math.sqrt(total_sum(float(w @ (r * r))))
-        absu = np.abs(u)
-        if s.z_matrix:
-            au = np.maximum(2.0 * s._diagonal * absu - self._apply(absu), 0.0)
-        else:
-            au = self._apply(absu, s._abs_A)
-        g = gamma(self.terms)
-        size = (1.0 + 3.0 * g) * math.sqrt(total_sum(float(w @ (au * au))))
-        size += math.sqrt(total_sum(float(w @ (b * b))))
-        rounding = g * size * (1.0 + g_norm) + extra
-        lam = None if self.eigenvalue is None else self.eigenvalue.value
-        bound = None
-        if lam is not None:
-            bound = ((1.0 + g_norm) * weighted + rounding) / lam + mean_term
-            bound *= 1.0 + 4.0 * UNIT_ROUNDOFF
-        return Certificate(residual_norm, weighted, rounding, mean_term, lam, bound)
+        return certificate(r, u, b, self._absolute, self.measure, self.eigenvalue)
 
 
-def eigenvalue_bound(solver: Any) -> EigenvalueBound | None:
-    """Return a certified lower bound on ``λ_min(A)`` (``λ_2`` if singular), over the ranks.
+def own_eigenvalue(solver: Any) -> EigenvalueBound | None:
+    """Return the problem's own bound (from the 1-D operators, which every rank has)."""
+    return solver.problem.smallest_eigenvalue()
 
-    The module docstring says how: the problem's own for a constant ``k``, the
-    serial variable-``k`` bound with its global quantities reduced over the
-    ranks otherwise (collective).
+
+def rows_eigenvalue(solver: Any) -> EigenvalueBound | None:
+    """Return the flux form's bound from the ranks' rows: the serial formula, reduced.
+
+    :func:`kronpde.problem.spectrum.variable_bound` with ``k_min`` the
+    smallest ``k`` the rows read (over the ranks; on cell-centred axes the
+    boundary faces' ``k`` too), ``Â`` applied by PETSc and the solver's sums.
     """
-    from kronpde.problem.problem import Problem
-
     p = solver.problem
-    if not p.variable_coefficient:
-        return p.smallest_eigenvalue()
-    d = p.grid.dimension
-    if p.grid.singular and not p.singular:  # c > 0: λ_min(A_1) = 0 (constants), exactly
-        base, base_computed = 0.0, 0.0
-        base_how = "smallest eigenvalue 0 (the constants)"
-    else:  # the k = 1, c = 0 operator of the same grid: its 1-D operators
-        unit = Problem(p.grid, 0.0, 0.0, 1.0, check=False).smallest_eigenvalue()
-        if unit is None:
-            return None
-        base, base_computed, base_how = unit.value, unit.computed, unit.how
-    k_min = -solver.allreduce(-float(solver.k_min), "max")
-    ones = np.ones(solver._D.size)
-    solver._work.array[:] = ones
-    solver._A.mult(solver._work, solver._r)
-    rowsum = 2.0 * solver._diagonal - np.asarray(solver._r.array)  # |Â| 1 (Z-matrix)
-    local = float(np.max(rowsum)) if rowsum.size else 0.0
-    norm = solver.allreduce(local, "max") * (1.0 + gamma(residual_terms(d)))
-    margin = VARIABLE_MARGIN * UNIT_ROUNDOFF * norm
-    lower = (1.0 - 16.0 * UNIT_ROUNDOFF) * k_min * base + p.shift - margin
-    if p.singular:
-        v = solver._D / math.sqrt(solver.weight_sum)
-        solver._work.array[:] = v
-        solver._A.mult(solver._work, solver._r)
-        av = float(solver._r.norm())
-        lower -= 3.0 * (av + gamma(residual_terms(d)) * norm)
-    computed = k_min * base_computed + p.shift
-    how = f"k_min = {k_min:.6g} times the k = 1, c = 0 operator's {base_how}" + (
-        " plus c" if p.shift else ""
-    )
-    if not (lower > 0.0 and math.isfinite(lower)):
+    unit = p.discretisation.unit_bound(bool(p.singular))
+    if unit is None:
         return None
-    return EigenvalueBound(float(lower), float(computed), how)
+    k_min = -solver.allreduce(-float(solver.k_min), "max")
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        solver._work.array[:] = x
+        solver._A.mult(solver._work, solver._r)
+        return np.array(solver._r.array)
+
+    null = solver._D / math.sqrt(solver.weight_sum) if p.singular else None
+    found = variable_bound(
+        unit, k_min, p.shift, apply, solver._diagonal, null, p.grid.dimension, solver.reductions
+    )
+    return certified_eigenvalue(found)
 
 
 # --------------------------------------------------------------------------- exact

@@ -1,25 +1,9 @@
 """Geometric multigrid on the grid's own nodes: the coarse grids and the interpolation, per box.
 
-Pure numpy, no PETSc: :mod:`kronpde.solvers.petsc.backend` builds PETSc's
-``PCMG`` from these pieces (``pc="mg"``), each rank the rows of the
-interpolation of the box of fine unknowns it owns.
-
-Coarsening.  An axis of ``m`` cells keeps every other node (``0, 2, 4, ...``
-and, when ``m`` is odd, the last node ``m`` too: its last coarse interval is
-one fine cell), so the coarse nodes are fine nodes (nested grids; a stretched
-axis keeps its stretching) and the coarse axis has ``ceil(m / 2)`` cells and
-the same faces.  An axis of fewer than :data:`MIN_CELLS` cells is not
-coarsened.  :func:`levels` adds levels while the coarse grid has more than
-:data:`COARSE_UNKNOWNS` unknowns and some axis can be coarsened.
-
-Interpolation.  Linear along each axis between the two coarse nodes around a
-fine node (weights from the coordinates), none towards a Dirichlet node (the
-correction vanishes there), wrapping on a periodic axis; the N-D
-interpolation ``P`` is the tensor product of the axes'.  The solvers work on
-``Â = D A D^{-1}`` (``D = W^{1/2}``, :mod:`kronpde.problem.problem`), so the
-interpolation of ``Â`` is ``P̂ = D_f P D_c^{-1}``: it interpolates ``u`` linearly.
-The coarse operators are Galerkin's ``P̂ᵀ Â P̂``, symmetric positive
-(semi-)definite as ``Â`` is, for a variable ``k`` as for a constant one.
+Pure numpy, no PETSc: :mod:`kronpde.solvers.petsc.setup` builds PETSc's ``PCMG``
+(``pc="mg"``) from these pieces, each rank the rows of the interpolation of the
+box of fine unknowns it owns.  The coarsening and the interpolation:
+``docs/petsc.md``.
 """
 
 from __future__ import annotations

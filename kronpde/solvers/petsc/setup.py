@@ -2,8 +2,8 @@
 
 :class:`PetscSetUp` is the part of :class:`~kronpde.solvers.petsc.backend.PetscSolver`
 that builds, once, what every solve uses: the DMDA of the unknowns
-(:meth:`PetscSetUp._create_dmda`), the rank's rows of ``Â`` assembled by the
-function the discretisation picks from :data:`ASSEMBLY`, the vectors and the
+(:meth:`PetscSetUp._create_dmda`), the rank's rows of ``Â`` assembled as the
+discretisation's class says in :data:`ASSEMBLY`, the vectors and the
 null space of a singular problem, and KSP with its preconditioner and options.
 """
 
@@ -14,11 +14,16 @@ import itertools
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kronpde.errors import SolverError
+from kronpde.problem.compact_scheme import CompactFourthOrder
+from kronpde.problem.discretisation import Discretisation
+from kronpde.problem.flux_form import FluxForm
+from kronpde.problem.kronecker import KroneckerSum
 from kronpde.solvers.petsc.assembly import (
     box_csr,
     box_shape,
@@ -27,12 +32,22 @@ from kronpde.solvers.petsc.assembly import (
     rows_csr,
     stencil_csr,
 )
+from kronpde.solvers.petsc.estimates import own_eigenvalue, rows_eigenvalue
 from kronpde.solvers.petsc.multigrid import box_interpolation, kept_nodes, levels
 
 if TYPE_CHECKING:
+    from kronpde.problem.certify import EigenvalueBound
     from kronpde.problem.protocol import SolvableProblem
 
-__all__ = ["ASSEMBLY", "PetscSetUp", "coarse_ranges", "csr_matrix", "options_scope"]
+__all__ = [
+    "ASSEMBLY",
+    "Assembly",
+    "PetscSetUp",
+    "assembly_of",
+    "coarse_ranges",
+    "csr_matrix",
+    "options_scope",
+]
 
 
 def _kronecker_rows(setup: PetscSetUp) -> tuple[Any, ...]:
@@ -47,7 +62,7 @@ def _compact_rows(setup: PetscSetUp) -> tuple[Any, ...]:
     p = setup.problem
     setup.k_min = float(p.coefficient)
     periodic = [axis.periodic for axis in p.grid.axes]
-    rows = compact_box_rows(p.scheme.symmetrized(), setup.lo, setup.hi)
+    rows = compact_box_rows(p.discretisation.scheme.symmetrized(), setup.lo, setup.hi)
     return (rows, p.grid.shape, periodic)
 
 
@@ -60,22 +75,54 @@ def _flux_rows(setup: PetscSetUp) -> tuple[Any, ...]:
     return (rows.diagonal, rows.couplings, p.grid.shape, periodic)
 
 
-#: Per discretisation: the function that assembles a rank's rows (CSR, columns in the
-#: ghosted box) and what makes its arguments before ``lo, hi, ghosted lo, ghosted extent``.
-ASSEMBLY: dict[str, tuple[Callable[..., Any], Callable[[PetscSetUp], tuple[Any, ...]]]] = {
-    "kronecker": (box_csr, _kronecker_rows),
-    "compact": (stencil_csr, _compact_rows),
-    "flux": (rows_csr, _flux_rows),
+@dataclass(frozen=True)
+class Assembly:
+    """How the PETSc backend builds the rows of one discretisation, and bounds its eigenvalue.
+
+    Attributes
+    ----------
+    rows : callable
+        Assembles a rank's rows (CSR, columns in the ghosted box), given what
+        ``arguments`` makes and then ``lo, hi, ghosted lo, ghosted extent``.
+    arguments : callable
+        ``setup -> tuple``: the arguments of ``rows`` before the box (it sets
+        ``setup.k_min``, the smallest ``k`` the rows read).
+    eigenvalue : callable
+        ``solver -> EigenvalueBound or None``: the certified bound on ``λ_min``.
+    """
+
+    rows: Callable[..., Any]
+    arguments: Callable[[PetscSetUp], tuple[Any, ...]]
+    eigenvalue: Callable[[Any], EigenvalueBound | None]
+
+
+#: Per discretisation class: how its rows are assembled.  A new discretisation is one more
+#: entry; a class not here (a subclass included: it may change the rows) is refused.
+ASSEMBLY: dict[type[Discretisation], Assembly] = {
+    KroneckerSum: Assembly(box_csr, _kronecker_rows, own_eigenvalue),
+    CompactFourthOrder: Assembly(stencil_csr, _compact_rows, own_eigenvalue),
+    FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
 }
 
 
-def assembly_kind(problem: SolvableProblem) -> str:
-    """Return the key of :data:`ASSEMBLY` of a problem's discretisation."""
-    if problem.variable_coefficient:
-        return "flux"
-    if problem.scheme is not None:
-        return "compact"
-    return "kronecker"
+def assembly_of(problem: SolvableProblem) -> Assembly:
+    """Return the :data:`ASSEMBLY` entry of a problem's discretisation.
+
+    Raises
+    ------
+    SolverError
+        For a discretisation the table does not know.
+    """
+    found = ASSEMBLY.get(type(problem.discretisation))
+    if found is None:
+        msg = (
+            "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
+            "nor the variable-coefficient flux form; the petsc backend assembles its rows "
+            "from the 1-D stencils or from kronpde.operators.flux's rows, "
+            f"and handles those only (not the {problem.discretisation.name})"
+        )
+        raise SolverError(msg)
+    return found
 
 
 class PetscSetUp:
@@ -92,15 +139,15 @@ class PetscSetUp:
         t0 = time.perf_counter()
         PETSc = self._PETSc
         self.comm = PETSc.COMM_WORLD if comm is None else comm
-        compact = self.problem.scheme is not None  # the 9- or 19-point rows of order 4
-        ghosted = self._create_dmda(ownership, compact=compact)
+        box = self.problem.discretisation.stencil == "box"  # e.g. the 9/19-point rows of order 4
+        ghosted = self._create_dmda(ownership, compact=box)
         # The box's b first, then its rows: the data are evaluated on this rank's box
         # (and, for a variable k, the one layer of nodes around it) and checked over
         # every rank together, in the order of the serial check (source, k, faces), so
         # that bad data on one rank raise the serial error on all of them.
         self._b_local = self.problem.rhs(box=(self.lo, self.hi), merge=self._merge).reshape(-1)
         self.problem.check_faces()
-        self._assemble(assembly_kind(self.problem), *ghosted)
+        self._assemble(assembly_of(self.problem), *ghosted)
         self._vectors()
         self._null_space()
         self._create_ksp(monitor)
@@ -147,7 +194,7 @@ class PetscSetUp:
         self.local_shape = box_shape(self.lo, self.hi)
         return [int(r[0]) for r in ghosted], [int(r[1]) - int(r[0]) for r in ghosted]
 
-    def _assemble(self, kind: str, glo: list[int], gext: list[int]) -> None:
+    def _assemble(self, assembly: Assembly, glo: list[int], gext: list[int]) -> None:
         """Assemble this rank's rows of ``Â`` (:data:`ASSEMBLY`), and what the bound needs of them.
 
         Columns are numbered in the ghosted box (on a periodic DMDA axis its
@@ -159,9 +206,10 @@ class PetscSetUp:
         """
         PETSc = self._PETSc
         da = self._da
-        assemble, arguments = ASSEMBLY[kind]
-        indptr, columns, values = assemble(
-            *arguments(self), self.lo, self.hi, glo, gext, wrap=False, index_dtype=PETSc.IntType
+        self.assembly = assembly
+        arguments = assembly.arguments(self)
+        indptr, columns, values = assembly.rows(
+            *arguments, self.lo, self.hi, glo, gext, wrap=False, index_dtype=PETSc.IntType
         )
         columns = da.getLGMap().apply(columns)
         A = csr_matrix(PETSc, da.getComm(), indptr, columns, values)

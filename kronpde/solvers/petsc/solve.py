@@ -100,6 +100,15 @@ class RankReductions(Reductions):
         """Return ``a · b`` over all ranks."""
         return self.allreduce(float(a @ b))
 
+    def squares(self, values: np.ndarray, weights: np.ndarray | None = None) -> float:
+        """Return ``Σ values²`` (``Σ weights values²``) over all ranks."""
+        local = values @ values if weights is None else weights @ (values * values)
+        return self.allreduce(float(local))
+
+    def largest(self, values: np.ndarray) -> float:
+        """Return the largest of every rank's ``values`` (``-inf`` for none at all)."""
+        return self.allreduce(float(np.max(values, initial=-np.inf)), "max")
+
     def allreduce(self, value: float, op: str = "sum") -> float:
         """Return ``value`` summed (``op="sum"``) or maximised (``"max"``) over all ranks."""
         from mpi4py import MPI
