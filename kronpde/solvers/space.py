@@ -208,7 +208,7 @@ class _NodalRestriction(Restriction):
 
     def restrict(self, x: np.ndarray) -> np.ndarray:
         """Return the fine unknowns ``x`` at the coarse unknowns."""
-        at_coarse = restrict(self.fine.problem.to_nodes(x), self.resample)
+        at_coarse = restrict(self.fine.field(x), self.resample)
         return self.coarse.problem.grid.from_nodes(at_coarse).reshape(-1)
 
 
@@ -228,6 +228,18 @@ class SerialSpace(SolveSpace):
         self.scale = problem.symmetric_scale
         self.weight_sum = float(self.weights.sum())
         self._method: Any = None  # the coarse solves' fastdiag-cg, made on first use
+        # (x, field): the nodal field of the unknowns x, built once by the driver for the
+        # solution and the estimate alike; None outside that one solve
+        self.nodal: tuple[np.ndarray, np.ndarray] | None = None
+
+    def field(self, x: np.ndarray) -> np.ndarray:
+        """Return the nodal field of the unknowns ``x`` (the one the driver built, if it is x's)."""
+        if self.nodal is not None:
+            given, field = self.nodal
+            if given.size == x.size and np.shares_memory(given, x):
+                if given.__array_interface__["data"] == x.__array_interface__["data"]:
+                    return field
+        return self.problem.to_nodes(x)
 
     def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:
         """Return :meth:`kronpde.Problem.error_bound` of ``x``."""
