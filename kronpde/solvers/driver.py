@@ -173,6 +173,7 @@ class PreparedSolver:
         monitor: Callable[[int, float], Any] | None = None,
         exact: Any = None,
         estimate: bool | None = None,
+        dirichlet: Any = None,
     ) -> Solution:
         """Solve ``A u = b`` with the prepared method.
 
@@ -229,6 +230,13 @@ class PreparedSolver:
             ``rtol="auto"`` or ``exact`` is given; True always (a numeric
             ``rtol`` then gets a warning if the algebraic error bound exceeds
             the estimate); False never (not with ``rtol="auto"``).
+        dirichlet : Problem or ndarray, optional
+            New boundary data: the Dirichlet values the returned nodal field
+            carries, where ``b`` lifts other data than the prepared problem's
+            (``b = q.rhs()`` of a problem ``q`` on the same grid and operator
+            whose faces' values changed): ``q`` itself, or an array of
+            :attr:`Grid.point_shape` (``q.grid.dirichlet_nodes()[0]``).
+            Default: the prepared problem's.
 
         Returns
         -------
@@ -289,6 +297,7 @@ class PreparedSolver:
         """
         p = self.problem
         b, given, x_out = self._arguments(b, out, check)
+        values = self._dirichlet_values(dirichlet)
         rtol, atol, maxiter = check_stopping(rtol, atol, maxiter, estimate)
         x0 = None if x0 is None else check_vector(x0, *self._unknowns, "x0")
         exact_x = None if exact is None else exact_unknowns(p, exact)
@@ -323,7 +332,7 @@ class PreparedSolver:
         t_est = time.perf_counter()
         u = None
         if x_out is None and plan.estimator is not None:  # the field once, for both
-            u = p.to_nodes(outcome.x)
+            u = p.grid.to_nodes(outcome.x, values)
             self._space.nodal = (outcome.x, u)
         try:
             accuracy = plan.conclude(
@@ -350,7 +359,31 @@ class PreparedSolver:
             estimate_seconds=estimate_seconds,
             **accuracy,
         )
+        if u is None and x_out is None:
+            u = p.grid.to_nodes(outcome.x, values)
         return self._solution(outcome.x, x_out, report, u)
+
+    def _dirichlet_values(self, dirichlet: Any) -> np.ndarray:
+        """Return the Dirichlet values of the nodal field (``solve``'s ``dirichlet``)."""
+        p = self.problem
+        if dirichlet is None:
+            return p.data.dirichlet_values
+        if isinstance(dirichlet, Problem):
+            if dirichlet.grid.point_shape != p.grid.point_shape:
+                msg = (
+                    f"dirichlet: a problem on a grid of point shape "
+                    f"{dirichlet.grid.point_shape}, not this solver's {p.grid.point_shape}"
+                )
+                raise OptionError(msg)
+            return dirichlet.data.dirichlet_values
+        values = np.asarray(dirichlet, dtype=float)
+        if values.shape != p.grid.point_shape:
+            msg = (
+                f"dirichlet: expected a Problem or an array of the point shape "
+                f"{p.grid.point_shape}, got shape {values.shape}"
+            )
+            raise OptionError(msg)
+        return values
 
     def _rounding_floor(self, rtol: float | str) -> tuple[float | str, str]:
         """Return ``rtol`` raised to the rounding floor of an iterative method, and why.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -195,6 +196,27 @@ class SolveSpace:
             goal = self.goal(zero_estimate(self.weighted_norm(x, False)))
             if goal is not None:
                 x = self.iterate_to(b, x, goal)
+        return x, self.certify(x, b).bound
+
+
+    def solve_for_estimate(
+        self, estimate: ErrorEstimate, fraction: float
+    ) -> tuple[np.ndarray, float | None]:
+        """Solve the problem's own system to the accuracy an estimate needs; return x and bound.
+
+        Exactly where the space can; else iteratively until the certified
+        algebraic error is at most ``fraction`` times ``estimate`` of the
+        iterate (a Richardson estimate needs its coarse solution to a tenth
+        of the estimate, not to round-off); to round-off where no goal can
+        be set (no eigenvalue bound).
+        """
+        b, _ = self.project(self.own_rhs())
+        x = self.direct_solution(b)
+        if x is None:
+            goal = self.goal(estimate)
+            if goal is None:
+                return self.solve_to_roundoff()
+            x = self.iterate_to(b, None, replace(goal, fraction=fraction))
         return x, self.certify(x, b).bound
 
 
