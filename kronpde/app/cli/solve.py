@@ -136,11 +136,12 @@ class Written:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, solve, report, write; the exit code of ``case-format.md``."""
-    from kronpde.io.case import load_case
+    from kronpde.app.cli.memory import load_fitting
 
     # under --backend petsc each rank evaluates the equation's data on its own part only,
-    # and an error found on one rank's part is raised on every rank (Case.model_error)
-    case = load_case(args.case, check=args.backend != "petsc")
+    # and an error found on one rank's part is raised on every rank (Case.model_error);
+    # a serial solve that cannot fit the memory available exits 2 before the data exist
+    case = load_fitting(args.case, args.method, check=args.backend != "petsc")
     settings = solver_settings(case, args)
     method, petsc_options = backend_options(args, settings.method, case.problem)
     path, key = output_path(case, args.output)
