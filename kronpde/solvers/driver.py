@@ -388,20 +388,21 @@ class PreparedSolver:
     def _rounding_floor(self, rtol: float | str) -> tuple[float | str, str]:
         """Return ``rtol`` raised to the rounding floor of an iterative method, and why.
 
-        A relative residual below ``γ_K`` (``K`` the rounded operations of one
-        entry of ``b - A u``) cannot be shown by a residual computed in float64:
-        an iterative method would run to ``maxiter`` chasing it.
+        A relative residual below :func:`~kronpde.solvers.plan.rounding_floor`
+        cannot be shown by a residual computed in float64: an iterative method
+        would run to ``maxiter`` chasing it.
         """
-        if rtol == AUTO or not self.solver.iterative or rtol == 0.0:
+        if rtol == AUTO or not self.solver.iterative or rtol == 0.0 or rtol >= 1e-9:
             return rtol, ""
         floor = rounding_floor(self.problem)
         if rtol >= floor:
             return rtol, ""
         return floor, (
             f"rtol = {rtol:.3g} is below the rounding floor {floor:.3g} of this operator's "
-            f"residual in float64 (gamma_K, K = {self.problem.discretisation.residual_terms()} "
-            "rounded operations per entry), which no computed residual can show; rtol was "
-            f"raised to {floor:.3g} (rtol='auto' stops at the accuracy the grid allows)."
+            "residual in float64 (sqrt(K) u (1 + 2 max|diag A| / lambda_min), K the rounded "
+            "operations per entry), which no computed residual can show: rtol was raised to "
+            f"{floor:.3g} instead of iterating to maxiter (rtol='auto' stops at the accuracy "
+            "the grid allows)."
         )
 
     def _arguments(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from kronpde.problem.settings import AUTO
-from kronpde.problem.spectrum import gamma
+from kronpde.problem.spectrum import UNIT_ROUNDOFF
 from kronpde.solvers.accuracy import exact_estimate, richardson_estimate
 from kronpde.solvers.estimate import FALLBACK_RTOL, ErrorEstimate, Goal, Unavailable
 from kronpde.solvers.space import SolveSpace
@@ -66,13 +66,23 @@ def choose_estimate(
 
 
 def rounding_floor(problem: Any) -> float:
-    """Return ``γ_K``: no relative residual computed in float64 is reliably below it.
+    """Return the smallest relative residual ``||b - A u|| / ||b||`` float64 shows here.
 
-    ``K`` is the discretisation's ``residual_terms()``, the rounded operations
-    of one entry of ``fl(b - A u)``: even the exact ``u_h`` has a computed
-    residual of about ``γ_K |A||u_h|`` per entry, at least ``γ_K |b|``.
+    Each entry of a computed ``b - A u`` carries a rounding error of about
+    ``sqrt(K) u_r (|A||u|)_i`` (``K`` the discretisation's
+    ``residual_terms()``, ``u_r`` the unit roundoff); for the smoothest
+    solution ``|A||u| <= (1 + 2 max|diag A| / λ_min) |b|``.  Hence about
+    ``sqrt(K) u_r (1 + 2 max|diag A| / λ_min)`` (``λ_min`` the certified
+    bound; ``sqrt(K) u_r`` where none is known): a target below it is one no
+    iteration can show it met.
     """
-    return gamma(problem.discretisation.residual_terms())
+    terms = problem.discretisation.residual_terms()
+    floor = math.sqrt(terms) * UNIT_ROUNDOFF
+    eigenvalue = problem.smallest_eigenvalue()
+    if eigenvalue is not None and eigenvalue.value > 0.0:
+        diagonal = float(np.max(np.abs(problem.diagonal()), initial=0.0))
+        floor *= 1.0 + 2.0 * diagonal / eigenvalue.value
+    return floor
 
 
 def _advice(*, auto: bool, exact: bool, converged: bool) -> str:
