@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kronpde import Dirichlet, Grid, Neumann, Problem, prepare, solve
+from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, prepare, solve
 from kronpde.app import cli
 from kronpde.solvers.plan import accuracy_notes, rounding_floor
 from kronpde.solvers.report import PROJECTED_WARNING
@@ -263,3 +263,38 @@ def test_the_variable_rows_are_built_once_per_grid(monkeypatch):
     # rows; the Richardson estimate adds one per coarse grid
     assert sorted(built) == sorted(set(built))
     assert len(built) <= 3
+
+
+# -- the certificate in one pass -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "faces",
+    [
+        {},
+        {"xmin": Neumann(), "ymax": Neumann(0.5)},
+        {"ymin": Periodic(), "ymax": Periodic()},
+    ],
+    ids=["dirichlet", "neumann", "periodic"],
+)
+def test_the_fused_residual_gives_the_certificate_of_two_applies(faces):
+    from kronpde.operators.kernels import ConstantStencil, compile_kernels
+
+    compile_kernels(["constant_residual", "constant_apply"])
+    p = Problem(Grid.box([364, 363], boundary=faces), source="exp(x)*y + 1", shift=1.0)
+    assert p.size >= 1 << 17
+    rng = np.random.default_rng(1)
+    u = rng.standard_normal(p.size)
+    b = p.rhs()
+    one_pass = p.error_bound(u, b)
+    stencil = ConstantStencil(p.axis_operators, p.shift, compiled=True)
+    r = np.empty(p.size)
+    sums = stencil.residual_sums(u, b, r, [a.weights for a in p.grid.axes])
+    assembled = p.operator()
+    np.testing.assert_allclose(r, b - assembled @ u, rtol=1e-12, atol=1e-9)
+    w = p.unknown_weights
+    absolute = abs(assembled) @ np.abs(u)
+    expected = [r @ r, w @ (r * r), w @ (absolute * absolute), w @ (b * b)]
+    np.testing.assert_allclose(sums, expected, rtol=1e-12)
+    p.certifier.apply.residual_sums = lambda *_args: None  # the two applies of before
+    two = p.error_bound(u, b)
+    assert one_pass.bound == pytest.approx(two.bound, rel=1e-12)
+    assert one_pass.rounding == pytest.approx(two.rounding, rel=1e-9)
