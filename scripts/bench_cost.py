@@ -134,6 +134,21 @@ def warm(fn, repeats: int) -> float:
     return median(times)
 
 
+def paired(ours, anchor, repeats: int) -> tuple[float, float]:
+    """Median seconds of ``ours()`` and ``anchor()``, run alternately (the same load on both)."""
+    ours()
+    anchor()
+    a, b = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        ours()
+        a.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        anchor()
+        b.append(time.perf_counter() - t0)
+    return median(a), median(b)
+
+
 def row(name: str, ours: float, anchor: float, target: float, unit: str = "s") -> None:
     ratio = ours / anchor
     met = "met" if ratio <= target else "**not met**"
@@ -149,8 +164,11 @@ def cli_rows(folder: Path, workers: int, repeats: int) -> None:
     cells = "[128, 128, 128]"
     exact = write_case(folder, "exact127", cells=cells, source=SOURCE_3D)
     auto = write_case(folder, "auto127", cells=cells, source=SOURCE_3D, rtol='"auto"')
-    anchor = bare_fresh(127, workers, repeats)
-    records = [kronpde_json(exact) for _ in range(repeats)]
+    records, bare = [], []
+    for _ in range(repeats):  # alternately, so that both see the same load
+        records.append(kronpde_json(exact))
+        bare.append(bare_fresh(127, workers, 1))
+    anchor = median(bare)
     ours = median([r["setup_seconds"] + r["solve_seconds"] for r in records])
     row("127³ CLI fastdiag, setup + solve / bare fresh round trip", ours, anchor, 1.3)
     records = [kronpde_json(auto) for _ in range(repeats)]
@@ -173,13 +191,12 @@ def warm_rows(workers: int, repeats: int) -> None:
     def bare():
         return sfft.idstn(sfft.dstn(b3, type=1, workers=workers) / lam, type=1, workers=workers)
 
-    anchor = warm(bare, repeats)
     options = {"workers": workers}
-    ours = warm(lambda: solve(p, "fastdiag", options=options), repeats)
+    ours, anchor = paired(lambda: solve(p, "fastdiag", options=options), bare, repeats)
     row("127³ warm solve(problem) / bare round trip", ours, anchor, 1.3)
     s = prepare(p, "fastdiag", options=options)
     b = p.rhs()
-    ours = warm(lambda: s.solve(b), repeats)
+    ours, anchor = paired(lambda: s.solve(b), bare, repeats)
     row("127³ warm prepare(problem).solve(b) / bare round trip", ours, anchor, 1.2)
     # the prepared 256² Neumann step (screened: c = 1/dt), out= and check=False
     m = 256
@@ -194,8 +211,7 @@ def warm_rows(workers: int, repeats: int) -> None:
     def bare2():
         return sfft.idctn(sfft.dctn(bq, type=1, workers=workers) / lam2, type=1, workers=workers)
 
-    anchor2 = warm(bare2, 5 * repeats)
-    ours2 = warm(lambda: sq.solve(bq, out=u, check=False), 5 * repeats)
+    ours2, anchor2 = paired(lambda: sq.solve(bq, out=u, check=False), bare2, 5 * repeats)
     row(
         "256² Neumann prepared step (out=, check=False) / bare dctn round trip",
         ours2,
