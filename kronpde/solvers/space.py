@@ -198,7 +198,6 @@ class SolveSpace:
                 x = self.iterate_to(b, x, goal)
         return x, self.certify(x, b).bound
 
-
     def solve_for_estimate(
         self, estimate: ErrorEstimate, fraction: float
     ) -> tuple[np.ndarray, float | None]:
