@@ -456,21 +456,34 @@ class Grid:
         """
         box = self.point_box(box)
         shape = tuple(s.stop - s.start for s in box)
-        total = np.zeros(shape)
-        count = np.zeros(shape)
+        values = np.zeros(shape)
+        mask = np.zeros(shape, dtype=bool)
+        # per axis, 1 at the box's Dirichlet nodes: their sum is how many Dirichlet faces
+        # meet at a node; only the faces' slabs are touched (never a pass over the box)
+        marks, faces = [], []
         for i, a in enumerate(self.axes):
-            if a.cell_centred:
-                continue
+            mark = np.zeros(shape[i])
             for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
                 node = a.cells if side else 0
-                if isinstance(bc, Dirichlet) and box[i].start <= node < box[i].stop:
-                    idx = [slice(None)] * self.dimension
-                    idx[i] = slice(node - box[i].start, node - box[i].start + 1)
-                    face = [s if j != i else slice(None) for j, s in enumerate(box)]
-                    total[tuple(idx)] += self.face_data(i, side)[tuple(face)]
-                    count[tuple(idx)] += 1.0
-        mask = count > 0
-        values = np.divide(total, count, out=np.zeros_like(total), where=mask)
+                if (
+                    not a.cell_centred
+                    and isinstance(bc, Dirichlet)
+                    and box[i].start <= node < box[i].stop
+                ):
+                    mark[node - box[i].start] = 1.0
+                    faces.append((i, side, node - box[i].start))
+            marks.append(mark)
+        for i, side, at in faces:
+            idx = [slice(None)] * self.dimension
+            idx[i] = slice(at, at + 1)
+            count = np.zeros([1 if j == i else n for j, n in enumerate(shape)])
+            for j, mark in enumerate(marks):
+                view = [1] * self.dimension
+                view[j] = -1
+                count = count + (mark[at : at + 1] if j == i else mark).reshape(view)
+            face = [s if j != i else slice(None) for j, s in enumerate(box)]
+            values[tuple(idx)] += self.face_data(i, side)[tuple(face)] / count
+            mask[tuple(idx)] = True
         return values, mask
 
     def to_nodes(self, u: np.ndarray, dirichlet_values: np.ndarray | None = None) -> np.ndarray:
@@ -494,8 +507,16 @@ class Grid:
         u = np.asarray(u, dtype=float).reshape(self.shape)
         if dirichlet_values is None:
             dirichlet_values, _ = self.dirichlet_nodes()
-        full = np.array(dirichlet_values, dtype=float, copy=True)
+        full = np.empty(self.point_shape)
         full[self.unknown_index] = u
+        # the points that are not unknowns lie in slabs at the ends of some axis: only
+        # those are copied from the Dirichlet values (not a second pass over the field)
+        for i, s in enumerate(self.unknown_index):
+            for part in (slice(0, s.start), slice(s.stop, self.point_shape[i])):
+                if part.stop > part.start:
+                    idx = [slice(None)] * self.dimension
+                    idx[i] = part
+                    full[tuple(idx)] = dirichlet_values[tuple(idx)]
         for i, a in enumerate(self.axes):
             if a.periodic and not a.cell_centred:
                 dst = [slice(None)] * self.dimension

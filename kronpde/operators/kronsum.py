@@ -37,7 +37,12 @@ from numpy.typing import NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.operators.banded import PlaneBlocks, axis_index, csr_from_bands
-from kronpde.operators.kernels import CompiledAfter, ConstantStencil, use_compiled
+from kronpde.operators.kernels import (
+    CompiledAfter,
+    ConstantStencil,
+    kernels_loaded,
+    use_compiled,
+)
 from kronpde.operators.matmul import (
     as_float_array,
     check_factors,
@@ -426,6 +431,20 @@ class KronSum(LinearOperator):
         return Y.reshape(x.shape)
 
     # -- the LinearOperator interface ----------------------------------------------------
+    def residual_sums(
+        self, x: np.ndarray, b: np.ndarray, r: np.ndarray, weights: Sequence[np.ndarray]
+    ) -> np.ndarray | None:
+        """``r = b - A x`` and the certificate's sums in one compiled pass, or None.
+
+        :meth:`kronpde.operators.kernels.ConstantStencil.residual_sums` where
+        this operator runs compiled and the kernels are loaded already (an
+        exact solve in a fresh process stays on NumPy: loading numba would
+        cost more than the pass saves); None otherwise (nothing is written).
+        """
+        if self._stencil is None or not (kernels_loaded() or self._take_compiled._left <= 0):
+            return None
+        return self._stencil.residual_sums(x, b, r, weights)
+
     def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Compute ``out = A @ x`` without allocating (after the first call).
 

@@ -15,7 +15,7 @@ import numpy as np
 from kronpde.errors import OptionError
 from kronpde.geometry.boundary import check_data, evaluate_data
 from kronpde.solvers.coarse import coarse_problem, scheme_order
-from kronpde.solvers.estimate import ErrorEstimate, Unavailable
+from kronpde.solvers.estimate import AUTO_FRACTION, ErrorEstimate, Unavailable
 from kronpde.solvers.space import SerialSpace, SolveSpace
 
 if TYPE_CHECKING:
@@ -143,16 +143,25 @@ def richardson_estimate(where: SolveSpace | SolvableProblem) -> ErrorEstimate:
     factor = 2.0**p - 1.0
     coarse, resample = coarse_problem(problem)
     coarse_space = space.coarse(coarse)
-    xc, coarse_bound = coarse_space.solve_to_roundoff()
     initial = None
     try:
         coarser, resample2 = coarse_problem(coarse)
     except Unavailable:
-        pass
+        xc, coarse_bound = coarse_space.solve_to_roundoff()
     else:
+        # the coarser grid to round-off (a quarter of the cells), the coarse one only to
+        # a tenth of the estimate: the coarse pair's estimate over 2^p is the fine one's
         coarser_space = coarse_space.coarse(coarser)
         xcc, _ = coarser_space.solve_to_roundoff()
         between = coarse_space.restriction(coarser_space, resample2)
+        pair = ErrorEstimate(
+            "richardson",
+            "the coarse pair",
+            None,
+            lambda x: between.difference(x, xcc) / factor,
+            coarser_space.weighted_norm(xcc, False),
+        )
+        xc, coarse_bound = coarse_space.solve_for_estimate(pair, AUTO_FRACTION / 2.0**p)
         initial = between.difference(xc, xcc) / factor / 2.0**p
         between.close()
     restriction = space.restriction(coarse_space, resample)

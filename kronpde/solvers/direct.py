@@ -34,6 +34,7 @@ __all__ = [
     "available_memory",
     "estimate_factor_bytes",
     "estimate_fill",
+    "format_bytes",
     "memory_limit",
     "memory_refusal",
     "memory_verdict",
@@ -89,7 +90,7 @@ def memory_limit(max_memory: float | str | None) -> tuple[float | None, str]:
             "the fixed default, as this system does not report its available memory"
         )
     return MEMORY_FRACTION * available, (
-        f"half of the {_format_bytes(available)} this machine reports available now"
+        f"half of the {format_bytes(available)} this machine reports available now"
     )
 
 
@@ -156,7 +157,8 @@ def estimate_factor_bytes(shape: tuple[int, ...], stencil: str = "star") -> floa
     return _BYTES_PER_ENTRY * estimate_fill(shape, stencil) + _BYTES_PER_UNKNOWN * n_total
 
 
-def _format_bytes(n: float) -> str:
+def format_bytes(n: float) -> str:
+    """Return ``n`` bytes in GiB, MiB, KiB or B, one decimal."""
     for unit, size in (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
@@ -325,8 +327,8 @@ def memory_verdict(problem: SolvableProblem, max_memory: float | str | None = "a
     estimate = estimate_factor_bytes(problem.grid.shape, problem.discretisation.stencil)
     limit, how = memory_limit(max_memory)
     if limit is None:
-        return f"the factors need about {_format_bytes(estimate)}; {how}"
-    text = f"the factors need about {_format_bytes(estimate)}; the limit is {_format_bytes(limit)}"
+        return f"the factors need about {format_bytes(estimate)}; {how}"
+    text = f"the factors need about {format_bytes(estimate)}; the limit is {format_bytes(limit)}"
     text += f" ({how})"
     if max_memory == "auto":
         text += ", so the verdict depends on this machine and its load"
@@ -346,9 +348,9 @@ def memory_refusal(problem: SolvableProblem, max_memory: float | str | None) -> 
         return None
     return (
         f"direct: factoring the operator on {problem.size} unknowns "
-        f"({' x '.join(map(str, shape))}) would need about {_format_bytes(estimate)} "
+        f"({' x '.join(map(str, shape))}) would need about {format_bytes(estimate)} "
         f"(estimated {estimate_fill(shape, stencil):.3g} factor entries), more than "
-        f"max_memory = {_format_bytes(limit)} ({how}); use method 'fastdiag' or "
+        f"max_memory = {format_bytes(limit)} ({how}); use method 'fastdiag' or "
         "'amg-cg', or raise options={'max_memory': ...}"
     )
 

@@ -21,7 +21,7 @@ from kronpde.problem.settings import AUTO, check_stopping
 from kronpde.solvers.accuracy import exact_unknowns
 from kronpde.solvers.arguments import check_vector, out_array, unknowns
 from kronpde.solvers.method import Method
-from kronpde.solvers.plan import SolvePlan, plan_solve
+from kronpde.solvers.plan import SolvePlan, plan_solve, rounding_floor
 from kronpde.solvers.registry import choose
 from kronpde.solvers.report import Outcome, Solution, SolveReport, make_report
 from kronpde.solvers.space import SerialSpace
@@ -173,6 +173,7 @@ class PreparedSolver:
         monitor: Callable[[int, float], Any] | None = None,
         exact: Any = None,
         estimate: bool | None = None,
+        dirichlet: Any = None,
     ) -> Solution:
         """Solve ``A u = b`` with the prepared method.
 
@@ -229,6 +230,13 @@ class PreparedSolver:
             ``rtol="auto"`` or ``exact`` is given; True always (a numeric
             ``rtol`` then gets a warning if the algebraic error bound exceeds
             the estimate); False never (not with ``rtol="auto"``).
+        dirichlet : Problem or ndarray, optional
+            New boundary data: the Dirichlet values the returned nodal field
+            carries, where ``b`` lifts other data than the prepared problem's
+            (``b = q.rhs()`` of a problem ``q`` on the same grid and operator
+            whose faces' values changed): ``q`` itself, or an array of
+            :attr:`Grid.point_shape` (``q.grid.dirichlet_nodes()[0]``).
+            Default: the prepared problem's.
 
         Returns
         -------
@@ -289,6 +297,7 @@ class PreparedSolver:
         """
         p = self.problem
         b, given, x_out = self._arguments(b, out, check)
+        values = self._dirichlet_values(dirichlet)
         rtol, atol, maxiter = check_stopping(rtol, atol, maxiter, estimate)
         x0 = None if x0 is None else check_vector(x0, *self._unknowns, "x0")
         exact_x = None if exact is None else exact_unknowns(p, exact)
@@ -296,6 +305,8 @@ class PreparedSolver:
         lean = not self.solver.iterative and not check  # no residual, no bound, no scan of u
         b_proj, projected_norm = self._project(b, lean)
         nb = math.nan if lean else float(np.linalg.norm(b_proj))
+        rtol, floor_warning = self._rounding_floor(rtol)
+        t_plan = time.perf_counter()
         plan = plan_solve(
             self._space,
             b_proj,
@@ -307,6 +318,9 @@ class PreparedSolver:
             own_rhs=lambda: not given or bool(np.array_equal(b, p.rhs_values.reshape(-1))),
             iterative=self.solver.iterative,
         )
+        estimate_seconds = time.perf_counter() - t_plan if plan.estimator is not None else 0.0
+        if floor_warning:
+            plan.warnings.insert(0, floor_warning)
         outcome = self._run(b_proj, x_out, x0, plan, maxiter, callback, monitor, check)
         if projected_norm is None:
             projected_norm = 0.0 if outcome.projected_norm is None else outcome.projected_norm
@@ -314,17 +328,82 @@ class PreparedSolver:
         if certificate is None and (check or rtol == AUTO):
             certificate = p.error_bound(outcome.x, b_proj)
         rel, converged, message = self._exact_residual(outcome, certificate, nb, lean)
+        solve_seconds = time.perf_counter() - t0 - estimate_seconds
+        t_est = time.perf_counter()
+        u = None
+        if x_out is None and plan.estimator is not None:  # the field once, for both
+            u = p.grid.to_nodes(outcome.x, values)
+            self._space.nodal = (outcome.x, u)
+        try:
+            accuracy = plan.conclude(
+                outcome.x,
+                certificate,
+                message,
+                outcome.warnings,
+                said=lean,
+                exact=not self.solver.iterative,
+                converged=converged,
+            )
+        finally:
+            self._space.nodal = None
+        if plan.estimator is not None:
+            estimate_seconds += time.perf_counter() - t_est
         report = make_report(
             self,
             converged=converged,
             iterations=outcome.iterations,
             residual_norms=outcome.residual_norms,
             relative_residual=rel,
-            solve_seconds=time.perf_counter() - t0,
+            solve_seconds=solve_seconds,
             projected_norm=projected_norm,
-            **plan.conclude(outcome.x, certificate, message, outcome.warnings, said=lean),
+            estimate_seconds=estimate_seconds,
+            **accuracy,
         )
-        return self._solution(outcome.x, x_out, report)
+        if u is None and x_out is None:
+            u = p.grid.to_nodes(outcome.x, values)
+        return self._solution(outcome.x, x_out, report, u)
+
+    def _dirichlet_values(self, dirichlet: Any) -> np.ndarray:
+        """Return the Dirichlet values of the nodal field (``solve``'s ``dirichlet``)."""
+        p = self.problem
+        if dirichlet is None:
+            return p.data.dirichlet_values
+        if isinstance(dirichlet, Problem):
+            if dirichlet.grid.point_shape != p.grid.point_shape:
+                msg = (
+                    f"dirichlet: a problem on a grid of point shape "
+                    f"{dirichlet.grid.point_shape}, not this solver's {p.grid.point_shape}"
+                )
+                raise OptionError(msg)
+            return dirichlet.data.dirichlet_values
+        values = np.asarray(dirichlet, dtype=float)
+        if values.shape != p.grid.point_shape:
+            msg = (
+                f"dirichlet: expected a Problem or an array of the point shape "
+                f"{p.grid.point_shape}, got shape {values.shape}"
+            )
+            raise OptionError(msg)
+        return values
+
+    def _rounding_floor(self, rtol: float | str) -> tuple[float | str, str]:
+        """Return ``rtol`` raised to the rounding floor of an iterative method, and why.
+
+        A relative residual below :func:`~kronpde.solvers.plan.rounding_floor`
+        cannot be shown by a residual computed in float64: an iterative method
+        would run to ``maxiter`` chasing it.
+        """
+        if rtol == AUTO or not self.solver.iterative or rtol == 0.0 or rtol >= 1e-9:
+            return rtol, ""
+        floor = rounding_floor(self.problem)
+        if rtol >= floor:
+            return rtol, ""
+        return floor, (
+            f"rtol = {rtol:.3g} is below the rounding floor {floor:.3g} of this operator's "
+            "residual in float64 (sqrt(K) u (1 + 2 max|diag A| / lambda_min), K the rounded "
+            "operations per entry), which no computed residual can show: rtol was raised to "
+            f"{floor:.3g} instead of iterating to maxiter (rtol='auto' stops at the accuracy "
+            "the grid allows)."
+        )
 
     def _arguments(
         self, b: np.ndarray | None, out: np.ndarray | None, check: bool
@@ -403,13 +482,19 @@ class PreparedSolver:
         )
         return rel, converged, message
 
-    def _solution(self, x: np.ndarray, x_out: np.ndarray | None, report: SolveReport) -> Solution:
+    def _solution(
+        self,
+        x: np.ndarray,
+        x_out: np.ndarray | None,
+        report: SolveReport,
+        u: np.ndarray | None = None,
+    ) -> Solution:
         """Return the :class:`Solution`: into ``out`` without a nodal field, or with one."""
         if x_out is not None:
             if x is not x_out:  # a method that returned its own array
                 np.copyto(x_out, x)
             return Solution(u=None, x=x_out, report=report)
-        return Solution(u=self.problem.to_nodes(x), x=x, report=report)
+        return Solution(u=self.problem.to_nodes(x) if u is None else u, x=x, report=report)
 
 
 def prepare(

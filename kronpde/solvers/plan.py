@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from kronpde.problem.settings import AUTO
+from kronpde.problem.spectrum import UNIT_ROUNDOFF
 from kronpde.solvers.accuracy import exact_estimate, richardson_estimate
 from kronpde.solvers.estimate import FALLBACK_RTOL, ErrorEstimate, Goal, Unavailable
 from kronpde.solvers.space import SolveSpace
 
-__all__ = ["SolvePlan", "accuracy_notes", "choose_estimate", "plan_solve"]
+__all__ = ["SolvePlan", "accuracy_notes", "choose_estimate", "plan_solve", "rounding_floor"]
 
 #: Why a right-hand side other than the problem's own has no Richardson estimate.
 _NOT_OWN = (
@@ -64,6 +65,40 @@ def choose_estimate(
     return space.richardson, ""
 
 
+def rounding_floor(problem: Any) -> float:
+    """Return the smallest relative residual ``||b - A u|| / ||b||`` float64 shows here.
+
+    Each entry of a computed ``b - A u`` carries a rounding error of about
+    ``sqrt(K) u_r (|A||u|)_i`` (``K`` the discretisation's
+    ``residual_terms()``, ``u_r`` the unit roundoff); for the smoothest
+    solution ``|A||u| <= (1 + 2 max|diag A| / λ_min) |b|``.  Hence about
+    ``sqrt(K) u_r (1 + 2 max|diag A| / λ_min)`` (``λ_min`` the certified
+    bound; ``sqrt(K) u_r`` where none is known): a target below it is one no
+    iteration can show it met.
+    """
+    terms = problem.discretisation.residual_terms()
+    floor = math.sqrt(terms) * UNIT_ROUNDOFF
+    eigenvalue = problem.smallest_eigenvalue()
+    if eigenvalue is not None and eigenvalue.value > 0.0:
+        diagonal = float(np.max(np.abs(problem.diagonal()), initial=0.0))
+        floor *= 1.0 + 2.0 * diagonal / eigenvalue.value
+    return floor
+
+
+def _advice(*, auto: bool, exact: bool, converged: bool) -> str:
+    """Return what the accuracy warning advises, fitting the solve (never what is already so)."""
+    if exact:
+        return (
+            "an exact method's algebraic error is its rounding, amplified by the conditioning "
+            "of A: no rtol changes it"
+        )
+    if not converged:
+        return "the solve stopped before its target: raise maxiter"
+    if auto:
+        return "rtol='auto' stopped at the rounding limit of float64, which no rtol lowers"
+    return "lower rtol, or use rtol='auto'"
+
+
 def accuracy_notes(
     bound: float | None,
     computed: bool,
@@ -71,6 +106,11 @@ def accuracy_notes(
     estimator: ErrorEstimate | None,
     goal: Goal | None,
     warned: bool,
+    *,
+    rounding: float | None = None,
+    auto: bool = False,
+    exact: bool = False,
+    converged: bool = True,
 ) -> tuple[str, list[str]]:
     """Return what a report says of the certified bound and the error estimate.
 
@@ -90,6 +130,16 @@ def accuracy_notes(
         The ``rtol="auto"`` goal, whose own message gives the bound already.
     warned : bool
         Whether the solve warned already (then no second warning on the bound).
+    rounding : float or None, optional
+        The certificate's rounding part of the bound (``rounding / λ``): a
+        bound within twice it is the rounding floor, not a solver's shortfall,
+        and gets no warning.
+    auto : bool, optional
+        Whether ``rtol`` is ``"auto"`` (never advised again).
+    exact : bool, optional
+        Whether the method is exact (never advised to lower ``rtol``).
+    converged : bool, optional
+        Whether the method met its target (else the advice is ``maxiter``).
 
     Returns
     -------
@@ -107,11 +157,13 @@ def accuracy_notes(
     elif computed:
         if goal is None:
             text += f" Certified algebraic error ||u - u_h||_W <= {bound:.3e}."
-        if error is not None and bound > error and not warned:
+        floor = 0.0 if rounding is None else 2.0 * rounding
+        if error is not None and bound > max(error, floor) and not warned:
+            advice = _advice(auto=auto, exact=exact, converged=converged)
             warnings.append(
                 f"The certified algebraic error {bound:.3e} exceeds the estimated "
                 f"discretisation error {error:.3e} ({estimator.kind}): the solution may be "
-                "less accurate than the grid allows; lower rtol, or use rtol='auto'."
+                f"less accurate than the grid allows; {advice}."
             )
     if error is not None:
         text += (
@@ -143,6 +195,7 @@ class SolvePlan:
     goal: Goal | None
     target: float
     warnings: list[str] = field(default_factory=list)
+    auto: bool = False
 
     def conclude(
         self,
@@ -152,6 +205,8 @@ class SolvePlan:
         warned: tuple[str, ...] = (),
         *,
         said: bool = False,
+        exact: bool = False,
+        converged: bool = True,
     ) -> dict[str, Any]:
         """Return the report's accuracy fields of a solve that returned ``x``.
 
@@ -169,6 +224,10 @@ class SolvePlan:
         said : bool
             Whether ``message`` says already that nothing was checked (then
             no sentence on the missing bound is added).
+        exact : bool
+            Whether the method is exact (the warning's advice fits it).
+        converged : bool
+            Whether the method met its target (the warning's advice fits it).
 
         Returns
         -------
@@ -185,8 +244,20 @@ class SolvePlan:
         error = None if estimator is None else estimator(x)
         if certificate is None and not said:
             message += " The certified error bound was not computed (check=False)."
+        rounding = None
+        if bound is not None and certificate.eigenvalue:
+            rounding = certificate.rounding / certificate.eigenvalue
         text, notes = accuracy_notes(
-            bound, certificate is not None, error, estimator, self.goal, bool(warned)
+            bound,
+            certificate is not None,
+            error,
+            estimator,
+            self.goal,
+            bool(warned),
+            rounding=rounding,
+            auto=self.auto,
+            exact=exact,
+            converged=converged,
         )
         return {
             "message": message + text,
@@ -258,4 +329,4 @@ def plan_solve(
         target = FALLBACK_RTOL
     else:
         target = max(rtol, atol / nb) if nb > 0.0 else rtol
-    return SolvePlan(estimator, goal, target, warnings)
+    return SolvePlan(estimator, goal, target, warnings, auto)

@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Outcome", "Solution", "SolveReport", "make_report"]
+__all__ = [
+    "PROJECTED_WARNING",
+    "Outcome",
+    "Solution",
+    "SolveReport",
+    "make_report",
+    "projection_warning",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,7 +55,7 @@ class SolveReport:
         Wall time of :func:`~kronpde.solvers.prepare` (assembly, hierarchy,
         factorisation, eigenpairs).
     solve_seconds : float
-        Wall time of this solve.
+        Wall time of this solve, without the discretisation-error estimate.
     projected_norm : float
         ``||b - b_projected||_2 / ||b||_2``: how much of ``b`` a singular
         problem's projection removed (0 for nonsingular problems; NaN where
@@ -77,6 +84,10 @@ class SolveReport:
         False for a solve with ``check=False``: no certified bound, and for
         the exact methods no residual (``relative_residual`` NaN) and no scan
         of ``u`` for NaN/infinity (``converged`` is then True unverified).
+    estimate_seconds : float
+        Wall time of the discretisation-error estimate (its coarse solves and
+        its measure of ``u``), not counted in ``solve_seconds``; 0 where none
+        was made.
     """
 
     method: str
@@ -96,6 +107,7 @@ class SolveReport:
     discretisation_error: float | None = None
     discretisation_estimate: str | None = None
     checked: bool = True
+    estimate_seconds: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,6 +172,39 @@ class Outcome:
     projected_norm: float | None = None
 
 
+#: A singular problem's data whose projected part exceeds this fraction of ``||b||_2`` warn.
+PROJECTED_WARNING = 1e-6
+
+#: Above this fraction the data were mostly removed: the warning says so loudly.
+PROJECTED_MOST = 0.5
+
+
+def projection_warning(projected_norm: float) -> str:
+    """Return the warning of a singular problem's projected data ('' where it is small).
+
+    Parameters
+    ----------
+    projected_norm : float
+        ``||b - b_projected||_2 / ||b||_2`` (NaN: not measured, no warning).
+    """
+    if not projected_norm > PROJECTED_WARNING:
+        return ""
+    if projected_norm > PROJECTED_MOST:
+        return (
+            f"INCOMPATIBLE DATA: {100.0 * projected_norm:.3g}% of the right-hand side "
+            "(relative 2-norm ||b - b_projected||_2 / ||b||_2 = "
+            f"{projected_norm:.3e}) was removed to make this singular problem (pure "
+            "Neumann or periodic, c = 0) solvable: the source and the boundary fluxes do not "
+            "balance, and u solves the projected problem, not the one given."
+        )
+    return (
+        f"The data of this singular problem (pure Neumann or periodic, c = 0) are not "
+        f"compatible: a part of relative 2-norm ||b - b_projected||_2 / ||b||_2 = "
+        f"{projected_norm:.3e} (above {PROJECTED_WARNING:g}) was projected away; the "
+        "source and the boundary fluxes do not balance exactly."
+    )
+
+
 def make_report(
     prepared: Any,
     *,
@@ -175,6 +220,7 @@ def make_report(
     discretisation_error: float | None = None,
     discretisation_estimate: str | None = None,
     checked: bool = True,
+    estimate_seconds: float = 0.0,
 ) -> SolveReport:
     """Make the :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
 
@@ -193,6 +239,9 @@ def make_report(
             f" The right-hand side was projected onto the range of A (singular problem); "
             f"the removed part has relative norm {projected_norm:.3e}."
         )
+    warning = projection_warning(projected_norm) if checked else ""  # check=False: silent
+    if warning:
+        warnings = (*warnings, warning)
     norms = np.array(residual_norms, dtype=np.float64)
     norms.flags.writeable = False
     return SolveReport(
@@ -215,4 +264,5 @@ def make_report(
         discretisation_error=None if discretisation_error is None else float(discretisation_error),
         discretisation_estimate=discretisation_estimate,
         checked=bool(checked),
+        estimate_seconds=float(estimate_seconds),
     )

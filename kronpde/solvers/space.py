@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -197,6 +198,26 @@ class SolveSpace:
                 x = self.iterate_to(b, x, goal)
         return x, self.certify(x, b).bound
 
+    def solve_for_estimate(
+        self, estimate: ErrorEstimate, fraction: float
+    ) -> tuple[np.ndarray, float | None]:
+        """Solve the problem's own system to the accuracy an estimate needs; return x and bound.
+
+        Exactly where the space can; else iteratively until the certified
+        algebraic error is at most ``fraction`` times ``estimate`` of the
+        iterate (a Richardson estimate needs its coarse solution to a tenth
+        of the estimate, not to round-off); to round-off where no goal can
+        be set (no eigenvalue bound).
+        """
+        b, _ = self.project(self.own_rhs())
+        x = self.direct_solution(b)
+        if x is None:
+            goal = self.goal(estimate)
+            if goal is None:
+                return self.solve_to_roundoff()
+            x = self.iterate_to(b, None, replace(goal, fraction=fraction))
+        return x, self.certify(x, b).bound
+
 
 class _NodalRestriction(Restriction):
     """The serial restriction: the fine nodal field resampled at the coarse points."""
@@ -208,7 +229,7 @@ class _NodalRestriction(Restriction):
 
     def restrict(self, x: np.ndarray) -> np.ndarray:
         """Return the fine unknowns ``x`` at the coarse unknowns."""
-        at_coarse = restrict(self.fine.problem.to_nodes(x), self.resample)
+        at_coarse = restrict(self.fine.field(x), self.resample)
         return self.coarse.problem.grid.from_nodes(at_coarse).reshape(-1)
 
 
@@ -228,6 +249,18 @@ class SerialSpace(SolveSpace):
         self.scale = problem.symmetric_scale
         self.weight_sum = float(self.weights.sum())
         self._method: Any = None  # the coarse solves' fastdiag-cg, made on first use
+        # (x, field): the nodal field of the unknowns x, built once by the driver for the
+        # solution and the estimate alike; None outside that one solve
+        self.nodal: tuple[np.ndarray, np.ndarray] | None = None
+
+    def field(self, x: np.ndarray) -> np.ndarray:
+        """Return the nodal field of the unknowns ``x`` (the one the driver built, if it is x's)."""
+        if self.nodal is not None:
+            given, field = self.nodal
+            if given.size == x.size and np.shares_memory(given, x):
+                if given.__array_interface__["data"] == x.__array_interface__["data"]:
+                    return field
+        return self.problem.to_nodes(x)
 
     def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:
         """Return :meth:`kronpde.Problem.error_bound` of ``x``."""

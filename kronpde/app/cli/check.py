@@ -32,12 +32,13 @@ def run(args: argparse.Namespace) -> int:
     machine reports as available, so its verdict depends on the machine: the
     summary says so.
     """
+    from kronpde.app.cli.memory import load_fitting
     from kronpde.app.fields import CaseFields
     from kronpde.errors import SolverError
-    from kronpde.io.case import load_case
     from kronpde.solvers import refusal
+    from kronpde.solvers.memory import memory_summary
 
-    case = load_case(args.case)
+    case = load_fitting(args.case, None)
     check_method(case.method, "[solver] method", case)
     path, key = output_path(case, args.output)
     check_writable(case, path, key)
@@ -50,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if case.maxiter is not None:
         solver += f", maxiter {case.maxiter}"
     lines.append(f"solver     {solver}")
+    lines.append(f"memory     {memory_summary(case.problem, case.method)}")
     if path is None:
         lines.append("output     none (no [output] file; use -o to name one)")
     else:

@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``kronpde solve``."""
     add_case_argument(parser)
     add_solver_overrides(parser)
+    parser.add_argument(
+        "--estimate",
+        action="store_true",
+        help="estimate the discretisation error with a numeric rtol too (rtol auto and "
+        "[exact] always do)",
+    )
     add_json_quiet(parser, "print no summary and no progress (errors and --json still print)")
     add_plot_option(parser, "u (3-D: the middle z slice) after the solve")
     parser.add_argument(
@@ -139,11 +145,12 @@ class Written:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, solve, report, write; the exit code of ``case-format.md``."""
-    from kronpde.io.case import load_case
+    from kronpde.app.cli.memory import load_fitting
 
     # under --backend petsc each rank evaluates the equation's data on its own part only,
-    # and an error found on one rank's part is raised on every rank (Case.model_error)
-    case = load_case(args.case, check=args.backend != "petsc")
+    # and an error found on one rank's part is raised on every rank (Case.model_error);
+    # a serial solve that cannot fit the memory available exits 2 before the data exist
+    case = load_fitting(args.case, args.method, check=args.backend != "petsc")
     settings = solver_settings(case, args)
     method, petsc_options = backend_options(args, settings.method, case.problem)
     if petsc_options is not None and {"grad_u", "flux"} & set(case.fields):
@@ -164,6 +171,9 @@ def run(args: argparse.Namespace) -> int:
     solved.balance = face_balance(plan, solved)
     report = solved.solution.report
     warnings = list(report.warnings)
+    for w in warnings:  # incompatible data of a singular problem: on stderr too, even --quiet
+        if "compatible" in w and "projected" in w or w.startswith("INCOMPATIBLE"):
+            print(f"kronpde: {args.case}: warning: {w}", file=sys.stderr)
     code = EXIT_OK if report.converged else EXIT_NOT_CONVERGED
     written = write_output(plan, solved)
     if written is None:  # a rank other than 0: rank 0 reports
@@ -234,10 +244,10 @@ def solve_case(plan: SolveRun) -> Solved:
     # ranks evaluates each rank's piece only (kronpde.app.cli.parallel)
     fields = None if several else CaseFields.of(case)
     monitor = ProgressLines(None if plan.args.quiet else sys.stderr)
+    wanted = getattr(plan.args, "estimate", False) or case.exact is not None
     if plan.petsc_options is None:
-        # estimate=True: the discretisation error is estimated (from [exact], else by
-        # Richardson) with a numeric rtol too, so that the summary can say when the
-        # algebraic error exceeds it
+        # the discretisation error is estimated with rtol auto, from [exact], or with
+        # --estimate (then the summary can say when the algebraic error exceeds it)
         solution = solve(
             case.problem,
             plan.method,
@@ -245,7 +255,7 @@ def solve_case(plan: SolveRun) -> Solved:
             maxiter=settings.maxiter,
             monitor=monitor,
             exact=fields.exact,
-            estimate=True,
+            estimate=True if wanted else None,
         )
         return Solved(solution, None, fields, 1)
     # every rank solves its part
@@ -273,7 +283,7 @@ def solve_case(plan: SolveRun) -> Solved:
     # Richardson against the grid with half the cells, solved on the same ranks
     exact = fields.exact if ranks == 1 else case.exact
     solution = prepared.solve(
-        rtol=settings.rtol, maxiter=settings.maxiter, exact=exact, estimate=True
+        rtol=settings.rtol, maxiter=settings.maxiter, exact=exact, estimate=True if wanted else None
     )
     return Solved(solution, prepared, fields, ranks)
 
@@ -509,6 +519,7 @@ def json_record(
         "projected_norm": report.projected_norm,
         "setup_seconds": report.setup_seconds,
         "solve_seconds": report.solve_seconds,
+        "estimate_seconds": getattr(report, "estimate_seconds", 0.0),
         "output": None if out is None else str(out),
         **written.errors,
         "algebraic_error_bound": report.algebraic_error_bound,

@@ -123,6 +123,84 @@ def _constant_apply(
     return _sum(part)
 
 
+def _constant_residual(
+    x, b, r, d0, l0, u0, d1, l1, u1, d2, l2, u2, per0, per1, per2, shift, w0, w1, w2, sums
+):  # pragma: no cover - compiled
+    """``r = b - A x`` of :func:`_constant_apply`'s operator, and the certificate's sums.
+
+    One pass: ``sums`` receives ``[Σ r², Σ w r², Σ w (|A||x|)², Σ w b²]`` with
+    ``w = w0[i] w1[j] w2[k]`` (the trapezoid weights) and ``(|A||x|)`` the
+    absolute row sums ``Σ_j |a_ij| |x_j|`` (:mod:`kronpde.problem.certify`).
+    """
+    n0, n1, n2 = x.shape
+    lines = n0 * n1
+    p_rr = np.zeros(lines)
+    p_wrr = np.zeros(lines)
+    p_waa = np.zeros(lines)
+    p_wbb = np.zeros(lines)
+    for line in prange(lines):
+        i = line // n1
+        j = line - i * n1
+        im = i - 1 if i > 0 else (n0 - 1 if per0 else i)
+        ip = i + 1 if i < n0 - 1 else (0 if per0 else i)
+        jm = j - 1 if j > 0 else (n1 - 1 if per1 else j)
+        jp = j + 1 if j < n1 - 1 else (0 if per1 else j)
+        a0l = l0[i]
+        a0u = u0[i]
+        a1l = l1[j]
+        a1u = u1[j]
+        dd = (shift + d0[i]) + d1[j]
+        wl = w0[i] * w1[j]
+        xc = x[i, j]
+        x0m = x[im, j]
+        x0p = x[ip, j]
+        x1m = x[i, jm]
+        x1p = x[i, jp]
+        bc = b[i, j]
+        rc = r[i, j]
+        rr = 0.0
+        wrr = 0.0
+        waa = 0.0
+        wbb = 0.0
+        for k in range(n2):
+            km = k - 1 if k > 0 else (n2 - 1 if per2 else k)
+            kp = k + 1 if k < n2 - 1 else (0 if per2 else k)
+            diag = dd + d2[k]
+            ax = (
+                diag * xc[k]
+                + l2[k] * xc[km]
+                + u2[k] * xc[kp]
+                + a1l * x1m[k]
+                + a1u * x1p[k]
+                + a0l * x0m[k]
+                + a0u * x0p[k]
+            )
+            aa = (
+                abs(diag) * abs(xc[k])
+                + abs(l2[k]) * abs(xc[km])
+                + abs(u2[k]) * abs(xc[kp])
+                + abs(a1l) * abs(x1m[k])
+                + abs(a1u) * abs(x1p[k])
+                + abs(a0l) * abs(x0m[k])
+                + abs(a0u) * abs(x0p[k])
+            )
+            res = bc[k] - ax
+            rc[k] = res
+            w = wl * w2[k]
+            rr += res * res
+            wrr += w * (res * res)
+            waa += w * (aa * aa)
+            wbb += w * (bc[k] * bc[k])
+        p_rr[line] = rr
+        p_wrr[line] = wrr
+        p_waa[line] = waa
+        p_wbb[line] = wbb
+    sums[0] = _sum(p_rr)
+    sums[1] = _sum(p_wrr)
+    sums[2] = _sum(p_waa)
+    sums[3] = _sum(p_wbb)
+
+
 def _variable_apply(
     x, y, diag, e0, e1, e2, w0, w1, w2, has0, has1, has2, zero, delta, with_dot
 ):  # pragma: no cover - compiled
@@ -283,6 +361,10 @@ _SPECS = {
     "constant_apply": (
         _constant_apply,
         _f8(_gr, _g, *([_vr] * 9), _b1, _b1, _b1, _f8, _b1),
+    ),
+    "constant_residual": (
+        _constant_residual,
+        types.void(_gr, _gr, _g, *([_vr] * 9), _b1, _b1, _b1, _f8, _vr, _vr, _vr, _v),
     ),
     "variable_apply": (
         _variable_apply,

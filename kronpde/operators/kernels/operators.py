@@ -191,6 +191,39 @@ class ConstantStencil(_Stencil):
         self._numpy_apply(x3, y3)
         return _einsum_dot(x3.reshape(-1), y3.reshape(-1)) if with_dot else 0.0
 
+    def residual_sums(
+        self, x: np.ndarray, b: np.ndarray, r: np.ndarray, weights: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        """Write ``r = b - A x`` and return the certificate's four sums, in one compiled pass.
+
+        Parameters
+        ----------
+        x, b : ndarray
+            ``n`` float64 entries each (C-contiguous).
+        r : ndarray
+            C-contiguous float64 array of ``n`` entries, overwritten.
+        weights : sequence of ndarray
+            One weight vector per axis (the trapezoid weights ``W`` are their
+            outer product).
+
+        Returns
+        -------
+        ndarray, shape (4,)
+            ``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²`` and ``Σ w b²``.
+        """
+        n = self.shape[0]
+        x3 = _vector(x, n, "x").reshape(self._shape3)
+        b3 = _vector(b, n, "b").reshape(self._shape3)
+        r3 = _vector(r, n, "r", writable=True).reshape(self._shape3)
+        _distinct(r3.reshape(-1), x3.reshape(-1))
+        ones = (np.ones(1),) * (3 - len(weights))
+        w = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (*ones, *weights))
+        sums = np.zeros(4)
+        p0, p1, p2 = self._periodic
+        kernel = _kernel("constant_residual")
+        kernel(x3, b3, r3, *self._coefs, p0, p1, p2, self.shift, *w, sums)
+        return sums
+
     def _numpy_apply(self, x3: np.ndarray, y3: np.ndarray) -> None:
         """``y = A x`` as the compiled loop defines it, one axis at a time (reference path)."""
         if self._diagonal3 is None:
