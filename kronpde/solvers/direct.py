@@ -22,11 +22,13 @@ from scipy.sparse.linalg import splu
 from kronpde._checks import is_real
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
+from kronpde.solvers.indefinite import certificate_note
 from kronpde.solvers.method import Method
 from kronpde.solvers.result import Outcome
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
+    "INDEFINITE_PIVOT",
     "MEMORY_FRACTION",
     "PERMC_SPECS",
     "Direct",
@@ -92,6 +94,10 @@ def memory_limit(max_memory: float | str | None) -> tuple[float | None, str]:
         f"half of the {_format_bytes(available)} this machine reports available now"
     )
 
+
+#: SuperLU's diagonal pivot threshold for a negative shift ``c`` (an operator that may be
+#: indefinite): a diagonal pivot is kept while at least this fraction of its column's largest.
+INDEFINITE_PIVOT = 0.1
 
 #: The column orderings of :meth:`DirectSolver.from_problem`.
 PERMC_SPECS = ("auto", "MMD_AT_PLUS_A", "MMD_ATA", "COLAMD", "NATURAL")
@@ -251,7 +257,9 @@ class DirectSolver:
         if permc_spec == "auto":
             kwargs = {
                 "permc_spec": "MMD_AT_PLUS_A",
-                "diag_pivot_thresh": 0.0,
+                # c >= 0: Â is positive (semi-)definite, the diagonal pivots are safe; a
+                # negative c may make it indefinite: threshold pivoting then
+                "diag_pivot_thresh": 0.0 if problem.shift >= 0.0 else INDEFINITE_PIVOT,
                 "options": {"SymmetricMode": True},
             }
         else:
@@ -260,6 +268,11 @@ class DirectSolver:
             lu = splu(A, **kwargs)
         except (RuntimeError, MemoryError) as exc:
             msg = f"direct: SuperLU failed on {problem.size} unknowns: {exc}"
+            if problem.shift < 0.0 and "singular" in str(exc):
+                msg += (
+                    f" (with shift c = {problem.shift:g}, -c is an eigenvalue of the diffusion "
+                    "operator: the problem has no unique solution; move c away from it)"
+                )
             raise SolverError(msg) from exc
         return cls(problem, lu, pinned, estimate, time.perf_counter() - t0)
 
@@ -378,6 +391,7 @@ class Direct(Method):
         self.options = self.effective_options(options)
         self.backend = DirectSolver.from_problem(problem, **self.options)
         self.options["max_memory"] = memory_limit(self.options["max_memory"])[0]  # the bytes
+        self._indefinite = certificate_note(problem)  # c < 0: why no certified bound
 
     def solve(
         self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
@@ -388,7 +402,8 @@ class Direct(Method):
         new factors: :meth:`set_shift` is the default (False, prepare again).
         """
         x = self.backend.solve(b, out=out, projected=True)
-        return Outcome(x, bool(np.all(np.isfinite(x))) if check else True)
+        said = (self._indefinite,) if check and self._indefinite else ()
+        return Outcome(x, bool(np.all(np.isfinite(x))) if check else True, warnings=said)
 
     def describe(self) -> str:
         """Give the size of the factors."""
