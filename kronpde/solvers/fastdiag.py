@@ -27,8 +27,8 @@ from kronpde.operators.stencils import AxisOperator
 from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.fastdiag_axes import TransformPlan, plan_axis
 from kronpde.solvers.indefinite import certificate_note
-from kronpde.solvers.resonance import resonance
 from kronpde.solvers.method import Method
+from kronpde.solvers.resonance import resonance
 from kronpde.solvers.result import Outcome
 
 __all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]

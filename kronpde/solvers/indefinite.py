@@ -68,7 +68,7 @@ def definite_refusal(problem: SolvableProblem, method: str) -> str | None:
     >>> from kronpde import Grid, Problem
     >>> p = Problem(Grid.box([16, 16]), source=1.0, shift=-50.0)   # 2 π² ≈ 19.7 < 50
     >>> print(definite_refusal(p, "cg"))  # doctest: +ELLIPSIS
-    cg: with shift c = -50 the operator is not certified positive definite ... use method 'fastdiag'...
+    cg: with shift c = -50 the operator is not certified positive definite ... 'fastdiag'...
     >>> definite_refusal(p.with_shift(-10.0), "cg") is None
     True
     """
