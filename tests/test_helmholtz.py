@@ -88,6 +88,20 @@ def test_fourth_order_fastdiag_with_a_negative_shift_equals_spsolve():
     assert np.max(np.abs(sol.x - ref)) <= 1e-10 * np.max(np.abs(ref))
 
 
+def test_fourth_order_fastdiag_is_fourth_order_for_an_indefinite_shift():
+    """u = sin(2x) cos(y) + x y, c = -30 (below -λ_min ≈ -19.7): observed order ~4."""
+    exact, c = "sin(2*x)*cos(y) + x*y", -30.0
+    errors = []
+    for n in (8, 16, 32):
+        grid = Grid.box([n, n], default=Dirichlet(exact))
+        p = Problem(grid, source=f"5*sin(2*x)*cos(y) + ({c})*({exact})", shift=c, order=4)
+        sol = solve(p, "fastdiag")
+        x, y = np.meshgrid(*(a.points for a in grid.axes), indexing="ij")
+        errors.append(float(np.max(np.abs(sol.u - (np.sin(2 * x) * np.cos(y) + x * y)))))
+    orders = [math.log2(errors[i] / errors[i + 1]) for i in range(2)]
+    assert all(3.8 < q < 4.2 for q in orders), errors
+
+
 def test_an_indefinite_problem_gives_no_certified_bound_and_says_why():
     p = Problem(Grid.box([16, 16]), source=1.0, shift=-50.0)  # 2 π² ≈ 19.7 < 50
     for method in ("fastdiag", "direct"):
