@@ -279,6 +279,8 @@ def test_the_petsc_backend_refuses_a_negative_shift_naming_the_serial_method(tmp
     variable = Problem(Grid.box([8, 8]), 1.0, shift=-1.0, coefficient="1 + x")
     assert "'direct'" in petsc_refusal(variable)
     assert petsc_refusal(variable.with_shift(0.0)) is None
+    with pytest.raises(SolverError, match="serial backend only"):
+        prepare(variable, "amg-cg", backend="petsc")  # before petsc4py is looked for
 
 
 def test_check_accepts_a_negative_shift_and_cg_is_refused_there(tmp_path, capsys):
