@@ -132,6 +132,8 @@ def test_a_shift_at_an_eigenvalue_exits_2_and_raises(tmp_path, capsys):
     p = Problem(Grid.box([32, 32]), source="x*y", shift=c)
     with pytest.raises(SolverError, match="singular to working precision"):
         prepare(p, "fastdiag")
+    with pytest.raises(SolverError, match="direct: A is singular to working precision"):
+        prepare(p, "direct")  # its condition estimate from the LU factors says the same
     code = cli.main(["solve", _resonant_case(tmp_path, c)])
     err = capsys.readouterr().err
     assert code == 2, err
@@ -158,6 +160,10 @@ def test_a_shift_near_an_eigenvalue_solves_with_the_condition_number(tmp_path, c
     top = 2 * 4 * 32**2 * math.sin(math.pi * 31 / 64) ** 2 + c
     assert kappa == pytest.approx(top / (2 * lam * 1e-6), rel=1e-3)  # printed to 4 digits
     assert kappa > WARN_CONDITION
+    direct = solve(p, "direct").report  # the estimate ||Â||_1 ||Â^-1||_1 from its factors
+    (warning,) = [w for w in direct.warnings if "nearly singular" in w]
+    estimate = float(warning.split("LU factors) is ")[1].split(" ")[0])
+    assert kappa <= estimate <= 4 * kappa
     code = cli.main(["solve", _resonant_case(tmp_path, c), "--json"])
     out, err = capsys.readouterr()
     assert code == 0
@@ -293,3 +299,14 @@ def test_check_accepts_a_negative_shift_and_cg_is_refused_there(tmp_path, capsys
     err = capsys.readouterr().err
     assert "[solver] method" in err
     assert "'fastdiag'" in err
+
+
+def test_docstring_examples():
+    import doctest
+
+    from kronpde.solvers import indefinite, resonance
+
+    for module in (indefinite, resonance):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0
+        assert result.failed == 0

@@ -13,6 +13,9 @@ operator: the problem is singular, a resonance) or nearly so.
   exceeds :data:`WARN_CONDITION`: the solve may then lose more than half of
   the 16 digits (its relative error is up to about ``κ eps``), and a warning
   gives ``κ``.
+
+:func:`condition_verdict` judges a condition number estimated otherwise (the
+``direct`` method's, from its LU factors) by the same two thresholds.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 
 from kronpde.errors import SolverError
 
-__all__ = ["EPS", "WARN_CONDITION", "resonance"]
+__all__ = ["EPS", "WARN_CONDITION", "condition_verdict", "resonance"]
 
 #: The machine epsilon of float64, ``2**-52``.
 EPS = float(np.finfo(np.float64).eps)
@@ -88,7 +91,41 @@ def resonance(values: np.ndarray, shift: float, n: int) -> tuple[float, str | No
     return condition, (
         f"A is nearly singular with shift c = {shift:.10g}: -c is within {smallest:.3g} "
         f"of the eigenvalue {nearest:.10g} of the diffusion operator, and the condition "
-        f"number max|λ + c| / min|λ + c| is {condition:.3e} (above {WARN_CONDITION:.0e}): "
+        f"number max|λ + c| / min|λ + c| is {condition:.4e} (above {WARN_CONDITION:.0e}): "
         f"the solution may have lost about {math.log10(condition):.1f} of its 16 digits to "
         "rounding and is very sensitive to c and the data."
+    )
+
+
+def condition_verdict(
+    condition: float, shift: float, n: int, method: str, how: str
+) -> str | None:
+    """Judge an estimated condition number ``κ`` as :func:`resonance` judges the exact one.
+
+    ``κ >= 1 / (n eps)`` is singular to working precision (a
+    :class:`~kronpde.errors.SolverError`), ``κ > WARN_CONDITION`` returns the
+    warning's sentence, a smaller ``κ`` None.  ``how`` says what ``κ`` is (e.g.
+    "the 1-norm estimate from the LU factors").
+
+    Examples
+    --------
+    >>> condition_verdict(1e3, -5.0, 32, "direct", "an estimate") is None
+    True
+    """
+    limit = 1.0 / (n * EPS)
+    if not condition < limit:
+        msg = (
+            f"{method}: A is singular to working precision with shift c = {shift:.17g}: "
+            f"its condition number ({how}) is {condition:.3g}, at least 1/(n eps) = "
+            f"{limit:.3g} (-c is an eigenvalue of the diffusion operator, to rounding); "
+            "move c away from it (the problem has no unique solution there)"
+        )
+        raise SolverError(msg)
+    if condition <= WARN_CONDITION:
+        return None
+    return (
+        f"A is nearly singular with shift c = {shift:.10g}: its condition number ({how}) "
+        f"is {condition:.4e} (above {WARN_CONDITION:.0e}): the solution may have lost about "
+        f"{math.log10(condition):.1f} of its 16 digits to rounding and is very sensitive to "
+        "c and the data."
     )
