@@ -276,7 +276,7 @@ def test_error_carries_file_and_key(tmp_path):
         ),
         ("cells = [4, 6]", 'cells = [4, 6]\nupper = ["x", 1]', "[grid] upper", "constant"),
         ("cells = [4, 6]", "cells = [100000, 100000, 100000]", "[grid] cells", "2**33"),
-        ('source = "x + y"', 'source = "x + y"\nshift = -1', "[equation] shift", ">= 0"),
+        ('source = "x + y"', 'source = "x + y"\nshift = inf', "[equation] shift", "finite"),
         ('source = "x + y"', 'source = "x + y"\nshift = true', "[equation] shift", "boolean"),
         (
             'source = "x + y"',

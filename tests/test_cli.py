@@ -593,8 +593,8 @@ BAD_INPUTS = [
         [],
     ),
     (
-        "shift-negative",
-        _replace('source = "exp', 'shift = -1\nsource = "exp'),
+        "shift-infinite",
+        _replace('source = "exp', 'shift = -inf\nsource = "exp'),
         "[equation] shift",
         None,
         [],

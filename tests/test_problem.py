@@ -84,7 +84,7 @@ def test_singular_projection_reports_the_removed_part():
 def test_problem_argument_errors():
     grid = Grid.box([4])
     with pytest.raises(DataError, match="shift"):
-        Problem(grid, shift=-1.0)
+        Problem(grid, shift=-float("inf"))  # any finite c is accepted, c < 0 included
     with pytest.raises(DataError, match="coefficient"):
         Problem(grid, coefficient=0.0)
     with pytest.raises(DataError, match="coefficient"):

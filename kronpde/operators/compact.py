@@ -139,7 +139,7 @@ class CompactScheme:
     a : sequence of float
         ``a_i = h_i² / (12 k)``.
     shift : float
-        ``c >= 0``.
+        ``c`` (any real).
     robin : sequence of RobinCorrection, optional
         The Robin faces' terms ``R``.
 

@@ -49,7 +49,7 @@ class VariableDiffusion:
         cell-centred axes), finite and ``> 0`` (checked by the caller,
         :class:`kronpde.Problem`).
     shift : float
-        ``c >= 0``.
+        ``c`` (any real).
     face_k : mapping of (axis, side) to ndarray, optional
         ``k`` on the boundary faces ``(i, side)`` of the non-periodic
         cell-centred axes, each of shape ``grid.face_shape(i)``; a face not

@@ -66,8 +66,8 @@ def check_shift(shift: object) -> float:
     if not is_real(shift):
         raise data_error(subject, f"must be a number, got {shift!r}")
     shift = float(shift)
-    if not math.isfinite(shift) or shift < 0.0:
-        raise data_error(subject, f"must be finite and >= 0, got {shift}")
+    if not math.isfinite(shift):  # either sign: c < 0 is the indefinite Helmholtz equation
+        raise data_error(subject, f"must be finite, got {shift}")
     return shift
 
 

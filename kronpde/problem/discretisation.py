@@ -108,7 +108,7 @@ class Discretisation(ABC):
     data : ProblemData
         The checked data (shared by every shift).
     shift : float
-        ``c >= 0`` (checked).
+        ``c``, any finite real (checked).
     shared : Shared, optional
         What the discretisations of other shifts of the same data made already.
 

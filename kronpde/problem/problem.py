@@ -49,7 +49,8 @@ class Problem:
         :attr:`~Grid.point_shape` (its :attr:`~Grid.node_shape` on a
         node-centred grid; the cell centres along cell-centred axes).
     shift : float
-        ``c >= 0``.
+        ``c``, any finite real (``c < 0``: the indefinite Helmholtz equation, which
+        the exact methods solve; see :mod:`kronpde.solvers.indefinite`).
     coefficient : float, str, callable or ndarray
         ``k > 0`` of ``-div(k grad u)``.  A number (or a constant expression)
         multiplies every 1-D operator and its lifting factors (the boundary
@@ -286,7 +287,7 @@ class Problem:
         the certifier; whether the problem is singular follows ``c``.
 
         Returns a new problem (this one is unchanged); a ``shift`` that is not
-        a finite number ``>= 0`` raises the :class:`DataError` of ``"shift"``.
+        a finite number raises the :class:`DataError` of ``"shift"``.
 
         Examples
         --------

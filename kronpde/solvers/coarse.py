@@ -18,6 +18,7 @@ from kronpde.geometry.boundary import Dirichlet, Neumann, Robin
 from kronpde.geometry.grid import Axis, Grid, axis_name, face_name
 from kronpde.problem.problem import Problem
 from kronpde.solvers.estimate import Unavailable
+from kronpde.solvers.indefinite import indefinite_bound
 
 __all__ = ["Resample", "coarse_problem", "combine", "resample_axis", "restrict", "scheme_order"]
 
@@ -169,7 +170,8 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     Raises
     ------
     Unavailable
-        Where the coarse grid does not exist (module docstring).
+        Where the coarse grid does not exist (module docstring), or where a
+        negative shift leaves the coarse problem not certified positive definite.
     """
     g = problem.grid
     d = g.dimension
@@ -190,4 +192,13 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"
         raise Unavailable(msg) from None
+    found = indefinite_bound(coarse)  # c < 0: the coarse solve may be indefinite or resonant
+    if found is not None:
+        msg = (
+            f"with shift c = {problem.shift:g} < 0 the problem on the grid with half the cells "
+            f"is not certified positive definite (its bound on λ_min is {found[0]:.3g}): it may "
+            "be indefinite or near a resonance, where its solution says nothing of this grid's "
+            "error"
+        )
+        raise Unavailable(msg)
     return coarse, resample

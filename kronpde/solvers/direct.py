@@ -17,16 +17,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import splu
+from scipy.sparse.linalg import LinearOperator, onenormest, splu
 
 from kronpde._checks import is_real
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
+from kronpde.solvers.indefinite import certificate_note
 from kronpde.solvers.method import Method
+from kronpde.solvers.resonance import condition_verdict
 from kronpde.solvers.result import Outcome
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
+    "INDEFINITE_PIVOT",
     "MEMORY_FRACTION",
     "PERMC_SPECS",
     "Direct",
@@ -93,6 +96,10 @@ def memory_limit(max_memory: float | str | None) -> tuple[float | None, str]:
         f"half of the {format_bytes(available)} this machine reports available now"
     )
 
+
+#: SuperLU's diagonal pivot threshold for a negative shift ``c`` (an operator that may be
+#: indefinite): a diagonal pivot is kept while at least this fraction of its column's largest.
+INDEFINITE_PIVOT = 0.1
 
 #: The column orderings of :meth:`DirectSolver.from_problem`.
 PERMC_SPECS = ("auto", "MMD_AT_PLUS_A", "MMD_ATA", "COLAMD", "NATURAL")
@@ -183,6 +190,15 @@ class DirectSolver:
         The pinned unknown of a singular problem, else None.
     last_projected_norm : float
         ``||b - b_projected|| / ||b||`` of the last solve (0 if not singular).
+    condition : float or None
+        With ``c < 0``: the estimate ``||Â||_1 ||Â^{-1}||_1`` of the condition
+        number (``scipy.sparse.linalg.onenormest`` on the factors' solves),
+        judged by :func:`~kronpde.solvers.resonance.condition_verdict`; None for
+        ``c >= 0``.
+    warning : str or None
+        With ``c < 0`` and that estimate above
+        :data:`~kronpde.solvers.resonance.WARN_CONDITION`: the sentence a
+        solve's report carries; else None.
 
     Examples
     --------
@@ -206,6 +222,8 @@ class DirectSolver:
         self.fill = int(lu.L.nnz + lu.U.nnz)
         self._scale = problem.symmetric_scale
         self.last_projected_norm = 0.0
+        self.condition: float | None = None
+        self.warning: str | None = None
 
     @classmethod
     def from_problem(
@@ -253,7 +271,9 @@ class DirectSolver:
         if permc_spec == "auto":
             kwargs = {
                 "permc_spec": "MMD_AT_PLUS_A",
-                "diag_pivot_thresh": 0.0,
+                # c >= 0: Â is positive (semi-)definite, the diagonal pivots are safe; a
+                # negative c may make it indefinite: threshold pivoting then
+                "diag_pivot_thresh": 0.0 if problem.shift >= 0.0 else INDEFINITE_PIVOT,
                 "options": {"SymmetricMode": True},
             }
         else:
@@ -262,8 +282,16 @@ class DirectSolver:
             lu = splu(A, **kwargs)
         except (RuntimeError, MemoryError) as exc:
             msg = f"direct: SuperLU failed on {problem.size} unknowns: {exc}"
+            if problem.shift < 0.0 and "singular" in str(exc):
+                msg += (
+                    f" (with shift c = {problem.shift:g}, -c is an eigenvalue of the diffusion "
+                    "operator: the problem has no unique solution; move c away from it)"
+                )
             raise SolverError(msg) from exc
-        return cls(problem, lu, pinned, estimate, time.perf_counter() - t0)
+        verdict = _indefinite_verdict(problem, A, lu)  # c < 0: κ, and a SolverError if singular
+        made = cls(problem, lu, pinned, estimate, time.perf_counter() - t0)
+        made.condition, made.warning = verdict
+        return made
 
     def solve(
         self, b: np.ndarray, out: np.ndarray | None = None, *, projected: bool = False
@@ -299,6 +327,30 @@ class DirectSolver:
         np.divide(y, self._scale, out=out)
         p.remove_mean(out)
         return out
+
+
+def _indefinite_verdict(
+    problem: SolvableProblem, A: sp.csc_array, lu: Any
+) -> tuple[float | None, str | None]:
+    """Return ``(κ_1, warning)`` of a factored ``Â`` with ``c < 0`` (``(None, None)`` else).
+
+    ``κ_1 = ||Â||_1 ||Â^{-1}||_1``, the second factor estimated by Hager and
+    Higham's method on the factors' solves (a few of each); a singular ``Â``
+    raises the :class:`~kronpde.errors.SolverError` of
+    :func:`~kronpde.solvers.resonance.condition_verdict`.
+    """
+    if problem.shift >= 0.0:
+        return None, None
+    n = A.shape[0]
+    inverse = LinearOperator(
+        (n, n), matvec=lu.solve, rmatvec=lambda x: lu.solve(x, trans="T"), dtype=np.float64
+    )
+    with np.errstate(all="ignore"):  # an exactly resonant Â gives huge (or infinite) solves
+        estimate = float(onenormest(inverse)) * float(abs(A).sum(axis=0).max())
+    condition = estimate if math.isfinite(estimate) else math.inf
+    how = "the 1-norm estimate ||Â||_1 ||Â^-1||_1 from the LU factors"
+    longest = max(problem.grid.shape)
+    return condition, condition_verdict(condition, problem.shift, longest, "direct", how)
 
 
 def _check_options(max_memory: object, permc_spec: object) -> None:
@@ -380,6 +432,7 @@ class Direct(Method):
         self.options = self.effective_options(options)
         self.backend = DirectSolver.from_problem(problem, **self.options)
         self.options["max_memory"] = memory_limit(self.options["max_memory"])[0]  # the bytes
+        self._indefinite = certificate_note(problem)  # c < 0: why no certified bound
 
     def solve(
         self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
@@ -390,7 +443,9 @@ class Direct(Method):
         new factors: :meth:`set_shift` is the default (False, prepare again).
         """
         x = self.backend.solve(b, out=out, projected=True)
-        return Outcome(x, bool(np.all(np.isfinite(x))) if check else True)
+        notes = (self.backend.warning, self._indefinite if check else None)
+        said = tuple(w for w in notes if w)
+        return Outcome(x, bool(np.all(np.isfinite(x))) if check else True, warnings=said)
 
     def describe(self) -> str:
         """Give the size of the factors."""

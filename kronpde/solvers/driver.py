@@ -118,7 +118,8 @@ class PreparedSolver:
         Parameters
         ----------
         shift : float
-            The new ``c >= 0``.
+            The new ``c``, any finite real (the CG-type methods refuse an
+            indefinite one: :mod:`kronpde.solvers.indefinite`).
 
         Returns
         -------
@@ -129,7 +130,7 @@ class PreparedSolver:
         Raises
         ------
         DataError
-            For a shift that is not a finite number ``>= 0`` (nothing changes).
+            For a shift that is not a finite number (nothing changes).
         SolverError
             Where the shifted operator cannot be solved by the method (e.g. a
             fourth-order operator that is no longer positive definite);

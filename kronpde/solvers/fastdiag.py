@@ -26,7 +26,9 @@ from kronpde.geometry.grid import Axis
 from kronpde.operators.stencils import AxisOperator
 from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.fastdiag_axes import TransformPlan, plan_axis
+from kronpde.solvers.indefinite import certificate_note
 from kronpde.solvers.method import Method
+from kronpde.solvers.resonance import resonance
 from kronpde.solvers.result import Outcome
 
 __all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]
@@ -67,7 +69,7 @@ class _Combination:
         if singular:
             out[plan.null_index] = 1.0
         lowest = float(out.min())  # the combination is not monotone
-        if lowest < 0.0:
+        if lowest < 0.0 and shift >= 0.0:  # c < 0: negative modes are the Helmholtz sign
             msg = (
                 f"fastdiag: the operator is not positive definite with shift c = {shift}: "
                 f"its smallest eigenvalue is {lowest:.3g} (the fourth-order scheme needs "
@@ -143,6 +145,13 @@ class FastDiagSolver:
         ``"gemm"`` (dense matrices; always for ``eigh``).
     setup_seconds : float
         Wall time of the constructor (eigenpairs, ``1/(Λ + c)``, work arrays).
+    condition : float or None
+        With ``c < 0``: ``max|λ + c| / min|λ + c|`` over the modes
+        (:func:`~kronpde.solvers.resonance.resonance`); None for ``c >= 0``.
+    warning : str or None
+        With ``c < 0`` and a condition number above
+        :data:`~kronpde.solvers.resonance.WARN_CONDITION`: the sentence that
+        says so (a solve's report carries it); else None.
     last_projected_norm : float
         After a solve of a singular system: ``||b - P b||_2 / ||b||_2`` with
         ``P b = b - mean_w(b)`` the part of ``b`` in the range of ``A``; 0.0
@@ -158,7 +167,9 @@ class FastDiagSolver:
         an :class:`~kronpde.errors.OptionError` (a ``ValueError``).
     SolverError
         If an operator cannot be diagonalised (not symmetric in the weighted
-        inner product) or ``A`` is singular beyond the constant null space.
+        inner product) or ``A`` is singular beyond the constant null space
+        (with ``c < 0``: ``-c`` an eigenvalue to working precision,
+        :func:`~kronpde.solvers.resonance.resonance`).
 
     Notes
     -----
@@ -282,8 +293,9 @@ class FastDiagSolver:
         ValueError
             If ``shift`` is not a finite number.
         SolverError
-            If ``A`` would be singular beyond the constant null space; the
-            solver then keeps its previous shift.
+            If ``A`` would be singular beyond the constant null space (a
+            negative ``c`` at an eigenvalue, to working precision); the solver
+            then keeps its previous shift.
         """
         previous = self.shift
         try:
@@ -301,19 +313,15 @@ class FastDiagSolver:
             msg = f"fastdiag: shift must be finite, got {shift}"
             raise ValueError(msg)
         self.shift = shift
-        self.shift = shift
         self.singular = shift == 0.0 and all(p.eig.singular for p in self._plans)
         inv = self._inv
         null = self._transforms.null_index
         lowest = self._rule.fill(self._transforms, shift, self.singular, inv)
+        self.condition, self.warning = None, None
         if self.singular:
             inv[null] = 1.0
-        elif lowest <= 0.0 and np.any(inv == 0.0):
-            msg = (
-                f"fastdiag: A is singular with shift c = {shift} (an eigenvalue sum is 0) "
-                f"and not a constant-null-space problem"
-            )
-            raise SolverError(msg)
+        elif shift < 0.0 or lowest <= 0.0:  # c < 0: how far from the spectrum (raises if on it)
+            self.condition, self.warning = resonance(inv, shift, max(self.shape))
         np.divide(1.0 / self._transforms.roundtrip, inv, out=inv)
         if self.singular:
             inv[null] = 0.0
@@ -486,6 +494,7 @@ class FastDiag(Method):
         self.options["workers"] = self.backend.workers
         self.options["axis_methods"] = self.backend.axis_methods
         self.note = problem.discretisation.eigen_structure().note  # what the report adds
+        self._indefinite = certificate_note(problem)  # c < 0: why no certified bound
 
     def solve(
         self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
@@ -499,11 +508,13 @@ class FastDiag(Method):
         x = self.backend.solve(b, out=out, record=check)
         projected = self.backend.last_projected_norm if self.backend.singular else None
         finite = bool(np.all(np.isfinite(x))) if check else True
-        return Outcome(x, finite, projected_norm=projected)
+        said = (self.backend.warning, self._indefinite if check else None)
+        return Outcome(x, finite, projected_norm=projected, warnings=tuple(w for w in said if w))
 
     def set_shift(self, problem: SolvableProblem) -> bool:
         """Re-sum the eigenvalues for ``problem.shift`` (the eigenpairs and transforms stay)."""
         self.backend.set_shift(problem.shift)
+        self._indefinite = certificate_note(problem)
         return True
 
     def describe(self) -> str:

@@ -213,9 +213,13 @@ class FastDiagCG(ConjugateGradient):
 
     @classmethod
     def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:
-        """Refuse a discretisation without a fast-diagonalisable reference operator."""
+        """Refuse a discretisation without a fast-diagonalisable reference operator.
+
+        And, as every CG-type method, an operator not certified positive
+        definite (a negative ``c``: :func:`~kronpde.solvers.indefinite.definite_refusal`).
+        """
         if problem.discretisation.has_reference_structure:
-            return None
+            return super().refusal(problem, options)
         return (
             "fastdiag-cg: the operator is not a Kronecker sum with a constant or variable "
             "coefficient k, so no fast-diagonalization solve approximates it"
@@ -234,6 +238,7 @@ class FastDiagCG(ConjugateGradient):
         eigenpairs and transforms (only ``1/(Λ + c)`` is recomputed); ``k_ref``,
         the scalings and the contrast do not depend on ``c``.
         """
+        self.accept(problem)  # a negative c must keep A positive definite
         operator = problem.linear_operator(symmetric=True)
         self.backend.solver.set_shift(problem.shift)  # raises before anything changed
         self.problem = problem

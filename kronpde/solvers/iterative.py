@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from kronpde.errors import OptionError
+from kronpde.errors import OptionError, SolverError
 from kronpde.solvers.cg import cg
+from kronpde.solvers.indefinite import definite_refusal
 from kronpde.solvers.method import Method
 from kronpde.solvers.report import Outcome
 from kronpde.solvers.rounds import Round
@@ -66,7 +67,20 @@ class ConjugateGradient(Method):
 
     iterative: ClassVar[bool] = True
 
+    @classmethod
+    def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:
+        """Refuse an operator not certified positive definite (``c < 0``: ``k_min λ_min + c``)."""
+        return definite_refusal(problem, cls.name)
+
+    @classmethod
+    def accept(cls, problem: SolvableProblem) -> None:
+        """Raise the :class:`~kronpde.errors.SolverError` of :meth:`refusal`, if any."""
+        reason = definite_refusal(problem, cls.name)
+        if reason is not None:
+            raise SolverError(reason)
+
     def __init__(self, problem: SolvableProblem, **options: Any):
+        self.accept(problem)  # CG needs A positive definite (a negative c may break it)
         self.problem = problem
         self.options = self.effective_options(options)
         self.A_hat = problem.linear_operator(symmetric=True)

@@ -19,7 +19,7 @@ from kronpde.solvers.method import Method
 if TYPE_CHECKING:
     from kronpde.problem.protocol import SolvableProblem
 
-__all__ = ["AUTO_PREFERENCE", "METHODS", "choose", "method_class", "refusal"]
+__all__ = ["AUTO_PREFERENCE", "INDEFINITE_REASON", "METHODS", "choose", "method_class", "refusal"]
 
 #: The accepted method names.
 METHODS = ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct")
@@ -33,8 +33,16 @@ _CLASSES = {
     "direct": ("kronpde.solvers.direct", "Direct"),
 }
 
-#: What ``"auto"`` runs: the first of these that accepts the problem (the last accepts all).
+#: What ``"auto"`` runs: the first of these that accepts the problem (the last accepts all
+#: with ``c >= 0``; a negative ``c`` that leaves ``A`` indefinite goes to ``"direct"``).
 AUTO_PREFERENCE = ("fastdiag", "fastdiag-cg", "amg-cg")
+
+#: Why ``"auto"`` runs ``"direct"``: no exact fast solve, and a negative ``c`` CG cannot take.
+INDEFINITE_REASON = (
+    "auto: the operator is not a Kronecker sum (fast diagonalization is not exact) and the "
+    "shift c < 0 leaves it not certified positive definite (CG needs that); the sparse "
+    "direct solve (LU with pivoting) handles an indefinite operator"
+)
 
 
 def method_class(name: str) -> type[Method]:
@@ -66,8 +74,10 @@ def choose(problem: SolvableProblem, method: str) -> tuple[type[Method], str]:
         cls = method_class(name)
         if cls.refusal(problem) is None:
             return cls, cls.why(problem)
-    cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every problem
-    return cls, cls.why(problem)
+    cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every problem with c >= 0
+    if problem.shift >= 0.0 or cls.refusal(problem) is None:
+        return cls, cls.why(problem)
+    return method_class("direct"), INDEFINITE_REASON  # a negative c CG cannot take
 
 
 def refusal(

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kronpde.errors import OptionError, SolverError
+from kronpde.solvers.indefinite import petsc_refusal
 
 __all__ = [
     "DEFAULT_PC",
@@ -185,4 +186,4 @@ def refusal(problem) -> str | None:
     grid = getattr(problem, "grid", None)
     if grid is not None and not 1 <= grid.dimension <= 3:
         return f"petsc backend: a {grid.dimension}-D grid; PETSc's DMDA has 1 to 3 dimensions"
-    return None
+    return petsc_refusal(problem)  # a negative shift c: the serial backend's
