@@ -75,14 +75,18 @@ def import_petsc():
     return PETSc
 
 
+#: The iterative methods :class:`PetscSolver` runs (``"fastdiag"`` is :mod:`.exact`'s).
+ITERATIVE = tuple(m for m in METHODS if m != "fastdiag")
+
+
 def _choose(method: Any) -> tuple[str, str]:
-    if not isinstance(method, str) or method not in METHODS:
+    if not isinstance(method, str) or method not in ITERATIVE:
         if isinstance(method, str) and method in SERIAL_METHODS:
             msg = f"petsc backend: method {method!r} runs on the serial backend only"
         else:
             msg = f"petsc backend: unknown method {method!r}"
         msg += f"; the petsc backend runs {', '.join(repr(m) for m in METHODS)}"
-        msg += " ('auto' means 'amg-cg')"
+        msg += " ('auto' means 'fastdiag' where it is exact, else 'amg-cg')"
         raise OptionError(msg)
     if method != "auto":
         return method, "requested"
