@@ -341,8 +341,8 @@ def summary_lines(
     if plan.petsc_options is not None:
         o = report.options
         how = f"KSP {o['ksp_type']}, PC {o['pc_type']}"
-        if "decomposition" in o:  # the distributed exact solve
-            how = f"exact fast solve, {o['decomposition']} {'x'.join(map(str, o['process_grid']))}"
+        if "layout" in o:  # the distributed exact solve
+            how = f"exact fast solve, {o['layout']}"
         lines.append(f"backend    petsc, {o['ranks']} rank(s): {how}")
     status = "converged" if report.converged else "NOT converged"
     lines.append(

@@ -13,6 +13,7 @@ its data distributed between steps: ``b`` and ``u`` are this rank's blocks.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +108,9 @@ class DistributedFastDiag:
         self.comm = comm
         self.requested = requested
         self.reason = reason
+        if "workers" not in options:  # one rank: every core; several: the ranks fill them
+            size = 1 if comm is None else comm.Get_size()
+            options["workers"] = (os.cpu_count() or 1) if size == 1 else 1
         self.pencil = PencilFastDiag(problem, comm, **options)
         self.rank, self.ranks = self.pencil.rank, self.pencil.ranks
         self.box = self.pencil.local_slices
@@ -114,6 +118,7 @@ class DistributedFastDiag:
         self.decomposition = self.pencil.decomposition
         self.options = {
             "ranks": self.ranks,
+            "layout": self._layout(),
             "decomposition": self.decomposition,
             "process_grid": list(self.pencil.dims),
             "transposes": self.pencil.transposes,
@@ -122,6 +127,16 @@ class DistributedFastDiag:
         }
         self._b_own: np.ndarray | None = None
         self.setup_seconds = time.perf_counter() - t0
+
+    def _layout(self) -> str:
+        """Say in a few words how the grid lies on the ranks (the summary's line)."""
+        grid, n = "x".join(map(str, self.pencil.dims)), self.pencil.transposes
+        return {
+            "serial": "one rank, no transposes",
+            "one rank": "a 1-D problem, solved on one rank (rank 0)",
+            "slab": f"slabs, {grid} process grid, {n} transpose each way",
+            "pencil": f"pencils, {grid} process grid, {n} transposes each way",
+        }[self.decomposition]
 
     # -- the ranks -------------------------------------------------------------------------
     def allreduce(self, value: float, op: str = "sum") -> float:

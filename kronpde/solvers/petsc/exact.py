@@ -29,7 +29,7 @@ from kronpde.solvers.petsc.estimates import local_exact
 from kronpde.solvers.petsc.options import GATHERS, parse_petsc_options
 from kronpde.solvers.petsc.pieces import PetscPieces
 from kronpde.solvers.petsc.residual import ghost_operator
-from kronpde.solvers.petsc.setup import PetscSetUp
+from kronpde.solvers.petsc.setup import PetscSetUp, assembly_of
 from kronpde.solvers.petsc.solve import PetscSolution, PetscSolve, RankReductions
 
 __all__ = ["OPTIONS", "PetscFastDiag"]
@@ -86,6 +86,7 @@ class PetscFastDiag(PetscSetUp, PetscSolve, PetscPieces):
         gather = options.get("gather", "root")
         check_choice("petsc backend", "gather", gather, GATHERS)
         parse_petsc_options(options.get("petsc_options"))  # checked; no KSP to reach
+        assembly_of(problem)  # the backend's discretisations only, refused before PETSc
         t0 = time.perf_counter()
         PETSc = import_petsc()
         self = cls()
@@ -104,7 +105,8 @@ class PetscFastDiag(PetscSetUp, PetscSolve, PetscPieces):
         self.decomposition = self.fast.decomposition
         self._one_rank = self.decomposition == "one rank"
         ownership = None if self._one_rank else self.fast.pencil.ownership_ranges()
-        self._create_dmda(ownership, compact=False)
+        box = problem.discretisation.stencil == "box"  # the fourth-order rows' ghosts
+        self._create_dmda(ownership, compact=box)
         if not self._one_rank and self.box != self.fast.box:  # pragma: no cover - a bug
             msg = f"petsc backend: the DMDA's block {self.box} is not the solver's {self.fast.box}"
             raise SolverError(msg)

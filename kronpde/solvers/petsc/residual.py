@@ -7,9 +7,10 @@ Kronecker sum ``A = Σ_a I ⊗ T_a ⊗ I + c I`` applied to a rank's block from 
 DMDA's ghosted copy (one ghost update), row by row exactly as the assembled
 rows of :func:`~kronpde.solvers.petsc.assembly.box_csr` would (``T_a``'s
 ``diag``, ``lower``, ``upper``; the periodic images in the ghost layer),
-``|A| v`` with the coefficients' magnitudes.  The fourth-order scheme's
-operator (a polynomial in the ``T_a``, box rows) is not applied here: its
-report says the residual was not computed.
+``|A| v`` with the coefficients' magnitudes; :class:`GhostStencil` does the
+same for the fourth-order scheme (a polynomial in the ``T_a``, box rows), its
+rows made by :func:`~kronpde.solvers.petsc.assembly.compact_box_rows` a few
+planes at a time, so that no rank holds a matrix.
 """
 
 from __future__ import annotations
@@ -20,10 +21,15 @@ from typing import Any
 import numpy as np
 
 from kronpde.problem.certify import Certificate, Measure, certificate
+from kronpde.problem.compact_scheme import CompactFourthOrder
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.solvers.petsc.assembly import compact_box_rows
 from kronpde.solvers.petsc.estimates import rounding_terms
 
-__all__ = ["GhostKroneckerSum", "ghost_operator"]
+__all__ = ["GhostKroneckerSum", "GhostStencil", "ghost_operator"]
+
+#: Rows of the fourth-order operator made at a time (a few planes of the block).
+CHUNK = 1 << 16
 
 
 def _along(values: np.ndarray, axis: int, d: int) -> np.ndarray:
@@ -124,8 +130,57 @@ class GhostKroneckerSum:
         self._local.destroy()
 
 
+class GhostStencil(GhostKroneckerSum):
+    """``A v`` and ``|A| v`` of the fourth-order scheme on a rank's block (box ghosts).
+
+    The rows of the compact operator (``problem.discretisation.scheme``, not
+    symmetrised: ``A`` itself) by stencil offset, made for a few planes of the
+    block at a time, applied to the ghosted block padded with zeros where the
+    grid ends (there the coefficients are zero).
+    """
+
+    def __init__(self, solver: Any):
+        super().__init__(solver)
+        self.scheme = solver.problem.discretisation.scheme
+
+    def apply(self, v: np.ndarray, *, absolute: bool = False) -> np.ndarray:
+        """Return this rank's part of ``A v`` (``|A| v``), ``v`` this rank's block (flat)."""
+        s = self.solver
+        s._work.array[:] = v
+        s._da.globalToLocal(s._work, self._local)
+        g = self._local.getArray(readonly=True).reshape(self.gshape)
+        pad = np.zeros(tuple(n + 2 for n in self.shape))
+        # the ghosted box inside the padded one (whose index 0 is lo - 1)
+        inside = tuple(
+            slice(gl - lo + 1, gl - lo + 1 + n)
+            for gl, lo, n in zip(self.glo, self.lo, self.gshape, strict=True)
+        )
+        pad[inside] = g
+        out = np.empty(self.shape)
+        planes = max(1, CHUNK // max(1, math.prod(self.shape[1:])))
+        for first in range(self.lo[0], self.hi[0], planes):
+            last = min(first + planes, self.hi[0])
+            rows = compact_box_rows(self.scheme, (first, *self.lo[1:]), (last, *self.hi[1:]))
+            acc = out[first - self.lo[0] : last - self.lo[0]]
+            acc[...] = 0.0
+            for offset, coef in rows.items():
+                start = first - self.lo[0] + 1 + offset[0]
+                src = [slice(start, start + last - first)]
+                tail = zip(offset[1:], self.shape[1:], strict=True)
+                src += [slice(1 + o, 1 + o + n) for o, n in tail]
+                acc += (np.abs(coef) if absolute else coef) * pad[tuple(src)]
+        return out.reshape(-1)
+
+
 def ghost_operator(solver: Any) -> GhostKroneckerSum | None:
-    """Return the matrix-free operator of a Kronecker sum (None for another discretisation)."""
-    if type(solver.problem.discretisation) is not KroneckerSum:
-        return None
-    return GhostKroneckerSum(solver)
+    """Return the matrix-free operator of the problem (None for a discretisation without one).
+
+    The Kronecker sum and the fourth-order scheme; the DMDA must have a box
+    stencil for the latter.
+    """
+    kind = type(solver.problem.discretisation)
+    if kind is KroneckerSum:
+        return GhostKroneckerSum(solver)
+    if kind is CompactFourthOrder:
+        return GhostStencil(solver)
+    return None
