@@ -304,8 +304,8 @@ class DistributedFastDiag:
         w = self.problem.weights((lo, hi)).reshape(-1) if x.size else np.zeros(0)
         d = x - exact
         if self.pencil.singular:
-            d = d - self.allreduce(float(w @ d)) / self.allreduce(float(w.sum()))
-        return math.sqrt(max(self.allreduce(float(w @ (d * d))), 0.0))
+            d -= self.allreduce(float(w @ d)) / self.allreduce(float(w.sum()))
+        return math.sqrt(max(self.allreduce(float(np.einsum("i,i,i->", w, d, d))), 0.0))
 
     def _block(self, b: Any, name: str) -> np.ndarray:
         arr = np.asarray(b)

@@ -28,7 +28,7 @@ from kronpde.solvers.pencil.prepared import DistributedFastDiag
 from kronpde.solvers.petsc.estimates import local_exact
 from kronpde.solvers.petsc.options import GATHERS, parse_petsc_options
 from kronpde.solvers.petsc.pieces import PetscPieces
-from kronpde.solvers.petsc.residual import ghost_operator
+from kronpde.solvers.petsc.residual import GhostKroneckerSum, ghost_operator
 from kronpde.solvers.petsc.setup import PetscSetUp, assembly_of
 from kronpde.solvers.petsc.solve import PetscSolution, PetscSolve, RankReductions
 
@@ -105,8 +105,9 @@ class PetscFastDiag(PetscSetUp, PetscSolve, PetscPieces):
         self.decomposition = self.fast.decomposition
         self._one_rank = self.decomposition == "one rank"
         ownership = None if self._one_rank else self.fast.pencil.ownership_ranges()
-        box = problem.discretisation.stencil == "box"  # the fourth-order rows' ghosts
-        self._create_dmda(ownership, compact=box)
+        # a box stencil: the ghosted block holds the fourth-order rows' neighbours and a
+        # piece's shared layer (edges and corners on pencils)
+        self._create_dmda(ownership, compact=True)
         if not self._one_rank and self.box != self.fast.box:  # pragma: no cover - a bug
             msg = f"petsc backend: the DMDA's block {self.box} is not the solver's {self.fast.box}"
             raise SolverError(msg)
@@ -208,6 +209,19 @@ class PetscFastDiag(PetscSetUp, PetscSolve, PetscPieces):
             rank=self.rank,
             ranks=self.ranks,
         )
+
+    def field_piece(self, x_local: np.ndarray, box: tuple[slice, ...]) -> np.ndarray:
+        """Return the field on a box of points: from one ghost update where it holds them.
+
+        As :meth:`~kronpde.solvers.petsc.pieces.PetscPieces.field_piece` (one
+        PETSc scatter from the natural ordering) elsewhere.
+        """
+        ghost = self._operator or GhostKroneckerSum(self)
+        piece = ghost.piece(np.asarray(x_local).reshape(-1), box)
+        reached = self.allreduce(0.0 if piece is None else 1.0, "sum") == self.ranks
+        if reached:
+            return piece
+        return PetscPieces.field_piece(self, x_local, box)
 
     def _checked(self, report: Any, x: np.ndarray, b: np.ndarray) -> Any:
         """Return ``report`` with the residual and the certified bound of ``x`` (collective)."""

@@ -38,6 +38,10 @@ def _along(values: np.ndarray, axis: int, d: int) -> np.ndarray:
     return values.reshape(shape)
 
 
+def _indices(v: slice | np.ndarray) -> np.ndarray:
+    return np.arange(v.start, v.stop) if isinstance(v, slice) else v
+
+
 class GhostKroneckerSum:
     """``A v`` and ``|A| v`` on a rank's DMDA block, from one ghost update (collective).
 
@@ -79,10 +83,13 @@ class GhostKroneckerSum:
             slice(lo - gl, hi - gl) for lo, hi, gl in zip(self.lo, self.hi, self.glo, strict=True)
         )
         u = g[own]
-        total = np.full((1,) * d, self._shift)
+        out = np.full(self.shape, self._shift)  # c + Σ_a diag_a, then times u (no temporaries)
         for diag in self._diag:
-            total = total + diag
-        out = (np.abs(total) if absolute else total) * u
+            out += diag
+        if absolute:
+            np.abs(out, out=out)
+        out *= u
+        tmp = np.empty(self.shape)
         for a in range(d):
             for coef, step in ((self._lower[a], -1), (self._upper[a], 1)):
                 c = np.abs(coef) if absolute else coef
@@ -95,8 +102,45 @@ class GhostKroneckerSum:
                 src[a] = slice(first + step - self.glo[a], last + step - self.glo[a])
                 cut = [slice(None)] * d
                 cut[a] = rows[a]
-                out[tuple(rows)] += c[tuple(cut)] * g[tuple(src)]
+                part = tmp[tuple(rows)]
+                np.multiply(c[tuple(cut)], g[tuple(src)], out=part)
+                out[tuple(rows)] += part
         return out.reshape(-1)
+
+    def piece(self, x: np.ndarray, box: tuple[slice, ...]) -> np.ndarray | None:
+        """Return the field on a box of points from one ghost update (None: not all there).
+
+        The box's unknowns must lie in the ghosted block (the DMDA's box stencil
+        holds the neighbours' layer, edges and corners, and the periodic images);
+        Dirichlet nodes carry their values, a periodic axis' node ``m`` repeats node 0.
+        """
+        s = self.solver
+        grid = s.problem.grid
+        src, dst = [], []
+        for a, axis in enumerate(grid.axes):
+            start, n = axis.unknown_slice.start, axis.n_unknowns
+            j = np.arange(box[a].start, box[a].stop) - start
+            if axis.periodic:  # node m: its ghost image where the block has one, else node 0
+                j = np.where((j >= n) & (j >= self.glo[a] + self.gshape[a]), j % n, j)
+                inside = np.ones(j.size, dtype=bool)
+            else:
+                inside = (j >= 0) & (j < n)
+            k = j[inside] - self.glo[a]
+            if k.size and (k.min() < 0 or k.max() >= self.gshape[a]):
+                return None
+            where = np.flatnonzero(inside)
+            contiguous = k.size and np.all(np.diff(k) == 1) and np.all(np.diff(where) == 1)
+            src.append(slice(int(k[0]), int(k[-1]) + 1) if contiguous else k)
+            dst.append(slice(int(where[0]), int(where[-1]) + 1) if contiguous else where)
+        piece, _ = grid.dirichlet_nodes(box)
+        s._work.array[:] = x
+        s._da.globalToLocal(s._work, self._local)
+        g = self._local.getArray(readonly=True).reshape(self.gshape)
+        if all(isinstance(v, slice) for v in src + dst):
+            piece[tuple(dst)] = g[tuple(src)]
+        else:
+            piece[np.ix_(*map(_indices, dst))] = g[np.ix_(*map(_indices, src))]
+        return piece
 
     def certify(self, u: np.ndarray, b: np.ndarray) -> Certificate:
         """Return the certificate of this rank's ``u`` against its (projected) ``b``."""
