@@ -356,6 +356,24 @@ CLI_DRIVER = textwrap.dedent(
                 diff=float(np.abs(u_p - u_s).max() / np.abs(u_s).max()),
             )
 
+    # fastdiag-cg on PETSc (a variable k): the serial iteration counts
+    variable = folder / "variable2d.toml"
+    if comm.rank == 0:
+        serial = run(variable, "-o", "variable-serial.vti", "--method", "fastdiag-cg")
+    comm.Barrier()
+    got = run(variable, "-o", "variable-petsc.vti", "--backend", "petsc", "--method", "fastdiag-cg")
+    q = build("3d-mixed")
+    q = Problem(q.grid, q.source, coefficient="(1 + 0.5*sin(2*x)*cos(y))*(1 + 0.2*z)")
+    fcg = [solve(q, "fastdiag-cg", rtol=1e-10)]
+    fcg.append(solve(q, "fastdiag-cg", backend="petsc", rtol=1e-10))
+    if comm.rank == 0:
+        records["fastdiag-cg"] = dict(
+            cli=[serial[0], got[0], serial[1]["iterations"], got[1]["iterations"]],
+            cli_pc=got[1]["pc"],
+            python=[fcg[0].report.iterations, fcg[1].report.iterations],
+            python_diff=float(np.abs(fcg[1].u - fcg[0].u).max() / np.abs(fcg[0].u).max()),
+        )
+
     # prepare(comm=): each rank's block in and out, out= and check=False, set_shift
     p = build("3d-mixed")
     shape = p.grid.shape
@@ -396,8 +414,10 @@ CLI_DRIVER = textwrap.dedent(
 def test_cases_at_two_ranks_solve_exactly_as_serial_fastdiag(mpi_ready, tmp_path):
     """``mpirun -n 2 kronpde solve CASE --backend petsc --method fastdiag`` for every 2-D and
     3-D case of cases/ that fastdiag solves serially: iterations 0, the serial solution to
-    1e-10 of max |u|, the slab decomposition in the JSON; ``prepare(..., comm=)`` (with and
-    without PETSc) takes and returns each rank's block, with out=, check=False, set_shift."""
+    1e-10 of max |u|, the slab decomposition in the JSON; ``fastdiag-cg`` with a variable k
+    on PETSc (the distributed fast solve as a python PC) takes the serial iteration count
+    within 2; ``prepare(..., comm=)`` (with and without PETSc) takes and returns each rank's
+    block, with out=, check=False, set_shift."""
     from test_petsc import MPIRUN, mpirun
 
     assert MPIRUN is not None, "mpirun is not on PATH: run scripts/install-petsc.sh"
@@ -409,6 +429,13 @@ def test_cases_at_two_ranks_solve_exactly_as_serial_fastdiag(mpi_ready, tmp_path
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = json.loads(report.read_text())
     api = records.pop("api")
+    fcg = records.pop("fastdiag-cg")  # PETSc's CG preconditioned by the distributed fast solve
+    codes, iterations = fcg["cli"][:2], fcg["cli"][2:]
+    assert codes == [0, 0], fcg
+    assert abs(iterations[1] - iterations[0]) <= 2, fcg
+    assert fcg["cli_pc"] == "fastdiag", fcg
+    assert abs(fcg["python"][1] - fcg["python"][0]) <= 2, fcg
+    assert fcg["python_diff"] <= 1e-8, fcg
     assert len(records) >= 10, sorted(records)  # every 2-D and 3-D case but the variable k
     for name, rec in records.items():
         serial, petsc = rec["serial"], rec["petsc"]

@@ -134,13 +134,16 @@ def backend_options(
             )
             raise UsageError(subject, msg)
         method = "auto"  # the case file's serial choice (or its cg, with --pc) gives way
-    if args.pc is not None and method in ("cg", "fastdiag"):
+    if args.pc is not None and method in ("cg", "fastdiag", "fastdiag-cg"):
         subject = "--pc"
         msg = f"applies to amg-cg; --method {method} uses " + (
-            "Jacobi" if method == "cg" else "no preconditioner (an exact solve)"
+            {"cg": "Jacobi", "fastdiag": "no preconditioner (an exact solve)"}.get(
+                method, "the distributed fast solve"
+            )
         )
         raise UsageError(subject, msg)
     exact = problem is not None and petsc.choose_exact(problem, method, args.pc is not None)[0]
+    exact = exact or (problem is not None and method == "fastdiag-cg")  # transposes too
     several = launcher_ranks() > 1 and problem.grid.dimension > 1 if exact else False
     if several and importlib.util.find_spec("mpi4py_fft") is None:
         from kronpde.solvers.pencil import INSTALL_HINT

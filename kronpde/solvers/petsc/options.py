@@ -29,7 +29,7 @@ __all__ = [
 
 #: Methods the PETSc backend runs (``"auto"``: ``"fastdiag"`` where it solves the problem
 #: exactly, else ``"amg-cg"``; see :func:`choose_exact`).
-METHODS = ("auto", "fastdiag", "amg-cg", "cg")
+METHODS = ("auto", "fastdiag", "fastdiag-cg", "amg-cg", "cg")
 
 #: What ``"auto"`` says when it picks the distributed exact solve.
 AUTO_EXACT = "auto: the distributed fast diagonalization solves this problem exactly (no iteration)"
@@ -46,7 +46,7 @@ DEFAULT_PC = {"constant": "mg", "variable": "mg"}
 
 #: The values of option ``pc`` per method (the first is the default of ``"cg"``); a
 #: bad one is said by :func:`kronpde.solvers.arguments.check_choice`.
-PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none")}
+PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none"), "fastdiag-cg": ("fastdiag",)}
 
 #: The values of option ``gather``: where the solution is collected.
 GATHERS = ("root", "all", "none")
@@ -112,10 +112,7 @@ def choose_exact(problem: Any, method: str, pc_given: bool = False) -> tuple[boo
     obstacle = problem.discretisation.fast_solve_obstacle()
     if method == "fastdiag":
         if obstacle is not None:
-            msg = (
-                f"fastdiag: {obstacle} (under --backend petsc, which runs 'fastdiag' exactly "
-                "on its ranks, use 'amg-cg' or 'cg')"
-            )
+            msg = f"fastdiag: {obstacle} (under --backend petsc too)"
             raise SolverError(msg)
         return True, "requested"
     return obstacle is None and not pc_given, AUTO_EXACT
