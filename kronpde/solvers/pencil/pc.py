@@ -69,10 +69,6 @@ class PencilPreconditioner:
             into *= self.scale
         self.applications += 1
 
-    def destroy(self, pc: Any) -> None:
-        """Free the fast solve's MPI resources with the PC (not at the interpreter's exit)."""
-        self.solver.close()
-
     def setUp(self, pc: Any) -> None:  # noqa: N802 - petsc4py's name
         """Nothing to do: the solver is prepared once, before."""
 

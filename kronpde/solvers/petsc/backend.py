@@ -194,7 +194,7 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
             raise SolverError(refused)
         assembly_of(problem)  # refuses a discretisation without rows here, before PETSc
         if chosen == "fastdiag-cg":
-            from kronpde.solvers.petsc.exact import reference_problem
+            from kronpde.solvers.petsc.fastpc import reference_problem
 
             reference_problem(problem)  # refuses a problem without one, before PETSc
         PETSc = import_petsc()

@@ -273,7 +273,7 @@ class PetscSetUp:
         elif self.pc_name == "mg":
             defaults = self._multigrid(pc)
         elif self.pc_name == "fastdiag":  # the distributed fast solve of the reference problem
-            from kronpde.solvers.petsc.exact import fast_preconditioner
+            from kronpde.solvers.petsc.fastpc import fast_preconditioner
 
             pc.setType(PETSc.PC.Type.PYTHON)
             pc.setPythonContext(fast_preconditioner(self))
