@@ -28,10 +28,22 @@ unknown, a whole-grid array on each rank.  BLAS threads are 1; Open MPI ranks
 wait by yielding their core (``mpi_yield_when_idle``), as the test suite runs
 them.  On a machine that other work shares the times are noisy: run it twice.
 
+With ``--cli`` the rows are whole command-line runs of one case file (the
+Dirichlet box with ``[exact]``, no output file) instead: ``kronpde solve CASE
+--method fastdiag`` (the anchor: serial ``fastdiag`` runs as many ``scipy.fft``
+threads as the machine has cores, two here) against ``mpirun -n P kronpde solve
+CASE --backend petsc --method fastdiag`` (one rank: as many threads; more: one
+thread per rank).  Columns: the wall time
+of the whole run (interpreter, imports, MPI and PETSc start-up, data, solve,
+residual, bound and estimate), the set-up and solve seconds of its JSON, and
+the peak resident memory of the largest process (``RUSAGE_CHILDREN`` of a
+runner that starts the command: the largest rank under ``mpirun``).
+
 Usage::
 
     python scripts/bench_distributed.py                  # 256³ and 384³, 1 and 2 ranks
     python scripts/bench_distributed.py --cells 64 --repeats 2     # a smoke test
+    python scripts/bench_distributed.py --cli --cells 256          # through the command line
 """
 
 from __future__ import annotations
@@ -171,6 +183,110 @@ def _child(mode: str, argv: list[str], ranks: int | None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+CASE = """[grid]
+cells = [{cells}, {cells}, {cells}]
+
+[equation]
+source = "3*pi**2*sin(pi*x)*sin(pi*y)*sin(pi*z)"
+
+[boundary]
+default = {{ type = "dirichlet", value = 0.0 }}
+
+[exact]
+u = "sin(pi*x)*sin(pi*y)*sin(pi*z)"
+"""
+
+#: Runs a command; prints its exit code, wall time, output and the peak RSS (MiB) of its
+#: largest process (``RUSAGE_CHILDREN``: under mpirun, the largest rank).
+RUNNER = (
+    "import json, resource, subprocess, sys, time; t = time.perf_counter(); "
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+    "wall = time.perf_counter() - t; "
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0; "
+    "sys.stderr.write(p.stderr[-2000:]); "
+    "print(json.dumps(dict(code=p.returncode, wall=wall, peak=peak, out=p.stdout)))"
+)
+
+
+def run_cli(case: Path, ranks: int | None) -> dict:
+    """One command-line run of ``case`` (serial, or under ``mpirun -n ranks``): its record."""
+    command = [sys.executable, "-m", "kronpde", "solve", str(case), "--method", "fastdiag"]
+    command += ["--json", "-q"]
+    if ranks is not None:
+        mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
+        if mpirun is None:
+            msg = "mpirun is not on PATH: run scripts/install-petsc.sh"
+            raise SystemExit(msg)
+        command = [mpirun, "-n", str(ranks), *command, "--backend", "petsc"]
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, *command],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    run = json.loads(proc.stdout.strip().splitlines()[-1])
+    if run["code"] != 0:
+        msg = f"{' '.join(command)} failed: {proc.stderr[-2000:]}"
+        raise SystemExit(msg)
+    record = json.loads(run["out"].strip().splitlines()[-1])
+    return {
+        "wall": run["wall"],
+        "peak": run["peak"],
+        "setup": record["setup_seconds"],
+        "solve": record["solve_seconds"],
+        "iterations": record["iterations"],
+        "layout": record.get("decomposition", "-"),
+        "error": record.get("error_max"),
+    }
+
+
+def cli_table(cells: int, rows: list[tuple[str, int, list[dict]]]) -> str:
+    """The markdown table of the command-line runs (medians over the rounds; largest peak)."""
+
+    def med(runs: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
+    anchor = rows[0][2]
+    anchor_peak = max(r["peak"] for r in anchor)
+    lines = [
+        f"### {cells - 1}³ unknowns ({cells}³ cells), Dirichlet box, through the command line",
+        "",
+        "| run | ranks | layout | wall s (median) | x serial | setup s | solve s | x serial "
+        "| iterations | peak RSS of largest process MiB | x serial | max error |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, ranks, runs in rows:
+        peak = max(r["peak"] for r in runs)
+        lines.append(
+            f"| {name} | {ranks} | {runs[0]['layout']} | {med(runs, 'wall'):.2f} "
+            f"| {med(runs, 'wall') / med(anchor, 'wall'):.2f} | {med(runs, 'setup'):.2f} "
+            f"| {med(runs, 'solve'):.2f} | {med(runs, 'solve') / med(anchor, 'solve'):.2f} "
+            f"| {runs[0]['iterations']} | {peak:.0f} | {peak / anchor_peak:.2f} "
+            f"| {runs[0]['error']:.3e} |"
+        )
+    return "\n".join(lines)
+
+
+def main_cli(args: argparse.Namespace) -> int:
+    """The ``--cli`` rows: each configuration ``--rounds`` times, interleaved."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for cells in args.cells:
+            case = Path(tmp) / f"box{cells}.toml"
+            case.write_text(CASE.format(cells=cells))
+            configs = [("serial fastdiag", 1, None)]
+            configs += [("petsc fastdiag", p, p) for p in args.ranks]
+            runs: dict[int, list[dict]] = {i: [] for i in range(len(configs))}
+            for _ in range(args.rounds):  # interleaved: a busy spell hits every configuration
+                for i, (_, _, ranks) in enumerate(configs):
+                    runs[i].append(run_cli(case, ranks))
+            rows = [(c[0], c[1], runs[i]) for i, c in enumerate(configs)]
+            print(cli_table(cells, rows), "\n", flush=True)
+    return 0
+
+
 def merge(records: list[dict]) -> dict:
     """One row from the rounds of a configuration: all their solves, the largest peak."""
     times = [t for r in records for t in r["times"]]
@@ -218,7 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="solves per run")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each configuration")
     parser.add_argument("--child", choices=["serial", "ranks"], help=argparse.SUPPRESS)
+    parser.add_argument("--cli", action="store_true", help="whole command-line runs")
     args = parser.parse_args(argv)
+    if args.cli:
+        return main_cli(args)
 
     if args.child:
         run = run_serial if args.child == "serial" else run_ranks

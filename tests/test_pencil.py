@@ -12,6 +12,7 @@ agrees with it to 1e-10 of ``max |u|``.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -301,3 +302,251 @@ def test_every_problem_agrees_with_serial_fastdiag_under_mpirun(mpi_ready, tmp_p
     for name, rec in records.items():
         assert rec["decomposition"] == expected, (name, rec)
         assert rec["transposes"] == (0 if ranks == 1 else 1), (name, rec)
+
+
+# =========================================================================== the integration
+
+#: Driver run under ``mpirun -n 2``: every 2-D and 3-D case of cases/ that the serial fastdiag
+#: solves, through the command line (in-process on every rank) serially on rank 0 and with
+#: ``--backend petsc --method fastdiag`` on both; then ``prepare(..., comm=)`` without PETSc and
+#: as the PETSc backend's option, each rank's block in and out.
+CLI_DRIVER = textwrap.dedent(
+    """
+    import contextlib, io, json, sys
+    from pathlib import Path
+    import numpy as np
+    from mpi4py import MPI
+    sys.path.insert(0, {tests!r})
+    from test_pencil import build
+    from kronpde import Problem, prepare, solve
+    from kronpde.app import cli
+    from kronpde.io.case import load_case
+    from kronpde.io.result import read_result
+
+    out, folder = Path(sys.argv[1]), Path(sys.argv[2])
+    comm = MPI.COMM_WORLD
+    sys.excepthook = lambda *exc: (sys.__excepthook__(*exc), comm.Abort(1))  # no rank waits
+
+    def run(*argv):
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            code = cli.main(["solve", *map(str, argv), "--json", "-q"])
+        lines = text.getvalue().strip().splitlines()
+        return code, (json.loads(lines[-1]) if lines else None)
+
+    records = {{}}
+    for case in sorted(folder.glob("*.toml")):
+        problem = load_case(case, check=False).problem
+        if problem.grid.dimension == 1 or problem.discretisation.fast_solve_obstacle():
+            continue
+        name = case.stem
+        if comm.rank == 0:
+            serial = run(case, "-o", f"{{name}}-serial.vti", "--method", "fastdiag")
+        comm.Barrier()
+        got = run(case, "-o", f"{{name}}-petsc.vti", "--backend", "petsc", "--method", "fastdiag")
+        if comm.rank == 0:
+            (code_s, rec_s), (code_p, rec_p) = serial, got
+            got_s, got_p = read_result(rec_s["output"]), read_result(rec_p["output"])
+            u_s = {{**got_s.fields, **got_s.cell_fields}}["u"]  # cell data on cell-centred grids
+            u_p = {{**got_p.fields, **got_p.cell_fields}}["u"]
+            records[name] = dict(
+                codes=[code_s, code_p],
+                serial=rec_s,
+                petsc=rec_p,
+                diff=float(np.abs(u_p - u_s).max() / np.abs(u_s).max()),
+            )
+
+    # fastdiag-cg on PETSc (a variable k): the serial iteration counts
+    variable = folder / "variable2d.toml"
+    if comm.rank == 0:
+        serial = run(variable, "-o", "variable-serial.vti", "--method", "fastdiag-cg")
+    comm.Barrier()
+    got = run(variable, "-o", "variable-petsc.vti", "--backend", "petsc", "--method", "fastdiag-cg")
+    q = build("3d-mixed")
+    q = Problem(q.grid, q.source, coefficient="(1 + 0.5*sin(2*x)*cos(y))*(1 + 0.2*z)")
+    fcg = [solve(q, "fastdiag-cg", rtol=1e-10)]
+    fcg.append(solve(q, "fastdiag-cg", backend="petsc", rtol=1e-10))
+    if comm.rank == 0:
+        records["fastdiag-cg"] = dict(
+            cli=[serial[0], got[0], serial[1]["iterations"], got[1]["iterations"]],
+            cli_pc=got[1]["pc"],
+            python=[fcg[0].report.iterations, fcg[1].report.iterations],
+            python_diff=float(np.abs(fcg[1].u - fcg[0].u).max() / np.abs(fcg[0].u).max()),
+        )
+
+    # prepare(comm=): each rank's block in and out, out= and check=False, set_shift
+    p = build("3d-mixed")
+    shape = p.grid.shape
+    b = np.random.default_rng(1).standard_normal(shape)
+    ref = prepare(p, "fastdiag")
+    api = {{}}
+    for label, extra in (("mpi", {{}}), ("petsc", {{"backend": "petsc"}})):
+        s = prepare(p, "fastdiag", comm=comm, **extra)
+        box = s.box
+        want = ref.solve(b.ravel()).x.reshape(shape)[box]
+        sol = s.solve(b[box])
+        into = np.empty(s.local_shape)
+        lean = s.solve(b[box], out=into, check=False)
+        s.set_shift(1.5)
+        shifted = prepare(Problem(p.grid, p.source, 1.5, coefficient=p.coefficient), "fastdiag")
+        want2 = shifted.solve(b.ravel()).x.reshape(shape)[box]
+        again = s.solve(b[box])
+        scale = float(np.abs(want).max())
+        api[label] = dict(
+            kind=type(s).__name__,
+            iterations=sol.report.iterations,
+            decomposition=sol.report.options["decomposition"],
+            diff=comm.allreduce(float(np.abs(sol.local - want).max()), op=MPI.MAX) / scale,
+            out_is_x=comm.allreduce(bool(np.shares_memory(lean.local, into)), op=MPI.LAND),
+            lean_diff=comm.allreduce(float(np.abs(into - want).max()), op=MPI.MAX) / scale,
+            lean_checked=lean.report.checked,
+            shifted=comm.allreduce(float(np.abs(again.local - want2).max()), op=MPI.MAX) / scale,
+            residual=sol.report.relative_residual,
+        )
+    records["api"] = api
+    if comm.rank == 0:
+        out.write_text(json.dumps(records))
+    """
+)
+
+
+@pytest.mark.petsc
+def test_cases_at_two_ranks_solve_exactly_as_serial_fastdiag(mpi_ready, tmp_path):
+    """``mpirun -n 2 kronpde solve CASE --backend petsc --method fastdiag`` for every 2-D and
+    3-D case of cases/ that fastdiag solves serially: iterations 0, the serial solution to
+    1e-10 of max |u|, the slab decomposition in the JSON; ``fastdiag-cg`` with a variable k
+    on PETSc (the distributed fast solve as a python PC) takes the serial iteration count
+    within 2; ``prepare(..., comm=)`` (with and without PETSc) takes and returns each rank's
+    block, with out=, check=False, set_shift."""
+    from test_petsc import MPIRUN, mpirun
+
+    assert MPIRUN is not None, "mpirun is not on PATH: run scripts/install-petsc.sh"
+    driver = tmp_path / "driver.py"
+    driver.write_text(CLI_DRIVER.format(tests=str(TESTS)))
+    report = tmp_path / "report.json"
+    cases = TESTS.parent / "cases"
+    proc = mpirun(2, sys.executable, driver, report, cases, cwd=tmp_path, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = json.loads(report.read_text())
+    api = records.pop("api")
+    fcg = records.pop("fastdiag-cg")  # PETSc's CG preconditioned by the distributed fast solve
+    codes, iterations = fcg["cli"][:2], fcg["cli"][2:]
+    assert codes == [0, 0], fcg
+    assert abs(iterations[1] - iterations[0]) <= 2, fcg
+    assert fcg["cli_pc"] == "fastdiag", fcg
+    assert abs(fcg["python"][1] - fcg["python"][0]) <= 2, fcg
+    assert fcg["python_diff"] <= 1e-8, fcg
+    assert len(records) >= 10, sorted(records)  # every 2-D and 3-D case but the variable k
+    for name, rec in records.items():
+        serial, petsc = rec["serial"], rec["petsc"]
+        assert rec["codes"] == [0, 0], (name, rec)
+        assert rec["diff"] <= 1e-10, (name, rec)
+        assert (petsc["method"], petsc["iterations"], petsc["ranks"]) == ("fastdiag", 0, 2), name
+        assert (petsc["decomposition"], petsc["process_grid"][0]) == ("slab", 2), name
+        assert petsc["output"].endswith(".pvti"), name
+        if serial.get("error_max") is not None:
+            assert petsc["error_max"] == pytest.approx(serial["error_max"], rel=1e-8), name
+        # the residual and the certified bound, matrix-free over the ranks: the serial ones
+        # (the fourth-order scheme's rounding term is that of the PETSc rows, within 3x)
+        assert petsc["relative_residual"] <= 1e-12, name
+        ratio = petsc["algebraic_error_bound"] / serial["algebraic_error_bound"]
+        assert ratio == pytest.approx(1.0, rel=0.05) or "order4" in name, (name, ratio)
+        assert 1 / 3 <= ratio <= 3, (name, ratio)
+    for label, rec in api.items():
+        kind = {"mpi": "DistributedFastDiag", "petsc": "PetscFastDiag"}[label]
+        assert (rec["kind"], rec["iterations"], rec["decomposition"]) == (kind, 0, "slab")
+        assert rec["diff"] <= 1e-10, (label, rec)
+        assert rec["lean_diff"] <= 1e-10, (label, rec)
+        assert rec["shifted"] <= 1e-10, (label, rec)
+        assert rec["out_is_x"], (label, rec)
+        assert rec["lean_checked"] is False, (label, rec)
+    assert api["petsc"]["residual"] <= 1e-12
+
+
+BAD_EXACT = """
+[grid]
+cells = [12, 10]
+[equation]
+source = 1
+coefficient = "{k}"
+[boundary]
+default = {{ type = "dirichlet", value = 0 }}
+[output]
+file = "out.vti"
+"""
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("what", ["variable k", "no mpi4py-fft"])
+def test_bad_exact_solve_under_mpirun_exits_2_with_one_message(mpi_ready, tmp_path, what):
+    """``--method fastdiag`` on a variable k names fastdiag-cg; without mpi4py-fft (an
+    unimportable one first on the path) the message says how to install it; exit 2, one
+    message, no traceback, nothing written."""
+    from test_petsc import kronpde_command, mpirun
+
+    case = tmp_path / "c.toml"
+    case.write_text(BAD_EXACT.format(k="1 + x" if what == "variable k" else "2"))
+    fake = tmp_path / "fake"
+    (fake / "mpi4py_fft").mkdir(parents=True)
+    (fake / "mpi4py_fft" / "__init__.py").write_text("raise ImportError('no mpi4py_fft here')\n")
+    argv = ["solve", case.name, "--backend", "petsc", "--method", "fastdiag"]
+    launcher = kronpde_command(*argv)
+    if what == "no mpi4py-fft":
+        path = os.pathsep.join([str(fake), str(TESTS.parent)])
+        launcher = ["env", f"PYTHONPATH={path}", *launcher]
+    before = sorted(q.name for q in tmp_path.iterdir())
+    proc = mpirun(2, *launcher, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("kronpde:")]
+    assert len(ours) == 1, proc.stderr
+    expected = "fastdiag-cg" if what == "variable k" else "install-mpi4py-fft.sh"
+    assert expected in ours[0], ours
+    assert "Traceback" not in proc.stderr
+    assert sorted(q.name for q in tmp_path.iterdir()) == before
+
+
+def test_backend_options_choose_the_exact_solve_and_refuse_without_mpi4py_fft(monkeypatch):
+    """The command line's choice, without MPI: auto and fastdiag run the exact solve where it
+    is exact; --pc means amg-cg; a missing mpi4py-fft on several ranks says how to install it."""
+    import argparse
+    import importlib.util
+
+    from kronpde.app.cli.backend import backend_options
+    from kronpde.app.cli.common import UsageError
+    from kronpde.solvers import petsc
+
+    monkeypatch.setattr(petsc, "available", lambda: True)
+    p = build("2d-dirichlet")
+    variable = Problem(p.grid, p.source, coefficient="1 + x")
+
+    def args(method=None, pc=None):
+        return argparse.Namespace(
+            backend="petsc", pc=pc, petsc_options=None, method=method, quiet=True
+        )
+
+    assert backend_options(args(), "auto", p)[0] == "auto"
+    assert petsc.choose_exact(p, "auto") == (True, petsc.options.AUTO_EXACT)
+    assert petsc.choose_exact(p, "auto", pc_given=True)[0] is False
+    assert petsc.choose_exact(variable, "auto")[0] is False
+    assert backend_options(args(), "fastdiag", variable)[0] == "auto"  # the file's: gives way
+    with pytest.raises(UsageError, match="fastdiag-cg"):
+        backend_options(args("fastdiag"), "fastdiag", variable)
+    with pytest.raises(UsageError, match="--pc"):
+        backend_options(args("fastdiag", "gamg"), "fastdiag", p)
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "mpi4py_fft" else real(name)
+    )
+    with pytest.raises(UsageError, match="install-mpi4py-fft.sh"):
+        backend_options(args("fastdiag"), "fastdiag", p)
+    assert backend_options(args(), "auto", variable)[0] == "auto"  # amg-cg: no transposes
+
+
+def test_prepare_with_a_one_rank_communicator_is_the_serial_solver():
+    class One:
+        def Get_size(self):  # noqa: N802 - mpi4py's name
+            return 1
+
+    p = build("2d-dirichlet")
+    assert type(prepare(p, "fastdiag", comm=One())).__name__ == "PreparedSolver"

@@ -754,7 +754,7 @@ def test_backend_choice_is_checked_before_petsc_is_needed(without_petsc4py, caps
     with pytest.raises(OptionError, match="unknown backend 'mpi'"):
         solve(p, backend="mpi")
     with pytest.raises(OptionError, match="runs on the serial backend only"):
-        solve(p, "fastdiag", backend="petsc")
+        solve(p, "direct", backend="petsc")
     with pytest.raises(OptionError, match="unknown option 'foo'"):
         solve(p, backend="petsc", options={"foo": 1})
     with pytest.raises(OptionError, match="pc must be one of gamg, hypre, mg"):
@@ -1432,7 +1432,7 @@ AUTO_DRIVER = textwrap.dedent(
         runs = dict(
             cg=solve(p, "cg", rtol="auto", **extra),
             auto=solve(p, rtol="auto", **extra),
-            petsc=solve(p, backend="petsc", rtol="auto", **extra),
+            petsc=solve(p, "amg-cg", backend="petsc", rtol="auto", **extra),
         )
         if comm.rank == 0:
             records[name] = {{
@@ -1579,9 +1579,12 @@ def test_cli_one_and_two_ranks_write_the_serial_file(petsc_ready, tmp_path, case
         assert proc.stdout.count("case       ") == 1
         record = json.loads(proc.stdout.strip().splitlines()[-1])
         assert record["ranks"] == ranks
-        # the file's cg runs as cg (Jacobi); its other methods give way to amg-cg, with GAMG
-        # for a constant k and the default of a variable one
+        # the file's cg runs as cg (Jacobi); its other methods give way to auto: the
+        # distributed exact solve where it is exact (a constant k), else amg-cg with the
+        # default preconditioner of a variable k
         expected = ("cg", "jacobi") if file_method == "cg" else ("amg-cg", default_pc(variable))
+        if file_method != "cg" and not variable:
+            expected = ("fastdiag", None)
         assert record["backend"] == "petsc"
         assert (record["method"], record["pc"]) == expected
         assert record["converged"] is True
@@ -1725,7 +1728,7 @@ def test_every_case_file_at_two_ranks_equals_the_serial_run(petsc_ready, tmp_pat
 
 BAD_INPUTS = {
     "unknown key": (["solve", "bad.toml"], "bad.toml: [grid]"),
-    "serial-only method": (["solve", "good.toml", "--method", "fastdiag"], "--method"),
+    "serial-only method": (["solve", "good.toml", "--method", "direct"], "--method"),
     "bad preconditioner": (["solve", "good.toml", "--pc", "ilu"], "--pc"),
     "bad PETSc options": (["solve", "good.toml", "--petsc-options", "ksp_monitor"], "--petsc"),
     "bad argument": (["solve", "good.toml", "--no-such-flag"], "unrecognized arguments"),
@@ -1833,7 +1836,9 @@ def test_cli_petsc_options_reach_petsc_and_maxiter_failure_writes_nothing(petsc_
     index.unlink()
     proc = mpirun(
         2,
-        *kronpde_command("solve", copy, "-o", out, "--backend", "petsc", "--maxiter", "2"),
+        *kronpde_command(
+            "solve", copy, "-o", out, "--backend", "petsc", "--method", "amg-cg", "--maxiter", "2"
+        ),
         cwd=tmp_path,
     )
     assert proc.returncode == 1, proc.stderr[-3000:]

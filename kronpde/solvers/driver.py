@@ -504,6 +504,7 @@ def prepare(
     *,
     options: Mapping[str, Any] | None = None,
     backend: str = "serial",
+    comm: Any = None,
 ) -> Any:
     """Set up a method for ``problem`` once (operator, hierarchy, factors or eigenpairs).
 
@@ -535,6 +536,11 @@ def prepare(
         every rank of an MPI program (``"amg-cg"`` or ``"cg"``; options
         ``pc``, ``petsc_options``, ``comm``, ``gather``, ``monitor``; see
         :class:`kronpde.solvers.petsc.backend.PetscSolver`).  Needs petsc4py.
+    comm : mpi4py communicator, optional
+        With more than one rank, ``"fastdiag"`` (or ``"auto"`` where it is
+        exact) is the distributed exact solve
+        (:class:`kronpde.solvers.pencil.prepared.DistributedFastDiag`: each
+        rank's block in and out); with ``backend="petsc"`` it is the option ``comm``.
 
     Returns
     -------
@@ -568,6 +574,14 @@ def prepare(
     if options is not None and not isinstance(options, Mapping):
         msg = f"options must be a mapping (dict), got {type(options).__name__}"
         raise OptionError(msg)
+    if comm is not None and backend == "petsc":
+        options = {**dict(options or {}), "comm": comm}
+    elif comm is not None:  # several ranks: the distributed exact solve (None on one rank)
+        from kronpde.solvers.pencil.prepared import prepare_distributed
+
+        distributed = prepare_distributed(problem, method, comm, options)
+        if distributed is not None:
+            return distributed
     if backend == "petsc":  # optional: petsc4py is imported there, only now
         from kronpde.solvers.petsc import prepare as prepare_petsc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from typing import Any
@@ -18,9 +19,11 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
         "--backend",
         metavar="B",
         default="serial",
-        help="serial (default) or petsc: CG on PETSc, on every rank of "
-        "`mpirun -n P kronpde solve ...` (needs petsc4py: scripts/install-petsc.sh); "
-        "a serial-only [solver] method (fastdiag, direct, ...) gives way to amg-cg",
+        help="serial (default) or petsc: every rank of `mpirun -n P kronpde solve ...` "
+        "(needs petsc4py: scripts/install-petsc.sh): fastdiag (auto's choice where it is "
+        "exact) on slabs or pencils of the grid, no iteration (needs mpi4py-fft: "
+        "scripts/install-mpi4py-fft.sh), or CG on PETSc; a serial-only [solver] method "
+        "(direct, ...) gives way to auto",
     )
     parser.add_argument(
         "--pc",
@@ -84,11 +87,14 @@ def backend_options(
     """Return the method and the options of ``--backend petsc`` (None: the serial backend).
 
     A serial-only method named in the case file gives way to ``auto``
-    (``amg-cg``); named on the command line it is an error.  A ``problem``
+    (``fastdiag``, the distributed exact solve, where it is exact, else
+    ``amg-cg``); named on the command line it is an error, and so is
+    ``--method fastdiag`` on a problem it cannot solve exactly.  Without
+    mpi4py-fft an exact solve on several ranks is refused, saying how to install it.  A ``problem``
     the PETSc backend cannot solve (a cell-centred grid) is refused before
     PETSc is looked for.
     """
-    from kronpde.errors import OptionError
+    from kronpde.errors import OptionError, SolverError
     from kronpde.solvers import petsc
 
     if args.backend not in ("serial", "petsc"):
@@ -111,6 +117,14 @@ def backend_options(
         subject = "--pc"
         msg = f"must be {', '.join(petsc.PRECONDITIONERS)}, got {args.pc!r}"
         raise UsageError(subject, msg)
+    if method == "fastdiag" and problem is not None:
+        try:
+            petsc.choose_exact(problem, method)
+        except SolverError as exc:  # not exact here: refused if asked for, else auto
+            if args.method is not None:
+                subject = "--method"
+                raise UsageError(subject, str(exc)) from None
+            method = "auto"
     if method not in petsc.METHODS or (args.pc is not None and args.method is None):
         if args.method is not None:  # asked for on the command line: refuse
             subject = "--method"
@@ -120,10 +134,22 @@ def backend_options(
             )
             raise UsageError(subject, msg)
         method = "auto"  # the case file's serial choice (or its cg, with --pc) gives way
-    if args.pc is not None and method == "cg":
+    if args.pc is not None and method in ("cg", "fastdiag", "fastdiag-cg"):
         subject = "--pc"
-        msg = "applies to amg-cg; --method cg uses Jacobi"
+        msg = f"applies to amg-cg; --method {method} uses " + (
+            {"cg": "Jacobi", "fastdiag": "no preconditioner (an exact solve)"}.get(
+                method, "the distributed fast solve"
+            )
+        )
         raise UsageError(subject, msg)
+    exact = problem is not None and petsc.choose_exact(problem, method, args.pc is not None)[0]
+    exact = exact or (problem is not None and method == "fastdiag-cg")  # transposes too
+    several = launcher_ranks() > 1 and problem.grid.dimension > 1 if exact else False
+    if several and importlib.util.find_spec("mpi4py_fft") is None:
+        from kronpde.solvers.pencil import INSTALL_HINT
+
+        subject = "--backend petsc"
+        raise UsageError(subject, INSTALL_HINT)
     options: dict[str, Any] = {"monitor": None if args.quiet else sys.stderr}
     if args.pc is not None:
         options["pc"] = args.pc

@@ -416,9 +416,10 @@ def summary_lines(
     lines.append(f"method     {how}")
     if plan.petsc_options is not None:
         o = report.options
-        lines.append(
-            f"backend    petsc, {o['ranks']} rank(s): KSP {o['ksp_type']}, PC {o['pc_type']}"
-        )
+        how = f"KSP {o['ksp_type']}, PC {o['pc_type']}"
+        if "layout" in o:  # the distributed exact solve
+            how = f"exact fast solve, {o['layout']}"
+        lines.append(f"backend    petsc, {o['ranks']} rank(s): {how}")
     status = "converged" if report.converged else "NOT converged"
     lines.append(
         f"result     {status}, {report.iterations} iteration(s), relative residual "
@@ -529,7 +530,8 @@ def json_record(
         "discretisation_estimate": report.discretisation_estimate,
     }
     if plan.petsc_options is not None:
-        record.update({k: report.options[k] for k in ("backend", "pc", "ranks")})
+        keys = ("backend", "pc", "ranks", "decomposition", "process_grid")
+        record.update({k: report.options[k] for k in keys if k in report.options})
     record = {k: json_value(v) for k, v in record.items()}
     balance = solved.balance  # None where not computed (order 4, PETSc)
     record["fluxes"] = (

@@ -28,6 +28,9 @@ class PencilPreconditioner:
         The distributed fast solve of the preconditioning operator ``A_0``.
         The vectors' parallel layout must be the solver's first layout (a DMDA
         with :meth:`~kronpde.solvers.pencil.PencilFastDiag.ownership_ranges`).
+    scale : ndarray, optional
+        This rank's ``D = W^{1/2}``: the PC is then ``D A_0^{-1} D^{-1}``, for
+        CG on the symmetrised ``Â = D A D^{-1}`` (PETSc's ``fastdiag-cg``).
 
     Attributes
     ----------
@@ -35,8 +38,9 @@ class PencilPreconditioner:
         How many times :meth:`apply` ran.
     """
 
-    def __init__(self, solver: Any):
+    def __init__(self, solver: Any, scale: Any = None):
         self.solver = solver
+        self.scale = None if scale is None else scale.reshape(solver.local_shape)
         self.applications = 0
 
     def apply(self, pc: Any, x: Any, y: Any) -> None:
@@ -57,7 +61,12 @@ class PencilPreconditioner:
                 "ownership_ranges())"
             )
             raise ValueError(msg)
-        self.solver.solve(b.reshape(shape), out=out.reshape(shape), record=False)
+        if self.scale is None:
+            self.solver.solve(b.reshape(shape), out=out.reshape(shape), record=False)
+        else:  # Â_0^{-1} = D A_0^{-1} D^{-1} for CG on the symmetrised Â = D A D^{-1}
+            into = out.reshape(shape)
+            self.solver.solve(b.reshape(shape) / self.scale, out=into, record=False)
+            into *= self.scale
         self.applications += 1
 
     def setUp(self, pc: Any) -> None:  # noqa: N802 - petsc4py's name

@@ -18,6 +18,7 @@ from kronpde.solvers.petsc.options import (
     PRECONDITIONERS,
     PetscUnavailableError,
     available,
+    choose_exact,
     parse_petsc_options,
     refusal,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "PRECONDITIONERS",
     "PetscUnavailableError",
     "available",
+    "choose_exact",
     "parse_petsc_options",
     "prepare",
     "refusal",
@@ -38,8 +40,11 @@ def prepare(problem, method: str = "auto", *, options: Mapping[str, Any] | None 
     """Set up a PETSc solve of ``problem`` (collective over the communicator).
 
     ``kronpde.solvers.prepare(problem, method, backend="petsc", options=...)``
-    calls this.  See :class:`kronpde.solvers.petsc.backend.PetscSolver` for the
-    methods and options.
+    calls this.  ``"fastdiag"`` (and ``"auto"`` for a problem it solves
+    exactly, without a ``pc`` option) is the distributed exact solve,
+    :class:`kronpde.solvers.petsc.exact.PetscFastDiag` (it takes and returns
+    each rank's block); see :class:`kronpde.solvers.petsc.backend.PetscSolver`
+    for the iterative methods and their options.
 
     Raises
     ------
@@ -55,6 +60,11 @@ def prepare(problem, method: str = "auto", *, options: Mapping[str, Any] | None 
         from kronpde.errors import SolverError
 
         raise SolverError(reason)
+    exact, reason = choose_exact(problem, method, "pc" in (options or {}))
+    if exact:  # the distributed exact solve (kronpde.solvers.pencil) on a DMDA of its blocks
+        from kronpde.solvers.petsc.exact import PetscFastDiag
+
+        return PetscFastDiag.from_problem(problem, options=options, requested=method, reason=reason)
     from kronpde.solvers.petsc.backend import PetscSolver
 
     return PetscSolver.from_problem(problem, method, options=options)

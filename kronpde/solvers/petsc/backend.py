@@ -75,14 +75,18 @@ def import_petsc():
     return PETSc
 
 
+#: The iterative methods :class:`PetscSolver` runs (``"fastdiag"`` is :mod:`.exact`'s).
+ITERATIVE = tuple(m for m in METHODS if m != "fastdiag")
+
+
 def _choose(method: Any) -> tuple[str, str]:
-    if not isinstance(method, str) or method not in METHODS:
+    if not isinstance(method, str) or method not in ITERATIVE:
         if isinstance(method, str) and method in SERIAL_METHODS:
             msg = f"petsc backend: method {method!r} runs on the serial backend only"
         else:
             msg = f"petsc backend: unknown method {method!r}"
         msg += f"; the petsc backend runs {', '.join(repr(m) for m in METHODS)}"
-        msg += " ('auto' means 'amg-cg')"
+        msg += " ('auto' means 'fastdiag' where it is exact, else 'amg-cg')"
         raise OptionError(msg)
     if method != "auto":
         return method, "requested"
@@ -189,7 +193,20 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         if refused is not None:
             raise SolverError(refused)
         assembly_of(problem)  # refuses a discretisation without rows here, before PETSc
+        if chosen == "fastdiag-cg":
+            from kronpde.solvers.petsc.fastpc import reference_problem
+
+            reference_problem(problem)  # refuses a problem without one, before PETSc
         PETSc = import_petsc()
+        if chosen == "fastdiag-cg" and ownership is None:  # the DMDA on the pencils' blocks
+            from kronpde.solvers.pencil import ownership_ranges, process_grid
+
+            comm = options.get("comm") or PETSc.COMM_WORLD
+            shape, size = problem.grid.shape, comm.Get_size()
+            if size > 1 and len(shape) == 1:
+                msg = "petsc backend: fastdiag-cg needs a 2-D or 3-D grid on several ranks"
+                raise SolverError(msg)
+            ownership = ownership_ranges(shape, process_grid(shape, size))
         self = cls()
         self.problem = problem
         self.method = chosen

@@ -22,13 +22,18 @@ __all__ = [
     "PRECONDITIONERS",
     "PetscUnavailableError",
     "available",
+    "choose_exact",
     "default_pc",
     "parse_petsc_options",
     "refusal",
 ]
 
-#: Methods the PETSc backend runs (``"auto"`` means ``"amg-cg"``).
-METHODS = ("auto", "amg-cg", "cg")
+#: Methods the PETSc backend runs (``"auto"``: ``"fastdiag"`` where it solves the problem
+#: exactly, else ``"amg-cg"``; see :func:`choose_exact`).
+METHODS = ("auto", "fastdiag", "fastdiag-cg", "amg-cg", "cg")
+
+#: What ``"auto"`` says when it picks the distributed exact solve.
+AUTO_EXACT = "auto: the distributed fast diagonalization solves this problem exactly (no iteration)"
 
 #: Multigrid preconditioners of ``"amg-cg"``: PETSc's GAMG, hypre's BoomerAMG (algebraic),
 #: PETSc's PCMG on the grid's own coarse grids (geometric, Galerkin coarse operators).
@@ -42,7 +47,7 @@ DEFAULT_PC = {"constant": "mg", "variable": "mg"}
 
 #: The values of option ``pc`` per method (the first is the default of ``"cg"``); a
 #: bad one is said by :func:`kronpde.solvers.arguments.check_choice`.
-PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none")}
+PCS = {"amg-cg": PRECONDITIONERS, "cg": ("jacobi", "none"), "fastdiag-cg": ("fastdiag",)}
 
 #: The values of option ``gather``: where the solution is collected.
 GATHERS = ("root", "all", "none")
@@ -80,6 +85,38 @@ def available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def choose_exact(problem: Any, method: str, pc_given: bool = False) -> tuple[bool, str]:
+    """Whether the PETSc backend runs the distributed exact solve for ``method``, and why.
+
+    ``"fastdiag"`` always (refused with the obstacle's message, which names
+    ``fastdiag-cg``, where the fast solve is not exact); ``"auto"`` where the
+    problem's discretisation has no obstacle to an exact fast solve and no
+    multigrid ``pc`` was asked for.  Asks nothing of petsc4py.
+
+    Raises
+    ------
+    SolverError
+        For ``"fastdiag"`` on a problem it cannot solve exactly.
+
+    Examples
+    --------
+    >>> from kronpde import Grid, Problem
+    >>> choose_exact(Problem(Grid.box([4, 4]), 1.0), "auto")[0]
+    True
+    >>> choose_exact(Problem(Grid.box([4, 4]), 1.0, coefficient="1 + x"), "auto")[0]
+    False
+    """
+    if method not in ("auto", "fastdiag"):
+        return False, ""
+    obstacle = problem.discretisation.fast_solve_obstacle()
+    if method == "fastdiag":
+        if obstacle is not None:
+            msg = f"fastdiag: {obstacle} (under --backend petsc too)"
+            raise SolverError(msg)
+        return True, "requested"
+    return obstacle is None and not pc_given, AUTO_EXACT
 
 
 def _is_value(token: str) -> bool:

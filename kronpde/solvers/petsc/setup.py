@@ -9,6 +9,7 @@ null space of a singular problem, and KSP with its preconditioner and options.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import math
@@ -271,6 +272,14 @@ class PetscSetUp:
             pc.setHYPREType("boomeramg")
         elif self.pc_name == "mg":
             defaults = self._multigrid(pc)
+        elif self.pc_name == "fastdiag":  # the distributed fast solve of the reference problem
+            from kronpde.solvers.petsc.fastpc import fast_preconditioner
+
+            pc.setType(PETSc.PC.Type.PYTHON)
+            pc.setPythonContext(fast_preconditioner(self))
+            # the PC's python context holds MPI objects (the transposes): PETSc must let it
+            # go while MPI is up, not at the interpreter's teardown (a crash there)
+            atexit.register(ksp.destroy)
         else:
             pc.setType(self.pc_name)
         if self.pc_name != "mg":  # PCMG would coarsen the DMDA itself: mg has its own levels
