@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from kronpde._checks import is_count, is_real
 from kronpde.errors import SolverError
 from kronpde.solvers.fastdiag import FastDiag
 from kronpde.solvers.fastdiag_axes import plan_axis
@@ -110,10 +111,9 @@ class PencilFastDiag:
         reason = FastDiag.refusal(problem)
         if reason is not None:
             raise SolverError(reason)
-        if kernels not in ("auto", "transform", "gemm"):
-            msg = f"fastdiag: kernels must be 'auto', 'transform' or 'gemm', got {kernels!r}"
-            raise ValueError(msg)
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        structure = problem.discretisation.eigen_structure()
+        FastDiag.check_choice("kernels", kernels)
+        if not is_count(workers, 1):
             msg = f"fastdiag: workers must be a positive integer, got {workers!r}"
             raise ValueError(msg)
         self.comm = comm
@@ -122,7 +122,7 @@ class PencilFastDiag:
         axes = problem.grid.axes
         self._plans = tuple(
             plan_axis(op, axes[i], force_eigh, kernels)
-            for i, op in enumerate(problem.axis_operators)
+            for i, op in enumerate(structure.operators)
         )
         self.shape = tuple(p.eig.n for p in self._plans)
         self.size = math.prod(self.shape)
@@ -149,8 +149,9 @@ class PencilFastDiag:
         self._steps = self._assign_steps(self.workers)
         self._buffers = [self._make_buffers(k) for k in range(len(self._layouts))]
         last = self._layouts[-1]
-        scheme = getattr(problem, "scheme", None)  # the fourth-order combination, or None
-        self._spectrum = Spectrum(self._plans, scheme, last.start, last.shape, self._allreduce)
+        self._spectrum = Spectrum(
+            self._plans, structure.combination, last.start, last.shape, self._allreduce
+        )
         self._null_row_sums = math.prod(self._forward_row_sum(p) for p in self._plans)
         self.last_projected_norm = 0.0
         self.timings = {"solve": 0.0, "transpose": 0.0}
@@ -246,7 +247,7 @@ class PencilFastDiag:
             If ``A`` would be singular beyond the constant null space (the
             solver keeps its previous shift).
         """
-        if isinstance(shift, bool) or not isinstance(shift, (int, float, np.integer, np.floating)):
+        if not is_real(shift):
             msg = f"fastdiag: shift must be a number, got {shift!r}"
             raise ValueError(msg)
         if not math.isfinite(float(shift)):
