@@ -26,7 +26,7 @@ import numpy as np
 
 from kronpde.errors import SolverError
 
-__all__ = ["EPS", "WARN_CONDITION", "condition_verdict", "resonance"]
+__all__ = ["EPS", "WARN_CONDITION", "condition_verdict", "not_definite_message", "resonance"]
 
 #: The machine epsilon of float64, ``2**-52``.
 EPS = float(np.finfo(np.float64).eps)
@@ -128,4 +128,17 @@ def condition_verdict(
         f"is {condition:.4e} (above {WARN_CONDITION:.0e}): the solution may have lost about "
         f"{math.log10(condition):.1f} of its 16 digits to rounding and is very sensitive to "
         "c and the data."
+    )
+
+
+def not_definite_message(shift: float, lowest: float) -> str:
+    """Return the error of a fourth-order combination that is not positive definite (``c >= 0``).
+
+    The serial fast solve and the distributed one both raise it.
+    """
+    return (
+        f"fastdiag: the operator is not positive definite with shift c = {shift}: "
+        f"its smallest eigenvalue is {lowest:.3g} (the fourth-order scheme needs "
+        "a_i lambda_i <= 1/3, which a Robin face with a large alpha h / beta can "
+        "break: refine the grid or use order 2)"
     )

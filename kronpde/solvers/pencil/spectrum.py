@@ -24,6 +24,7 @@ import numpy as np
 
 from kronpde.errors import SolverError
 from kronpde.solvers.fastdiag_axes import AxisPlan
+from kronpde.solvers.resonance import not_definite_message
 
 __all__ = ["CHUNK", "Spectrum"]
 
@@ -99,12 +100,7 @@ class Spectrum:
             lowest = self._allreduce(local, "MIN")
             if lowest < 0.0:
                 self.shift, self.singular, self._rest = previous
-                msg = (
-                    f"fastdiag: the operator is not positive definite with shift c = {shift}: "
-                    f"its smallest eigenvalue is {lowest:.3g} (the fourth-order scheme needs "
-                    "a_i lambda_i <= 1/3, which a Robin face with a large alpha h / beta can "
-                    "break: refine the grid or use order 2)"
-                )
+                msg = not_definite_message(shift, lowest)
                 raise SolverError(msg)
         if not self.singular and lowest <= 0.0:
             zero = any(bool(np.any(d == 0.0)) for _, d in self._chunks())
