@@ -513,20 +513,35 @@ class CompactOperator(LinearOperator):
         t = self._t  # t[j - 1] = T_j x, j >= 1
         for j in range(1, d):
             apply_axis(ops[j], X, j, t[j - 1], self._work)
-        np.multiply(X, c, out=Y)
-        tmp, work = self._tmp, self._work
+        tmp, work, z = self._tmp, self._work, self._z
+        # the same values as c x + Σ_i ... term by term, in fewer passes: with c = 0 the
+        # first term is written, not added to 0 x; a factor 1 - c a_i = 1 is no product
+        started = c != 0.0
+        if started:
+            np.multiply(X, c, out=Y)
         for i in range(d):
+            f = 1.0 - c * a[i]
             if i == d - 1 and d > 1:  # T_{d-1} x is known: add (1 - c a) of it
-                np.multiply(t[i - 1], 1.0 - c * a[i], out=tmp)
-                Y += tmp
+                term = t[i - 1]
+                if f != 1.0:
+                    term = np.multiply(term, f, out=tmp)
+                if started:
+                    Y += term
+                else:
+                    np.copyto(Y, term)
+                started = True
                 continue
-            z = self._z
-            np.multiply(X, 1.0 - c * a[i], out=z)
+            src = X
+            if f != 1.0:
+                src = np.multiply(X, f, out=z)
             for j in range(i + 1, d):
                 np.multiply(t[j - 1], a[i] + a[j], out=tmp)
-                z -= tmp
-            apply_axis(ops[i], z, i, tmp, work)
-            Y += tmp
+                src = np.subtract(src, tmp, out=z)
+            if started:
+                Y += apply_axis(ops[i], src, i, tmp, work)
+            else:
+                apply_axis(ops[i], src, i, Y, work)
+            started = True
         for r in s.robin:
             index: list[Any] = [slice(None)] * d
             for ax, row in r.rows:
