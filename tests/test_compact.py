@@ -488,3 +488,32 @@ def test_apply_and_absolute_in_fewer_passes_equal_the_term_by_term_forms(cells, 
     ref = _absolute_term_by_term(scheme, np.abs(x))
     np.testing.assert_allclose(ax, ref, rtol=1e-14, atol=0)
     assert np.all(ax >= 0.0)
+
+
+@pytest.mark.parametrize(
+    ("cells", "boundary"),
+    [
+        ([300, 260], {"ymax": Robin(1.5, 0.7, 0.0), "xmin": Neumann()}),
+        ([40, 6, 30], {"xmin": Robin(1.5, 0.7, 0.0), "zmax": Periodic(), "zmin": Periodic()}),
+    ],
+)
+def test_diagonal_by_blocks_equals_the_whole_products(cells, boundary):
+    from kronpde.operators.compact import _bshape
+
+    p = Problem(Grid.box(cells, boundary=boundary), 1.0, order=4, shift=0.3)
+    scheme = p.discretisation.scheme
+    assert scheme.robin
+    d = len(scheme.ops)
+    expected = np.zeros(scheme.shape)
+    for coef, factors in scheme.terms():  # the products formed whole, as before
+        part = coef
+        for i, f in factors.items():
+            if isinstance(f, tuple):
+                e = np.zeros(scheme.shape[i])
+                e[f[1]] = 1.0
+                part = part * e.reshape(_bshape(d, i, e.size))
+            else:
+                part = part * f.diag.reshape(_bshape(d, i, f.n))
+        expected += part
+    np.testing.assert_array_equal(scheme.diagonal(), expected)
+    np.testing.assert_array_equal(p.diagonal(), p.operator().diagonal())

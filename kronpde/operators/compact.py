@@ -107,6 +107,28 @@ def apply_axis(
     return out
 
 
+def _add_product(out: np.ndarray, coef: float, vectors: list[np.ndarray]) -> None:
+    """``out += ((coef * v_0) * v_1) * …`` (vectors broadcast along their axes), in that order.
+
+    A product of two or more axes' vectors is formed a block of leading planes
+    at a time, so that no temporary of ``out``'s size is made (the same values
+    as forming it whole).
+    """
+    if len(vectors) < 2:
+        part: Any = coef
+        for v in vectors:
+            part = part * v
+        out += part
+        return
+    step = max(1, (1 << 16) // max(1, math.prod(out.shape[1:])))
+    for lo in range(0, out.shape[0], step):
+        block = slice(lo, lo + step)
+        part = coef
+        for v in vectors:
+            part = part * (v[block] if v.shape[0] > 1 else v)
+        out[block] += part
+
+
 def _axis_bands(op: AxisOperator) -> dict[int, np.ndarray]:
     """Return the DIA bands of a 1-D operator: offset -> band by column (``A[c - o, c]``)."""
     n = op.n
@@ -437,15 +459,15 @@ class CompactScheme:
         d = len(self.ops)
         diag = np.zeros(self.shape)
         for coef, factors in self.terms():
-            part: Any = coef
+            vectors = []  # the factors' diagonals, broadcast along their axes
             for i, f in factors.items():
                 if isinstance(f, tuple):
                     e = np.zeros(self.shape[i])
                     e[f[1]] = 1.0
-                    part = part * e.reshape(_bshape(d, i, e.size))
+                    vectors.append(e.reshape(_bshape(d, i, e.size)))
                 else:
-                    part = part * f.diag.reshape(_bshape(d, i, f.n))
-            diag += part
+                    vectors.append(f.diag.reshape(_bshape(d, i, f.n)))
+            _add_product(diag, coef, vectors)
         return diag
 
     def linear_operator(self) -> CompactOperator:
