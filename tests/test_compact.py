@@ -517,3 +517,19 @@ def test_diagonal_by_blocks_equals_the_whole_products(cells, boundary):
         expected += part
     np.testing.assert_array_equal(scheme.diagonal(), expected)
     np.testing.assert_array_equal(p.diagonal(), p.operator().diagonal())
+
+
+@pytest.mark.parametrize("shape", [(600, 500), (70, 60, 80), (1, 300000)])
+def test_apply_axis_in_two_threads_equals_one_thread(shape):
+    from kronpde import Axis
+    from kronpde.operators import compact
+    from kronpde.operators.stencils import second_difference
+
+    x = np.random.default_rng(5).standard_normal(shape)
+    assert x.size >= compact.THREADED_SIZE
+    for axis, n in enumerate(shape):
+        op = second_difference(Axis(n, upper_bc=Neumann()))
+        assert op.n == n
+        want = compact._apply_axis_whole(op, x, axis, np.empty(shape), np.empty(shape))
+        got = compact.apply_axis(op, x, axis, np.empty(shape), np.empty(shape))
+        np.testing.assert_array_equal(got, want)
