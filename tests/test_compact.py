@@ -427,3 +427,109 @@ def test_a_derivative_that_is_not_finite_names_its_data(source, face, subject, w
     assert info.value.subject == subject
     assert words in str(info.value)
     Problem(grid, source)  # order 2 needs no derivative
+
+
+# -- the apply and |A| in fewer passes: the same values as the term-by-term formulas --------
+def _apply_term_by_term(scheme, x):
+    """``A x`` as CompactOperator computed it before it skipped 0 x and factors of 1."""
+    from kronpde.operators.compact import apply_axis
+
+    ops, a, c, d = scheme.ops, scheme.a, scheme.shift, len(scheme.ops)
+    X = x.reshape(scheme.shape)
+    Y = np.multiply(X, c)
+    t = [apply_axis(ops[j], X, j, np.empty_like(X), np.empty_like(X)) for j in range(1, d)]
+    for i in range(d):
+        if i == d - 1 and d > 1:
+            Y += t[i - 1] * (1.0 - c * a[i])
+            continue
+        z = X * (1.0 - c * a[i])
+        for j in range(i + 1, d):
+            z -= t[j - 1] * (a[i] + a[j])
+        Y += apply_axis(ops[i], z, i, np.empty_like(X), np.empty_like(X))
+    return Y.reshape(-1)
+
+
+def _absolute_term_by_term(scheme, x):
+    """``|P|(|T|) x`` term by term, from the dense ``|T_i|`` (no Robin face)."""
+    ops = [np.abs(op.todense()) for op in scheme.ops]
+    a, c, d = scheme.a, scheme.shift, len(scheme.ops)
+    X = x.reshape(scheme.shape)
+
+    def along(m, v, i):
+        return np.moveaxis(np.tensordot(m, v, axes=([1], [i])), 0, i)
+
+    Y = abs(c) * X
+    for i in range(d):
+        z = abs(1.0 - c * a[i]) * X
+        for j in range(i + 1, d):
+            z = z + (a[i] + a[j]) * along(ops[j], X, j)
+        Y = Y + along(ops[i], z, i)
+    return Y.reshape(-1)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.8])
+@pytest.mark.parametrize(
+    ("cells", "boundary"),
+    [
+        ([12, 10], {"ymax": Neumann(0.5)}),
+        ([8, 6, 7], {"xmin": Neumann(), "zmax": Periodic(), "zmin": Periodic()}),
+        ([9], None),
+    ],
+)
+def test_apply_and_absolute_in_fewer_passes_equal_the_term_by_term_forms(cells, boundary, shift):
+    p = Problem(Grid.box(cells, boundary=boundary), 1.0, order=4, shift=shift)
+    scheme = p.discretisation.scheme
+    assert not scheme.robin
+    x = np.random.default_rng(3).standard_normal(p.size)
+    y = p.linear_operator().matvec_into(x, np.empty(p.size))
+    np.testing.assert_array_equal(y, _apply_term_by_term(scheme, x))  # bit for bit
+    absolute = p.discretisation.absolute_operator()
+    ax = absolute.apply(np.abs(x), np.empty(p.size))
+    ref = _absolute_term_by_term(scheme, np.abs(x))
+    np.testing.assert_allclose(ax, ref, rtol=1e-14, atol=0)
+    assert np.all(ax >= 0.0)
+
+
+@pytest.mark.parametrize(
+    ("cells", "boundary"),
+    [
+        ([300, 260], {"ymax": Robin(1.5, 0.7, 0.0), "xmin": Neumann()}),
+        ([40, 6, 30], {"xmin": Robin(1.5, 0.7, 0.0), "zmax": Periodic(), "zmin": Periodic()}),
+    ],
+)
+def test_diagonal_by_blocks_equals_the_whole_products(cells, boundary):
+    from kronpde.operators.compact import _bshape
+
+    p = Problem(Grid.box(cells, boundary=boundary), 1.0, order=4, shift=0.3)
+    scheme = p.discretisation.scheme
+    assert scheme.robin
+    d = len(scheme.ops)
+    expected = np.zeros(scheme.shape)
+    for coef, factors in scheme.terms():  # the products formed whole, as before
+        part = coef
+        for i, f in factors.items():
+            if isinstance(f, tuple):
+                e = np.zeros(scheme.shape[i])
+                e[f[1]] = 1.0
+                part = part * e.reshape(_bshape(d, i, e.size))
+            else:
+                part = part * f.diag.reshape(_bshape(d, i, f.n))
+        expected += part
+    np.testing.assert_array_equal(scheme.diagonal(), expected)
+    np.testing.assert_array_equal(p.diagonal(), p.operator().diagonal())
+
+
+@pytest.mark.parametrize("shape", [(600, 500), (70, 60, 80), (1, 300000)])
+def test_apply_axis_in_two_threads_equals_one_thread(shape):
+    from kronpde import Axis
+    from kronpde.operators import compact
+    from kronpde.operators.stencils import second_difference
+
+    x = np.random.default_rng(5).standard_normal(shape)
+    assert x.size >= compact.THREADED_SIZE
+    for axis, n in enumerate(shape):
+        op = second_difference(Axis(n, upper_bc=Neumann()))
+        assert op.n == n
+        want = compact._apply_axis_whole(op, x, axis, np.empty(shape), np.empty(shape))
+        got = compact.apply_axis(op, x, axis, np.empty(shape), np.empty(shape))
+        np.testing.assert_array_equal(got, want)

@@ -318,6 +318,24 @@ def test_scaled_approximation_helps_smooth_high_contrast(rng):
     np.testing.assert_allclose(scaled.x, mean.x, rtol=0, atol=1e-6 * np.max(np.abs(mean.x)))
 
 
+@pytest.mark.parametrize("approximation", ["mean", "scaled"])
+def test_preconditioner_equals_its_formula_bit_for_bit(approximation, rng):
+    # M r = S^{-1} D A_0^{-1} D^{-1} S^{-1} r as the scalings were built before "mean" made
+    # no arrays for S = I: 1 / (D S) and D / S, with S = 1 for "mean"
+    from kronpde.solvers.fastdiag_pc import FastDiagPreconditioner
+
+    boundary = {"xmin": Neumann(0.0), "ymax": Robin(1.0, 2.0, 0.1)}  # D varies
+    p = Problem(Grid.box([24, 20], boundary=boundary), 1.0, coefficient=lambda x, y: 1 + x * y)
+    m = FastDiagPreconditioner.from_problem(p, approximation=approximation)
+    d = p.symmetric_scale
+    k = p.coefficient_values()[p.grid.unknown_index].reshape(-1)
+    s = np.ones_like(d) if approximation == "mean" else np.sqrt(k / m.reference_k)
+    r = rng.standard_normal(p.size)
+    expected = m.solver.solve(r * (1.0 / (d * s))) * (d / s)
+    assert np.ptp(d) > 0.0
+    np.testing.assert_array_equal(m.matvec(r), expected)
+
+
 def test_fastdiag_cg_is_exact_in_one_iteration_for_constant_k():
     p = Problem(Grid.box([20, 12], boundary={"ymin": Robin(1.0, 2.0, 0.1)}), 1.0, coefficient=2.5)
     rep = solve(p, "fastdiag-cg", rtol=1e-10).report

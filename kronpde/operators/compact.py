@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +90,44 @@ def apply_axis(
     True
     """
     d = x.ndim
+    if d >= 2 and x.size >= THREADED_SIZE and x.shape[b := int(axis == 0)] >= 2:
+        pool = _pool()
+        if pool is not None:  # two halves across another axis: the same arithmetic per entry
+            half = x.shape[b] // 2
+            one, two = axis_index(d, b, slice(0, half)), axis_index(d, b, slice(half, None))
+            done = pool.submit(_apply_axis_whole, op, x[two], axis, out[two], work[two])
+            _apply_axis_whole(op, x[one], axis, out[one], work[one])
+            done.result()
+            return out
+    return _apply_axis_whole(op, x, axis, out, work)
+
+
+#: Entries from which :func:`apply_axis` splits its work between two threads (numpy
+#: releases the GIL; like the fast solve's two FFT workers on a 2-core machine).
+THREADED_SIZE = 1 << 18
+
+_POOL: tuple[int, ThreadPoolExecutor | None] | None = None
+
+
+def _pool() -> ThreadPoolExecutor | None:
+    """Return this process' second thread for :func:`apply_axis` (None on one core).
+
+    Made again after a fork (a child has no thread of its parent's pool).
+    """
+    global _POOL
+    pid = os.getpid()
+    if _POOL is None or _POOL[0] != pid:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        pool = ThreadPoolExecutor(1, thread_name_prefix="kronpde-apply") if cores >= 2 else None
+        _POOL = (pid, pool)
+    return _POOL[1]
+
+
+def _apply_axis_whole(
+    op: AxisOperator, x: np.ndarray, axis: int, out: np.ndarray, work: np.ndarray
+) -> np.ndarray:
+    """:func:`apply_axis` in the calling thread (``x``, ``out``, ``work`` may be views)."""
+    d = x.ndim
     n = op.n
     np.multiply(x, op.diag.reshape(_bshape(d, axis, n)), out=out)
     if n == 1:
@@ -105,6 +145,28 @@ def apply_axis(
         np.multiply(x[first], op.upper[n - 1], out=work[last])
         out[last] += work[last]
     return out
+
+
+def _add_product(out: np.ndarray, coef: float, vectors: list[np.ndarray]) -> None:
+    """``out += ((coef * v_0) * v_1) * …`` (vectors broadcast along their axes), in that order.
+
+    A product of two or more axes' vectors is formed a block of leading planes
+    at a time, so that no temporary of ``out``'s size is made (the same values
+    as forming it whole).
+    """
+    if len(vectors) < 2:
+        part: Any = coef
+        for v in vectors:
+            part = part * v
+        out += part
+        return
+    step = max(1, (1 << 16) // max(1, math.prod(out.shape[1:])))
+    for lo in range(0, out.shape[0], step):
+        block = slice(lo, lo + step)
+        part = coef
+        for v in vectors:
+            part = part * (v[block] if v.shape[0] > 1 else v)
+        out[block] += part
 
 
 def _axis_bands(op: AxisOperator) -> dict[int, np.ndarray]:
@@ -437,15 +499,15 @@ class CompactScheme:
         d = len(self.ops)
         diag = np.zeros(self.shape)
         for coef, factors in self.terms():
-            part: Any = coef
+            vectors = []  # the factors' diagonals, broadcast along their axes
             for i, f in factors.items():
                 if isinstance(f, tuple):
                     e = np.zeros(self.shape[i])
                     e[f[1]] = 1.0
-                    part = part * e.reshape(_bshape(d, i, e.size))
+                    vectors.append(e.reshape(_bshape(d, i, e.size)))
                 else:
-                    part = part * f.diag.reshape(_bshape(d, i, f.n))
-            diag += part
+                    vectors.append(f.diag.reshape(_bshape(d, i, f.n)))
+            _add_product(diag, coef, vectors)
         return diag
 
     def linear_operator(self) -> CompactOperator:
@@ -513,20 +575,35 @@ class CompactOperator(LinearOperator):
         t = self._t  # t[j - 1] = T_j x, j >= 1
         for j in range(1, d):
             apply_axis(ops[j], X, j, t[j - 1], self._work)
-        np.multiply(X, c, out=Y)
-        tmp, work = self._tmp, self._work
+        tmp, work, z = self._tmp, self._work, self._z
+        # the same values as c x + Σ_i ... term by term, in fewer passes: with c = 0 the
+        # first term is written, not added to 0 x; a factor 1 - c a_i = 1 is no product
+        started = c != 0.0
+        if started:
+            np.multiply(X, c, out=Y)
         for i in range(d):
+            f = 1.0 - c * a[i]
             if i == d - 1 and d > 1:  # T_{d-1} x is known: add (1 - c a) of it
-                np.multiply(t[i - 1], 1.0 - c * a[i], out=tmp)
-                Y += tmp
+                term = t[i - 1]
+                if f != 1.0:
+                    term = np.multiply(term, f, out=tmp)
+                if started:
+                    Y += term
+                else:
+                    np.copyto(Y, term)
+                started = True
                 continue
-            z = self._z
-            np.multiply(X, 1.0 - c * a[i], out=z)
+            src = X
+            if f != 1.0:
+                src = np.multiply(X, f, out=z)
             for j in range(i + 1, d):
                 np.multiply(t[j - 1], a[i] + a[j], out=tmp)
-                z -= tmp
-            apply_axis(ops[i], z, i, tmp, work)
-            Y += tmp
+                src = np.subtract(src, tmp, out=z)
+            if started:
+                Y += apply_axis(ops[i], src, i, tmp, work)
+            else:
+                apply_axis(ops[i], src, i, Y, work)
+            started = True
         for r in s.robin:
             index: list[Any] = [slice(None)] * d
             for ax, row in r.rows:

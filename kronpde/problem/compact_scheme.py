@@ -159,19 +159,41 @@ class AbsoluteCompact:
         s = self.scheme
         d, a, c, shape = len(self.ops), s.a, s.shift, s.shape
         if self._work is None:
-            self._work = tuple(np.empty(shape) for _ in range(4))
-        z, tmp, work, tj = self._work
+            self._work = tuple(np.empty(shape) for _ in range(max(d - 1, 0) + 3))
+        z, tmp, work, *t = self._work
         X = x.reshape(shape)
         Y = out.reshape(shape)
-        np.multiply(X, abs(c), out=Y)
+        # grouped as the apply: Σ_i |T_i| [|1 - c a_i| x + Σ_{j>i} |a_i + a_j| |T_j| x], each
+        # |T_j| x once (2 (d - 1) 1-D applies), the last axis' term |1 - c a| (|T_j| x);
+        # with c = 0 the first term is written, not added to 0 x, and a factor 1 is no product
+        for j in range(1, d):
+            apply_axis(self.ops[j], X, j, t[j - 1], work)
+        started = c != 0.0
+        if started:
+            np.multiply(X, abs(c), out=Y)
         for i in range(d):
-            np.multiply(X, abs(1.0 - c * a[i]), out=z)
+            f = abs(1.0 - c * a[i])
+            if i == d - 1 and d > 1:
+                term = t[i - 1]
+                if f != 1.0:
+                    term = np.multiply(term, f, out=tmp)
+                if started:
+                    Y += term
+                else:
+                    np.copyto(Y, term)
+                started = True
+                continue
+            src = X
+            if f != 1.0:
+                src = np.multiply(X, f, out=z)
             for j in range(i + 1, d):
-                apply_axis(self.ops[j], X, j, tj, work)
-                tj *= a[i] + a[j]
-                z += tj
-            apply_axis(self.ops[i], z, i, tmp, work)
-            Y += tmp
+                np.multiply(t[j - 1], abs(a[i] + a[j]), out=tmp)
+                src = np.add(src, tmp, out=z)
+            if started:
+                Y += apply_axis(self.ops[i], src, i, tmp, work)
+            else:
+                apply_axis(self.ops[i], src, i, Y, work)
+            started = True
         for r in s.robin:
             index: list[Any] = [slice(None)] * d
             for ax, row in r.rows:

@@ -89,11 +89,14 @@ class FastDiagPreconditioner(LinearOperator):
         self.options = options
         # M r = S^{-1} Â_0^{-1} S^{-1} r with Â_0^{-1} = D A_0^{-1} D^{-1} (S = I for "mean");
         # where D S is constant (uniform Dirichlet/periodic axes, "mean") the scalings cancel
-        ds = d * s
+        # (s None: S = I, and D S = D; no array made where the scalings cancel)
+        ds = d if s is None else d * s
         self._scaled = bool(np.ptp(ds) > 0.0)
-        self._in = 1.0 / ds
-        self._out = d / s
-        self._work = np.empty(n) if self._scaled else None
+        self._in = self._out = self._work = None
+        if self._scaled:
+            self._in = 1.0 / ds
+            self._out = d if s is None else d / s
+            self._work = np.empty(n)
 
     @classmethod
     def from_problem(
@@ -151,14 +154,16 @@ class FastDiagPreconditioner(LinearOperator):
             raise OptionError(msg) from exc
         d = problem.symmetric_scale  # D = W^{1/2}
         k_nodes = problem.coefficient_values()  # a copy: take it once
-        k = k_nodes[problem.grid.unknown_index].reshape(-1)
         # every k the operator's fluxes use: the points' and the boundary faces' of
         # cell-centred axes (a face's k may lie outside the centres' range)
         faces = list(problem.face_coefficient_values().values())
         k_max = max([float(np.max(k_nodes)), *(float(np.max(f)) for f in faces)])
         k_min = min([float(np.min(k_nodes)), *(float(np.min(f)) for f in faces)])
         contrast = k_max / k_min
-        s = np.ones_like(d) if approximation == "mean" else np.sqrt(k / k_ref)
+        s = None  # S = I for "mean"
+        if approximation != "mean":
+            k = k_nodes[problem.grid.unknown_index].reshape(-1)
+            s = np.sqrt(k / k_ref)
         options = {"approximation": approximation, "workers": solver.workers, "kernels": kernels}
         options["axis_methods"] = solver.axis_methods
         made = cls(solver, d, s, k_ref, approximation, contrast, time.perf_counter() - t0, options)
