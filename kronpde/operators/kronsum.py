@@ -27,7 +27,10 @@ The seed chapter's toolkit (:mod:`kronpde.toolkit`) builds on these.  All arithm
 from __future__ import annotations
 
 import math
+import os
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -208,6 +211,120 @@ def _add_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, plan
             yb[axis_index(d, i, slice(r, r + 1))] += t
 
 
+def _block_into(
+    X: np.ndarray, yb: np.ndarray, p0: int, p1: int, tb: np.ndarray, diagonal: Any, plans: list
+) -> None:
+    """``yb = (A X)[p0:p1]``: one block of planes of the banded apply.
+
+    ``diagonal`` is a float or an array of the grid's shape, ``plans`` one
+    :func:`_axis_plan` per axis, ``tb`` a work array of the block's shape.
+    """
+    d = X.ndim
+    xb = X[p0:p1]
+    np.multiply(xb, diagonal if isinstance(diagonal, float) else diagonal[p0:p1], out=yb)
+    for i in range(1, d):
+        _add_axis_terms(xb, yb, tb, i, plans[i])
+    # axis 0: rows p0..p1-1 of the whole array, neighbours may lie outside the block
+    a, lo, hi, special = plans[0]
+    r0, r1 = max(p0, lo), min(p1, hi)
+    if r0 < r1:
+        t = tb[: r1 - r0]
+        np.add(X[r0 - 1 : r1 - 1], X[r0 + 1 : r1 + 1], out=t)
+        t *= a
+        yb[r0 - p0 : r1 - p0] += t
+    for r, terms in special:
+        if p0 <= r < p1:
+            for coef, src in terms:  # length-1 slices stay views in 1-D too
+                np.multiply(X[src : src + 1], coef, out=tb[:1])
+                yb[r - p0 : r - p0 + 1] += tb[:1]
+
+
+def _absolute_plan(plan: tuple) -> tuple:
+    """Return an :func:`_axis_plan` of ``|T|``: every coefficient's absolute value."""
+    a, lo, hi, special = plan
+    terms = [(r, tuple((abs(c), src) for c, src in t)) for r, t in special]
+    return abs(a), lo, hi, terms
+
+
+def _weighted_rows(sq: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Return ``Σ_j rest_j sq[i, j]`` per plane ``i`` of a block (``rest``: the other axes' W)."""
+    return sq.reshape(sq.shape[0], -1) @ rest
+
+
+def _absolute_set_up(diagonal: Any, plans: list) -> tuple[Any, list, bool]:
+    """Return ``|diag A|``, the plans of ``|A|`` and whether ``A`` is a Z-matrix."""
+    z = isinstance(diagonal, float) and diagonal >= 0.0
+    for a, _, _, special in plans:
+        z = z and a <= 0.0 and all(c <= 0.0 for _, t in special for c, _ in t)
+    absolute = abs(diagonal) if isinstance(diagonal, float) else np.abs(diagonal)
+    return absolute, [_absolute_plan(plan) for plan in plans], z
+
+
+#: Unknowns from which :meth:`KronSum.residual_sums` on NumPy splits its planes over threads.
+THREADED_RESIDUAL_SIZE = 1 << 18
+
+
+def _residual_threads(planes: int, block: int, size: int) -> int:
+    """Return how many threads the NumPy residual pass uses (at most 4, two blocks each)."""
+    if size < THREADED_RESIDUAL_SIZE:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4, planes // (2 * block)))
+
+
+@dataclass
+class _ResidualPass:
+    """One NumPy residual pass: what :meth:`sums` reads (see ``_numpy_residual_sums``)."""
+
+    X: np.ndarray
+    B: np.ndarray
+    absx: np.ndarray | None
+    twice: Any
+    sign: float
+    diagonal: Any
+    plans: list
+    absolute: tuple
+    w0: np.ndarray
+    rest: np.ndarray
+    uniform: bool
+
+    def _weighted(self, sq: np.ndarray, p0: int, p1: int) -> float:
+        """Return ``Σ w sq`` over the planes ``p0 <= i < p1`` (``sq`` their block)."""
+        return float(self.w0[p0:p1] @ (sq.reshape(p1 - p0, -1) @ self.rest))
+
+    def _square_sum(self, v: np.ndarray, tb: np.ndarray, p0: int, p1: int) -> float:
+        """Return ``Σ v²`` (uniform weights: the weight applied once at the end) or ``Σ w v²``."""
+        if self.uniform:
+            flat = v.reshape(-1)
+            return float(flat @ flat)
+        np.multiply(v, v, out=tb)
+        return self._weighted(tb, p0, p1)
+
+    def sums(self, q0: int, q1: int, size: int, work: np.ndarray) -> np.ndarray:
+        """Return the four sums over the planes ``q0 <= i < q1``, blocks of ``size`` planes."""
+        X, B = self.X, self.B
+        rr = wrr = waa = wbb = 0.0
+        for p0 in range(q0, q1, size):
+            p1 = min(p0 + size, q1)
+            yb, tb = work[0, : p1 - p0], work[1, : p1 - p0]
+            _block_into(X, yb, p0, p1, tb, self.diagonal, self.plans)  # A x
+            if self.absx is None:  # |A||x| = max(2 D |x| - A |x|, 0), |x| = ±x, A |x| = ±A x
+                np.multiply(X[p0:p1], self.twice, out=tb)  # 2 d |x|: (2 d) |x| to the bit
+                (np.subtract if self.sign > 0.0 else np.add)(tb, yb, out=tb)
+                np.maximum(tb, 0.0, out=tb)
+                waa += self._square_sum(tb, tb, p0, p1)
+            np.subtract(B[p0:p1], yb, out=yb)  # r, as fl(b - fl(A x)) of matvec_into
+            flat = yb.reshape(-1)
+            squares = float(flat @ flat)
+            rr += squares
+            wrr += squares if self.uniform else self._square_sum(yb, tb, p0, p1)
+            if self.absx is not None:
+                absolute_diagonal, absolute_plans, _ = self.absolute
+                _block_into(self.absx, yb, p0, p1, tb, absolute_diagonal, absolute_plans)
+                waa += self._square_sum(yb, tb, p0, p1)
+            wbb += self._square_sum(B[p0:p1], tb, p0, p1)
+        return np.array([rr, wrr, waa, wbb])
+
+
 def _factor_eigenvalues(f: Any) -> NDArray[Any]:
     """Eigenvalues of one factor: real and ascending where it is symmetric (or similar to one)."""
     if isinstance(f, AxisOperator):
@@ -344,6 +461,8 @@ class KronSum(LinearOperator):
         self._stencil: ConstantStencil | None = None
         self.compiled = self.banded and len(self.dims) <= 3 and use_compiled(n)
         self._plans: list | None = None  # the NumPy banded apply's set-up, made on first use
+        self._absolute_plans: tuple | None = None  # |diag A| and the plans of |A|, likewise
+        self._fused_work: np.ndarray | None = None  # residual_sums' block scratch, per thread
         if self.compiled:
             super().__init__(dtype=np.float64, shape=(n, n))
             self._stencil = ConstantStencil(self.factors, self.shift, compiled=True)
@@ -370,11 +489,18 @@ class KronSum(LinearOperator):
     # -- the banded apply -------------------------------------------------------------
     def _init_banded(self) -> None:
         d = len(self.factors)
-        diagonal = np.full(self.dims, self.shift)
-        for i, op in enumerate(self.factors):
-            diagonal += op.diag.reshape(_bshape(d, i, op.n))
-        first = diagonal.flat[0]
-        self._diagonal = float(first) if np.all(diagonal == first) else diagonal
+        diags = [op.diag for op in self.factors]
+        if all(np.all(v == v[0]) for v in diags):  # constant: no array (same sum, same order)
+            first = self.shift
+            for v in diags:
+                first += v[0]
+            self._diagonal = float(first)
+        else:
+            diagonal = np.full(self.dims, self.shift)
+            for i, op in enumerate(self.factors):
+                diagonal += op.diag.reshape(_bshape(d, i, op.n))
+            first = diagonal.flat[0]
+            self._diagonal = float(first) if np.all(diagonal == first) else diagonal
         self._blocks = PlaneBlocks(self.dims)
         self._plans = [_axis_plan(op) for op in self.factors]
 
@@ -382,27 +508,8 @@ class KronSum(LinearOperator):
         """``Y = A X`` on grid-shaped float64 arrays, block of planes by block."""
         if self._plans is None:
             self._init_banded()
-        d = len(self.dims)
-        diagonal = self._diagonal
-        scalar_diagonal = isinstance(diagonal, float)
-        a, lo, hi, special = self._plans[0]
         for p0, p1, tb in self._blocks:
-            xb, yb = X[p0:p1], Y[p0:p1]
-            np.multiply(xb, diagonal if scalar_diagonal else diagonal[p0:p1], out=yb)
-            for i in range(1, d):
-                _add_axis_terms(xb, yb, tb, i, self._plans[i])
-            # axis 0: rows p0..p1-1 of the whole array, neighbours may lie outside the block
-            r0, r1 = max(p0, lo), min(p1, hi)
-            if r0 < r1:
-                t = tb[: r1 - r0]
-                np.add(X[r0 - 1 : r1 - 1], X[r0 + 1 : r1 + 1], out=t)
-                t *= a
-                Y[r0:r1] += t
-            for r, terms in special:
-                if p0 <= r < p1:
-                    for coef, src in terms:  # length-1 slices stay views in 1-D too
-                        np.multiply(X[src : src + 1], coef, out=tb[:1])
-                        Y[r : r + 1] += tb[:1]
+            _block_into(X, Y[p0:p1], p0, p1, tb, self._diagonal, self._plans)
 
     # -- the general apply --------------------------------------------------------------
     @staticmethod
@@ -432,18 +539,99 @@ class KronSum(LinearOperator):
 
     # -- the LinearOperator interface ----------------------------------------------------
     def residual_sums(
-        self, x: np.ndarray, b: np.ndarray, r: np.ndarray, weights: Sequence[np.ndarray]
+        self,
+        x: np.ndarray,
+        b: np.ndarray,
+        r: np.ndarray | None,
+        weights: Sequence[np.ndarray],
     ) -> np.ndarray | None:
-        """``r = b - A x`` and the certificate's sums in one compiled pass, or None.
+        """Return the certificate's four sums of ``r = b - A x`` in one pass; None if not banded.
 
-        :meth:`kronpde.operators.kernels.ConstantStencil.residual_sums` where
-        this operator runs compiled and the kernels are loaded already (an
-        exact solve in a fresh process stays on NumPy: loading numba would
-        cost more than the pass saves); None otherwise (nothing is written).
+        ``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²`` and ``Σ w b²`` with ``w`` the
+        outer product of ``weights`` (one vector per axis).  Compiled
+        (:meth:`kronpde.operators.kernels.ConstantStencil.residual_sums`, which
+        writes ``r``) where this operator runs compiled and the kernels are
+        loaded already; else one NumPy pass block of planes by block, with the
+        residual of :meth:`matvec_into` to the bit and ``|A||x|`` the absolute
+        coefficients applied to ``|x|`` (an exact solve in a fresh process stays
+        on NumPy: loading numba would cost more than the pass saves).  ``r``
+        (scratch of ``n`` entries, or None) is then left as it is.
         """
-        if self._stencil is None or not (kernels_loaded() or self._take_compiled._left <= 0):
+        if not self.banded:
             return None
-        return self._stencil.residual_sums(x, b, r, weights)
+        if self._stencil is not None and (kernels_loaded() or self._take_compiled._left <= 0):
+            if r is None:
+                r = np.empty(self.shape[0])
+            return self._stencil.residual_sums(x, b, r, weights)
+        return self._numpy_residual_sums(x, b, weights)
+
+    def _numpy_residual_sums(
+        self, x: np.ndarray, b: np.ndarray, weights: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        """:meth:`residual_sums` on NumPy, block of planes by block, the blocks in threads.
+
+        ``|A||x|`` is ``max(2 D |x| - A |x|, 0)`` with ``A |x| = ±A x`` (the
+        ``A x`` of the residual) where ``A`` is a Z-matrix with a constant
+        diagonal and ``x`` has one sign (the certifier's formula for a Z-matrix,
+        to the bit); else the absolute coefficients applied to ``|x|``.  The
+        planes are split into :func:`_residual_threads` ranges, one thread
+        each (NumPy releases the GIL in its loops); the partial sums are added
+        in the order of the planes.
+        """
+        if self._plans is None:
+            self._init_banded()
+        if self._absolute_plans is None:
+            self._absolute_plans = _absolute_set_up(self._diagonal, self._plans)
+        z_matrix = self._absolute_plans[2]
+        X = np.ascontiguousarray(x, dtype=np.float64).reshape(self.dims)
+        B = np.ascontiguousarray(b, dtype=np.float64).reshape(self.dims)
+        sign = 0.0
+        if z_matrix:
+            sign = 1.0 if X.min() >= 0.0 else (-1.0 if X.max() <= 0.0 else 0.0)
+        w0 = np.asarray(weights[0], dtype=np.float64)
+        rest = np.ones(1)
+        for v in weights[1:]:
+            rest = np.multiply.outer(rest, np.asarray(v, dtype=np.float64))
+        rest = rest.reshape(-1)
+        uniform = bool(np.all(w0 == w0[0]) and np.all(rest == rest[0]))
+        task = _ResidualPass(
+            X=X,
+            B=B,
+            absx=None if sign else np.abs(X),
+            twice=2.0 * sign * self._diagonal if sign else 0.0,
+            sign=sign,
+            diagonal=self._diagonal,
+            plans=self._plans,
+            absolute=self._absolute_plans,
+            w0=w0,
+            rest=rest,
+            uniform=uniform,
+        )
+        size = self._blocks.size
+        parts = _residual_threads(self.dims[0], size, math.prod(self.dims))
+        if self._fused_work is None or self._fused_work.shape[0] < parts:
+            self._fused_work = np.empty((max(parts, 1), 2, *self._blocks.work.shape))
+        bounds = [self.dims[0] * k // parts for k in range(parts + 1)]
+        results: list[Any] = [None] * parts
+
+        def run(k: int) -> None:
+            results[k] = task.sums(bounds[k], bounds[k + 1], size, self._fused_work[k])
+
+        threads = [threading.Thread(target=run, args=(k,)) for k in range(1, parts)]
+        for thread in threads:
+            thread.start()
+        run(0)
+        for thread in threads:
+            thread.join()
+        total = np.zeros(4)
+        for part in results:
+            if part is None:  # a thread raised: say so here
+                msg = "the residual's sums were not computed (a worker thread failed)"
+                raise RuntimeError(msg)
+            total += part
+        if uniform:
+            total[1:] *= float(w0[0] * rest[0])
+        return total
 
     def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Compute ``out = A @ x`` without allocating (after the first call).
