@@ -61,7 +61,13 @@ from kronpde.operators.plane_apply import (
 )
 from kronpde.operators.stencils import AxisOperator
 
-__all__ = ["KronSum", "KronSumOperator", "assemble", "kron_weights"]
+__all__ = ["RESIDUAL_APPLIES", "KronSum", "KronSumOperator", "assemble", "kron_weights"]
+
+#: The applies a NumPy :meth:`KronSum.residual_sums` counts for towards the compiled path:
+#: the four :class:`~kronpde.operators.kernels.CompiledAfter` allows an exact solve's residual
+#: and bound, so that one operator's third exact solve in a process moves to the compiled
+#: kernels (numba loaded once, then the faster threaded pass).
+RESIDUAL_APPLIES = 4
 
 
 def _bshape(d: int, i: int, n: int) -> tuple[int, ...]:
@@ -299,6 +305,7 @@ class KronSum(LinearOperator):
         self.compiled = self.banded and len(self.dims) <= 3 and use_compiled(n)
         self._plans: list | None = None  # the NumPy banded apply's set-up, made on first use
         self._absolute_plans: tuple | None = None  # |diag A| and the plans of |A|, likewise
+        self._residual_work: np.ndarray | None = None  # r of the compiled residual_sums
         self._fused_work: np.ndarray | None = None  # residual_sums' block scratch, per thread
         if self.compiled:
             super().__init__(dtype=np.float64, shape=(n, n))
@@ -391,15 +398,23 @@ class KronSum(LinearOperator):
         loaded already; else one NumPy pass block of planes by block, with the
         residual of :meth:`matvec_into` to the bit and ``|A||x|`` the absolute
         coefficients applied to ``|x|`` (an exact solve in a fresh process stays
-        on NumPy: loading numba would cost more than the pass saves).  ``r``
-        (scratch of ``n`` entries, or None) is then left as it is.
+        on NumPy: loading numba would cost more than the pass saves).  A NumPy
+        pass counts as :data:`RESIDUAL_APPLIES` applies towards the compiled
+        path (:class:`~kronpde.operators.kernels.CompiledAfter`), the residual
+        and bound of an exact solve it replaces.  ``r`` (scratch of ``n``
+        entries, or None: one kept here) is left as it is on NumPy.
         """
         if not self.banded:
             return None
         if self._stencil is not None and (kernels_loaded() or self._take_compiled._left <= 0):
             if r is None:
-                r = np.empty(self.shape[0])
+                if self._residual_work is None:
+                    self._residual_work = np.empty(self.shape[0])
+                r = self._residual_work
             return self._stencil.residual_sums(x, b, r, weights)
+        if self._stencil is not None:
+            for _ in range(RESIDUAL_APPLIES):
+                self._take_compiled()
         return self._numpy_residual_sums(x, b, weights)
 
     def _numpy_residual_sums(
