@@ -571,19 +571,3 @@ def test_the_one_pass_certificate_equals_the_two_apply_one(kind, cells, signs):
     assert new.rounding == pytest.approx(old.rounding, rel=1e-12)
     assert new.bound == pytest.approx(old.bound, rel=1e-12)
 
-
-def test_the_one_pass_certificate_splits_its_planes_over_threads(monkeypatch):
-    """The threaded NumPy pass (a large grid) gives the sums of the single-threaded one."""
-    import kronpde.operators.plane_apply as plane_apply
-
-    problem = _problem("mixed", (70, 64, 66))
-    b = problem.rhs_values.reshape(-1)
-    u = solve(problem, "fastdiag").x
-    op = problem.linear_operator()
-    weights = [a.weights for a in problem.grid.axes]
-    monkeypatch.setattr(plane_apply, "residual_threads", lambda *_: 3)
-    threaded = op._numpy_residual_sums(u, b, weights)
-    monkeypatch.setattr(plane_apply, "residual_threads", lambda *_: 1)
-    single = op._numpy_residual_sums(u, b, weights)
-    np.testing.assert_allclose(threaded, single, rtol=1e-12)
-    assert plane_apply.residual_threads(64, 8, 1000) == 1  # a small grid: one thread

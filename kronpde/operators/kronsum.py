@@ -57,7 +57,6 @@ from kronpde.operators.plane_apply import (
     axis_plan,
     block_into,
     residual_sums,
-    residual_threads,
 )
 from kronpde.operators.stencils import AxisOperator
 
@@ -306,7 +305,7 @@ class KronSum(LinearOperator):
         self._plans: list | None = None  # the NumPy banded apply's set-up, made on first use
         self._absolute_plans: tuple | None = None  # |diag A| and the plans of |A|, likewise
         self._residual_work: np.ndarray | None = None  # r of the compiled residual_sums
-        self._fused_work: np.ndarray | None = None  # residual_sums' block scratch, per thread
+        self._fused_work: np.ndarray | None = None  # residual_sums' block scratch
         if self.compiled:
             super().__init__(dtype=np.float64, shape=(n, n))
             self._stencil = ConstantStencil(self.factors, self.shift, compiled=True)
@@ -427,11 +426,10 @@ class KronSum(LinearOperator):
             self._absolute_plans = absolute_set_up(self._diagonal, self._plans)
         X = np.ascontiguousarray(x, dtype=np.float64).reshape(self.dims)
         B = np.ascontiguousarray(b, dtype=np.float64).reshape(self.dims)
-        parts = residual_threads(self.dims[0], self._blocks.size, math.prod(self.dims))
-        if self._fused_work is None or self._fused_work.shape[0] < parts:
-            self._fused_work = np.empty((parts, 2, *self._blocks.work.shape))
+        if self._fused_work is None:
+            self._fused_work = np.empty((2, *self._blocks.work.shape))
         plans, absolute, work = self._plans, self._absolute_plans, self._fused_work
-        return residual_sums(X, B, weights, self._diagonal, plans, absolute, work, parts)
+        return residual_sums(X, B, weights, self._diagonal, plans, absolute, work)
 
     def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Compute ``out = A @ x`` without allocating (after the first call).

@@ -5,13 +5,10 @@ plane block by plane block (:func:`block_into`, each axis split by
 :func:`axis_plan` into a constant middle and special rows); :func:`residual_sums`
 computes ``r = b - A x`` with that apply, to the bit, and the certificate's four
 sums (``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²``, ``Σ w b²``) in the same pass,
-the planes split over a few threads.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +19,10 @@ from kronpde.operators.banded import axis_index
 from kronpde.operators.stencils import AxisOperator
 
 __all__ = [
-    "THREADED_RESIDUAL_SIZE",
     "absolute_set_up",
     "axis_plan",
     "block_into",
     "residual_sums",
-    "residual_threads",
 ]
 
 def axis_plan(op: AxisOperator) -> tuple[float, int, int, list[tuple[int, tuple]]]:
@@ -132,17 +127,6 @@ def absolute_set_up(diagonal: Any, plans: list) -> tuple[Any, list, bool]:
     return absolute, [_absolute_plan(plan) for plan in plans], z
 
 
-#: Unknowns from which :meth:`KronSum.residual_sums` on NumPy splits its planes over threads.
-THREADED_RESIDUAL_SIZE = 1 << 18
-
-
-def residual_threads(planes: int, block: int, size: int) -> int:
-    """Return how many threads the NumPy residual pass uses (at most 4, two blocks each)."""
-    if size < THREADED_RESIDUAL_SIZE:
-        return 1
-    return max(1, min(os.cpu_count() or 1, 4, planes // (2 * block)))
-
-
 @dataclass
 class _ResidualPass:
     """One NumPy residual pass: what :meth:`sums` reads (see ``_numpy_residual_sums``)."""
@@ -205,7 +189,6 @@ def residual_sums(
     plans: list,
     absolute: tuple,
     work: np.ndarray,
-    parts: int = 1,
 ) -> np.ndarray:
     """Return ``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²`` and ``Σ w b²`` of ``r = b - A x``, one pass.
 
@@ -214,9 +197,8 @@ def residual_sums(
     |x|, 0)`` with ``A |x| = ±A x`` (the ``A x`` of the residual) where ``A``
     is a Z-matrix with a constant diagonal and ``x`` has one sign (the
     certifier's formula for a Z-matrix, to the bit); else the absolute
-    coefficients applied to ``|x|``.  The planes are split into ``parts``
-    ranges, one thread each (NumPy releases the GIL in its loops); the partial
-    sums are added in the order of the planes.
+    coefficients applied to ``|x|``.  (Splitting the planes over two threads
+    was measured slower on two cores: the block loop's Python holds the GIL.)
 
     Parameters
     ----------
@@ -228,10 +210,8 @@ def residual_sums(
         The apply's diagonal and :func:`axis_plan` per axis.
     absolute : tuple
         :func:`absolute_set_up` of them.
-    work : ndarray, shape (parts, 2, block planes, ...)
-        Two block-sized work arrays per thread.
-    parts : int, optional
-        Threads (:func:`residual_threads`).
+    work : ndarray, shape (2, block planes, ...)
+        Two block-sized work arrays.
     """
     z_matrix = absolute[2]
     sign = 0.0
@@ -256,26 +236,7 @@ def residual_sums(
         rest=rest,
         uniform=uniform,
     )
-    size = work.shape[2]
-    n0 = X.shape[0]
-    bounds = [n0 * k // parts for k in range(parts + 1)]
-    results: list[Any] = [None] * parts
-
-    def run(k: int) -> None:
-        results[k] = task.sums(bounds[k], bounds[k + 1], size, work[k])
-
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(1, parts)]
-    for thread in threads:
-        thread.start()
-    run(0)
-    for thread in threads:
-        thread.join()
-    total = np.zeros(4)
-    for part in results:
-        if part is None:  # a thread raised: say so here
-            msg = "the residual's sums were not computed (a worker thread failed)"
-            raise RuntimeError(msg)
-        total += part
+    total = task.sums(0, X.shape[0], work.shape[1], work)
     if uniform:
         total[1:] *= float(w0[0] * rest[0])
     return total
