@@ -524,3 +524,50 @@ def test_the_variable_bound_summed_over_parts_is_the_serial_one(kind):
         assert got.value == pytest.approx(serial.value, rel=1e-13)
         assert got.computed == serial.computed
         assert got.how == serial.how
+
+
+def _two_apply_certificate(problem: Problem, u: np.ndarray, b: np.ndarray):
+    """The certificate as computed before the one-pass residual: ``A u``, then ``|A||u|``."""
+    from kronpde.problem.certify import certificate
+
+    certifier = problem.certifier
+    n = u.size
+    r, t = np.empty(n), np.empty(n)
+    problem.linear_operator().matvec_into(u, r)
+    np.subtract(b, r, out=r)
+    return certificate(
+        r,
+        u,
+        b,
+        lambda absu: certifier._abs_apply(absu, r),
+        certifier.measure,
+        certifier.eigenvalue,
+        t,
+    )
+
+
+@pytest.mark.parametrize(
+    "kind", ["dirichlet", "neumann", "robin", "periodic", "mixed", "shift", "stretched",
+             "stretched-periodic"],
+)  # fmt: skip
+@pytest.mark.parametrize("cells", [(40,), (18, 12), (12, 10, 9)])
+@pytest.mark.parametrize("signs", ["solution", "one-signed", "mixed"])
+def test_the_one_pass_certificate_equals_the_two_apply_one(kind, cells, signs):
+    """The NumPy one-pass residual and its sums give the certificate of two applies (1e-12)."""
+    problem = _problem(kind, cells)
+    assert problem.linear_operator().residual_sums is not None
+    b, _ = problem.project_rhs(problem.rhs_values.reshape(-1))
+    rng = np.random.default_rng(len(cells))
+    u = solve(problem, "direct").x
+    if signs == "one-signed":  # the Z-matrix shortcut for |A||u| (positive and negative)
+        u = np.abs(u) + 0.1 + 1e-6 * rng.random(problem.size)
+        u = -u if len(cells) == 2 else u
+    elif signs == "mixed":
+        u = u + 1e-3 * rng.standard_normal(problem.size)
+    new = problem.error_bound(u, b)
+    old = _two_apply_certificate(problem, u, b)
+    assert new.residual_norm == pytest.approx(old.residual_norm, rel=1e-12)
+    assert new.weighted_residual == pytest.approx(old.weighted_residual, rel=1e-12)
+    assert new.rounding == pytest.approx(old.rounding, rel=1e-12)
+    assert new.bound == pytest.approx(old.bound, rel=1e-12)
+

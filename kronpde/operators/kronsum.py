@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.linalg import LinearOperator
 
-from kronpde.operators.banded import PlaneBlocks, axis_index, csr_from_bands
+from kronpde.operators.banded import PlaneBlocks, csr_from_bands
 from kronpde.operators.kernels import (
     CompiledAfter,
     ConstantStencil,
@@ -52,9 +52,21 @@ from kronpde.operators.matmul import (
     sparse_kron_all,
     split_batch,
 )
+from kronpde.operators.plane_apply import (
+    absolute_set_up,
+    axis_plan,
+    block_into,
+    residual_sums,
+)
 from kronpde.operators.stencils import AxisOperator
 
-__all__ = ["KronSum", "KronSumOperator", "assemble", "kron_weights"]
+__all__ = ["RESIDUAL_APPLIES", "KronSum", "KronSumOperator", "assemble", "kron_weights"]
+
+#: The applies a NumPy :meth:`KronSum.residual_sums` counts for towards the compiled path:
+#: the four :class:`~kronpde.operators.kernels.CompiledAfter` allows an exact solve's residual
+#: and bound, so that one operator's third exact solve in a process moves to the compiled
+#: kernels (numba loaded once, then the faster threaded pass).
+RESIDUAL_APPLIES = 4
 
 
 def _bshape(d: int, i: int, n: int) -> tuple[int, ...]:
@@ -153,59 +165,6 @@ def kron_weights(ops: Sequence[AxisOperator]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the Kronecker sum
-
-
-def _axis_plan(op: AxisOperator) -> tuple[float, int, int, list[tuple[int, tuple]]]:
-    """Split an axis' rows into a constant-coefficient middle and special rows.
-
-    Returns ``(a, lo, hi, special)``: rows ``lo <= r < hi`` have
-    ``lower[r] == upper[r] == a`` and both neighbours inside the axis;
-    ``special`` lists the other rows as ``(r, ((coef, source_row), ...))``.
-    """
-    n = op.n
-    if n < 3:
-        a, lo, hi = 0.0, 0, 0
-    else:
-        a = op.lower[n // 2]
-        same = (op.lower == a) & (op.upper == a)
-        same[0] = same[-1] = False
-        lo = n // 2
-        while lo > 1 and same[lo - 1]:
-            lo -= 1
-        hi = n // 2 + 1 if same[n // 2] else n // 2
-        while hi < n - 1 and same[hi]:
-            hi += 1
-        if hi <= lo or not same[n // 2]:
-            a, lo, hi = 0.0, 0, 0
-    special = []
-    for r in [*range(0, lo), *range(hi, n)]:
-        terms = []
-        if op.lower[r] != 0.0:
-            terms.append((float(op.lower[r]), (r - 1) % n))
-        if op.upper[r] != 0.0:
-            terms.append((float(op.upper[r]), (r + 1) % n))
-        special.append((r, tuple(terms)))
-    return a, lo, hi, special
-
-
-def _add_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, plan) -> None:
-    """Add the off-diagonal terms of axis ``i >= 1`` inside one block of planes."""
-    a, lo, hi, special = plan
-    d = xb.ndim
-    if lo < hi:
-        t = tb[axis_index(d, i, slice(lo, hi))]
-        np.add(
-            xb[axis_index(d, i, slice(lo - 1, hi - 1))],
-            xb[axis_index(d, i, slice(lo + 1, hi + 1))],
-            out=t,
-        )
-        t *= a
-        yb[axis_index(d, i, slice(lo, hi))] += t
-    for r, terms in special:
-        t = tb[axis_index(d, i, slice(r, r + 1))]
-        for coef, src in terms:
-            np.multiply(xb[axis_index(d, i, slice(src, src + 1))], coef, out=t)
-            yb[axis_index(d, i, slice(r, r + 1))] += t
 
 
 def _factor_eigenvalues(f: Any) -> NDArray[Any]:
@@ -344,6 +303,9 @@ class KronSum(LinearOperator):
         self._stencil: ConstantStencil | None = None
         self.compiled = self.banded and len(self.dims) <= 3 and use_compiled(n)
         self._plans: list | None = None  # the NumPy banded apply's set-up, made on first use
+        self._absolute_plans: tuple | None = None  # |diag A| and the plans of |A|, likewise
+        self._residual_work: np.ndarray | None = None  # r of the compiled residual_sums
+        self._fused_work: np.ndarray | None = None  # residual_sums' block scratch
         if self.compiled:
             super().__init__(dtype=np.float64, shape=(n, n))
             self._stencil = ConstantStencil(self.factors, self.shift, compiled=True)
@@ -370,39 +332,27 @@ class KronSum(LinearOperator):
     # -- the banded apply -------------------------------------------------------------
     def _init_banded(self) -> None:
         d = len(self.factors)
-        diagonal = np.full(self.dims, self.shift)
-        for i, op in enumerate(self.factors):
-            diagonal += op.diag.reshape(_bshape(d, i, op.n))
-        first = diagonal.flat[0]
-        self._diagonal = float(first) if np.all(diagonal == first) else diagonal
+        diags = [op.diag for op in self.factors]
+        if all(np.all(v == v[0]) for v in diags):  # constant: no array (same sum, same order)
+            first = self.shift
+            for v in diags:
+                first += v[0]
+            self._diagonal = float(first)
+        else:
+            diagonal = np.full(self.dims, self.shift)
+            for i, op in enumerate(self.factors):
+                diagonal += op.diag.reshape(_bshape(d, i, op.n))
+            first = diagonal.flat[0]
+            self._diagonal = float(first) if np.all(diagonal == first) else diagonal
         self._blocks = PlaneBlocks(self.dims)
-        self._plans = [_axis_plan(op) for op in self.factors]
+        self._plans = [axis_plan(op) for op in self.factors]
 
     def _banded_into(self, X: np.ndarray, Y: np.ndarray) -> None:
         """``Y = A X`` on grid-shaped float64 arrays, block of planes by block."""
         if self._plans is None:
             self._init_banded()
-        d = len(self.dims)
-        diagonal = self._diagonal
-        scalar_diagonal = isinstance(diagonal, float)
-        a, lo, hi, special = self._plans[0]
         for p0, p1, tb in self._blocks:
-            xb, yb = X[p0:p1], Y[p0:p1]
-            np.multiply(xb, diagonal if scalar_diagonal else diagonal[p0:p1], out=yb)
-            for i in range(1, d):
-                _add_axis_terms(xb, yb, tb, i, self._plans[i])
-            # axis 0: rows p0..p1-1 of the whole array, neighbours may lie outside the block
-            r0, r1 = max(p0, lo), min(p1, hi)
-            if r0 < r1:
-                t = tb[: r1 - r0]
-                np.add(X[r0 - 1 : r1 - 1], X[r0 + 1 : r1 + 1], out=t)
-                t *= a
-                Y[r0:r1] += t
-            for r, terms in special:
-                if p0 <= r < p1:
-                    for coef, src in terms:  # length-1 slices stay views in 1-D too
-                        np.multiply(X[src : src + 1], coef, out=tb[:1])
-                        Y[r : r + 1] += tb[:1]
+            block_into(X, Y[p0:p1], p0, p1, tb, self._diagonal, self._plans)
 
     # -- the general apply --------------------------------------------------------------
     @staticmethod
@@ -432,18 +382,54 @@ class KronSum(LinearOperator):
 
     # -- the LinearOperator interface ----------------------------------------------------
     def residual_sums(
-        self, x: np.ndarray, b: np.ndarray, r: np.ndarray, weights: Sequence[np.ndarray]
+        self,
+        x: np.ndarray,
+        b: np.ndarray,
+        r: np.ndarray | None,
+        weights: Sequence[np.ndarray],
     ) -> np.ndarray | None:
-        """``r = b - A x`` and the certificate's sums in one compiled pass, or None.
+        """Return the certificate's four sums of ``r = b - A x`` in one pass; None if not banded.
 
-        :meth:`kronpde.operators.kernels.ConstantStencil.residual_sums` where
-        this operator runs compiled and the kernels are loaded already (an
-        exact solve in a fresh process stays on NumPy: loading numba would
-        cost more than the pass saves); None otherwise (nothing is written).
+        ``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²`` and ``Σ w b²`` with ``w`` the
+        outer product of ``weights`` (one vector per axis).  Compiled
+        (:meth:`kronpde.operators.kernels.ConstantStencil.residual_sums`, which
+        writes ``r``) where this operator runs compiled and the kernels are
+        loaded already; else one NumPy pass block of planes by block, with the
+        residual of :meth:`matvec_into` to the bit and ``|A||x|`` the absolute
+        coefficients applied to ``|x|`` (an exact solve in a fresh process stays
+        on NumPy: loading numba would cost more than the pass saves).  A NumPy
+        pass counts as :data:`RESIDUAL_APPLIES` applies towards the compiled
+        path (:class:`~kronpde.operators.kernels.CompiledAfter`), the residual
+        and bound of an exact solve it replaces.  ``r`` (scratch of ``n``
+        entries, or None: one kept here) is left as it is on NumPy.
         """
-        if self._stencil is None or not (kernels_loaded() or self._take_compiled._left <= 0):
+        if not self.banded:
             return None
-        return self._stencil.residual_sums(x, b, r, weights)
+        if self._stencil is not None and (kernels_loaded() or self._take_compiled._left <= 0):
+            if r is None:
+                if self._residual_work is None:
+                    self._residual_work = np.empty(self.shape[0])
+                r = self._residual_work
+            return self._stencil.residual_sums(x, b, r, weights)
+        if self._stencil is not None:
+            for _ in range(RESIDUAL_APPLIES):
+                self._take_compiled()
+        return self._numpy_residual_sums(x, b, weights)
+
+    def _numpy_residual_sums(
+        self, x: np.ndarray, b: np.ndarray, weights: Sequence[np.ndarray]
+    ) -> np.ndarray:
+        """:meth:`residual_sums` on NumPy (:func:`kronpde.operators.plane_apply.residual_sums`)."""
+        if self._plans is None:
+            self._init_banded()
+        if self._absolute_plans is None:
+            self._absolute_plans = absolute_set_up(self._diagonal, self._plans)
+        X = np.ascontiguousarray(x, dtype=np.float64).reshape(self.dims)
+        B = np.ascontiguousarray(b, dtype=np.float64).reshape(self.dims)
+        if self._fused_work is None:
+            self._fused_work = np.empty((2, *self._blocks.work.shape))
+        plans, absolute, work = self._plans, self._absolute_plans, self._fused_work
+        return residual_sums(X, B, weights, self._diagonal, plans, absolute, work)
 
     def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Compute ``out = A @ x`` without allocating (after the first call).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -256,9 +257,12 @@ def certificate_from_sums(
 class Certifier:
     """Everything the bound of one problem needs, computed once: ``λ``, ``diag(A)``, ``W``.
 
-    Made by :meth:`kronpde.Problem.certifier`; :meth:`certify` then costs two
-    products with ``A`` and a few vector operations, in two work arrays kept
-    here (so it is not thread-safe, like the prepared solvers).
+    Made by :meth:`kronpde.Problem.certifier`; :meth:`certify` then costs one
+    pass for a banded Kronecker sum (the residual and its sums together,
+    :meth:`kronpde.operators.kronsum.KronSum.residual_sums`), else two
+    products with ``A`` and a few vector operations in two work arrays kept
+    here (so it is not thread-safe, like the prepared solvers).  ``W``,
+    ``diag(A)`` and the :class:`Measure` are made on first use.
 
     Parameters
     ----------
@@ -274,23 +278,41 @@ class Certifier:
         self.problem = problem
         self.apply = apply
         self.eigenvalue = eigenvalue
-        self.weights = problem.unknown_weights
         self.singular = bool(problem.singular)
-        self.diagonal = problem.diagonal()
         scheme = problem.discretisation
         self.terms = scheme.residual_terms()
         # |A| |u| in the apply's own form where the scheme has one (the compact polynomial)
         self._absolute = scheme.absolute_operator()
-        self._z_matrix = self._absolute is None and self._is_z_matrix()
         self._abs_matrix: Any = None
         self._work: tuple[np.ndarray, np.ndarray] | None = None
-        scale = problem.symmetric_scale if self.singular else None  # D: the projection only
-        self.measure = Measure(
+
+    # W, diag(A) and the measure are made on first use: the one-pass residual of a
+    # banded Kronecker sum (an exact solve's certificate) needs none of them
+    @cached_property
+    def weights(self) -> np.ndarray:
+        """``W`` of the unknowns, flat (the problem's ``unknown_weights``)."""
+        return self.problem.unknown_weights
+
+    @cached_property
+    def diagonal(self) -> np.ndarray:
+        """``diag(A)``, flat (the problem's ``diagonal()``)."""
+        return self.problem.diagonal()
+
+    @cached_property
+    def _z_matrix(self) -> bool:
+        """Whether ``|A| |u|`` is ``2 diag(A) |u| - A |u|`` (see :meth:`_is_z_matrix`)."""
+        return self._absolute is None and self._is_z_matrix()
+
+    @cached_property
+    def measure(self) -> Measure:
+        """The :class:`Measure` of :func:`certificate` for this problem."""
+        scale = self.problem.symmetric_scale if self.singular else None  # D: the projection only
+        return Measure(
             weights=self.weights,
             scale=scale,
             null=None if scale is None else scale / np.linalg.norm(scale),
             total=float(self.weights.sum()),
-            size=int(problem.size),
+            size=int(self.problem.size),
             terms=self.terms,
             sums=LocalSums(),
         )
@@ -338,18 +360,26 @@ class Certifier:
         """
         u = np.ascontiguousarray(u, dtype=float).reshape(-1)
         b = np.asarray(b, dtype=float).reshape(-1)
+        fused = getattr(self.apply, "residual_sums", None)
+        if fused is not None and not self.singular and self._absolute is None:
+            weights = [a.weights for a in self.problem.grid.axes]
+            sums = fused(u, b, None, weights)  # one pass: the residual and the sums
+            if sums is not None:
+                return certificate_from_sums(sums, self._sums_measure(), self.eigenvalue)
         n = u.size
         if self._work is None or self._work[0].size != n:
             self._work = (np.empty(n), np.empty(n))
         r, t = self._work
-        fused = getattr(self.apply, "residual_sums", None)
-        if fused is not None and not self.singular and self._absolute is None:
-            axes = self.problem.grid.axes
-            sums = fused(u, b, r, [a.weights for a in axes])  # one pass: r and the sums
-            if sums is not None:
-                return certificate_from_sums(sums, self.measure, self.eigenvalue)
         self.apply.matvec_into(u, r)
         np.subtract(b, r, out=r)
         return certificate(
             r, u, b, lambda absu: self._abs_apply(absu, r), self.measure, self.eigenvalue, t
         )
+
+    def _sums_measure(self) -> Measure:
+        """Return what :func:`certificate_from_sums` reads of the measure: its size and ``K``."""
+        if "measure" in self.__dict__:
+            return self.measure
+        empty = np.empty(0)
+        size = int(self.problem.size)
+        return Measure(empty, None, None, math.nan, size, self.terms, LocalSums())
