@@ -28,7 +28,7 @@ from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.fastdiag_axes import TransformPlan, plan_axis
 from kronpde.solvers.indefinite import certificate_note
 from kronpde.solvers.method import Method
-from kronpde.solvers.resonance import resonance
+from kronpde.solvers.resonance import not_definite_message, resonance
 from kronpde.solvers.result import Outcome
 
 __all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]
@@ -70,12 +70,7 @@ class _Combination:
             out[plan.null_index] = 1.0
         lowest = float(out.min())  # the combination is not monotone
         if lowest < 0.0 and shift >= 0.0:  # c < 0: negative modes are the Helmholtz sign
-            msg = (
-                f"fastdiag: the operator is not positive definite with shift c = {shift}: "
-                f"its smallest eigenvalue is {lowest:.3g} (the fourth-order scheme needs "
-                "a_i lambda_i <= 1/3, which a Robin face with a large alpha h / beta can "
-                "break: refine the grid or use order 2)"
-            )
+            msg = not_definite_message(shift, lowest)
             raise SolverError(msg)
         return lowest
 
