@@ -26,7 +26,7 @@ from kronpde.geometry.boundary import Robin
 from kronpde.operators.banded import axis_index, csr_from_bands
 from kronpde.operators.stencils import AxisOperator
 
-__all__ = ["CompactOperator", "CompactScheme", "RobinCorrection", "apply_axis"]
+__all__ = ["CompactOperator", "CompactScheme", "RobinCorrection", "apply_axis", "polynomial_apply"]
 
 
 @dataclass(frozen=True)
@@ -568,54 +568,8 @@ class CompactOperator(LinearOperator):
             ``out``.
         """
         s = self.scheme
-        ops, a, c = s.ops, s.a, s.shift
-        d = len(ops)
-        X = x.reshape(s.shape)
-        Y = out.reshape(s.shape)
-        t = self._t  # t[j - 1] = T_j x, j >= 1
-        for j in range(1, d):
-            apply_axis(ops[j], X, j, t[j - 1], self._work)
-        tmp, work, z = self._tmp, self._work, self._z
-        # the same values as c x + Σ_i ... term by term, in fewer passes: with c = 0 the
-        # first term is written, not added to 0 x; a factor 1 - c a_i = 1 is no product
-        started = c != 0.0
-        if started:
-            np.multiply(X, c, out=Y)
-        for i in range(d):
-            f = 1.0 - c * a[i]
-            if i == d - 1 and d > 1:  # T_{d-1} x is known: add (1 - c a) of it
-                term = t[i - 1]
-                if f != 1.0:
-                    term = np.multiply(term, f, out=tmp)
-                if started:
-                    Y += term
-                else:
-                    np.copyto(Y, term)
-                started = True
-                continue
-            src = X
-            if f != 1.0:
-                src = np.multiply(X, f, out=z)
-            for j in range(i + 1, d):
-                np.multiply(t[j - 1], a[i] + a[j], out=tmp)
-                src = np.subtract(src, tmp, out=z)
-            if started:
-                Y += apply_axis(ops[i], src, i, tmp, work)
-            else:
-                apply_axis(ops[i], src, i, Y, work)
-            started = True
-        for r in s.robin:
-            index: list[Any] = [slice(None)] * d
-            for ax, row in r.rows:
-                index[ax] = slice(row, row + 1)
-            plane = X[tuple(index)]
-            acc = c * plane
-            tmp = np.empty_like(plane)
-            work = np.empty_like(plane)
-            for k in range(d):
-                if k not in r.axes:
-                    acc += apply_axis(ops[k], plane, k, tmp, work)
-            Y[tuple(index)] += r.gamma * acc
+        buffers = (self._z, self._tmp, self._work, *self._t)
+        polynomial_apply(s, s.ops, x.reshape(s.shape), out.reshape(s.shape), buffers)
         return out
 
     def _matvec(self, x: np.ndarray) -> np.ndarray:
@@ -630,3 +584,68 @@ class CompactOperator(LinearOperator):
             ops = [op.transposed() for op in s.ops]
             self._transpose = CompactOperator(CompactScheme(ops, s.a, s.shift, s.robin))
         return self._transpose._matvec(x)
+
+
+def polynomial_apply(
+    scheme: CompactScheme,
+    ops: Sequence[AxisOperator],
+    X: np.ndarray,
+    Y: np.ndarray,
+    buffers: Sequence[np.ndarray],
+    *,
+    absolute: bool = False,
+) -> np.ndarray:
+    """Write the compact polynomial of ``ops`` applied to ``X`` into ``Y`` (grid-shaped).
+
+    Grouped as ``c x + Σ_i T_i [(1 - c a_i) x - Σ_{j>i} (a_i + a_j) T_j x]`` plus the
+    Robin planes, each ``T_j x`` made once (``2 (d - 1)`` 1-D applies); with ``c = 0``
+    the first term is written, not added to ``0 x``, and a factor 1 is no product.
+    With ``absolute=True`` every coefficient is taken in absolute value (the
+    certificate's ``|P|(|T|) x``, given the ``|T_i|`` as ``ops``): the same grouping,
+    so the bound covers each intermediate of the apply.  ``buffers`` are ``z``,
+    ``tmp``, ``work`` and ``d - 1`` arrays of the grid's shape.
+    """
+    mag = abs if absolute else (lambda v: v)
+    a, c, d = scheme.a, scheme.shift, len(ops)
+    z, tmp, work, *t = buffers
+    for j in range(1, d):
+        apply_axis(ops[j], X, j, t[j - 1], work)
+    started = c != 0.0
+    if started:
+        np.multiply(X, mag(c), out=Y)
+    for i in range(d):
+        f = mag(1.0 - c * a[i])
+        if i == d - 1 and d > 1:  # T_{d-1} x is known: add (1 - c a) of it
+            term = t[i - 1]
+            if f != 1.0:
+                term = np.multiply(term, f, out=tmp)
+            if started:
+                Y += term
+            else:
+                np.copyto(Y, term)
+            started = True
+            continue
+        src = X
+        if f != 1.0:
+            src = np.multiply(X, f, out=z)
+        for j in range(i + 1, d):  # x - s y is x + (-s) y to the bit
+            coupling = abs(a[i] + a[j]) if absolute else -(a[i] + a[j])
+            np.multiply(t[j - 1], coupling, out=tmp)
+            src = np.add(src, tmp, out=z)
+        if started:
+            Y += apply_axis(ops[i], src, i, tmp, work)
+        else:
+            apply_axis(ops[i], src, i, Y, work)
+        started = True
+    for r in scheme.robin:
+        index: list[Any] = [slice(None)] * d
+        for ax, row in r.rows:
+            index[ax] = slice(row, row + 1)
+        plane = np.ascontiguousarray(X[tuple(index)])
+        acc = mag(c) * plane
+        ptmp, pwork = np.empty_like(plane), np.empty_like(plane)
+        for k in range(d):
+            if k not in r.axes:
+                acc += apply_axis(ops[k], plane, k, ptmp, pwork)
+        Y[tuple(index)] += mag(r.gamma) * acc
+    return Y

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from kronpde.operators.compact import CompactOperator, CompactScheme, apply_axis
+from kronpde.operators.compact import CompactOperator, CompactScheme, polynomial_apply
 from kronpde.operators.compact_rhs import compact_rhs, compact_rhs_box
 from kronpde.problem.data import box_index
 from kronpde.problem.discretisation import (
@@ -157,52 +157,9 @@ class AbsoluteCompact:
     def apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write ``|P|(|T|) x`` into ``out`` and return it."""
         s = self.scheme
-        d, a, c, shape = len(self.ops), s.a, s.shift, s.shape
         if self._work is None:
-            self._work = tuple(np.empty(shape) for _ in range(max(d - 1, 0) + 3))
-        z, tmp, work, *t = self._work
-        X = x.reshape(shape)
-        Y = out.reshape(shape)
-        # grouped as the apply: Σ_i |T_i| [|1 - c a_i| x + Σ_{j>i} |a_i + a_j| |T_j| x], each
-        # |T_j| x once (2 (d - 1) 1-D applies), the last axis' term |1 - c a| (|T_j| x);
-        # with c = 0 the first term is written, not added to 0 x, and a factor 1 is no product
-        for j in range(1, d):
-            apply_axis(self.ops[j], X, j, t[j - 1], work)
-        started = c != 0.0
-        if started:
-            np.multiply(X, abs(c), out=Y)
-        for i in range(d):
-            f = abs(1.0 - c * a[i])
-            if i == d - 1 and d > 1:
-                term = t[i - 1]
-                if f != 1.0:
-                    term = np.multiply(term, f, out=tmp)
-                if started:
-                    Y += term
-                else:
-                    np.copyto(Y, term)
-                started = True
-                continue
-            src = X
-            if f != 1.0:
-                src = np.multiply(X, f, out=z)
-            for j in range(i + 1, d):
-                np.multiply(t[j - 1], abs(a[i] + a[j]), out=tmp)
-                src = np.add(src, tmp, out=z)
-            if started:
-                Y += apply_axis(self.ops[i], src, i, tmp, work)
-            else:
-                apply_axis(self.ops[i], src, i, Y, work)
-            started = True
-        for r in s.robin:
-            index: list[Any] = [slice(None)] * d
-            for ax, row in r.rows:
-                index[ax] = slice(row, row + 1)
-            plane = np.ascontiguousarray(X[tuple(index)])
-            acc = abs(c) * plane
-            ptmp, pwork = np.empty_like(plane), np.empty_like(plane)
-            for k in range(d):
-                if k not in r.axes:
-                    acc += apply_axis(self.ops[k], plane, k, ptmp, pwork)
-            Y[tuple(index)] += abs(r.gamma) * acc
+            self._work = tuple(np.empty(s.shape) for _ in range(max(len(self.ops) - 1, 0) + 3))
+        polynomial_apply(
+            s, self.ops, x.reshape(s.shape), out.reshape(s.shape), self._work, absolute=True
+        )
         return out
