@@ -97,7 +97,7 @@ def rss(field):
         if line.startswith(field):
             return int(line.split()[1]) * 1024
 n, d, route = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-small = Problem(Grid.box([64] * d), source=1.0)          # load every kernel first
+small = Problem(Grid.box([512 if d == 2 else 64] * d), source=1.0)  # load the kernels
 s = prepare(small, method="fastdiag", options={"workers": 1})
 x = np.ones(small.grid.shape); s.solve(x, out=x, check=False)
 p = Problem(Grid.box([n] * d), source=1.0)

@@ -208,3 +208,46 @@ def test_in_place_and_shift():
         x = b.copy()
         assert solver.solve(x, out=x) is x
         assert np.max(np.abs(x - expect)) <= 1e-10 * np.max(np.abs(expect))
+
+
+def test_kronecker_route_picks_the_dense_axis_else_the_slowest():
+    from kronpde import Grid, Problem
+    from kronpde.solvers.tridiagonal_axis import TRIDIAGONAL_MIN_SIZE, kronecker_route
+
+    def route(cells, boundary=None, shift=0.0):
+        p = Problem(Grid.box(cells, boundary=boundary or {}), 1.0, shift=shift)
+        return kronecker_route(p.axis_operators, p.grid.axes, p.shift)
+
+    assert route([600, 600]) == 0
+    assert route([600, 600], {"ymin": Robin(1.0, 1.0)}) == 1  # the eigh axis
+    assert route([600, 600], {"ymin": Periodic(), "ymax": Periodic()}) is None
+    assert route([600, 600], shift=-1.0) is None  # the full solve checks the resonance
+    assert route([64, 64]) is None  # below TRIDIAGONAL_MIN_SIZE
+    assert 64 * 64 < TRIDIAGONAL_MIN_SIZE <= 599 * 599
+
+
+def test_prepared_in_place_solve_allocates_no_array_of_the_grid_size():
+    """``prepare(p).solve(b, out=b, check=False)``: the tridiagonal route, b overwritten."""
+    import tracemalloc
+
+    from kronpde import Grid, Problem, prepare
+    from kronpde.solvers.fastdiag import FastDiagSolver
+
+    p = Problem(Grid.box([520, 520], boundary={"xmin": Neumann(0.0)}), 1.0, shift=2.0)
+    s = prepare(p, "fastdiag")
+    assert s.solve(p.rhs(), check=False).report.options["axis_methods"] == ("tridiagonal", "dst1")
+    b = np.random.default_rng(5).standard_normal(p.grid.shape)
+    expect = FastDiagSolver.from_problem(p).solve(b)  # every axis transformed
+    x = b.copy()
+    s.solve(x, out=x, check=False)  # loads what a first solve loads
+    np.copyto(x, b)
+    tracemalloc.start()
+    sol = s.solve(x, out=x, check=False)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert np.shares_memory(sol.x, x)
+    assert np.max(np.abs(x - expect)) <= 1e-10 * np.max(np.abs(expect))
+    from kronpde.operators.kernels._tridiagonal_compiled import BLOCK
+
+    # the Thomas factors of one block of modes (n_t x BLOCK floats) and small change
+    assert peak <= 8 * BLOCK * x.shape[0] + 65536 < 0.3 * x.nbytes

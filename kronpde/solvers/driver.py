@@ -297,9 +297,11 @@ class PreparedSolver:
         True
         """
         p = self.problem
-        b, given, x_out = self._arguments(b, out, check)
-        values = self._dirichlet_values(dirichlet)
         rtol, atol, maxiter = check_stopping(rtol, atol, maxiter, estimate)
+        # b may be overwritten where the method solves in place and nothing reads b after
+        keep = check or rtol == AUTO or bool(estimate) or exact is not None
+        b, given, x_out = self._arguments(b, out, check, keep)
+        values = None if dirichlet is None else self._dirichlet_values(dirichlet)
         x0 = None if x0 is None else check_vector(x0, *self._unknowns, "x0")
         exact_x = None if exact is None else exact_unknowns(p, exact)
         t0 = time.perf_counter()
@@ -332,6 +334,8 @@ class PreparedSolver:
         solve_seconds = time.perf_counter() - t0 - estimate_seconds
         t_est = time.perf_counter()
         u = None
+        if values is None and x_out is None:  # the nodal field's Dirichlet values, once
+            values = p.data.dirichlet_values
         if x_out is None and plan.estimator is not None:  # the field once, for both
             u = p.grid.to_nodes(outcome.x, values)
             self._space.nodal = (outcome.x, u)
@@ -407,9 +411,13 @@ class PreparedSolver:
         )
 
     def _arguments(
-        self, b: np.ndarray | None, out: np.ndarray | None, check: bool
+        self, b: np.ndarray | None, out: np.ndarray | None, check: bool, keep: bool = True
     ) -> tuple[np.ndarray, bool, np.ndarray | None]:
-        """Return ``b`` checked (flat), whether it was given, and the flat ``out`` (or None)."""
+        """Return ``b`` checked (flat), whether it was given, and the flat ``out`` (or None).
+
+        ``b`` is copied where ``out`` shares its memory, unless nothing reads ``b`` after
+        the solve (not ``keep``) and the method solves in place (its ``in_place``).
+        """
         n, shape = self._unknowns  # the grid's, read once (a property of its axes)
         if check is not True and check is not False:
             msg = f"check must be True or False, got {check!r}"
@@ -422,7 +430,8 @@ class PreparedSolver:
         else:
             b = unknowns(b, n, shape, "b")
         x_out = None if out is None else out_array(out, n, shape)
-        if x_out is not None and np.may_share_memory(x_out, b):
+        in_place = not keep and getattr(self.solver, "in_place", False)
+        if x_out is not None and np.may_share_memory(x_out, b) and not in_place:
             b = b.copy()  # the methods read b after they start writing u
         return b, given, x_out
 

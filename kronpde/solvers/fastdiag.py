@@ -466,6 +466,7 @@ class FastDiag(Method):
 
     name = "fastdiag"
     projects = True
+    in_place = True  # solve(b, out=b) is safe: each backend reads b before overwriting it
     defaults: ClassVar[dict[str, Any]] = {"workers": None, "force_eigh": False, "kernels": "auto"}
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {"kernels": KERNELS}
     auto_reason = (

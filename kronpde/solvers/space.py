@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -245,13 +246,27 @@ class SerialSpace(SolveSpace):
     def __init__(self, problem: SolvableProblem):
         self.problem = problem
         self.reductions = Reductions()
-        self.weights = problem.unknown_weights
-        self.scale = problem.symmetric_scale
-        self.weight_sum = float(self.weights.sum())
         self._method: Any = None  # the coarse solves' fastdiag-cg, made on first use
         # (x, field): the nodal field of the unknowns x, built once by the driver for the
         # solution and the estimate alike; None outside that one solve
         self.nodal: tuple[np.ndarray, np.ndarray] | None = None
+
+    # made on first use: a lean exact solve (check=False) never needs them, so that a
+    # prepared in-place solve holds no array of the grid's size beyond b
+    @cached_property
+    def weights(self) -> np.ndarray:  # type: ignore[override]
+        """``W`` on the unknowns, flat (the problem's, read-only)."""
+        return self.problem.unknown_weights
+
+    @cached_property
+    def scale(self) -> np.ndarray:  # type: ignore[override]
+        """``D = W^{1/2}``, flat."""
+        return self.problem.symmetric_scale
+
+    @cached_property
+    def weight_sum(self) -> float:  # type: ignore[override]
+        """``Σ W``."""
+        return float(self.weights.sum())
 
     def field(self, x: np.ndarray) -> np.ndarray:
         """Return the nodal field of the unknowns ``x`` (the one the driver built, if it is x's)."""
