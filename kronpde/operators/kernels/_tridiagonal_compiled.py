@@ -101,24 +101,37 @@ def thomas(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pragma: 
                 xp[z, sq] = 0.0
 
 
+#: Lines per block of :func:`thomas_lines`: a block (``LINES × n`` floats) is transposed
+#: into a buffer that stays in cache, where the sweeps run across the lines.
+LINES = 64
+
+
 @numba.njit(**_OPTIONS)
 def thomas_lines(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pragma: no cover
     """:func:`thomas` where the tridiagonal axis is the last (``Q = 1``): blocks of lines.
 
-    The lines of a block are contiguous each; the sweeps along ``z`` take the
-    block's lines in the inner loop (independent recurrences side by side).
+    A block of :data:`LINES` consecutive lines is one contiguous piece of ``x``:
+    it is transposed into a buffer ``(n, LINES)``, swept with the lines in the
+    inner, contiguous loop (independent recurrences side by side), and
+    transposed back.
     """
     npl, n, _ = x.shape
     nk = g.shape[0]
-    nb = (npl + BLOCK - 1) // BLOCK
+    nb = (npl + LINES - 1) // LINES
     for job in prange(nb):
-        p0 = job * BLOCK
-        w = min(BLOCK, npl - p0)
+        p0 = job * LINES
+        w = min(LINES, npl - p0)
+        buf = np.empty((n, w))
         cp = np.empty((n, w))
         lam = np.empty((nk, w))
         for k in range(nk):
             for j in range(w):
                 lam[k, j] = lp[k, p0 + j] + lq[k, 0]
+        for j in range(w):
+            for z in range(n):
+                buf[z, j] = x[p0 + j, z, 0]
+        row = buf[0]
+        c0 = cp[0]
         for j in range(w):
             if first:
                 dd = fd[p0 + j, 0]
@@ -127,21 +140,37 @@ def thomas_lines(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pr
                 dd = _mode_diag(lam, g, diag, 0, j)
                 u0 = upper[0]
             inv = 1.0 / dd
-            cp[0, j] = u0 * inv
-            x[p0 + j, 0, 0] *= inv
+            c0[j] = u0 * inv
+            row[j] *= inv
         for z in range(1, n):
             lz = lower[z]
             uz = upper[z]
+            dz = diag[z]
+            row = buf[z]
+            prev = buf[z - 1]
             cz = cp[z]
             cprev = cp[z - 1]
-            for j in range(w):
-                inv = 1.0 / (_mode_diag(lam, g, diag, z, j) - lz * cprev[j])
-                cz[j] = uz * inv
-                x[p0 + j, z, 0] = (x[p0 + j, z, 0] - lz * x[p0 + j, z - 1, 0]) * inv
+            if nk == 1:
+                gz = g[0, z]
+                l0 = lam[0]
+                for j in range(w):
+                    inv = 1.0 / (dz + l0[j] * gz - lz * cprev[j])
+                    cz[j] = uz * inv
+                    row[j] = (row[j] - lz * prev[j]) * inv
+            else:
+                for j in range(w):
+                    inv = 1.0 / (_mode_diag(lam, g, diag, z, j) - lz * cprev[j])
+                    cz[j] = uz * inv
+                    row[j] = (row[j] - lz * prev[j]) * inv
         for z in range(n - 2, -1, -1):
+            row = buf[z]
+            nxt = buf[z + 1]
             cz = cp[z]
             for j in range(w):
-                x[p0 + j, z, 0] -= cz[j] * x[p0 + j, z + 1, 0]
+                row[j] -= cz[j] * nxt[j]
+        for j in range(w):
+            for z in range(n):
+                x[p0 + j, z, 0] = buf[z, j]
         if sp >= p0 and sp < p0 + w:
             for z in range(n):
                 x[sp, z, 0] = 0.0
