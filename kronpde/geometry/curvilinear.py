@@ -137,6 +137,7 @@ class CurvilinearGrid(Grid):
         default: Condition | None = None,
         centering: str | Sequence[str] = "node",
         radius: float = 1.0,
+        nodes: Sequence[Sequence[float] | np.ndarray | None] | None = None,
     ) -> CurvilinearGrid:
         """Build a curvilinear grid from per-axis lists and faces named after its axes.
 
@@ -153,6 +154,8 @@ class CurvilinearGrid(Grid):
             :class:`~kronpde.geometry.boundary.Pole`.
         radius : float
             The sphere's radius (``sphere`` only).
+        nodes : sequence, optional
+            Stretched axes' node coordinates, as for :meth:`Grid.box`.
 
         Examples
         --------
@@ -184,7 +187,7 @@ class CurvilinearGrid(Grid):
                     raise GridError(msg, subject=key)
             boundary = {names[k]: v for k, v in boundary.items()}
         try:
-            box = Grid.box(cells, lower, upper, boundary, default, centering=centering)
+            box = Grid.box(cells, lower, upper, boundary, default, nodes, centering)
         except GridError as exc:
             subject = back.get(exc.subject, exc.subject)
             raise GridError(str(exc), subject=subject, axis=exc.axis, detail=exc.detail) from None
@@ -255,7 +258,7 @@ class CurvilinearGrid(Grid):
             if abs(at - (0.0, math.pi)[side]) < 1e-12 and not isinstance(bc, Pole):
                 if a.cell_centred or not isinstance(bc, Dirichlet):
                     msg = (
-                        f'{faces[side]}: theta = {("0", "pi")[side]} is a pole: use type = '
+                        f"{faces[side]}: theta = {('0', 'pi')[side]} is a pole: use type = "
                         f'"pole", got {bc.kind}'
                     )
                     raise GridError(msg, subject=faces[side])
