@@ -31,7 +31,7 @@ CURVILINEAR_REFUSED = (".vti", ".vtr", ".pvti", ".pvtr")
 
 
 def refuse_extension(path: Path, title: str) -> str | None:
-    """The message refusing ``path`` for a curvilinear grid, or None where it is fine."""
+    """Return the message refusing ``path`` for a curvilinear grid, or None where it is fine."""
     ext = path.suffix.lower()
     if ext not in CURVILINEAR_REFUSED:
         return None
@@ -83,7 +83,7 @@ class CurvilinearReader(TableReader):
             raise self.error(key, exc.detail or str(exc)) from None
 
     def read_boundary(self, boundary: Any, dimension: int) -> dict[str, Condition]:
-        """The faces of a curvilinear grid (named after its axes), else as for boxes."""
+        """Return the faces of a curvilinear grid (named after its axes), else as for boxes."""
         if self.system is None:
             return super().read_boundary(boundary, dimension)
         faces = list(self.system.face_names)
@@ -120,18 +120,20 @@ class CurvilinearReader(TableReader):
         return conditions
 
     def condition(self, spec: Any, face: str, dimension: int) -> Condition:
-        """A face's condition; ``axis`` and ``pole`` take no data."""
+        """Return a face's condition; ``axis`` and ``pole`` take no data."""
         kind = spec.get("type") if isinstance(spec, dict) else None
         if kind not in ("axis", "pole"):
             return super().condition(spec, face, dimension)
         key = f"[boundary] {face}"
         if self.system is None:
-            msg = f'an {kind} face needs curvilinear coordinates ([grid] coordinates = "polar", ...)'
-            raise self.error(f"{key}.type", msg)
+            msg = f'an {kind} face needs curvilinear coordinates (coordinates = "polar", ...)'
+            subject = f"{key}.type"
+            raise self.error(subject, msg)
         for name in spec:
             if name != "type":
                 msg = f"not a key of an {kind} face, which takes type only (no data)"
-                raise self.error(f"{key}.{name}", msg)
+                subject = f"{key}.{name}"
+                raise self.error(subject, msg)
         return OnAxis() if kind == "axis" else Pole()
 
     def make_grid(
@@ -143,7 +145,7 @@ class CurvilinearReader(TableReader):
         nodes: Any,
         centering: tuple[str, ...],
     ) -> Grid:
-        """The grid of the file (:meth:`Grid.box`, or a curvilinear one)."""
+        """Return the grid of the file (:meth:`Grid.box`, or a curvilinear one)."""
         lo = None if lower is None else list(lower)
         hi = None if upper is None else list(upper)
         if self.system is None:
@@ -163,7 +165,7 @@ class CurvilinearReader(TableReader):
 
 
 def output_refusal(grid: Grid, path: Path) -> CaseError | None:
-    """The error of writing ``grid`` to ``path`` where its format cannot hold it (or None)."""
+    """Return the error of writing ``grid`` to ``path`` where its format cannot hold it."""
     system = grid.coordinate_system
     if system is None:
         return None
