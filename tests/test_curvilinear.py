@@ -228,3 +228,30 @@ def test_sphere_case_is_fine_as_written(tmp_path, capsys):
     path = tmp_path / "case.toml"
     path.write_text(SPHERE.format(tlo="0.0"))
     assert main(["check", str(path)]) == 0
+
+
+# -- output ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("driver", "cells"), [("hwscsp", False), ("hstcsp", True)])
+def test_vts_holds_the_points_at_their_cartesian_positions(tmp_path, capsys, driver, cells):
+    from kronpde.io.vts import read_vts
+
+    out = tmp_path / f"{driver}.vts"
+    assert main(["solve", str(DATA / f"{driver}.toml"), "-o", str(out), "--quiet"]) == 0
+    (x, y, z), fields, cell_fields = read_vts(out)
+    data = cell_fields if cells else fields
+    assert set(data) == {"u", "u_exact", "error"}
+    assert np.all(y == 0.0)  # the axisymmetric meridian
+    np.testing.assert_allclose(np.hypot(x, z).max(), 1.0, rtol=1e-15)
+    if not cells:  # u at the point (x, 0, z) of the ball is about z**4 (the exact solution)
+        assert np.abs(data["u"] - z**4).max() < 1e-3
+        np.testing.assert_allclose(data["u_exact"], z**4, atol=1e-14)
+    picture = tmp_path / f"{driver}.png"
+    assert main(["plot", str(out), "-o", str(picture), "--quiet"]) == 0
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_minus_o_vti_is_refused_naming_vts(tmp_path, capsys):
+    code = main(["solve", str(DATA / "hwsplr.toml"), "-o", str(tmp_path / "u.vti")])
+    err = capsys.readouterr().err
+    assert code == 2 and ".vts" in err
+    assert not (tmp_path / "u.vti").exists()

@@ -195,6 +195,12 @@ def output_path(case: Case, option: str | None) -> tuple[Path | None, str]:
     if option is not None:
         path = Path(option)
         check_extension(path, "-o")
+        if case.grid.coordinate_system is not None:  # .vti/.vtr refused, naming .vts
+            from kronpde.io.case_curvilinear import output_refusal
+
+            refusal = output_refusal(case.grid, path)
+            if refusal is not None:
+                raise refusal
         return path, "-o"
     return case.output, "[output] file"
 

@@ -372,16 +372,24 @@ def _write_whole(plan: SolveRun, solved: Solved) -> Written:
     axes, as_cells = output_geometry(case.grid)  # cell data on a cell-centred grid
     converged = solution.report.converged
     written = None
+    points = None  # a curvilinear grid's points at their Cartesian positions (.vts, meshio)
+    if case.grid.coordinate_system is not None:
+        points = case.grid.cartesian_points(nodes=as_cells)
     if converged and plan.path is not None:
         if as_cells:
-            written = write_result(plan.path, axes, cell_data=data)
+            written = write_result(plan.path, axes, cell_data=data, points=points)
         else:
-            written = write_result(plan.path, axes, data)
+            written = write_result(plan.path, axes, data, points=points)
     drawn = None
     if converged and plan.picture is not None:
         from kronpde.app.pictures import save_field_picture
 
-        drawn = save_field_picture(plan.picture, axes, u, name="u", title=case.path.name)
+        if points is not None:  # a curvilinear grid: drawn in its true shape
+            from kronpde.app.pictures import save_surface_picture
+
+            drawn = save_surface_picture(plan.picture, points, u, name="u", title=case.path.name)
+        else:
+            drawn = save_field_picture(plan.picture, axes, u, name="u", title=case.path.name)
     return Written(written, errors, names, drawn)
 
 
