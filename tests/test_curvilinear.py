@@ -255,3 +255,50 @@ def test_minus_o_vti_is_refused_naming_vts(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and ".vts" in err
     assert not (tmp_path / "u.vti").exists()
+
+
+# -- PETSc -----------------------------------------------------------------------------
+def _petsc_json(tmp_path: Path, case: Path, *extra: str) -> tuple[int, dict, str]:
+    import json
+    import subprocess
+    import sys
+
+    from test_petsc import MPIRUN, _mpi_env
+
+    assert MPIRUN is not None, "mpirun is not on PATH: run scripts/install-petsc.sh"
+    command = [MPIRUN, "-n", "2", sys.executable, "-m", "kronpde", "solve", str(case),
+               "--backend", "petsc", "--json", *extra]  # fmt: skip
+    proc = subprocess.run(
+        command, cwd=tmp_path, env=_mpi_env(), capture_output=True, text=True, timeout=300
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return proc.returncode, json.loads(lines[-1]) if lines else {}, proc.stderr
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("driver", ["hstplr", "hstcyl", "hstssp", "hstcsp"])
+def test_petsc_two_ranks_agree_with_serial(tmp_path, driver):
+    case = DATA / f"{driver}.toml"
+    out = tmp_path / f"{driver}.vts"
+    code, report, err = _petsc_json(tmp_path, case, "--rtol", "1e-10", "-o", str(out))
+    assert code == 0, err[-2000:]
+    assert report["ranks"] == 2 and report["converged"]
+    serial = solve(load_case(case).problem, "direct")
+    u = serial.u - np.average(serial.u)  # the singular ones: compare up to the constant
+    (_, _, _), fields, cells = read_vts_any(out)
+    v = (cells or fields)["u"]
+    v = v - np.average(v)
+    assert np.abs(u - v).max() < 1e-7 * np.abs(u).max()
+
+
+def read_vts_any(path: Path):
+    from kronpde.io.vts import read_vts
+
+    return read_vts(path)
+
+
+@pytest.mark.petsc
+def test_petsc_refuses_a_shared_axis_point_naming_cell_centred_axes(tmp_path):
+    code, _, err = _petsc_json(tmp_path, DATA / "hwsplr.toml")
+    assert code == 2
+    assert "make r cell-centred" in err

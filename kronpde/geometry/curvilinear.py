@@ -310,6 +310,11 @@ class CurvilinearGrid(Grid):
                         raise GridError(msg, subject=face)
         return out
 
+    @property
+    def shared_points(self) -> list[tuple[int, int, tuple[int, ...]]]:
+        """Return ``(axis, end index, shared axes)`` of every node-centred axis or pole point."""
+        return list(self._shares)
+
     @cached_property
     def tensor_shape(self) -> tuple[int, ...]:
         """The tensor product of the axes' unknowns, shared points counted on every line."""
@@ -345,8 +350,8 @@ class CurvilinearGrid(Grid):
     # -- sizes ---------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        """``(size,)``: the unknowns are one flat vector (shared points once)."""
-        return (self.size,)
+        """The tensor shape, or ``(size,)`` with a shared point (the unknowns then are flat)."""
+        return (self.size,) if self._shares else self.tensor_shape
 
     @property
     def size(self) -> int:
@@ -366,6 +371,12 @@ class CurvilinearGrid(Grid):
         for m in self.metrics:
             w = np.multiply.outer(w, m.mass)
         return w
+
+    def box_weights(self, box: tuple[Sequence[int], Sequence[int]]) -> np.ndarray:
+        """Return the control volumes of a box of unknowns (a grid without shared points)."""
+        lo, hi = box
+        index = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+        return self.tensor_weights()[index]
 
     def weights(self) -> np.ndarray:
         """Return the control volumes of the unknowns (flat): ``A``'s symmetrising weights."""

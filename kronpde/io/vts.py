@@ -129,9 +129,7 @@ def read_vts(
     def shaped(values: np.ndarray, vector: bool, cells: bool) -> np.ndarray:
         n = [max(k - 1, 1) if cells else k for k in dims]
         if vector:
-            return values.reshape(n[2], n[1], n[0], 3).transpose(2, 1, 0, 3).reshape(
-                (*n[:d], 3)
-            )
+            return values.reshape(n[2], n[1], n[0], 3).transpose(2, 1, 0, 3).reshape((*n[:d], 3))
         return values.reshape(n[2], n[1], n[0]).transpose(2, 1, 0).reshape(n[:d])
 
     points = shaped(array(found[("Points", "Points")][1]), True, False)

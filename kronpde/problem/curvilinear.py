@@ -259,10 +259,12 @@ class CurvilinearFlux(Discretisation):
 
     def evaluate_rhs(self, box: Box | None, merge: Merge | None = None) -> np.ndarray:
         """``b = f + W^{-1} lift``, ``f`` integrated over each control volume (flat)."""
-        if box is not None:
-            msg = "the curvilinear flux form is not split into boxes (its shared points)"
-            raise SolverError(msg)
         grid: CurvilinearGrid = self.grid  # type: ignore[assignment]
+        if box is not None:  # a rank's box: the whole b, sliced (a grid without shared points)
+            if len(grid.shape) != grid.dimension:
+                raise SolverError(shared_point_refusal(grid))
+            index = tuple(slice(int(a), int(b)) for a, b in zip(*box, strict=True))
+            return self.evaluate_rhs(None).reshape(grid.shape)[index].copy()
         f = self.data.source_nodes()[grid.unknown_index].reshape(-1)
         wf = grid.gather.T @ (grid.tensor_weights().reshape(-1) * f)
         s = self.system
@@ -289,6 +291,18 @@ class CurvilinearFlux(Discretisation):
     def couplings_nonpositive(self) -> bool:
         """Every coupling is ``-k C_l (...) <= 0``."""
         return True
+
+
+def shared_point_refusal(grid: CurvilinearGrid) -> str:
+    """Return why a grid with a shared axis or pole point has no boxes (a distributed solve)."""
+    system = grid.coordinate_system
+    axes = sorted({system.axes[i] for i, _, _ in grid.shared_points})
+    return (
+        "a node-centred axis or pole point is one unknown shared by every line through it, "
+        "which is no row of a box of a distributed grid (PETSc's DMDA); make "
+        f"{' and '.join(axes)} cell-centred (centering = \"cell\" on that axis: its face at the "
+        "axis or pole then has no area and no point), or solve serially"
+    )
 
 
 def refuse_order(order: int) -> DataError:

@@ -22,6 +22,7 @@ import numpy as np
 
 from kronpde.errors import SolverError
 from kronpde.problem.compact_scheme import CompactFourthOrder
+from kronpde.problem.curvilinear import CurvilinearFlux
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
@@ -33,6 +34,7 @@ from kronpde.solvers.petsc.assembly import (
     rows_csr,
     stencil_csr,
 )
+from kronpde.solvers.petsc.curvilinear import curvilinear_arguments, curvilinear_rows
 from kronpde.solvers.petsc.estimates import own_eigenvalue, rows_eigenvalue
 from kronpde.solvers.petsc.multigrid import box_interpolation, kept_nodes, levels
 
@@ -103,6 +105,7 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     KroneckerSum: Assembly(box_csr, _kronecker_rows, own_eigenvalue),
     CompactFourthOrder: Assembly(stencil_csr, _compact_rows, own_eigenvalue),
     FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
+    CurvilinearFlux: Assembly(curvilinear_rows, curvilinear_arguments, own_eigenvalue),
 }
 
 
