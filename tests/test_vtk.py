@@ -332,7 +332,7 @@ def test_bad_nodes(tmp_path, nodes):
 
 @pytest.mark.parametrize("name", ["out.vtp", "out.h5", "out", "out.vtr.bak"])
 def test_unsupported_extension(tmp_path, name):
-    listed = r"use one of \.vti, \.vtr, \.vtu, \.vtk, \.xdmf"
+    listed = r"use one of \.vti, \.vtr, \.vts, \.vtu, \.vtk, \.xdmf"
     with pytest.raises(OutputError, match=r"not supported; " + listed):
         write_result(tmp_path / name, _uniform(1), {})
     with pytest.raises(OutputError, match="not supported"):

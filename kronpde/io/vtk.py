@@ -56,6 +56,7 @@ __all__ = [
     "check_writable",
     "write_result",
     "write_structured",
+    "write_vts",
 ]
 
 _KIND = {".vti": "ImageData", ".vtr": "RectilinearGrid"}
@@ -467,8 +468,6 @@ def write_result(
     ext = output_extension(target, file_format)
     check_compression(compression)
     if ext == ".vts":  # a structured grid of points: curvilinear grids (kronpde.io.vts)
-        from kronpde.io.vts import write_vts
-
         if points is None:
             points = _box_points(check_nodes(nodes))
         return write_vts(target, points, point_data, cell_data, compression=compression)
@@ -501,3 +500,58 @@ def _box_points(axes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.
     zero = np.zeros(grids[0].shape)
     full = [*grids, zero, zero][:3]
     return full[0], full[1], full[2]
+
+
+def write_vts(
+    path: str | os.PathLike[str],
+    points: Sequence[np.ndarray],
+    point_data: Mapping[str, np.ndarray] | None = None,
+    cell_data: Mapping[str, np.ndarray] | None = None,
+    *,
+    compression: int | None = None,
+) -> pathlib.Path:
+    """Write fields on a structured grid of Cartesian points as a ``.vts`` file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file; its folder must exist.
+    points : sequence of 3 arrays
+        ``x, y, z`` of every point, each of the grid's point shape (1-3 axes).
+    point_data, cell_data : mapping of str to array, optional
+        Fields on the points, and on the cells between them (one less per axis).
+    compression : int, optional
+        A zlib level 1-9 (None: raw).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputError
+        If the folder is missing or the write fails.
+    FieldDataError
+        If a field is unusable.
+    """
+    target = pathlib.Path(path)
+    check_compression(compression)
+    check_folder(target)
+    x, y, z = (np.asarray(p, dtype=float) for p in points)
+    shape = x.shape
+    if y.shape != shape or z.shape != shape:
+        msg = f"the point coordinates must share one shape, got {x.shape}, {y.shape}, {z.shape}"
+        raise OutputError(msg)
+    d = len(shape)
+    extent = [(0, n - 1) for n in shape]
+    fields = check_arrays(point_data, shape, "point data", vectors=True)
+    cells = check_arrays(cell_data, tuple(n - 1 for n in shape), "cell data", vectors=True)
+    arrays = [("PointData", k, _as_3d(v, d)) for k, v in fields.items()]
+    arrays += [("CellData", k, _as_3d(v, d)) for k, v in cells.items()]
+    arrays.append(("Points", "Points", _as_3d(np.stack([x, y, z], axis=-1), d)))
+    return replace_atomically(
+        target,
+        lambda tmp: _write_file(tmp, "StructuredGrid", extent, extent, "", arrays, compression),
+        OutputError,
+        suffix=".vts",
+    )

@@ -1,80 +1,20 @@
-"""Write fields on a curvilinear grid as VTK XML StructuredGrid (``.vts``), atomically.
+"""Read VTK XML StructuredGrid files (``.vts``): a curvilinear grid's result.
 
-The points are the grid's nodes (or its cell centres along cell-centred axes of
-a mixed grid) at their Cartesian positions, so a polar grid shows as a disc; the
-layout (one appended section, raw or zlib, streamed slab by slab) is that of
-:mod:`kronpde.io.vtk`, whose writer this module calls with the extra
-``<Points>`` array.
+:func:`~kronpde.io.vtk.write_vts` writes them (the points at their Cartesian
+positions, the layout of every kronpde VTK file); :func:`read_vts` reads one
+back, raw or zlib, for ``kronpde plot`` and the tests.
 """
 
 from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from kronpde.io.atomic import replace_atomically
-from kronpde.io.checks import OutputError, check_arrays, check_compression, check_folder
-from kronpde.io.vtk import _as_3d, _write_file
+from kronpde.io.vtk import write_vts
 
-__all__ = ["write_vts"]
-
-
-def write_vts(
-    path: str | os.PathLike[str],
-    points: Sequence[np.ndarray],
-    point_data: Mapping[str, np.ndarray] | None = None,
-    cell_data: Mapping[str, np.ndarray] | None = None,
-    *,
-    compression: int | None = None,
-) -> pathlib.Path:
-    """Write fields on a structured grid of Cartesian points as a ``.vts`` file.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The output file; its folder must exist.
-    points : sequence of 3 arrays
-        ``x, y, z`` of every point, each of the grid's point shape (1-3 axes).
-    point_data, cell_data : mapping of str to array, optional
-        Fields on the points, and on the cells between them (one less per axis).
-    compression : int, optional
-        A zlib level 1-9 (None: raw).
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    OutputError
-        If the folder is missing or the write fails.
-    FieldDataError
-        If a field is unusable.
-    """
-    target = pathlib.Path(path)
-    check_compression(compression)
-    check_folder(target)
-    x, y, z = (np.asarray(p, dtype=float) for p in points)
-    shape = x.shape
-    if y.shape != shape or z.shape != shape:
-        msg = f"the point coordinates must share one shape, got {x.shape}, {y.shape}, {z.shape}"
-        raise OutputError(msg)
-    d = len(shape)
-    extent = [(0, n - 1) for n in shape]
-    fields = check_arrays(point_data, shape, "point data", vectors=True)
-    cells = check_arrays(cell_data, tuple(n - 1 for n in shape), "cell data", vectors=True)
-    arrays = [("PointData", k, _as_3d(v, d)) for k, v in fields.items()]
-    arrays += [("CellData", k, _as_3d(v, d)) for k, v in cells.items()]
-    arrays.append(("Points", "Points", _as_3d(np.stack([x, y, z], axis=-1), d)))
-    return replace_atomically(
-        target,
-        lambda tmp: _write_file(tmp, "StructuredGrid", extent, extent, "", arrays, compression),
-        OutputError,
-        suffix=".vts",
-    )
+__all__ = ["read_vts", "write_vts"]
 
 
 def read_vts(
