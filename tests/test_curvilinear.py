@@ -304,3 +304,18 @@ def test_petsc_refuses_a_shared_axis_point_naming_cell_centred_axes(tmp_path):
     code, _, err = _petsc_json(tmp_path, DATA / "hwsplr.toml")
     assert code == 2
     assert "make r cell-centred" in err
+
+
+def test_rtol_auto_without_exact_estimates_on_the_coarse_curvilinear_grid(tmp_path, capsys):
+    import json
+
+    text = (DATA / "hwsplr.toml").read_text().split("[exact]")[0]
+    path = tmp_path / "case.toml"
+    path.write_text(text)
+    assert main(["solve", str(path), "--method", "cg", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["coordinates"] == "polar"
+    assert record["discretisation_estimate"] == "richardson"
+    # FISHPACK's error of this grid is 6.19e-4: the estimate is of its size
+    assert 1e-4 < record["discretisation_error"] < 2e-3
+    assert record["fluxes"] is None  # the Cartesian face formulas do not apply
