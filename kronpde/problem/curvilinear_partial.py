@@ -1,0 +1,181 @@
+"""The partial fast diagonalisation of a curvilinear grid: transforms on all axes but one.
+
+The flux form of :mod:`kronpde.problem.curvilinear` with a constant ``k`` is
+``M = Σ_l (⊗_{i≠l} N_{l,i}) ⊗ K_l`` (``K_l`` the axis' weighted 1-D stiffness,
+``N_{l,i}`` the cross widths) and ``W = ⊗ μ_i``.  With the tridiagonal axis
+``t`` (``r`` for polar, cylindrical and axisymmetric spherical grids; ``θ`` for
+the sphere and 3-D spherical grids, where ``r`` becomes an eigh axis) every
+other factor is either the axis' own mass or a vector along ``t``, so
+
+    M = (⊗_{i≠t} μ_i) [ Σ_{i≠t} G_i ⊗ T_i + K_t ],   T_i = μ_i⁻¹ K_i,
+
+the :class:`~kronpde.problem.partial.PartialStructure` of the fast solver
+(``docs/curvilinear.md``).  A node-centred axis point shared by the lines of
+the transformed axes is the per-mode first row (only the constant mode has it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.linalg
+
+from kronpde.geometry.boundary import Dirichlet, OnAxis, Periodic, Pole, Robin
+from kronpde.operators.stencils import AxisOperator
+
+if TYPE_CHECKING:
+    from kronpde.geometry.curvilinear import CurvilinearGrid
+
+__all__ = ["CurvilinearPieces", "axis_stiffness", "curvilinear_pieces"]
+
+
+def axis_stiffness(grid: CurvilinearGrid, i: int) -> tuple[np.ndarray, ...] | None:
+    """Return ``(lower, diag, upper)`` of axis ``i``'s ``K_i`` (``k = 1``), or None.
+
+    The couplings ``a_i(face)/d`` and the faces' diagonal terms, as
+    :func:`kronpde.problem.curvilinear.assemble` has them; None where a Robin
+    face's term varies along another axis (not separable).
+    """
+    system = grid.coordinate_system
+    a = grid.axes[i]
+    m = grid.metrics[i]
+    n = m.x.size
+    own = system.a(i)
+    c = own(m.faces) / m.distance
+    lower, diag, upper = np.zeros(n), np.zeros(n), np.zeros(n)
+    inner = c[: n - 1] if a.periodic else c
+    diag[: n - 1] += inner[: n - 1]
+    diag[1:] += inner[: n - 1]
+    upper[: n - 1] = -inner[: n - 1]
+    lower[1:] = -inner[: n - 1]
+    if a.periodic and n > 1:
+        wrap = c[-1]
+        diag[0] += wrap
+        diag[-1] += wrap
+        lower[0] = -wrap
+        upper[-1] = -wrap
+    for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
+        if isinstance(bc, Periodic | OnAxis | Pole):
+            continue
+        end = n - 1 if side else 0
+        xf = float(a.nodes[-1] if side else a.nodes[0])
+        h = float(a.spacings[-1] if side else a.spacings[0])
+        if isinstance(bc, Dirichlet):
+            if a.cell_centred:
+                diag[end] += 2.0 * float(own(np.array(xf))) / h
+            else:
+                xb = float(m.x[end])
+                diag[end] += float(own(np.array(0.5 * (xb + xf)))) / abs(xb - xf)
+            continue
+        if not isinstance(bc, Robin):
+            continue
+        scale = system.scale(i, [np.ones(1)] * grid.dimension)
+        if system.kind(i) not in ("r", "z") and not (
+            system.name == "sphere" and system.kind(i) == "colatitude"
+        ):
+            return None  # the face's length per unit varies along another axis
+        s = float(np.asarray(scale).reshape(-1)[0]) if system.kind(i) == "colatitude" else 1.0
+        if a.cell_centred:
+            q = bc.alpha / 2 + bc.beta / (h * s)
+            diag[end] += float(own(np.array(xf))) * bc.alpha / (h * q)
+        else:
+            step = h / 2 if side == 0 else -h / 2
+            a_in, a_gh = float(own(np.array(xf + step))), float(own(np.array(xf - step)))
+            f = 2 * a_in * a_gh / (a_in + a_gh) if a_gh > 0.0 else float(own(np.array(xf)))
+            diag[end] += f * s * bc.alpha / bc.beta
+    return lower, diag, upper
+
+
+class CurvilinearPieces:
+    """What :func:`curvilinear_pieces` finds: the tridiagonal axis and the other axes' factors.
+
+    Attributes
+    ----------
+    axis : int
+        ``t``.
+    operators : list of (AxisOperator or None)
+        ``T_i = μ_i⁻¹ K_i`` (weights the masses ``μ_i``, or ``w_r`` for the radius of a
+        3-D spherical grid); None at ``t``.
+    coupling : list of (ndarray or None)
+        ``G_i`` along ``t``.
+    stiffness : tuple of ndarray
+        ``K_t`` as ``(lower, diag, upper)``.
+    rhs_weights : list of (ndarray or None)
+        The factors of ``W b`` left in the bracket (``μ_t``; ``r²`` and ``μ_θ`` for 3-D
+        spherical grids).
+    shift_axis : int
+        Where ``c W`` enters the bracket: ``t``, or ``r`` of a 3-D spherical grid.
+    shift_weights : ndarray
+        What ``c`` multiplies there.
+    shared : bool
+        Whether ``t``'s first point is shared by the lines of the other axes.
+    """
+
+    def __init__(self, **values: object) -> None:
+        self.__dict__.update(values)
+
+
+def curvilinear_pieces(grid: CurvilinearGrid) -> CurvilinearPieces | None:
+    """Return the separable pieces of the grid's flux form (``k = 1``), or None where none.
+
+    None for a shared point the per-mode first row cannot hold (at ``t``'s upper end,
+    or the centre of a 3-D ball, which needs a rank-one correction) and for a
+    Robin face whose term is not separable.
+    """
+    system = grid.coordinate_system
+    d = grid.dimension
+    kinds = [system.kind(i) for i in range(d)]
+    on_theta = system.name == "sphere" or (system.name == "spherical" and d == 3)
+    t = kinds.index("colatitude") if on_theta else kinds.index("r")
+    shares = grid.shared_points
+    if any(axis != t or end != 0 for axis, end, _ in shares):
+        return None  # a shared point off t's lower end (a second pole, the ball's centre)
+    stiff = [axis_stiffness(grid, i) for i in range(d)]
+    if any(s is None for s in stiff):
+        return None
+    metrics = grid.metrics
+    mass = [m.mass for m in metrics]
+    spherical3 = system.name == "spherical" and d == 3
+    # the factor pulled out of the bracket per axis: its mass, but the widths of r in 3-D
+    # spherical grids (whose r² then weights b and c along r)
+    factor = [metrics[j].width if spherical3 and kinds[j] == "r" else mass[j] for j in range(d)]
+    for i in range(d):  # every cross width is the pulled factor, but those of t's own
+        for j in range(d):
+            if j == i or (j == t and i != t):
+                continue
+            if not np.allclose(metrics[j].cross(i), factor[j], rtol=1e-13, atol=0.0):
+                return None
+    operators: list[AxisOperator | None] = [None] * d
+    coupling: list[np.ndarray | None] = [None] * d
+    rhs_weights: list[np.ndarray | None] = [None] * d
+    for i in range(d):
+        if i == t:
+            rhs_weights[i] = mass[t]
+            continue
+        lower, diag, upper = stiff[i]
+        w = factor[i]
+        operators[i] = AxisOperator(diag / w, lower / w, upper / w, grid.axes[i].periodic, w)
+        coupling[i] = metrics[t].cross(i)
+        if spherical3 and kinds[i] == "r":
+            rhs_weights[i] = mass[i] / w
+    shift_axis, shift_weights = t, mass[t]
+    if spherical3:
+        r = kinds.index("r")
+        shift_axis, shift_weights = r, mass[r] / factor[r]
+    return CurvilinearPieces(
+        axis=t, operators=operators, coupling=coupling, stiffness=stiff[t],
+        rhs_weights=rhs_weights, shift_axis=shift_axis, shift_weights=shift_weights,
+        shared=bool(shares), mass=mass, factor=factor,
+    )  # fmt: skip
+
+
+def ascending_eigenvalues(op: AxisOperator) -> np.ndarray:
+    """Return the eigenvalues of a weighted-symmetric 1-D operator, ascending (eigh's order)."""
+    s = op.symmetrized()
+    n = s.n
+    if n == 1:
+        return np.array([s.diag[0]])
+    if s.periodic:
+        return scipy.linalg.eigvalsh(s.todense())
+    return scipy.linalg.eigvalsh_tridiagonal(s.diag, s.upper[: n - 1])
