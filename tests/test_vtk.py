@@ -553,7 +553,7 @@ def test_old_names_still_import():
     from kronpde.io.vtk import SUPPORTED_EXTENSIONS, check_writable, write_result  # noqa: F401
 
     assert vtk.structured_mesh is structured_mesh
-    assert SUPPORTED_EXTENSIONS == (".vti", ".vtr", ".vtu", ".vtk", ".xdmf")
+    assert SUPPORTED_EXTENSIONS == (".vti", ".vtr", ".vts", ".vtu", ".vtk", ".xdmf")
     with pytest.raises(AttributeError):
         vtk.no_such_name  # noqa: B018
 

@@ -159,7 +159,7 @@ class CurvilinearGrid(Grid):
 
         Examples
         --------
-        >>> from kronpde.geometry.boundary import Dirichlet, OnAxis
+        >>> from kronpde.geometry.boundary import Dirichlet, OnAxis, Periodic
         >>> g = CurvilinearGrid.build("polar", [4, 8], upper=[1.0, 6.283185307179586],
         ...     boundary={"rmin": OnAxis(), "thetamin": Periodic(), "thetamax": Periodic()})
         >>> g.tensor_shape, g.size

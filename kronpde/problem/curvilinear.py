@@ -278,15 +278,49 @@ class CurvilinearFlux(Discretisation):
         )
 
     def smallest_eigenvalue(self, singular: bool) -> Bound | None:
-        """``c`` lowered for rounding where ``c > 0`` (``M - c W`` is semidefinite)."""
-        if singular or self.shift <= 0.0:
+        """Return ``k_min λ̲_1 + c`` lowered for rounding (``docs/curvilinear.md``), or None.
+
+        ``λ̲_1`` bounds the ``k = 1, c = 0`` operator from below through its
+        tridiagonal axis (:func:`~kronpde.problem.curvilinear_partial.unit_lower_bound`);
+        ``M`` is linear in the face values of ``k``, so ``k_min`` scales it.  Without
+        that bound, ``c`` alone where ``c > 0`` (``M - c W`` is semidefinite).
+        """
+        if singular:
             return None
+        from kronpde.problem.curvilinear_partial import unit_lower_bound
+
+        unit = unit_lower_bound(self.grid)  # type: ignore[arg-type]
+        k_min = self._k_min()
+        lower = self.shift
+        computed = self.shift
+        how = "the shift c (the curvilinear flux form is semidefinite at c = 0)"
+        if unit is not None and unit[0] > 0.0:
+            lower += k_min * unit[0]
+            computed += k_min * unit[1]
+            how = f"k_min λ_min(A_1) + c, {unit[2]}"
         a_hat = self.operator(symmetric=True)
         norm = float(abs(a_hat).sum(axis=1).max())
-        lower = self.shift - VARIABLE_MARGIN * UNIT_ROUNDOFF * norm
+        lower -= VARIABLE_MARGIN * UNIT_ROUNDOFF * norm
         if lower <= 0.0:
             return None
-        return lower, self.shift, "the shift c (the curvilinear flux form is semidefinite at c = 0)"
+        return lower, computed, how
+
+    def _k_min(self) -> float:
+        """Return the smallest ``k`` the fluxes read (at every face the assembly evaluates)."""
+        k = self.data.coefficient
+        if isinstance(k, float | int):
+            return float(k)
+        grid: CurvilinearGrid = self.grid  # type: ignore[assignment]
+        d = grid.dimension
+        xs = [_along(m.x, i, d) for i, m in enumerate(grid.metrics)]
+        found = math.inf
+        for ax, m in enumerate(grid.metrics):
+            others = [xs[i] for i in range(d)]
+            for where in (m.faces, grid.axes[ax].nodes):
+                others[ax] = _along(where, ax, d)
+                shape = tuple(where.size if i == ax else grid.tensor_shape[i] for i in range(d))
+                found = min(found, float(np.min(_coefficient(self.data, others, shape))))
+        return found
 
     def couplings_nonpositive(self) -> bool:
         """Every coupling is ``-k C_l (...) <= 0``."""

@@ -179,3 +179,38 @@ def ascending_eigenvalues(op: AxisOperator) -> np.ndarray:
     if s.periodic:
         return scipy.linalg.eigvalsh(s.todense())
     return scipy.linalg.eigvalsh_tridiagonal(s.diag, s.upper[: n - 1])
+
+
+def unit_lower_bound(grid: CurvilinearGrid) -> tuple[float, float, str] | None:
+    """Return a certified ``(lower, computed, how)`` for ``λ_min`` of the ``k = 1, c = 0`` operator.
+
+    ``A = μ_t⁻¹ [Σ_{i≠t} G_i ⊗ T_i + K_t]`` with ``G_i >= 0``: every mode's
+    tridiagonal problem is at least that of the smallest ``λ_i``, so ``λ_min(A)``
+    is at least the smallest eigenvalue of ``μ_t⁻¹ (K_t + Σ λ̲_i G_i)``, each
+    ``λ̲_i`` a certified lower bound of ``T_i`` (bisection with its margins,
+    :func:`~kronpde.problem.spectrum.axis_spectrum`).  A shared point merges
+    copies, a subspace of the tensor unknowns: its ``λ_min`` is no smaller.
+    None for a 3-D spherical grid (``c`` and ``b`` weigh ``r`` too) or where
+    there are no pieces.
+    """
+    from kronpde.problem.spectrum import axis_spectrum
+
+    pieces = curvilinear_pieces(grid)
+    if pieces is None or pieces.shift_axis != pieces.axis:
+        return None
+    t = pieces.axis
+    lower, diag, upper = (np.array(v, dtype=float) for v in pieces.stiffness)
+    for op, g in zip(pieces.operators, pieces.coupling, strict=True):
+        if op is None:
+            continue
+        found = axis_spectrum(op)
+        if found is None:
+            return None
+        diag = diag + max(found.lowest, 0.0) * g
+    w = pieces.mass[t]
+    op_t = AxisOperator(diag / w, lower / w, upper / w, grid.axes[t].periodic, w)
+    found = axis_spectrum(op_t)
+    if found is None:
+        return None
+    how = f"bisection of the tridiagonal axis {grid.coordinate_system.axes[t]} at the lowest modes"
+    return found.lowest, found.computed[0], how
