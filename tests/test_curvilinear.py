@@ -279,24 +279,27 @@ def _petsc_json(tmp_path: Path, case: Path, *extra: str) -> tuple[int, dict, str
 @pytest.mark.petsc
 @pytest.mark.parametrize("driver", ["hstplr", "hstcyl", "hstssp", "hstcsp"])
 def test_petsc_two_ranks_agree_with_serial(tmp_path, driver):
+    from kronpde.io.vts import read_vts
+
     case = DATA / f"{driver}.toml"
     out = tmp_path / f"{driver}.vts"
     code, report, err = _petsc_json(tmp_path, case, "--rtol", "1e-10", "-o", str(out))
     assert code == 0, err[-2000:]
     assert report["ranks"] == 2
     assert report["converged"]
-    serial = solve(load_case(case).problem, "direct")
-    u = serial.u - np.average(serial.u)  # the singular ones: compare up to the constant
-    (_, _, _), fields, cells = read_vts_any(out)
-    v = (cells or fields)["u"]
-    v = v - np.average(v)
-    assert np.abs(u - v).max() < 1e-7 * np.abs(u).max()
-
-
-def read_vts_any(path: Path):
-    from kronpde.io.vts import read_vts
-
-    return read_vts(path)
+    assert report["output"].endswith(".pvts")
+    serial = solve(load_case(case).problem, "direct", rtol=1e-12)
+    exact = load_case(case).exact.evaluate(load_case(case).grid.point_coordinates())
+    diff = serial.u - exact  # singular ones: both the solution of zero weighted mean
+    serial_max = float(np.abs(diff).max())
+    assert abs(report["error_max"] / serial_max - 1) < 1e-6
+    pieces = sorted((tmp_path / driver).glob(f"{driver}_*.vts"))
+    assert len(pieces) == 2
+    largest = max(float(np.abs(read_vts(p)[2]["error"]).max()) for p in pieces)
+    assert largest == pytest.approx(report["error_max"], rel=1e-12)
+    index = (tmp_path / f"{driver}.pvts").read_text()
+    assert "PStructuredGrid" in index
+    assert "PPoints" in index
 
 
 @pytest.mark.petsc
