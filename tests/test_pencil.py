@@ -147,7 +147,7 @@ def test_out_shift_and_kernels_as_serially():
 
 def test_refuses_what_fastdiag_cannot_solve_and_says_how_to_install():
     p, _ = build_problem([6, 5], [(D, D), (N, D)])
-    p = Problem(p.grid, p.source, coefficient="1 + x")
+    p = Problem(p.grid, p.source, coefficient="1 + x*y")
     with pytest.raises(SolverError, match="fastdiag-cg"):
         PencilFastDiag(p)
 
@@ -517,7 +517,7 @@ def test_backend_options_choose_the_exact_solve_and_refuse_without_mpi4py_fft(mo
 
     monkeypatch.setattr(petsc, "available", lambda: True)
     p = build("2d-dirichlet")
-    variable = Problem(p.grid, p.source, coefficient="1 + x")
+    variable = Problem(p.grid, p.source, coefficient="1 + x*y")
 
     def args(method=None, pc=None):
         return argparse.Namespace(

@@ -109,10 +109,10 @@ def test_one_discretisation_is_chosen_at_construction():
     g = Grid.box([6, 4])
     assert type(Problem(g, 1.0).discretisation) is KroneckerSum
     assert type(Problem(g, 1.0, order=4).discretisation) is CompactFourthOrder
-    assert type(Problem(g, 1.0, coefficient="1 + x").discretisation) is FluxForm
+    assert type(Problem(g, 1.0, coefficient="1 + x*y").discretisation) is FluxForm
     assert Problem(g, 1.0).discretisation.stencil_points == 5  # the star of 2-D
     assert Problem(g, 1.0, order=4).discretisation.stencil_points == 9  # the compact box
-    for p in (Problem(g, 1.0), Problem(g, 1.0, order=4), Problem(g, 1.0, coefficient="1 + x")):
+    for p in (Problem(g, 1.0), Problem(g, 1.0, order=4), Problem(g, 1.0, coefficient="1 + x*y")):
         assert p.order == p.discretisation.order
         assert p.fast_diagonalizable == (p.discretisation.fast_solve_obstacle() is None)
 

@@ -655,3 +655,12 @@ def _eigh(op: AxisOperator) -> AxisEigenpairs:
     forward = np.ascontiguousarray(q.T * d[None, :])
     backward = np.ascontiguousarray(q / d[:, None])
     return AxisEigenpairs("eigh", lam, weights, singular, null_index, math.nan, forward, backward)
+
+
+def closed_form(op: AxisOperator, axis: Axis | None = None) -> AxisEigenpairs | None:
+    """Return the closed-form eigenpairs of ``op`` where they apply, else None (no ``eigh``).
+
+    What :meth:`AxisOperator.eigenpairs` returns without ``force_eigh`` when it
+    is not ``eigh`` (a solver choosing its axes asks this first, cheaply).
+    """
+    return _closed_form(op, axis)

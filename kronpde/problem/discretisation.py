@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from kronpde.geometry.grid import Grid
     from kronpde.operators.flux import VariableBox
     from kronpde.operators.stencils import AxisOperator
+    from kronpde.problem.partial import PartialStructure
 
 __all__ = [
     "AbsoluteOperator",
@@ -278,6 +279,14 @@ class Discretisation(ABC):
         """
         return None
 
+    def partial_structure(self) -> PartialStructure | None:
+        """Return ``A`` as transforms on all axes but one and tridiagonal systems along it.
+
+        None where ``A`` has no such form (:mod:`kronpde.problem.partial`);
+        ``fastdiag`` solves a problem that gives one and no :meth:`eigen_structure`.
+        """
+        return None
+
     def fast_solve_obstacle(self) -> str | None:
         """Why the per-axis eigenvectors do not diagonalise ``A``, and what to use instead.
 
@@ -287,6 +296,21 @@ class Discretisation(ABC):
             f"the {self.name} is not a function of 1-D operators, so fast diagonalization "
             "cannot solve it exactly; use method 'amg-cg', 'cg' or 'direct'"
         )
+
+    def distributed_fast_obstacle(self) -> str | None:
+        """Why the distributed exact solves (pencils, PETSc) cannot solve ``A``, or None.
+
+        :meth:`fast_solve_obstacle`, and where only :meth:`partial_structure`
+        makes the fast solve exact (a tridiagonal axis), that it runs on one
+        process only.
+        """
+        obstacle = self.fast_solve_obstacle()
+        if obstacle is None and self.eigen_structure() is None:
+            return (
+                f"the {self.name}'s exact fast solve (tridiagonal systems along one axis) "
+                "runs on one process only; on several use method 'fastdiag-cg' or 'amg-cg'"
+            )
+        return obstacle
 
     def reference_structure(self) -> EigenStructure | None:
         """Return a fast-diagonalisable operator close to ``A`` (a preconditioner), or None."""

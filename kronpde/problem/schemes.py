@@ -17,6 +17,7 @@ from kronpde.problem.data import ProblemData
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.layered import LayeredFluxForm, layered_axis
 
 __all__ = ["ORDERS", "discretise"]
 
@@ -47,5 +48,7 @@ def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisa
             raise data_error(subject, f"the fourth-order scheme (order = 4) {why}; use order 2")
         return CompactFourthOrder(data, shift)
     if data.variable_coefficient:
+        if layered_axis(data) is not None:  # k of one coordinate: a tridiagonal axis
+            return LayeredFluxForm(data, shift)
         return FluxForm(data, shift)
     return KroneckerSum(data, shift)

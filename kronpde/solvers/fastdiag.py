@@ -30,6 +30,11 @@ from kronpde.solvers.indefinite import certificate_note
 from kronpde.solvers.method import Method
 from kronpde.solvers.resonance import not_definite_message, resonance
 from kronpde.solvers.result import Outcome
+from kronpde.solvers.tridiagonal_axis import (
+    TridiagonalAxisSolver,
+    kronecker_partial,
+    kronecker_route,
+)
 
 __all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]
 
@@ -481,15 +486,38 @@ class FastDiag(Method):
 
     def __init__(self, problem: SolvableProblem, **options: Any):
         self.options = self.effective_options(options)
+        disc = problem.discretisation
+        eigen = disc.eigen_structure()
+        partial = disc.partial_structure() if eigen is None else None
+        if eigen is not None and FastDiag.refusal(problem) is None:
+            partial = self._kronecker_partial(problem, eigen)
         try:
-            self.backend = FastDiagSolver.from_problem(problem, **self.options)
+            if partial is not None:  # transforms on all axes but one, tridiagonal along it
+                if not partial.axes:
+                    partial = partial.with_axes(problem.grid.axes)
+                self.backend = TridiagonalAxisSolver(partial, problem.shift, **self.options)
+            else:
+                self.backend = FastDiagSolver.from_problem(problem, **self.options)
         except (ValueError, TypeError) as exc:  # a bad option value
             msg = str(exc) if str(exc).startswith("fastdiag") else f"fastdiag: {exc}"
             raise OptionError(msg) from exc
         self.options["workers"] = self.backend.workers
         self.options["axis_methods"] = self.backend.axis_methods
-        self.note = problem.discretisation.eigen_structure().note  # what the report adds
+        self.note = (eigen if eigen is not None else partial).note  # what the report adds
         self._indefinite = certificate_note(problem)  # c < 0: why no certified bound
+
+    def _kronecker_partial(self, problem: SolvableProblem, eigen: Any) -> Any:
+        """Return the Kronecker sum with a tridiagonal axis where that is faster (else None)."""
+        o = self.options
+        t = kronecker_route(
+            eigen.operators,
+            problem.grid.axes,
+            problem.shift,
+            eigen.combination,
+            force_eigh=o["force_eigh"],
+            kernels=o["kernels"],
+        )
+        return None if t is None else kronecker_partial(eigen.operators, problem.grid.axes, t)
 
     def solve(
         self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
@@ -508,6 +536,10 @@ class FastDiag(Method):
 
     def set_shift(self, problem: SolvableProblem) -> bool:
         """Re-sum the eigenvalues for ``problem.shift`` (the eigenpairs and transforms stay)."""
+        if isinstance(self.backend, TridiagonalAxisSolver) and problem.shift < 0.0:
+            if problem.discretisation.eigen_structure() is not None:  # the resonance check
+                options = {k: self.options[k] for k in self.defaults}
+                self.backend = FastDiagSolver.from_problem(problem, **options)
         self.backend.set_shift(problem.shift)
         self._indefinite = certificate_note(problem)
         return True

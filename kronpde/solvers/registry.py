@@ -92,7 +92,7 @@ def refusal(
     Examples
     --------
     >>> from kronpde import Grid, Problem
-    >>> p = Problem(Grid.box([8, 8]), source=1.0, coefficient="1 + x")
+    >>> p = Problem(Grid.box([8, 8]), source=1.0, coefficient="1 + x*y")
     >>> print(refusal(p, "fastdiag"))  # doctest: +ELLIPSIS
     fastdiag: the coefficient k varies in space, so the operator is not a Kronecker sum ...
     >>> refusal(p, "auto") is None

@@ -382,7 +382,7 @@ def prepare_distributed(
         raise OptionError(msg)
     if comm.Get_size() == 1:
         return None
-    obstacle = problem.discretisation.fast_solve_obstacle()
+    obstacle = problem.discretisation.distributed_fast_obstacle()
     if method not in ("fastdiag", "auto") or (method == "auto" and obstacle is not None):
         msg = (
             f"prepare(..., comm=) on {comm.Get_size()} ranks runs 'fastdiag' (the distributed "

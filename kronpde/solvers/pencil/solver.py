@@ -108,8 +108,9 @@ class PencilFastDiag:
         force_eigh: bool = False,
     ):
         t0 = time.perf_counter()
-        reason = FastDiag.refusal(problem)
-        if reason is not None:
+        obstacle = problem.discretisation.distributed_fast_obstacle()
+        if obstacle is not None:
+            reason = f"fastdiag: {obstacle}"
             raise SolverError(reason)
         structure = problem.discretisation.eigen_structure()
         FastDiag.check_choice("kernels", kernels)

@@ -105,12 +105,12 @@ def choose_exact(problem: Any, method: str, pc_given: bool = False) -> tuple[boo
     >>> from kronpde import Grid, Problem
     >>> choose_exact(Problem(Grid.box([4, 4]), 1.0), "auto")[0]
     True
-    >>> choose_exact(Problem(Grid.box([4, 4]), 1.0, coefficient="1 + x"), "auto")[0]
+    >>> choose_exact(Problem(Grid.box([4, 4]), 1.0, coefficient="1 + x*y"), "auto")[0]
     False
     """
     if method not in ("auto", "fastdiag"):
         return False, ""
-    obstacle = problem.discretisation.fast_solve_obstacle()
+    obstacle = problem.discretisation.distributed_fast_obstacle()
     if method == "fastdiag":
         if obstacle is not None:
             msg = f"fastdiag: {obstacle} (under --backend petsc too)"

@@ -26,6 +26,7 @@ from kronpde.problem.curvilinear import CurvilinearFlux
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.layered import LayeredFluxForm
 from kronpde.solvers.petsc.assembly import (
     box_csr,
     box_shape,
@@ -105,6 +106,7 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     KroneckerSum: Assembly(box_csr, _kronecker_rows, own_eigenvalue),
     CompactFourthOrder: Assembly(stencil_csr, _compact_rows, own_eigenvalue),
     FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
+    LayeredFluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),  # the flux form's rows
     CurvilinearFlux: Assembly(curvilinear_rows, curvilinear_arguments, own_eigenvalue),
 }
 

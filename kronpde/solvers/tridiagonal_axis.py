@@ -1,0 +1,541 @@
+"""Partial fast diagonalisation: transforms on every axis but one, tridiagonal solves along it.
+
+:class:`TridiagonalAxisSolver` solves ``A u = b`` for
+``A = W⁻¹ [ Σ_{i≠t} G_i ⊗ T_i + T_t + C ]``
+(:class:`~kronpde.problem.partial.PartialStructure`): it scales ``b`` by
+``W``, transforms along every axis but ``t`` (the closed forms of
+:mod:`kronpde.solvers.fastdiag_axes`, or dense ``eigh`` eigenvectors), solves
+one tridiagonal system per mode along ``t``
+(:func:`kronpde.operators.kernels.tridiagonal.solve_modes`) and transforms
+back.  :class:`~kronpde.solvers.fastdiag.FastDiag` runs it for a discretisation
+that gives a partial structure and no eigen structure.  Derivation and
+usage: ``docs/tridiagonal-axis.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+
+from kronpde._checks import is_count, is_real
+from kronpde.operators.kernels import MIN_COMPILED_SIZE
+from kronpde.operators.kernels.tridiagonal import ModeSystems, solve_modes
+from kronpde.operators.matmul import matmul_axis
+from kronpde.operators.stencils import AxisOperator, closed_form
+from kronpde.problem.partial import PartialStructure
+from kronpde.solvers.fastdiag_axes import REAL_TRANSFORMS, AxisPlan, plan_axis
+
+__all__ = [
+    "EIGH_TRIDIAGONAL_MIN_N",
+    "TRIDIAGONAL_MIN_SIZE",
+    "TridiagonalAxisSolver",
+    "kronecker_partial",
+    "kronecker_route",
+]
+
+#: From this many unknowns ``fastdiag`` solves a Kronecker sum (second order, ``c >= 0``, no
+#: periodic axis) with a tridiagonal axis instead of transforming every axis: the compiled
+#: Thomas solve (from :data:`~kronpde.operators.kernels.MIN_COMPILED_SIZE`, where the
+#: kernels are used) replaces one axis' transforms and the stored ``1/Λ`` (the prepared
+#: in-place solve then needs no array of the grid's size beyond ``b``).  Below it the
+#: full fast diagonalisation stays (the NumPy path of the tridiagonal solve is slower).
+TRIDIAGONAL_MIN_SIZE = MIN_COMPILED_SIZE
+#: An axis with dense (``eigh``) eigenvectors, a stretched or Robin axis, becomes the
+#: tridiagonal axis from this many points (GEMM: ``2n`` flops per unknown per direction).
+#: Measured with ``scripts/bench_tridiagonal.py --crossover`` (see there).
+EIGH_TRIDIAGONAL_MIN_N = 8
+
+#: Relative size of a row sum below which a system counts as having the constants in its kernel.
+_NULL_RTOL = 1e-11
+
+
+class TridiagonalAxisSolver:
+    """Exact solver of ``A u = b`` for a :class:`PartialStructure` (prepare once, solve many).
+
+    Parameters
+    ----------
+    structure : PartialStructure
+        The operator (``docs/tridiagonal-axis.md``).
+    shift : float
+        ``c``: enters as the structure's :attr:`~PartialStructure.shift_weights` say.
+    workers : int, optional
+        Threads of ``scipy.fft`` (default ``os.cpu_count()``).
+    force_eigh : bool
+        Dense ``eigh`` eigenvectors on every transformed axis.
+    kernels : {"auto", "transform", "gemm"}
+        As for :class:`~kronpde.solvers.fastdiag.FastDiagSolver` (a periodic
+        transformed axis always takes the real Fourier basis by GEMM).
+    compiled : bool, optional
+        Force the numba tridiagonal kernels (True) or the NumPy path (False);
+        default by size.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        The unknowns per axis.
+    axis : int
+        ``t``.
+    axis_methods : tuple of str
+        Per axis the eigenpairs used (:class:`FastDiagSolver`'s names), ``"tridiagonal"`` at ``t``.
+    singular : bool
+        The constant mode's system is singular (``c = 0``, pure Neumann or
+        periodic): its data are projected (:attr:`last_projected_norm`) and
+        ``ω · u = 0`` (``mean_w(u) = 0``).
+    pivoting : bool
+        Whether some system may not be diagonally dominant (pivoting solves).
+    """
+
+    def __init__(
+        self,
+        structure: PartialStructure,
+        shift: float = 0.0,
+        *,
+        workers: int | None = None,
+        force_eigh: bool = False,
+        kernels: str = "auto",
+        compiled: bool | None = None,
+    ):
+        t0 = time.perf_counter()
+        if not isinstance(structure, PartialStructure):
+            msg = f"tridiagonal axis: need a PartialStructure, got {type(structure).__name__}"
+            raise TypeError(msg)
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if not is_count(workers, 1):
+            msg = f"fastdiag: workers must be a positive integer, got {workers!r}"
+            raise ValueError(msg)
+        self.workers = int(workers)
+        self.structure = s = structure
+        self.axis = t = s.axis
+        self.ndim = s.ndim
+        self.force_eigh, self.kernels, self.compiled = force_eigh, kernels, compiled
+        self.shape = tuple(
+            len(s.diag) if i == t else op.n
+            for i, op in enumerate(s.operators)  # type: ignore[union-attr]
+        )
+        self.size = math.prod(self.shape)
+        self._pq = (math.prod(self.shape[:t]), self.shape[t], math.prod(self.shape[t + 1 :]))
+        self._plans: list[AxisPlan | None] = [self._plan(i, 0.0) for i in range(self.ndim)]
+        self._groups = self._coupling_groups()
+        self.shift = math.nan
+        self.last_projected_norm = 0.0
+        self.warning: str | None = None
+        self.condition = None
+        self._set_shift(shift)
+        self.setup_seconds = time.perf_counter() - t0
+
+    # -- construction ----------------------------------------------------------------
+    @classmethod
+    def from_problem(cls, problem: Any, **options: Any) -> TridiagonalAxisSolver:
+        """Prepare the solver of a problem whose discretisation gives ``partial_structure()``."""
+        structure = problem.discretisation.partial_structure()
+        if structure is None:  # a Kronecker sum: its slowest axis
+            eigen = problem.discretisation.eigen_structure()
+            if eigen is not None and eigen.combination is None:
+                structure = kronecker_partial(eigen.operators, problem.grid.axes, 0)
+        if structure is None:
+            msg = "fastdiag: the problem has no tridiagonal-axis structure"
+            raise ValueError(msg)
+        if not structure.axes:
+            structure = structure.with_axes(problem.grid.axes)
+        return cls(structure, problem.shift, **options)
+
+    def _axis_of(self, i: int) -> Any:
+        axes = self.structure.axes
+        return axes[i] if axes else None
+
+    def _plan(self, i: int, shift: float) -> AxisPlan | None:
+        s = self.structure
+        op = s.operators[i]
+        if op is None:
+            return None
+        axis = self._axis_of(i)
+        if shift != 0.0 and s.shift_axis == i:
+            w = np.ones(op.n) if s.shift_weights is None else s.shift_weights
+            op = AxisOperator(
+                op.diag + shift * w, op.lower, op.upper, op.periodic, op.weights, op.lift
+            )
+            axis = None
+        kernels = "gemm" if op.periodic else self.kernels
+        return plan_axis(op, axis, self.force_eigh, kernels)
+
+    def _coupling_groups(self) -> list[tuple[np.ndarray, list[int]]]:
+        """Group the other axes by equal coupling vectors ``G_i``."""
+        s, n = self.structure, self.shape[self.axis]
+        groups: list[tuple[np.ndarray, list[int]]] = []
+        for i in range(self.ndim):
+            if i == self.axis:
+                continue
+            g = np.ones(n) if s.coupling[i] is None else np.asarray(s.coupling[i], dtype=float)
+            for gk, members in groups:
+                if np.array_equal(gk, g):
+                    members.append(i)
+                    break
+            else:
+                groups.append((g, [i]))
+        return groups or [(np.zeros(n), [])]
+
+    @property
+    def axis_methods(self) -> tuple[str, ...]:
+        """Per axis the eigenpairs used, ``"tridiagonal"`` at ``t``."""
+        return tuple("tridiagonal" if p is None else p.method for p in self._plans)
+
+    # -- the shift -----------------------------------------------------------------------
+    def set_shift(self, shift: float) -> None:
+        """Change ``c`` (the mode systems' diagonal; a transformed axis' eigenpairs if it holds c).
+
+        Raises
+        ------
+        ValueError
+            If ``shift`` is not a finite number.
+        """
+        previous = self.shift
+        try:
+            self._set_shift(shift)
+        except ValueError:
+            self._set_shift(previous)
+            raise
+
+    def _set_shift(self, shift: float) -> None:
+        if not is_real(shift) or not math.isfinite(float(shift)):
+            msg = f"fastdiag: shift must be a finite number, got {shift!r}"
+            raise ValueError(msg)
+        shift = float(shift)
+        s = self.structure
+        t = self.axis
+        on_t = s.shift_axis is None or s.shift_axis == t
+        if not on_t and (shift != self.shift):
+            i = int(s.shift_axis)  # type: ignore[arg-type]
+            self._plans[i] = self._plan(i, shift)
+        self.shift = shift
+        n = self.shape[t]
+        sw = np.ones(n) if s.shift_weights is None else np.asarray(s.shift_weights, float)
+        diag = np.array(s.diag, dtype=float) + (shift * sw if on_t else 0.0)
+        lp, lq = self._eigenvalue_sums()
+        g = np.ascontiguousarray(np.array([gk for gk, _ in self._groups]))
+        first = self._first_row(shift * sw[0] if on_t else 0.0)
+        null = self._null_mode()
+        self.singular = shift == 0.0 and null is not None and self._null_system_singular(null)
+        cyclic = s.periodic and n >= 3
+        dominant = self._dominant(diag, lp, lq, g, first, cyclic)
+        self.pivoting = not dominant
+        self._systems = ModeSystems(
+            np.ascontiguousarray(s.lower, dtype=float),
+            diag,
+            np.ascontiguousarray(s.upper, dtype=float),
+            lp,
+            lq,
+            g,
+            cyclic,
+            first,
+            null if self.singular else None,
+            dominant,
+        )
+        self._roundtrip = math.prod(p.roundtrip for p in self._plans if p is not None)
+        self._rhs_factor = self._first_row_rhs()
+
+    def _eigenvalue_sums(self) -> tuple[np.ndarray, np.ndarray]:
+        t = self.axis
+        lps, lqs = [], []
+        for _, members in self._groups:
+            before = np.zeros(self.shape[:t])
+            after = np.zeros(self.shape[t + 1 :])
+            for i in members:
+                lam = self._plans[i].eig.eigenvalues  # type: ignore[union-attr]
+                if i < t:
+                    shape = [1] * t
+                    shape[i] = lam.size
+                    before = before + lam.reshape(shape)
+                else:
+                    shape = [1] * (self.ndim - t - 1)
+                    shape[i - t - 1] = lam.size
+                    after = after + lam.reshape(shape)
+            lps.append(np.broadcast_to(before, self.shape[:t]).reshape(-1))
+            lqs.append(np.broadcast_to(after, self.shape[t + 1 :]).reshape(-1))
+        return np.ascontiguousarray(np.array(lps)), np.ascontiguousarray(np.array(lqs))
+
+    def _modes(self, a: np.ndarray) -> np.ndarray:
+        """Return a per-mode array (broadcasting with axis ``t`` of length 1) as ``(P, Q)``."""
+        shape = list(self.shape)
+        shape[self.axis] = 1
+        npl, _, nq = self._pq
+        return np.ascontiguousarray(np.broadcast_to(a, shape).reshape(npl, nq), dtype=float)
+
+    def _first_row(self, add: float) -> tuple[np.ndarray, np.ndarray] | None:
+        fr = self.structure.first_row
+        if fr is None:
+            return None
+        return self._modes(fr.diag) + add, self._modes(fr.upper)
+
+    def _first_row_rhs(self) -> np.ndarray | None:
+        fr = self.structure.first_row
+        return None if fr is None else self._modes(fr.rhs)
+
+    def _null_mode(self) -> tuple[int, int] | None:
+        """Return the constant mode's ``(p, q)`` where every transformed axis has one, else None."""
+        t = self.axis
+        idx = []
+        for p in self._plans:
+            if p is None:
+                continue
+            if not p.eig.singular:
+                return None
+            idx.append(p.eig.null_index)
+        before = idx[:t]
+        after = idx[t:]
+        pp = int(np.ravel_multi_index(before, self.shape[:t])) if before else 0
+        qq = int(np.ravel_multi_index(after, self.shape[t + 1 :])) if after else 0
+        return pp, qq
+
+    def _null_rows(self, null: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(lower, diag, upper)`` of the constant mode's system (c = 0)."""
+        s = self.structure
+        diag = np.array(s.diag, dtype=float)
+        upper = np.array(s.upper, dtype=float)
+        if s.first_row is not None:
+            diag[0] = self._modes(s.first_row.diag)[null]
+            upper[0] = self._modes(s.first_row.upper)[null]
+        return np.array(s.lower, dtype=float), diag, upper
+
+    def _null_system_singular(self, null: tuple[int, int]) -> bool:
+        lower, diag, upper = self._null_rows(null)
+        n = diag.size
+        rows = diag.copy()
+        if n > 1:
+            rows[1:] += lower[1:]
+            rows[:-1] += upper[:-1]
+        if self.structure.periodic and n >= 3:
+            rows[0] += lower[0]
+            rows[-1] += upper[-1]
+        scale = float(np.max(np.abs(diag), initial=0.0))
+        return bool(np.all(np.abs(rows) <= _NULL_RTOL * 4.0 * scale))
+
+    def _dominant(self, diag, lp, lq, g, first, cyclic) -> bool:
+        """Whether every mode's system is diagonally dominant with a positive diagonal."""
+        s = self.structure
+        least = diag.copy()
+        for k in range(g.shape[0]):
+            lo = float(lp[k].min()) + float(lq[k].min())
+            hi = float(lp[k].max()) + float(lq[k].max())
+            least += np.where(g[k] >= 0.0, lo, hi) * g[k]
+        lower = np.abs(np.asarray(s.lower, dtype=float))
+        upper = np.abs(np.asarray(s.upper, dtype=float))
+        if not cyclic and lower.size:
+            lower[0] = upper[-1] = 0.0
+        off = lower + upper
+        rows = slice(1, None) if first is not None else slice(None)
+        ok = bool(np.all(least[rows] > 0.0) and np.all(least[rows] >= off[rows]))
+        if first is not None:
+            fd, fu = first
+            ok = ok and bool(np.all(fd > 0.0) and np.all(fd >= np.abs(fu) + lower[0]))
+        return ok
+
+    # -- solve -------------------------------------------------------------------------
+    def solve(
+        self, b: np.ndarray, out: np.ndarray | None = None, *, record: bool = True
+    ) -> np.ndarray:
+        """Solve ``A u = b`` (exactly, up to rounding); ``out`` may be ``b`` itself.
+
+        Parameters
+        ----------
+        b : ndarray, shape (N,) or :attr:`shape`
+            The right-hand side (not modified unless it is ``out``).
+        out : ndarray, optional
+            C-contiguous float64 array of ``b``'s shape for the solution.
+        record : bool
+            For a singular system, record :attr:`last_projected_norm` (else NaN).
+
+        Returns
+        -------
+        ndarray, same shape as ``b``
+        """
+        b_arr = np.asarray(b)
+        if b_arr.size != self.size or b_arr.shape not in ((self.size,), self.shape):
+            msg = f"fastdiag: b must have shape ({self.size},) or {self.shape}, got {b_arr.shape}"
+            raise ValueError(msg)
+        src = b_arr.reshape(self.shape)
+        if out is None:
+            out = np.empty(b_arr.shape)
+        elif (
+            not isinstance(out, np.ndarray)
+            or out.shape != b_arr.shape
+            or out.dtype != np.float64
+            or not out.flags.c_contiguous
+        ):
+            msg = f"fastdiag: out must be a C-contiguous float64 array of shape {b_arr.shape}"
+            raise ValueError(msg)
+        dst = out.reshape(self.shape)
+        norm_b = (
+            math.sqrt(float(np.einsum("i,i->", src.reshape(-1), src.reshape(-1))))
+            if (self.singular and record)
+            else 0.0
+        )
+        np.multiply(src, 1.0 / self._roundtrip, out=dst)
+        for i, w in enumerate(self.structure.rhs_weights):
+            if w is not None:
+                shape = [1] * self.ndim
+                shape[i] = self.shape[i]
+                dst *= np.reshape(w, shape)
+        work = None
+        cur, work = self._transform(dst, work, inverse=False)
+        x3 = cur.reshape(self._pq)
+        if self._rhs_factor is not None:
+            x3[:, 0, :] *= self._rhs_factor
+        null_line = None
+        if self.singular:
+            p, q = self._systems.skip  # type: ignore[misc]
+            null_line = x3[p, :, q].copy()
+        solve_modes(x3, self._systems, self.compiled)
+        if null_line is not None:
+            p, q = self._systems.skip  # type: ignore[misc]
+            x3[p, :, q], removed = self._null_solve(null_line)
+            self.last_projected_norm = (
+                abs(removed) * self._null_norm() / norm_b
+                if record and norm_b
+                else (math.nan if not record else 0.0)
+            )
+        else:
+            self.last_projected_norm = 0.0
+        cur, work = self._transform(cur, work, inverse=True)
+        if cur is not dst:
+            np.copyto(dst, cur)
+        return out
+
+    def _transform(
+        self, x: np.ndarray, work: np.ndarray | None, inverse: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Transform along every axis but ``t`` (unscaled); returns the array holding the result."""
+        groups: dict[str, list[int]] = {}
+        gemm = []
+        for i, p in enumerate(self._plans):
+            if p is None:
+                continue
+            if p.kernel == "gemm":
+                gemm.append(i)
+            else:
+                groups.setdefault(p.method, []).append(i)
+        if inverse:
+            gemm.reverse()
+        for method, axes in groups.items():
+            fwd, inv, typ = REAL_TRANSFORMS[method]
+            func = inv if inverse else fwd
+            norm = "forward" if inverse else "backward"
+            y = func(x, type=typ, axes=axes, norm=norm, overwrite_x=True, workers=self.workers)
+            if not np.shares_memory(y, x):  # pragma: no cover - scipy works in place
+                np.copyto(x, y)
+        for i in gemm:
+            plan = self._plans[i]
+            mat = plan.backward if inverse else plan.forward  # type: ignore[union-attr]
+            if work is None:
+                work = np.empty(self.shape)
+            matmul_axis(mat, x, i, out=work)
+            x, work = work, x
+        return x, work
+
+    def _null_solve(self, r: np.ndarray) -> tuple[np.ndarray, float]:
+        """Solve the constant mode: project ``r`` (left null ``ω``), pin ``u[n-1]``, gauge."""
+        lower, diag, upper = self._null_rows(self._systems.skip)  # type: ignore[arg-type]
+        y = np.array(self.structure.t_weights, dtype=float)
+        fr = self.structure.first_row
+        if fr is not None and fr.null_weight is not None:
+            y[0] = fr.null_weight
+        removed = float(y @ r) / float(y.sum())
+        r = r - removed
+        n = r.size
+        u = np.zeros(n)
+        if n > 1:
+            m = n - 1
+            ab = np.zeros((3, m))
+            ab[1] = diag[:m]
+            ab[0, 1:] = upper[: m - 1]
+            ab[2, :-1] = lower[1:m]
+            u[:m] = scipy.linalg.solve_banded((1, 1), ab, r[:m])
+        u -= float(y @ u) / float(y.sum())
+        return u, removed
+
+    def _null_norm(self) -> float:
+        """Return ``||removed part of b||_2`` per unit of the removed spectral constant."""
+        factor = self._roundtrip
+        for p in self._plans:
+            if p is None:
+                continue
+            e = np.zeros(p.eig.n)
+            e[p.eig.null_index] = 1.0
+            if p.kernel == "gemm":
+                v = p.backward @ e  # type: ignore[operator]
+            else:
+                _, inv, typ = REAL_TRANSFORMS[p.method]
+                v = inv(e, type=typ, norm="forward")
+            factor *= float(v[0])
+        norm2 = 1.0
+        for i in range(self.ndim):
+            w = self.structure.rhs_weights[i] if self.structure.rhs_weights else None
+            norm2 *= float(self.shape[i]) if w is None else float(np.sum(1.0 / np.square(w)))
+        return abs(factor) * math.sqrt(norm2)
+
+    def __repr__(self) -> str:
+        """Return a one-line summary."""
+        return (
+            f"TridiagonalAxisSolver(shape={self.shape}, axis={self.axis}, "
+            f"methods={self.axis_methods}, shift={self.shift:g}, singular={self.singular})"
+        )
+
+
+def kronecker_partial(
+    ops: tuple[AxisOperator, ...], axes: tuple[Any, ...] | None, t: int
+) -> PartialStructure:
+    """Return the Kronecker sum ``Σ_i T_i`` as a :class:`PartialStructure` with axis ``t``.
+
+    ``G_i = 1``, ``W = 1``, ``T_t`` the tridiagonal rows of ``ops[t]``.
+    """
+    op = ops[t]
+    return PartialStructure(
+        axis=t,
+        operators=tuple(None if i == t else o for i, o in enumerate(ops)),
+        coupling=(None,) * len(ops),
+        lower=op.lower.copy(),
+        diag=op.diag.copy(),
+        upper=op.upper.copy(),
+        periodic=op.periodic,
+        t_weights=np.array(op.weights, dtype=float),
+        rhs_weights=(None,) * len(ops),
+        axes=tuple(axes) if axes is not None else (),
+    )
+
+
+def kronecker_route(
+    ops: tuple[AxisOperator, ...],
+    axes: tuple[Any, ...] | None,
+    shift: float,
+    combination: Any = None,
+    *,
+    force_eigh: bool = False,
+    kernels: str = "auto",
+) -> int | None:
+    """Return the axis a Kronecker sum is best solved tridiagonally along, or None (transform all).
+
+    A second-order sum (``combination`` None), ``c >= 0``, no periodic axis, at
+    least two axes and :data:`TRIDIAGONAL_MIN_SIZE` unknowns: the largest axis
+    whose eigenvectors are dense (``eigh``) with :data:`EIGH_TRIDIAGONAL_MIN_N`
+    points or more, else axis 0 (the slowest: the Thomas sweeps run across
+    contiguous modes).
+    """
+    if combination is not None or force_eigh or kernels != "auto" or shift < 0.0:
+        return None
+    if len(ops) < 2 or math.prod(op.n for op in ops) < TRIDIAGONAL_MIN_SIZE:
+        return None
+    if any(op.periodic for op in ops):
+        return None
+    dense = [
+        i
+        for i, op in enumerate(ops)
+        if op.n >= EIGH_TRIDIAGONAL_MIN_N and closed_form(op, axes[i] if axes else None) is None
+    ]
+    if dense:
+        return max(dense, key=lambda i: (ops[i].n, -i))
+    return 0

@@ -1,0 +1,77 @@
+"""Layered media: a k of one coordinate, solved exactly by fastdiag's tridiagonal axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
+
+from kronpde import Grid, Neumann, Periodic, Problem, Robin, prepare
+from kronpde.problem.layered import LayeredFluxForm
+
+CASES = [
+    # (cells, boundary, the coordinate of k, centering)
+    ([8, 7, 6], {}, "z", "node"),
+    ([8, 7, 6], {"xmin": Neumann(0.0), "ymax": Robin(1.0, 2.0, 0.5)}, "y", "node"),
+    ([8, 7, 6], {"zmin": Neumann(0.0), "xmax": Robin(2.0, 1.0, 0.0)}, "x", "cell"),
+    ([9, 8], {"ymin": Periodic(), "ymax": Periodic()}, "y", "node"),
+    ([9, 8], {"xmin": Periodic(), "xmax": Periodic(), "ymin": Neumann(1.0)}, "y", "cell"),
+    ([12], {"xmax": Neumann(0.0)}, "x", "node"),
+]
+
+
+@pytest.mark.parametrize(("cells", "boundary", "name", "centering"), CASES)
+@pytest.mark.parametrize("shift", [0.0, 2.0, -30.0])
+def test_fastdiag_is_exact(cells, boundary, name, centering, shift):
+    g = Grid.box(cells, boundary=boundary, centering=centering)
+    p = Problem(g, source="1 + x*x", coefficient=f"1.5 + sin(4*{name})", shift=shift)
+    assert isinstance(p.discretisation, LayeredFluxForm)
+    assert p.discretisation.fast_solve_obstacle() is None
+    ref = spla.spsolve(p.operator().tocsc(), p.rhs())
+    for method in ("fastdiag", "auto") if shift >= 0 else ("fastdiag",):
+        s = prepare(p, method=method)
+        assert s.method == "fastdiag"
+        x = s.solve(p.rhs()).x.reshape(-1)
+        assert np.max(np.abs(x - ref)) <= 1e-10 * np.max(np.abs(ref))
+
+
+def test_fastdiag_cg_still_works():
+    g = Grid.box([10, 9], boundary={"ymin": Neumann(0.0)})
+    p = Problem(g, source="x*y", coefficient="2 + cos(3*y)")
+    ref = spla.spsolve(p.operator().tocsc(), p.rhs())
+    x = prepare(p, method="fastdiag-cg").solve(p.rhs(), rtol=1e-12).x.reshape(-1)
+    assert np.max(np.abs(x - ref)) <= 1e-9 * np.max(np.abs(ref))
+
+
+def test_not_layered_stays_flux_form():
+    g = Grid.box([6, 5])
+    p = Problem(g, source=1.0, coefficient="1 + x*y")
+    assert not isinstance(p.discretisation, LayeredFluxForm)
+    assert p.discretisation.partial_structure() is None
+
+
+def _error(cells: int, centering: str, dimension: int) -> float:
+    """Max error of the manufactured ``u = Π sin(π x_i)`` with ``k = 1 + sin(2 z)/2``."""
+    k = "(1 + 0.5*sin(2*z))" if dimension == 3 else "(1 + 0.5*sin(2*y))"
+    last = "z" if dimension == 3 else "y"
+    names = ("x", "y", "z")[:dimension]
+    u = "*".join(f"sin(pi*{v})" for v in names)
+    others = "*".join(f"sin(pi*{v})" for v in names[:-1])
+    f = f"{dimension}*pi*pi*{k}*{u} - cos(2*{last})*pi*{others}*cos(pi*{last})"
+    g = Grid.box([cells] * dimension, centering=centering)
+    p = Problem(g, source=f, coefficient=k)
+    assert isinstance(p.discretisation, LayeredFluxForm)
+    x = prepare(p, method="fastdiag").solve(p.rhs()).x
+    coords = g.unknown_coordinates()
+    exact = np.ones(g.shape)
+    for c in coords:
+        exact = exact * np.sin(np.pi * c)
+    return float(np.max(np.abs(x.reshape(g.shape) - exact)))
+
+
+@pytest.mark.parametrize(("centering", "dimension"), [("node", 2), ("cell", 2), ("node", 3)])
+def test_observed_order_two(centering, dimension):
+    sizes = (8, 16, 32, 64) if dimension == 3 else (16, 32, 64, 128)
+    errors = [_error(n, centering, dimension) for n in sizes]
+    orders = [np.log2(a / b) for a, b in zip(errors, errors[1:], strict=False)]
+    assert all(1.9 <= q <= 2.1 for q in orders), orders
