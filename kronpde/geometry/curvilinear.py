@@ -396,6 +396,10 @@ class CurvilinearGrid(Grid):
         u = np.asarray(u).reshape(-1)
         return u[self.owner].reshape(self.tensor_shape)
 
+    def reduce(self, u: np.ndarray) -> np.ndarray:
+        """Return the unknowns of tensor unknowns ``u`` (one copy of each shared point), flat."""
+        return np.asarray(u).reshape(-1)[self.representative]
+
     def to_nodes(self, u: np.ndarray, dirichlet_values: np.ndarray | None = None) -> np.ndarray:
         """Scatter the unknowns into the field (:meth:`Grid.to_nodes`)."""
         t = self.expand(np.asarray(u, dtype=float))

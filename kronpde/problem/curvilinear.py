@@ -38,6 +38,7 @@ from kronpde.problem.spectrum import UNIT_ROUNDOFF, VARIABLE_MARGIN, Bound
 if TYPE_CHECKING:
     from kronpde.geometry.curvilinear import CurvilinearGrid
     from kronpde.problem.data import Box, Merge, ProblemData
+    from kronpde.problem.partial import PartialStructure
 
 __all__ = ["CurvilinearFlux", "CurvilinearSystem", "assemble"]
 
@@ -270,11 +271,33 @@ class CurvilinearFlux(Discretisation):
         s = self.system
         return (wf + s.lift) / s.weights
 
-    def fast_solve_obstacle(self) -> str:
-        """No Kronecker sum (yet): the direct and iterative methods solve it."""
+    def partial_structure(self) -> PartialStructure | None:
+        """Return ``A`` as transforms on all axes but one, tridiagonal along it (constant ``k``).
+
+        :func:`kronpde.problem.curvilinear_partial.partial_structure`; None for a
+        variable ``k`` and where the grid has no such form (a shared point at the
+        upper end of the tridiagonal axis, the centre of a 3-D ball, a Robin face
+        whose term varies along another axis).
+        """
+        return self.shared.get("partial_structure", self._make_partial)
+
+    def _make_partial(self) -> PartialStructure | None:
+        from kronpde.problem.curvilinear_partial import partial_structure
+
+        if self.data.variable_coefficient:
+            return None
+        return partial_structure(self.grid, float(self.data.coefficient))  # type: ignore[arg-type]
+
+    def fast_solve_obstacle(self) -> str | None:
+        """None where the tridiagonal axis solves it exactly, else why not."""
+        if self.partial_structure() is not None:
+            return None
+        why = "its coefficient k varies" if self.data.variable_coefficient else "this grid"
         return (
-            "the operator of a curvilinear grid is not a Kronecker sum, so fast "
-            "diagonalization cannot solve it exactly; use method 'direct', 'cg' or 'amg-cg'"
+            f"the operator of a curvilinear grid ({why}) has no tridiagonal-axis form (a "
+            "pole point at both ends, the centre of a 3-D ball, a Robin face along the "
+            "angles or a variable k), so fast diagonalization cannot solve it exactly; use "
+            "method 'direct', 'cg' or 'amg-cg'"
         )
 
     def smallest_eigenvalue(self, singular: bool) -> Bound | None:

@@ -23,11 +23,12 @@ import scipy.linalg
 
 from kronpde.geometry.boundary import Dirichlet, OnAxis, Periodic, Pole, Robin
 from kronpde.operators.stencils import AxisOperator
+from kronpde.problem.partial import FirstRow, PartialStructure
 
 if TYPE_CHECKING:
     from kronpde.geometry.curvilinear import CurvilinearGrid
 
-__all__ = ["CurvilinearPieces", "axis_stiffness", "curvilinear_pieces"]
+__all__ = ["CurvilinearPieces", "axis_stiffness", "curvilinear_pieces", "partial_structure"]
 
 
 def axis_stiffness(grid: CurvilinearGrid, i: int) -> tuple[np.ndarray, ...] | None:
@@ -214,3 +215,63 @@ def unit_lower_bound(grid: CurvilinearGrid) -> tuple[float, float, str] | None:
         return None
     how = f"bisection of the tridiagonal axis {grid.coordinate_system.axes[t]} at the lowest modes"
     return found.lowest, found.computed[0], how
+
+
+def partial_structure(grid: CurvilinearGrid, k: float) -> PartialStructure | None:
+    """Return the flux form of a constant ``k`` as a :class:`PartialStructure`, or None.
+
+    The pieces of :func:`curvilinear_pieces` times ``k``; a shared point at
+    ``t``'s first row is the per-mode :class:`FirstRow`: the constant mode of the
+    lines through it keeps the point's row (the flux balance of its whole volume,
+    as the weighted sum of the copies' rows is), every other mode has
+    ``û_0 = 0``.  The closed forms (DST/DCT/FFT) serve the azimuth and ``z`` axes,
+    whose ``T_i`` are the Cartesian ones; the others take ``eigh``.
+    """
+    pieces = curvilinear_pieces(grid)
+    if pieces is None:
+        return None
+    system = grid.coordinate_system
+    t = pieces.axis
+    d = grid.dimension
+    lower, diag, upper = (k * np.asarray(v, dtype=float) for v in pieces.stiffness)
+    ops = tuple(None if op is None else op.scaled(k) for op in pieces.operators)
+    closed = tuple(
+        grid.axes[i] if i != t and system.kind(i) in ("azimuth", "z") else None for i in range(d)
+    )
+    first = None
+    if pieces.shared:
+        ((_, _, shared),) = [s for s in grid.shared_points if s[0] == t]
+        shape = [n if i != t else 1 for i, n in enumerate(grid.tensor_shape)]
+        constant = np.ones(shape, dtype=bool)
+        row = np.full(shape, diag[0])
+        for i in range(d):
+            if i == t:
+                continue
+            view = [1] * d
+            view[i] = grid.tensor_shape[i]
+            if i in shared:
+                constant = constant & (np.arange(grid.tensor_shape[i]) == 0).reshape(view)
+            elif pieces.coupling[i][0] != 0.0:
+                row = row + ascending_eigenvalues(ops[i]).reshape(view) * pieces.coupling[i][0]
+        first = FirstRow(
+            diag=np.where(constant, row, 1.0),
+            upper=np.where(constant, upper[0], 0.0),
+            rhs=np.where(constant, 1.0, 0.0),
+        )
+    return PartialStructure(
+        axis=t,
+        operators=ops,
+        coupling=tuple(pieces.coupling),
+        lower=lower,
+        diag=diag,
+        upper=upper,
+        periodic=grid.axes[t].periodic,
+        t_weights=np.ones(diag.size),
+        rhs_weights=tuple(pieces.rhs_weights),
+        axes=closed,
+        shift_axis=pieces.shift_axis,
+        shift_weights=pieces.shift_weights,
+        first_row=first,
+        unknowns=grid if pieces.shared else None,
+        note=f"Tridiagonal axis {system.axes[t]} of the {system.title} grid.",
+    )
