@@ -222,6 +222,10 @@ class CurvilinearFlux(Discretisation):
     """The second-order flux form on a curvilinear grid (module docstring)."""
 
     name: ClassVar[str] = "curvilinear flux form"
+    fast_solve_reason: ClassVar[str | None] = (
+        "auto: the curvilinear flux form of a constant k is solved exactly by transforms on "
+        "all axes but one and tridiagonal systems along it"
+    )
 
     def check(self) -> None:
         """Evaluate ``k`` where the fluxes use it (assembling ``M``)."""
