@@ -193,6 +193,38 @@ class CurvilinearGrid(Grid):
             raise GridError(str(exc), subject=subject, axis=exc.axis, detail=exc.detail) from None
         return cls(box.axes, system)
 
+    @classmethod
+    def polar(
+        cls, cells: Sequence[int], lower=None, upper=None, boundary=None, **kw
+    ) -> CurvilinearGrid:  # noqa: ANN001
+        """Return :meth:`build` of ``"polar"`` (axes ``r, theta``)."""
+        return cls.build("polar", cells, lower, upper, boundary, **kw)
+
+    @classmethod
+    def cylindrical(
+        cls, cells: Sequence[int], lower=None, upper=None, boundary=None, **kw
+    ) -> CurvilinearGrid:  # noqa: ANN001
+        """Return :meth:`build` of ``"cylindrical"`` (``r, theta, z``; ``r, z`` in 2-D)."""
+        return cls.build("cylindrical", cells, lower, upper, boundary, **kw)
+
+    @classmethod
+    def spherical(
+        cls, cells: Sequence[int], lower=None, upper=None, boundary=None, **kw
+    ) -> CurvilinearGrid:  # noqa: ANN001
+        """Return :meth:`build` of ``"spherical"`` (``r, theta, phi``; ``r, theta`` in 2-D)."""
+        return cls.build("spherical", cells, lower, upper, boundary, **kw)
+
+    @classmethod
+    def sphere(
+        cls, cells: Sequence[int], lower=None, upper=None, boundary=None, **kw
+    ) -> CurvilinearGrid:  # noqa: ANN001
+        """Return :meth:`build` of ``"sphere"`` (``theta, phi``; ``radius=``)."""
+        return cls.build("sphere", cells, lower, upper, boundary, **kw)
+
+    def expression(self, text: object) -> object:
+        """Return an expression in the grid's names (``r``, ``theta``, ..., ``x, y, z``)."""
+        return self.coordinate_system.expression(text)
+
     def _check_axis(self, i: int) -> None:
         s = self.coordinate_system
         a = self.axes[i]
