@@ -160,9 +160,9 @@ def test_second_order_in_every_system(name, centering):
     assert 1.9 <= order <= 2.1, (name, centering, errors, order)
 
 
-#: Where the tridiagonal axis has no form yet: a pole point at both ends of theta (the hook
-#: holds the first row only) and the node-centred centre of a 3-D ball (a rank-one correction).
-NO_TRIDIAGONAL = {("sphere", "node"), ("spherical-3d", "node")}
+#: Where the tridiagonal axis has no form yet: the node-centred centre of a 3-D ball (it
+#: couples every radius of the longitude modes: a rank-one correction per mode).
+NO_TRIDIAGONAL = {("spherical-3d", "node")}
 
 
 @pytest.mark.parametrize("centering", ["node", "cell"])

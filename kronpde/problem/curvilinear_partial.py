@@ -130,8 +130,12 @@ def curvilinear_pieces(grid: CurvilinearGrid) -> CurvilinearPieces | None:
     on_theta = system.name == "sphere" or (system.name == "spherical" and d == 3)
     t = kinds.index("colatitude") if on_theta else kinds.index("r")
     shares = grid.shared_points
-    if any(axis != t or end != 0 for axis, end, _ in shares):
-        return None  # a shared point off t's lower end (a second pole, the ball's centre)
+    last = grid.tensor_shape[t] - 1
+    south = [s for s in shares if s[0] == t and s[1] == last and s[1] != 0]
+    if south and not _rotational(grid, t):
+        return None
+    if any(axis != t or (end != 0 and not south) for axis, end, _ in shares):
+        return None  # a shared point off t's ends (the ball's centre), or not the sphere
     stiff = [axis_stiffness(grid, i) for i in range(d)]
     if any(s is None for s in stiff):
         return None
@@ -167,7 +171,7 @@ def curvilinear_pieces(grid: CurvilinearGrid) -> CurvilinearPieces | None:
     return CurvilinearPieces(
         axis=t, operators=operators, coupling=coupling, stiffness=stiff[t],
         rhs_weights=rhs_weights, shift_axis=shift_axis, shift_weights=shift_weights,
-        shared=bool(shares), mass=mass, factor=factor,
+        shared=any(e == 0 for _, e, _ in shares), south=bool(south), mass=mass, factor=factor,
     )  # fmt: skip
 
 
@@ -240,7 +244,7 @@ def partial_structure(grid: CurvilinearGrid, k: float) -> PartialStructure | Non
     )
     first = None
     if pieces.shared:
-        ((_, _, shared),) = [s for s in grid.shared_points if s[0] == t]
+        ((_, _, shared),) = [s for s in grid.shared_points if s[0] == t and s[1] == 0]
         shape = [n if i != t else 1 for i, n in enumerate(grid.tensor_shape)]
         constant = np.ones(shape, dtype=bool)
         row = np.full(shape, diag[0])
@@ -272,6 +276,73 @@ def partial_structure(grid: CurvilinearGrid, k: float) -> PartialStructure | Non
         shift_axis=pieces.shift_axis,
         shift_weights=pieces.shift_weights,
         first_row=first,
-        unknowns=grid if pieces.shared else None,
+        unknowns=SouthPole(grid, t) if pieces.south else (grid if pieces.shared else None),
         note=f"Tridiagonal axis {system.axes[t]} of the {system.title} grid.",
     )
+
+
+def _rotational(grid: CurvilinearGrid, t: int) -> bool:
+    """Whether a pole at ``t``'s upper end can be corrected: the sphere, ``φ`` uniform, periodic."""
+    system = grid.coordinate_system
+    if system.name != "sphere":
+        return False  # a 3-D grid would couple every radius: a block per longitude mode
+    phi = next(i for i in range(grid.dimension) if i != t)
+    a = grid.axes[phi]
+    return a.periodic and a.uniform
+
+
+class SouthPole:
+    """The unknowns of a sphere with a pole point at both ends, for the tridiagonal-axis solver.
+
+    The north pole is the structure's per-mode first row; the south pole's
+    copies are left free in the tensor the solver solves (their rows are the
+    copies' shares of the pole's row), and tied afterwards: with ``r`` added
+    to the copies' right-hand sides (``Σ r = 0``, so their sum is still the
+    pole's equation) their values become equal.  The copies' response to ``r``
+    is circulant along the uniform, periodic ``φ`` (the operator does not
+    depend on ``φ``): one solve with a unit datum at one copy gives it
+    (``G₀``, kept per shift), and ``r`` and its correction ``Σ_k r_k G₀(φ - φ_k)``
+    are FFTs along ``φ`` (``docs/curvilinear.md``).
+    """
+
+    def __init__(self, grid: CurvilinearGrid, t: int):
+        self.grid = grid
+        self.t = t
+        self.phi = next(i for i in range(grid.dimension) if i != t)
+        self._impulse: dict[float, np.ndarray] = {}
+
+    def expand(self, b: np.ndarray) -> np.ndarray:
+        """Return the tensor of ``b`` (a shared value on every copy)."""
+        return self.grid.expand(b)
+
+    def reduce(self, u: np.ndarray) -> np.ndarray:
+        """Return one copy of each shared point."""
+        return self.grid.reduce(u)
+
+    def solve_with(self, tensor_solve, b: np.ndarray, key: float) -> np.ndarray:  # noqa: ANN001
+        """Solve with ``tensor_solve`` (the tensor system) and tie the south copies; flat."""
+        shape = self.grid.tensor_shape
+        south = [slice(None)] * len(shape)
+        south[self.t] = shape[self.t] - 1
+        south = tuple(south)
+        impulse = self._impulse.get(key)
+        if impulse is None:
+            e = np.zeros(shape)
+            e[south][0] = 1.0
+            impulse = np.array(tensor_solve(e.reshape(-1))).reshape(shape)
+            self._impulse = {key: impulse}
+        u = np.array(tensor_solve(self.expand(b).reshape(-1))).reshape(shape)
+        v_hat = np.fft.fft(u[south])
+        c_hat = np.fft.fft(impulse[south])
+        r_hat = np.zeros_like(v_hat)
+        r_hat[1:] = -v_hat[1:] / c_hat[1:]
+        spread = np.fft.ifft(np.fft.fft(impulse, axis=self.phi) * _along_axis(r_hat, self.phi,
+                                                                               len(shape)),
+                             axis=self.phi).real  # fmt: skip
+        return self.reduce(u + spread)
+
+
+def _along_axis(v: np.ndarray, axis: int, d: int) -> np.ndarray:
+    shape = [1] * d
+    shape[axis] = -1
+    return v.reshape(shape)

@@ -111,6 +111,8 @@ class PartialStructure:
         with ``expand(b)`` (the unknowns to the tensor, flat: a shared value on
         every line) and ``reduce(u)`` (back, one copy each), e.g.
         :class:`kronpde.geometry.curvilinear.CurvilinearGrid`; None: the same.
+        With a ``solve_with(tensor_solve, b, shift)`` it solves itself from
+        tensor solves (a sphere's second pole, tied after the solve).
     note : str
         What a fast solve's report adds ("" for none).
     """

@@ -349,8 +349,13 @@ class TridiagonalAxisSolver:
         if merged is None:
             return self._tensor_solve(b, out, record=record)
         flat = np.asarray(b).reshape(-1)
-        x = self._tensor_solve(merged.expand(flat).reshape(-1), None, record=record)  # type: ignore[attr-defined]
-        found = merged.reduce(x)  # type: ignore[attr-defined]
+        if hasattr(merged, "solve_with"):  # copies tied after the solve (a sphere's two poles)
+            found = merged.solve_with(
+                lambda bt: self._tensor_solve(bt, None, record=record), flat, self.shift
+            )
+        else:
+            x = self._tensor_solve(merged.expand(flat).reshape(-1), None, record=record)  # type: ignore[attr-defined]
+            found = merged.reduce(x)  # type: ignore[attr-defined]
         if out is None:
             return found.reshape(np.shape(b))
         out.reshape(-1)[...] = found
