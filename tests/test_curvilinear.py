@@ -387,3 +387,28 @@ def test_separable_pieces_rebuild_the_assembled_operator(name):
     m = kron(outer) @ bracket
     reference = assemble(problem.data).matrix
     assert abs(m - reference).max() <= 1e-14 * abs(reference).max()
+
+
+def test_fastdiag_prepared_once_follows_the_shift_with_a_shared_axis():
+    from kronpde.solvers import prepare
+
+    problem, _ = build("cylindrical-3d", 0, "node")  # r = 0 shared by theta, z transformed
+    solver = prepare(problem, "fastdiag")
+    for shift in (0.0, 2.5, 40.0):
+        solver.set_shift(shift)
+        shifted = problem.with_shift(shift)
+        reference = sla.spsolve(shifted.operator().tocsc(), shifted.rhs())
+        x = solver.solve(shifted.rhs()).x
+        assert np.abs(x - reference).max() <= 1e-10 * np.abs(reference).max()
+
+
+def test_a_3d_spherical_pole_point_is_no_tridiagonal_form_yet():
+    grid = CurvilinearGrid.build(
+        "spherical", [4, 6, 8], [0.5, 0.0, 0.0], [1.0, PI / 2, TWO_PI],
+        {"rmin": Dirichlet(0.0), "rmax": Dirichlet(0.0), "thetamin": Pole(),
+         "thetamax": Dirichlet(0.0), "phimin": Periodic(), "phimax": Periodic()},
+        centering=["cell", "node", "node"],
+    )  # fmt: skip
+    problem = Problem(grid, 1.0, shift=0.5)
+    assert "no tridiagonal-axis form" in problem.discretisation.fast_solve_obstacle()
+    assert solve(problem, "auto").report.method != "fastdiag"

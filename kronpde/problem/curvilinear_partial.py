@@ -136,6 +136,9 @@ def curvilinear_pieces(grid: CurvilinearGrid) -> CurvilinearPieces | None:
         return None
     if any(axis != t or (end != 0 and not south) for axis, end, _ in shares):
         return None  # a shared point off t's ends (the ball's centre), or not the sphere
+    if shares and system.name == "spherical" and d == 3:
+        # its pole row holds the radius' eigenvalues, which the shift (on r) changes
+        return None
     stiff = [axis_stiffness(grid, i) for i in range(d)]
     if any(s is None for s in stiff):
         return None
