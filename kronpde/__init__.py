@@ -25,7 +25,9 @@ from kronpde.errors import (
     SolverError,
 )
 from kronpde.expr.expression import Expression, ExpressionError, parse_expression
-from kronpde.geometry.boundary import Dirichlet, Neumann, Periodic, Robin
+from kronpde.geometry.boundary import Dirichlet, Neumann, OnAxis, Periodic, Pole, Robin
+from kronpde.geometry.coordinates import coordinates
+from kronpde.geometry.curvilinear import CurvilinearGrid
 from kronpde.geometry.grid import Axis, Grid, stretched_nodes
 from kronpde.operators.kronsum import KronSumOperator, assemble
 from kronpde.operators.stencils import AxisOperator, second_difference
@@ -54,6 +56,7 @@ __all__ = [
     "AxisOperator",
     "Case",
     "CaseError",
+    "CurvilinearGrid",
     "DataError",
     "DirectSolver",
     "Dirichlet",
@@ -66,8 +69,10 @@ __all__ = [
     "KronSumOperator",
     "KronpdeError",
     "Neumann",
+    "OnAxis",
     "OptionError",
     "Periodic",
+    "Pole",
     "PreparedSolver",
     "Problem",
     "Robin",
@@ -76,6 +81,7 @@ __all__ = [
     "SolverError",
     "assemble",
     "cg",
+    "coordinates",
     "load_case",
     "parse_expression",
     "prepare",

@@ -14,10 +14,9 @@ problem (the same unknowns) on one thread in this process, interleaved.
 Without ``FISHPACK_SRC`` the FISHPACK column is skipped with a message.
 
 Rows: HWSCRT (2-D Cartesian) and HW3CRT (3-D Cartesian) against the
-Cartesian boxes; HWSPLR (polar disc) and HWSCYL (axisymmetric cylinder) get
-a kronpde column only where ``kronpde.Grid`` has the curvilinear
-constructors (``Grid.polar``, ``Grid.cylindrical``).  The goals of issue 25:
-kronpde at most 0.4x FISHPACK in 2-D and 0.7x in 3-D.
+Cartesian boxes; HWSPLR (polar disc) and HWSCYL (axisymmetric cylinder)
+against ``CurvilinearGrid.polar`` and ``.cylindrical`` (the tridiagonal axis
+r).  The goals of issue 25: kronpde at most 0.4x FISHPACK in 2-D and 0.7x in 3-D.
 
 Usage::
 
@@ -178,17 +177,23 @@ def fishpack_time(exe: Path, kind: str, n: int, repeats: int) -> tuple[float, fl
 
 def kronpde_solver(kind: str, n: int):
     """The prepared solver and a right-hand side of the row's problem (None: no such grid)."""
-    import kronpde
     from kronpde import Grid, Problem, prepare
 
     if kind in ("hwscrt", "hw3crt"):
         d = 2 if kind == "hwscrt" else 3
         p = Problem(Grid.box([n] * d), source=1.0)
-    else:
-        ctor = {"hwsplr": "polar", "hwscyl": "cylindrical"}[kind]
-        if not hasattr(kronpde.Grid, ctor):
-            return None, None
-        return None, None  # pragma: no cover - the curvilinear rows come with their grids
+    else:  # the same problems as the Fortran driver: r = 0 unspecified, u = 0 on r = 1
+        from kronpde import CurvilinearGrid, Dirichlet, OnAxis, Periodic
+
+        if kind == "hwsplr":  # theta periodic (NBDCND = 0)
+            faces = {"rmin": OnAxis(), "rmax": Dirichlet(), "thetamin": Periodic(),
+                     "thetamax": Periodic()}  # fmt: skip
+            g = CurvilinearGrid.polar([n, n], [0.0, 0.0], [1.0, 2 * np.pi], faces)
+        else:  # u = 0 on both z faces (NBDCND = 1)
+            faces = {"rmin": OnAxis(), "rmax": Dirichlet(), "zmin": Dirichlet(),
+                     "zmax": Dirichlet()}  # fmt: skip
+            g = CurvilinearGrid.cylindrical([n, n], [0.0, 0.0], [1.0, 1.0], faces)
+        p = Problem(g, source=1.0)
     solver = prepare(p, method="fastdiag", options={"workers": 1})
     rng = np.random.default_rng(0)
     return solver, rng.standard_normal(p.grid.shape)

@@ -332,7 +332,7 @@ def test_bad_nodes(tmp_path, nodes):
 
 @pytest.mark.parametrize("name", ["out.vtp", "out.h5", "out", "out.vtr.bak"])
 def test_unsupported_extension(tmp_path, name):
-    listed = r"use one of \.vti, \.vtr, \.vtu, \.vtk, \.xdmf"
+    listed = r"use one of \.vti, \.vtr, \.vts, \.vtu, \.vtk, \.xdmf"
     with pytest.raises(OutputError, match=r"not supported; " + listed):
         write_result(tmp_path / name, _uniform(1), {})
     with pytest.raises(OutputError, match="not supported"):
@@ -553,7 +553,7 @@ def test_old_names_still_import():
     from kronpde.io.vtk import SUPPORTED_EXTENSIONS, check_writable, write_result  # noqa: F401
 
     assert vtk.structured_mesh is structured_mesh
-    assert SUPPORTED_EXTENSIONS == (".vti", ".vtr", ".vtu", ".vtk", ".xdmf")
+    assert SUPPORTED_EXTENSIONS == (".vti", ".vtr", ".vts", ".vtu", ".vtk", ".xdmf")
     with pytest.raises(AttributeError):
         vtk.no_such_name  # noqa: B018
 

@@ -35,6 +35,7 @@ __all__ = [
     "PICTURE_EXTENSIONS",
     "FieldSlice",
     "PictureError",
+    "save_surface_picture",
     "PlottingUnavailable",
     "check_picture_path",
     "require_matplotlib",
@@ -337,6 +338,74 @@ def save_field_picture(
         fig.colorbar(mesh, cax=bar, label=name)
         ax.set_xlabel(cut.labels[0])
         ax.set_ylabel(cut.labels[1])
+    ax.set_title(heading)
+    return _save(fig, path, dpi)
+
+
+def save_surface_picture(
+    path: str | os.PathLike[str],
+    points: Sequence[np.ndarray],
+    values: np.ndarray,
+    *,
+    name: str = "u",
+    title: str | None = None,
+    dpi: int = DEFAULT_DPI,
+) -> pathlib.Path:
+    """Draw a field of a curvilinear grid in its true shape (a disc, a meridian, a sphere).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The picture (``.png``, ``.svg`` or ``.pdf``).
+    points : (x, y, z)
+        The Cartesian positions of the grid's points (the cell corners for
+        cell data), each of the grid's shape (2-D or 3-D: a 3-D grid is cut at
+        the middle of its last axis).
+    values : ndarray
+        The field on the points, or on the cells between them (flat shading).
+    name, title, dpi
+        As for :func:`save_field_picture`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    check_picture_path(path)
+    xyz = [np.asarray(p, dtype=float) for p in points]
+    values = np.asarray(values, dtype=float)
+    cells = values.shape != xyz[0].shape
+    where = ""
+    if xyz[0].ndim == 3:  # the middle surface of the last axis
+        k = xyz[0].shape[2] // 2
+        xyz = [p[:, :, k] for p in xyz]
+        kc = min(k, values.shape[2] - 1)
+        values = values[:, :, kc]
+        where = " (the middle surface of the third axis)"
+    spread = [float(np.ptp(p)) for p in xyz]
+    fig = _figure()
+    heading = f"{title}: {name}{where}" if title else f"{name}{where}"
+    if min(spread) > 1e-12 * max(spread):  # a surface in space: the sphere
+        ax = fig.add_subplot(projection="3d")
+        require_matplotlib()
+        from matplotlib import cm, colors
+
+        face = values if cells else 0.25 * (
+            values[:-1, :-1] + values[1:, :-1] + values[:-1, 1:] + values[1:, 1:]
+        )
+        norm = colors.Normalize(float(np.min(face)), float(np.max(face)))
+        ax.plot_surface(*xyz, facecolors=cm.viridis(norm(face)), shade=False)
+        ax.set_box_aspect((spread[0], spread[1], spread[2]))
+        mappable = cm.ScalarMappable(norm=norm, cmap="viridis")
+        fig.colorbar(mappable, ax=ax, label=name, shrink=0.7)
+    else:
+        keep = [i for i in range(3) if spread[i] > 1e-12 * max(spread)][:2]
+        ax = fig.add_subplot()
+        shading = "flat" if cells else "gouraud"
+        mesh = ax.pcolormesh(xyz[keep[0]], xyz[keep[1]], values, shading=shading, cmap="viridis")
+        ax.set_aspect("equal")
+        fig.colorbar(mesh, ax=ax, label=name)
+        ax.set_xlabel("xyz"[keep[0]])
+        ax.set_ylabel("xyz"[keep[1]])
     ax.set_title(heading)
     return _save(fig, path, dpi)
 

@@ -177,6 +177,32 @@ class Periodic:
     kind = "periodic"
 
 
+@dataclass(frozen=True)
+class OnAxis(Neumann):
+    """The face ``r = 0`` of a curvilinear grid: the solution is regular on the axis (no data).
+
+    A zero-flux face to every rule that treats it as a Neumann face; the
+    curvilinear discretisation closes it (``docs/curvilinear.md``).
+    """
+
+    kind = "axis"
+
+    def __post_init__(self) -> None:
+        """No data: the value is 0."""
+        object.__setattr__(self, "value", 0.0)
+
+
+@dataclass(frozen=True)
+class Pole(Neumann):
+    """A face ``theta = 0`` or ``pi`` of a spherical grid or the sphere: regular at the pole."""
+
+    kind = "pole"
+
+    def __post_init__(self) -> None:
+        """No data: the value is 0."""
+        object.__setattr__(self, "value", 0.0)
+
+
 Condition = Dirichlet | Neumann | Robin | Periodic
 CONDITION_TYPES = (Dirichlet, Neumann, Robin, Periodic)
 

@@ -89,6 +89,9 @@ class Grid:
     ((4, 1), (5, 3))
     """
 
+    #: The curvilinear coordinate system (:mod:`kronpde.geometry.curvilinear`); None: Cartesian.
+    coordinate_system = None
+
     def __init__(self, axes: Sequence[Axis]):
         axes = tuple(axes)
         if not axes:
@@ -262,6 +265,10 @@ class Grid:
         arrays over a face's nodes then no longer fit: use expressions or callables).
         """
         return Grid([a.refined(factor) for a in self.axes])
+
+    def with_axes(self, axes: Sequence[Axis]) -> Grid:
+        """Return a grid of the same kind (coordinates) on other axes."""
+        return Grid(axes)
 
     @property
     def cells(self) -> tuple[int, ...]:

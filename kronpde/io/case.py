@@ -32,7 +32,7 @@ from pathlib import Path
 from kronpde.errors import CaseError, DataError, GridError
 from kronpde.expr.expression import Expression
 from kronpde.geometry.grid import Grid
-from kronpde.io.case_tables import TableReader
+from kronpde.io.case_curvilinear import CurvilinearReader
 from kronpde.io.case_values import (
     CONDITION_KEYS,
     FIELDS,
@@ -216,7 +216,7 @@ def load_case(path: str | os.PathLike[str], *, check: bool = True) -> Case:
     return _Reader(path, check).read()
 
 
-class _Reader(TableReader):
+class _Reader(CurvilinearReader):
     """The case reader: every table, then the model."""
 
     def read(self) -> Case:
@@ -225,6 +225,7 @@ class _Reader(TableReader):
         grid_table = self.table(data, "grid")
         cells = self.read_cells(grid_table)
         dimension = len(cells)
+        self.read_coordinates(grid_table, dimension)  # None: Cartesian (curvilinear.md)
         lower, upper = self.read_bounds(grid_table, dimension)
         nodes = self.read_nodes(grid_table, cells, lower, upper)
         centering = self.read_centering(grid_table, dimension)
@@ -236,19 +237,13 @@ class _Reader(TableReader):
         order = self.read_scheme(data.get("scheme"))
         solver = self.read_solver(data.get("solver"))
         output, fields = self.read_output(data.get("output"))
+        self.check_output(output)
         exact = None
         if "exact" in data:
             table = self.table(data, "exact", required=True)
             exact = self.expression("[exact] u", table.get("u"), dimension)
         try:
-            grid = Grid.box(
-                list(cells),
-                None if lower is None else list(lower),
-                None if upper is None else list(upper),
-                boundary,
-                nodes=nodes,
-                centering=centering,
-            )
+            grid = self.make_grid(cells, lower, upper, boundary, nodes, centering)
             problem = Problem(
                 grid, source, shift=shift, coefficient=coefficient, order=order, check=self.check
             )

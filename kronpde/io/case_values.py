@@ -36,9 +36,10 @@ __all__ = [
 
 #: The tables of a case file and the keys each one takes.
 TABLES: dict[str, tuple[str, ...]] = {
-    "grid": ("cells", "centering", "lower", "upper", "nodes"),
+    "grid": ("cells", "centering", "lower", "upper", "nodes", "coordinates", "radius"),
     "equation": ("source", "shift", "coefficient"),
-    "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax"),
+    "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax", "rmin", "rmax")
+    + ("thetamin", "thetamax", "phimin", "phimax"),
     "scheme": ("order",),
     "solver": ("method", "rtol", "maxiter"),
     "output": ("file", "fields"),
@@ -51,6 +52,8 @@ CONDITION_KEYS: dict[str, tuple[str, ...]] = {
     "neumann": ("type", "value"),
     "robin": ("type", "alpha", "beta", "value"),
     "periodic": ("type",),
+    "axis": ("type",),
+    "pole": ("type",),
 }
 
 #: Point-data fields that ``[output] fields`` may request (``u`` is always written).

@@ -35,10 +35,12 @@ __all__ = [
 
 #: VTK XML structured formats, written by :mod:`kronpde.io.vtk`.
 STRUCTURED_EXTENSIONS = (".vti", ".vtr")
+#: VTK XML StructuredGrid: points anywhere (curvilinear grids), :mod:`kronpde.io.vts`.
+POINT_EXTENSIONS = (".vts",)
 #: Unstructured formats, written through meshio by :mod:`kronpde.io.mesh`.
 MESH_EXTENSIONS = (".vtu", ".vtk", ".xdmf")
 #: Every extension :func:`kronpde.io.vtk.write_result` writes.
-SUPPORTED_EXTENSIONS = STRUCTURED_EXTENSIONS + MESH_EXTENSIONS
+SUPPORTED_EXTENSIONS = STRUCTURED_EXTENSIONS + POINT_EXTENSIONS + MESH_EXTENSIONS
 
 #: Relative deviation from ``x_0 + i h`` up to which an axis counts as uniform.
 UNIFORM_RTOL = 1e-12

@@ -178,6 +178,7 @@ def write_mesh(
     *,
     file_format: str | None = None,
     compression: int | None = None,
+    points: Sequence[np.ndarray] | None = None,
 ) -> pathlib.Path:
     """Write fields on a box grid as a ``.vtu``, ``.vtk`` or ``.xdmf`` mesh, atomically.
 
@@ -205,6 +206,9 @@ def write_mesh(
     compression : int, optional
         A zlib level 1 to 9: compresses a ``.vtu`` with zlib, at meshio's
         fixed default level whatever the value.  Ignored by the other formats.
+    points : sequence of 3 arrays, optional
+        The Cartesian ``x, y, z`` of every node of a curvilinear grid (the
+        connectivity stays that of ``nodes``).
 
     Returns
     -------
@@ -231,11 +235,13 @@ def write_mesh(
     check_folder(target)
     axes = check_nodes(nodes)
     shape = tuple(x.size for x in axes)
-    points = check_arrays(point_data, shape, "point data")
+    fields = check_arrays(point_data, shape, "point data")
     cells = check_arrays(cell_data, tuple(n - 1 for n in shape), "cell data")
     mesh = structured_mesh(axes)
+    if points is not None:  # a curvilinear grid: its nodes at their Cartesian positions
+        mesh.points = np.stack([np.asarray(p, dtype=float).reshape(-1) for p in points], axis=1)
     # float64 copies: meshio may convert in place, and the caller's arrays stay untouched
-    mesh.point_data = {k: v.astype(np.float64).reshape(-1) for k, v in points.items()}
+    mesh.point_data = {k: v.astype(np.float64).reshape(-1) for k, v in fields.items()}
     mesh.cell_data = {k: [v.astype(np.float64).reshape(-1)] for k, v in cells.items()}
     return replace_atomically(
         target, lambda tmp: _write(tmp, mesh, ext, compression), OutputError, suffix=ext

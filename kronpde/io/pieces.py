@@ -23,13 +23,22 @@ from kronpde.io.atomic import replace_atomically
 from kronpde.io.checks import (
     FieldDataError,
     OutputError,
+    check_arrays,
     check_compression,
     check_folder,
     check_nodes,
     check_uniform,
     uniform_spacing,
 )
-from kronpde.io.vtk import _KIND, _arrays, _extent_text, _floats, _structured_extension, _write_file
+from kronpde.io.vtk import (
+    _KIND,
+    _arrays,
+    _as_3d,
+    _extent_text,
+    _floats,
+    _structured_extension,
+    _write_file,
+)
 
 __all__ = [
     "PARALLEL_EXTENSIONS",
@@ -41,7 +50,14 @@ __all__ = [
 ]
 
 #: The index file of a parallel write, by the extension of its pieces.
-PARALLEL_EXTENSIONS = {".vti": ".pvti", ".vtr": ".pvtr"}
+PARALLEL_EXTENSIONS = {".vti": ".pvti", ".vtr": ".pvtr", ".vts": ".pvts"}
+
+
+def _piece_extension(target: pathlib.Path) -> str:
+    """Return the structured extension of a piece: ``.vti``, ``.vtr`` or ``.vts`` (curvilinear)."""
+    if target.suffix.lower() == ".vts":
+        return ".vts"
+    return _structured_extension(target, None)
 
 Extent = Sequence[tuple[int, int]]
 
@@ -60,7 +76,7 @@ def index_path(path: str | os.PathLike[str]) -> pathlib.Path:
         The ``.pvti``/``.pvtr`` beside it.
     """
     target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
+    ext = _piece_extension(target)
     return target.with_suffix(PARALLEL_EXTENSIONS[ext])
 
 
@@ -80,7 +96,7 @@ def piece_path(path: str | os.PathLike[str], rank: int) -> pathlib.Path:
         The piece, in a folder named after the file, beside it.
     """
     target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
+    ext = _piece_extension(target)
     if not is_count(rank):
         msg = f"rank must be an integer >= 0, got {rank!r}"
         raise OutputError(msg)
@@ -156,6 +172,7 @@ def write_piece(
     *,
     rank: int,
     compression: int | None = None,
+    points: Sequence[np.ndarray] | None = None,
 ) -> pathlib.Path:
     """Write one process's piece of a grid split between processes, atomically.
 
@@ -182,6 +199,9 @@ def write_piece(
         The piece's number.
     compression : int, optional
         A zlib level 1 to 9; None (default) writes raw data.
+    points : sequence of 3 arrays, optional
+        ``.vts`` (a curvilinear grid): the Cartesian ``x, y, z`` of the whole
+        grid's points (the piece takes its extent's).
 
     Returns
     -------
@@ -195,7 +215,7 @@ def write_piece(
         grid.
     """
     target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
+    ext = _piece_extension(target)
     check_compression(compression)
     piece = piece_path(target, rank)
     check_folder(piece, create=True)
@@ -207,9 +227,13 @@ def write_piece(
         # VTK would count the cells of such a piece as those of a lower-dimensional grid
         msg = f"the piece's extent {box} spans no cells along an axis; give it at least one"
         raise GridError(msg)
-    geometry, arrays = _arrays(axes, box, point_data, cell_data, ext)
+    if ext == ".vts":  # a curvilinear grid: the piece's points at their Cartesian positions
+        geometry, arrays, kind = "", _point_arrays(points, box, point_data, cell_data), ""
+        kind = "StructuredGrid"
+    else:
+        geometry, arrays = _arrays(axes, box, point_data, cell_data, ext)
+        kind = _KIND[ext]
     piece.parent.mkdir(exist_ok=True)
-    kind = _KIND[ext]
     return replace_atomically(
         piece,
         lambda tmp: _write_file(tmp, kind, box, box, geometry, arrays, compression),
@@ -256,7 +280,7 @@ def write_index(
         If a name is empty or has white space.
     """
     target = pathlib.Path(path)
-    ext = _structured_extension(target, None)
+    ext = _piece_extension(target)
     index = index_path(target)
     check_folder(index)
     axes = check_nodes(nodes)
@@ -279,7 +303,7 @@ def write_index(
             if not isinstance(name, str) or not name or any(c.isspace() for c in name):
                 msg = f"{what} name {name!r} is not allowed; use a non-empty string without spaces"
                 raise FieldDataError(msg)
-    kind = "P" + _KIND[ext]
+    kind = "P" + _KIND.get(ext, "StructuredGrid")
     whole = [(0, n - 1) for n in shape]
     geometry = ""
     if ext == ".vti":
@@ -294,10 +318,14 @@ def write_index(
     sections = [("PPointData", point_names), ("PCellData", cell_names)]
     if ext == ".vtr":
         sections.append(("PCoordinates", ("x", "y", "z")))
+    if ext == ".vts":
+        sections.append(("PPoints", ("Points",)))
     for section, names in sections:
-        active = f" Scalars={quoteattr(names[0])}" if names and section != "PCoordinates" else ""
+        plain = section not in ("PCoordinates", "PPoints")
+        active = f" Scalars={quoteattr(names[0])}" if names and plain else ""
         lines.append(f"    <{section}{active}>")
-        lines += [f'      <PDataArray type="Float64" Name={quoteattr(n)}/>' for n in names]
+        three = ' NumberOfComponents="3"' if section == "PPoints" else ""
+        lines += [f'      <PDataArray type="Float64" Name={quoteattr(n)}{three}/>' for n in names]
         lines.append(f"    </{section}>")
     for rank, box in enumerate(boxes):
         source = piece_path(target, rank).relative_to(index.parent).as_posix()
@@ -310,3 +338,25 @@ def write_index(
             fh.write(text)
 
     return replace_atomically(index, write, OutputError)
+
+
+def _point_arrays(
+    points: Sequence[np.ndarray] | None,
+    box: Sequence[tuple[int, int]],
+    point_data: Mapping[str, np.ndarray] | None,
+    cell_data: Mapping[str, np.ndarray] | None,
+) -> list[tuple[str, str, np.ndarray]]:
+    """Return the arrays of a ``.vts`` piece: its fields and its slice of the points."""
+    if points is None:
+        msg = "a .vts piece needs the points of the grid (points=)"
+        raise OutputError(msg)
+    index = tuple(slice(lo, hi + 1) for lo, hi in box)
+    xyz = np.stack([np.asarray(p, dtype=float)[index] for p in points], axis=-1)
+    shape = xyz.shape[:-1]
+    d = len(shape)
+    fields = check_arrays(point_data, shape, "point data", vectors=True)
+    cells = check_arrays(cell_data, tuple(n - 1 for n in shape), "cell data", vectors=True)
+    arrays = [("PointData", k, _as_3d(v, d)) for k, v in fields.items()]
+    arrays += [("CellData", k, _as_3d(v, d)) for k, v in cells.items()]
+    arrays.append(("Points", "Points", _as_3d(xyz, d)))
+    return arrays

@@ -56,6 +56,7 @@ __all__ = [
     "check_writable",
     "write_result",
     "write_structured",
+    "write_vts",
 ]
 
 _KIND = {".vti": "ImageData", ".vtr": "RectilinearGrid"}
@@ -212,14 +213,15 @@ def _head(
         f'    <Piece Extent="{_extent_text(piece)}">',
     ]
     sections = ["PointData", "CellData"] + (["Coordinates"] if kind == "RectilinearGrid" else [])
+    sections += ["Points"] if kind == "StructuredGrid" else []  # io.vts
     for section in sections:
         members = [
             (name, off, a.ndim == 4)
             for (s, name, a), off in zip(arrays, offsets, strict=True)
             if s == section
         ]
-        active = ""
-        if members and section != "Coordinates":  # the field ParaView colours by at first
+        active = ""  # the field ParaView colours by at first
+        if members and section not in ("Coordinates", "Points"):
             active = f" Scalars={quoteattr(members[0][0])}"
         lines.append(f"      <{section}{active}>")
         for name, off, vector in members:
@@ -406,6 +408,7 @@ def write_result(
     *,
     file_format: str | None = None,
     compression: int | None = None,
+    points: Sequence[np.ndarray] | None = None,
 ) -> pathlib.Path:
     """Write fields on a box grid to a result file, the format chosen by the extension.
 
@@ -431,6 +434,10 @@ def write_result(
     compression : int, optional
         A zlib level 1 to 9 for ``.vti``/``.vtr`` (None: raw); any level
         compresses a ``.vtu`` at meshio's fixed level; ignored otherwise.
+    points : sequence of 3 arrays, optional
+        The Cartesian ``x, y, z`` of every point of a curvilinear grid: ``.vts``
+        and the meshio formats place the points there (``.vti``/``.vtr`` are
+        refused); a ``.vts`` of a box takes them from ``nodes``.
 
     Returns
     -------
@@ -460,6 +467,16 @@ def write_result(
     target = pathlib.Path(path)
     ext = output_extension(target, file_format)
     check_compression(compression)
+    if ext == ".vts":  # a structured grid of points: curvilinear grids (kronpde.io.vts)
+        if points is None:
+            points = _box_points(check_nodes(nodes))
+        return write_vts(target, points, point_data, cell_data, compression=compression)
+    if points is not None and ext in STRUCTURED_EXTENSIONS:
+        msg = (
+            f"cannot write {str(target)!r}: {ext} holds axis-aligned boxes only; write a "
+            "curvilinear grid as .vts"
+        )
+        raise OutputError(msg)
     if ext in MESH_EXTENSIONS:
         from kronpde.io.mesh import write_mesh  # loads meshio, needed only here
 
@@ -470,7 +487,71 @@ def write_result(
             cell_data,
             file_format=file_format,
             compression=compression,
+            points=points,
         )
     return write_structured(
         target, nodes, point_data, cell_data, file_format=file_format, compression=compression
+    )
+
+
+def _box_points(axes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the ``x, y, z`` of every node of a box (``.vts`` of a Cartesian grid)."""
+    grids = np.meshgrid(*axes, indexing="ij")
+    zero = np.zeros(grids[0].shape)
+    full = [*grids, zero, zero][:3]
+    return full[0], full[1], full[2]
+
+
+def write_vts(
+    path: str | os.PathLike[str],
+    points: Sequence[np.ndarray],
+    point_data: Mapping[str, np.ndarray] | None = None,
+    cell_data: Mapping[str, np.ndarray] | None = None,
+    *,
+    compression: int | None = None,
+) -> pathlib.Path:
+    """Write fields on a structured grid of Cartesian points as a ``.vts`` file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output file; its folder must exist.
+    points : sequence of 3 arrays
+        ``x, y, z`` of every point, each of the grid's point shape (1-3 axes).
+    point_data, cell_data : mapping of str to array, optional
+        Fields on the points, and on the cells between them (one less per axis).
+    compression : int, optional
+        A zlib level 1-9 (None: raw).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputError
+        If the folder is missing or the write fails.
+    FieldDataError
+        If a field is unusable.
+    """
+    target = pathlib.Path(path)
+    check_compression(compression)
+    check_folder(target)
+    x, y, z = (np.asarray(p, dtype=float) for p in points)
+    shape = x.shape
+    if y.shape != shape or z.shape != shape:
+        msg = f"the point coordinates must share one shape, got {x.shape}, {y.shape}, {z.shape}"
+        raise OutputError(msg)
+    d = len(shape)
+    extent = [(0, n - 1) for n in shape]
+    fields = check_arrays(point_data, shape, "point data", vectors=True)
+    cells = check_arrays(cell_data, tuple(n - 1 for n in shape), "cell data", vectors=True)
+    arrays = [("PointData", k, _as_3d(v, d)) for k, v in fields.items()]
+    arrays += [("CellData", k, _as_3d(v, d)) for k, v in cells.items()]
+    arrays.append(("Points", "Points", _as_3d(np.stack([x, y, z], axis=-1), d)))
+    return replace_atomically(
+        target,
+        lambda tmp: _write_file(tmp, "StructuredGrid", extent, extent, "", arrays, compression),
+        OutputError,
+        suffix=".vts",
     )

@@ -450,6 +450,8 @@ class ProblemData:
         """Weights of the unknowns (``W``), shape :attr:`Grid.shape` (or the box's)."""
         if box is None:
             return self.grid.weights()
+        if self.grid.coordinate_system is not None:  # the control volumes (curvilinear.md)
+            return self.grid.box_weights(box)
         lo, hi = box
         w = np.ones(())
         for a, axis in enumerate(self.grid.axes):

@@ -105,6 +105,14 @@ class PartialStructure:
         The diagonal ``c`` multiplies (None: ones).
     first_row : FirstRow or None
         The per-mode first row (a shared point at ``z = 0``), or None.
+    unknowns : object or None
+        Where the problem's unknowns are not the tensor of the axes' (a
+        curvilinear grid's shared axis or pole point, counted once): an object
+        with ``expand(b)`` (the unknowns to the tensor, flat: a shared value on
+        every line) and ``reduce(u)`` (back, one copy each), e.g.
+        :class:`kronpde.geometry.curvilinear.CurvilinearGrid`; None: the same.
+        With a ``solve_with(tensor_solve, b, shift)`` it solves itself from
+        tensor solves (a sphere's second pole, tied after the solve).
     note : str
         What a fast solve's report adds ("" for none).
     """
@@ -122,6 +130,7 @@ class PartialStructure:
     shift_axis: int | None = None
     shift_weights: np.ndarray | None = None
     first_row: FirstRow | None = None
+    unknowns: object | None = None
     note: str = ""
 
     def __post_init__(self) -> None:

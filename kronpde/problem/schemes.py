@@ -12,6 +12,7 @@ import numpy as np
 
 from kronpde.geometry.boundary import data_error
 from kronpde.problem.compact_scheme import CompactFourthOrder, compact_obstacle
+from kronpde.problem.curvilinear import CurvilinearFlux, refuse_order
 from kronpde.problem.data import ProblemData
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
@@ -37,6 +38,10 @@ def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisa
     subject = "order"
     if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
         raise data_error(subject, f"must be 2 or 4, got {order!r}")
+    if data.grid.coordinate_system is not None:  # a curvilinear grid: its own flux form
+        if int(order) != 2:
+            raise refuse_order(int(order))
+        return CurvilinearFlux(data, shift)
     if int(order) == CompactFourthOrder.order:
         why = compact_obstacle(data)
         if why is not None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from kronpde.errors import DataError, GridError
 from kronpde.geometry.boundary import Dirichlet, Neumann, Robin
-from kronpde.geometry.grid import Axis, Grid, axis_name, face_name
+from kronpde.geometry.grid import Axis, axis_name, face_name
 from kronpde.problem.problem import Problem
 from kronpde.solvers.estimate import Unavailable
 from kronpde.solvers.indefinite import indefinite_bound
@@ -188,7 +188,7 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     source = _coarse_data(problem.source, resample, every, "the source")
     coefficient = _coarse_data(problem.coefficient, resample, every, "the coefficient")
     try:
-        coarse = Problem(Grid(bound), source, problem.shift, coefficient, order=order)
+        coarse = Problem(g.with_axes(bound), source, problem.shift, coefficient, order=order)
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"
         raise Unavailable(msg) from None

@@ -314,9 +314,12 @@ class SerialSpace(SolveSpace):
         return method_class("fastdiag")(self.problem).solve(b).x
 
     def iterate_to(self, b: np.ndarray, x0: np.ndarray | None, goal: Goal | None) -> np.ndarray:
-        """Solve by ``fastdiag-cg`` (a variable ``k``, a fourth-order Robin face)."""
-        if self._method is None:
-            self._method = method_class("fastdiag-cg")(self.problem)
+        """Solve by ``fastdiag-cg`` (a variable ``k``, Robin at order 4), else ``amg-cg``."""
+        if self._method is None:  # amg-cg where no fast solve is near (a curvilinear grid)
+            name = "fastdiag-cg"
+            if method_class(name).refusal(self.problem) is not None:
+                name = "amg-cg"
+            self._method = method_class(name)(self.problem)
         maxiter = 10 * self.problem.size
         if goal is None:
             found = self._method.solve(b, x0=x0, target=ROUNDOFF_RTOL, maxiter=maxiter)

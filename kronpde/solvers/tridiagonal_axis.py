@@ -341,6 +341,31 @@ class TridiagonalAxisSolver:
     ) -> np.ndarray:
         """Solve ``A u = b`` (exactly, up to rounding); ``out`` may be ``b`` itself.
 
+        Where the structure's :attr:`~PartialStructure.unknowns` merge the copies of a
+        shared point, ``b`` and ``out`` are the problem's unknowns: ``b`` is expanded
+        to the tensor, solved there and reduced (only the constant mode holds the point).
+        """
+        merged = self.structure.unknowns
+        if merged is None:
+            return self._tensor_solve(b, out, record=record)
+        flat = np.asarray(b).reshape(-1)
+        if hasattr(merged, "solve_with"):  # copies tied after the solve (a sphere's two poles)
+            found = merged.solve_with(
+                lambda bt: self._tensor_solve(bt, None, record=record), flat, self.shift
+            )
+        else:
+            x = self._tensor_solve(merged.expand(flat).reshape(-1), None, record=record)  # type: ignore[attr-defined]
+            found = merged.reduce(x)  # type: ignore[attr-defined]
+        if out is None:
+            return found.reshape(np.shape(b))
+        out.reshape(-1)[...] = found
+        return out
+
+    def _tensor_solve(
+        self, b: np.ndarray, out: np.ndarray | None = None, *, record: bool = True
+    ) -> np.ndarray:
+        """Solve ``A u = b`` on the tensor of the axes' unknowns (:meth:`solve`).
+
         Parameters
         ----------
         b : ndarray, shape (N,) or :attr:`shape`

@@ -159,8 +159,10 @@ def describe_grid(case: Case) -> list[str]:
     problem = case.problem
     cells = " x ".join(str(c) for c in grid.cells)
     box = " x ".join(f"[{a.lower:g}, {a.upper:g}]" for a in grid.axes)
+    system = grid.coordinate_system  # a curvilinear grid names its axes r, theta, ...
+    names = system.axes if system is not None else "xyz"
     faces = ", ".join(
-        f"{'xyz'[i]}: {a.lower_bc.kind}/{a.upper_bc.kind}" for i, a in enumerate(grid.axes)
+        f"{names[i]}: {a.lower_bc.kind}/{a.upper_bc.kind}" for i, a in enumerate(grid.axes)
     )
     equation = "-div(k grad u) + c u = f" if problem.shift else "-div(k grad u) = f"
     k = problem.coefficient
@@ -173,7 +175,8 @@ def describe_grid(case: Case) -> list[str]:
             else f", centring {'/'.join(grid.centering)} per axis"
         )
     return [
-        f"grid       {grid.dimension}-D, {cells} cells on {box}{centring}",
+        f"grid       {grid.dimension}-D{'' if system is None else ' ' + system.name}, {cells} "
+        f"cells on {box}{centring}",
         f"unknowns   {grid.size:,}",
         f"faces      {faces}",
         f"equation   {equation}, k = {k}, c = {problem.shift:g}",
@@ -195,6 +198,12 @@ def output_path(case: Case, option: str | None) -> tuple[Path | None, str]:
     if option is not None:
         path = Path(option)
         check_extension(path, "-o")
+        if case.grid.coordinate_system is not None:  # .vti/.vtr refused, naming .vts
+            from kronpde.io.case_curvilinear import output_refusal
+
+            refusal = output_refusal(case.grid, path)
+            if refusal is not None:
+                raise refusal
         return path, "-o"
     return case.output, "[output] file"
 

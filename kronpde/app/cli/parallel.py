@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: The formats a parallel run writes in pieces; any other is gathered on rank 0.
-PARALLEL_FORMATS = (".vti", ".vtr")
+PARALLEL_FORMATS = (".vti", ".vtr", ".vts")
 
 
 def collective(prepared: Any, action: Any) -> Any:
@@ -172,12 +172,16 @@ def write_parallel(
             piece_path(path, 0).parent.mkdir(exist_ok=True)
     prepared.barrier()
 
+    points = None  # a curvilinear grid's Cartesian points (.vts pieces, docs/curvilinear.md)
+    if grid.coordinate_system is not None:
+        points = grid.cartesian_points(nodes=as_cells)
+
     def write() -> None:
         try:
             if as_cells:
-                write_piece(path, axes, extent, cell_data=data, rank=solution.rank)
+                write_piece(path, axes, extent, cell_data=data, rank=solution.rank, points=points)
             else:
-                write_piece(path, axes, extent, data, rank=solution.rank)
+                write_piece(path, axes, extent, data, rank=solution.rank, points=points)
         except (OutputError, GridError) as exc:  # on every rank, not only this one
             raise CaseError(str(exc), file=str(case.path), key="[output] file") from None
 

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "case",
         metavar="RESULT",
-        help="a result file written by kronpde solve (.vti .vtr .pvti .pvtr .vtu .vtk .xdmf)",
+        help="a result file written by kronpde solve (.vti .vtr .vts .pvti .pvtr .vtu .vtk .xdmf)",
     )
     parser.add_argument(
         "-o",
@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(subject, msg)
     output = args.output if args.output is not None else str(Path(args.case).with_suffix(".png"))
     picture = picture_path("-o", output)
+    if Path(args.case).suffix.lower() == ".vts":  # a curvilinear grid: its true shape
+        return _plot_points(args, picture)
     result = read_result(args.case)
     fields = {**result.cell_fields, **result.fields}  # a point-data field wins a shared name
     if args.field not in fields:
@@ -75,4 +77,24 @@ def run(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(f"picture    {drawn} ({args.field}, {result.dimension}-D, from {args.case})")
+    return EXIT_OK
+
+
+def _plot_points(args: argparse.Namespace, picture: Path) -> int:
+    """Draw a field of a ``.vts`` (a curvilinear grid) at its Cartesian points."""
+    from kronpde.app.pictures import save_surface_picture
+    from kronpde.io.vts import read_vts
+
+    points, point_fields, cell_fields = read_vts(args.case)
+    fields = {**cell_fields, **point_fields}
+    if args.field not in fields:
+        subject = "--field"
+        msg = f"{args.case} has the fields {', '.join(fields) or '(none)'}; got {args.field!r}"
+        raise UsageError(subject, msg)
+    drawn = save_surface_picture(
+        picture, points, fields[args.field], name=args.field, title=Path(args.case).name,
+        dpi=args.dpi,
+    )  # fmt: skip
+    if not args.quiet:
+        print(f"picture    {drawn} ({args.field}, {points[0].ndim}-D, from {args.case})")
     return EXIT_OK

@@ -301,6 +301,8 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
     problem = plan.case.problem
     if plan.petsc_options is not None or problem.order != 2:
         return None
+    if problem.grid.coordinate_system is not None:  # Cartesian face formulas: not these faces
+        return None
     solution = solved.solution
     u = solution.u if solution.u is not None else solution.x
     return face_fluxes(problem, u, balance=getattr(plan.args, "balance", False))
@@ -372,16 +374,24 @@ def _write_whole(plan: SolveRun, solved: Solved) -> Written:
     axes, as_cells = output_geometry(case.grid)  # cell data on a cell-centred grid
     converged = solution.report.converged
     written = None
+    points = None  # a curvilinear grid's points at their Cartesian positions (.vts, meshio)
+    if case.grid.coordinate_system is not None:
+        points = case.grid.cartesian_points(nodes=as_cells)
     if converged and plan.path is not None:
         if as_cells:
-            written = write_result(plan.path, axes, cell_data=data)
+            written = write_result(plan.path, axes, cell_data=data, points=points)
         else:
-            written = write_result(plan.path, axes, data)
+            written = write_result(plan.path, axes, data, points=points)
     drawn = None
     if converged and plan.picture is not None:
         from kronpde.app.pictures import save_field_picture
 
-        drawn = save_field_picture(plan.picture, axes, u, name="u", title=case.path.name)
+        if points is not None:  # a curvilinear grid: drawn in its true shape
+            from kronpde.app.pictures import save_surface_picture
+
+            drawn = save_surface_picture(plan.picture, points, u, name="u", title=case.path.name)
+        else:
+            drawn = save_field_picture(plan.picture, axes, u, name="u", title=case.path.name)
     return Written(written, errors, names, drawn)
 
 
@@ -431,7 +441,8 @@ def summary_lines(
             "of the data, removed (singular problem; u has zero mean)"
         )
     lines.append(f"accuracy   {_accuracy(report)}")
-    lines.extend(_flux_lines(solved.balance, plan.petsc_options is not None))
+    curvilinear = plan.case.grid.coordinate_system is not None
+    lines.extend(_flux_lines(solved.balance, plan.petsc_options is not None, curvilinear))
     lines.extend(f"warning    {w}" for w in warnings)
     lines.append(
         f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
@@ -451,10 +462,11 @@ def summary_lines(
     return lines
 
 
-def _flux_lines(balance: Any, petsc: bool) -> list[str]:
+def _flux_lines(balance: Any, petsc: bool, curvilinear: bool = False) -> list[str]:
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
         why = "the PETSc backend" if petsc else "order 4 (fluxes follow the order-2 scheme)"
+        why = "a curvilinear grid" if curvilinear and not petsc else why
         return [f"fluxes     not computed for {why}"]
     faces = ", ".join(f"{name} {q:.4e}" for name, q in balance.fluxes.items())
     lines = [f"fluxes     {faces} (net outward, -k du/dn over each face)"]
@@ -539,4 +551,7 @@ def json_record(
     )
     if getattr(plan.args, "balance", False):
         record["flux_imbalance"] = None if balance is None else json_value(balance.imbalance)
+    system = case.grid.coordinate_system
+    if system is not None:  # a curvilinear grid (docs/curvilinear.md)
+        record["coordinates"] = system.name
     return record

@@ -22,6 +22,7 @@ import numpy as np
 
 from kronpde.errors import SolverError
 from kronpde.problem.compact_scheme import CompactFourthOrder
+from kronpde.problem.curvilinear import CurvilinearFlux
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
@@ -34,6 +35,7 @@ from kronpde.solvers.petsc.assembly import (
     rows_csr,
     stencil_csr,
 )
+from kronpde.solvers.petsc.curvilinear import curvilinear_arguments, curvilinear_rows
 from kronpde.solvers.petsc.estimates import own_eigenvalue, rows_eigenvalue
 from kronpde.solvers.petsc.multigrid import box_interpolation, kept_nodes, levels
 
@@ -105,6 +107,7 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     CompactFourthOrder: Assembly(stencil_csr, _compact_rows, own_eigenvalue),
     FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
     LayeredFluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),  # the flux form's rows
+    CurvilinearFlux: Assembly(curvilinear_rows, curvilinear_arguments, own_eigenvalue),
 }
 
 
