@@ -155,6 +155,21 @@ class Discretisation(ABC):
     def check(self) -> None:  # noqa: B027 - a hook: most schemes read nothing beyond b
         """Evaluate what the operator reads of the data beyond ``b`` (default: nothing)."""
 
+    def refined_arguments(self) -> dict[str, Any]:
+        """What :meth:`kronpde.Problem.refined` passes on besides the data (default: nothing)."""
+        return {}
+
+    def domain_unknowns(self) -> np.ndarray | None:
+        """True at the unknowns that carry the solution (flat); None: every unknown does."""
+        return None
+
+    def reference_unknowns(self) -> np.ndarray | None:
+        """The unknowns the reference solve of ``fastdiag-cg`` acts on (None: all of them).
+
+        At the others ``A`` is its diagonal alone, and so is the preconditioner.
+        """
+        return None
+
     # -- the operator --------------------------------------------------------------------
     @abstractmethod
     def operator(self, symmetric: bool = False) -> sp.csr_array:

@@ -65,6 +65,14 @@ class Problem:
         2 (default), the second differences; 4, the compact fourth-order
         scheme (:mod:`kronpde.operators.compact`), for a constant coefficient on
         uniform node-centred axes with any faces.
+    domain : str, callable or ndarray of bool, optional
+        A domain inside the box (``docs/embedded-boundaries.md``): a level-set
+        expression or callable (the domain is where it is negative) or a
+        boolean array of :attr:`~Grid.point_shape`; the unknowns are then the
+        box's unknowns in the domain.
+    embedded : Dirichlet or Neumann, optional
+        The condition on the embedded boundary (default ``Dirichlet(0)``;
+        ``du/dn`` along the normal out of the domain).
     check : bool, optional
         Evaluate every expression and callable (source, faces, coefficient) now
         (default), so that bad data fail here; with False they are evaluated
@@ -110,11 +118,13 @@ class Problem:
         *,
         order: int = 2,
         check: bool = True,
+        domain: object = None,
+        embedded: object = None,
     ):
         check_grid(grid)
         shift = check_shift(shift)
         data = ProblemData(grid, source, coefficient, check=check)
-        self._set(data, discretise(data, shift, order))
+        self._set(data, discretise(data, shift, order, domain=domain, embedded=embedded))
         if check:
             self.check()
 
@@ -270,7 +280,8 @@ class Problem:
             if isinstance(value, np.ndarray):
                 raise data_error(name, "an array is known on its grid's nodes only; cannot refine")
         grid = self.grid.refined(factor)
-        return Problem(grid, self.source, self.shift, self.coefficient, order=self.order)
+        extra = self.discretisation.refined_arguments()
+        return Problem(grid, self.source, self.shift, self.coefficient, order=self.order, **extra)
 
     def with_shift(self, shift: float) -> Problem:
         """Return the same problem with the shift ``c = shift``, sharing what does not depend on it.

@@ -14,6 +14,7 @@ from kronpde.geometry.boundary import data_error
 from kronpde.problem.compact_scheme import CompactFourthOrder, compact_obstacle
 from kronpde.problem.data import ProblemData
 from kronpde.problem.discretisation import Discretisation
+from kronpde.problem.embedded import embedded_discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 
@@ -23,8 +24,19 @@ __all__ = ["ORDERS", "discretise"]
 ORDERS = (2, 4)
 
 
-def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisation:
+def discretise(
+    data: ProblemData,
+    shift: float,
+    order: object = 2,
+    *,
+    domain: object = None,
+    embedded: object = None,
+) -> Discretisation:
     """Return the discretisation of ``data`` with shift ``c`` at ``order``.
+
+    With a ``domain`` (a level set, a mask or a :class:`~kronpde.geometry.domain.Domain`)
+    and its ``embedded`` condition: the embedded boundary
+    (:func:`~kronpde.problem.embedded.embedded_discretisation`).
 
     Raises
     ------
@@ -36,6 +48,11 @@ def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisa
     subject = "order"
     if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
         raise data_error(subject, f"must be 2 or 4, got {order!r}")
+    if domain is not None:
+        return embedded_discretisation(data, shift, int(order), domain, embedded)
+    if embedded is not None:
+        subject = "embedded"
+        raise data_error(subject, "an embedded condition needs a domain (a level set or a mask)")
     if int(order) == CompactFourthOrder.order:
         why = compact_obstacle(data)
         if why is not None:

@@ -1,0 +1,306 @@
+"""A domain inside the box: the discretisation of an embedded boundary (``EmbeddedBoundary``).
+
+The unknowns are the box problem's (:attr:`Grid.shape`); the points that are
+not unknowns of the domain keep a row of their own, the box operator's diagonal
+alone with ``b = 0`` (they never couple to the domain: ``u = 0`` there, and the
+output blanks them).  A Dirichlet embedded boundary takes the symmetric
+ghost-value rule of Gibou, Fedkiw, Cheng and Kang (2002); a Neumann one the
+finite-volume rule of the cut control volumes (face apertures, volume
+fractions); a mask with a Neumann condition closes the faces between inside
+and outside points.  Derivations, orders and the bound: ``docs/embedded-boundaries.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+
+from kronpde.expr.expression import ExpressionError
+from kronpde.geometry.boundary import Dirichlet, Neumann, data_error, in_dimension
+from kronpde.geometry.domain import Domain, DomainGeometry
+from kronpde.operators.stencils import second_difference
+from kronpde.problem.data import box_index
+from kronpde.problem.discretisation import (
+    ConstantCoefficient,
+    EigenStructure,
+    Shared,
+    reference_operators,
+)
+from kronpde.problem.embedded_rows import THETA_MIN, dirichlet_rows, neumann_rows
+from kronpde.problem.spectrum import Bound, kronecker_bound
+
+if TYPE_CHECKING:
+    from kronpde.problem.data import Box, Merge, ProblemData
+
+try:  # y += A x without allocating (scipy's private CSR kernel)
+    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
+except ImportError:  # pragma: no cover - depends on the scipy version
+    _csr_matvec = None
+
+__all__ = ["THETA_MIN", "CsrOperator", "EmbeddedBoundary", "embedded_discretisation"]
+
+#: The methods that accept an embedded boundary (what ``fastdiag``'s refusal names).
+ACCEPTING = "'fastdiag-cg', 'amg-cg', 'cg' or 'direct'"
+
+
+class CsrOperator(LinearOperator):
+    """An assembled CSR matrix as a LinearOperator with ``matvec_into``."""
+
+    def __init__(self, matrix: sp.csr_array):
+        super().__init__(dtype=np.float64, shape=matrix.shape)
+        self.matrix = sp.csr_array(matrix)
+        self.matrix.sort_indices()
+
+    def matvec_into(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write ``A x`` into ``out`` and return it."""
+        a = self.matrix
+        if _csr_matvec is None:  # pragma: no cover - depends on the scipy version
+            out[...] = a @ x
+            return out
+        out.fill(0.0)
+        _csr_matvec(a.shape[0], a.shape[1], a.indptr, a.indices, a.data, x, out)
+        return out
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+        return self.matvec_into(x, np.empty(self.shape[0]))
+
+    def _rmatvec(self, x: np.ndarray) -> np.ndarray:
+        return self.matrix.T @ np.asarray(x).reshape(-1)
+
+
+def embedded_discretisation(
+    data: ProblemData, shift: float, order: int, domain: object, condition: object
+) -> EmbeddedBoundary:
+    """Check a domain and its embedded condition; return the discretisation.
+
+    Raises
+    ------
+    DataError
+        ``subject`` ``"domain"``: a domain that is no level set or mask, a mask
+        of the wrong shape, a level set not finite somewhere or with no point
+        inside; ``"embedded"``: a condition that is not Dirichlet or Neumann;
+        ``"order"``, ``"coefficient"``, ``"grid"``: order 4, a variable ``k``, a
+        periodic axis (not supported with an embedded boundary).
+    """
+    g = data.grid
+    if not isinstance(domain, Domain):
+        domain = Domain(domain, dimension=g.dimension)
+    if condition is None:
+        condition = Dirichlet(0.0)
+    if not isinstance(condition, (Dirichlet, Neumann)):
+        subject = "embedded"
+        raise data_error(subject, f"must be a Dirichlet or Neumann condition, got {condition!r}")
+    try:
+        condition = in_dimension(condition, g.dimension)
+    except ExpressionError as exc:
+        raise data_error("embedded", str(exc)) from None
+    if isinstance(condition.value, np.ndarray) and condition.value.ndim > 0:
+        subject = "embedded"
+        raise data_error(subject, "an array has no values where the boundary crosses the grid")
+    if order != 2:
+        subject = "order"
+        raise data_error(subject, "an embedded boundary is discretised at order 2 only")
+    if data.variable_coefficient:
+        subject = "coefficient"
+        raise data_error(subject, "an embedded boundary needs a constant coefficient k")
+    if any(a.periodic for a in g.axes):
+        subject = "grid"
+        raise data_error(subject, "an embedded boundary on a periodic axis is not supported")
+    geometry = DomainGeometry(g, domain)
+    return EmbeddedBoundary(data, shift, geometry=geometry, condition=condition)
+
+
+class EmbeddedBoundary(ConstantCoefficient):
+    """``A`` of a domain inside the box with a Dirichlet or Neumann embedded boundary.
+
+    Parameters
+    ----------
+    data : ProblemData
+        The checked data (a constant ``k``).
+    shift : float
+        ``c``.
+    shared : Shared, optional
+        What other shifts made already.
+    geometry : DomainGeometry
+        The domain on the grid.
+    condition : Dirichlet or Neumann
+        The embedded boundary's condition (``du/dn`` along the normal out of the domain).
+    theta_min : float
+        :data:`THETA_MIN`.
+    """
+
+    name: ClassVar[str] = "embedded boundary"
+    has_reference_structure: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        data: ProblemData,
+        shift: float,
+        shared: Shared | None = None,
+        *,
+        geometry: DomainGeometry,
+        condition: Dirichlet | Neumann,
+        theta_min: float = THETA_MIN,
+    ):
+        super().__init__(data, shift, shared)
+        self.geometry = geometry
+        self.condition = condition
+        self.theta_min = float(theta_min)
+        self._operators: dict[bool, sp.csr_array] = {}
+
+    def with_shift(self, shift: float) -> EmbeddedBoundary:
+        """Return the same scheme with shift ``c``, sharing the geometry and the rows."""
+        return type(self)(
+            self.data,
+            shift,
+            self.shared,
+            geometry=self.geometry,
+            condition=self.condition,
+            theta_min=self.theta_min,
+        )
+
+    @property
+    def neumann(self) -> bool:
+        """Whether the embedded condition is Neumann (the finite-volume rule)."""
+        return isinstance(self.condition, Neumann)
+
+    def refined_arguments(self) -> dict[str, Any]:
+        """The domain and the embedded condition, for the refined grid."""
+        return {"domain": self.geometry.domain.value, "embedded": self.condition}
+
+    def check(self) -> None:
+        """Build the rows (the crossings, the embedded data): bad data fail here."""
+        self._parts  # noqa: B018
+
+    # -- the rows ------------------------------------------------------------------------
+    @property
+    def _parts(self) -> dict[str, Any]:
+        return self.shared.get("embedded", self._assemble)
+
+    def _assemble(self) -> dict[str, Any]:
+        make = neumann_rows if self.neumann else dirichlet_rows
+        return make(self)
+
+    def domain_unknowns(self) -> np.ndarray:
+        """True at the unknowns of the domain (flat, read-only): the others carry no solution."""
+        return self._parts["unknowns"]
+
+    def reference_unknowns(self) -> np.ndarray | None:
+        """The unknowns the box preconditioner acts on (:meth:`domain_unknowns`)."""
+        return self.domain_unknowns()
+
+    def _box_diagonal(self) -> np.ndarray:
+        g = self.grid
+        d = g.dimension
+        diag = np.full(g.shape, self.shift)
+        for i, op in enumerate(self.axis_operators):
+            shape = [1] * d
+            shape[i] = op.n
+            diag += op.diag.reshape(shape)
+        return diag.reshape(-1)
+
+    def diagonal(self) -> np.ndarray:
+        """The diagonal of ``A``: the domain's rows and the box's diagonal elsewhere."""
+        parts = self._parts
+        inside = parts["unknowns"]
+        out = self._box_diagonal()
+        out[inside] = parts["diag"][inside] + self.shift * parts["shift_weight"][inside]
+        return out
+
+    def operator(self, symmetric: bool = False) -> sp.csr_array:
+        """Return the assembled ``A`` (``Â = D A D^{-1}`` with ``symmetric=True``)."""
+        if symmetric in self._operators:
+            return self._operators[symmetric]
+        parts = self._parts
+        n = self.grid.size
+        rows, cols, vals = parts["rows"], parts["cols"], parts["vals"]
+        if symmetric:
+            d = self.data.symmetric_scale
+            vals = vals * d[rows] / d[cols]
+        idx = np.arange(n)
+        a = sp.coo_array(
+            (np.concatenate([vals, self.diagonal()]), (np.concatenate([rows, idx]),
+             np.concatenate([cols, idx]))),
+            shape=(n, n),
+        ).tocsr()
+        a.sum_duplicates()
+        a.sort_indices()
+        self._operators[symmetric] = a
+        return a
+
+    def linear_operator(self, symmetric: bool = False) -> CsrOperator:
+        """Return ``A`` (or ``Â``) as a LinearOperator with ``matvec_into``."""
+        return CsrOperator(self.operator(symmetric))
+
+    def evaluate_rhs(self, box: Box | None, merge: Merge | None = None) -> np.ndarray:
+        """``b``: ``f`` and the data of the faces and the embedded boundary; 0 outside."""
+        b = np.array(self._parts["rhs"])
+        if box is None:
+            return b
+        return np.array(b.reshape(self.grid.shape)[box_index(self.grid, box, unknowns=True)])
+
+    # -- the structure ---------------------------------------------------------------------
+    def fast_solve_obstacle(self) -> str:
+        """An embedded boundary is no Kronecker sum: the methods that accept it."""
+        return (
+            "fastdiag: the embedded boundary's operator is not a Kronecker sum, so fast "
+            f"diagonalization cannot solve it exactly; use method {ACCEPTING}"
+        )
+
+    def reference_structure(self) -> EigenStructure:
+        """The box's Kronecker sum: ``fastdiag-cg`` preconditions with its exact solve."""
+        k = self.coefficient
+        note = (
+            "Preconditioner: the exact fast-diagonalization solve of the box, restricted to "
+            "the domain's unknowns and extended by zero (docs/embedded-boundaries.md)."
+        )
+        return EigenStructure(reference_operators(self.grid, k), None, k, note)
+
+    def preconditioner_reason(self) -> str:
+        """Why ``auto`` picks the box-preconditioned CG."""
+        return (
+            "auto: an embedded boundary; CG preconditioned by the box's exact fast solve"
+        )
+
+    def couplings_nonpositive(self) -> bool:
+        """Every coupling is a box coupling (times an aperture): ``<= 0``."""
+        return bool(np.all(self._parts["vals"] <= 0.0))
+
+    def smallest_eigenvalue(self, singular: bool) -> Bound | None:
+        """Dirichlet: the box's bound with the untouched faces made Dirichlet; Neumann: none.
+
+        The domain's ``Â`` is a principal submatrix of that box operator plus a
+        non-negative diagonal, and the other rows are the box's diagonal alone.
+        """
+        if self.neumann or singular:
+            return None
+        g = self.grid
+        inside = self.domain_unknowns().reshape(g.shape)
+        axes = []
+        for i, a in enumerate(g.axes):
+            faces = []
+            for side, bc in ((0, a.lower_bc), (1, a.upper_bc)):
+                row = [slice(None)] * g.dimension
+                row[i] = -1 if side else 0
+                touched = bool(np.any(inside[tuple(row)]))
+                faces.append(bc if touched else Dirichlet(0.0))
+            axes.append(replace(a, lower_bc=faces[0], upper_bc=faces[1]))
+        ops = tuple(second_difference(a).scaled(self.coefficient) for a in axes)
+        found = kronecker_bound(ops, self.shift, False)
+        if found is None:
+            return None
+        lower, computed, how = found
+        outside = ~self.domain_unknowns()
+        if np.any(outside):
+            floor = float(np.min(self._box_diagonal()[outside]))
+            lower, computed = min(lower, floor), min(computed, floor)
+        text = (
+            f"{how}: the box operator with every box face the domain does not touch made "
+            "Dirichlet bounds the domain's (a principal submatrix plus a non-negative diagonal)"
+        )
+        return lower, computed, text
