@@ -170,6 +170,13 @@ class Discretisation(ABC):
         """
         return None
 
+    def reference_defect(self) -> np.ndarray | None:
+        """The rows where ``Â`` differs from the reference operator restricted (flat bool).
+
+        None where :meth:`reference_unknowns` is None.
+        """
+        return None
+
     # -- the operator --------------------------------------------------------------------
     @abstractmethod
     def operator(self, symmetric: bool = False) -> sp.csr_array:

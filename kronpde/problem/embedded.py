@@ -22,6 +22,7 @@ from scipy.sparse.linalg import LinearOperator
 from kronpde.expr.expression import ExpressionError
 from kronpde.geometry.boundary import Dirichlet, Neumann, data_error, in_dimension
 from kronpde.geometry.domain import Domain, DomainGeometry
+from kronpde.operators.kronsum import assemble
 from kronpde.operators.stencils import second_difference
 from kronpde.problem.data import box_index
 from kronpde.problem.discretisation import (
@@ -194,6 +195,17 @@ class EmbeddedBoundary(ConstantCoefficient):
         """The unknowns the box preconditioner acts on (:meth:`domain_unknowns`)."""
         return self.domain_unknowns()
 
+    def reference_defect(self) -> np.ndarray:
+        """The domain's rows where ``Â`` differs from the box's ``Â`` restricted to the domain."""
+        inside = self.domain_unknowns()
+        box = assemble(self.symmetric_axis_operators, self.shift)
+        keep = inside.astype(float)
+        box = sp.diags_array(keep) @ box @ sp.diags_array(keep)
+        diff = sp.csr_array(abs(self.operator(symmetric=True) - box))
+        scale = np.abs(self.diagonal())
+        rows = np.asarray(diff.max(axis=1).todense()).reshape(-1)
+        return inside & (rows > 1e-12 * scale)
+
     def _box_diagonal(self) -> np.ndarray:
         g = self.grid
         d = g.dimension
@@ -248,7 +260,7 @@ class EmbeddedBoundary(ConstantCoefficient):
     def fast_solve_obstacle(self) -> str:
         """An embedded boundary is no Kronecker sum: the methods that accept it."""
         return (
-            "fastdiag: the embedded boundary's operator is not a Kronecker sum, so fast "
+            "the embedded boundary's operator is not a Kronecker sum, so fast "
             f"diagonalization cannot solve it exactly; use method {ACCEPTING}"
         )
 

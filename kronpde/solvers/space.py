@@ -69,6 +69,9 @@ class Restriction:
     def difference(self, x: np.ndarray, xc: np.ndarray) -> float:
         """Return ``||I x - x_c||_{W_c}`` over the coarse unknowns (mod constants if singular)."""
         d = self.restrict(np.asarray(x).reshape(-1)) - xc
+        keep = self.coarse.problem.discretisation.domain_unknowns()
+        if keep is not None:  # a domain inside the box: its unknowns only
+            d = np.where(keep, d, 0.0)
         return self.coarse.weighted_norm(d, self.coarse.singular)
 
     def close(self) -> None:
