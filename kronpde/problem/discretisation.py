@@ -163,6 +163,10 @@ class Discretisation(ABC):
         """True at the unknowns that carry the solution (flat); None: every unknown does."""
         return None
 
+    def domain_points(self) -> np.ndarray | None:
+        """True at the points of the field that carry the solution; None: every point does."""
+        return None
+
     def reference_unknowns(self) -> np.ndarray | None:
         """The unknowns the reference solve of ``fastdiag-cg`` acts on (None: all of them).
 

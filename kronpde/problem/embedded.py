@@ -191,6 +191,13 @@ class EmbeddedBoundary(ConstantCoefficient):
         """True at the unknowns of the domain (flat, read-only): the others carry no solution."""
         return self._parts["unknowns"]
 
+    def domain_points(self) -> np.ndarray:
+        """The points of the domain's unknowns and the box's Dirichlet nodes in the domain."""
+        g = self.grid
+        points = np.array(self.geometry.inside)
+        points[g.unknown_index] = self.domain_unknowns().reshape(g.shape)
+        return points
+
     def reference_unknowns(self) -> np.ndarray | None:
         """The unknowns the box preconditioner acts on (:meth:`domain_unknowns`)."""
         return self.domain_unknowns()

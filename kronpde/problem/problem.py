@@ -242,6 +242,12 @@ class Problem:
         return self.grid.size
 
     @property
+    def domain_size(self) -> int:
+        """Number of unknowns in the domain (:attr:`size` without a domain inside the box)."""
+        inside = self.discretisation.domain_unknowns()
+        return self.size if inside is None else int(np.count_nonzero(inside))
+
+    @property
     def singular(self) -> bool:
         """True for a pure Neumann/periodic problem with ``c = 0`` (constant null space)."""
         return self.shift == 0.0 and self.grid.singular
@@ -421,9 +427,17 @@ class Problem:
         return u
 
     # -- results ------------------------------------------------------------------------
-    def to_nodes(self, u: np.ndarray) -> np.ndarray:
-        """Return the field (shape :attr:`Grid.point_shape`) of a solution on the unknowns."""
-        return self.grid.to_nodes(u, self.data.dirichlet_values)
+    def to_nodes(self, u: np.ndarray, dirichlet_values: np.ndarray | None = None) -> np.ndarray:
+        """Return the field (shape :attr:`Grid.point_shape`) of a solution on the unknowns.
+
+        With a domain inside the box the points outside it are NaN.
+        """
+        values = self.data.dirichlet_values if dirichlet_values is None else dirichlet_values
+        field = self.grid.to_nodes(u, values)
+        points = self.discretisation.domain_points()
+        if points is not None:
+            field[~points] = np.nan
+        return field
 
     def relative_residual(
         self, u: np.ndarray, b: np.ndarray | None = None, *, work: np.ndarray | None = None
