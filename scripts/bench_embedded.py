@@ -91,8 +91,10 @@ def table(name: str, n: int, d: int, case: tuple[str, str, str]) -> None:
     print(f"\n### {name}: {n}^{d} grid, {int(p.discretisation.domain_unknowns().sum())} unknowns\n")
     print(f"pyamg SA (CG-accelerated, set-up + solve): {t_ref:.2f} s, {it_ref} iterations")
     print(f"one box fast solve: {one * 1e3:.1f} ms\n")
-    print("| method | set-up + solve (s) | ratio to pyamg | iterations | s/iteration / box solve "
-          "| max error |")
+    print(
+        "| method | set-up + solve (s) | ratio to pyamg | iterations | s/iteration / box solve "
+        "| max error |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for label, method, options in (
         ("auto", "auto", {}),
@@ -104,8 +106,10 @@ def table(name: str, n: int, d: int, case: tuple[str, str, str]) -> None:
         t, it, sol = run(q, method, **options)
         per = sol.report.solve_seconds / max(it, 1) / one
         err = error(q, sol.x, case[1])
-        print(f"| {label} ({sol.report.method}) | {t:.2f} | {t / t_ref:.2f} | {it} | {per:.2f} "
-              f"| {err:.2e} |")
+        print(
+            f"| {label} ({sol.report.method}) | {t:.2f} | {t / t_ref:.2f} | {it} | {per:.2f} "
+            f"| {err:.2e} |"
+        )
     print("\nsmall-θ floor, fastdiag-cg without the correction:\n")
     print("| theta_min | iterations | max error |")
     print("| ---: | ---: | ---: |")

@@ -23,7 +23,15 @@ import numpy as np
 
 from kronpde.errors import ExpressionError
 
-__all__ = ["COORDINATES", "FUNCTIONS", "PAIR_FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "MAX_NODES", "Instruction"]
+__all__ = [
+    "COORDINATES",
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "PAIR_FUNCTIONS",
+    "Instruction",
+]
 
 #: Longest expression text accepted, in characters.
 MAX_LENGTH = 2000
@@ -297,10 +305,7 @@ def _check_call(node: ast.Call, source: str, dimension: int) -> None:
     takes = "exactly two positional arguments" if arity == 2 else "exactly one positional argument"
     if node.keywords:
         keyword = _segment(source, node.keywords[0])
-        msg = (
-            f"keyword argument {keyword!r} in {call!r} is not allowed; "
-            f"{func.id} takes {takes}"
-        )
+        msg = f"keyword argument {keyword!r} in {call!r} is not allowed; {func.id} takes {takes}"
         raise ExpressionError(msg)
     for arg in node.args:
         if isinstance(arg, ast.Starred):

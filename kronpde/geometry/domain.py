@@ -96,7 +96,7 @@ class Domain:
             raise data_error(self.subject, str(exc).split(": ", 1)[-1]) from None
 
     def describe(self) -> str:
-        """A short text: the expression, "a callable" or the mask's count."""
+        """Return a short text: the expression, "a callable" or the mask's count."""
         if self.is_mask:
             return f"a mask with {int(np.count_nonzero(self.value))} points inside"
         if isinstance(self.value, Expression):
@@ -107,7 +107,7 @@ class Domain:
 
 
 def dual_coordinates(grid: Grid, axis: int) -> np.ndarray:
-    """The ends of the control volumes of one axis' points: ``P + 1`` increasing coordinates.
+    """Return the ends of the control volumes of one axis' points: ``P + 1`` increasing coordinates.
 
     The control volume of point ``j`` is ``[d_j, d_{j+1}]``: the cell of a
     cell-centred axis; on a node-centred axis the half-way points between nodes
@@ -121,7 +121,7 @@ def dual_coordinates(grid: Grid, axis: int) -> np.ndarray:
 
 
 def _kuhn_simplices(dim: int) -> list[list[tuple[int, ...]]]:
-    """The ``dim!`` simplices of the unit cube along its main diagonal, as corner bit tuples."""
+    """Return the ``dim!`` simplices of the unit cube along its main diagonal, as corner bits."""
     out = []
     for perm in itertools.permutations(range(dim)):
         v = [0] * dim
@@ -293,7 +293,7 @@ class DomainGeometry:
         return _box_fractions(self.dual_phi, list(range(self.grid.dimension)))
 
     def aperture(self, axis: int) -> np.ndarray:
-        """The fraction of each control-volume face normal to ``axis`` in the domain.
+        """Return the fraction of each control-volume face normal to ``axis`` in the domain.
 
         Shape: the point shape with one more along ``axis``: entry ``j`` is the
         face between points ``j - 1`` and ``j`` (``0`` and ``P`` the box's faces).

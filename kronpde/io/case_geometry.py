@@ -86,7 +86,8 @@ def read_embedded(
         raise reader.error(key, "an embedded boundary needs [geometry] level_set or mask")
     spec = boundary["embedded"]
     if isinstance(spec, dict) and spec.get("type") not in (None, "dirichlet", "neumann"):
-        raise reader.error(f"{key}.type", 'must be "dirichlet" or "neumann"')
+        subject = f"{key}.type"
+        raise reader.error(subject, 'must be "dirichlet" or "neumann"')
     try:
         return reader.condition(spec, "embedded", dimension)
     except DataError as exc:  # pragma: no cover - the reader names its own keys

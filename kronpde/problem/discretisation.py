@@ -156,26 +156,26 @@ class Discretisation(ABC):
         """Evaluate what the operator reads of the data beyond ``b`` (default: nothing)."""
 
     def refined_arguments(self) -> dict[str, Any]:
-        """What :meth:`kronpde.Problem.refined` passes on besides the data (default: nothing)."""
+        """Return what :meth:`kronpde.Problem.refined` passes on besides the data (default none)."""
         return {}
 
     def domain_unknowns(self) -> np.ndarray | None:
-        """True at the unknowns that carry the solution (flat); None: every unknown does."""
+        """Return True at the unknowns that carry the solution (flat); None: all do."""
         return None
 
     def domain_points(self) -> np.ndarray | None:
-        """True at the points of the field that carry the solution; None: every point does."""
+        """Return True at the points of the field that carry the solution; None: all do."""
         return None
 
     def reference_unknowns(self) -> np.ndarray | None:
-        """The unknowns the reference solve of ``fastdiag-cg`` acts on (None: all of them).
+        """Return the unknowns the reference solve of ``fastdiag-cg`` acts on (None: all).
 
         At the others ``A`` is its diagonal alone, and so is the preconditioner.
         """
         return None
 
     def reference_defect(self) -> np.ndarray | None:
-        """The rows where ``Â`` differs from the reference operator restricted (flat bool).
+        """Return the rows where ``Â`` differs from the reference operator restricted.
 
         None where :meth:`reference_unknowns` is None.
         """

@@ -99,7 +99,8 @@ def embedded_discretisation(
     try:
         condition = in_dimension(condition, g.dimension)
     except ExpressionError as exc:
-        raise data_error("embedded", str(exc)) from None
+        subject = "embedded"
+        raise data_error(subject, str(exc)) from None
     if isinstance(condition.value, np.ndarray) and condition.value.ndim > 0:
         subject = "embedded"
         raise data_error(subject, "an array has no values where the boundary crosses the grid")
@@ -171,7 +172,7 @@ class EmbeddedBoundary(ConstantCoefficient):
         return isinstance(self.condition, Neumann)
 
     def refined_arguments(self) -> dict[str, Any]:
-        """The domain and the embedded condition, for the refined grid."""
+        """Return the domain and the embedded condition, for the refined grid."""
         return {"domain": self.geometry.domain.value, "embedded": self.condition}
 
     def check(self) -> None:
@@ -188,22 +189,22 @@ class EmbeddedBoundary(ConstantCoefficient):
         return make(self)
 
     def domain_unknowns(self) -> np.ndarray:
-        """True at the unknowns of the domain (flat, read-only): the others carry no solution."""
+        """Return True at the domain's unknowns (flat, read-only): the others carry nothing."""
         return self._parts["unknowns"]
 
     def domain_points(self) -> np.ndarray:
-        """The points of the domain's unknowns and the box's Dirichlet nodes in the domain."""
+        """Return the points of the domain's unknowns and of the box's Dirichlet nodes in it."""
         g = self.grid
         points = np.array(self.geometry.inside)
         points[g.unknown_index] = self.domain_unknowns().reshape(g.shape)
         return points
 
     def reference_unknowns(self) -> np.ndarray | None:
-        """The unknowns the box preconditioner acts on (:meth:`domain_unknowns`)."""
+        """Return the unknowns the box preconditioner acts on (:meth:`domain_unknowns`)."""
         return self.domain_unknowns()
 
     def reference_defect(self) -> np.ndarray:
-        """The domain's rows where ``Â`` differs from the box's ``Â`` restricted to the domain."""
+        """Return the domain's rows where ``Â`` differs from the box's ``Â`` restricted."""
         inside = self.domain_unknowns()
         box = assemble(self.symmetric_axis_operators, self.shift)
         keep = inside.astype(float)
@@ -224,7 +225,7 @@ class EmbeddedBoundary(ConstantCoefficient):
         return diag.reshape(-1)
 
     def diagonal(self) -> np.ndarray:
-        """The diagonal of ``A``: the domain's rows and the box's diagonal elsewhere."""
+        """Return the diagonal of ``A``: the domain's rows, the box's diagonal elsewhere."""
         parts = self._parts
         inside = parts["unknowns"]
         out = self._box_diagonal()
@@ -243,8 +244,10 @@ class EmbeddedBoundary(ConstantCoefficient):
             vals = vals * d[rows] / d[cols]
         idx = np.arange(n)
         a = sp.coo_array(
-            (np.concatenate([vals, self.diagonal()]), (np.concatenate([rows, idx]),
-             np.concatenate([cols, idx]))),
+            (
+                np.concatenate([vals, self.diagonal()]),
+                (np.concatenate([rows, idx]), np.concatenate([cols, idx])),
+            ),
             shape=(n, n),
         ).tocsr()
         a.sum_duplicates()
@@ -265,14 +268,14 @@ class EmbeddedBoundary(ConstantCoefficient):
 
     # -- the structure ---------------------------------------------------------------------
     def fast_solve_obstacle(self) -> str:
-        """An embedded boundary is no Kronecker sum: the methods that accept it."""
+        """Say that an embedded boundary is no Kronecker sum, and name the methods for it."""
         return (
             "the embedded boundary's operator is not a Kronecker sum, so fast "
             f"diagonalization cannot solve it exactly; use method {ACCEPTING}"
         )
 
     def reference_structure(self) -> EigenStructure:
-        """The box's Kronecker sum: ``fastdiag-cg`` preconditions with its exact solve."""
+        """Return the box's Kronecker sum: ``fastdiag-cg`` preconditions with its solve."""
         k = self.coefficient
         note = (
             "Preconditioner: the exact fast-diagonalization solve of the box, restricted to "
@@ -282,9 +285,7 @@ class EmbeddedBoundary(ConstantCoefficient):
 
     def preconditioner_reason(self) -> str:
         """Why ``auto`` picks the box-preconditioned CG."""
-        return (
-            "auto: an embedded boundary; CG preconditioned by the box's exact fast solve"
-        )
+        return "auto: an embedded boundary; CG preconditioned by the box's exact fast solve"
 
     def couplings_nonpositive(self) -> bool:
         """Every coupling is a box coupling (times an aperture): ``<= 0``."""

@@ -27,7 +27,7 @@ THETA_MIN = 1e-3
 
 
 def evaluate_condition(condition: Any, coords: list[np.ndarray], size: int) -> np.ndarray:
-    """The embedded condition's value at points (flat coordinates); raise where not finite."""
+    """Return the embedded condition's value at points (flat coordinates), checked finite."""
     subject = "embedded"
     try:
         return evaluate_data(condition.value, coords, (size,), subject)
@@ -79,9 +79,7 @@ class _Rows:
     def coordinates(self, flat: np.ndarray) -> list[np.ndarray]:
         """Coordinates of unknowns (flat indices)."""
         idx = np.unravel_index(flat, self.shape)
-        return [
-            self.grid.points[b][idx[b] + self.starts[b]].astype(float) for b in range(self.d)
-        ]
+        return [self.grid.points[b][idx[b] + self.starts[b]].astype(float) for b in range(self.d)]
 
     def parts(self, shift_weight: np.ndarray) -> dict[str, Any]:
         unknowns = self.unknowns.reshape(-1)
@@ -100,7 +98,7 @@ class _Rows:
         }
 
     def face_data(self, axis: int, side: int) -> np.ndarray:
-        """The box face's data on the unknowns of its slab (shape: the grid's with 1 along axis)."""
+        """Return the box face's data on its slab of unknowns (1 along ``axis``)."""
         face = self.grid.face_data(axis, side)
         idx = [a.unknown_slice for a in self.grid.axes]
         idx[axis] = slice(None)
@@ -112,7 +110,7 @@ def _theta(rows: _Rows, theta: np.ndarray) -> np.ndarray:
 
 
 def dirichlet_rows(disc: EmbeddedBoundary) -> dict[str, Any]:
-    """The symmetric ghost-value rule (Gibou, Fedkiw, Cheng and Kang 2002) on every axis.
+    """Build the symmetric ghost-value rule (Gibou, Fedkiw, Cheng and Kang 2002).
 
     A coupling ``t`` of an inside point to an outside neighbour, the boundary
     at ``θ`` of the way, becomes ``-t (1 - θ)/θ`` on the diagonal and
@@ -173,7 +171,7 @@ def _box_face(
     theta_pts: np.ndarray,
     inside_pts: np.ndarray,
 ) -> None:
-    """The box face's lifting, or the ghost rule where its Dirichlet node is outside."""
+    """Add the box face's lifting, or the ghost rule where its Dirichlet node is outside."""
     lift = op.lift[side]
     if lift == 0.0:
         return
@@ -202,7 +200,7 @@ def _box_face(
 
 
 def neumann_rows(disc: EmbeddedBoundary) -> dict[str, Any]:
-    """The finite-volume rule of the cut control volumes: couplings times face apertures.
+    """Build the finite-volume rule of the cut control volumes (couplings times apertures).
 
     Every point whose control volume meets the domain is an unknown; ``f`` and
     ``c`` are multiplied by its volume fraction, the box faces' terms by their
@@ -299,7 +297,7 @@ def _neumann_flux(rows: _Rows, normal: np.ndarray, weights: np.ndarray) -> None:
 
 
 def _mask_flux(rows: _Rows, weights: np.ndarray) -> None:
-    """A mask: the flux through every closed face between an inside and an outside point."""
+    """Add a mask's flux through every closed face between an inside and an outside point."""
     disc = rows.disc
     geo = disc.geometry
     k = disc.coefficient

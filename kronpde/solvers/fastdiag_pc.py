@@ -24,7 +24,13 @@ from kronpde.solvers.iterative import ConjugateGradient
 if TYPE_CHECKING:
     from kronpde.problem.discretisation import EigenStructure
 
-__all__ = ["APPROXIMATIONS", "CORRECTIONS", "FastDiagCG", "FastDiagPreconditioner", "reference_coefficient"]
+__all__ = [
+    "APPROXIMATIONS",
+    "CORRECTIONS",
+    "FastDiagCG",
+    "FastDiagPreconditioner",
+    "reference_coefficient",
+]
 
 #: The constant-coefficient approximations of :class:`FastDiagPreconditioner`.
 APPROXIMATIONS = ("mean", "scaled")
@@ -220,7 +226,7 @@ class FastDiagPreconditioner(LinearOperator):
             self._band.apply(r, out, self._restricted)
 
     def _restricted(self, r: np.ndarray, out: np.ndarray) -> None:
-        """The fast solve restricted to the reference unknowns, ``1/diag`` on the others."""
+        """Apply the fast solve restricted to the reference unknowns, ``1/diag`` elsewhere."""
         np.multiply(r, self._keep, out=self._masked)
         self._apply(self._masked, out)
         out *= self._keep
