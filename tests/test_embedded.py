@@ -527,3 +527,26 @@ def test_embedded_without_geometry_and_fastdiag_exit_2(tmp_path, capsys):
     assert len(lines) == 1, err
     assert "[solver] method" in lines[0], err
     assert "fastdiag-cg" in lines[0], err
+
+
+def test_a_floating_neumann_domain_is_singular_and_projected():
+    g = Grid.box([40, 40], boundary=Neumann(0.0))
+    p = Problem(
+        g, source="x - 0.4", domain="0.2 - sqrt((x - 0.5)**2 + (y - 0.5)**2)", embedded=Neumann()
+    )
+    assert p.singular
+    null = p.discretisation.null_vector()
+    assert np.array_equal(null > 0, p.discretisation.domain_unknowns())
+    a = p.operator()
+    assert np.max(np.abs(a @ null)) <= 1e-10 * np.max(np.abs(a.diagonal()))
+    b, removed = p.project_rhs(p.rhs())
+    assert removed > 1e-3  # x - 0.4 is not compatible: its domain mean is removed
+    w = p.unknown_weights * null
+    assert abs(w @ b) <= 1e-12 * np.linalg.norm(b)
+    ref = np.linalg.lstsq(a.toarray(), b, rcond=None)[0]
+    ref -= (w @ ref) / w.sum() * null
+    for method in ("fastdiag-cg", "amg-cg", "cg", "direct"):
+        sol = solve(p, method, rtol=1e-12)
+        assert abs(w @ sol.x) <= 1e-9 * w.sum() * np.max(np.abs(ref)), method
+        assert np.max(np.abs(sol.x - ref)) <= 1e-8 * np.max(np.abs(ref)), method
+    assert not Problem(g, domain="0.2 - sqrt(x**2 + y**2)", embedded=Neumann(), shift=1.0).singular

@@ -163,6 +163,14 @@ class Discretisation(ABC):
         """Return True at the unknowns that carry the solution (flat); None: all do."""
         return None
 
+    def singular(self) -> bool:
+        """Return whether ``A`` is singular (its null vector :meth:`null_vector`)."""
+        return self.shift == 0.0 and self.grid.singular
+
+    def null_vector(self) -> np.ndarray | None:
+        """Return the null vector of a singular ``A`` (flat), None for the constants."""
+        return None
+
     def domain_points(self) -> np.ndarray | None:
         """Return True at the points of the field that carry the solution; None: all do."""
         return None

@@ -192,6 +192,48 @@ class EmbeddedBoundary(ConstantCoefficient):
         """Return True at the domain's unknowns (flat, read-only): the others carry nothing."""
         return self._parts["unknowns"]
 
+    def singular(self) -> bool:
+        """Return whether a part of the domain touches Neumann boundaries only (``c = 0``)."""
+        return self.null_vector() is not None
+
+    def null_vector(self) -> np.ndarray | None:
+        """Return 1 on the floating part of the domain (``A 1 = 0`` there), None if none.
+
+        Raises
+        ------
+        DataError
+            ``"embedded"``: several parts float (each leaves its own constant free).
+        """
+        if self.shift != 0.0:
+            return None
+        return self.shared.get("null_vector", self._null_vector)
+
+    def _null_vector(self) -> np.ndarray | None:
+        from scipy.sparse.csgraph import connected_components
+
+        inside = self.domain_unknowns()
+        idx = np.flatnonzero(inside)
+        a = self.operator()[idx][:, idx]
+        count, labels = connected_components(a, directed=False)
+        rows = np.abs(a @ np.ones(idx.size))
+        scale = np.abs(a.diagonal())
+        anchored = np.zeros(count, dtype=bool)
+        np.logical_or.at(anchored, labels, rows > 1e-10 * scale)
+        floating = np.flatnonzero(~anchored)
+        if floating.size == 0:
+            return None
+        if floating.size > 1:
+            subject = "embedded"
+            raise data_error(
+                subject,
+                f"{floating.size} parts of the domain touch Neumann boundaries only (c = 0), "
+                "each leaving its own constant free; give c > 0 or a Dirichlet boundary",
+            )
+        null = np.zeros(self.grid.size)
+        null[idx[labels == floating[0]]] = 1.0
+        null.flags.writeable = False
+        return null
+
     def domain_points(self) -> np.ndarray:
         """Return the points of the domain's unknowns and of the box's Dirichlet nodes in it."""
         g = self.grid

@@ -250,7 +250,7 @@ class Problem:
     @property
     def singular(self) -> bool:
         """True for a pure Neumann/periodic problem with ``c = 0`` (constant null space)."""
-        return self.shift == 0.0 and self.grid.singular
+        return self.discretisation.singular()
 
     @property
     def is_kronecker_sum(self) -> bool:
@@ -396,6 +396,9 @@ class Problem:
     def weighted_mean(self, v: np.ndarray) -> float:
         """Trapezoid-weighted mean ``(w · v) / (w · 1)`` of a vector on the unknowns."""
         w = self.unknown_weights
+        null = self.discretisation.null_vector()  # a floating domain inside the box
+        if null is not None:
+            w = w * null
         return float(w @ np.asarray(v).reshape(-1) / w.sum())
 
     def project_rhs(self, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -415,15 +418,18 @@ class Problem:
         if not self.singular:
             return b, 0.0
         mean = self.weighted_mean(b)
-        out = b - mean
+        null = self.discretisation.null_vector()
+        out = b - (mean if null is None else mean * null)
         norm_b = float(np.linalg.norm(b))
-        removed = abs(mean) * math.sqrt(b.size)
+        removed = abs(mean) * math.sqrt(b.size if null is None else float(np.sum(null)))
         return out, (removed / norm_b if norm_b > 0 else 0.0)
 
     def remove_mean(self, u: np.ndarray) -> np.ndarray:
         """``u`` minus its weighted mean for singular problems (in place), else ``u``."""
         if self.singular:
-            u -= self.weighted_mean(u)
+            null = self.discretisation.null_vector()
+            mean = self.weighted_mean(u)
+            u -= mean if null is None else mean * null
         return u
 
     # -- results ------------------------------------------------------------------------

@@ -101,6 +101,9 @@ class SolveSpace:
     weight_sum: float
     richardson: ErrorEstimate | Unavailable | None = None
     coarse_parts: tuple[SolveSpace, Restriction] | None = None
+    #: The null vector of a singular ``A`` where it is not the constants (a floating domain
+    #: inside the box: 1 on its unknowns, 0 elsewhere); None: the constants.
+    null: np.ndarray | None = None
 
     @property
     def singular(self) -> bool:
@@ -148,7 +151,8 @@ class SolveSpace:
     def remove_mean(self, x: np.ndarray) -> np.ndarray:
         """Remove a singular problem's weighted mean from ``x`` (in place)."""
         if self.singular:
-            x -= self.weighted_mean(x)
+            mean = self.weighted_mean(x)
+            x -= mean if self.null is None else mean * self.null
         return x
 
     def project(self, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -161,14 +165,19 @@ class SolveSpace:
             return b, 0.0
         norm_b = self.reductions.norm(b)
         mean = self.weighted_mean(b)
-        removed = abs(mean) * math.sqrt(self.problem.size)
-        return b - mean, (removed / norm_b if norm_b > 0 else 0.0)
+        count = self.problem.size if self.null is None else float(np.sum(self.null))
+        removed = abs(mean) * math.sqrt(count)
+        shift = mean if self.null is None else mean * self.null
+        return b - shift, (removed / norm_b if norm_b > 0 else 0.0)
 
     def weighted_norm(self, values: np.ndarray, singular: bool) -> float:
         """Return ``||v||_W`` (modulo constants if ``singular``)."""
         w = self.weights
         red = self.reductions
-        if singular:
+        if singular and self.null is not None:  # a floating domain: its own mean
+            wn = w * self.null
+            values = (values - red.dot(wn, values) / red.sum(wn)) * self.null
+        elif singular:
             values = values - red.dot(w, values) / self.weight_sum
         return math.sqrt(max(red.dot(w, values * values), 0.0))
 
@@ -251,19 +260,29 @@ class SerialSpace(SolveSpace):
         self.weights = problem.unknown_weights
         self.scale = problem.symmetric_scale
         self.weight_sum = float(self.weights.sum())
+        self.null = problem.discretisation.null_vector()
         self._method: Any = None  # the coarse solves' fastdiag-cg, made on first use
         # (x, field): the nodal field of the unknowns x, built once by the driver for the
         # solution and the estimate alike; None outside that one solve
         self.nodal: tuple[np.ndarray, np.ndarray] | None = None
 
     def field(self, x: np.ndarray) -> np.ndarray:
-        """Return the nodal field of the unknowns ``x`` (the one the driver built, if it is x's)."""
+        """Return the nodal field of the unknowns ``x`` (the one the driver built, if it is x's).
+
+        A domain inside the box blanks its outside with NaN; here it is 0 (the
+        Richardson estimate interpolates it, then measures the domain only).
+        """
+        field = None
         if self.nodal is not None:
-            given, field = self.nodal
+            given, made = self.nodal
             if given.size == x.size and np.shares_memory(given, x):
                 if given.__array_interface__["data"] == x.__array_interface__["data"]:
-                    return field
-        return self.problem.to_nodes(x)
+                    field = made
+        if field is None:
+            field = self.problem.to_nodes(x)
+        if self.problem.discretisation.domain_points() is not None:
+            field = np.where(np.isnan(field), 0.0, field)
+        return field
 
     def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:
         """Return :meth:`kronpde.Problem.error_bound` of ``x``."""
