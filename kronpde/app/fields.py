@@ -153,11 +153,14 @@ class CaseFields:
         grid = case.grid
         disc = case.problem.discretisation
         domain = disc.domain_points()
-        if domain is not None and box is None:  # outside the domain nothing is evaluated
-            made = cls._of(case, None, domain)
+        if domain is not None:  # outside the domain nothing is evaluated
+            if box is not None:
+                domain = domain[box]
+            made = cls._of(case, box, domain)
             level = None
             if "level_set" in case.fields:
                 level = disc.geometry.level_set_field()
+                level = level if box is None else level[box]
             hidden = GHOST_HIDDEN_CELL if grid.cell_centred else GHOST_HIDDEN
             return replace(made, domain=domain, level_set=level, hidden=hidden)
         return cls._of(case, box, None)
@@ -195,6 +198,8 @@ class CaseFields:
         with ``[exact]``.
         """
         u = np.asarray(u, dtype=float)
+        if self.domain is not None:
+            u = self._blank(u)
         data = {"u": u}
         if self.source is not None:
             data["f"] = self.source if self.domain is None else self._blank(self.source)

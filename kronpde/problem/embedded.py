@@ -138,6 +138,7 @@ class EmbeddedBoundary(ConstantCoefficient):
 
     name: ClassVar[str] = "embedded boundary"
     has_reference_structure: ClassVar[bool] = True
+    offers_star_rows: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -191,6 +192,32 @@ class EmbeddedBoundary(ConstantCoefficient):
     def domain_unknowns(self) -> np.ndarray:
         """Return True at the domain's unknowns (flat, read-only): the others carry nothing."""
         return self._parts["unknowns"]
+
+    def star_rows(self, box: Box) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Return ``Â``'s rows of a box of unknowns: its diagonal and per axis the couplings.
+
+        Taken from the assembled ``Â`` (every rank of a distributed solve
+        builds the geometry of the whole grid, then keeps its box's rows).
+        """
+        g = self.grid
+        a = self.operator(symmetric=True)
+        index = np.arange(g.size).reshape(g.shape)[box_index(g, box, unknowns=True)]
+        rows = index.reshape(-1)
+        diagonal = a.diagonal()[rows].reshape(index.shape)
+        strides = np.arange(g.size).reshape(g.shape).strides
+        couplings = []
+        for axis in range(g.dimension):
+            step = strides[axis] // 8
+            j = np.unravel_index(rows, g.shape)[axis]
+            pair = []
+            for sign in (-1, 1):
+                ok = (j + sign >= 0) & (j + sign < g.shape[axis])
+                values = np.zeros(rows.size)
+                if np.any(ok):
+                    values[ok] = np.asarray(a[rows[ok], rows[ok] + sign * step]).reshape(-1)
+                pair.append(values.reshape(index.shape))
+            couplings.append((pair[0], pair[1]))
+        return diagonal, couplings
 
     def singular(self) -> bool:
         """Return whether a part of the domain touches Neumann boundaries only (``c = 0``)."""

@@ -165,7 +165,7 @@ class SolveSpace:
             return b, 0.0
         norm_b = self.reductions.norm(b)
         mean = self.weighted_mean(b)
-        count = self.problem.size if self.null is None else float(np.sum(self.null))
+        count = self.problem.size if self.null is None else self.reductions.sum(self.null)
         removed = abs(mean) * math.sqrt(count)
         shift = mean if self.null is None else mean * self.null
         return b - shift, (removed / norm_b if norm_b > 0 else 0.0)
