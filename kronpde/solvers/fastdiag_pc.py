@@ -230,7 +230,8 @@ class FastDiagPreconditioner(LinearOperator):
         np.multiply(r, self._keep, out=self._masked)
         self._apply(self._masked, out)
         out *= self._keep
-        out += self._rest * r
+        np.multiply(r, self._rest, out=self._masked)  # 1/diag on the other rows
+        out += self._masked
 
     def _apply(self, r: np.ndarray, out: np.ndarray) -> None:
         if not self._scaled:
