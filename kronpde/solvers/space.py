@@ -70,7 +70,12 @@ class Restriction:
         """Return ``||I x - x_c||_{W_c}`` over the coarse unknowns (mod constants if singular)."""
         d = self.restrict(np.asarray(x).reshape(-1)) - xc
         keep = self.coarse.problem.discretisation.domain_unknowns()
-        if keep is not None:  # a domain inside the box: its unknowns only
+        if keep is not None:  # a domain inside the box: where both grids have unknowns only
+            fine = getattr(self, "fine", None)
+            if fine is not None:
+                inside = fine.problem.discretisation.domain_unknowns()
+                covered = self.restrict(inside.astype(float))  # 1: every point read is inside
+                keep = keep & (np.abs(covered - 1.0) <= 1e-12)
             d = np.where(keep, d, 0.0)
         return self.coarse.weighted_norm(d, self.coarse.singular)
 
