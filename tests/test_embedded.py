@@ -550,3 +550,19 @@ def test_a_floating_neumann_domain_is_singular_and_projected():
         assert abs(w @ sol.x) <= 1e-9 * w.sum() * np.max(np.abs(ref)), method
         assert np.max(np.abs(sol.x - ref)) <= 1e-8 * np.max(np.abs(ref)), method
     assert not Problem(g, domain="0.2 - sqrt(x**2 + y**2)", embedded=Neumann(), shift=1.0).singular
+
+
+def test_converge_and_compare_measure_the_domain(tmp_path, capsys):
+    case = write_case(tmp_path)
+    assert cli.main(["converge", str(case), "--levels", "2"]) == 0
+    out, _ = capsys.readouterr()
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1] in ("0", "1")]
+    errors = [float(r[4]) for r in rows]
+    assert all(math.isfinite(e) and e > 0 for e in errors)
+    assert [int(r[3].replace(",", "")) for r in rows] == [
+        disc_problem(n).domain_size for n in (32, 64)
+    ]
+    assert 1.8 < math.log2(errors[0] / errors[1]) < 2.3
+    assert cli.main(["compare", str(case)]) == 0
+    out, _ = capsys.readouterr()
+    assert "nan" not in out
