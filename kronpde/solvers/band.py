@@ -46,7 +46,13 @@ class BandCorrection:
         sub = a[self.band]
         self._rows = sp.csr_array(sub)  # Â[C, :]
         self._cols = sp.csr_array(sub.T)  # Â[:, C] (Â symmetric)
-        self._lu = splu(sp.csc_array(sub[:, self.band]))
+        # Â_CC is symmetric: minimum degree on A + Aᵀ with symmetric pivoting halves the
+        # fill of the default COLAMD on a 3-D shell (1.1e6 against 2.2e6 entries at 80³)
+        self._lu = splu(
+            sp.csc_array(sub[:, self.band]),
+            permc_spec="MMD_AT_PLUS_A",
+            options={"SymmetricMode": True},
+        )
 
     def apply(
         self, r: np.ndarray, out: np.ndarray, inner: Callable[[np.ndarray, np.ndarray], None]
