@@ -32,6 +32,7 @@ def test_every_method_with_a_fixed_set_of_values_declares_it():
         ("amg-cg", "preconditioner"),
         ("fastdiag-cg", "approximation"),
         ("fastdiag-cg", "kernels"),
+        ("fastdiag-cg", "correction"),  # the band correction on a domain inside the box
         ("fastdiag", "kernels"),
         ("direct", "permc_spec"),
     }

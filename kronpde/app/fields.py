@@ -28,13 +28,14 @@ Where the fields go in the file
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from kronpde.errors import CaseError, DataError
 from kronpde.geometry.grid import Grid
 from kronpde.io.case import Case
+from kronpde.io.checks import GHOST_ARRAY
 
 __all__ = [
     "VECTOR_FIELDS",
@@ -44,6 +45,12 @@ __all__ = [
     "measured_over",
     "output_geometry",
 ]
+
+#: VTK's ghost flag of a hidden point (vtkDataSetAttributes::HIDDENPOINT); a cell's is 32.
+GHOST_HIDDEN = 2
+
+#: VTK's ghost flag of a hidden cell (vtkDataSetAttributes::HIDDENCELL).
+GHOST_HIDDEN_CELL = 32
 
 #: The vector fields ``[output] fields`` may ask for (three components per point).
 VECTOR_FIELDS = ("grad_u", "flux")
@@ -129,6 +136,9 @@ class CaseFields:
     vectors: tuple[str, ...] = ()
     points: list[np.ndarray] | None = None
     coefficient: np.ndarray | float | None = None
+    domain: np.ndarray | None = None  # a domain inside the box: its points (else None)
+    level_set: np.ndarray | None = None  # its level set, when [output] fields asks for it
+    hidden: int = 2  # the ghost flag of a point outside (a cell's on a cell-centred grid)
 
     @classmethod
     def of(cls, case: Case, box: tuple[slice, ...] | None = None) -> CaseFields:
@@ -141,10 +151,27 @@ class CaseFields:
             it is written; the message names the key.
         """
         grid = case.grid
+        disc = case.problem.discretisation
+        domain = disc.domain_points()
+        if domain is not None:  # outside the domain nothing is evaluated
+            if box is not None:
+                domain = domain[box]
+            made = cls._of(case, box, domain)
+            level = None
+            if "level_set" in case.fields:
+                level = disc.geometry.level_set_field()
+                level = level if box is None else level[box]
+            hidden = GHOST_HIDDEN_CELL if grid.cell_centred else GHOST_HIDDEN
+            return replace(made, domain=domain, level_set=level, hidden=hidden)
+        return cls._of(case, box, None)
+
+    @classmethod
+    def _of(cls, case: Case, box: tuple[slice, ...] | None, domain: np.ndarray | None):
+        grid = case.grid
         exact = None
         if case.exact is not None:
             try:
-                exact = case.exact.evaluate(grid.point_coordinates(box))
+                exact = case.exact.evaluate(grid.point_coordinates(box), mask=domain)
             except DataError as exc:
                 raise CaseError(exc.detail, file=str(case.path), key="[exact] u") from None
         source = None
@@ -171,9 +198,11 @@ class CaseFields:
         with ``[exact]``.
         """
         u = np.asarray(u, dtype=float)
+        if self.domain is not None:
+            u = self._blank(u)
         data = {"u": u}
         if self.source is not None:
-            data["f"] = self.source
+            data["f"] = self.source if self.domain is None else self._blank(self.source)
         if self.vectors:
             grad = gradient(u, self.points)
             if "grad_u" in self.vectors:
@@ -181,9 +210,18 @@ class CaseFields:
             if "flux" in self.vectors:
                 data["flux"] = -self.coefficient * grad
         if self.exact is not None:
-            data["u_exact"] = self.exact
-            data["error"] = u - self.exact
+            data["u_exact"] = self.exact if self.domain is None else self._blank(self.exact)
+            data["error"] = u - data["u_exact"]
+        if self.domain is not None:  # NaN outside, the domain array and ParaView's ghost flags
+            data["domain"] = self.domain.astype(float)
+            if self.level_set is not None:
+                data["level_set"] = self.level_set
+            data[GHOST_ARRAY] = np.where(self.domain, 0, self.hidden).astype(np.uint8)
         return data
+
+    def _blank(self, values: np.ndarray) -> np.ndarray:
+        """``values`` with NaN at the points outside the domain (a new array)."""
+        return np.where(self.domain, values, np.nan)
 
 
 def error_norms(data: dict[str, np.ndarray]) -> dict[str, float]:
@@ -195,6 +233,8 @@ def error_norms(data: dict[str, np.ndarray]) -> dict[str, float]:
     if "error" not in data:
         return {}
     err = data["error"]
+    if "domain" in data:  # a domain inside the box: over its points only
+        err = err[data["domain"] > 0.0]
     return {
         "error_max": float(np.max(np.abs(err))),
         "error_rms": float(np.sqrt(np.mean(err * err))),

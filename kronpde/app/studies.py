@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kronpde._checks import is_count
-from kronpde.app.fields import CaseFields
+from kronpde.app.fields import CaseFields, error_norms
 from kronpde.errors import CaseError, SolverError
 from kronpde.geometry.grid import Grid
 from kronpde.io.case import Case
@@ -265,15 +265,14 @@ def converge(
         fields = CaseFields.of(level_case)
         solution = solve(level_case.problem, method, rtol=rtol, maxiter=maxiter, exact=fields.exact)
         report = solution.report
-        error = fields.point_data(solution.u)["error"]
-        e_max = float(np.max(np.abs(error)))
-        e_rms = float(np.sqrt(np.mean(error * error)))
+        norms = error_norms(fields.point_data(solution.u))  # over a domain's points only
+        e_max, e_rms = norms["error_max"], norms["error_rms"]
         h = largest_spacing(level_case.grid)
         prev = done[-1] if done else None
         level = Level(
             cells=tuple(level_case.cells),
             h=h,
-            unknowns=level_case.problem.size,
+            unknowns=level_case.problem.domain_size,
             error_max=e_max,
             error_rms=e_rms,
             order_max=None if prev is None else _order(prev.error_max, e_max, prev.h, h),
@@ -477,7 +476,8 @@ def compare_methods(
             continue
         solution = prepared.solve(None, rtol=rtol, maxiter=maxiter, exact=exact)
         u = np.asarray(solution.u, dtype=float)
-        err = None if exact is None else float(np.max(np.abs(u - exact)))
+        # NaN only outside a domain inside the box: not measured
+        err = None if exact is None else float(np.nanmax(np.abs(u - exact)))
         runs.append(MethodRun(method, solution.report, error_max=err, u=u))
     ref = next(
         (
@@ -492,7 +492,7 @@ def compare_methods(
         runs = [
             r
             if r.u is None
-            else dataclasses.replace(r, max_difference=float(np.max(np.abs(r.u - ref.u))))
+            else dataclasses.replace(r, max_difference=float(np.nanmax(np.abs(r.u - ref.u))))
             for r in runs
         ]
     return Comparison(runs=tuple(runs), reference=None if ref is None else ref.method)

@@ -226,6 +226,10 @@ def _derivative_of(node: tuple, d: list[tuple], axis: int) -> tuple:
         return _mul(_function_derivative(node[1], node[2]), d[0])
     op, u, v = node[1], node[2], node[3]
     du, dv = d
+    if op is np.minimum or op is np.maximum:
+        name = "min" if op is np.minimum else "max"
+        msg = f"{name}(a, b) has no derivative where a = b; the derivatives need smooth data"
+        raise ExpressionError(msg)
     if op is np.add:
         return _add(du, dv)
     if op is np.subtract:
@@ -309,6 +313,9 @@ def _from_tree(root: tuple) -> tuple[str, frozenset[str], float | None, tuple[In
             op = node[1]
             program.append(("binary", op))
             (right, rp), (left, lp) = texts.pop(), texts.pop()
+            if op is np.minimum or op is np.maximum:
+                texts.append((f"{'min' if op is np.minimum else 'max'}({left}, {right})", 5))
+                continue
             p = _PRECEDENCE[op]
             if op is np.power:  # right-associative, binds tighter than unary minus on its left
                 left = left if lp > p else f"({left})"

@@ -23,7 +23,15 @@ import numpy as np
 
 from kronpde.errors import ExpressionError
 
-__all__ = ["COORDINATES", "FUNCTIONS", "MAX_DEPTH", "MAX_LENGTH", "MAX_NODES", "Instruction"]
+__all__ = [
+    "COORDINATES",
+    "FUNCTIONS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "PAIR_FUNCTIONS",
+    "Instruction",
+]
 
 #: Longest expression text accepted, in characters.
 MAX_LENGTH = 2000
@@ -48,6 +56,10 @@ FUNCTIONS: dict[str, np.ufunc] = {
     "arccos": np.arccos,
     "arctan": np.arctan,
 }
+
+#: The functions of two arguments: ``min(a, b)`` (the union of two solids' level sets) and
+#: ``max(a, b)`` (their intersection).
+PAIR_FUNCTIONS: dict[str, np.ufunc] = {"min": np.minimum, "max": np.maximum}
 
 _CONSTANTS = {"pi": math.pi, "e": math.e}
 COORDINATES = ("x", "y", "z")
@@ -78,7 +90,8 @@ _OPERATOR_SYMBOLS = {
     ast.UAdd: "+",
     ast.USub: "-",
 }
-_FUNCTION_LIST = ", ".join(FUNCTIONS)
+_FUNCTION_LIST = ", ".join([*FUNCTIONS, *PAIR_FUNCTIONS])
+_ALL_FUNCTIONS = {**FUNCTIONS, **PAIR_FUNCTIONS}
 
 # What the user wrote, named the way a user would call it.
 _CONSTRUCTS = {
@@ -185,6 +198,8 @@ def compile_tree(
             elif isinstance(node, ast.UnaryOp):
                 if isinstance(node.op, ast.USub):
                     program.append(("call", np.negative))
+            elif node.func.id in PAIR_FUNCTIONS:  # min(a, b), max(a, b)
+                program.append(("binary", PAIR_FUNCTIONS[node.func.id]))
             else:  # ast.Call
                 program.append(("call", FUNCTIONS[node.func.id]))
             continue
@@ -232,7 +247,7 @@ def _check(node: ast.AST, source: str, dimension: int) -> list[ast.AST]:
         return [node.operand]
     if isinstance(node, ast.Call):
         _check_call(node, source, dimension)
-        return [node.args[0]]
+        return list(node.args)
     if isinstance(node, ast.Name):
         if node.id in _CONSTANTS or node.id in COORDINATES[:dimension]:
             return []
@@ -240,6 +255,11 @@ def _check(node: ast.AST, source: str, dimension: int) -> list[ast.AST]:
             msg = (
                 f"name {node.id!r} is not allowed in a {dimension}-D case; allowed "
                 f"names: {allowed_names(dimension)}"
+            )
+        elif node.id in PAIR_FUNCTIONS:
+            msg = (
+                f"name {node.id!r} is a function and must be called with two "
+                f"arguments, e.g. '{node.id}(x, y)'"
             )
         elif node.id in FUNCTIONS:
             msg = (
@@ -267,7 +287,7 @@ def _check_call(node: ast.Call, source: str, dimension: int) -> None:
         inner: ast.AST = func
         while isinstance(inner, (ast.Attribute, ast.Subscript, ast.Call)):
             if isinstance(inner, ast.Call):
-                if isinstance(inner.func, ast.Name) and inner.func.id not in FUNCTIONS:
+                if isinstance(inner.func, ast.Name) and inner.func.id not in _ALL_FUNCTIONS:
                     _check_call(inner, source, dimension)  # raises: not allowed
                 inner = inner.func
             else:
@@ -277,26 +297,26 @@ def _check_call(node: ast.Call, source: str, dimension: int) -> None:
             f"{_FUNCTION_LIST}"
         )
         raise ExpressionError(msg)
-    if func.id not in FUNCTIONS:
+    if func.id not in _ALL_FUNCTIONS:
         msg = f"function {func.id!r} is not allowed; allowed functions: {_FUNCTION_LIST}"
         raise ExpressionError(msg)
     call = _segment(source, node)
+    arity = 2 if func.id in PAIR_FUNCTIONS else 1
+    takes = "exactly two positional arguments" if arity == 2 else "exactly one positional argument"
     if node.keywords:
         keyword = _segment(source, node.keywords[0])
-        msg = (
-            f"keyword argument {keyword!r} in {call!r} is not allowed; "
-            f"{func.id} takes exactly one positional argument"
-        )
+        msg = f"keyword argument {keyword!r} in {call!r} is not allowed; {func.id} takes {takes}"
         raise ExpressionError(msg)
     for arg in node.args:
         if isinstance(arg, ast.Starred):
             msg = (
                 f"starred argument {_segment(source, arg)!r} in {call!r} is not allowed; "
-                f"{func.id} takes exactly one positional argument"
+                f"{func.id} takes {takes}"
             )
             raise ExpressionError(msg)
-    if len(node.args) != 1:
-        msg = f"function {func.id!r} takes exactly one argument, got {len(node.args)} in {call!r}"
+    if len(node.args) != arity:
+        count = "one argument" if arity == 1 else "two arguments"
+        msg = f"function {func.id!r} takes exactly {count}, got {len(node.args)} in {call!r}"
         raise ExpressionError(msg)
 
 

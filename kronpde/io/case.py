@@ -33,6 +33,7 @@ from kronpde.errors import CaseError, DataError, GridError
 from kronpde.expr.expression import Expression
 from kronpde.geometry.grid import Grid
 from kronpde.io.case_curvilinear import CurvilinearReader
+from kronpde.io.case_geometry import read_embedded, read_geometry
 from kronpde.io.case_values import (
     CONDITION_KEYS,
     FIELDS,
@@ -234,6 +235,8 @@ class _Reader(CurvilinearReader):
         shift = self.scalar(equation, "equation", "shift", default=0.0)
         coefficient = self.coefficient(equation)
         boundary = self.read_boundary(data.get("boundary"), dimension)
+        domain = read_geometry(self, data, dimension)
+        embedded = read_embedded(self, data.get("boundary"), domain, dimension)
         order = self.read_scheme(data.get("scheme"))
         solver = self.read_solver(data.get("solver"))
         output, fields = self.read_output(data.get("output"))
@@ -245,7 +248,14 @@ class _Reader(CurvilinearReader):
         try:
             grid = self.make_grid(cells, lower, upper, boundary, nodes, centering)
             problem = Problem(
-                grid, source, shift=shift, coefficient=coefficient, order=order, check=self.check
+                grid,
+                source,
+                shift=shift,
+                coefficient=coefficient,
+                order=order,
+                check=self.check,
+                domain=domain,
+                embedded=embedded,
             )
         except (GridError, DataError) as exc:
             raise self.model_error(exc) from None

@@ -203,7 +203,7 @@ class TableReader(ValueReader):
             )
             subject = "[boundary]"
             raise self.error(subject, msg)
-        all_faces = TABLES["boundary"][1:]
+        all_faces = [k for k in TABLES["boundary"][1:] if k != "embedded"]
         for key in boundary:
             if key in all_faces and key not in faces:
                 msg = (
@@ -212,7 +212,7 @@ class TableReader(ValueReader):
                 )
                 subject = f"[boundary] {key}"
                 raise self.error(subject, msg)
-            if key not in all_faces and key != "default":
+            if key not in all_faces and key not in ("default", "embedded"):
                 msg = (
                     f"unknown face; {suggest(key, ['default', *faces])}the faces of this "
                     f"{dimension}-D grid are {', '.join(faces)}, plus default"

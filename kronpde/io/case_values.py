@@ -39,11 +39,12 @@ TABLES: dict[str, tuple[str, ...]] = {
     "grid": ("cells", "centering", "lower", "upper", "nodes", "coordinates", "radius"),
     "equation": ("source", "shift", "coefficient"),
     "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax", "rmin", "rmax")
-    + ("thetamin", "thetamax", "phimin", "phimax"),
+    + ("thetamin", "thetamax", "phimin", "phimax", "embedded"),
     "scheme": ("order",),
     "solver": ("method", "rtol", "maxiter"),
     "output": ("file", "fields"),
     "exact": ("u",),
+    "geometry": ("level_set", "mask"),
 }
 
 #: The keys of a face's table, per condition type.
@@ -57,7 +58,7 @@ CONDITION_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 #: Point-data fields that ``[output] fields`` may request (``u`` is always written).
-FIELDS = ("u", "f", "grad_u", "flux")
+FIELDS = ("u", "f", "grad_u", "flux", "level_set")
 
 
 def show_value(value: Any, limit: int = 60) -> str:
@@ -140,6 +141,10 @@ def case_model_error(
         return error(f"[equation] {subject}", detail)
     if subject == "order":
         return error("[scheme] order", detail)
+    if subject in ("level_set", "mask"):
+        return error(f"[geometry] {subject}", detail)
+    if subject == "embedded":
+        return error("[boundary] embedded", detail)
     return error("[grid]", str(exc))
 
 

@@ -289,9 +289,22 @@ def check_writable(
     return target
 
 
-def _check_finite(name: str, what: str, a: np.ndarray) -> None:
-    """Raise :class:`FieldDataError` if ``a`` holds NaN or infinity, scanning slab by slab."""
+#: The array that hides points (VTK's ghost flags, UInt8); with it, NaN marks the hidden points.
+GHOST_ARRAY = "vtkGhostType"
+
+
+def _check_finite(name: str, what: str, a: np.ndarray, blanked: bool = False) -> None:
+    """Raise :class:`FieldDataError` if ``a`` holds NaN or infinity, scanning slab by slab.
+
+    With ``blanked`` (the data carry :data:`GHOST_ARRAY`) NaN is allowed: it marks
+    the points outside a domain inside the box.
+    """
     if a.dtype.kind in "biu" or a.size == 0:
+        return
+    if blanked:
+        if np.isinf(a).any():
+            msg = f"{what} {name!r} has infinite value(s)"
+            raise FieldDataError(msg)
         return
     flat = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
     step = max(1, SLAB_ITEMS // max(1, flat.shape[1]))
@@ -340,6 +353,7 @@ def check_arrays(
     """
     out: dict[str, np.ndarray] = {}
     n = int(np.prod(shape))
+    blanked = GHOST_ARRAY in (data or {})
     for name, values in (data or {}).items():
         if not isinstance(name, str) or not name or any(c.isspace() for c in name):
             msg = f"{what} name {name!r} is not allowed; use a non-empty string without spaces"
@@ -349,13 +363,13 @@ def check_arrays(
             msg = f"{what} {name!r} must be real numbers, got dtype {a.dtype}"
             raise FieldDataError(msg)
         if vectors and a.shape == (*shape, 3):
-            _check_finite(name, what, a)
+            _check_finite(name, what, a, blanked)
             out[name] = a
             continue
         if a.shape != shape and a.shape != (n,):
             msg = f"{what} {name!r} has shape {a.shape}; expected {shape} or ({n},)"
             raise FieldDataError(msg)
         a = a.reshape(shape)  # a view for C-ordered flat arrays
-        _check_finite(name, what, a)
+        _check_finite(name, what, a, blanked)
         out[name] = a
     return out

@@ -101,6 +101,9 @@ def _vtk_order(a: np.ndarray) -> Iterator[np.ndarray]:
     :data:`SLAB_ITEMS` values, concatenated ``a.transpose(2, 1, 0).ravel()``;
     each is valid only until the next is asked for (one buffer is reused).
     """
+    if a.dtype == np.uint8:  # ghost flags: one byte a point, small enough to write at once
+        yield np.ascontiguousarray(a.transpose(2, 1, 0)).reshape(-1)
+        return
     if a.ndim == 4:  # a vector field: the components of a point together, x fastest
         for k in range(a.shape[2]):
             yield np.ascontiguousarray(a[:, :, k, :].transpose(1, 0, 2), dtype=_FLOAT).reshape(-1)
@@ -138,15 +141,20 @@ def _vtk_order(a: np.ndarray) -> Iterator[np.ndarray]:
                     yield out
 
 
+def _itemsize(a: np.ndarray) -> int:
+    """Bytes per value written: 1 for UInt8 ghost flags, else 8 (Float64)."""
+    return 1 if a.dtype == np.uint8 else _FLOAT.itemsize
+
+
 def _write_raw(fh, a: np.ndarray) -> None:
-    fh.write(np.array([a.size * _FLOAT.itemsize], _HEADER).tobytes())
+    fh.write(np.array([a.size * _itemsize(a)], _HEADER).tobytes())
     for chunk in _vtk_order(a):
         fh.write(memoryview(chunk).cast("B"))
 
 
 def _write_compressed(fh, a: np.ndarray, level: int) -> None:
     """Write one array in vtkZLibDataCompressor's layout, the header once the sizes are known."""
-    nbytes = a.size * _FLOAT.itemsize
+    nbytes = a.size * _itemsize(a)
     n_blocks = -(-nbytes // _BLOCK_BYTES)
     header_at = fh.tell()
     fh.write(bytes(_HEADER.itemsize * (3 + n_blocks)))
@@ -216,7 +224,7 @@ def _head(
     sections += ["Points"] if kind == "StructuredGrid" else []  # io.vts
     for section in sections:
         members = [
-            (name, off, a.ndim == 4)
+            (name, off, a.ndim == 4, "UInt8" if a.dtype == np.uint8 else "Float64")
             for (s, name, a), off in zip(arrays, offsets, strict=True)
             if s == section
         ]
@@ -224,10 +232,10 @@ def _head(
         if members and section not in ("Coordinates", "Points"):
             active = f" Scalars={quoteattr(members[0][0])}"
         lines.append(f"      <{section}{active}>")
-        for name, off, vector in members:
+        for name, off, vector, kind8 in members:
             components = ' NumberOfComponents="3"' if vector else ""
             lines.append(
-                f'        <DataArray type="Float64" Name={quoteattr(name)}{components} '
+                f'        <DataArray type="{kind8}" Name={quoteattr(name)}{components} '
                 f'format="appended" offset="{off:0{width}d}"/>'
             )
         lines.append(f"      </{section}>")
@@ -256,7 +264,7 @@ def _write_file(
         at = 0
         for i, (_, _, a) in enumerate(arrays):
             offsets[i] = at
-            at += _HEADER.itemsize + a.size * _FLOAT.itemsize
+            at += _HEADER.itemsize + a.size * _itemsize(a)
     with open(filename, "wb") as fh:
         head = _head(kind, whole, piece, geometry, arrays, offsets, compressed).encode()
         fh.write(head)

@@ -130,6 +130,8 @@ class Discretisation(ABC):
     has_reference_structure : bool
         Whether :meth:`reference_structure` gives an operator (known without
         evaluating anything, for a method's refusal).
+    offers_star_rows : bool
+        Whether :meth:`star_rows` gives the rows of a box (a distributed assembly).
     """
 
     name: ClassVar[str] = "discretisation"
@@ -138,6 +140,7 @@ class Discretisation(ABC):
     fast_solve_reason: ClassVar[str | None] = None
     rhs_depends_on_shift: ClassVar[bool] = False
     has_reference_structure: ClassVar[bool] = False
+    offers_star_rows: ClassVar[bool] = False
 
     def __init__(self, data: ProblemData, shift: float, shared: Shared | None = None):
         self.data = data
@@ -155,6 +158,49 @@ class Discretisation(ABC):
 
     def check(self) -> None:  # noqa: B027 - a hook: most schemes read nothing beyond b
         """Evaluate what the operator reads of the data beyond ``b`` (default: nothing)."""
+
+    def refined_arguments(self) -> dict[str, Any]:
+        """Return what :meth:`kronpde.Problem.refined` passes on besides the data (default none)."""
+        return {}
+
+    def domain_unknowns(self) -> np.ndarray | None:
+        """Return True at the unknowns that carry the solution (flat); None: all do."""
+        return None
+
+    def star_rows(self, box: Box) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]] | None:
+        """Return ``Â``'s rows of a box of unknowns as a star stencil, or None (not offered).
+
+        The diagonal (the box's shape) and per axis the couplings towards
+        ``j - 1`` and ``j + 1``: what a distributed assembly takes from a
+        discretisation that has no rows of its own kind there.
+        """
+        return None
+
+    def singular(self) -> bool:
+        """Return whether ``A`` is singular (its null vector :meth:`null_vector`)."""
+        return self.shift == 0.0 and self.grid.singular
+
+    def null_vector(self) -> np.ndarray | None:
+        """Return the null vector of a singular ``A`` (flat), None for the constants."""
+        return None
+
+    def domain_points(self) -> np.ndarray | None:
+        """Return True at the points of the field that carry the solution; None: all do."""
+        return None
+
+    def reference_unknowns(self) -> np.ndarray | None:
+        """Return the unknowns the reference solve of ``fastdiag-cg`` acts on (None: all).
+
+        At the others ``A`` is its diagonal alone, and so is the preconditioner.
+        """
+        return None
+
+    def reference_defect(self) -> np.ndarray | None:
+        """Return the rows where ``Â`` differs from the reference operator restricted.
+
+        None where :meth:`reference_unknowns` is None.
+        """
+        return None
 
     # -- the operator --------------------------------------------------------------------
     @abstractmethod

@@ -65,6 +65,14 @@ class Problem:
         2 (default), the second differences; 4, the compact fourth-order
         scheme (:mod:`kronpde.operators.compact`), for a constant coefficient on
         uniform node-centred axes with any faces.
+    domain : str, callable or ndarray of bool, optional
+        A domain inside the box (``docs/embedded-boundaries.md``): a level-set
+        expression or callable (the domain is where it is negative) or a
+        boolean array of :attr:`~Grid.point_shape`; the unknowns are then the
+        box's unknowns in the domain.
+    embedded : Dirichlet or Neumann, optional
+        The condition on the embedded boundary (default ``Dirichlet(0)``;
+        ``du/dn`` along the normal out of the domain).
     check : bool, optional
         Evaluate every expression and callable (source, faces, coefficient) now
         (default), so that bad data fail here; with False they are evaluated
@@ -110,11 +118,13 @@ class Problem:
         *,
         order: int = 2,
         check: bool = True,
+        domain: object = None,
+        embedded: object = None,
     ):
         check_grid(grid)
         shift = check_shift(shift)
         data = ProblemData(grid, source, coefficient, check=check)
-        self._set(data, discretise(data, shift, order))
+        self._set(data, discretise(data, shift, order, domain=domain, embedded=embedded))
         if check:
             self.check()
 
@@ -232,9 +242,15 @@ class Problem:
         return self.grid.size
 
     @property
+    def domain_size(self) -> int:
+        """Number of unknowns in the domain (:attr:`size` without a domain inside the box)."""
+        inside = self.discretisation.domain_unknowns()
+        return self.size if inside is None else int(np.count_nonzero(inside))
+
+    @property
     def singular(self) -> bool:
         """True for a pure Neumann/periodic problem with ``c = 0`` (constant null space)."""
-        return self.shift == 0.0 and self.grid.singular
+        return self.discretisation.singular()
 
     @property
     def is_kronecker_sum(self) -> bool:
@@ -270,7 +286,8 @@ class Problem:
             if isinstance(value, np.ndarray):
                 raise data_error(name, "an array is known on its grid's nodes only; cannot refine")
         grid = self.grid.refined(factor)
-        return Problem(grid, self.source, self.shift, self.coefficient, order=self.order)
+        extra = self.discretisation.refined_arguments()
+        return Problem(grid, self.source, self.shift, self.coefficient, order=self.order, **extra)
 
     def with_shift(self, shift: float) -> Problem:
         """Return the same problem with the shift ``c = shift``, sharing what does not depend on it.
@@ -379,6 +396,9 @@ class Problem:
     def weighted_mean(self, v: np.ndarray) -> float:
         """Trapezoid-weighted mean ``(w · v) / (w · 1)`` of a vector on the unknowns."""
         w = self.unknown_weights
+        null = self.discretisation.null_vector()  # a floating domain inside the box
+        if null is not None:
+            w = w * null
         return float(w @ np.asarray(v).reshape(-1) / w.sum())
 
     def project_rhs(self, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -398,21 +418,32 @@ class Problem:
         if not self.singular:
             return b, 0.0
         mean = self.weighted_mean(b)
-        out = b - mean
+        null = self.discretisation.null_vector()
+        out = b - (mean if null is None else mean * null)
         norm_b = float(np.linalg.norm(b))
-        removed = abs(mean) * math.sqrt(b.size)
+        removed = abs(mean) * math.sqrt(b.size if null is None else float(np.sum(null)))
         return out, (removed / norm_b if norm_b > 0 else 0.0)
 
     def remove_mean(self, u: np.ndarray) -> np.ndarray:
         """``u`` minus its weighted mean for singular problems (in place), else ``u``."""
         if self.singular:
-            u -= self.weighted_mean(u)
+            null = self.discretisation.null_vector()
+            mean = self.weighted_mean(u)
+            u -= mean if null is None else mean * null
         return u
 
     # -- results ------------------------------------------------------------------------
-    def to_nodes(self, u: np.ndarray) -> np.ndarray:
-        """Return the field (shape :attr:`Grid.point_shape`) of a solution on the unknowns."""
-        return self.grid.to_nodes(u, self.data.dirichlet_values)
+    def to_nodes(self, u: np.ndarray, dirichlet_values: np.ndarray | None = None) -> np.ndarray:
+        """Return the field (shape :attr:`Grid.point_shape`) of a solution on the unknowns.
+
+        With a domain inside the box the points outside it are NaN.
+        """
+        values = self.data.dirichlet_values if dirichlet_values is None else dirichlet_values
+        field = self.grid.to_nodes(u, values)
+        points = self.discretisation.domain_points()
+        if points is not None:
+            field[~points] = np.nan
+        return field
 
     def relative_residual(
         self, u: np.ndarray, b: np.ndarray | None = None, *, work: np.ndarray | None = None

@@ -15,6 +15,7 @@ from kronpde.problem.compact_scheme import CompactFourthOrder, compact_obstacle
 from kronpde.problem.curvilinear import CurvilinearFlux, refuse_order
 from kronpde.problem.data import ProblemData
 from kronpde.problem.discretisation import Discretisation
+from kronpde.problem.embedded import embedded_discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 from kronpde.problem.layered import LayeredFluxForm, layered_axis
@@ -25,8 +26,19 @@ __all__ = ["ORDERS", "discretise"]
 ORDERS = (2, 4)
 
 
-def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisation:
+def discretise(
+    data: ProblemData,
+    shift: float,
+    order: object = 2,
+    *,
+    domain: object = None,
+    embedded: object = None,
+) -> Discretisation:
     """Return the discretisation of ``data`` with shift ``c`` at ``order``.
+
+    With a ``domain`` (a level set, a mask or a :class:`~kronpde.geometry.domain.Domain`)
+    and its ``embedded`` condition: the embedded boundary
+    (:func:`~kronpde.problem.embedded.embedded_discretisation`).
 
     Raises
     ------
@@ -38,6 +50,14 @@ def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisa
     subject = "order"
     if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
         raise data_error(subject, f"must be 2 or 4, got {order!r}")
+    if domain is not None:
+        if data.grid.coordinate_system is not None:
+            subject = "geometry"
+            raise data_error(subject, "a domain inside the box needs Cartesian coordinates")
+        return embedded_discretisation(data, shift, int(order), domain, embedded)
+    if embedded is not None:
+        subject = "embedded"
+        raise data_error(subject, "an embedded condition needs a domain (a level set or a mask)")
     if data.grid.coordinate_system is not None:  # a curvilinear grid: its own flux form
         if int(order) != 2:
             raise refuse_order(int(order))

@@ -79,12 +79,16 @@ def exact_unknowns(problem: SolvableProblem, exact: object) -> np.ndarray:
         For a bad expression (its ``subject`` is ``"exact"``).
     """
     g = problem.grid
+    inside = problem.discretisation.domain_unknowns()  # a domain inside the box: only there
     if isinstance(exact, np.ndarray) and exact.ndim > 0:
         out = np.array(exact_array(g, exact), dtype=float).reshape(-1)
     else:
         value = check_data(exact, "exact", dimension=g.dimension)
-        points = evaluate_data(value, g.point_coordinates(), g.point_shape, "exact")
+        coords, shape = g.point_coordinates(), g.point_shape
+        points = evaluate_data(value, coords, shape, "exact", check=inside is None)
         out = g.from_nodes(points).reshape(-1)
+    if inside is not None:
+        out = np.where(inside, out, 0.0)
     if not np.all(np.isfinite(out)):
         msg = "exact contains NaN or infinity"
         raise OptionError(msg)

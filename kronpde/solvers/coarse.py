@@ -187,8 +187,11 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     every = list(range(d))
     source = _coarse_data(problem.source, resample, every, "the source")
     coefficient = _coarse_data(problem.coefficient, resample, every, "the coefficient")
+    extra = dict(problem.discretisation.refined_arguments())  # a domain inside the box
+    if "domain" in extra:
+        extra["domain"] = _coarse_data(extra["domain"], resample, every, "the mask")
     try:
-        coarse = Problem(g.with_axes(bound), source, problem.shift, coefficient, order=order)
+        coarse = Problem(g.with_axes(bound), source, problem.shift, coefficient, order=order, **extra)
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"
         raise Unavailable(msg) from None

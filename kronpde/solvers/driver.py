@@ -337,7 +337,7 @@ class PreparedSolver:
         if values is None and x_out is None:  # the nodal field's Dirichlet values, once
             values = p.data.dirichlet_values
         if x_out is None and plan.estimator is not None:  # the field once, for both
-            u = p.grid.to_nodes(outcome.x, values)
+            u = p.to_nodes(outcome.x, values)
             self._space.nodal = (outcome.x, u)
         try:
             accuracy = plan.conclude(
@@ -365,7 +365,7 @@ class PreparedSolver:
             **accuracy,
         )
         if u is None and x_out is None:
-            u = p.grid.to_nodes(outcome.x, values)
+            u = p.to_nodes(outcome.x, values)
         return self._solution(outcome.x, x_out, report, u)
 
     def _dirichlet_values(self, dirichlet: Any) -> np.ndarray:

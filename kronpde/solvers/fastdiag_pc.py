@@ -24,10 +24,19 @@ from kronpde.solvers.iterative import ConjugateGradient
 if TYPE_CHECKING:
     from kronpde.problem.discretisation import EigenStructure
 
-__all__ = ["APPROXIMATIONS", "FastDiagCG", "FastDiagPreconditioner", "reference_coefficient"]
+__all__ = [
+    "APPROXIMATIONS",
+    "CORRECTIONS",
+    "FastDiagCG",
+    "FastDiagPreconditioner",
+    "reference_coefficient",
+]
 
 #: The constant-coefficient approximations of :class:`FastDiagPreconditioner`.
 APPROXIMATIONS = ("mean", "scaled")
+
+#: The corrections of a restricted fast solve (a domain inside the box): ``BandCorrection``.
+CORRECTIONS = ("band", "none")
 
 
 def reference_coefficient(problem: SolvableProblem) -> float:
@@ -93,6 +102,8 @@ class FastDiagPreconditioner(LinearOperator):
         ds = d if s is None else d * s
         self._scaled = bool(np.ptp(ds) > 0.0)
         self._in = self._out = self._work = None
+        self._keep = self._rest = self._masked = self._band = None
+        self.note_band = ""
         if self._scaled:
             self._in = 1.0 / ds
             self._out = d if s is None else d / s
@@ -106,6 +117,7 @@ class FastDiagPreconditioner(LinearOperator):
         approximation: str = "mean",
         workers: int | None = None,
         kernels: str = "auto",
+        correction: str = "band",
     ) -> FastDiagPreconditioner:
         """Prepare the preconditioner of ``problem`` (any coefficient, uniform or stretched axes).
 
@@ -117,6 +129,9 @@ class FastDiagPreconditioner(LinearOperator):
             The constant-coefficient approximation (``docs/preconditioners.md``).
         workers, kernels
             Passed to :class:`~kronpde.solvers.fastdiag.FastDiagSolver`.
+        correction : {"band", "none"}
+            On a domain inside the box: the band correction of the restricted
+            solve (:meth:`restrict`), or none.
 
         Raises
         ------
@@ -138,6 +153,7 @@ class FastDiagPreconditioner(LinearOperator):
         """
         t0 = time.perf_counter()
         FastDiagCG.check_choice("approximation", approximation)
+        FastDiagCG.check_choice("correction", correction)
         structure = _reference(problem)  # at order 4: the separable compact operator
         k_ref = structure.coefficient
         try:
@@ -165,13 +181,59 @@ class FastDiagPreconditioner(LinearOperator):
             k = k_nodes[problem.grid.unknown_index].reshape(-1)
             s = np.sqrt(k / k_ref)
         options = {"approximation": approximation, "workers": solver.workers, "kernels": kernels}
+        options["correction"] = correction
         options["axis_methods"] = solver.axis_methods
         made = cls(solver, d, s, k_ref, approximation, contrast, time.perf_counter() - t0, options)
         made.note = structure.note
+        made.restrict(problem, correction)
         return made
+
+    def restrict(self, problem: SolvableProblem, correction: str = "band") -> None:
+        """Act on the reference solve's unknowns only, with the band correction where asked.
+
+        Where the discretisation's operator is the reference operator
+        restricted to a subset of its unknowns plus their own diagonal rows (an
+        embedded boundary, ``reference_unknowns()``): restrict by zero, solve,
+        extend by zero, ``1/diag`` on the other rows; ``correction="band"``
+        adds the exact solve on the band of rows where the operators differ
+        (:class:`~kronpde.solvers.band.BandCorrection`).
+        """
+        disc = problem.discretisation
+        unknowns = disc.reference_unknowns()
+        if unknowns is None or bool(np.all(unknowns)):
+            return
+        self._keep = np.asarray(unknowns, dtype=float)
+        self._rest = np.where(unknowns, 0.0, 1.0 / problem.diagonal())
+        self._masked = np.empty(self.shape[0])
+        self._band = None
+        rows = disc.reference_defect()
+        if correction == "band" and rows is not None and np.any(rows):
+            from kronpde.solvers.band import BandCorrection
+
+            self._band = BandCorrection(problem.operator(symmetric=True), rows)
+            self.note_band = (
+                f" Band correction: an exact solve on {self._band.size} rows along the "
+                "embedded boundary."
+            )
 
     def matvec_into(self, r: np.ndarray, out: np.ndarray) -> None:
         """Write ``M r = S^{-1} D A_0^{-1} D^{-1} S^{-1} r`` into ``out`` (``S = I`` for "mean")."""
+        if self._keep is None:
+            self._apply(r, out)
+        elif self._band is None:
+            self._restricted(r, out)
+        else:
+            self._band.apply(r, out, self._restricted)
+
+    def _restricted(self, r: np.ndarray, out: np.ndarray) -> None:
+        """Apply the fast solve restricted to the reference unknowns, ``1/diag`` elsewhere."""
+        np.multiply(r, self._keep, out=self._masked)
+        self._apply(self._masked, out)
+        out *= self._keep
+        np.multiply(r, self._rest, out=self._masked)  # 1/diag on the other rows
+        out += self._masked
+
+    def _apply(self, r: np.ndarray, out: np.ndarray) -> None:
         if not self._scaled:
             self.solver.solve(r, out=out)
             return
@@ -200,10 +262,12 @@ class FastDiagCG(ConjugateGradient):
         "approximation": "mean",
         "workers": None,
         "kernels": "auto",
+        "correction": "band",
     }
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {
         "approximation": APPROXIMATIONS,
         "kernels": KERNELS,
+        "correction": CORRECTIONS,
     }
     auto_reason = (
         "auto: the coefficient k varies in space, so the operator is not a Kronecker sum; "
@@ -246,6 +310,7 @@ class FastDiagCG(ConjugateGradient):
         self.accept(problem)  # a negative c must keep A positive definite
         operator = problem.linear_operator(symmetric=True)
         self.backend.solver.set_shift(problem.shift)  # raises before anything changed
+        self.backend.restrict(problem, self.options["correction"])
         self.problem = problem
         self.A_hat = operator
         return True
@@ -254,7 +319,7 @@ class FastDiagCG(ConjugateGradient):
         """Describe the constant-coefficient approximation and the contrast."""
         fd = self.backend
         if fd.note:
-            return fd.note
+            return fd.note + fd.note_band
         scaled = ", sqrt(k/k_ref) scaling" if fd.approximation == "scaled" else ""
         return (
             f"Preconditioner: the exact fast-diagonalization solve with k replaced by "

@@ -156,7 +156,11 @@ class _CGRounds(RoundRunner):
         self.check = check
         self.rhs = D * b
         self.norm_rhs = float(np.linalg.norm(self.rhs))
-        self.null = D / np.linalg.norm(D) if p.singular else None
+        self.null = None
+        if p.singular:
+            null = p.discretisation.null_vector()  # None: the constants
+            v = D if null is None else D * null
+            self.null = v / np.linalg.norm(v)
         self.y = None if x0 is None else D * x0
         self.callback = None if callback is None else self._u_callback(callback)
         self.monitor = None

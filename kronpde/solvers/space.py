@@ -70,6 +70,14 @@ class Restriction:
     def difference(self, x: np.ndarray, xc: np.ndarray) -> float:
         """Return ``||I x - x_c||_{W_c}`` over the coarse unknowns (mod constants if singular)."""
         d = self.restrict(np.asarray(x).reshape(-1)) - xc
+        keep = self.coarse.problem.discretisation.domain_unknowns()
+        if keep is not None:  # a domain inside the box: where both grids have unknowns only
+            fine = getattr(self, "fine", None)
+            if fine is not None:
+                inside = fine.problem.discretisation.domain_unknowns()
+                covered = self.restrict(inside.astype(float))  # 1: every point read is inside
+                keep = keep & (np.abs(covered - 1.0) <= 1e-12)
+            d = np.where(keep, d, 0.0)
         return self.coarse.weighted_norm(d, self.coarse.singular)
 
     def close(self) -> None:
@@ -99,6 +107,9 @@ class SolveSpace:
     weight_sum: float
     richardson: ErrorEstimate | Unavailable | None = None
     coarse_parts: tuple[SolveSpace, Restriction] | None = None
+    #: The null vector of a singular ``A`` where it is not the constants (a floating domain
+    #: inside the box: 1 on its unknowns, 0 elsewhere); None: the constants.
+    null: np.ndarray | None = None
 
     @property
     def singular(self) -> bool:
@@ -146,7 +157,8 @@ class SolveSpace:
     def remove_mean(self, x: np.ndarray) -> np.ndarray:
         """Remove a singular problem's weighted mean from ``x`` (in place)."""
         if self.singular:
-            x -= self.weighted_mean(x)
+            mean = self.weighted_mean(x)
+            x -= mean if self.null is None else mean * self.null
         return x
 
     def project(self, b: np.ndarray) -> tuple[np.ndarray, float]:
@@ -159,14 +171,19 @@ class SolveSpace:
             return b, 0.0
         norm_b = self.reductions.norm(b)
         mean = self.weighted_mean(b)
-        removed = abs(mean) * math.sqrt(self.problem.size)
-        return b - mean, (removed / norm_b if norm_b > 0 else 0.0)
+        count = self.problem.size if self.null is None else self.reductions.sum(self.null)
+        removed = abs(mean) * math.sqrt(count)
+        shift = mean if self.null is None else mean * self.null
+        return b - shift, (removed / norm_b if norm_b > 0 else 0.0)
 
     def weighted_norm(self, values: np.ndarray, singular: bool) -> float:
         """Return ``||v||_W`` (modulo constants if ``singular``)."""
         w = self.weights
         red = self.reductions
-        if singular:
+        if singular and self.null is not None:  # a floating domain: its own mean
+            wn = w * self.null
+            values = (values - red.dot(wn, values) / red.sum(wn)) * self.null
+        elif singular:
             values = values - red.dot(w, values) / self.weight_sum
         return math.sqrt(max(red.dot(w, values * values), 0.0))
 
@@ -268,14 +285,28 @@ class SerialSpace(SolveSpace):
         """``Σ W``."""
         return float(self.weights.sum())
 
+    @cached_property
+    def null(self) -> np.ndarray | None:  # type: ignore[override]
+        """The null vector of a floating domain's ``A`` (None: the constants, or none)."""
+        return self.problem.discretisation.null_vector()
+
     def field(self, x: np.ndarray) -> np.ndarray:
-        """Return the nodal field of the unknowns ``x`` (the one the driver built, if it is x's)."""
+        """Return the nodal field of the unknowns ``x`` (the one the driver built, if it is x's).
+
+        A domain inside the box blanks its outside with NaN; here it is 0 (the
+        Richardson estimate interpolates it, then measures the domain only).
+        """
+        field = None
         if self.nodal is not None:
-            given, field = self.nodal
+            given, made = self.nodal
             if given.size == x.size and np.shares_memory(given, x):
                 if given.__array_interface__["data"] == x.__array_interface__["data"]:
-                    return field
-        return self.problem.to_nodes(x)
+                    field = made
+        if field is None:
+            field = self.problem.to_nodes(x)
+        if self.problem.discretisation.domain_points() is not None:
+            field = np.where(np.isnan(field), 0.0, field)
+        return field
 
     def certify(self, x: np.ndarray, b: np.ndarray) -> Certificate:
         """Return :meth:`kronpde.Problem.error_bound` of ``x``."""

@@ -174,10 +174,17 @@ def describe_grid(case: Case) -> list[str]:
             if grid.cell_centred
             else f", centring {'/'.join(grid.centering)} per axis"
         )
+    unknowns = f"{grid.size:,}"
+    if problem.domain_size != grid.size:  # a domain inside the box
+        disc = problem.discretisation
+        unknowns = (
+            f"{problem.domain_size:,} in the domain ({disc.geometry.domain.describe()}; "
+            f"embedded {disc.condition.kind}) of the box's {grid.size:,}"
+        )
     return [
         f"grid       {grid.dimension}-D{'' if system is None else ' ' + system.name}, {cells} "
         f"cells on {box}{centring}",
-        f"unknowns   {grid.size:,}",
+        f"unknowns   {unknowns}",
         f"faces      {faces}",
         f"equation   {equation}, k = {k}, c = {problem.shift:g}",
         f"scheme     order {problem.order} ({SCHEMES.get(problem.order, '')})",

@@ -148,6 +148,9 @@ def write_parallel(
         )
         err = data["error"][mine]
         total = float(np.prod(grid.point_shape))
+        if "domain" in data:  # a domain inside the box: over its points only
+            err = err[data["domain"][mine] > 0.0]
+            total = prepared.allreduce(float(err.size))
         errors = {
             "error_max": prepared.allreduce(float(np.max(np.abs(err), initial=0.0)), "max"),
             "error_rms": float(np.sqrt(prepared.allreduce(float(np.sum(err * err))) / total)),

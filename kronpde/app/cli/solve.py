@@ -303,6 +303,8 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
         return None
     if problem.grid.coordinate_system is not None:  # Cartesian face formulas: not these faces
         return None
+    if problem.discretisation.domain_points() is not None:
+        return None  # a domain inside the box: its boundary is not the box's faces
     solution = solved.solution
     u = solution.u if solution.u is not None else solution.x
     return face_fluxes(problem, u, balance=getattr(plan.args, "balance", False))
@@ -442,7 +444,10 @@ def summary_lines(
         )
     lines.append(f"accuracy   {_accuracy(report)}")
     curvilinear = plan.case.grid.coordinate_system is not None
-    lines.extend(_flux_lines(solved.balance, plan.petsc_options is not None, curvilinear))
+    embedded = case.problem.discretisation.domain_points() is not None
+    lines.extend(
+        _flux_lines(solved.balance, plan.petsc_options is not None, curvilinear, embedded)
+    )
     lines.extend(f"warning    {w}" for w in warnings)
     lines.append(
         f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
@@ -451,7 +456,8 @@ def summary_lines(
     if errors:
         lines.append(
             f"error      max {errors['error_max']:.3e}, rms {errors['error_rms']:.3e} "
-            f"(u - [exact] u over {measured_over(case.grid)})"
+            f"(u - [exact] u over "
+            f"{'the domain' + chr(39) + 's points' if embedded else measured_over(case.grid)})"
         )
     if written.written is not None:
         lines.append(f"output     {written.written} ({', '.join(written.names)})")
@@ -462,11 +468,15 @@ def summary_lines(
     return lines
 
 
-def _flux_lines(balance: Any, petsc: bool, curvilinear: bool = False) -> list[str]:
+def _flux_lines(
+    balance: Any, petsc: bool, curvilinear: bool = False, embedded: bool = False
+) -> list[str]:
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
         why = "the PETSc backend" if petsc else "order 4 (fluxes follow the order-2 scheme)"
         why = "a curvilinear grid" if curvilinear and not petsc else why
+        if embedded:
+            why = "an embedded boundary (the domain's boundary is not the box's faces)"
         return [f"fluxes     not computed for {why}"]
     faces = ", ".join(f"{name} {q:.4e}" for name, q in balance.fluxes.items())
     lines = [f"fluxes     {faces} (net outward, -k du/dn over each face)"]
@@ -522,7 +532,7 @@ def json_record(
         "dimension": case.dimension,
         "cells": list(case.cells),
         "centering": list(case.grid.centering),
-        "unknowns": case.problem.size,
+        "unknowns": case.problem.domain_size,
         "method": report.method,
         "requested": report.requested,
         "reason": report.reason,

@@ -79,6 +79,15 @@ def _flux_rows(setup: PetscSetUp) -> tuple[Any, ...]:
     return (rows.diagonal, rows.couplings, p.grid.shape, periodic)
 
 
+def _star_rows(setup: PetscSetUp) -> tuple[Any, ...]:
+    """Return the arguments of :func:`rows_csr`: the rows a discretisation offers (star_rows)."""
+    p = setup.problem
+    setup.k_min = float(p.coefficient)
+    diagonal, couplings = p.discretisation.star_rows((setup.lo, setup.hi))
+    periodic = [axis.periodic for axis in p.grid.axes]
+    return (diagonal, couplings, p.grid.shape, periodic)
+
+
 @dataclass(frozen=True)
 class Assembly:
     """How the PETSc backend builds the rows of one discretisation, and bounds its eigenvalue.
@@ -120,6 +129,8 @@ def assembly_of(problem: SolvableProblem) -> Assembly:
         For a discretisation the table does not know.
     """
     found = ASSEMBLY.get(type(problem.discretisation))
+    if found is None and problem.discretisation.offers_star_rows:
+        found = Assembly(rows_csr, _star_rows, own_eigenvalue)
     if found is None:
         msg = (
             "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
@@ -249,6 +260,12 @@ class PetscSetUp:
         self._null = None
         if not self.problem.singular:
             return
+        if self.problem.discretisation.null_vector() is not None:  # the same on every rank
+            msg = (
+                "petsc backend: a floating domain inside the box (Neumann boundaries only, "
+                "c = 0) is singular on its own unknowns; solve it on the serial backend"
+            )
+            raise SolverError(msg)
         da = self._da
         null = da.createGlobalVec()
         null.array[:] = self._D
