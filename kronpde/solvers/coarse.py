@@ -191,7 +191,9 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     if "domain" in extra:
         extra["domain"] = _coarse_data(extra["domain"], resample, every, "the mask")
     try:
-        coarse = Problem(g.with_axes(bound), source, problem.shift, coefficient, order=order, **extra)
+        coarse = Problem(
+            g.with_axes(bound), source, problem.shift, coefficient, order=order, **extra
+        )
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"
         raise Unavailable(msg) from None
