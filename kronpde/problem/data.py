@@ -26,6 +26,7 @@ from kronpde.geometry.boundary import (
     evaluate_data,
 )
 from kronpde.geometry.grid import Grid
+from kronpde.problem.face_k import box_flux_positions, evaluated_at_faces, flux_values
 
 __all__ = [
     "Box",
@@ -226,6 +227,66 @@ class ProblemData:
                 self.raise_for_coefficient(DataSurvey.of(k), point=_face_point(coords))
                 faces[(i, side)] = k
         return faces
+
+    @cached_property
+    def k_edges(self) -> tuple[np.ndarray | None, ...]:
+        """Per axis, ``k`` at the faces its fluxes cross (None: harmonic means of the points).
+
+        For a formula (:func:`~kronpde.problem.face_k.evaluated_at_faces`): axis
+        ``i``'s array has the grid's unknowns along the other axes and every
+        interval (node-centred) or face (cell-centred) along axis ``i``,
+        evaluated once and checked finite and ``> 0``.
+        """
+        g = self.grid
+        if not self.variable_coefficient or not evaluated_at_faces(self.coefficient):
+            return (None,) * g.dimension
+        others = [np.arange(a.unknown_slice.start, a.unknown_slice.stop) for a in g.axes]
+        return tuple(
+            flux_values(self.coefficient, g, i, others, raise_for=self.raise_for_coefficient)
+            for i in range(g.dimension)
+        )
+
+    def box_edge_k(
+        self, lo: tuple[int, ...], hi: tuple[int, ...], merge: Merge | None = None
+    ) -> tuple[np.ndarray | None, ...]:
+        """:attr:`k_edges` for the rows of one box of unknowns (the fluxes its rows use).
+
+        Axis ``a``'s array has the box's unknowns along the other axes and the
+        positions of :func:`~kronpde.problem.face_k.box_flux_positions` along
+        ``a``; each box checks the fluxes it owns (collectively with ``merge``).
+        """
+        g = self.grid
+        if not self.variable_coefficient or not evaluated_at_faces(self.coefficient):
+            return (None,) * g.dimension
+        others = [
+            np.arange(a.unknown_slice.start + lo[b], a.unknown_slice.start + hi[b])
+            for b, a in enumerate(g.axes)
+        ]
+        out = []
+        for i, axis in enumerate(g.axes):
+            positions, owned = box_flux_positions(axis, lo[i], hi[i])
+            out.append(
+                flux_values(
+                    self.coefficient,
+                    g,
+                    i,
+                    others,
+                    positions,
+                    owned,
+                    merge,
+                    self.raise_for_coefficient,
+                )
+            )
+        return tuple(out)
+
+    def coefficient_range(self) -> tuple[float, float]:
+        """Return ``(k_min, k_max)`` over every ``k`` the fluxes use (points, every face)."""
+        if not self.variable_coefficient:
+            k = float(self.coefficient)
+            return k, k
+        parts = [self.k_nodes, *self.k_faces.values()]
+        parts += [e for e in self.k_edges if e is not None]
+        return min(float(np.min(p)) for p in parts), max(float(np.max(p)) for p in parts)
 
     def reference_coefficient(self) -> float:
         """``k_ref``: a constant ``k`` itself, or the weighted geometric mean of a variable one.

@@ -56,6 +56,7 @@ class FluxForm(Discretisation):
         """Evaluate ``k`` at every point and on the boundary faces the fluxes use."""
         self.data.k_nodes  # noqa: B018
         self.data.k_faces  # noqa: B018
+        self.data.k_edges  # noqa: B018
 
     @cached_property
     def diffusion(self) -> VariableDiffusion:
@@ -63,7 +64,9 @@ class FluxForm(Discretisation):
         data = self.data
         base = self.shared.get(
             "diffusion",
-            lambda: VariableDiffusion(data.grid, data.k_nodes, self.shift, face_k=data.k_faces),
+            lambda: VariableDiffusion(
+                data.grid, data.k_nodes, self.shift, face_k=data.k_faces, edge_k=data.k_edges
+            ),
         )
         return base if base.shift == self.shift else base.with_shift(self.shift)
 
@@ -143,11 +146,13 @@ class FluxForm(Discretisation):
             points, owned = box_points(grid, lo, hi)
             k = data.coefficient_values(points, owned=owned, merge=merge)
             faces = data.box_face_k(lo, hi, points, owned, merge)
-            rows = CellVariableBox(grid, k, points, self.shift, lo, hi, faces)
+            edges = data.box_edge_k(lo, hi, merge)
+            rows = CellVariableBox(grid, k, points, self.shift, lo, hi, faces, edges)
         if rows is None:
             nodes, owned = box_nodes(grid, lo, hi)
             k = data.coefficient_values(nodes, owned=owned, merge=merge)
-            rows = VariableBox(grid, k, nodes, self.shift, lo, hi)
+            edges = data.box_edge_k(lo, hi, merge)
+            rows = VariableBox(grid, k, nodes, self.shift, lo, hi, edges)
         self._box_rows.clear()
         if keep:
             self._box_rows[key] = rows
@@ -177,18 +182,19 @@ class FluxForm(Discretisation):
 
     def smallest_eigenvalue(self, singular: bool) -> Bound | None:
         """``k_min λ_min(A_1) + c`` lowered for rounding (``docs/certificate.md``)."""
+        if any(
+            getattr(bc, "kind", None) == "robin" and bc.alpha * bc.beta < 0.0
+            for a in self.grid.axes
+            for bc in (a.lower_bc, a.upper_bc)
+        ):
+            return None  # k_face alpha/beta < 0 is not bounded below by k_min times it
         unit = self.unit_bound(singular)
         if unit is None:
             return None
         # every k the operator uses: the points' and, on a cell-centred axis, the boundary
         # faces' own (their fluxes take k at the face, which may be below every cell's)
         data = self.data
-        k_min = min(
-            [
-                float(np.min(data.coefficient_values())),
-                *(float(np.min(f)) for f in data.face_coefficient_values().values()),
-            ]
-        )
+        k_min = data.coefficient_range()[0]  # every k the fluxes use, interior faces included
         a_hat = self.linear_operator(symmetric=True)
         scale = data.symmetric_scale
         null = scale / np.linalg.norm(scale) if singular else None

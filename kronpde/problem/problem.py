@@ -186,6 +186,10 @@ class Problem:
         """
         return self.data.face_coefficient_values()
 
+    def coefficient_range(self) -> tuple[float, float]:
+        """Return ``(k_min, k_max)`` over every ``k`` the fluxes use (points, every face)."""
+        return self.data.coefficient_range()
+
     def variable_rows(
         self, box: Box, *, merge: Merge | None = None, keep: bool = True
     ) -> VariableBox:

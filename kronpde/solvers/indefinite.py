@@ -22,10 +22,26 @@ if TYPE_CHECKING:
 __all__ = [
     "certificate_note",
     "definite_refusal",
+    "feeds_energy",
     "indefinite_bound",
+    "may_be_indefinite",
     "petsc_refusal",
     "working_method",
 ]
+
+
+def feeds_energy(grid: object) -> bool:
+    """Whether a Robin face of ``grid`` has ``alpha/beta < 0`` (it may make ``A`` indefinite)."""
+    for axis in getattr(grid, "axes", ()):
+        for bc in (axis.lower_bc, axis.upper_bc):
+            if getattr(bc, "kind", None) == "robin" and bc.alpha * bc.beta < 0.0:
+                return True
+    return False
+
+
+def may_be_indefinite(problem: SolvableProblem) -> bool:
+    """Whether ``A`` may be indefinite: ``c < 0``, or a Robin face that feeds energy in."""
+    return float(problem.shift) < 0.0 or feeds_energy(problem.grid)
 
 
 def working_method(problem: SolvableProblem) -> str:
@@ -44,7 +60,7 @@ def indefinite_bound(problem: SolvableProblem) -> tuple[float, float, str] | Non
     nothing to check) or where the bound is positive.  A problem whose bound
     cannot be computed at all gives ``(nan, nan, why)``.
     """
-    if problem.shift >= 0.0:
+    if not may_be_indefinite(problem):
         return None
     if problem.smallest_eigenvalue() is not None:  # certified > 0 (cached on the problem)
         return None
@@ -116,7 +132,7 @@ def petsc_refusal(problem: SolvableProblem) -> str | None:
     decomposition: a negative ``c`` runs on the serial backend.
     """
     shift = float(getattr(problem, "shift", 0.0))
-    if shift >= 0.0:
+    if shift >= 0.0 and not feeds_energy(getattr(problem, "grid", None)):
         return None
     other = working_method(problem) if hasattr(problem, "discretisation") else "direct"
     return (

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kronpde.errors import OptionError
+from kronpde.solvers.indefinite import may_be_indefinite
 from kronpde.solvers.method import Method
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def choose(problem: SolvableProblem, method: str) -> tuple[type[Method], str]:
         if cls.refusal(problem) is None:
             return cls, cls.why(problem)
     cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every problem with c >= 0
-    if problem.shift >= 0.0 or cls.refusal(problem) is None:
+    if not may_be_indefinite(problem) or cls.refusal(problem) is None:
         return cls, cls.why(problem)
     return method_class("direct"), INDEFINITE_REASON  # a negative c CG cannot take
 
