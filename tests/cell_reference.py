@@ -20,7 +20,8 @@ description (cells, bounds, the node/face coordinates and the conditions):
   alpha u)/beta``) through a Neumann/Robin face, wrap-around on periodic axes.
 
 ``k`` may be a number, a callable of the coordinates or an array of its
-values at the points.  A callable is evaluated where each flux needs it: at
+values at the points, or a list of them, one per axis (anisotropic: the fluxes
+along axis ``i`` read ``k_i``).  A callable is evaluated where each flux needs it: at
 the face between two cells, the mid-point of an interval, a cell-centred
 boundary face (case-format.md, "Separable operators"); an array's values
 give the harmonic means above (weighted by the half-cells on a stretched
@@ -73,16 +74,16 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
     def coords(point):
         return [positions[i][j] for i, j in enumerate(point)]
 
-    at_points = isinstance(k, np.ndarray)
+    ks = list(k) if isinstance(k, list) else [k] * len(axes)  # a list: k_i per axis
 
     def kval(c, point=None):
-        if at_points:
+        if isinstance(k, np.ndarray):
             return float(k[tuple(point)])
         return _value(k, c)
 
     def k_between(point, there, i, mid):
         """``k`` of the flux between ``point`` and ``there`` along axis ``i`` (face at ``mid``)."""
-        if not at_points:
+        if not isinstance(k, np.ndarray):
             face = coords(point)
             face[i] = mid
             return _value(k, face)
@@ -93,6 +94,7 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
         rhs[r] += _value(source, here)
         mat[r, r] += shift
         for i, a in enumerate(axes):
+            k = ks[i]  # the fluxes along axis i read k_i (the helpers above see it)
             j = point[i]
             m = a.cells
             x = np.array(a.nodes)
@@ -119,7 +121,7 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
                     face = list(here)
                     face[i] = x[-1] if side else x[0]
                     h = w
-                    coef = (kval(here, point) if at_points else kval(face)) / (h * w)
+                    coef = (kval(here, point) if isinstance(k, np.ndarray) else kval(face)) / (h * w)
                     g = _value(bc.value, face)
                     if isinstance(bc, Dirichlet):
                         ghost_u, ghost_g = -1.0, 2.0

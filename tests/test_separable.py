@@ -15,7 +15,7 @@ from cell_reference import staggered_reference
 from conftest import observed_order
 from reference_operators import weighted_operator
 
-from kronpde import Dirichlet, Grid, Neumann, Problem, Robin
+from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin
 from kronpde.errors import DataError, OptionError, SolverError
 from kronpde.solvers import prepare, solve
 
@@ -126,3 +126,184 @@ def test_robin_feeding_energy_is_refused_by_cg_naming_the_exact_methods():
     assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(b))
     ref = sla.spsolve(p.operator().tocsc(), p.rhs())
     assert np.max(np.abs(p.to_nodes(ref) - a)) <= 1e-10 * np.max(np.abs(a))
+
+
+# -- anisotropic diffusion (item 1) ---------------------------------------------------------
+
+ANISOTROPIC = [
+    # (cells, centring, boundary, k per axis as callables, separable)
+    ([6, 5], "node", {"xmax": Robin(1.0, 2.0), "ymin": Neumann()}, "sep"),
+    ([5, 4], "cell", {"xmin": Neumann(), "ymax": Robin(2.0, 1.0)}, "sep"),
+    ([5, 4], ["node", "cell"], {"ymin": Periodic(), "ymax": Periodic()}, "mixed"),
+    ([4, 3, 3], "node", {"zmin": Neumann()}, "sep"),
+]
+
+
+def _k_entries(kind: str, d: int):
+    """Expressions, and the same as callables (axis i's own, or mixed)."""
+    own = ["1 + x", "2 + sin(y)", "1.5 + z**2"][:d]
+    texts = list(own) if kind == "sep" else ["1 + x*y", "2 + cos(2*pi*y)", "1 + z"][:d]
+    if kind == "sep":
+        texts[-1] = "3.0"  # a number on one axis
+    funcs = [
+        {
+            "1 + x": lambda *c: 1 + c[0],
+            "2 + sin(y)": lambda *c: 2 + np.sin(c[1]),
+            "1.5 + z**2": lambda *c: 1.5 + c[2] ** 2,
+            "3.0": lambda *c: 3.0 + 0 * c[0],
+            "1 + x*y": lambda *c: 1 + c[0] * c[1],
+            "2 + cos(2*pi*y)": lambda *c: 2 + np.cos(2 * np.pi * c[1]),
+            "1 + z": lambda *c: 1 + c[2],
+        }[t]
+        for t in texts
+    ]
+    return texts, funcs
+
+
+@pytest.mark.parametrize("case", ANISOTROPIC, ids=lambda c: f"{len(c[0])}d-{c[3]}")
+def test_anisotropic_operator_is_the_flux_rules_and_fastdiag_is_spsolve(case):
+    cells, centring, boundary, kind = case
+    g = Grid.box(cells, boundary=boundary, centering=centring)
+    texts, funcs = _k_entries(kind, g.dimension)
+    names = "xyz"[: g.dimension]
+    p = Problem(g, "1 + x", shift=0.3, coefficient=dict(zip(names, texts, strict=True)))
+    assert type(p.discretisation).__name__ == (
+        "SeparableSum" if kind == "sep" else "FluxForm"
+    )
+    mat, rhs = staggered_reference(g, lambda *c: 1 + c[0], 0.3, k=funcs)
+    scale = float(np.max(np.abs(mat)))
+    assert np.max(np.abs(p.operator().toarray() - mat)) <= 1e-13 * scale
+    assert np.max(np.abs(p.rhs() - rhs)) <= 1e-13 * np.max(np.abs(rhs))
+    ref = sla.spsolve(p.operator().tocsc(), p.rhs())
+    for method in ("fastdiag", "direct") if kind == "sep" else ("direct",):
+        u = solve(p, method=method).u
+        assert np.max(np.abs(p.to_nodes(ref) - u)) <= 1e-10 * np.max(np.abs(ref))
+    callables = Problem(g, "1 + x", shift=0.3, coefficient=funcs)  # the same through Python
+    assert np.max(np.abs(callables.operator().toarray() - mat)) <= 1e-13 * scale
+
+
+ANISOTROPIC_MANUFACTURED = {
+    # u = sin(pi x) sin(pi y); f = -(k_x u_x)_x - (k_y u_y)_y by hand
+    "separable": (
+        "1 + x",
+        "2 + sin(y)",
+        "-pi*cos(pi*x)*sin(pi*y) + (1 + x)*pi**2*sin(pi*x)*sin(pi*y)"
+        " - cos(y)*pi*sin(pi*x)*cos(pi*y) + (2 + sin(y))*pi**2*sin(pi*x)*sin(pi*y)",
+        ("fastdiag", "direct", "cg", "fastdiag-cg", "amg-cg"),
+    ),
+    "general": (
+        "1 + x*y",
+        "2 + x",
+        "-y*pi*cos(pi*x)*sin(pi*y) + (1 + x*y)*pi**2*sin(pi*x)*sin(pi*y)"
+        " + (2 + x)*pi**2*sin(pi*x)*sin(pi*y)",
+        ("direct", "cg", "fastdiag-cg", "amg-cg"),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ANISOTROPIC_MANUFACTURED))
+def test_anisotropic_order_two_with_every_method_that_accepts_it(kind):
+    kx, ky, f, methods = ANISOTROPIC_MANUFACTURED[kind]
+    errors = {m: [] for m in methods}
+    hs = []
+    for m in (16, 32, 64):
+        g = Grid.box([m, m])
+        p = Problem(g, f, coefficient={"x": kx, "y": ky})
+        xs, ys = g.node_coordinates()
+        exact = np.sin(np.pi * xs) * np.sin(np.pi * ys)
+        for method in methods:
+            u = solve(p, method=method, rtol=1e-12).u
+            errors[method].append(float(np.max(np.abs(u - exact))))
+        hs.append(1.0 / m)
+    for method, e in errors.items():
+        order = observed_order(hs, e)
+        assert 1.9 <= order <= 2.1, (method, e, order)
+    if kind == "general":
+        with pytest.raises((OptionError, SolverError)) as err:
+            solve(Problem(Grid.box([8, 8]), f, coefficient={"x": kx, "y": ky}), method="fastdiag")
+        assert "fastdiag-cg" in str(err.value)
+
+
+def test_a_per_axis_table_naming_an_axis_the_grid_lacks_names_the_key():
+    with pytest.raises(DataError) as err:
+        Problem(Grid.box([4, 4]), 1.0, coefficient={"x": 1.0, "z": 2.0})
+    assert err.value.subject == "coefficient.z"
+    with pytest.raises(DataError) as err:
+        Problem(Grid.box([4, 4]), 1.0, coefficient={"x": 1.0})
+    assert err.value.subject == "coefficient.y"
+    with pytest.raises(DataError) as err:
+        Problem(Grid.box([4, 4]), 1.0, coefficient={"x": 1.0, "y": "x - 2"})
+    assert err.value.subject == "coefficient.y"
+
+
+def test_equal_numbers_per_axis_are_the_isotropic_kronecker_sum():
+    g = Grid.box([6, 5])
+    same = Problem(g, 1.0, coefficient=[2.0, 2.0])
+    iso = Problem(g, 1.0, coefficient=2.0)
+    assert abs(same.operator() - iso.operator()).max() == 0.0
+    aniso = Problem(g, 1.0, coefficient=[1.0, 4.0])  # the 1-D operators scaled per axis
+    ref = (
+        Problem(Grid.box([6]), 1.0).operator().toarray(),
+        Problem(Grid.box([5]), 1.0).operator().toarray(),
+    )
+    kron = np.kron(ref[0], np.eye(4)) + 4.0 * np.kron(np.eye(5), ref[1])
+    assert np.max(np.abs(aniso.operator().toarray() - kron)) <= 1e-12 * np.max(np.abs(kron))
+
+
+ANISOTROPIC_DRIVER = """
+import json, sys
+import numpy as np
+from mpi4py import MPI
+from kronpde import Grid, Problem, solve
+
+out = sys.argv[1]
+records = {}
+for name, k, methods in (
+    ("separable", {"x": "1 + x", "y": 2.0}, ("fastdiag", "cg", "amg-cg")),
+    ("general", {"x": "1 + x*y", "y": "2 + x"}, ("cg", "amg-cg", "fastdiag-cg")),
+):
+    p = Problem(Grid.box([24, 20]), "1 + x", coefficient=k)
+    ref = solve(p, "direct")
+    for method in methods:
+        sol = solve(p, method, backend="petsc", rtol=1e-10)
+        if MPI.COMM_WORLD.rank == 0:
+            diff = float(np.abs(sol.u - ref.u).max() / np.abs(ref.u).max())
+            records[f"{name} {method}"] = [diff, sol.report.method, sol.ranks]
+if MPI.COMM_WORLD.rank == 0:
+    with open(out, "w") as f:
+        json.dump(records, f)
+"""
+
+
+@pytest.mark.petsc
+def test_anisotropic_runs_on_petsc_as_a_variable_k(tmp_path):
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    script = tmp_path / "driver.py"
+    script.write_text(ANISOTROPIC_DRIVER)
+    out = tmp_path / "out.json"
+    env = dict(os.environ)
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        OMPI_MCA_mpi_yield_when_idle="1",
+        OMP_NUM_THREADS="1",
+    )
+    mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
+    assert mpirun is not None
+    proc = subprocess.run(
+        [mpirun, "-n", "2", sys.executable, str(script), str(out)],
+        env=env, capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = json.loads(out.read_text())
+    assert len(records) == 6
+    for name, (diff, method, ranks) in records.items():
+        assert diff <= 1e-8, (name, diff)
+        assert method == name.split()[1]
+        assert ranks == 2

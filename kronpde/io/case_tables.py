@@ -35,10 +35,19 @@ class TableReader(ValueReader):
     """:class:`~kronpde.io.case_values.ValueReader` with a reader for every table."""
 
     # -- [equation] -------------------------------------------------------------------
-    def coefficient(self, equation: Mapping[str, Any]) -> float | str:
-        """``k`` as the model takes it: a number, or an expression string."""
+    def coefficient(self, equation: Mapping[str, Any]) -> float | str | dict[str, float | str]:
+        """``k`` as the model takes it: a number, an expression string, or one per axis.
+
+        A table (``{ x = "1 + x", y = 2.0 }``) is anisotropic diffusion; the
+        model checks its axis names (an axis the grid lacks names its key).
+        """
         key = "[equation] coefficient"
         value = equation.get("coefficient", 1.0)
+        if isinstance(value, Mapping):
+            return {
+                str(name): entry if isinstance(entry, str) else self.number(entry, f"{key}.{name}")
+                for name, entry in value.items()
+            }
         if isinstance(value, str):
             return value
         return self.number(value, key)

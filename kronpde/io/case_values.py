@@ -133,7 +133,7 @@ def case_model_error(
         return error(f"[grid] nodes.{axis_name(exc.axis or 0)}", detail)
     if subject in ("cells", "lower", "upper", "centering"):
         return error(f"[grid] {subject}", detail)
-    if subject in ("source", "shift", "coefficient"):
+    if subject in ("source", "shift", "coefficient") or subject.startswith("coefficient."):
         return error(f"[equation] {subject}", detail)
     if subject == "order":
         return error("[scheme] order", detail)

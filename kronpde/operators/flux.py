@@ -44,10 +44,11 @@ class VariableDiffusion:
     ----------
     grid : Grid
         Axes (uniform or stretched) and boundary conditions.
-    k : ndarray, shape ``grid.point_shape``
+    k : ndarray, shape ``grid.point_shape``, or a tuple of them
         ``k`` at every point of the field (the nodes; the cell centres along
         cell-centred axes), finite and ``> 0`` (checked by the caller,
-        :class:`kronpde.Problem`).
+        :class:`kronpde.Problem`); a tuple: one per axis, ``k_i`` for the
+        fluxes along axis ``i`` (anisotropic diffusion).
     shift : float
         ``c`` (any real).
     face_k : mapping of (axis, side) to ndarray, optional
@@ -107,7 +108,11 @@ class VariableDiffusion:
         edge_k: tuple[np.ndarray | None, ...] | None = None,
     ) -> None:
         self.grid = grid
-        self.k = np.asarray(k, dtype=float)
+        per_axis = isinstance(k, tuple)
+        self.k_axes = tuple(
+            np.asarray(k[i] if per_axis else k, dtype=float) for i in range(grid.dimension)
+        )
+        self.k = self.k_axes[0]
         self.shift = float(shift)
         self.face_k = dict(face_k or {})
         self.edge_values = tuple(edge_k) if edge_k is not None else (None,) * grid.dimension
@@ -160,9 +165,10 @@ class VariableDiffusion:
         """
         index = list(self.grid.unknown_index)
         index[i] = slice(None)
-        kn = np.ascontiguousarray(np.moveaxis(self.k[tuple(index)], i, -1))
+        k = self.k_axes[i]
+        kn = np.ascontiguousarray(np.moveaxis(k[tuple(index)], i, -1))
         if self.grid.axes[i].periodic and not self.grid.axes[i].cell_centred:
-            if np.shares_memory(kn, self.k):
+            if np.shares_memory(kn, k):
                 kn = kn.copy()
             kn[..., -1] = kn[..., 0]  # node m is node 0
         return kn

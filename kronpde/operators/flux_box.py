@@ -145,13 +145,13 @@ class VariableBox:
         shape = tuple(h - low for low, h in zip(lo, hi, strict=True))
         # k on the window of every axis: the box's nodes and the layer around them
         windows = [np.searchsorted(nodes[a], _window(grid, a, lo[a], hi[a])) for a in range(d)]
-        kw = np.asarray(k, dtype=float)[np.ix_(*windows)]
+        kws = _per_axis(k, d, windows)
         diagonal = np.full(shape, float(shift))
         couplings, lifts = [], []
         for a, axis in enumerate(grid.axes):
             take = [slice(1, 1 + shape[b]) for b in range(d)]  # the box's unknowns ...
             take[a] = slice(None)  # ... and the whole window along axis a
-            kl = np.ascontiguousarray(np.moveaxis(kw[tuple(take)], a, -1))
+            kl = np.ascontiguousarray(np.moveaxis(kws[a][tuple(take)], a, -1))
             iv = None if edges[a] is None else np.moveaxis(edges[a], a, -1)
             diag, below, above, lift_lo, lift_hi = self._axis(axis, kl, lo[a], hi[a], iv)
             diagonal += np.moveaxis(diag, -1, a)
@@ -304,7 +304,7 @@ class CellVariableBox(VariableBox):
         windows = [
             np.searchsorted(points[a], _point_window(grid, a, lo[a], hi[a])) for a in range(d)
         ]
-        kw = np.asarray(k, dtype=float)[np.ix_(*windows)]
+        kws = _per_axis(k, d, windows)
         # the smallest k the box's rows use: its points and its boundary faces' k
         self.k_min = min([_smallest(k, edges), *(float(np.min(f)) for f in face_k.values())])
         diagonal = np.full(shape, float(shift))
@@ -312,7 +312,7 @@ class CellVariableBox(VariableBox):
         for a, axis in enumerate(grid.axes):
             take = [slice(1, 1 + shape[b]) for b in range(d)]
             take[a] = slice(None)
-            kl = np.ascontiguousarray(np.moveaxis(kw[tuple(take)], a, -1))
+            kl = np.ascontiguousarray(np.moveaxis(kws[a][tuple(take)], a, -1))
             iv = None if edges[a] is None else np.moveaxis(edges[a], a, -1)
             if axis.cell_centred:
                 faces = (face_k.get((a, 0)), face_k.get((a, 1)))
@@ -377,7 +377,15 @@ class CellVariableBox(VariableBox):
         return diag, below, above, lift_lo, lift_hi
 
 
-def _smallest(k: np.ndarray, edges: tuple[np.ndarray | None, ...]) -> float:
+def _per_axis(k: object, d: int, windows: list[np.ndarray]) -> list[np.ndarray]:
+    """Per axis, ``k`` (one array, or one per axis: anisotropic) on the box's windows."""
+    if isinstance(k, tuple):
+        return [np.asarray(ki, dtype=float)[np.ix_(*windows)] for ki in k]
+    return [np.asarray(k, dtype=float)[np.ix_(*windows)]] * d
+
+
+def _smallest(k: object, edges: tuple[np.ndarray | None, ...]) -> float:
     """Return the smallest ``k`` of the points read and of the faces' values given."""
-    parts = [np.asarray(k)] + [e for e in edges if e is not None]
+    points = list(k) if isinstance(k, tuple) else [k]
+    parts = [np.asarray(p) for p in points] + [e for e in edges if e is not None]
     return min((float(np.min(p)) for p in parts if np.size(p)), default=math.inf)

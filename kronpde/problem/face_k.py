@@ -90,6 +90,7 @@ def flux_values(
     owned: np.ndarray | None = None,
     merge: Callable[[DataSurvey], DataSurvey] | None = None,
     raise_for: Callable[..., None] | None = None,
+    subject: str = "coefficient",
 ) -> np.ndarray:
     """Evaluate ``k`` at axis ``i``'s flux positions, checked finite and ``> 0``.
 
@@ -114,6 +115,8 @@ def flux_values(
     raise_for : callable
         ``raise_for(survey, coefficient, point)``: the data's check
         (:meth:`~kronpde.problem.data.ProblemData.raise_for_coefficient`).
+    subject : str
+        The coefficient's name in errors.
 
     Returns
     -------
@@ -136,7 +139,7 @@ def flux_values(
     keep = np.ones(pos.size, dtype=bool) if owned is None else np.asarray(owned, dtype=bool)
     keep &= real
     try:
-        values = evaluate_data(coefficient, grids, shape, "coefficient", check=False)
+        values = evaluate_data(coefficient, grids, shape, subject, check=False)
         take = [slice(None)] * grid.dimension
         take[i] = np.flatnonzero(keep)
         mine = [ix if b != i else pos[keep] for b, ix in enumerate(index)]

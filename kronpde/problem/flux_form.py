@@ -64,9 +64,7 @@ class FluxForm(Discretisation):
         data = self.data
         base = self.shared.get(
             "diffusion",
-            lambda: VariableDiffusion(
-                data.grid, data.k_nodes, self.shift, face_k=data.k_faces, edge_k=data.k_edges
-            ),
+            lambda: VariableDiffusion(data.grid, *_with_shift(data.flux_inputs(), self.shift)),
         )
         return base if base.shift == self.shift else base.with_shift(self.shift)
 
@@ -144,14 +142,11 @@ class FluxForm(Discretisation):
         rows = self._box_rows.get(key)
         if rows is None and any(a.cell_centred for a in grid.axes):
             points, owned = box_points(grid, lo, hi)
-            k = data.coefficient_values(points, owned=owned, merge=merge)
-            faces = data.box_face_k(lo, hi, points, owned, merge)
-            edges = data.box_edge_k(lo, hi, merge)
+            k, faces, edges = data.box_inputs(lo, hi, points, owned, merge)
             rows = CellVariableBox(grid, k, points, self.shift, lo, hi, faces, edges)
         if rows is None:
             nodes, owned = box_nodes(grid, lo, hi)
-            k = data.coefficient_values(nodes, owned=owned, merge=merge)
-            edges = data.box_edge_k(lo, hi, merge)
+            k, _, edges = data.box_inputs(lo, hi, nodes, owned, merge)
             rows = VariableBox(grid, k, nodes, self.shift, lo, hi, edges)
         self._box_rows.clear()
         if keep:
@@ -207,3 +202,9 @@ class FluxForm(Discretisation):
         data = self.diffusion
         parts = [*data.edges, *(w for w in data.wraps if w is not None)]
         return all(bool(np.all(e <= 0.0)) for e in parts)
+
+
+def _with_shift(inputs: tuple, shift: float) -> tuple:
+    """``(k, shift, face_k, edge_k)``: the arguments of :class:`VariableDiffusion`."""
+    k, faces, edges = inputs
+    return k, shift, faces, edges

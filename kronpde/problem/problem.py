@@ -24,6 +24,7 @@ from kronpde.geometry.boundary import BoundaryData, data_error
 from kronpde.geometry.grid import Grid
 from kronpde.operators.flux import VariableBox
 from kronpde.operators.stencils import AxisOperator
+from kronpde.problem.anisotropy import make_data
 from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
 from kronpde.problem.discretisation import Discretisation
@@ -51,15 +52,20 @@ class Problem:
     shift : float
         ``c``, any finite real (``c < 0``: the indefinite Helmholtz equation, which
         the exact methods solve; see :mod:`kronpde.solvers.indefinite`).
-    coefficient : float, str, callable or ndarray
+    coefficient : float, str, callable, ndarray, or one of them per axis
         ``k > 0`` of ``-div(k grad u)``.  A number (or a constant expression)
         multiplies every 1-D operator and its lifting factors (the boundary
         conditions keep their meaning: ``du/dn = g`` stays a condition on
         ``du/dn``); an expression, a callable or a nodal array is a variable
         ``k(x)``, evaluated at every point of the field (every node, Dirichlet
-        nodes included; the cell centres along a cell-centred axis, and the
-        boundary faces of such an axis for their fluxes; an array gives no
-        values on those faces, so they take the boundary cell's).
+        nodes included; the cell centres along a cell-centred axis).  An
+        expression or a callable is also evaluated at every face a flux
+        crosses (interval mid-points, cell faces); an array's faces take the
+        harmonic mean of their neighbours.  One entry per axis (a list, or a
+        mapping ``{"x": ..., "y": ...}``): anisotropic diffusion
+        ``-Σ_i ∂_i(k_i ∂_i u)`` (:mod:`kronpde.problem.anisotropy`; exact for
+        ``fastdiag`` where each ``k_i`` is a number or an expression of its
+        own axis).
     order : {2, 4}, optional
         The order of the discretisation (``[scheme] order`` of a case file):
         2 (default), the second differences; 4, the compact fourth-order
@@ -113,7 +119,7 @@ class Problem:
     ):
         check_grid(grid)
         shift = check_shift(shift)
-        data = ProblemData(grid, source, coefficient, check=check)
+        data = make_data(grid, source, coefficient, check=check)  # per-axis k: anisotropic
         self._set(data, discretise(data, shift, order))
         if check:
             self.check()

@@ -16,6 +16,7 @@ from kronpde.problem.data import ProblemData
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.separable import SeparableSum
 
 __all__ = ["ORDERS", "discretise"]
 
@@ -41,6 +42,8 @@ def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisa
         if why is not None:
             raise data_error(subject, f"the fourth-order scheme (order = 4) {why}; use order 2")
         return CompactFourthOrder(data, shift)
+    if getattr(data, "separable", False):  # per-axis k_i, each of its own axis
+        return SeparableSum(data, shift)
     if data.variable_coefficient:
         return FluxForm(data, shift)
     return KroneckerSum(data, shift)

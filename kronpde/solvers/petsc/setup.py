@@ -25,6 +25,7 @@ from kronpde.problem.compact_scheme import CompactFourthOrder
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.separable import SeparableSum
 from kronpde.solvers.petsc.assembly import (
     box_csr,
     box_shape,
@@ -55,6 +56,13 @@ def _kronecker_rows(setup: PetscSetUp) -> tuple[Any, ...]:
     """Return the arguments of :func:`box_csr` before the box: the symmetrised 1-D stencils."""
     p = setup.problem
     setup.k_min = float(p.coefficient)
+    return (p.symmetric_axis_operators, p.shift)
+
+
+def _separable_rows(setup: PetscSetUp) -> tuple[Any, ...]:
+    """Return :func:`box_csr`'s arguments for variable 1-D stencils (per-axis ``k_i``)."""
+    p = setup.problem
+    setup.k_min = p.coefficient_range()[0]
     return (p.symmetric_axis_operators, p.shift)
 
 
@@ -103,6 +111,7 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     KroneckerSum: Assembly(box_csr, _kronecker_rows, own_eigenvalue),
     CompactFourthOrder: Assembly(stencil_csr, _compact_rows, own_eigenvalue),
     FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
+    SeparableSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
 }
 
 
