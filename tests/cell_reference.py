@@ -121,7 +121,8 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
                     face = list(here)
                     face[i] = x[-1] if side else x[0]
                     h = w
-                    coef = (kval(here, point) if isinstance(k, np.ndarray) else kval(face)) / (h * w)
+                    k_face = kval(here, point) if isinstance(k, np.ndarray) else kval(face)
+                    coef = k_face / (h * w)
                     g = _value(bc.value, face)
                     if isinstance(bc, Dirichlet):
                         ghost_u, ghost_g = -1.0, 2.0
