@@ -34,6 +34,7 @@ def test_every_method_with_a_fixed_set_of_values_declares_it():
         ("fastdiag-cg", "kernels"),
         ("fastdiag", "kernels"),
         ("direct", "permc_spec"),
+        ("fastdiag-minres", "kernels"),
     }
     for name, option in DECLARED:
         cls = method_class(name)

@@ -167,9 +167,7 @@ def test_anisotropic_operator_is_the_flux_rules_and_fastdiag_is_spsolve(case):
     texts, funcs = _k_entries(kind, g.dimension)
     names = "xyz"[: g.dimension]
     p = Problem(g, "1 + x", shift=0.3, coefficient=dict(zip(names, texts, strict=True)))
-    assert type(p.discretisation).__name__ == (
-        "SeparableSum" if kind == "sep" else "FluxForm"
-    )
+    assert type(p.discretisation).__name__ == ("SeparableSum" if kind == "sep" else "FluxForm")
     mat, rhs = staggered_reference(g, lambda *c: 1 + c[0], 0.3, k=funcs)
     scale = float(np.max(np.abs(mat)))
     assert np.max(np.abs(p.operator().toarray() - mat)) <= 1e-13 * scale
@@ -298,7 +296,11 @@ def test_anisotropic_runs_on_petsc_as_a_variable_k(tmp_path):
     assert mpirun is not None
     proc = subprocess.run(
         [mpirun, "-n", "2", sys.executable, str(script), str(out)],
-        env=env, capture_output=True, text=True, timeout=240, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     records = json.loads(out.read_text())
@@ -307,3 +309,51 @@ def test_anisotropic_runs_on_petsc_as_a_variable_k(tmp_path):
         assert diff <= 1e-8, (name, diff)
         assert method == name.split()[1]
         assert ranks == 2
+
+
+# -- MINRES with the absolute-value fast inverse (item 3) -----------------------------------
+
+
+def _between_10th_and_11th(m: int, contrast: float):
+    g = Grid.box([m, m])
+    k = f"1 + {(contrast - 1) / 2}*(1 + sin(2*pi*x)*sin(2*pi*y))"
+    base = Problem(g, "1 + x", coefficient=k)
+    lam = np.sort(
+        sla.eigsh(base.operator(symmetric=True).tocsc(), k=12, sigma=0.0, return_eigenvectors=False)
+    )
+    return base.with_shift(-0.5 * (lam[9] + lam[10])), lam
+
+
+@pytest.mark.parametrize("contrast", [3.0, 19.0])
+def test_minres_solves_a_variable_k_between_the_10th_and_11th_eigenvalues(contrast):
+    p, lam = _between_10th_and_11th(48, contrast)
+    assert lam[9] < -p.shift < lam[10]
+    sol = solve(p, method="fastdiag-minres", rtol=1e-8)
+    assert sol.report.converged
+    b = p.rhs()
+    true = np.linalg.norm(b - p.operator() @ sol.x) / np.linalg.norm(b)
+    assert true <= 1e-8  # the true residual, not MINRES's estimate
+    ref = sla.spsolve(p.operator().tocsc(), b)
+    assert np.max(np.abs(sol.x - ref)) <= 1e-5 * np.max(np.abs(ref))
+    assert 0 < sol.report.iterations < 200
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(p, method="fastdiag-cg")
+    assert "direct" in str(err.value)
+
+
+def test_the_absolute_preconditioner_is_far_from_resonance_and_spd():
+    """k0 is chosen so that min |Λ0 + c| is the largest over the factors tried; M is SPD."""
+    from kronpde.solvers.fastdiag_minres import K0_FACTORS, absolute_preconditioner
+
+    p, _ = _between_10th_and_11th(16, 3.0)
+    solver, k0, gap = absolute_preconditioner(p)
+    k_ref = p.discretisation.reference_structure().coefficient
+    unit = Problem(p.grid, 1.0)  # the unit Kronecker sum's eigenvalues, dense
+    mu = np.linalg.eigvals(unit.operator().toarray()).real
+    gaps = [np.min(np.abs(f * k_ref * mu + p.shift)) for f in K0_FACTORS]
+    assert abs(gap - max(gaps)) <= 1e-8 * max(gaps)
+    assert abs(k0 - K0_FACTORS[int(np.argmax(gaps))] * k_ref) <= 1e-12 * k0
+    d = p.symmetric_scale
+    m = np.column_stack([d * solver.solve(e / d) for e in np.eye(p.size)])
+    assert np.max(np.abs(m - m.T)) <= 1e-12 * np.max(np.abs(m))
+    assert np.min(np.linalg.eigvalsh(0.5 * (m + m.T))) > 0.0

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_PREFERENCE", "INDEFINITE_REASON", "METHODS", "choose", "method_class", "refusal"]
 
 #: The accepted method names.
-METHODS = ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct")
+METHODS = ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct", "fastdiag-minres")
 
 #: Where each method's class lives (imported on first use).
 _CLASSES = {
@@ -32,6 +32,7 @@ _CLASSES = {
     "fastdiag-cg": ("kronpde.solvers.fastdiag_pc", "FastDiagCG"),
     "fastdiag": ("kronpde.solvers.fastdiag", "FastDiag"),
     "direct": ("kronpde.solvers.direct", "Direct"),
+    "fastdiag-minres": ("kronpde.solvers.fastdiag_minres", "FastDiagMINRES"),
 }
 
 #: What ``"auto"`` runs: the first of these that accepts the problem (the last accepts all
