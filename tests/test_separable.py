@@ -357,3 +357,146 @@ def test_the_absolute_preconditioner_is_far_from_resonance_and_spd():
     m = np.column_stack([d * solver.solve(e / d) for e in np.eye(p.size)])
     assert np.max(np.abs(m - m.T)) <= 1e-12 * np.max(np.abs(m))
     assert np.min(np.linalg.eigvalsh(0.5 * (m + m.T))) > 0.0
+
+
+# -- the non-divergence form (item 2) -------------------------------------------------------
+
+ND_SECOND = {"x": "(1 + x)**2", "y": "exp(y)"}
+ND_FIRST = {"x": "2*(1 + x)", "y": "y"}
+# u = cos(x) (1 + y^2), c = 0.5: f = -(a_x u_xx + b_x u_x + a_y u_yy + b_y u_y) + c u
+ND_SOURCE = (
+    "(1 + x)**2*cos(x)*(1 + y**2) + 2*(1 + x)*sin(x)*(1 + y**2) - exp(y)*2*cos(x)"
+    " - y*2*y*cos(x) + 0.5*cos(x)*(1 + y**2)"
+)
+
+
+def _nd_grid(m: int) -> Grid:
+    return Grid.box(
+        [m, m],
+        boundary={"xmin": Neumann(0.0), "xmax": Robin(1.0, 2.0, "(cos(1) - 2*sin(1))*(1 + y**2)")},
+        default=Dirichlet("cos(x)*(1 + y**2)"),
+    )
+
+
+def _nd_reference(g: Grid, a, b, shift: float) -> np.ndarray:
+    """Central differences written node by node: -(a u'' + b u') per axis, ghost reflection."""
+    axes = g.axes
+    ranges = [range(ax.unknown_slice.start, ax.unknown_slice.stop) for ax in axes]
+    unknowns = [(i, j) for i in ranges[0] for j in ranges[1]]
+    index = {u: r for r, u in enumerate(unknowns)}
+    mat = np.zeros((len(unknowns), len(unknowns)))
+    for r, node in enumerate(unknowns):
+        mat[r, r] += shift
+        for ax_i, ax in enumerate(axes):
+            h, j = ax.h, node[ax_i]
+            x = ax.nodes[j]
+            aa, bb = a[ax_i](x), b[ax_i](x)
+            coef = {
+                -1: -(aa / h**2 - bb / (2 * h)),
+                0: 2 * aa / h**2,
+                1: -(aa / h**2 + bb / (2 * h)),
+            }
+            mat[r, r] += coef[0]
+            for step in (-1, 1):
+                nb = list(node)
+                nb[ax_i] = j + step
+                if tuple(nb) in index:
+                    mat[r, index[tuple(nb)]] += coef[step]
+                    continue
+                if 0 <= j + step <= ax.cells:
+                    continue  # a Dirichlet node: the right-hand side
+                bc = ax.upper_bc if step > 0 else ax.lower_bc
+                mirror = list(node)
+                mirror[ax_i] = j - step  # u_ghost = u_mirror + 2 h du/dn
+                mat[r, index[tuple(mirror)]] += coef[step]
+                if isinstance(bc, Robin):  # du/dn = (g - alpha u) / beta
+                    mat[r, r] -= coef[step] * 2 * h * bc.alpha / bc.beta
+    return mat
+
+
+def test_nondivergence_operator_is_central_differences_and_fastdiag_is_spsolve():
+    g = _nd_grid(8)
+    p = Problem(g, ND_SOURCE, shift=0.5, second=ND_SECOND, first=ND_FIRST)
+    assert type(p.discretisation).__name__ == "NonDivergenceSum"
+    a = [lambda x: (1 + x) ** 2, np.exp]
+    b = [lambda x: 2 * (1 + x), lambda y: y]
+    ref = _nd_reference(g, a, b, 0.5)
+    assert np.max(np.abs(p.operator().toarray() - ref)) <= 1e-12 * np.max(np.abs(ref))
+    for shift in (0.5, -7.0):
+        q = p.with_shift(shift)
+        x = sla.spsolve(q.operator().tocsc(), q.rhs())
+        for method in ("fastdiag", "direct"):
+            u = solve(q, method=method).x
+            assert np.max(np.abs(u - x)) <= 1e-10 * np.max(np.abs(x)), (shift, method)
+
+
+@pytest.mark.parametrize("method", ["fastdiag", "direct"])
+def test_nondivergence_is_second_order(method):
+    errors, hs = [], []
+    for m in (16, 32, 64):
+        g = _nd_grid(m)
+        p = Problem(g, ND_SOURCE, shift=0.5, second=ND_SECOND, first=ND_FIRST)
+        x, y = g.node_coordinates()
+        u = solve(p, method=method).u
+        errors.append(float(np.max(np.abs(u - np.cos(x) * (1 + y**2)))))
+        hs.append(1.0 / m)
+    order = observed_order(hs, errors)
+    assert 1.9 <= order <= 2.1, (errors, order)
+
+
+@pytest.mark.parametrize("method", ["cg", "amg-cg", "fastdiag-cg"])
+def test_cg_methods_refuse_the_nondivergence_form_naming_fastdiag_and_direct(method):
+    p = Problem(_nd_grid(8), ND_SOURCE, second=ND_SECOND, first=ND_FIRST)
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(p, method=method)
+    assert "'fastdiag'" in str(err.value)
+    assert "'direct'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("cells", "second", "first", "words"),
+    [
+        (16, {"x": 1.0, "y": 1.0}, {"x": "40"}, "Peclet"),  # |b| h / a = 40/16 = 2.5
+        (32, {"x": 1.0, "y": 1.0}, {"x": "40"}, "condition number"),  # 1.25: real, 1.6e10
+        (16, {"x": "exp(40*x)", "y": 1.0}, None, "condition number"),  # w ~ 1/a: 4e7
+    ],
+)
+def test_fastdiag_refuses_complex_spectra_and_ill_conditioned_eigenvectors(
+    cells, second, first, words
+):
+    g = Grid.box([cells, cells])
+    p = Problem(g, 1.0, second=second, first=first)
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(p, method="fastdiag")
+    assert words in str(err.value)
+    assert "'direct'" in str(err.value)
+    sol = solve(p, method="direct")
+    ref = sla.spsolve(p.operator().tocsc(), p.rhs())
+    assert np.max(np.abs(sol.x - ref)) <= 1e-8 * np.max(np.abs(ref))
+    assert solve(p).report.method == "direct"  # auto
+
+
+@pytest.mark.parametrize(
+    ("equation", "key", "words"),
+    [
+        ('second = { x = "1 + y", y = 1.0 }', "[equation] second.x", "x alone"),
+        ('second = { x = 1.0, y = "y - 0.5" }', "[equation] second.y", "> 0"),
+        ("coefficient = 2.0\nsecond = { x = 1.0, y = 1.0 }", "[equation] second", "both"),
+        ("coefficient = { x = 1.0, z = 2.0 }", "[equation] coefficient.z", "no axis"),
+        ("second = { x = 1.0, z = 2.0 }", "[equation] second.z", "no axis"),
+    ],
+)
+def test_bad_separable_input_exits_2_naming_the_key(equation, key, words, tmp_path, capsys):
+    from kronpde.app import cli
+
+    case = tmp_path / "case.toml"
+    case.write_text(
+        "[grid]\ncells = [8, 8]\n[equation]\nsource = 1.0\n"
+        + equation
+        + '\n[boundary]\ndefault = { type = "dirichlet", value = 0 }\n'
+    )
+    assert cli.main(["check", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert key in err, err
+    assert words in err, err
+    assert len(err.strip().splitlines()) == 1

@@ -232,6 +232,7 @@ class _Reader(TableReader):
         source = self.data_value(equation, "source", "[equation] source", dimension)
         shift = self.scalar(equation, "equation", "shift", default=0.0)
         coefficient = self.coefficient(equation)
+        second, first = self.separable_form(equation)
         boundary = self.read_boundary(data.get("boundary"), dimension)
         order = self.read_scheme(data.get("scheme"))
         solver = self.read_solver(data.get("solver"))
@@ -250,7 +251,14 @@ class _Reader(TableReader):
                 centering=centering,
             )
             problem = Problem(
-                grid, source, shift=shift, coefficient=coefficient, order=order, check=self.check
+                grid,
+                source,
+                shift=shift,
+                coefficient=coefficient,
+                order=order,
+                check=self.check,
+                second=second,
+                first=first,
             )
         except (GridError, DataError) as exc:
             raise self.model_error(exc) from None

@@ -52,6 +52,35 @@ class TableReader(ValueReader):
             return value
         return self.number(value, key)
 
+    def separable_form(self, equation: Mapping[str, Any]) -> tuple[Any, Any]:
+        """``second`` and ``first`` (the non-divergence form), tables of numbers and strings.
+
+        ``second`` with ``coefficient`` names ``[equation] second``; the model
+        checks the axis names and the entries.
+        """
+        out = []
+        for name in ("second", "first"):
+            key = f"[equation] {name}"
+            value = equation.get(name)
+            if value is not None and not isinstance(value, Mapping):
+                raise self.error(key, "must be a table with one entry per axis, e.g. { x = 1.0 }")
+            if value is not None:
+                value = {
+                    str(axis): (
+                        entry if isinstance(entry, str) else self.number(entry, f"{key}.{axis}")
+                    )
+                    for axis, entry in value.items()
+                }
+            out.append(value)
+        if out[0] is not None and "coefficient" in equation:
+            key = "[equation] second"
+            raise self.error(
+                key,
+                "coefficient and second both given: the non-divergence form "
+                "-sum_i (a_i u_ii + b_i u_i) has no k (put k into second and first)",
+            )
+        return out[0], out[1]
+
     # -- [grid] -----------------------------------------------------------------------
     def read_cells(self, grid: Mapping[str, Any]) -> tuple[int, ...]:
         """``[grid] cells``: 1 to 3 positive integers, one per axis."""

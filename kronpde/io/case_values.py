@@ -37,7 +37,7 @@ __all__ = [
 #: The tables of a case file and the keys each one takes.
 TABLES: dict[str, tuple[str, ...]] = {
     "grid": ("cells", "centering", "lower", "upper", "nodes"),
-    "equation": ("source", "shift", "coefficient"),
+    "equation": ("source", "shift", "coefficient", "second", "first"),
     "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax"),
     "scheme": ("order",),
     "solver": ("method", "rtol", "maxiter"),
@@ -133,7 +133,9 @@ def case_model_error(
         return error(f"[grid] nodes.{axis_name(exc.axis or 0)}", detail)
     if subject in ("cells", "lower", "upper", "centering"):
         return error(f"[grid] {subject}", detail)
-    if subject in ("source", "shift", "coefficient") or subject.startswith("coefficient."):
+    if subject in ("source", "shift", "coefficient", "second", "first") or subject.startswith(
+        ("coefficient.", "second.", "first.")
+    ):
         return error(f"[equation] {subject}", detail)
     if subject == "order":
         return error("[scheme] order", detail)

@@ -22,6 +22,7 @@ from kronpde.geometry.axis import axis_name
 from kronpde.geometry.boundary import BoundaryData, data_error
 from kronpde.geometry.grid import Grid
 from kronpde.problem.data import Merge, ProblemData, check_grid
+from kronpde.problem.nondivergence import NonDivergenceData
 
 __all__ = ["AnisotropicData", "AxisCoefficients", "make_data", "per_axis_entries"]
 
@@ -220,18 +221,40 @@ class AnisotropicData(ProblemData):
 
 
 def make_data(
-    grid: Grid, source: BoundaryData, coefficient: object, *, check: bool = True
+    grid: Grid,
+    source: BoundaryData,
+    coefficient: object,
+    *,
+    check: bool = True,
+    second: object = None,
+    first: object = None,
 ) -> ProblemData:
-    """Return the data of a problem: isotropic, or :class:`AnisotropicData` for per-axis ``k``.
+    """Return the data of a problem: isotropic, anisotropic or the non-divergence form's.
 
-    A per-axis coefficient whose entries are all the same number is isotropic.
+    :class:`AnisotropicData` for per-axis ``k``; ``second``/``first``:
+    :class:`~kronpde.problem.nondivergence.NonDivergenceData`.  A per-axis
+    coefficient whose entries are all the same number is isotropic.
 
     Raises
     ------
     DataError
-        As :class:`ProblemData`; an entry's error names it (``coefficient.x``).
+        As :class:`ProblemData`; an entry's error names it (``coefficient.x``);
+        ``second`` given with a coefficient other than 1 (``"second"``), or
+        ``first`` without ``second`` (``"first"``).
     """
     grid = check_grid(grid)
+    if second is not None or first is not None:
+        if second is None:
+            subject = "first"
+            raise data_error(subject, "needs second (the coefficients of u'' per axis)")
+        if not (is_real(coefficient) and float(coefficient) == 1.0):
+            subject = "second"
+            raise data_error(
+                subject,
+                "coefficient and second both given: the non-divergence form "
+                "-sum_i (a_i u_ii + b_i u_i) has no k (put k into second and first)",
+            )
+        return NonDivergenceData(grid, source, second, first, check=check)
     entries = per_axis_entries(coefficient, grid)
     if entries is None:
         return ProblemData(grid, source, coefficient, check=check)

@@ -66,6 +66,11 @@ class Problem:
         ``-Σ_i ∂_i(k_i ∂_i u)`` (:mod:`kronpde.problem.anisotropy`; exact for
         ``fastdiag`` where each ``k_i`` is a number or an expression of its
         own axis).
+    second, first : mapping of axis name to number or expression, optional
+        The non-divergence separable form ``-Σ_i (a_i u_ii + b_i u_i) + c u = f``
+        instead of ``k``: ``second`` the ``a_i > 0``, ``first`` the ``b_i``
+        (default 0), each an expression of its own axis
+        (:mod:`kronpde.problem.nondivergence`).
     order : {2, 4}, optional
         The order of the discretisation (``[scheme] order`` of a case file):
         2 (default), the second differences; 4, the compact fourth-order
@@ -116,10 +121,13 @@ class Problem:
         *,
         order: int = 2,
         check: bool = True,
+        second: object = None,
+        first: object = None,
     ):
         check_grid(grid)
         shift = check_shift(shift)
-        data = make_data(grid, source, coefficient, check=check)  # per-axis k: anisotropic
+        # per-axis k: anisotropic; second/first: the non-divergence form (problem.anisotropy)
+        data = make_data(grid, source, coefficient, check=check, second=second, first=first)
         self._set(data, discretise(data, shift, order))
         if check:
             self.check()

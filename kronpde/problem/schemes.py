@@ -16,6 +16,7 @@ from kronpde.problem.data import ProblemData
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.nondivergence import NonDivergenceSum
 from kronpde.problem.separable import SeparableSum
 
 __all__ = ["ORDERS", "discretise"]
@@ -37,6 +38,10 @@ def discretise(data: ProblemData, shift: float, order: object = 2) -> Discretisa
     subject = "order"
     if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
         raise data_error(subject, f"must be 2 or 4, got {order!r}")
+    if getattr(data, "nondivergence", False):  # second/first: central differences
+        if int(order) != 2:
+            raise data_error(subject, "the non-divergence form (second/first) is second order")
+        return NonDivergenceSum(data, shift)
     if int(order) == CompactFourthOrder.order:
         why = compact_obstacle(data)
         if why is not None:

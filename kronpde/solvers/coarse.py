@@ -188,7 +188,8 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     source = _coarse_data(problem.source, resample, every, "the source")
     coefficient = _coarse_data(problem.coefficient, resample, every, "the coefficient")
     try:
-        coarse = Problem(Grid(bound), source, problem.shift, coefficient, order=order)
+        more = getattr(problem.data, "arguments", dict)()  # second/first: the same form
+        coarse = Problem(Grid(bound), source, problem.shift, coefficient, order=order, **more)
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"
         raise Unavailable(msg) from None

@@ -268,7 +268,10 @@ class DirectSolver:
         if problem.singular:
             pinned = problem.size // 2
             A = _pin(A, pinned)
-        if permc_spec == "auto":
+        if permc_spec == "auto" and not getattr(problem.discretisation, "symmetric", True):
+            # the non-divergence form: a non-symmetric Â, SuperLU's general ordering and pivoting
+            kwargs = {"permc_spec": "COLAMD"}
+        elif permc_spec == "auto":
             kwargs = {
                 "permc_spec": "MMD_AT_PLUS_A",
                 # c >= 0: Â is positive (semi-)definite, the diagonal pivots are safe; a

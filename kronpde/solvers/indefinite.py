@@ -88,6 +88,13 @@ def definite_refusal(problem: SolvableProblem, method: str) -> str | None:
     >>> definite_refusal(p.with_shift(-10.0), "cg") is None
     True
     """
+    if not getattr(problem.discretisation, "symmetric", True):  # second/first: not symmetric
+        return (
+            f"{method}: the {problem.discretisation.name} (first-derivative terms, or a "
+            "coefficient of u'' that varies) is not symmetric, and CG needs a symmetric "
+            "positive definite operator; use method 'fastdiag' (exact where the 1-D operators "
+            "have real spectra) or 'direct'"
+        )
     found = indefinite_bound(problem)
     if found is None:
         return None

@@ -47,6 +47,13 @@ INDEFINITE_REASON = (
 )
 
 
+#: Why ``"auto"`` runs ``"direct"``: a non-symmetric operator the fast solve cannot take.
+NONSYMMETRIC_REASON = (
+    "auto: the operator is not symmetric (the non-divergence form) and fast "
+    "diagonalization cannot solve it stably; the sparse direct solve (LU) can"
+)
+
+
 def method_class(name: str) -> type[Method]:
     """Return the class of method ``name`` (not ``"auto"``).
 
@@ -76,10 +83,12 @@ def choose(problem: SolvableProblem, method: str) -> tuple[type[Method], str]:
         cls = method_class(name)
         if cls.refusal(problem) is None:
             return cls, cls.why(problem)
-    cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every problem with c >= 0
-    if not may_be_indefinite(problem) or cls.refusal(problem) is None:
+    cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every SPD problem
+    if cls.refusal(problem) is None:
         return cls, cls.why(problem)
-    return method_class("direct"), INDEFINITE_REASON  # a negative c CG cannot take
+    if may_be_indefinite(problem):
+        return method_class("direct"), INDEFINITE_REASON  # a negative c CG cannot take
+    return method_class("direct"), NONSYMMETRIC_REASON
 
 
 def refusal(
