@@ -500,3 +500,31 @@ def test_bad_separable_input_exits_2_naming_the_key(equation, key, words, tmp_pa
     assert key in err, err
     assert words in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+# -- a shift c(x) that is a sum of functions of one axis each (item 3) -----------------------
+
+
+def test_a_separable_shift_joins_the_1d_operators_and_fastdiag_stays_exact():
+    g = Grid.box([12, 10], boundary={"xmax": Neumann()})
+    p = Problem(g, "1 + x", shift="x**2 - 3*y", coefficient=2.0)
+    x, y = g.unknown_coordinates()
+    c = np.broadcast_to(x**2 - 3 * y, g.shape).reshape(-1)
+    ref = 2.0 * Problem(g, 1.0).operator().toarray() + np.diag(c)
+    assert np.max(np.abs(p.operator().toarray() - ref)) <= 1e-12 * np.max(np.abs(ref))
+    exact = sla.spsolve(p.operator().tocsc(), p.rhs())
+    u = solve(p, method="fastdiag").x
+    assert np.max(np.abs(u - exact)) <= 1e-10 * np.max(np.abs(exact))
+    # c < 0 somewhere: CG needs the certified bound, which the 1-D operators give
+    q = Problem(g, "1 + x", shift="-40 + x", coefficient=1.0)
+    assert np.min(np.linalg.eigvals(q.operator().toarray()).real) < 0
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(q, method="cg")
+    assert "fastdiag" in str(err.value)
+
+
+@pytest.mark.parametrize(("shift", "coefficient"), [("x*y", 1.0), ("x", "1 + x*y")])
+def test_a_shift_that_is_not_separable_here_names_the_shift(shift, coefficient):
+    with pytest.raises(DataError) as err:
+        Problem(Grid.box([6, 6]), 1.0, shift=shift, coefficient=coefficient)
+    assert err.value.subject == "shift"

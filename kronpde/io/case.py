@@ -230,7 +230,7 @@ class _Reader(TableReader):
         centering = self.read_centering(grid_table, dimension)
         equation = self.table(data, "equation", required=True)
         source = self.data_value(equation, "source", "[equation] source", dimension)
-        shift = self.scalar(equation, "equation", "shift", default=0.0)
+        shift = self.shift_value(equation, dimension)
         coefficient = self.coefficient(equation)
         second, first = self.separable_form(equation)
         boundary = self.read_boundary(data.get("boundary"), dimension)

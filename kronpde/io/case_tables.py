@@ -52,6 +52,15 @@ class TableReader(ValueReader):
             return value
         return self.number(value, key)
 
+    def shift_value(self, equation: Mapping[str, Any], dimension: int) -> float | str:
+        """``[equation] shift``: a number, or an expression (a sum of one-axis functions)."""
+        value = equation.get("shift")
+        if isinstance(value, str):
+            expr = self.expression_text(value, "[equation] shift", dimension)
+            if not expr.is_constant:
+                return value  # the model checks that it is separable
+        return self.scalar(equation, "equation", "shift", default=0.0)
+
     def separable_form(self, equation: Mapping[str, Any]) -> tuple[Any, Any]:
         """``second`` and ``first`` (the non-divergence form), tables of numbers and strings.
 

@@ -143,6 +143,7 @@ class AnisotropicData(ProblemData):
         self.parts = tuple(parts)
         names = tuple(axis_name(i) for i in range(self.grid.dimension))
         self.coefficient = AxisCoefficients(tuple(p.coefficient for p in parts), names)
+        self.axis_shift: tuple[np.ndarray, ...] | None = None  # c_i(x_i), a separable c(x)
         self._k_nodes = None
         self._k_faces = None
 
@@ -228,6 +229,7 @@ def make_data(
     check: bool = True,
     second: object = None,
     first: object = None,
+    shift_parts: tuple[np.ndarray, ...] | None = None,
 ) -> ProblemData:
     """Return the data of a problem: isotropic, anisotropic or the non-divergence form's.
 
@@ -254,8 +256,24 @@ def make_data(
                 "coefficient and second both given: the non-divergence form "
                 "-sum_i (a_i u_ii + b_i u_i) has no k (put k into second and first)",
             )
-        return NonDivergenceData(grid, source, second, first, check=check)
+        data = NonDivergenceData(grid, source, second, first, check=check)
+        data.axis_shift = shift_parts
+        return data
     entries = per_axis_entries(coefficient, grid)
+    if shift_parts is not None:  # c_i(x_i) joins T_i: each k_i must be of its own axis
+        if entries is None:
+            entries = (coefficient,) * grid.dimension
+        data = AnisotropicData(grid, source, entries, check=check)
+        if not data.separable:
+            subject = "shift"
+            raise data_error(
+                subject,
+                "an expression shift needs a coefficient that keeps the operator separable "
+                "(a number, or per axis a number or an expression of that axis), or the "
+                "non-divergence form (second/first)",
+            )
+        data.axis_shift = shift_parts
+        return data
     if entries is None:
         return ProblemData(grid, source, coefficient, check=check)
     if (

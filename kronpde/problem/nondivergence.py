@@ -47,6 +47,7 @@ __all__ = [
     "NonDivergenceSum",
     "nondivergence_operator",
     "similarity_weights",
+    "with_axis_shift",
 ]
 
 #: The largest condition number of the eigenvectors the fast solve accepts: its relative
@@ -133,6 +134,7 @@ class NonDivergenceData(ProblemData):
         self.grid = check_grid(grid)
         self.source = self._check_source(source)
         self.coefficient = 1.0
+        self.axis_shift: tuple[np.ndarray, ...] | None = None  # c_i(x_i), a separable c(x)
         self._k_nodes = None
         self._k_faces = None
         for i, axis in enumerate(self.grid.axes):
@@ -251,6 +253,16 @@ def similarity_weights(op: AxisOperator, axis: Axis) -> tuple[np.ndarray | None,
     return np.exp(logs + grid_w[0]), None
 
 
+def with_axis_shift(
+    op: AxisOperator, axis: Axis, parts: tuple[np.ndarray, ...] | None, i: int
+) -> AxisOperator:
+    """Return ``T_i + diag(c_i)`` (``c_i`` at the axis' unknowns), or ``op`` without parts."""
+    if parts is None:
+        return op
+    c = np.asarray(parts[i], dtype=float)[axis.unknown_slice]
+    return AxisOperator(op.diag + c, op.lower, op.upper, op.periodic, op.weights, op.lift)
+
+
 def axis_name_of(axis: Axis) -> str:
     """Return a name for an axis in messages (its bounds)."""
     return f"the axis [{axis.lower:g}, {axis.upper:g}]"
@@ -274,8 +286,8 @@ class NonDivergenceSum(KroneckerSum):
         return self.shared.get(
             "axis_operators",
             lambda: tuple(
-                nondivergence_operator(axis, a, b)
-                for axis, a, b in zip(data.grid.axes, data.a, data.b, strict=True)
+                with_axis_shift(nondivergence_operator(axis, a, b), axis, data.axis_shift, i)
+                for i, (axis, a, b) in enumerate(zip(data.grid.axes, data.a, data.b, strict=True))
             ),
         )
 

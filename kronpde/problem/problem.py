@@ -29,6 +29,7 @@ from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, sma
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.schemes import ORDERS, discretise
+from kronpde.problem.shift_parts import split_shift
 
 __all__ = ["ORDERS", "Box", "Merge", "Nodes", "Problem"]
 
@@ -49,9 +50,12 @@ class Problem:
         broadcastable coordinate arrays, or an array of the grid's
         :attr:`~Grid.point_shape` (its :attr:`~Grid.node_shape` on a
         node-centred grid; the cell centres along cell-centred axes).
-    shift : float
+    shift : float or str
         ``c``, any finite real (``c < 0``: the indefinite Helmholtz equation, which
-        the exact methods solve; see :mod:`kronpde.solvers.indefinite`).
+        the exact methods solve; see :mod:`kronpde.solvers.indefinite`), or an
+        expression that is a sum of functions of one axis each (``"x + y**2"``,
+        :mod:`kronpde.problem.shift_parts`): it joins the 1-D operators, with
+        separable coefficients or the non-divergence form.
     coefficient : float, str, callable, ndarray, or one of them per axis
         ``k > 0`` of ``-div(k grad u)``.  A number (or a constant expression)
         multiplies every 1-D operator and its lifting factors (the boundary
@@ -125,9 +129,17 @@ class Problem:
         first: object = None,
     ):
         check_grid(grid)
+        parts, text = None, None
+        if isinstance(shift, (str, Expression)):  # c(x) = sum_i c_i(x_i): in the 1-D operators
+            text = shift.text if isinstance(shift, Expression) else str(shift)
+            shift, parts = split_shift(shift, grid)
         shift = check_shift(shift)
         # per-axis k: anisotropic; second/first: the non-divergence form (problem.anisotropy)
-        data = make_data(grid, source, coefficient, check=check, second=second, first=first)
+        data = make_data(
+            grid, source, coefficient, check=check, second=second, first=first, shift_parts=parts
+        )
+        if parts is not None:
+            data.shift_text = text
         self._set(data, discretise(data, shift, order))
         if check:
             self.check()
@@ -252,7 +264,8 @@ class Problem:
     @property
     def singular(self) -> bool:
         """True for a pure Neumann/periodic problem with ``c = 0`` (constant null space)."""
-        return self.shift == 0.0 and self.grid.singular
+        separable_c = getattr(self.data, "axis_shift", None) is not None  # c(x) in T_i
+        return self.shift == 0.0 and self.grid.singular and not separable_c
 
     @property
     def is_kronecker_sum(self) -> bool:

@@ -20,6 +20,7 @@ from kronpde.operators.stencils import AxisOperator, diffusion_coefficients, sec
 from kronpde.problem.discretisation import EigenStructure
 from kronpde.problem.face_k import flux_coordinates
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.nondivergence import with_axis_shift
 
 if TYPE_CHECKING:
     from kronpde.geometry.grid import Axis
@@ -89,7 +90,7 @@ class SeparableSum(KroneckerSum):
         return self.shared.get(
             "axis_operators",
             lambda: tuple(
-                axis_operator(a, p, i)
+                with_axis_shift(axis_operator(a, p, i), a, data.axis_shift, i)
                 for i, (a, p) in enumerate(zip(data.grid.axes, data.parts, strict=True))
             ),
         )

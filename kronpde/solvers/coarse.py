@@ -189,7 +189,9 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     coefficient = _coarse_data(problem.coefficient, resample, every, "the coefficient")
     try:
         more = getattr(problem.data, "arguments", dict)()  # second/first: the same form
-        coarse = Problem(Grid(bound), source, problem.shift, coefficient, order=order, **more)
+        shift = getattr(problem.data, "shift_text", None)  # a separable c(x): the expression
+        shift = problem.shift if shift is None else f"({shift}) + ({problem.shift!r})"
+        coarse = Problem(Grid(bound), source, shift, coefficient, order=order, **more)
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"
         raise Unavailable(msg) from None

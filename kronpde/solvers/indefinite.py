@@ -40,8 +40,13 @@ def feeds_energy(grid: object) -> bool:
 
 
 def may_be_indefinite(problem: SolvableProblem) -> bool:
-    """Whether ``A`` may be indefinite: ``c < 0``, or a Robin face that feeds energy in."""
-    return float(problem.shift) < 0.0 or feeds_energy(problem.grid)
+    """Whether ``A`` may be indefinite: ``c < 0``, or a Robin face that feeds energy in.
+
+    A separable ``c(x)`` (its parts in the 1-D operators) counts by its least value.
+    """
+    parts = getattr(getattr(problem, "data", None), "axis_shift", None)
+    least = float(problem.shift) + sum(float(min(p)) for p in parts or ())
+    return least < 0.0 or feeds_energy(problem.grid)
 
 
 def working_method(problem: SolvableProblem) -> str:
