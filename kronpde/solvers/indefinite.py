@@ -125,10 +125,23 @@ def certificate_note(problem: SolvableProblem) -> str | None:
     ``λ_min(A)``; with ``c < 0`` below ``-λ_min`` that eigenvalue is negative
     and the formula is meaningless, so no bound is given rather than a false one.
     """
+    if not getattr(problem.discretisation, "symmetric", True):
+        return (
+            f"No certified error bound: the {problem.discretisation.name} is not symmetric, "
+            "and the bound ||b - A u||_W / λ_min needs a symmetric positive definite A; the "
+            "relative residual is the check of this solve."
+        )
     found = indefinite_bound(problem)
     if found is None:
         return None
     lower = found[0]
+    if problem.shift >= 0.0:  # a Robin face that feeds energy in, or a separable c(x) < 0
+        return (
+            "No certified error bound: a Robin face with alpha/beta < 0 or a shift c(x) < 0 "
+            f"somewhere may make A indefinite (the certified lower bound on its smallest "
+            f"eigenvalue is {lower:.3g}), and the bound ||b - A u||_W / λ_min holds only for a "
+            "positive definite A; the relative residual is the check of this solve."
+        )
     return (
         f"No certified error bound: with shift c = {problem.shift:g} the certified lower "
         f"bound on the smallest eigenvalue of A is {lower:.3g}, not positive (A may be "

@@ -301,6 +301,8 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
     problem = plan.case.problem
     if plan.petsc_options is not None or problem.order != 2:
         return None
+    if not getattr(problem.discretisation, "symmetric", True):  # second/first: no -k du/dn
+        return None
     solution = solved.solution
     u = solution.u if solution.u is not None else solution.x
     return face_fluxes(problem, u, balance=getattr(plan.args, "balance", False))
@@ -431,7 +433,7 @@ def summary_lines(
             "of the data, removed (singular problem; u has zero mean)"
         )
     lines.append(f"accuracy   {_accuracy(report)}")
-    lines.extend(_flux_lines(solved.balance, plan.petsc_options is not None))
+    lines.extend(_flux_lines(solved.balance, plan.petsc_options is not None, plan.case.problem))
     lines.extend(f"warning    {w}" for w in warnings)
     lines.append(
         f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
@@ -451,10 +453,12 @@ def summary_lines(
     return lines
 
 
-def _flux_lines(balance: Any, petsc: bool) -> list[str]:
+def _flux_lines(balance: Any, petsc: bool, problem: Any = None) -> list[str]:
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
         why = "the PETSc backend" if petsc else "order 4 (fluxes follow the order-2 scheme)"
+        if not petsc and not getattr(getattr(problem, "discretisation", None), "symmetric", True):
+            why = "the non-divergence form (it has no fluxes -k du/dn)"
         return [f"fluxes     not computed for {why}"]
     faces = ", ".join(f"{name} {q:.4e}" for name, q in balance.fluxes.items())
     lines = [f"fluxes     {faces} (net outward, -k du/dn over each face)"]
