@@ -74,3 +74,40 @@ def test_fishpack_relative_error_to_four_digits(name, printed):
         u = solve(case.problem, method=method).u
         error = float(np.max(np.abs(u - exact) / np.abs(exact)))
         assert abs(error / printed - 1.0) < 1e-4, (name, method, error)
+
+
+@pytest.mark.petsc
+def test_genbun_on_the_distributed_exact_solve_and_cg_refused(tmp_path):
+    """Two ranks: the pencil fast solve gives FISHPACK's number; PETSc's CG refuses the form."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.update(
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        OMPI_MCA_rmaps_base_oversubscribe="1",
+        OMPI_MCA_mpi_yield_when_idle="1",
+        OMP_NUM_THREADS="1",
+    )
+    mpirun = shutil.which("mpirun") or shutil.which("mpiexec")
+    assert mpirun is not None
+
+    def run(method: str) -> subprocess.CompletedProcess:
+        command = [mpirun, "-n", "2", sys.executable, "-m", "kronpde", "solve"]
+        command += [str(HERE / "genbun.toml"), "--backend", "petsc", "--method", method]
+        command += ["--json", "-o", str(tmp_path / "g.vti")]
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=240, check=False
+        )
+
+    done = run("fastdiag")
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    assert abs(record["error_max"] / 9.64063e-03 - 1.0) < 1e-4
+    refused = run("cg")
+    assert refused.returncode == 2
+    assert "not symmetric" in refused.stderr
+    assert "'direct'" in refused.stderr

@@ -25,6 +25,7 @@ from kronpde.problem.compact_scheme import CompactFourthOrder
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.nondivergence import NonDivergenceSum
 from kronpde.problem.separable import SeparableSum
 from kronpde.solvers.petsc.assembly import (
     box_csr,
@@ -60,7 +61,7 @@ def _kronecker_rows(setup: PetscSetUp) -> tuple[Any, ...]:
 
 
 def _separable_rows(setup: PetscSetUp) -> tuple[Any, ...]:
-    """Return :func:`box_csr`'s arguments for variable 1-D stencils (per-axis ``k_i``)."""
+    """Return :func:`box_csr`'s arguments for variable 1-D stencils (``k_i``, second/first)."""
     p = setup.problem
     setup.k_min = p.coefficient_range()[0]
     return (p.symmetric_axis_operators, p.shift)
@@ -112,6 +113,7 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     CompactFourthOrder: Assembly(stencil_csr, _compact_rows, own_eigenvalue),
     FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
     SeparableSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
+    NonDivergenceSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
 }
 
 
