@@ -19,8 +19,13 @@ description (cells, bounds, the node/face coordinates and the conditions):
   neighbour moved to the right-hand side, ``k du/dn = k g`` (Robin: ``k (g -
   alpha u)/beta``) through a Neumann/Robin face, wrap-around on periodic axes.
 
-``k`` may be a number or a callable of the coordinates (evaluated at the
-points and, for cell-centred boundary faces, at the face).
+``k`` may be a number, a callable of the coordinates or an array of its
+values at the points, or a list of them, one per axis (anisotropic: the fluxes
+along axis ``i`` read ``k_i``).  A callable is evaluated where each flux needs it: at
+the face between two cells, the mid-point of an interval, a cell-centred
+boundary face (case-format.md, "Separable operators"); an array's values
+give the harmonic means above (weighted by the half-cells on a stretched
+axis), a cell-centred boundary face then taking its boundary cell's value.
 """
 
 from __future__ import annotations
@@ -69,14 +74,27 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
     def coords(point):
         return [positions[i][j] for i, j in enumerate(point)]
 
-    def kval(c):
+    ks = list(k) if isinstance(k, list) else [k] * len(axes)  # a list: k_i per axis
+
+    def kval(c, point=None):
+        if isinstance(k, np.ndarray):
+            return float(k[tuple(point)])
         return _value(k, c)
+
+    def k_between(point, there, i, mid):
+        """``k`` of the flux between ``point`` and ``there`` along axis ``i`` (face at ``mid``)."""
+        if not isinstance(k, np.ndarray):
+            face = coords(point)
+            face[i] = mid
+            return _value(k, face)
+        return None
 
     for r, point in enumerate(unknowns):
         here = coords(point)
         rhs[r] += _value(source, here)
         mat[r, r] += shift
         for i, a in enumerate(axes):
+            k = ks[i]  # the fluxes along axis i read k_i (the helpers above see it)
             j = point[i]
             m = a.cells
             x = np.array(a.nodes)
@@ -89,9 +107,12 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
                         w_nb = x[nb + 1] - x[nb]
                         there = list(point)
                         there[i] = nb
-                        k_a, k_b = kval(here), kval(coords(there))
                         d = 0.5 * (w + w_nb)
-                        k_f = (w + w_nb) / (w / k_a + w_nb / k_b)
+                        face_x = x[(j + 1) % m if a.periodic else j + 1] if step > 0 else x[j]
+                        k_f = k_between(point, there, i, face_x)
+                        if k_f is None:
+                            k_a, k_b = kval(here, point), kval(coords(there), there)
+                            k_f = (w + w_nb) / (w / k_a + w_nb / k_b)
                         coef = k_f / (d * w)
                         mat[r, r] += coef
                         mat[r, index[tuple(there)]] -= coef
@@ -100,7 +121,8 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
                     face = list(here)
                     face[i] = x[-1] if side else x[0]
                     h = w
-                    coef = kval(face) / (h * w)
+                    k_face = kval(here, point) if isinstance(k, np.ndarray) else kval(face)
+                    coef = k_face / (h * w)
                     g = _value(bc.value, face)
                     if isinstance(bc, Dirichlet):
                         ghost_u, ghost_g = -1.0, 2.0
@@ -125,8 +147,12 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
                 there = list(point)
                 there[i] = nb
                 if 0 <= nb <= m:
-                    k_a, k_b = kval(here), kval(coords(there))
-                    coef = 2.0 * k_a * k_b / (k_a + k_b) / (h * dual)
+                    mid = (j + 0.5 * step) % m if a.periodic else j + 0.5 * step
+                    k_f = k_between(point, there, i, a.lower + h * mid)
+                    if k_f is None:
+                        k_a, k_b = kval(here, point), kval(coords(there), there)
+                        k_f = 2.0 * k_a * k_b / (k_a + k_b)
+                    coef = k_f / (h * dual)
                     mat[r, r] += coef
                     if tuple(there) in index:
                         mat[r, index[tuple(there)]] -= coef
@@ -136,7 +162,7 @@ def staggered_reference(grid, source, shift: float = 0.0, k=1.0):
                     continue
                 bc = a.lower_bc if step < 0 else a.upper_bc  # no interval beyond the face
                 g = _value(bc.value, here)
-                k_node = kval(here)
+                k_node = kval(here, point)
                 if isinstance(bc, Neumann):
                     rhs[r] += k_node * g / dual
                 else:

@@ -303,9 +303,9 @@ def test_error_carries_file_and_key(tmp_path):
         ),
         (
             'type = "dirichlet", value = 0',
-            'type = "robin", value = 0, alpha = -1, beta = 1',
+            'type = "robin", value = 0, alpha = inf, beta = -1',
             "[boundary] default.alpha",
-            "opposite signs",
+            "must be a finite number",
         ),
         (
             'type = "dirichlet", value = 0',

@@ -170,7 +170,7 @@ VARIABLE_CASES = [
 
 @pytest.mark.parametrize("case", VARIABLE_CASES, ids=[_case_id(c) for c in VARIABLE_CASES])
 def test_variable_coefficient_operator_is_the_flux_rules(case):
-    """``k`` at the centres, series conductances inside, ``k`` at the face on a boundary face."""
+    """A callable ``k`` at every face the fluxes cross, interior and boundary (case-format.md)."""
     cells, kinds, centring, stretched = case
     problem, sol = build(cells, kinds, centring, stretched=stretched, shift=0.2, k=k_smooth)
     assert problem.variable_coefficient

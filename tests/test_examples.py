@@ -203,3 +203,30 @@ def test_the_examples_answer_bad_arguments_with_a_message_and_exit_2(
     assert words in err
     assert "Traceback" not in err
     assert not (tmp_path / "missing").exists()
+
+
+cavity = load("helmholtz_cavity")
+
+
+def test_cavity_sweep_peaks_sit_on_the_discrete_eigenfrequencies(tmp_path):
+    """The five highest peaks lie within one sample of an eigenfrequency; a solve is spsolve's."""
+    import scipy.sparse.linalg as sla
+
+    from kronpde import Grid, Neumann, Problem
+
+    kappas = np.linspace(0.3, 9.0, 160)
+    result = cavity.sweep((32, 24), kappas=kappas)
+    assert result.reused == kappas.size  # set_shift kept the set-up every time
+    step = kappas[1] - kappas[0]
+    peaks = sorted(cavity.peak_indices(result.response), key=lambda n: -result.response[n])[:5]
+    frequencies = np.sqrt(result.eigenvalues)
+    for n in peaks:
+        assert np.min(np.abs(frequencies - kappas[n])) <= step, kappas[n]
+    # one frequency against scipy's sparse LU of the same (indefinite) matrix
+    grid = Grid.box([32, 24], upper=[1.0, 0.75], boundary=Neumann())
+    p = Problem(grid, cavity.SOURCE, shift=-(kappas[40] ** 2))
+    u = sla.spsolve(p.operator().tocsc(), p.rhs())
+    got = p.to_nodes(u)[round(0.8 * 32), round(0.6 / 0.75 * 24)]
+    assert abs(abs(got) - result.response[40]) <= 1e-10 * abs(got)
+    cavity.picture(result, str(tmp_path / "sweep.png"))
+    assert (tmp_path / "sweep.png").stat().st_size > 1000

@@ -94,7 +94,7 @@ def test_grid_errors(kwargs, message):
     ("make", "error", "message"),
     [
         (lambda: Robin(1.0, 0.0), GridError, "beta"),
-        (lambda: Robin(1.0, -1.0), GridError, "alpha/beta"),
+        (lambda: Robin(float("nan"), -1.0), GridError, "alpha: must be finite"),
         (lambda: Robin(float("inf"), 1.0), GridError, "finite"),
         (lambda: Dirichlet(float("nan")), DataError, "finite"),
         (lambda: Neumann(True), DataError, "boolean"),

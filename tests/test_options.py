@@ -35,6 +35,7 @@ def test_every_method_with_a_fixed_set_of_values_declares_it():
         ("fastdiag-cg", "correction"),  # the band correction on a domain inside the box
         ("fastdiag", "kernels"),
         ("direct", "permc_spec"),
+        ("fastdiag-minres", "kernels"),
     }
     for name, option in DECLARED:
         cls = method_class(name)

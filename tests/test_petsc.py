@@ -232,13 +232,10 @@ def test_cell_centred_box_rows_are_the_rows_of_the_serial_operator_bit_for_bit(d
         assert abs(got - p.operator(symmetric=True)[rows]).max() == 0.0, p.grid
         np.testing.assert_array_equal(late.rhs(box=(lo, hi)).ravel(), p.rhs()[rows])
         # over boxes that tile the grid, the smallest k read is the smallest k of the operator:
-        # at the points and, for a callable, on the boundary faces of the cell-centred axes
-        smallest = min(
-            [
-                float(np.min(p.coefficient_values())),
-                *(float(np.min(f)) for f in p.data.k_faces.values()),
-            ]
-        )
+        # at the points and, for a callable, at every face the fluxes cross (interior too)
+        parts = [p.coefficient_values(), *p.data.k_faces.values()]
+        parts += [e for e in p.data.k_edges if e is not None]
+        smallest = min(float(np.min(f)) for f in parts)
         tiled = Problem(p.grid, p.source, p.shift, coefficient=p.coefficient, check=False)
         assert min(tiled.variable_rows(b).k_min for b in _tiles(shape, 2)) == smallest
 
@@ -278,7 +275,8 @@ def test_cell_face_k_of_a_box_is_evaluated_on_its_own_faces_and_checked_together
 
 
 def test_a_box_evaluates_k_on_its_nodes_and_one_layer_around_only(rng):
-    """A callable k sees the box's nodes, one layer around them and the nodes the box owns."""
+    """A callable k sees the box's nodes, one layer around them and the nodes the box owns; then,
+    per axis, the mid-points of the intervals beside the box's rows (where the fluxes need k)."""
     for dim in (1, 2, 3):
         for _ in range(10):
             seen = []
@@ -291,7 +289,15 @@ def test_a_box_evaluates_k_on_its_nodes_and_one_layer_around_only(rng):
             lo, hi = _random_box(rng, p.grid.shape)
             p.variable_rows((lo, hi))
             p.rhs(box=(lo, hi))  # shares the evaluation
-            assert len(seen) == 1
+            assert len(seen) == 1 + dim  # the points, then each axis' fluxes
+            for a, axis in enumerate(p.grid.axes):
+                mids = seen[1 + a][a]  # interval e's mid-point: (x_e + x_{e+1}) / 2
+                start, m, x = axis.unknown_slice.start, axis.cells, axis.nodes
+                beside = np.arange(start + lo[a] - 1, start + hi[a])  # left of rows lo..hi
+                beside = beside % m if axis.periodic else beside[(beside >= 0) & (beside < m)]
+                beside = np.append(beside, 0)  # a position beyond a face reads interval 0
+                allowed = 0.5 * (x[beside] + x[beside + 1])
+                assert np.all(np.min(np.abs(mids[:, None] - allowed[None, :]), axis=1) < 1e-12)
             nodes, owned = box_nodes(p.grid, tuple(lo), tuple(hi))
             for a, (axis, coords) in enumerate(zip(p.grid.axes, seen[0], strict=True)):
                 start, m = axis.unknown_slice.start, axis.cells

@@ -284,7 +284,9 @@ def test_unknown_method_lists_the_methods():
         solve(problem, "multigrid")
     for name in METHODS:
         assert repr(name) in str(info.value)
-    assert METHODS == ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct")
+    assert METHODS == (
+        "auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct", "fastdiag-minres"
+    )
 
 
 @pytest.mark.parametrize(

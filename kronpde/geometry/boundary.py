@@ -139,9 +139,11 @@ class Robin:
     """Mixed condition ``alpha*u + beta*du/dn = value`` (outward normal).
 
     ``beta`` must be non-zero (``beta = 0`` is a Dirichlet condition: use
-    :class:`Dirichlet`) and ``alpha/beta >= 0``, which keeps the operator
-    symmetric positive (semi)definite: with ``alpha/beta < 0`` the face feeds
-    energy in and the problem may have no solution.
+    :class:`Dirichlet`).  ``alpha`` and ``beta`` may have either sign: with
+    ``alpha/beta >= 0`` the operator stays symmetric positive (semi)definite;
+    with ``alpha/beta < 0`` the face feeds energy in (FISHPACK's SEPELI test:
+    ``u_x + u = g`` on ``x = 0``), the operator may be indefinite or singular,
+    and the solvers treat it as a negative shift (:mod:`kronpde.solvers.indefinite`).
     """
 
     alpha: float
@@ -159,12 +161,6 @@ class Robin:
                 "use a Dirichlet face)"
             )
             raise GridError(msg, subject="beta")
-        if alpha / beta < 0.0:
-            msg = (
-                f"alpha: alpha and beta must not have opposite signs (alpha/beta >= 0 keeps the "
-                f"problem well posed), got alpha = {alpha:g}, beta = {beta:g}"
-            )
-            raise GridError(msg, subject="alpha")
         object.__setattr__(self, "alpha", alpha)
         object.__setattr__(self, "beta", beta)
         object.__setattr__(self, "value", check_data(self.value, "Robin value"))

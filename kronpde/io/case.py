@@ -232,8 +232,9 @@ class _Reader(CurvilinearReader):
         centering = self.read_centering(grid_table, dimension)
         equation = self.table(data, "equation", required=True)
         source = self.data_value(equation, "source", "[equation] source", dimension)
-        shift = self.scalar(equation, "equation", "shift", default=0.0)
+        shift = self.shift_value(equation, dimension)
         coefficient = self.coefficient(equation)
+        second, first = self.separable_form(equation)
         boundary = self.read_boundary(data.get("boundary"), dimension)
         domain = read_geometry(self, data, dimension)
         embedded = read_embedded(self, data.get("boundary"), domain, dimension)
@@ -256,6 +257,8 @@ class _Reader(CurvilinearReader):
                 check=self.check,
                 domain=domain,
                 embedded=embedded,
+                second=second,
+                first=first,
             )
         except (GridError, DataError) as exc:
             raise self.model_error(exc) from None

@@ -35,13 +35,60 @@ class TableReader(ValueReader):
     """:class:`~kronpde.io.case_values.ValueReader` with a reader for every table."""
 
     # -- [equation] -------------------------------------------------------------------
-    def coefficient(self, equation: Mapping[str, Any]) -> float | str:
-        """``k`` as the model takes it: a number, or an expression string."""
+    def coefficient(self, equation: Mapping[str, Any]) -> float | str | dict[str, float | str]:
+        """``k`` as the model takes it: a number, an expression string, or one per axis.
+
+        A table (``{ x = "1 + x", y = 2.0 }``) is anisotropic diffusion; the
+        model checks its axis names (an axis the grid lacks names its key).
+        """
         key = "[equation] coefficient"
         value = equation.get("coefficient", 1.0)
+        if isinstance(value, Mapping):
+            return {
+                str(name): entry if isinstance(entry, str) else self.number(entry, f"{key}.{name}")
+                for name, entry in value.items()
+            }
         if isinstance(value, str):
             return value
         return self.number(value, key)
+
+    def shift_value(self, equation: Mapping[str, Any], dimension: int) -> float | str:
+        """``[equation] shift``: a number, or an expression (a sum of one-axis functions)."""
+        value = equation.get("shift")
+        if isinstance(value, str):
+            expr = self.expression_text(value, "[equation] shift", dimension)
+            if not expr.is_constant:
+                return value  # the model checks that it is separable
+        return self.scalar(equation, "equation", "shift", default=0.0)
+
+    def separable_form(self, equation: Mapping[str, Any]) -> tuple[Any, Any]:
+        """``second`` and ``first`` (the non-divergence form), tables of numbers and strings.
+
+        ``second`` with ``coefficient`` names ``[equation] second``; the model
+        checks the axis names and the entries.
+        """
+        out = []
+        for name in ("second", "first"):
+            key = f"[equation] {name}"
+            value = equation.get(name)
+            if value is not None and not isinstance(value, Mapping):
+                raise self.error(key, "must be a table with one entry per axis, e.g. { x = 1.0 }")
+            if value is not None:
+                value = {
+                    str(axis): (
+                        entry if isinstance(entry, str) else self.number(entry, f"{key}.{axis}")
+                    )
+                    for axis, entry in value.items()
+                }
+            out.append(value)
+        if out[0] is not None and "coefficient" in equation:
+            key = "[equation] second"
+            raise self.error(
+                key,
+                "coefficient and second both given: the non-divergence form "
+                "-sum_i (a_i u_ii + b_i u_i) has no k (put k into second and first)",
+            )
+        return out[0], out[1]
 
     # -- [grid] -----------------------------------------------------------------------
     def read_cells(self, grid: Mapping[str, Any]) -> tuple[int, ...]:

@@ -37,7 +37,7 @@ __all__ = [
 #: The tables of a case file and the keys each one takes.
 TABLES: dict[str, tuple[str, ...]] = {
     "grid": ("cells", "centering", "lower", "upper", "nodes", "coordinates", "radius"),
-    "equation": ("source", "shift", "coefficient"),
+    "equation": ("source", "shift", "coefficient", "second", "first"),
     "boundary": ("default", "xmin", "xmax", "ymin", "ymax", "zmin", "zmax", "rmin", "rmax")
     + ("thetamin", "thetamax", "phimin", "phimax", "embedded"),
     "scheme": ("order",),
@@ -137,7 +137,9 @@ def case_model_error(
         return error(f"[grid] nodes.{axis_name(exc.axis or 0)}", detail)
     if subject in ("cells", "lower", "upper", "centering"):
         return error(f"[grid] {subject}", detail)
-    if subject in ("source", "shift", "coefficient"):
+    if subject in ("source", "shift", "coefficient", "second", "first") or subject.startswith(
+        ("coefficient.", "second.", "first.")
+    ):
         return error(f"[equation] {subject}", detail)
     if subject == "order":
         return error("[scheme] order", detail)

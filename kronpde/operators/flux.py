@@ -44,16 +44,23 @@ class VariableDiffusion:
     ----------
     grid : Grid
         Axes (uniform or stretched) and boundary conditions.
-    k : ndarray, shape ``grid.point_shape``
+    k : ndarray, shape ``grid.point_shape``, or a tuple of them
         ``k`` at every point of the field (the nodes; the cell centres along
         cell-centred axes), finite and ``> 0`` (checked by the caller,
-        :class:`kronpde.Problem`).
+        :class:`kronpde.Problem`); a tuple: one per axis, ``k_i`` for the
+        fluxes along axis ``i`` (anisotropic diffusion).
     shift : float
         ``c`` (any real).
     face_k : mapping of (axis, side) to ndarray, optional
         ``k`` on the boundary faces ``(i, side)`` of the non-periodic
         cell-centred axes, each of shape ``grid.face_shape(i)``; a face not
         given takes the value of its boundary cells.
+    edge_k : sequence of (ndarray or None), optional
+        Per axis ``i``, ``k`` at the faces its fluxes cross (a coefficient
+        known as a formula, evaluated there): the grid's unknowns along the
+        other axes and, along axis ``i``, every interval (node-centred,
+        ``cells_i``) or every face (cell-centred, ``cells_i + 1``).  None (the
+        default, or an axis' entry): the harmonic mean of the points' ``k``.
 
     Attributes
     ----------
@@ -98,11 +105,17 @@ class VariableDiffusion:
         k: np.ndarray,
         shift: float = 0.0,
         face_k: dict[tuple[int, int], np.ndarray] | None = None,
+        edge_k: tuple[np.ndarray | None, ...] | None = None,
     ) -> None:
         self.grid = grid
-        self.k = np.asarray(k, dtype=float)
+        per_axis = isinstance(k, tuple)
+        self.k_axes = tuple(
+            np.asarray(k[i] if per_axis else k, dtype=float) for i in range(grid.dimension)
+        )
+        self.k = self.k_axes[0]
         self.shift = float(shift)
         self.face_k = dict(face_k or {})
+        self.edge_values = tuple(edge_k) if edge_k is not None else (None,) * grid.dimension
         diagonal = np.full(grid.shape, self.shift)
         edges, wraps, lifts = [], [], []
         for i, axis in enumerate(grid.axes):
@@ -152,9 +165,10 @@ class VariableDiffusion:
         """
         index = list(self.grid.unknown_index)
         index[i] = slice(None)
-        kn = np.ascontiguousarray(np.moveaxis(self.k[tuple(index)], i, -1))
+        k = self.k_axes[i]
+        kn = np.ascontiguousarray(np.moveaxis(k[tuple(index)], i, -1))
         if self.grid.axes[i].periodic and not self.grid.axes[i].cell_centred:
-            if np.shares_memory(kn, self.k):
+            if np.shares_memory(kn, k):
                 kn = kn.copy()
             kn[..., -1] = kn[..., 0]  # node m is node 0
         return kn
@@ -162,6 +176,9 @@ class VariableDiffusion:
     def _axis_k(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the harmonic-mean ``k`` on axis ``i``'s intervals and ``k`` at its faces."""
         kn = self._lines(i)
+        given = self.edge_values[i]
+        if given is not None:  # k at the interval mid-points themselves
+            return np.moveaxis(np.asarray(given, dtype=float), i, -1), kn[..., 0], kn[..., -1]
         return harmonic_mean(kn[..., :-1], kn[..., 1:]), kn[..., 0], kn[..., -1]
 
     def _face_lines(self, i: int, side: int) -> np.ndarray | None:
@@ -192,6 +209,12 @@ class VariableDiffusion:
         axis = self.grid.axes[i]
         if not axis.cell_centred:
             return self._axis_k(i)[0]
+        given = self.edge_values[i]
+        if given is not None:  # k at every face itself (face m of a periodic axis is face 0)
+            k = np.array(np.moveaxis(np.asarray(given, dtype=float), i, -1))
+            if axis.periodic:
+                k[..., -1] = k[..., 0]
+            return k
         k = cell_face_k(axis, self._lines(i))
         if not axis.periodic:
             for side, end in ((0, 0), (1, -1)):

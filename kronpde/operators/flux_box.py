@@ -105,6 +105,11 @@ class VariableBox:
         ``c``.
     lo, hi : tuple of int
         The box.
+    edge_k : sequence of (ndarray or None), optional
+        Per axis ``a``, ``k`` at the intervals left of rows ``lo_a .. hi_a``
+        (:func:`kronpde.problem.face_k.box_flux_positions`; the box's unknowns
+        along the other axes): a formula's values at the faces, used instead
+        of the harmonic means (None: harmonic means).
 
     Attributes
     ----------
@@ -132,34 +137,41 @@ class VariableBox:
         shift: float,
         lo: tuple[int, ...],
         hi: tuple[int, ...],
+        edge_k: tuple[np.ndarray | None, ...] | None = None,
     ) -> None:
         d = grid.dimension
+        edges = tuple(edge_k) if edge_k is not None else (None,) * d
         self.lo, self.hi = tuple(lo), tuple(hi)
         shape = tuple(h - low for low, h in zip(lo, hi, strict=True))
         # k on the window of every axis: the box's nodes and the layer around them
         windows = [np.searchsorted(nodes[a], _window(grid, a, lo[a], hi[a])) for a in range(d)]
-        kw = np.asarray(k, dtype=float)[np.ix_(*windows)]
+        kws = _per_axis(k, d, windows)
         diagonal = np.full(shape, float(shift))
         couplings, lifts = [], []
         for a, axis in enumerate(grid.axes):
             take = [slice(1, 1 + shape[b]) for b in range(d)]  # the box's unknowns ...
             take[a] = slice(None)  # ... and the whole window along axis a
-            kl = np.ascontiguousarray(np.moveaxis(kw[tuple(take)], a, -1))
-            diag, below, above, lift_lo, lift_hi = self._axis(axis, kl, lo[a], hi[a])
+            kl = np.ascontiguousarray(np.moveaxis(kws[a][tuple(take)], a, -1))
+            iv = None if edges[a] is None else np.moveaxis(edges[a], a, -1)
+            diag, below, above, lift_lo, lift_hi = self._axis(axis, kl, lo[a], hi[a], iv)
             diagonal += np.moveaxis(diag, -1, a)
             couplings.append((np.moveaxis(below, -1, a), np.moveaxis(above, -1, a)))
             lifts.append((np.expand_dims(lift_lo, a), np.expand_dims(lift_hi, a)))
-        self.k_min = float(np.min(k)) if np.size(k) else math.inf  # of the points read
+        # of the points read, and of the faces' own values where given
+        self.k_min = _smallest(k, edges)
         self.diagonal = diagonal
         self.couplings = tuple(couplings)
         self.lifts = tuple(lifts)
 
     @staticmethod
-    def _axis(axis: Axis, kl: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, ...]:
+    def _axis(
+        axis: Axis, kl: np.ndarray, lo: int, hi: int, iv: np.ndarray | None = None
+    ) -> tuple[np.ndarray, ...]:
         """Return the diagonal, both couplings of ``Â`` and the lifts of rows ``lo..hi-1``."""
         n, m, start = axis.n_unknowns, axis.cells, axis.unknown_slice.start
         # interval t of the window is the one left of row lo + t (as in VariableDiffusion)
-        iv = harmonic_mean(kl[..., :-1], kl[..., 1:])
+        if iv is None:
+            iv = harmonic_mean(kl[..., :-1], kl[..., 1:])
         s = np.sqrt(axis.weights)
         rows = np.arange(lo, hi)
         lift_lo = lift_hi = np.zeros(kl.shape[:-1])
@@ -282,30 +294,33 @@ class CellVariableBox(VariableBox):
         lo: tuple[int, ...],
         hi: tuple[int, ...],
         face_k: dict[tuple[int, int], np.ndarray] | None = None,
+        edge_k: tuple[np.ndarray | None, ...] | None = None,
     ) -> None:
         d = grid.dimension
         face_k = dict(face_k or {})
+        edges = tuple(edge_k) if edge_k is not None else (None,) * d
         self.lo, self.hi = tuple(lo), tuple(hi)
         shape = tuple(h - low for low, h in zip(lo, hi, strict=True))
         windows = [
             np.searchsorted(points[a], _point_window(grid, a, lo[a], hi[a])) for a in range(d)
         ]
-        kw = np.asarray(k, dtype=float)[np.ix_(*windows)]
+        kws = _per_axis(k, d, windows)
         # the smallest k the box's rows use: its points and its boundary faces' k
-        self.k_min = min([float(np.min(k)), *(float(np.min(f)) for f in face_k.values())])
+        self.k_min = min([_smallest(k, edges), *(float(np.min(f)) for f in face_k.values())])
         diagonal = np.full(shape, float(shift))
         couplings, lifts = [], []
         for a, axis in enumerate(grid.axes):
             take = [slice(1, 1 + shape[b]) for b in range(d)]
             take[a] = slice(None)
-            kl = np.ascontiguousarray(np.moveaxis(kw[tuple(take)], a, -1))
+            kl = np.ascontiguousarray(np.moveaxis(kws[a][tuple(take)], a, -1))
+            iv = None if edges[a] is None else np.moveaxis(edges[a], a, -1)
             if axis.cell_centred:
                 faces = (face_k.get((a, 0)), face_k.get((a, 1)))
                 diag, below, above, lift_lo, lift_hi = self._cell_axis(
-                    axis, kl, lo[a], hi[a], faces, a
+                    axis, kl, lo[a], hi[a], faces, a, iv
                 )
             else:
-                diag, below, above, lift_lo, lift_hi = self._axis(axis, kl, lo[a], hi[a])
+                diag, below, above, lift_lo, lift_hi = self._axis(axis, kl, lo[a], hi[a], iv)
             diagonal += np.moveaxis(diag, -1, a)
             couplings.append((np.moveaxis(below, -1, a), np.moveaxis(above, -1, a)))
             lifts.append((np.expand_dims(lift_lo, a), np.expand_dims(lift_hi, a)))
@@ -321,21 +336,26 @@ class CellVariableBox(VariableBox):
         hi: int,
         faces: tuple[np.ndarray | None, np.ndarray | None],
         a: int,
+        given: np.ndarray | None = None,
     ) -> tuple[np.ndarray, ...]:
-        """Return the diagonal, both couplings of ``Â`` and the lifts of cell rows ``lo..hi-1``."""
+        """Return the diagonal, both couplings of ``Â`` and the lifts of cell rows ``lo..hi-1``.
+
+        ``given``: ``k`` at faces ``lo .. hi`` (``0 .. m`` for a periodic axis
+        of one or two cells), a formula's values, instead of harmonic means.
+        """
         m = axis.cells
         s = np.sqrt(axis.weights)
         if axis.periodic and m <= 2:  # folded rows need the whole axis (its one or two cells)
             window = list(cell_window(axis, lo, hi))
             kl = kl[..., [window.index(c) for c in cell_window(axis, 0, m)]]
-            fk = cell_face_k_rows(axis, kl, 0, m)
+            fk = cell_face_k_rows(axis, kl, 0, m) if given is None else np.array(given)
             diag, _, upper, _, _ = cell_rows(axis, (0, m), fk)
             above = upper * (s / s[::-1])  # m = 2: Â[0, 1]; row 1 has no upper neighbour
             below = np.zeros_like(above)
             below[..., 1:] = above[..., :-1]
             zero = np.zeros(kl.shape[:-1])
             return diag[..., lo:hi], below[..., lo:hi], above[..., lo:hi], zero, zero
-        fk = cell_face_k_rows(axis, kl, lo, hi)
+        fk = cell_face_k_rows(axis, kl, lo, hi) if given is None else np.array(given)
         if not axis.periodic:  # k at the boundary faces themselves, where given
             for side, end, reached in ((0, 0, lo == 0), (1, -1, hi == m)):
                 face = faces[side]
@@ -355,3 +375,17 @@ class CellVariableBox(VariableBox):
             )
             below[..., 0] = up[..., 0] * (s[prev] / s[lo])
         return diag, below, above, lift_lo, lift_hi
+
+
+def _per_axis(k: object, d: int, windows: list[np.ndarray]) -> list[np.ndarray]:
+    """Per axis, ``k`` (one array, or one per axis: anisotropic) on the box's windows."""
+    if isinstance(k, tuple):
+        return [np.asarray(ki, dtype=float)[np.ix_(*windows)] for ki in k]
+    return [np.asarray(k, dtype=float)[np.ix_(*windows)]] * d
+
+
+def _smallest(k: object, edges: tuple[np.ndarray | None, ...]) -> float:
+    """Return the smallest ``k`` of the points read and of the faces' values given."""
+    points = list(k) if isinstance(k, tuple) else [k]
+    parts = [np.asarray(p) for p in points] + [e for e in edges if e is not None]
+    return min((float(np.min(p)) for p in parts if np.size(p)), default=math.inf)

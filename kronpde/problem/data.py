@@ -26,6 +26,7 @@ from kronpde.geometry.boundary import (
     evaluate_data,
 )
 from kronpde.geometry.grid import Grid
+from kronpde.problem.face_k import box_flux_positions, evaluated_at_faces, flux_values
 
 __all__ = [
     "Box",
@@ -92,6 +93,9 @@ class ProblemData:
         coefficient that is not finite and ``> 0`` (numbers; arrays with ``check``).
     """
 
+    #: The name of ``k`` in errors (one axis' entry of an anisotropic ``k``: ``coefficient.x``).
+    subject: str = "coefficient"
+
     def __init__(
         self, grid: Grid, source: BoundaryData, coefficient: object, *, check: bool = True
     ):
@@ -121,7 +125,7 @@ class ProblemData:
 
     def _check_coefficient(self, coefficient: object, check: bool) -> float | object:
         g = self.grid
-        subject = "coefficient"
+        subject = self.subject
         if isinstance(coefficient, np.ndarray) and coefficient.ndim == 0:
             coefficient = coefficient.item()  # a 0-d array is a number
         if isinstance(coefficient, (bool, np.bool_)):
@@ -170,12 +174,12 @@ class ProblemData:
         """
         coefficient = self.coefficient if coefficient is None else coefficient
         point = self.point if point is None else point
-        survey.raise_error(coefficient, "coefficient", point)
+        survey.raise_error(coefficient, self.subject, point)
         if survey.lowest is not None and not survey.lowest[0] > 0.0:
             value, where = survey.lowest
             at = ", ".join(f"{c:.6g}" for c in point(where))
             what = f" = {coefficient.text}" if isinstance(coefficient, Expression) else ""
-            subject = "coefficient"
+            subject = self.subject
             raise data_error(
                 subject, f"must be > 0 at every node, but k{what} = {value:.6g} at ({at})"
             )
@@ -222,10 +226,90 @@ class ProblemData:
                 continue
             for side in (0, 1):
                 coords = g.face_coordinates(i, side)
-                k = evaluate_data(self.coefficient, coords, g.face_shape(i), "coefficient")
+                k = evaluate_data(self.coefficient, coords, g.face_shape(i), self.subject)
                 self.raise_for_coefficient(DataSurvey.of(k), point=_face_point(coords))
                 faces[(i, side)] = k
         return faces
+
+    @cached_property
+    def k_edges(self) -> tuple[np.ndarray | None, ...]:
+        """Per axis, ``k`` at the faces its fluxes cross (None: harmonic means of the points).
+
+        For a formula (:func:`~kronpde.problem.face_k.evaluated_at_faces`): axis
+        ``i``'s array has the grid's unknowns along the other axes and every
+        interval (node-centred) or face (cell-centred) along axis ``i``,
+        evaluated once and checked finite and ``> 0``.
+        """
+        g = self.grid
+        if not self.variable_coefficient or not evaluated_at_faces(self.coefficient):
+            return (None,) * g.dimension
+        others = [np.arange(a.unknown_slice.start, a.unknown_slice.stop) for a in g.axes]
+        return tuple(
+            flux_values(
+                self.coefficient, g, i, others, raise_for=self.raise_for_coefficient,
+                subject=self.subject,
+            )
+            for i in range(g.dimension)
+        )
+
+    def box_edge_k(
+        self, lo: tuple[int, ...], hi: tuple[int, ...], merge: Merge | None = None
+    ) -> tuple[np.ndarray | None, ...]:
+        """:attr:`k_edges` for the rows of one box of unknowns (the fluxes its rows use).
+
+        Axis ``a``'s array has the box's unknowns along the other axes and the
+        positions of :func:`~kronpde.problem.face_k.box_flux_positions` along
+        ``a``; each box checks the fluxes it owns (collectively with ``merge``).
+        """
+        g = self.grid
+        if not self.variable_coefficient or not evaluated_at_faces(self.coefficient):
+            return (None,) * g.dimension
+        others = [
+            np.arange(a.unknown_slice.start + lo[b], a.unknown_slice.start + hi[b])
+            for b, a in enumerate(g.axes)
+        ]
+        out = []
+        for i, axis in enumerate(g.axes):
+            positions, owned = box_flux_positions(axis, lo[i], hi[i])
+            out.append(
+                flux_values(
+                    self.coefficient,
+                    g,
+                    i,
+                    others,
+                    positions,
+                    owned,
+                    merge,
+                    self.raise_for_coefficient,
+                )
+            )
+        return tuple(out)
+
+    def flux_inputs(self) -> tuple[object, dict, tuple]:
+        """``(k, face_k, edge_k)`` of :class:`~kronpde.operators.flux.VariableDiffusion`."""
+        return self.k_nodes, self.k_faces, self.k_edges
+
+    def box_inputs(
+        self,
+        lo: tuple[int, ...],
+        hi: tuple[int, ...],
+        points: tuple[np.ndarray, ...],
+        owned: tuple[slice, ...],
+        merge: Merge | None,
+    ) -> tuple[object, dict, tuple]:
+        """Return ``(k, face_k, edge_k)`` of one box's rows (its ``VariableBox``)."""
+        k = self.coefficient_values(points, owned=owned, merge=merge)
+        faces = self.box_face_k(lo, hi, points, owned, merge)
+        return k, faces, self.box_edge_k(lo, hi, merge)
+
+    def coefficient_range(self) -> tuple[float, float]:
+        """Return ``(k_min, k_max)`` over every ``k`` the fluxes use (points, every face)."""
+        if not self.variable_coefficient:
+            k = float(self.coefficient)
+            return k, k
+        parts = [self.k_nodes, *self.k_faces.values()]
+        parts += [e for e in self.k_edges if e is not None]
+        return min(float(np.min(p)) for p in parts), max(float(np.max(p)) for p in parts)
 
     def reference_coefficient(self) -> float:
         """``k_ref``: a constant ``k`` itself, or the weighted geometric mean of a variable one.
@@ -324,7 +408,7 @@ class ProblemData:
                     indexing="ij",
                     sparse=True,
                 )
-                k = evaluate_data(self.coefficient, coords, shape, "coefficient", check=False)
+                k = evaluate_data(self.coefficient, coords, shape, self.subject, check=False)
             mine = tuple(owned) if owned is not None else (slice(None),) * g.dimension
             survey = DataSurvey.of(k[mine], [ix[o] for ix, o in zip(index, mine, strict=True)])
         except DataError as exc:
@@ -383,7 +467,7 @@ class ProblemData:
                         ]
                         shape = tuple(ix.size for ix in mine)
                         k = evaluate_data(
-                            self.coefficient, coords, shape, "coefficient", check=False
+                            self.coefficient, coords, shape, self.subject, check=False
                         )
                         survey = DataSurvey.of(k, mine)
                     except DataError as exc:

@@ -56,6 +56,7 @@ class FluxForm(Discretisation):
         """Evaluate ``k`` at every point and on the boundary faces the fluxes use."""
         self.data.k_nodes  # noqa: B018
         self.data.k_faces  # noqa: B018
+        self.data.k_edges  # noqa: B018
 
     @cached_property
     def diffusion(self) -> VariableDiffusion:
@@ -63,7 +64,7 @@ class FluxForm(Discretisation):
         data = self.data
         base = self.shared.get(
             "diffusion",
-            lambda: VariableDiffusion(data.grid, data.k_nodes, self.shift, face_k=data.k_faces),
+            lambda: VariableDiffusion(data.grid, *_with_shift(data.flux_inputs(), self.shift)),
         )
         return base if base.shift == self.shift else base.with_shift(self.shift)
 
@@ -141,13 +142,12 @@ class FluxForm(Discretisation):
         rows = self._box_rows.get(key)
         if rows is None and any(a.cell_centred for a in grid.axes):
             points, owned = box_points(grid, lo, hi)
-            k = data.coefficient_values(points, owned=owned, merge=merge)
-            faces = data.box_face_k(lo, hi, points, owned, merge)
-            rows = CellVariableBox(grid, k, points, self.shift, lo, hi, faces)
+            k, faces, edges = data.box_inputs(lo, hi, points, owned, merge)
+            rows = CellVariableBox(grid, k, points, self.shift, lo, hi, faces, edges)
         if rows is None:
             nodes, owned = box_nodes(grid, lo, hi)
-            k = data.coefficient_values(nodes, owned=owned, merge=merge)
-            rows = VariableBox(grid, k, nodes, self.shift, lo, hi)
+            k, _, edges = data.box_inputs(lo, hi, nodes, owned, merge)
+            rows = VariableBox(grid, k, nodes, self.shift, lo, hi, edges)
         self._box_rows.clear()
         if keep:
             self._box_rows[key] = rows
@@ -177,18 +177,19 @@ class FluxForm(Discretisation):
 
     def smallest_eigenvalue(self, singular: bool) -> Bound | None:
         """``k_min λ_min(A_1) + c`` lowered for rounding (``docs/certificate.md``)."""
+        if any(
+            getattr(bc, "kind", None) == "robin" and bc.alpha * bc.beta < 0.0
+            for a in self.grid.axes
+            for bc in (a.lower_bc, a.upper_bc)
+        ):
+            return None  # k_face alpha/beta < 0 is not bounded below by k_min times it
         unit = self.unit_bound(singular)
         if unit is None:
             return None
         # every k the operator uses: the points' and, on a cell-centred axis, the boundary
         # faces' own (their fluxes take k at the face, which may be below every cell's)
         data = self.data
-        k_min = min(
-            [
-                float(np.min(data.coefficient_values())),
-                *(float(np.min(f)) for f in data.face_coefficient_values().values()),
-            ]
-        )
+        k_min = data.coefficient_range()[0]  # every k the fluxes use, interior faces included
         a_hat = self.linear_operator(symmetric=True)
         scale = data.symmetric_scale
         null = scale / np.linalg.norm(scale) if singular else None
@@ -201,3 +202,9 @@ class FluxForm(Discretisation):
         data = self.diffusion
         parts = [*data.edges, *(w for w in data.wraps if w is not None)]
         return all(bool(np.all(e <= 0.0)) for e in parts)
+
+
+def _with_shift(inputs: tuple, shift: float) -> tuple:
+    """``(k, shift, face_k, edge_k)``: the arguments of :class:`VariableDiffusion`."""
+    k, faces, edges = inputs
+    return k, shift, faces, edges

@@ -249,11 +249,13 @@ def _prescribed(
     data_index = list(index)
     data_index[i] = 0
     g = np.asarray(grid.face_data(i, side))[tuple(data_index)]
-    if not problem.variable_coefficient:
-        k = float(problem.coefficient)
+    parts = getattr(getattr(problem, "data", None), "parts", None)
+    owner = problem if parts is None else parts[i]  # anisotropic: axis i's fluxes read k_i
+    if not owner.variable_coefficient:
+        k = float(owner.coefficient)
     else:
-        k = problem.face_coefficient_values().get((i, side))
-        k = problem.coefficient_values()[tuple(index)] if k is None else k[tuple(data_index)]
+        k = owner.face_coefficient_values().get((i, side))
+        k = owner.coefficient_values()[tuple(index)] if k is None else k[tuple(data_index)]
     if isinstance(bc, Neumann):
         return -k * g
     u0 = field[tuple(index)]

@@ -24,10 +24,12 @@ from kronpde.geometry.boundary import BoundaryData, data_error
 from kronpde.geometry.grid import Grid
 from kronpde.operators.flux import VariableBox
 from kronpde.operators.stencils import AxisOperator
+from kronpde.problem.anisotropy import make_data
 from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.schemes import ORDERS, discretise
+from kronpde.problem.shift_parts import split_shift
 
 __all__ = ["ORDERS", "Box", "Merge", "Nodes", "Problem"]
 
@@ -48,18 +50,31 @@ class Problem:
         broadcastable coordinate arrays, or an array of the grid's
         :attr:`~Grid.point_shape` (its :attr:`~Grid.node_shape` on a
         node-centred grid; the cell centres along cell-centred axes).
-    shift : float
+    shift : float or str
         ``c``, any finite real (``c < 0``: the indefinite Helmholtz equation, which
-        the exact methods solve; see :mod:`kronpde.solvers.indefinite`).
-    coefficient : float, str, callable or ndarray
+        the exact methods solve; see :mod:`kronpde.solvers.indefinite`), or an
+        expression that is a sum of functions of one axis each (``"x + y**2"``,
+        :mod:`kronpde.problem.shift_parts`): it joins the 1-D operators, with
+        separable coefficients or the non-divergence form.
+    coefficient : float, str, callable, ndarray, or one of them per axis
         ``k > 0`` of ``-div(k grad u)``.  A number (or a constant expression)
         multiplies every 1-D operator and its lifting factors (the boundary
         conditions keep their meaning: ``du/dn = g`` stays a condition on
         ``du/dn``); an expression, a callable or a nodal array is a variable
         ``k(x)``, evaluated at every point of the field (every node, Dirichlet
-        nodes included; the cell centres along a cell-centred axis, and the
-        boundary faces of such an axis for their fluxes; an array gives no
-        values on those faces, so they take the boundary cell's).
+        nodes included; the cell centres along a cell-centred axis).  An
+        expression or a callable is also evaluated at every face a flux
+        crosses (interval mid-points, cell faces); an array's faces take the
+        harmonic mean of their neighbours.  One entry per axis (a list, or a
+        mapping ``{"x": ..., "y": ...}``): anisotropic diffusion
+        ``-Σ_i ∂_i(k_i ∂_i u)`` (:mod:`kronpde.problem.anisotropy`; exact for
+        ``fastdiag`` where each ``k_i`` is a number or an expression of its
+        own axis).
+    second, first : mapping of axis name to number or expression, optional
+        The non-divergence separable form ``-Σ_i (a_i u_ii + b_i u_i) + c u = f``
+        instead of ``k``: ``second`` the ``a_i > 0``, ``first`` the ``b_i``
+        (default 0), each an expression of its own axis
+        (:mod:`kronpde.problem.nondivergence`).
     order : {2, 4}, optional
         The order of the discretisation (``[scheme] order`` of a case file):
         2 (default), the second differences; 4, the compact fourth-order
@@ -120,10 +135,21 @@ class Problem:
         check: bool = True,
         domain: object = None,
         embedded: object = None,
+        second: object = None,
+        first: object = None,
     ):
         check_grid(grid)
+        parts, text = None, None
+        if isinstance(shift, (str, Expression)):  # c(x) = sum_i c_i(x_i): in the 1-D operators
+            text = shift.text if isinstance(shift, Expression) else str(shift)
+            shift, parts = split_shift(shift, grid)
         shift = check_shift(shift)
-        data = ProblemData(grid, source, coefficient, check=check)
+        # per-axis k: anisotropic; second/first: the non-divergence form (problem.anisotropy)
+        data = make_data(
+            grid, source, coefficient, check=check, second=second, first=first, shift_parts=parts
+        )
+        if parts is not None:
+            data.shift_text = text
         self._set(data, discretise(data, shift, order, domain=domain, embedded=embedded))
         if check:
             self.check()
@@ -196,6 +222,10 @@ class Problem:
         """
         return self.data.face_coefficient_values()
 
+    def coefficient_range(self) -> tuple[float, float]:
+        """Return ``(k_min, k_max)`` over every ``k`` the fluxes use (points, every face)."""
+        return self.data.coefficient_range()
+
     def variable_rows(
         self, box: Box, *, merge: Merge | None = None, keep: bool = True
     ) -> VariableBox:
@@ -250,7 +280,8 @@ class Problem:
     @property
     def singular(self) -> bool:
         """True for a pure Neumann/periodic problem with ``c = 0`` (constant null space)."""
-        return self.discretisation.singular()
+        separable_c = getattr(self.data, "axis_shift", None) is not None  # c(x) in T_i
+        return self.discretisation.singular() and not separable_c
 
     @property
     def is_kronecker_sum(self) -> bool:

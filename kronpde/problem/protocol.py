@@ -118,6 +118,10 @@ class SolvableProblem(Protocol):
         """Return ``k`` on the boundary faces of the cell-centred axes."""
         ...
 
+    def coefficient_range(self) -> tuple[float, float]:
+        """Return ``(k_min, k_max)`` over every ``k`` the fluxes use."""
+        ...
+
     def project_rhs(self, b: np.ndarray) -> tuple[np.ndarray, float]:
         """Return ``b`` projected onto the range of ``A``, and the relative size removed."""
         ...

@@ -19,6 +19,8 @@ from kronpde.problem.embedded import embedded_discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 from kronpde.problem.layered import LayeredFluxForm, layered_axis
+from kronpde.problem.nondivergence import NonDivergenceSum
+from kronpde.problem.separable import SeparableSum
 
 __all__ = ["ORDERS", "discretise"]
 
@@ -50,6 +52,14 @@ def discretise(
     subject = "order"
     if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
         raise data_error(subject, f"must be 2 or 4, got {order!r}")
+    special = getattr(data, "nondivergence", False) or hasattr(data, "axis_shift")
+    if special and (domain is not None or data.grid.coordinate_system is not None):
+        subject = "equation"
+        raise data_error(
+            subject,
+            "a per-axis coefficient, a shift expression or the non-divergence form needs a "
+            "Cartesian box without a domain inside it",
+        )
     if domain is not None:
         if data.grid.coordinate_system is not None:
             subject = "geometry"
@@ -62,11 +72,17 @@ def discretise(
         if int(order) != 2:
             raise refuse_order(int(order))
         return CurvilinearFlux(data, shift)
+    if getattr(data, "nondivergence", False):  # second/first: central differences
+        if int(order) != 2:
+            raise data_error(subject, "the non-divergence form (second/first) is second order")
+        return NonDivergenceSum(data, shift)
     if int(order) == CompactFourthOrder.order:
         why = compact_obstacle(data)
         if why is not None:
             raise data_error(subject, f"the fourth-order scheme (order = 4) {why}; use order 2")
         return CompactFourthOrder(data, shift)
+    if getattr(data, "separable", False):  # per-axis k_i, each of its own axis
+        return SeparableSum(data, shift)
     if data.variable_coefficient:
         if layered_axis(data) is not None:  # k of one coordinate: a tridiagonal axis
             return LayeredFluxForm(data, shift)

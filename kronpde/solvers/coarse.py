@@ -191,8 +191,11 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     if "domain" in extra:
         extra["domain"] = _coarse_data(extra["domain"], resample, every, "the mask")
     try:
+        more = getattr(problem.data, "arguments", dict)()  # second/first: the same form
+        shift = getattr(problem.data, "shift_text", None)  # a separable c(x): the expression
+        shift = problem.shift if shift is None else f"({shift}) + ({problem.shift!r})"
         coarse = Problem(
-            g.with_axes(bound), source, problem.shift, coefficient, order=order, **extra
+            g.with_axes(bound), source, shift, coefficient, order=order, **extra, **more
         )
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"

@@ -22,7 +22,7 @@ from scipy.sparse.linalg import LinearOperator, onenormest, splu
 from kronpde._checks import is_real
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.protocol import SolvableProblem
-from kronpde.solvers.indefinite import certificate_note
+from kronpde.solvers.indefinite import certificate_note, may_be_indefinite
 from kronpde.solvers.method import Method
 from kronpde.solvers.resonance import condition_verdict
 from kronpde.solvers.result import Outcome
@@ -268,12 +268,15 @@ class DirectSolver:
         if problem.singular:
             pinned = problem.size // 2
             A = _pin(A, pinned)
-        if permc_spec == "auto":
+        if permc_spec == "auto" and not getattr(problem.discretisation, "symmetric", True):
+            # the non-divergence form: a non-symmetric Â, SuperLU's general ordering and pivoting
+            kwargs = {"permc_spec": "COLAMD"}
+        elif permc_spec == "auto":
             kwargs = {
                 "permc_spec": "MMD_AT_PLUS_A",
                 # c >= 0: Â is positive (semi-)definite, the diagonal pivots are safe; a
                 # negative c may make it indefinite: threshold pivoting then
-                "diag_pivot_thresh": 0.0 if problem.shift >= 0.0 else INDEFINITE_PIVOT,
+                "diag_pivot_thresh": INDEFINITE_PIVOT if may_be_indefinite(problem) else 0.0,
                 "options": {"SymmetricMode": True},
             }
         else:
@@ -282,7 +285,7 @@ class DirectSolver:
             lu = splu(A, **kwargs)
         except (RuntimeError, MemoryError) as exc:
             msg = f"direct: SuperLU failed on {problem.size} unknowns: {exc}"
-            if problem.shift < 0.0 and "singular" in str(exc):
+            if may_be_indefinite(problem) and "singular" in str(exc):
                 msg += (
                     f" (with shift c = {problem.shift:g}, -c is an eigenvalue of the diffusion "
                     "operator: the problem has no unique solution; move c away from it)"
@@ -339,7 +342,7 @@ def _indefinite_verdict(
     raises the :class:`~kronpde.errors.SolverError` of
     :func:`~kronpde.solvers.resonance.condition_verdict`.
     """
-    if problem.shift >= 0.0:
+    if not may_be_indefinite(problem):
         return None, None
     n = A.shape[0]
     inverse = LinearOperator(

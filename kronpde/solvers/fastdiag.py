@@ -326,6 +326,30 @@ class FastDiagSolver:
         if self.singular:
             inv[null] = 0.0
 
+    def mode_eigenvalues(self) -> np.ndarray:
+        """Return ``Λ`` at ``c = 0`` per mode, in :meth:`set_divisor`'s layout (a copy)."""
+        out = np.empty(self._transforms.spectral_shape)
+        self._rule.fill(self._transforms, 0.0, False, out)
+        return out
+
+    def set_divisor(self, values: np.ndarray, shift: float) -> None:
+        """Divide each mode by ``values`` (:meth:`mode_eigenvalues`' layout) instead of ``Λ + c``.
+
+        ``values = |Λ + c|`` (floored) makes the solve the absolute-value
+        inverse ``S |Λ + c|^{-1} S^{-1}``, symmetric positive definite in the
+        weighted inner product: MINRES's preconditioner of an indefinite
+        operator (:mod:`kronpde.solvers.fastdiag_minres`).  ``shift`` is
+        recorded as :attr:`shift`; no resonance check is made.
+        """
+        values = np.asarray(values, dtype=float)
+        if values.shape != self._inv.shape or not np.all(values > 0.0):
+            msg = "fastdiag: set_divisor needs positive values, one per mode"
+            raise ValueError(msg)
+        self.shift = float(shift)
+        self.singular = False
+        self.condition, self.warning = None, None
+        np.divide(1.0 / self._transforms.roundtrip, values, out=self._inv)
+
     # -- eigenpairs ------------------------------------------------------------------
     def eigenvalues(self) -> np.ndarray:
         """All eigenvalues ``λ_{k_0} + λ_{k_1} + ... + c`` of ``A``, shape :attr:`shape`.

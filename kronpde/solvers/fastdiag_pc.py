@@ -170,11 +170,9 @@ class FastDiagPreconditioner(LinearOperator):
             raise OptionError(msg) from exc
         d = problem.symmetric_scale  # D = W^{1/2}
         k_nodes = problem.coefficient_values()  # a copy: take it once
-        # every k the operator's fluxes use: the points' and the boundary faces' of
-        # cell-centred axes (a face's k may lie outside the centres' range)
-        faces = list(problem.face_coefficient_values().values())
-        k_max = max([float(np.max(k_nodes)), *(float(np.max(f)) for f in faces)])
-        k_min = min([float(np.min(k_nodes)), *(float(np.min(f)) for f in faces)])
+        # every k the operator's fluxes use: the points' and the faces' (boundary faces, and
+        # the interior ones of a formula evaluated there: a face's k may lie outside the points')
+        k_min, k_max = problem.coefficient_range()
         contrast = k_max / k_min
         s = None  # S = I for "mean"
         if approximation != "mean":

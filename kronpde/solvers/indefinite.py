@@ -22,10 +22,31 @@ if TYPE_CHECKING:
 __all__ = [
     "certificate_note",
     "definite_refusal",
+    "feeds_energy",
     "indefinite_bound",
+    "may_be_indefinite",
     "petsc_refusal",
     "working_method",
 ]
+
+
+def feeds_energy(grid: object) -> bool:
+    """Whether a Robin face of ``grid`` has ``alpha/beta < 0`` (it may make ``A`` indefinite)."""
+    for axis in getattr(grid, "axes", ()):
+        for bc in (axis.lower_bc, axis.upper_bc):
+            if getattr(bc, "kind", None) == "robin" and bc.alpha * bc.beta < 0.0:
+                return True
+    return False
+
+
+def may_be_indefinite(problem: SolvableProblem) -> bool:
+    """Whether ``A`` may be indefinite: ``c < 0``, or a Robin face that feeds energy in.
+
+    A separable ``c(x)`` (its parts in the 1-D operators) counts by its least value.
+    """
+    parts = getattr(getattr(problem, "data", None), "axis_shift", None)
+    least = float(problem.shift) + sum(float(min(p)) for p in parts or ())
+    return least < 0.0 or feeds_energy(problem.grid)
 
 
 def working_method(problem: SolvableProblem) -> str:
@@ -44,7 +65,7 @@ def indefinite_bound(problem: SolvableProblem) -> tuple[float, float, str] | Non
     nothing to check) or where the bound is positive.  A problem whose bound
     cannot be computed at all gives ``(nan, nan, why)``.
     """
-    if problem.shift >= 0.0:
+    if not may_be_indefinite(problem):
         return None
     if problem.smallest_eigenvalue() is not None:  # certified > 0 (cached on the problem)
         return None
@@ -72,6 +93,13 @@ def definite_refusal(problem: SolvableProblem, method: str) -> str | None:
     >>> definite_refusal(p.with_shift(-10.0), "cg") is None
     True
     """
+    if not getattr(problem.discretisation, "symmetric", True):  # second/first: not symmetric
+        return (
+            f"{method}: the {problem.discretisation.name} (first-derivative terms, or a "
+            "coefficient of u'' that varies) is not symmetric, and CG needs a symmetric "
+            "positive definite operator; use method 'fastdiag' (exact where the 1-D operators "
+            "have real spectra) or 'direct'"
+        )
     found = indefinite_bound(problem)
     if found is None:
         return None
@@ -97,10 +125,23 @@ def certificate_note(problem: SolvableProblem) -> str | None:
     ``λ_min(A)``; with ``c < 0`` below ``-λ_min`` that eigenvalue is negative
     and the formula is meaningless, so no bound is given rather than a false one.
     """
+    if not getattr(problem.discretisation, "symmetric", True):
+        return (
+            f"No certified error bound: the {problem.discretisation.name} is not symmetric, "
+            "and the bound ||b - A u||_W / λ_min needs a symmetric positive definite A; the "
+            "relative residual is the check of this solve."
+        )
     found = indefinite_bound(problem)
     if found is None:
         return None
     lower = found[0]
+    if problem.shift >= 0.0:  # a Robin face that feeds energy in, or a separable c(x) < 0
+        return (
+            "No certified error bound: a Robin face with alpha/beta < 0 or a shift c(x) < 0 "
+            f"somewhere may make A indefinite (the certified lower bound on its smallest "
+            f"eigenvalue is {lower:.3g}), and the bound ||b - A u||_W / λ_min holds only for a "
+            "positive definite A; the relative residual is the check of this solve."
+        )
     return (
         f"No certified error bound: with shift c = {problem.shift:g} the certified lower "
         f"bound on the smallest eigenvalue of A is {lower:.3g}, not positive (A may be "
@@ -116,7 +157,7 @@ def petsc_refusal(problem: SolvableProblem) -> str | None:
     decomposition: a negative ``c`` runs on the serial backend.
     """
     shift = float(getattr(problem, "shift", 0.0))
-    if shift >= 0.0:
+    if shift >= 0.0 and not feeds_energy(getattr(problem, "grid", None)):
         return None
     other = working_method(problem) if hasattr(problem, "discretisation") else "direct"
     return (

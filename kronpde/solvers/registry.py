@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kronpde.errors import OptionError
+from kronpde.solvers.indefinite import may_be_indefinite
 from kronpde.solvers.method import Method
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_PREFERENCE", "INDEFINITE_REASON", "METHODS", "choose", "method_class", "refusal"]
 
 #: The accepted method names.
-METHODS = ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct")
+METHODS = ("auto", "cg", "amg-cg", "fastdiag-cg", "fastdiag", "direct", "fastdiag-minres")
 
 #: Where each method's class lives (imported on first use).
 _CLASSES = {
@@ -31,6 +32,7 @@ _CLASSES = {
     "fastdiag-cg": ("kronpde.solvers.fastdiag_pc", "FastDiagCG"),
     "fastdiag": ("kronpde.solvers.fastdiag", "FastDiag"),
     "direct": ("kronpde.solvers.direct", "Direct"),
+    "fastdiag-minres": ("kronpde.solvers.fastdiag_minres", "FastDiagMINRES"),
 }
 
 #: What ``"auto"`` runs: the first of these that accepts the problem (the last accepts all
@@ -42,6 +44,13 @@ INDEFINITE_REASON = (
     "auto: the operator is not a Kronecker sum (fast diagonalization is not exact) and the "
     "shift c < 0 leaves it not certified positive definite (CG needs that); the sparse "
     "direct solve (LU with pivoting) handles an indefinite operator"
+)
+
+
+#: Why ``"auto"`` runs ``"direct"``: a non-symmetric operator the fast solve cannot take.
+NONSYMMETRIC_REASON = (
+    "auto: the operator is not symmetric (the non-divergence form) and fast "
+    "diagonalization cannot solve it stably; the sparse direct solve (LU) can"
 )
 
 
@@ -74,10 +83,12 @@ def choose(problem: SolvableProblem, method: str) -> tuple[type[Method], str]:
         cls = method_class(name)
         if cls.refusal(problem) is None:
             return cls, cls.why(problem)
-    cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every problem with c >= 0
-    if problem.shift >= 0.0 or cls.refusal(problem) is None:
+    cls = method_class(AUTO_PREFERENCE[-1])  # the last one accepts every SPD problem
+    if cls.refusal(problem) is None:
         return cls, cls.why(problem)
-    return method_class("direct"), INDEFINITE_REASON  # a negative c CG cannot take
+    if may_be_indefinite(problem):
+        return method_class("direct"), INDEFINITE_REASON  # a negative c CG cannot take
+    return method_class("direct"), NONSYMMETRIC_REASON
 
 
 def refusal(

@@ -167,6 +167,13 @@ def describe_grid(case: Case) -> list[str]:
     equation = "-div(k grad u) + c u = f" if problem.shift else "-div(k grad u) = f"
     k = problem.coefficient
     k = k.text if isinstance(k, Expression) else f"{k:g}"
+    data = problem.data
+    shift_text = getattr(data, "shift_text", None)  # a separable c(x)
+    if shift_text is not None:
+        equation = "-div(k grad u) + c u = f"
+    if getattr(data, "nondivergence", False):  # second/first: no k
+        equation = "-sum_i (a_i u_ii + b_i u_i) + c u = f"
+        k = "none (second/first)"
     centring = ""
     if any(a.cell_centred for a in grid.axes):
         centring = (
@@ -186,9 +193,16 @@ def describe_grid(case: Case) -> list[str]:
         f"cells on {box}{centring}",
         f"unknowns   {unknowns}",
         f"faces      {faces}",
-        f"equation   {equation}, k = {k}, c = {problem.shift:g}",
+        f"equation   {equation}, k = {k}, c = {c_text(problem.shift, shift_text)}",
         f"scheme     order {problem.order} ({SCHEMES.get(problem.order, '')})",
     ]
+
+
+def c_text(shift: float, expression: str | None) -> str:
+    """Return the summary's ``c``: the number, or a separable expression (plus the number)."""
+    if expression is None:
+        return f"{shift:g}"
+    return expression if shift == 0.0 else f"{expression} + {shift:g}"
 
 
 #: How the summary names the discretisation of each ``[scheme] order``.

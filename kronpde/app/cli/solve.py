@@ -305,6 +305,8 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
         return None
     if problem.discretisation.domain_points() is not None:
         return None  # a domain inside the box: its boundary is not the box's faces
+    if not getattr(problem.discretisation, "symmetric", True):  # second/first: no -k du/dn
+        return None
     solution = solved.solution
     u = solution.u if solution.u is not None else solution.x
     return face_fluxes(problem, u, balance=getattr(plan.args, "balance", False))
@@ -445,9 +447,8 @@ def summary_lines(
     lines.append(f"accuracy   {_accuracy(report)}")
     curvilinear = plan.case.grid.coordinate_system is not None
     embedded = case.problem.discretisation.domain_points() is not None
-    lines.extend(
-        _flux_lines(solved.balance, plan.petsc_options is not None, curvilinear, embedded)
-    )
+    petsc = plan.petsc_options is not None
+    lines.extend(_flux_lines(solved.balance, petsc, curvilinear, embedded, case.problem))
     lines.extend(f"warning    {w}" for w in warnings)
     lines.append(
         f"time       setup {report.setup_seconds:.3f} s, solve {report.solve_seconds:.3f} s"
@@ -469,7 +470,11 @@ def summary_lines(
 
 
 def _flux_lines(
-    balance: Any, petsc: bool, curvilinear: bool = False, embedded: bool = False
+    balance: Any,
+    petsc: bool,
+    curvilinear: bool = False,
+    embedded: bool = False,
+    problem: Any = None,
 ) -> list[str]:
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
@@ -477,6 +482,8 @@ def _flux_lines(
         why = "a curvilinear grid" if curvilinear and not petsc else why
         if embedded:
             why = "an embedded boundary (the domain's boundary is not the box's faces)"
+        if not petsc and not getattr(getattr(problem, "discretisation", None), "symmetric", True):
+            why = "the non-divergence form (it has no fluxes -k du/dn)"
         return [f"fluxes     not computed for {why}"]
     faces = ", ".join(f"{name} {q:.4e}" for name, q in balance.fluxes.items())
     lines = [f"fluxes     {faces} (net outward, -k du/dn over each face)"]

@@ -19,6 +19,7 @@ import numpy as np
 from kronpde.errors import OptionError, SolverError
 from kronpde.problem.certify import gamma, residual_terms
 from kronpde.solvers.arguments import check_choice, check_option_keys
+from kronpde.solvers.indefinite import definite_refusal
 from kronpde.solvers.petsc.estimates import (
     DistributedCertifier,
     Restriction,
@@ -176,6 +177,9 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
         options = dict(options or {})
         check_option_keys("petsc backend", options, OPTIONS)
         chosen, reason = _choose(method)
+        why = definite_refusal(problem, f"petsc backend: {chosen}")  # CG: SPD operators only
+        if why is not None:
+            raise OptionError(why)
         pcs = PCS[chosen]
         default = pcs[0]
         if chosen == "amg-cg":

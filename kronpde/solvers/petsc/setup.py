@@ -27,6 +27,8 @@ from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 from kronpde.problem.layered import LayeredFluxForm
+from kronpde.problem.nondivergence import NonDivergenceSum
+from kronpde.problem.separable import SeparableSum
 from kronpde.solvers.petsc.assembly import (
     box_csr,
     box_shape,
@@ -58,6 +60,13 @@ def _kronecker_rows(setup: PetscSetUp) -> tuple[Any, ...]:
     """Return the arguments of :func:`box_csr` before the box: the symmetrised 1-D stencils."""
     p = setup.problem
     setup.k_min = float(p.coefficient)
+    return (p.symmetric_axis_operators, p.shift)
+
+
+def _separable_rows(setup: PetscSetUp) -> tuple[Any, ...]:
+    """Return :func:`box_csr`'s arguments for variable 1-D stencils (``k_i``, second/first)."""
+    p = setup.problem
+    setup.k_min = p.coefficient_range()[0]
     return (p.symmetric_axis_operators, p.shift)
 
 
@@ -117,6 +126,8 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
     LayeredFluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),  # the flux form's rows
     CurvilinearFlux: Assembly(curvilinear_rows, curvilinear_arguments, own_eigenvalue),
+    SeparableSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
+    NonDivergenceSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
 }
 
 
