@@ -4,7 +4,8 @@ Where ``k`` is an expression of one coordinate alone (stratified soil, ocean,
 atmosphere), the flux form's operator is
 ``A = Σ_{i≠t} diag(k_t) ⊗ T_i + T_t^{(k)} + c I``: the other axes' fluxes
 take ``k`` at their own row (the harmonic mean of equal values is the value,
-bit for bit), so the per-axis eigenvectors of the other axes diagonalise it
+bit for bit; along ``t`` a formula ``k`` is taken where the fluxes cross, as
+the flux form does), so the per-axis eigenvectors of the other axes diagonalise it
 mode by mode and a tridiagonal system along ``t`` remains
 (:class:`~kronpde.problem.partial.PartialStructure`).  :class:`LayeredFluxForm`
 is :class:`~kronpde.problem.flux_form.FluxForm` with that structure; the
@@ -89,8 +90,12 @@ class LayeredFluxForm(FluxForm):
         t = self.layer_axis
         axis = grid.axes[t]
         kline = self._k_line()
+        given = self.data.k_edges[t]  # a formula: k where the fluxes along t cross
+        line = None if given is None else np.array(given[(0,) * t + (slice(None),)], dtype=float)
+        if line is not None:
+            line = line.reshape(line.shape[0], -1)[:, 0]
         if axis.cell_centred:
-            edge = cell_face_k(axis, kline)
+            edge = cell_face_k(axis, kline) if line is None else line
             faces = [float(edge[0]), float(edge[-1])]
             for side in (0, 1):
                 face = self.data.k_faces.get((t, side))
@@ -99,7 +104,7 @@ class LayeredFluxForm(FluxForm):
             op_t = diffusion_operator(axis, edge, (faces[0], faces[1]))
             k_unknowns = kline
         else:
-            edge = harmonic_mean(kline[:-1], kline[1:])
+            edge = harmonic_mean(kline[:-1], kline[1:]) if line is None else line
             op_t = diffusion_operator(axis, edge, (float(kline[0]), float(kline[-1])))
             k_unknowns = kline[axis.unknown_slice]
         ops = tuple(
