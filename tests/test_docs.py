@@ -230,3 +230,33 @@ def test_every_page_is_in_a_toctree():
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
+
+
+# -- the Python examples of the guide pages run ------------------------------------------------
+PYTHON = re.compile(
+    r"^(<!-- not run: (?P<why>[^>]*?) -->\n)?```python\n(?P<body>.*?)^```", re.M | re.S
+)
+SNIPPETS = [
+    (page.name, i, m["body"])
+    for page in sorted(DOCS.glob("*.md"))
+    for i, m in enumerate(PYTHON.finditer(page.read_text(encoding="utf-8")))
+    if m["why"] is None and ">>>" not in m["body"]  # >>> blocks run as doctests
+]
+
+
+def test_the_guides_have_python_examples():
+    assert {"getting-started.md", "python-guide.md"} <= {page for page, _, _ in SNIPPETS}
+
+
+@pytest.mark.parametrize(
+    ("page", "index", "body"), SNIPPETS, ids=[f"{p}-{i}" for p, i, _ in SNIPPETS]
+)
+def test_every_python_example_of_the_pages_runs(page, index, body, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(body, page, "exec"), namespace)  # noqa: S102
+    solutions = [v for v in namespace.values() if type(v).__name__ == "Solution"]
+    reports = [v for v in namespace.values() if type(v).__name__ == "SolveReport"]
+    assert solutions or reports or "solver" in namespace, "the example solved nothing"
+    for report in reports + [s.report for s in solutions]:
+        assert report.converged, (page, report.message)
