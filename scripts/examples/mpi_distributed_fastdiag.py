@@ -27,6 +27,8 @@ that run:
    :alt: the middle plane z = 0.5 of u, gathered on rank 0
 """
 
+# sphinx_gallery_thumbnail_path = "recorded/mpi_distributed_fastdiag.png"
+
 import sys
 import time
 
