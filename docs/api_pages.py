@@ -73,7 +73,7 @@ def write(path: Path) -> None:
         "=============",
         "",
         "Every public name of ``kronpde`` (``kronpde.__all__``), generated from the",
-        "docstrings. ``kronpde.toolkit`` is on :doc:`toolkit`.",
+        "docstrings, then those of ``kronpde.toolkit``.",
         "",
         ".. currentmodule:: kronpde",
         "",
@@ -91,6 +91,13 @@ def write(path: Path) -> None:
         for name in values:  # a constant: its value, and the comment that documents it
             lines += [f".. data:: {name}", f"   :value: {getattr(kronpde, name)!r}", ""]
             lines += [f"   {VALUES.get(name, '')}", ""]
+    from kronpde import toolkit
+
+    title = "Kronecker toolkit (``kronpde.toolkit``)"
+    lines += [title, "-" * len(title), "", "The identities with examples: :doc:`toolkit`.", ""]
+    lines += [".. currentmodule:: kronpde.toolkit", "", ".. autosummary::", "   :toctree: generated", ""]
+    lines += [f"   {name}" for name in sorted(toolkit.__all__, key=str.lower)]
+    lines.append("")
     text = "\n".join(lines)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
