@@ -365,7 +365,7 @@ def test_second_order_in_3d():
 
 
 def test_an_array_coefficient_takes_the_boundary_cells_value_first_order_for_neumann_data():
-    """The README's claim: ``k`` at the face keeps second order, the cell's value does not."""
+    """The claim of docs/theory.md: ``k`` at the face keeps second order, the cell's value not."""
     sol = manufactured(1, [(N, D)], [1.0])
     k = lambda x: 1.0 + x  # noqa: E731
     errors = {"expression": [], "array": []}

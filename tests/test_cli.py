@@ -200,7 +200,8 @@ def test_console_script(tmp_path):
     assert version.stdout.startswith("kronpde ")
     help_text = subprocess.run([exe, "--help"], capture_output=True, text=True, check=False)
     assert help_text.returncode == 0
-    assert "kronpde solve cases/" in help_text.stdout
+    assert "kronpde init mycase" in help_text.stdout  # examples a pip user can run (issue 29)
+    assert "kronpde solve mycase.toml" in help_text.stdout
     assert "exit codes" in help_text.stdout
 
 

@@ -230,3 +230,26 @@ def test_cavity_sweep_peaks_sit_on_the_discrete_eigenfrequencies(tmp_path):
     assert abs(abs(got) - result.response[40]) <= 1e-10 * abs(got)
     cavity.picture(result, str(tmp_path / "sweep.png"))
     assert (tmp_path / "sweep.png").stat().st_size > 1000
+
+
+# -- mpi_distributed_fastdiag: shown from a recorded run by the docs, run here under mpirun -------
+@pytest.mark.petsc
+def test_the_mpi_example_gives_the_serial_error_on_two_ranks(tmp_path):
+    """Its reduced max error equals serial fastdiag's on the same grid (to rounding)."""
+    import re
+
+    from test_petsc import mpirun
+
+    from kronpde import Grid, Problem, solve
+
+    script = ROOT / "scripts" / "examples" / "mpi_distributed_fastdiag.py"
+    proc = mpirun(2, sys.executable, script, 16, "--plot", tmp_path / "u.png", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 ranks, slab decomposition" in proc.stdout
+    reported = float(re.search(r"max \|u - u_exact\| = (\S+)", proc.stdout)[1])
+    grid = Grid.box([16, 16, 16])
+    u = solve(Problem(grid, source="3*pi**2*sin(pi*x)*sin(pi*y)*sin(pi*z)"), "fastdiag").u
+    x, y, z = grid.point_coordinates()
+    serial = float(np.abs(u - np.sin(np.pi * x) * np.sin(np.pi * y) * np.sin(np.pi * z)).max())
+    assert reported == pytest.approx(serial, rel=1e-3)  # 4 digits printed
+    assert (tmp_path / "u.png").stat().st_size > 0

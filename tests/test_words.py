@@ -149,10 +149,11 @@ def test_booleans_are_shown_as_the_case_file_writes_them(tmp_path, edit, message
 
 
 # -- the corner rule in the user reference ----------------------------------------------
-def test_the_corner_rule_is_in_the_readme_and_holds():
-    readme = (ROOT / "README.md").read_text()
-    assert "is the **mean** of their values at that point" in readme
-    assert "`xmin = 0` and `ymin = 1` give the\ncorner `(0, 0)` the value `0.5`" in readme
+def test_the_corner_rule_is_in_the_reference_and_holds():
+    # the user reference moved from the README to the site's case-file page (issue 29)
+    reference = " ".join((ROOT / "docs" / "case-format.md").read_text().split())
+    assert "the node's value is the mean of their values there" in reference
+    assert "`xmin = 0` and `ymin = 1` give the corner `(0, 0)` the value `0.5`" in reference
     grid = Grid.box(
         [2, 2],
         boundary={

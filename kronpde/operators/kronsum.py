@@ -80,7 +80,7 @@ def _bshape(d: int, i: int, n: int) -> tuple[int, ...]:
 
 
 def assemble(ops: Sequence[AxisOperator], shift: float = 0.0) -> sp.csr_array:
-    """Assemble the Kronecker sum ``sum_i I ⊗ ... ⊗ T_i ⊗ ... ⊗ I + shift*I`` as CSR.
+    """Assemble the Kronecker sum ``sum_i I ⊗ … ⊗ T_i ⊗ … ⊗ I + shift*I`` as CSR.
 
     Parameters
     ----------
@@ -185,7 +185,7 @@ def _factor_eigenvalues(f: Any) -> NDArray[Any]:
 
 
 class KronSum(LinearOperator):
-    """The Kronecker sum ``sum_k I ⊗ ... ⊗ A_k ⊗ ... ⊗ I + shift * I`` as an operator.
+    """The Kronecker sum ``sum_k I ⊗ … ⊗ A_k ⊗ … ⊗ I + shift * I`` as an operator.
 
     ``A_k`` acts along axis ``k`` of a C-ordered array of shape
     ``(n_1, ..., n_N)`` (``np.kron`` ordering; note that

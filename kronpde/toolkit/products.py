@@ -37,7 +37,7 @@ def _kron_apply(factors: tuple[Any, ...], x: NDArray[Any]) -> NDArray[Any]:
 
 
 def kron_matvec(factors: Sequence[Any], x: ArrayLike) -> NDArray[Any]:
-    """Compute ``(A_1 ⊗ A_2 ⊗ ... ⊗ A_N) x`` without forming the product.
+    """Compute ``(A_1 ⊗ A_2 ⊗ … ⊗ A_N) x`` without forming the product.
 
     Uses the vec identity ``(A ⊗ B) vec(X) = vec(B X A^T)`` in its C-ordered
     form: ``x`` is reshaped to ``(n_1, ..., n_N)`` (C order) and ``A_k`` is
@@ -79,7 +79,7 @@ def kron_matvec(factors: Sequence[Any], x: ArrayLike) -> NDArray[Any]:
 
 
 class KronProduct(LinearOperator):
-    """The Kronecker product ``A_1 ⊗ ... ⊗ A_N`` as a matrix-free operator.
+    """The Kronecker product ``A_1 ⊗ … ⊗ A_N`` as a matrix-free operator.
 
     Ordering as ``np.kron`` (the first factor acts on the slowest C-order
     axis); see :func:`kron_matvec`.

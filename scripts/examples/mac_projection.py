@@ -1,4 +1,5 @@
 """A projection step on a MAC (staggered) grid: the pressure Poisson solve of incompressible flow.
+===============================================================================================
 
 The velocity of a 2-D incompressible flow on ``[0, Lx] x [0, Ly]`` lives on
 the faces of ``nx x ny`` cells (Harlow and Welch's marker-and-cell grid):
@@ -198,7 +199,7 @@ def relative_divergence(grid: MacGrid, u: np.ndarray, v: np.ndarray, scale: floa
     return float(np.max(np.abs(grid.divergence(u, v)))) * min(grid.h) / scale
 
 
-def run(grid: MacGrid, steps: int, dt: float, out=sys.stdout) -> float:
+def run(grid: MacGrid, steps: int, dt: float, out=sys.stdout, last=None) -> float:
     """March ``steps`` explicit steps of ``u_t = force``, each projected; the worst divergence.
 
     Prints one markdown row per step: ``max |div|`` of the field before and
@@ -228,6 +229,8 @@ def run(grid: MacGrid, steps: int, dt: float, out=sys.stdout) -> float:
         after = relative_divergence(grid, u, v, scale)
         worst = max(worst, after)
         print(f"| {step} | {before:.2e} | {after:.2e} | {1e3 * seconds:.2f} |", file=out)
+    if last is not None:  # the caller keeps the last step's fields
+        last.update(u=u, v=v, u_star=us, v_star=vs)
     return worst
 
 
@@ -239,16 +242,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--dt", type=float, default=0.05)
     parser.add_argument("--periodic-x", action="store_true", help="periodic in x, walls in y")
+    parser.add_argument(
+        "--plot", nargs="?", const="", metavar="PNG", help="draw the last step (into PNG if named)"
+    )
     args = parser.parse_args(argv)
+    last: dict = {}
     try:
         grid = MacGrid(tuple(args.cells), tuple(args.size), args.periodic_x)
-        worst = run(grid, args.steps, args.dt)
+        worst = run(grid, args.steps, args.dt, last=last)
     except KronpdeError as exc:  # bad arguments: a message, no traceback
         print(f"mac_projection: error: {exc}", file=sys.stderr)
         return 2
     print(f"\nworst relative divergence after projection: {worst:.2e}")
+    if args.plot is not None:
+        draw(grid, last, args.plot)
     return 0 if worst <= 1e-12 else 1
 
 
+def draw(grid: MacGrid, last: dict, path: str = "") -> None:
+    """Draw the divergence of the last step before and after its projection, and the flow."""
+    import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
+
+    x, y = grid.centres(0), grid.centres(1)
+    fig, axes = plt.subplots(1, 3, figsize=(12.0, 3.6))
+    for ax, (a, b), name in zip(
+        axes[:2],
+        ((last["u_star"], last["v_star"]), (last["u"], last["v"])),
+        ("div u* (before)", "div u (after projection)"),
+        strict=True,
+    ):
+        image = ax.pcolormesh(x, y, grid.divergence(a, b).T, shading="auto", cmap="RdBu_r")
+        fig.colorbar(image, ax=ax, format="%.0e")
+        ax.set_title(name)
+        ax.set_aspect("equal")
+    u, v = last["u"], last["v"]
+    uc = 0.5 * (u[: grid.cells[0]] + np.roll(u, -1, axis=0)[: grid.cells[0]])
+    vc = 0.5 * (v[:, :-1] + v[:, 1:])
+    axes[2].streamplot(x, y, uc.T, vc.T, density=1.0, color=np.hypot(uc, vc).T)
+    axes[2].set_title("projected velocity")
+    axes[2].set_aspect("equal")
+    fig.tight_layout()
+    if path:
+        fig.savefig(path)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    if status := main():
+        sys.exit(status)

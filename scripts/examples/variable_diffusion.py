@@ -1,4 +1,5 @@
 """Diffusion through a heterogeneous medium: backward Euler with ``k(x)`` and fastdiag-cg.
+=======================================================================================
 
 ``u_t = div(k grad u)`` on the unit box (2-D or 3-D) with ``u = 0`` on its
 faces, from a Gaussian blob, with a smooth coefficient of contrast
@@ -177,16 +178,19 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the example from the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, nargs="+", default=[64, 64, 64])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--dt", type=float, default=2e-3)
     parser.add_argument("--start", type=int, default=4)
     parser.add_argument("--contrast", type=float, default=10.0)
     parser.add_argument("--rtol", type=float, default=1e-10)
+    parser.add_argument(
+        "--plot", nargs="?", const="", metavar="PNG", help="draw k and u (into PNG if named)"
+    )
     args = parser.parse_args(argv)
     try:
-        run(
+        result = run(
             args.cells,
             args.steps,
             args.dt,
@@ -197,8 +201,35 @@ def main(argv: list[str] | None = None) -> int:
     except KronpdeError as exc:  # bad arguments: a message, no traceback
         print(f"variable_diffusion: error: {exc}", file=sys.stderr)
         return 2
+    if args.plot is not None:
+        draw(result, args.contrast, args.plot)
     return 0
 
 
+def draw(result: DiffusionRun, contrast: float, path: str = "") -> None:
+    """Draw ``k`` and the last ``u`` (in 3-D on the middle plane of the last axis)."""
+    import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
+
+    grid = result.problem.grid
+    u = result.problem.to_nodes(result.u)
+    points = grid.points
+    k = coefficient(contrast)(*np.meshgrid(*points, indexing="ij"))
+    if u.ndim == 3:
+        middle = u.shape[2] // 2
+        u, k = u[:, :, middle], k[:, :, middle]
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.8))
+    for ax, field_, name in zip(axes, (k, u), ("k(x, y)", "u after the last step"), strict=True):
+        image = ax.pcolormesh(points[0], points[1], field_.T, shading="auto")
+        fig.colorbar(image, ax=ax)
+        ax.set_title(name)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.set_aspect("equal")
+    fig.tight_layout()
+    if path:
+        fig.savefig(path)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    if status := main():
+        sys.exit(status)

@@ -41,16 +41,20 @@ COMMANDS = {
     "converge": "kronpde.app.cli.converge",
     "compare": "kronpde.app.cli.compare",
     "plot": "kronpde.app.cli.plot",
+    "init": "kronpde.app.cli.init",
 }
 
 _EPILOG = """\
-examples:
-  kronpde check cases/poisson2d_dirichlet.toml
-  kronpde solve cases/poisson2d_dirichlet.toml
-  kronpde solve cases/poisson3d_dirichlet.toml --method amg-cg --rtol 1e-10 -o u.vtu --json
-  kronpde converge cases/poisson2d_robin.toml --levels 4 --plot conv.png
-  kronpde compare cases/poisson3d_dirichlet.toml --plot residuals.png
-  kronpde plot cases/poisson3d_mixed.vtu -o slice.png --field u --axis z --at 0.5
+examples (in an empty folder; `kronpde init --list` names the example cases):
+  kronpde init mycase
+  kronpde check mycase.toml
+  kronpde solve mycase.toml
+  kronpde solve mycase.toml --method amg-cg --rtol 1e-10 -o u.vtu --json
+  kronpde converge mycase.toml --levels 3 --plot conv.png
+  kronpde compare mycase.toml --plot residuals.png
+  kronpde plot mycase.vti -o slice.png --field u
+  kronpde init box3d --example poisson3d_mixed
+  kronpde solve box3d.toml --plot slice3d.png
 
 exit codes:
   0  solved (and the result written)

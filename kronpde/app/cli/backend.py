@@ -20,9 +20,9 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="B",
         default="serial",
         help="serial (default) or petsc: every rank of `mpirun -n P kronpde solve ...` "
-        "(needs petsc4py: scripts/install-petsc.sh): fastdiag (auto's choice where it is "
-        "exact) on slabs or pencils of the grid, no iteration (needs mpi4py-fft: "
-        "scripts/install-mpi4py-fft.sh), or CG on PETSc; a serial-only [solver] method "
+        "(needs petsc4py; see 'Scaling out' in the documentation): fastdiag (auto's choice "
+        "where it is exact) on slabs or pencils of the grid, no iteration (needs "
+        "mpi4py-fft), or CG on PETSc; a serial-only [solver] method "
         "(direct, ...) gives way to auto",
     )
     parser.add_argument(
