@@ -130,8 +130,6 @@ class Discretisation(ABC):
     has_reference_structure : bool
         Whether :meth:`reference_structure` gives an operator (known without
         evaluating anything, for a method's refusal).
-    offers_star_rows : bool
-        Whether :meth:`star_rows` gives the rows of a box (a distributed assembly).
     """
 
     name: ClassVar[str] = "discretisation"
@@ -140,7 +138,6 @@ class Discretisation(ABC):
     fast_solve_reason: ClassVar[str | None] = None
     rhs_depends_on_shift: ClassVar[bool] = False
     has_reference_structure: ClassVar[bool] = False
-    offers_star_rows: ClassVar[bool] = False
 
     def __init__(self, data: ProblemData, shift: float, shared: Shared | None = None):
         self.data = data
@@ -165,15 +162,6 @@ class Discretisation(ABC):
 
     def domain_unknowns(self) -> np.ndarray | None:
         """Return True at the unknowns that carry the solution (flat); None: all do."""
-        return None
-
-    def star_rows(self, box: Box) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]] | None:
-        """Return ``Â``'s rows of a box of unknowns as a star stencil, or None (not offered).
-
-        The diagonal (the box's shape) and per axis the couplings towards
-        ``j - 1`` and ``j + 1``: what a distributed assembly takes from a
-        discretisation that has no rows of its own kind there.
-        """
         return None
 
     def singular(self) -> bool:

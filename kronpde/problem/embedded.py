@@ -137,7 +137,6 @@ class EmbeddedBoundary(ConstantCoefficient):
 
     name: ClassVar[str] = "embedded boundary"
     has_reference_structure: ClassVar[bool] = True
-    offers_star_rows: ClassVar[bool] = True
 
     def __init__(
         self,

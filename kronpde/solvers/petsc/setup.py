@@ -24,6 +24,7 @@ from kronpde.errors import SolverError
 from kronpde.problem.compact_scheme import CompactFourthOrder
 from kronpde.problem.curvilinear import CurvilinearFlux
 from kronpde.problem.discretisation import Discretisation
+from kronpde.problem.embedded import EmbeddedBoundary
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 from kronpde.problem.layered import LayeredFluxForm
@@ -89,7 +90,7 @@ def _flux_rows(setup: PetscSetUp) -> tuple[Any, ...]:
 
 
 def _star_rows(setup: PetscSetUp) -> tuple[Any, ...]:
-    """Return the arguments of :func:`rows_csr`: the rows a discretisation offers (star_rows)."""
+    """Return the arguments of :func:`rows_csr`: the embedded boundary's rows (``star_rows``)."""
     p = setup.problem
     setup.k_min = float(p.coefficient)
     diagonal, couplings = p.discretisation.star_rows((setup.lo, setup.hi))
@@ -128,6 +129,7 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     CurvilinearFlux: Assembly(curvilinear_rows, curvilinear_arguments, own_eigenvalue),
     SeparableSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
     NonDivergenceSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
+    EmbeddedBoundary: Assembly(rows_csr, _star_rows, own_eigenvalue),
 }
 
 
@@ -140,8 +142,6 @@ def assembly_of(problem: SolvableProblem) -> Assembly:
         For a discretisation the table does not know.
     """
     found = ASSEMBLY.get(type(problem.discretisation))
-    if found is None and problem.discretisation.offers_star_rows:
-        found = Assembly(rows_csr, _star_rows, own_eigenvalue)
     if found is None:
         msg = (
             "petsc backend: the problem is neither a constant-coefficient Kronecker sum "
