@@ -412,3 +412,16 @@ def test_a_3d_spherical_pole_point_is_no_tridiagonal_form_yet():
     problem = Problem(grid, 1.0, shift=0.5)
     assert "no tridiagonal-axis form" in problem.discretisation.fast_solve_obstacle()
     assert solve(problem, "auto").report.method != "fastdiag"
+
+
+@pytest.mark.parametrize("name", ["polar", "sphere", "cylindrical-3d"])
+def test_fastdiag_cg_for_a_variable_k_agrees_with_spsolve(name):
+    problem, _ = build(name, 0, "node")
+    system = problem.grid.coordinate_system
+    k = system.expression("1 + 0.5*x*x + 0.3*z*z")
+    varied = Problem(problem.grid, problem.source, shift=problem.shift, coefficient=k)
+    reference = sla.spsolve(varied.operator().tocsc(), varied.rhs())
+    found = solve(varied, "auto", rtol=1e-11)
+    assert found.report.method == "fastdiag-cg"
+    assert found.report.iterations <= 30
+    assert np.abs(found.x - reference).max() <= 1e-8 * np.abs(reference).max()
