@@ -297,7 +297,7 @@ def _petsc_json(tmp_path: Path, case: Path, *extra: str) -> tuple[int, dict, str
 @pytest.mark.petsc
 @pytest.mark.parametrize("driver", ["hstplr", "hstcyl", "hstssp", "hstcsp"])
 def test_petsc_two_ranks_agree_with_serial(tmp_path, driver):
-    from kronpde.io.vts import read_vts
+    from kronpde.io.vts import read_pvts, read_vts
 
     case = DATA / f"{driver}.toml"
     out = tmp_path / f"{driver}.vts"
@@ -315,6 +315,8 @@ def test_petsc_two_ranks_agree_with_serial(tmp_path, driver):
     assert len(pieces) == 2
     largest = max(float(np.abs(read_vts(p)[2]["error"]).max()) for p in pieces)
     assert largest == pytest.approx(report["error_max"], rel=1e-12)
+    _, _, whole = read_pvts(tmp_path / f"{driver}.pvts")  # the pieces put together
+    assert np.abs(whole["u"] - serial.u).max() < 1e-7 * np.abs(serial.u).max()
     index = (tmp_path / f"{driver}.pvts").read_text()
     assert "PStructuredGrid" in index
     assert "PPoints" in index
