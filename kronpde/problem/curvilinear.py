@@ -223,7 +223,6 @@ class CurvilinearFlux(Discretisation):
     """The second-order flux form on a curvilinear grid (module docstring)."""
 
     name: ClassVar[str] = "curvilinear flux form"
-    has_reference_structure: ClassVar[bool] = True
     fast_solve_reason: ClassVar[str | None] = (
         "auto: the curvilinear flux form of a constant k is solved exactly by transforms on "
         "all axes but one and tridiagonal systems along it"
@@ -293,6 +292,16 @@ class CurvilinearFlux(Discretisation):
         if self.data.variable_coefficient:
             return None
         return partial_structure(self.grid, float(self.data.coefficient))  # type: ignore[arg-type]
+
+    @property
+    def has_reference_structure(self) -> bool:  # type: ignore[override]
+        """Whether the grid has the tridiagonal-axis form ``fastdiag-cg`` preconditions with."""
+        from kronpde.problem.curvilinear_partial import curvilinear_pieces
+
+        return self.shared.get(
+            "has_pieces",
+            lambda: curvilinear_pieces(self.grid) is not None,  # type: ignore[arg-type]
+        )
 
     def reference_structure(self) -> PartialStructure | None:
         """Return the tridiagonal-axis form of ``k_ref``'s flux form (``fastdiag-cg``'s), or None.
