@@ -297,7 +297,7 @@ def _petsc_json(tmp_path: Path, case: Path, *extra: str) -> tuple[int, dict, str
 @pytest.mark.petsc
 @pytest.mark.parametrize("driver", ["hstplr", "hstcyl", "hstssp", "hstcsp"])
 def test_petsc_two_ranks_agree_with_serial(tmp_path, driver):
-    from kronpde.io.vts import read_vts
+    from kronpde.io.vts import read_pvts, read_vts
 
     case = DATA / f"{driver}.toml"
     out = tmp_path / f"{driver}.vts"
@@ -315,6 +315,8 @@ def test_petsc_two_ranks_agree_with_serial(tmp_path, driver):
     assert len(pieces) == 2
     largest = max(float(np.abs(read_vts(p)[2]["error"]).max()) for p in pieces)
     assert largest == pytest.approx(report["error_max"], rel=1e-12)
+    _, _, whole = read_pvts(tmp_path / f"{driver}.pvts")  # the pieces put together
+    assert np.abs(whole["u"] - serial.u).max() < 1e-7 * np.abs(serial.u).max()
     index = (tmp_path / f"{driver}.pvts").read_text()
     assert "PStructuredGrid" in index
     assert "PPoints" in index
@@ -412,3 +414,16 @@ def test_a_3d_spherical_pole_point_is_no_tridiagonal_form_yet():
     problem = Problem(grid, 1.0, shift=0.5)
     assert "no tridiagonal-axis form" in problem.discretisation.fast_solve_obstacle()
     assert solve(problem, "auto").report.method != "fastdiag"
+
+
+@pytest.mark.parametrize("name", ["polar", "sphere", "cylindrical-3d"])
+def test_fastdiag_cg_for_a_variable_k_agrees_with_spsolve(name):
+    problem, _ = build(name, 0, "node")
+    system = problem.grid.coordinate_system
+    k = system.expression("1 + 0.5*x*x + 0.3*z*z")
+    varied = Problem(problem.grid, problem.source, shift=problem.shift, coefficient=k)
+    reference = sla.spsolve(varied.operator().tocsc(), varied.rhs())
+    found = solve(varied, "auto", rtol=1e-11)
+    assert found.report.method == "fastdiag-cg"
+    assert found.report.iterations <= 30
+    assert np.abs(found.x - reference).max() <= 1e-8 * np.abs(reference).max()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -247,7 +247,8 @@ class Coordinates:
                 return node
 
         new = ast.unparse(_Swap().visit(tree))
-        return parse_expression(new, dimension=self.dimension)
+        # compiled in the grid's coordinate slots, shown as the user wrote it
+        return replace(parse_expression(new, dimension=self.dimension), text=text.strip())
 
 
 def coordinates(name: str, dimension: int, radius: float = 1.0) -> Coordinates:

@@ -80,3 +80,35 @@ def read_vts(
         elif section == "CellData":
             cell_fields[name] = shaped(array(offset), vector, True)
     return (points[..., 0], points[..., 1], points[..., 2]), fields, cell_fields
+
+
+def read_pvts(
+    path: str | os.PathLike[str],
+) -> tuple[tuple[np.ndarray, ...], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read a ``.pvts`` index and its ``.vts`` pieces into whole arrays (as :func:`read_vts`)."""
+    import re
+
+    index = pathlib.Path(path)
+    text = index.read_text()
+    whole = [int(v) for v in re.search(r'WholeExtent="([^"]*)"', text).group(1).split()]
+    dims = [whole[2 * i + 1] - whole[2 * i] + 1 for i in range(3)]
+    d = 3
+    while d > 1 and dims[d - 1] == 1:
+        d -= 1
+    shape = tuple(dims[:d])
+    points: list[np.ndarray] = [np.zeros(shape) for _ in range(3)]
+    fields: dict[str, np.ndarray] = {}
+    cells: dict[str, np.ndarray] = {}
+    for extent, source in re.findall(r'<Piece Extent="([^"]*)" Source="([^"]*)"', text):
+        e = [int(v) for v in extent.split()]
+        box = tuple(slice(e[2 * i], e[2 * i + 1] + 1) for i in range(d))
+        cell_box = tuple(slice(e[2 * i], e[2 * i + 1]) for i in range(d))
+        xyz, f, c = read_vts(index.parent / source)
+        for whole_p, p in zip(points, xyz, strict=True):
+            whole_p[box] = p
+        for name, v in f.items():
+            fields.setdefault(name, np.zeros(shape + v.shape[d:]))[box] = v
+        for name, v in c.items():
+            size = tuple(n - 1 for n in shape) + v.shape[d:]
+            cells.setdefault(name, np.zeros(size))[cell_box] = v
+    return (points[0], points[1], points[2]), fields, cells

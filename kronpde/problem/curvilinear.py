@@ -14,6 +14,7 @@ or pole point): ``M_red = P^T M P``.  Derivation: ``docs/curvilinear.md``.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
@@ -292,6 +293,40 @@ class CurvilinearFlux(Discretisation):
             return None
         return partial_structure(self.grid, float(self.data.coefficient))  # type: ignore[arg-type]
 
+    @property
+    def has_reference_structure(self) -> bool:  # type: ignore[override]
+        """Whether the grid has the tridiagonal-axis form ``fastdiag-cg`` preconditions with."""
+        from kronpde.problem.curvilinear_partial import curvilinear_pieces
+
+        return self.shared.get(
+            "has_pieces",
+            lambda: curvilinear_pieces(self.grid) is not None,  # type: ignore[arg-type]
+        )
+
+    def reference_structure(self) -> PartialStructure | None:
+        """Return the tridiagonal-axis form of ``k_ref``'s flux form (``fastdiag-cg``'s), or None.
+
+        ``k_ref`` is the weighted geometric mean of ``k`` over the control volumes.
+        """
+        from kronpde.problem.curvilinear_partial import partial_structure
+
+        k_ref = self.data.reference_coefficient()
+        found = partial_structure(self.grid, k_ref)  # type: ignore[arg-type]
+        if found is None:
+            return None
+        return replace(
+            found,
+            note=f"Preconditioner: the tridiagonal-axis solve with k_ref = "
+            f"{k_ref:.6g} (the control-volume geometric mean of k).",
+        )
+
+    def preconditioner_reason(self) -> str | None:
+        """Why ``auto`` picks ``fastdiag-cg`` for a variable ``k``."""
+        return (
+            "auto: k varies on a curvilinear grid; CG preconditioned by the exact "
+            "tridiagonal-axis solve of the grid's flux form with a constant k_ref"
+        )
+
     def fast_solve_obstacle(self) -> str | None:
         """None where the tridiagonal axis solves it exactly, else why not."""
         if self.partial_structure() is not None:
@@ -361,7 +396,7 @@ def shared_point_refusal(grid: CurvilinearGrid) -> str:
     return (
         "a node-centred axis or pole point is one unknown shared by every line through it, "
         "which is no row of a box of a distributed grid (PETSc's DMDA); make "
-        f"{' and '.join(axes)} cell-centred (centering = \"cell\" on that axis: its face at the "
+        f'{" and ".join(axes)} cell-centred (centering = "cell" on that axis: its face at the '
         "axis or pole then has no area and no point), or solve serially"
     )
 

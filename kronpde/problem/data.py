@@ -319,8 +319,8 @@ class ProblemData:
         """
         if not self.variable_coefficient:
             return float(self.coefficient)
-        k = self.coefficient_values()[self.grid.unknown_index]
-        w = self.weights()
+        k = self.grid.from_nodes(self.coefficient_values())  # the unknowns' (shared points once)
+        w = self.weights().reshape(k.shape)
         return float(math.exp(float(np.sum(w * np.log(k)) / np.sum(w))))
 
     def coefficient_values(

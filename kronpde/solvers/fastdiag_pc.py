@@ -17,9 +17,11 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from kronpde.errors import OptionError, SolverError
+from kronpde.problem.partial import PartialStructure
 from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.fastdiag import KERNELS, FastDiagSolver
 from kronpde.solvers.iterative import ConjugateGradient
+from kronpde.solvers.tridiagonal_axis import TridiagonalAxisSolver
 
 if TYPE_CHECKING:
     from kronpde.problem.discretisation import EigenStructure
@@ -88,7 +90,7 @@ class FastDiagPreconditioner(LinearOperator):
 
     def __init__(self, solver, d, s, reference_k, approximation, contrast, setup_seconds, options):
         self.note = ""  # what the reference operator is, where it is not k_ref's Kronecker sum
-        n = solver.size
+        n = d.size  # the unknowns (a curvilinear shared point once; the solver may be larger)
         super().__init__(dtype=np.float64, shape=(n, n))
         self.solver = solver
         self.reference_k = reference_k
@@ -155,16 +157,22 @@ class FastDiagPreconditioner(LinearOperator):
         FastDiagCG.check_choice("approximation", approximation)
         FastDiagCG.check_choice("correction", correction)
         structure = _reference(problem)  # at order 4: the separable compact operator
-        k_ref = structure.coefficient
         try:
-            solver = FastDiagSolver(
-                structure.operators,
-                problem.shift,
-                axes=problem.grid.axes,
-                workers=workers,
-                kernels=kernels,
-                scheme=structure.combination,
-            )
+            if isinstance(structure, PartialStructure):  # k_ref's tridiagonal-axis solve
+                k_ref = problem.data.reference_coefficient()
+                solver = TridiagonalAxisSolver(
+                    structure, problem.shift, workers=workers, kernels=kernels
+                )
+            else:
+                k_ref = structure.coefficient
+                solver = FastDiagSolver(
+                    structure.operators,
+                    problem.shift,
+                    axes=problem.grid.axes,
+                    workers=workers,
+                    kernels=kernels,
+                    scheme=structure.combination,
+                )
         except (ValueError, TypeError) as exc:
             msg = f"fastdiag-cg: {exc}"
             raise OptionError(msg) from exc
@@ -176,7 +184,7 @@ class FastDiagPreconditioner(LinearOperator):
         contrast = k_max / k_min
         s = None  # S = I for "mean"
         if approximation != "mean":
-            k = k_nodes[problem.grid.unknown_index].reshape(-1)
+            k = problem.grid.from_nodes(k_nodes).reshape(-1)
             s = np.sqrt(k / k_ref)
         options = {"approximation": approximation, "workers": solver.workers, "kernels": kernels}
         options["correction"] = correction

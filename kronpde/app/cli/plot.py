@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "case",
         metavar="RESULT",
-        help="a result file written by kronpde solve (.vti .vtr .vts .pvti .pvtr .vtu .vtk .xdmf)",
+        help="a result file of kronpde solve (.vti .vtr .vts .pvti .pvtr .pvts .vtu .vtk .xdmf)",
     )
     parser.add_argument(
         "-o",
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(subject, msg)
     output = args.output if args.output is not None else str(Path(args.case).with_suffix(".png"))
     picture = picture_path("-o", output)
-    if Path(args.case).suffix.lower() == ".vts":  # a curvilinear grid: its true shape
+    if Path(args.case).suffix.lower() in (".vts", ".pvts"):  # a curvilinear grid: its shape
         return _plot_points(args, picture)
     result = read_result(args.case)
     fields = {**result.cell_fields, **result.fields}  # a point-data field wins a shared name
@@ -83,9 +83,10 @@ def run(args: argparse.Namespace) -> int:
 def _plot_points(args: argparse.Namespace, picture: Path) -> int:
     """Draw a field of a ``.vts`` (a curvilinear grid) at its Cartesian points."""
     from kronpde.app.pictures import save_surface_picture
-    from kronpde.io.vts import read_vts
+    from kronpde.io.vts import read_pvts, read_vts
 
-    points, point_fields, cell_fields = read_vts(args.case)
+    read = read_pvts if Path(args.case).suffix.lower() == ".pvts" else read_vts
+    points, point_fields, cell_fields = read(args.case)
     fields = {**cell_fields, **point_fields}
     if args.field not in fields:
         subject = "--field"
