@@ -528,3 +528,18 @@ def test_a_shift_that_is_not_separable_here_names_the_shift(shift, coefficient):
     with pytest.raises(DataError) as err:
         Problem(Grid.box([6, 6]), 1.0, shift=shift, coefficient=coefficient)
     assert err.value.subject == "shift"
+
+
+@pytest.mark.parametrize(
+    ("k", "flux"),
+    [({"x": "1 + x", "y": 3.0}, -2.0 * 0.7), ({"x": "1 + x*y", "y": "2 + x"}, -1.5 * 0.7)],
+)
+def test_anisotropic_fluxes_read_the_normal_axis_coefficient_and_balance(k, flux):
+    """On x = 1, du/dn = 0.7: q = -∫ k_x 0.7 dy (k_x(1, y) = 2, or 1 + y: ∫ = 1.5)."""
+    from kronpde.problem.fluxes import face_fluxes
+
+    g = Grid.box([16, 12], boundary={"xmax": Neumann(0.7), "ymin": Robin(1.0, 2.0, 0.3)})
+    p = Problem(g, "x*y + 1", shift=0.5, coefficient=k)
+    balance = face_fluxes(p, solve(p, method="direct").u)
+    assert abs(balance.fluxes["xmax"] - flux) <= 1e-12
+    assert abs(balance.imbalance) <= 1e-12
