@@ -523,10 +523,11 @@ def test_a_separable_shift_joins_the_1d_operators_and_fastdiag_stays_exact():
     assert "fastdiag" in str(err.value)
 
 
-@pytest.mark.parametrize(("shift", "coefficient"), [("x*y", 1.0), ("x", "1 + x*y")])
-def test_a_shift_that_is_not_separable_here_names_the_shift(shift, coefficient):
-    with pytest.raises(DataError) as err:
-        Problem(Grid.box([6, 6]), 1.0, shift=shift, coefficient=coefficient)
+def test_a_separable_shift_with_a_coefficient_that_is_not_goes_to_the_flux_form():
+    p = Problem(Grid.box([6, 6]), 1.0, shift="x", coefficient="1 + x*y")
+    assert type(p.discretisation).__name__ == "FluxForm"
+    with pytest.raises(DataError) as err:  # the non-divergence form keeps separable c only
+        Problem(Grid.box([6, 6]), 1.0, shift="x*y", second={"x": 1.0, "y": 1.0})
     assert err.value.subject == "shift"
 
 
@@ -543,3 +544,47 @@ def test_anisotropic_fluxes_read_the_normal_axis_coefficient_and_balance(k, flux
     balance = face_fluxes(p, solve(p, method="direct").u)
     assert abs(balance.fluxes["xmax"] - flux) <= 1e-12
     assert abs(balance.imbalance) <= 1e-12
+
+
+# -- any other shift c(x): the flux form's diagonal -----------------------------------------
+
+C_SOURCE = "2*pi**2*sin(pi*x)*sin(pi*y) + x*y*sin(pi*x)*sin(pi*y)"  # u = sin sin, c = x y
+
+
+def test_a_shift_that_is_not_separable_is_second_order_with_every_method_that_takes_it():
+    methods = ("direct", "cg", "fastdiag-cg", "amg-cg", "fastdiag-minres")
+    errors = {m: [] for m in methods}
+    hs = []
+    for m in (16, 32, 64):
+        g = Grid.box([m, m])
+        p = Problem(g, C_SOURCE, shift="x*y")
+        assert type(p.discretisation).__name__ == "FluxForm"
+        x, y = g.node_coordinates()
+        for method in methods:
+            u = solve(p, method=method, rtol=1e-12).u
+            errors[method].append(float(np.max(np.abs(u - np.sin(np.pi * x) * np.sin(np.pi * y)))))
+        hs.append(1.0 / m)
+    for method, e in errors.items():
+        assert 1.9 <= observed_order(hs, e) <= 2.1, (method, e)
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(Problem(Grid.box([8, 8]), C_SOURCE, shift="x*y"), method="fastdiag")
+    assert "c(x)" in str(err.value)
+
+
+def test_a_shift_field_enters_the_diagonal_the_fluxes_and_the_indefinite_checks():
+    g = Grid.box([12, 10], boundary={"xmax": Neumann(0.3)})
+    p = Problem(g, "1 + x", shift="x*y + 1")
+    x, y = g.unknown_coordinates()
+    c = np.broadcast_to(x * y + 1, g.shape).reshape(-1)
+    ref = Problem(g, 1.0).operator().toarray() + np.diag(c)
+    assert np.max(np.abs(p.operator().toarray() - ref)) <= 1e-12 * np.max(np.abs(ref))
+    from kronpde.problem.fluxes import face_fluxes
+
+    assert abs(face_fluxes(p, solve(p, method="direct").u).imbalance) <= 1e-12
+    q = Problem(g, "1 + x", shift="-60 + 10*x*y", coefficient="1 + x")  # indefinite
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(q, method="cg")
+    assert "c(x) = -60 + 10*x*y" in str(err.value)
+    sol = solve(q, method="fastdiag-minres", rtol=1e-10)
+    exact = sla.spsolve(q.operator().tocsc(), q.rhs())
+    assert np.max(np.abs(sol.x - exact)) <= 1e-8 * np.max(np.abs(exact))

@@ -53,9 +53,10 @@ class Problem:
     shift : float or str
         ``c``, any finite real (``c < 0``: the indefinite Helmholtz equation, which
         the exact methods solve; see :mod:`kronpde.solvers.indefinite`), or an
-        expression that is a sum of functions of one axis each (``"x + y**2"``,
-        :mod:`kronpde.problem.shift_parts`): it joins the 1-D operators, with
-        separable coefficients or the non-divergence form.
+        expression ``c(x)`` (:mod:`kronpde.problem.shift_parts`): a sum of
+        functions of one axis each (``"x + y**2"``) joins the 1-D operators
+        (with separable coefficients, or the non-divergence form: the fast
+        solve stays exact); any other joins the flux form's diagonal.
     coefficient : float, str, callable, ndarray, or one of them per axis
         ``k > 0`` of ``-div(k grad u)``.  A number (or a constant expression)
         multiplies every 1-D operator and its lifting factors (the boundary
@@ -129,16 +130,23 @@ class Problem:
         first: object = None,
     ):
         check_grid(grid)
-        parts, text = None, None
-        if isinstance(shift, (str, Expression)):  # c(x) = sum_i c_i(x_i): in the 1-D operators
+        parts, field, text = None, None, None
+        if isinstance(shift, (str, Expression)):  # c(x): separable parts, or values (flux form)
             text = shift.text if isinstance(shift, Expression) else str(shift)
-            shift, parts = split_shift(shift, grid)
+            shift, parts, field = split_shift(shift, grid)
         shift = check_shift(shift)
         # per-axis k: anisotropic; second/first: the non-divergence form (problem.anisotropy)
         data = make_data(
             grid, source, coefficient, check=check, second=second, first=first, shift_parts=parts
         )
-        if parts is not None:
+        if field is not None:  # any other c(x): the flux form's diagonal
+            if getattr(data, "nondivergence", False):
+                subject = "shift"
+                raise data_error(
+                    subject, "the non-divergence form takes a sum of functions of one axis each"
+                )
+            data.shift_field = field
+        if parts is not None or field is not None:
             data.shift_text = text
         self._set(data, discretise(data, shift, order))
         if check:
@@ -264,8 +272,8 @@ class Problem:
     @property
     def singular(self) -> bool:
         """True for a pure Neumann/periodic problem with ``c = 0`` (constant null space)."""
-        separable_c = getattr(self.data, "axis_shift", None) is not None  # c(x) in T_i
-        return self.shift == 0.0 and self.grid.singular and not separable_c
+        c_of_x = getattr(self.data, "shift_text", None) is not None  # a c(x), in A
+        return self.shift == 0.0 and self.grid.singular and not c_of_x
 
     @property
     def is_kronecker_sum(self) -> bool:

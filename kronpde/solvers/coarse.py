@@ -17,6 +17,7 @@ from kronpde.errors import DataError, GridError
 from kronpde.geometry.boundary import Dirichlet, Neumann, Robin
 from kronpde.geometry.grid import Axis, Grid, axis_name, face_name
 from kronpde.problem.problem import Problem
+from kronpde.problem.shift_parts import shift_argument
 from kronpde.solvers.estimate import Unavailable
 from kronpde.solvers.indefinite import indefinite_bound
 
@@ -189,8 +190,7 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
     coefficient = _coarse_data(problem.coefficient, resample, every, "the coefficient")
     try:
         more = getattr(problem.data, "arguments", dict)()  # second/first: the same form
-        shift = getattr(problem.data, "shift_text", None)  # a separable c(x): the expression
-        shift = problem.shift if shift is None else f"({shift}) + ({problem.shift!r})"
+        shift = shift_argument(problem)  # a c(x): its expression again
         coarse = Problem(Grid(bound), source, shift, coefficient, order=order, **more)
     except (GridError, DataError) as exc:
         msg = f"the problem on the grid with half the cells cannot be built: {exc}"
