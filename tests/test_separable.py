@@ -588,3 +588,22 @@ def test_a_shift_field_enters_the_diagonal_the_fluxes_and_the_indefinite_checks(
     sol = solve(q, method="fastdiag-minres", rtol=1e-10)
     exact = sla.spsolve(q.operator().tocsc(), q.rhs())
     assert np.max(np.abs(sol.x - exact)) <= 1e-8 * np.max(np.abs(exact))
+
+
+@pytest.mark.parametrize("form", ["separable", "nondivergence"])
+def test_prepare_once_and_set_any_real_shift(form):
+    """prepare(...).set_shift(c) keeps the set-up for c of either sign; each solve is spsolve's."""
+    from kronpde.solvers import prepare
+
+    g = Grid.box([16, 12], boundary={"xmax": Neumann()})
+    if form == "separable":
+        p = Problem(g, "1 + x", coefficient={"x": "1 + x", "y": 2.0})
+    else:
+        p = Problem(g, "1 + x", second={"x": "(1 + x)**2", "y": 1.0}, first={"x": "x"})
+    prepared = prepare(p, "fastdiag")
+    for c in (3.0, -17.0, -60.5, 0.25):
+        assert prepared.set_shift(c)
+        q = p.with_shift(c)
+        exact = sla.spsolve(q.operator().tocsc(), q.rhs())
+        u = prepared.solve(q.rhs()).x
+        assert np.max(np.abs(u - exact)) <= 1e-9 * np.max(np.abs(exact)), c
