@@ -607,3 +607,14 @@ def test_prepare_once_and_set_any_real_shift(form):
         exact = sla.spsolve(q.operator().tocsc(), q.rhs())
         u = prepared.solve(q.rhs()).x
         assert np.max(np.abs(u - exact)) <= 1e-9 * np.max(np.abs(exact)), c
+
+
+def test_refined_keeps_the_form_and_the_shift_expression():
+    g = Grid.box([8, 6])
+    for kwargs in (
+        {"shift": "x + y", "second": {"x": "1 + x", "y": 1.0}, "first": {"x": "x"}},
+        {"shift": "x*y", "coefficient": {"x": "1 + x", "y": 2.0}},
+    ):
+        fine = Problem(g, 1.0, **kwargs).refined(2)
+        again = Problem(Grid.box([16, 12]), 1.0, **kwargs)
+        assert abs(fine.operator() - again.operator()).max() == 0.0

@@ -29,7 +29,7 @@ from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, sma
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.schemes import ORDERS, discretise
-from kronpde.problem.shift_parts import split_shift
+from kronpde.problem.shift_parts import shift_argument, split_shift
 
 __all__ = ["ORDERS", "Box", "Merge", "Nodes", "Problem"]
 
@@ -309,7 +309,9 @@ class Problem:
             if isinstance(value, np.ndarray):
                 raise data_error(name, "an array is known on its grid's nodes only; cannot refine")
         grid = self.grid.refined(factor)
-        return Problem(grid, self.source, self.shift, self.coefficient, order=self.order)
+        more = getattr(self.data, "arguments", dict)()  # second/first: the same form
+        shift = shift_argument(self)  # a c(x): its expression
+        return Problem(grid, self.source, shift, self.coefficient, order=self.order, **more)
 
     def with_shift(self, shift: float) -> Problem:
         """Return the same problem with the shift ``c = shift``, sharing what does not depend on it.
