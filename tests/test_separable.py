@@ -523,8 +523,98 @@ def test_a_separable_shift_joins_the_1d_operators_and_fastdiag_stays_exact():
     assert "fastdiag" in str(err.value)
 
 
-@pytest.mark.parametrize(("shift", "coefficient"), [("x*y", 1.0), ("x", "1 + x*y")])
-def test_a_shift_that_is_not_separable_here_names_the_shift(shift, coefficient):
-    with pytest.raises(DataError) as err:
-        Problem(Grid.box([6, 6]), 1.0, shift=shift, coefficient=coefficient)
+def test_a_separable_shift_with_a_coefficient_that_is_not_goes_to_the_flux_form():
+    p = Problem(Grid.box([6, 6]), 1.0, shift="x", coefficient="1 + x*y")
+    assert type(p.discretisation).__name__ == "FluxForm"
+    with pytest.raises(DataError) as err:  # the non-divergence form keeps separable c only
+        Problem(Grid.box([6, 6]), 1.0, shift="x*y", second={"x": 1.0, "y": 1.0})
     assert err.value.subject == "shift"
+
+
+@pytest.mark.parametrize(
+    ("k", "flux"),
+    [({"x": "1 + x", "y": 3.0}, -2.0 * 0.7), ({"x": "1 + x*y", "y": "2 + x"}, -1.5 * 0.7)],
+)
+def test_anisotropic_fluxes_read_the_normal_axis_coefficient_and_balance(k, flux):
+    """On x = 1, du/dn = 0.7: q = -∫ k_x 0.7 dy (k_x(1, y) = 2, or 1 + y: ∫ = 1.5)."""
+    from kronpde.problem.fluxes import face_fluxes
+
+    g = Grid.box([16, 12], boundary={"xmax": Neumann(0.7), "ymin": Robin(1.0, 2.0, 0.3)})
+    p = Problem(g, "x*y + 1", shift=0.5, coefficient=k)
+    balance = face_fluxes(p, solve(p, method="direct").u)
+    assert abs(balance.fluxes["xmax"] - flux) <= 1e-12
+    assert abs(balance.imbalance) <= 1e-12
+
+
+# -- any other shift c(x): the flux form's diagonal -----------------------------------------
+
+C_SOURCE = "2*pi**2*sin(pi*x)*sin(pi*y) + x*y*sin(pi*x)*sin(pi*y)"  # u = sin sin, c = x y
+
+
+def test_a_shift_that_is_not_separable_is_second_order_with_every_method_that_takes_it():
+    methods = ("direct", "cg", "fastdiag-cg", "amg-cg", "fastdiag-minres")
+    errors = {m: [] for m in methods}
+    hs = []
+    for m in (16, 32, 64):
+        g = Grid.box([m, m])
+        p = Problem(g, C_SOURCE, shift="x*y")
+        assert type(p.discretisation).__name__ == "FluxForm"
+        x, y = g.node_coordinates()
+        for method in methods:
+            u = solve(p, method=method, rtol=1e-12).u
+            errors[method].append(float(np.max(np.abs(u - np.sin(np.pi * x) * np.sin(np.pi * y)))))
+        hs.append(1.0 / m)
+    for method, e in errors.items():
+        assert 1.9 <= observed_order(hs, e) <= 2.1, (method, e)
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(Problem(Grid.box([8, 8]), C_SOURCE, shift="x*y"), method="fastdiag")
+    assert "c(x)" in str(err.value)
+
+
+def test_a_shift_field_enters_the_diagonal_the_fluxes_and_the_indefinite_checks():
+    g = Grid.box([12, 10], boundary={"xmax": Neumann(0.3)})
+    p = Problem(g, "1 + x", shift="x*y + 1")
+    x, y = g.unknown_coordinates()
+    c = np.broadcast_to(x * y + 1, g.shape).reshape(-1)
+    ref = Problem(g, 1.0).operator().toarray() + np.diag(c)
+    assert np.max(np.abs(p.operator().toarray() - ref)) <= 1e-12 * np.max(np.abs(ref))
+    from kronpde.problem.fluxes import face_fluxes
+
+    assert abs(face_fluxes(p, solve(p, method="direct").u).imbalance) <= 1e-12
+    q = Problem(g, "1 + x", shift="-60 + 10*x*y", coefficient="1 + x")  # indefinite
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(q, method="cg")
+    assert "c(x) = -60 + 10*x*y" in str(err.value)
+    sol = solve(q, method="fastdiag-minres", rtol=1e-10)
+    exact = sla.spsolve(q.operator().tocsc(), q.rhs())
+    assert np.max(np.abs(sol.x - exact)) <= 1e-8 * np.max(np.abs(exact))
+
+
+@pytest.mark.parametrize("form", ["separable", "nondivergence"])
+def test_prepare_once_and_set_any_real_shift(form):
+    """prepare(...).set_shift(c) keeps the set-up for c of either sign; each solve is spsolve's."""
+    from kronpde.solvers import prepare
+
+    g = Grid.box([16, 12], boundary={"xmax": Neumann()})
+    if form == "separable":
+        p = Problem(g, "1 + x", coefficient={"x": "1 + x", "y": 2.0})
+    else:
+        p = Problem(g, "1 + x", second={"x": "(1 + x)**2", "y": 1.0}, first={"x": "x"})
+    prepared = prepare(p, "fastdiag")
+    for c in (3.0, -17.0, -60.5, 0.25):
+        assert prepared.set_shift(c)
+        q = p.with_shift(c)
+        exact = sla.spsolve(q.operator().tocsc(), q.rhs())
+        u = prepared.solve(q.rhs()).x
+        assert np.max(np.abs(u - exact)) <= 1e-9 * np.max(np.abs(exact)), c
+
+
+def test_refined_keeps_the_form_and_the_shift_expression():
+    g = Grid.box([8, 6])
+    for kwargs in (
+        {"shift": "x + y", "second": {"x": "1 + x", "y": 1.0}, "first": {"x": "x"}},
+        {"shift": "x*y", "coefficient": {"x": "1 + x", "y": 2.0}},
+    ):
+        fine = Problem(g, 1.0, **kwargs).refined(2)
+        again = Problem(Grid.box([16, 12]), 1.0, **kwargs)
+        assert abs(fine.operator() - again.operator()).max() == 0.0

@@ -260,19 +260,21 @@ def make_data(
         data.axis_shift = shift_parts
         return data
     entries = per_axis_entries(coefficient, grid)
-    if shift_parts is not None:  # c_i(x_i) joins T_i: each k_i must be of its own axis
-        if entries is None:
-            entries = (coefficient,) * grid.dimension
-        data = AnisotropicData(grid, source, entries, check=check)
-        if not data.separable:
-            subject = "shift"
-            raise data_error(
-                subject,
-                "an expression shift needs a coefficient that keeps the operator separable "
-                "(a number, or per axis a number or an expression of that axis), or the "
-                "non-divergence form (second/first)",
-            )
-        data.axis_shift = shift_parts
+    if shift_parts is not None:  # c_i(x_i) joins T_i where each k_i is of its own axis
+        data = AnisotropicData(
+            grid, source, entries or (coefficient,) * grid.dimension, check=check
+        )
+        if data.separable:
+            data.axis_shift = shift_parts
+            return data
+        # not separable: the whole c(x) joins the flux form's diagonal
+        data = make_data(grid, source, coefficient, check=check)
+        field = np.zeros(grid.point_shape)
+        for i, part in enumerate(shift_parts):
+            shape = [1] * grid.dimension
+            shape[i] = part.size
+            field = field + np.asarray(part).reshape(shape)
+        data.shift_field = field
         return data
     if entries is None:
         return ProblemData(grid, source, coefficient, check=check)

@@ -281,6 +281,7 @@ class ProblemData:
                     owned,
                     merge,
                     self.raise_for_coefficient,
+                    subject=self.subject,
                 )
             )
         return tuple(out)

@@ -62,10 +62,14 @@ class FluxForm(Discretisation):
     def diffusion(self) -> VariableDiffusion:
         """The flux-form coefficients (edges and wraps shared by every shift)."""
         data = self.data
-        base = self.shared.get(
-            "diffusion",
-            lambda: VariableDiffusion(data.grid, *_with_shift(data.flux_inputs(), self.shift)),
-        )
+        def make() -> VariableDiffusion:
+            made = VariableDiffusion(data.grid, *_with_shift(data.flux_inputs(), self.shift))
+            field = getattr(data, "shift_field", None)  # a c(x): on the diagonal too
+            if field is not None:
+                made.diagonal = made.diagonal + field[data.grid.unknown_index]
+            return made
+
+        base = self.shared.get("diffusion", make)
         return base if base.shift == self.shift else base.with_shift(self.shift)
 
     @property
@@ -154,9 +158,12 @@ class FluxForm(Discretisation):
         return rows
 
     def fast_solve_obstacle(self) -> str:
-        """``k`` varies: not a Kronecker sum."""
+        """``k`` (or a shift ``c(x)``) varies: not a Kronecker sum."""
+        what = "the coefficient k varies in space"
+        if getattr(self.data, "shift_field", None) is not None:
+            what = "the shift c(x) is not a sum of functions of one axis each (or k varies)"
         return (
-            "the coefficient k varies in space, so the operator is not a Kronecker sum and "
+            f"{what}, so the operator is not a Kronecker sum and "
             "fast diagonalization cannot solve it exactly; use method 'fastdiag-cg' (CG "
             "preconditioned by fast diagonalization), 'amg-cg', 'cg' or 'direct'"
         )
@@ -193,8 +200,12 @@ class FluxForm(Discretisation):
         a_hat = self.linear_operator(symmetric=True)
         scale = data.symmetric_scale
         null = scale / np.linalg.norm(scale) if singular else None
+        field = getattr(data, "shift_field", None)  # c(x) >= its least value
+        c_min = self.shift
+        if field is not None:
+            c_min += float(np.min(field[self.grid.unknown_index]))
         return variable_bound(
-            unit, k_min, self.shift, a_hat.matvec, self.diagonal(), null, self.grid.dimension
+            unit, k_min, c_min, a_hat.matvec, self.diagonal(), null, self.grid.dimension
         )
 
     def couplings_nonpositive(self) -> bool:

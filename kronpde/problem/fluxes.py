@@ -20,6 +20,7 @@ from kronpde.errors import SolverError
 from kronpde.geometry.axis import face_name
 from kronpde.geometry.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.geometry.grid import Grid
+from kronpde.problem.shift_parts import shift_argument, shift_values
 
 __all__ = ["FluxBalance", "face_fluxes"]
 
@@ -127,7 +128,8 @@ def face_fluxes(problem: Any, u: np.ndarray, *, balance: bool = True) -> FluxBal
     r = problem.unknown_weights * (problem.rhs() - problem.linear_operator() @ unknowns)
     # pairwise sums (NumPy's): relative error about eps log2(n), far below the balance's 1e-10
     source = float(w @ closed.rhs())  # f on every point (no data on zero-flux faces)
-    absorbed = problem.shift * float(w @ v)
+    c = shift_values(closed.data, closed.shift, closed.grid)  # c(x) at its unknowns
+    absorbed = float(w @ (np.reshape(c, -1) * v)) if np.ndim(c) else c * float(w @ v)
     return FluxBalance(fluxes, source, absorbed, float(r.sum()))
 
 
@@ -181,7 +183,7 @@ def _face_outflow(problem: Any, field: np.ndarray, zero: Grid, i: int, side: int
                 index[i] = take
                 value = value[tuple(index)]
             data[name] = value
-        return type(problem)(Grid(axes), shift=problem.shift, check=False, **data)
+        return type(problem)(Grid(axes), shift=shift_argument(problem), check=False, **data)
 
     def rows(p: Any) -> np.ndarray:
         """``W (b - A u)`` of ``p`` on its unknowns, at the outer layer."""
@@ -225,7 +227,7 @@ def zero_flux_problem(problem: Any) -> Any:
     return type(problem)(
         Grid(axes),
         source=problem.source,
-        shift=problem.shift,
+        shift=shift_argument(problem),
         coefficient=problem.coefficient,
         check=False,
     )

@@ -29,7 +29,7 @@ from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, sma
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.schemes import ORDERS, discretise
-from kronpde.problem.shift_parts import split_shift
+from kronpde.problem.shift_parts import shift_argument, split_shift
 
 __all__ = ["ORDERS", "Box", "Merge", "Nodes", "Problem"]
 
@@ -53,9 +53,10 @@ class Problem:
     shift : float or str
         ``c``, any finite real (``c < 0``: the indefinite Helmholtz equation, which
         the exact methods solve; see :mod:`kronpde.solvers.indefinite`), or an
-        expression that is a sum of functions of one axis each (``"x + y**2"``,
-        :mod:`kronpde.problem.shift_parts`): it joins the 1-D operators, with
-        separable coefficients or the non-divergence form.
+        expression ``c(x)`` (:mod:`kronpde.problem.shift_parts`): a sum of
+        functions of one axis each (``"x + y**2"``) joins the 1-D operators
+        (with separable coefficients, or the non-divergence form: the fast
+        solve stays exact); any other joins the flux form's diagonal.
     coefficient : float, str, callable, ndarray, or one of them per axis
         ``k > 0`` of ``-div(k grad u)``.  A number (or a constant expression)
         multiplies every 1-D operator and its lifting factors (the boundary
@@ -139,16 +140,23 @@ class Problem:
         first: object = None,
     ):
         check_grid(grid)
-        parts, text = None, None
-        if isinstance(shift, (str, Expression)):  # c(x) = sum_i c_i(x_i): in the 1-D operators
+        parts, field, text = None, None, None
+        if isinstance(shift, (str, Expression)):  # c(x): separable parts, or values (flux form)
             text = shift.text if isinstance(shift, Expression) else str(shift)
-            shift, parts = split_shift(shift, grid)
+            shift, parts, field = split_shift(shift, grid)
         shift = check_shift(shift)
         # per-axis k: anisotropic; second/first: the non-divergence form (problem.anisotropy)
         data = make_data(
             grid, source, coefficient, check=check, second=second, first=first, shift_parts=parts
         )
-        if parts is not None:
+        if field is not None:  # any other c(x): the flux form's diagonal
+            if getattr(data, "nondivergence", False):
+                subject = "shift"
+                raise data_error(
+                    subject, "the non-divergence form takes a sum of functions of one axis each"
+                )
+            data.shift_field = field
+        if parts is not None or field is not None:
             data.shift_text = text
         self._set(data, discretise(data, shift, order, domain=domain, embedded=embedded))
         if check:
@@ -280,8 +288,8 @@ class Problem:
     @property
     def singular(self) -> bool:
         """True for a pure Neumann/periodic problem with ``c = 0`` (constant null space)."""
-        separable_c = getattr(self.data, "axis_shift", None) is not None  # c(x) in T_i
-        return self.discretisation.singular() and not separable_c
+        c_of_x = getattr(self.data, "shift_text", None) is not None  # a c(x), in A
+        return self.discretisation.singular() and not c_of_x
 
     @property
     def is_kronecker_sum(self) -> bool:
@@ -317,8 +325,12 @@ class Problem:
             if isinstance(value, np.ndarray):
                 raise data_error(name, "an array is known on its grid's nodes only; cannot refine")
         grid = self.grid.refined(factor)
-        extra = self.discretisation.refined_arguments()
-        return Problem(grid, self.source, self.shift, self.coefficient, order=self.order, **extra)
+        extra = self.discretisation.refined_arguments()  # a domain inside the box
+        more = getattr(self.data, "arguments", dict)()  # second/first: the same form
+        shift = shift_argument(self)  # a c(x): its expression
+        return Problem(
+            grid, self.source, shift, self.coefficient, order=self.order, **extra, **more
+        )
 
     def with_shift(self, shift: float) -> Problem:
         """Return the same problem with the shift ``c = shift``, sharing what does not depend on it.

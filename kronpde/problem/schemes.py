@@ -76,6 +76,10 @@ def discretise(
         if int(order) != 2:
             raise data_error(subject, "the non-divergence form (second/first) is second order")
         return NonDivergenceSum(data, shift)
+    if getattr(data, "shift_field", None) is not None:  # a c(x) no 1-D operator holds
+        if int(order) != 2:
+            raise data_error(subject, "a shift c(x) is discretised at order 2 only")
+        return FluxForm(data, shift)
     if int(order) == CompactFourthOrder.order:
         why = compact_obstacle(data)
         if why is not None:

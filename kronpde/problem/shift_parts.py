@@ -1,7 +1,8 @@
-"""A shift ``c(x)`` that is a sum of functions of one axis each: ``c = c_0(x_0) + c_1(x_1) + ...``.
+"""A shift ``c(x)``: a sum of functions of one axis each, ``c_0(x_0) + c_1(x_1) + ...``, or not.
 
-Such a ``c`` belongs to the 1-D operators (``T_i + diag(c_i)``), so the
-operator stays a Kronecker sum and the fast solve exact.  :func:`split_shift`
+A separable ``c`` belongs to the 1-D operators (``T_i + diag(c_i)``), so the
+operator stays a Kronecker sum and the fast solve exact; any other ``c(x)``
+joins the flux form's diagonal (iterative methods and ``direct``).  :func:`split_shift`
 finds the parts from the values on the grid's points (checked to rounding:
 ``c(x) = Σ_i c(x_i, p_{-i}) - (d - 1) c(p)``, ``p`` the first point).
 ``docs/separable-operators.md``.
@@ -12,29 +13,33 @@ from __future__ import annotations
 import numpy as np
 
 from kronpde.expr.expression import Expression
-from kronpde.geometry.boundary import DataSurvey, check_data, data_error, evaluate_data
+from kronpde.geometry.boundary import DataSurvey, check_data, evaluate_data
 from kronpde.geometry.grid import Grid
 
-__all__ = ["split_shift"]
+__all__ = ["shift_argument", "shift_values", "split_shift"]
 
 
-def split_shift(shift: object, grid: Grid) -> tuple[float, tuple[np.ndarray, ...] | None]:
-    """Return ``(c, None)`` for a constant shift, or ``(0, parts)`` for a separable ``c(x)``.
+def split_shift(
+    shift: object, grid: Grid
+) -> tuple[float, tuple[np.ndarray, ...] | None, np.ndarray | None]:
+    """Return the shift's constant, its separable parts, or its values.
 
+    ``(c, None, None)`` for a constant shift, ``(0, parts, None)`` for a
+    separable ``c(x)``, ``(0, None, values)`` for any other.
     ``parts[i]`` holds ``c_i`` at every point of axis ``i`` (``c_0`` carries
-    the constant).
+    the constant); ``values`` holds ``c`` at every point of the field.
 
     Raises
     ------
     DataError
-        ``"shift"``: not finite somewhere, or not a sum of functions of one axis each.
+        ``"shift"``: not finite somewhere.
     """
     subject = "shift"
     c = check_data(shift, subject, dimension=grid.dimension)
     if not isinstance(c, Expression):
-        return c, None
+        return c, None, None
     if c.is_constant:
-        return float(c.value), None
+        return float(c.value), None, None
     coords = grid.point_coordinates()
     values = evaluate_data(c, coords, grid.point_shape, subject, check=False)
     DataSurvey.of(values).raise_error(
@@ -55,9 +60,30 @@ def split_shift(shift: object, grid: Grid) -> tuple[float, tuple[np.ndarray, ...
         total = total + part.reshape(shape)
     scale = float(np.max(np.abs(values)))
     if np.max(np.abs(total - values)) > 1e-12 * max(scale, 1.0) * d:
-        raise data_error(
-            subject,
-            f"{c.text!r} is not a sum of functions of one axis each (e.g. \"x + y**2\"); "
-            "such a shift keeps the operator separable (other shifts are not supported yet)",
-        )
-    return 0.0, tuple(parts)
+        return 0.0, None, np.asarray(values, dtype=float)
+    return 0.0, tuple(parts), None
+
+
+def shift_values(data: object, shift: float, grid: Grid) -> np.ndarray | float:
+    """Return ``c`` at the unknowns (shape ``grid.shape``), or the number ``shift`` if constant."""
+    parts = getattr(data, "axis_shift", None)
+    field = getattr(data, "shift_field", None)
+    if parts is None and field is None:
+        return shift
+    if field is not None:
+        return shift + np.asarray(field)[grid.unknown_index]
+    total = np.full(grid.shape, float(shift))
+    for i, (axis, part) in enumerate(zip(grid.axes, parts, strict=True)):
+        shape = [1] * grid.dimension
+        shape[i] = axis.n_unknowns
+        total = total + np.asarray(part)[axis.unknown_slice].reshape(shape)
+    return total
+
+
+def shift_argument(problem: object) -> object:
+    """Return the ``shift`` that makes ``problem``'s ``c`` on another grid (number or text)."""
+    text = getattr(getattr(problem, "data", None), "shift_text", None)
+    shift = float(problem.shift)
+    if text is None:
+        return shift
+    return text if shift == 0.0 else f"({text}) + ({shift!r})"

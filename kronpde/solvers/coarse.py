@@ -17,6 +17,7 @@ from kronpde.errors import DataError, GridError
 from kronpde.geometry.boundary import Dirichlet, Neumann, Robin
 from kronpde.geometry.grid import Axis, axis_name, face_name
 from kronpde.problem.problem import Problem
+from kronpde.problem.shift_parts import shift_argument
 from kronpde.solvers.estimate import Unavailable
 from kronpde.solvers.indefinite import indefinite_bound
 
@@ -192,8 +193,7 @@ def coarse_problem(problem: Problem) -> tuple[Problem, list[Resample]]:
         extra["domain"] = _coarse_data(extra["domain"], resample, every, "the mask")
     try:
         more = getattr(problem.data, "arguments", dict)()  # second/first: the same form
-        shift = getattr(problem.data, "shift_text", None)  # a separable c(x): the expression
-        shift = problem.shift if shift is None else f"({shift}) + ({problem.shift!r})"
+        shift = shift_argument(problem)  # a c(x): its expression again
         coarse = Problem(
             g.with_axes(bound), source, shift, coefficient, order=order, **extra, **more
         )

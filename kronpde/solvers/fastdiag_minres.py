@@ -61,6 +61,10 @@ def absolute_preconditioner(
     )
     lam = solver.mode_eigenvalues()  # of k_ref Σ T_i
     c = float(problem.shift)
+    field = getattr(problem.data, "shift_field", None)  # a c(x): its weighted mean
+    if field is not None:
+        w = problem.unknown_weights
+        c += float(w @ field[problem.grid.unknown_index].reshape(-1)) / float(w.sum())
     gaps = [float(np.min(np.abs(f * lam + c))) for f in K0_FACTORS]
     best = int(np.argmax(gaps))
     factor = float(K0_FACTORS[best])

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from kronpde.problem.protocol import SolvableProblem
 
@@ -44,8 +46,12 @@ def may_be_indefinite(problem: SolvableProblem) -> bool:
 
     A separable ``c(x)`` (its parts in the 1-D operators) counts by its least value.
     """
-    parts = getattr(getattr(problem, "data", None), "axis_shift", None)
+    data = getattr(problem, "data", None)
+    parts = getattr(data, "axis_shift", None)
     least = float(problem.shift) + sum(float(min(p)) for p in parts or ())
+    field = getattr(data, "shift_field", None)
+    if field is not None:
+        least += float(np.min(field))
     return least < 0.0 or feeds_energy(problem.grid)
 
 
@@ -110,8 +116,12 @@ def definite_refusal(problem: SolvableProblem, method: str) -> str | None:
         if other == "fastdiag"
         else "a sparse LU factorisation, which handles an indefinite operator"
     )
+    text = getattr(getattr(problem, "data", None), "shift_text", None)
+    c = f"c = {problem.shift:g}" if text is None else f"c(x) = {text}"
+    if text is not None and problem.shift:
+        c += f" + {problem.shift:g}"
     return (
-        f"{method}: with shift c = {problem.shift:g} the operator is not certified positive "
+        f"{method}: with shift {c} the operator is not certified positive "
         f"definite (the certified lower bound on its smallest eigenvalue, {how}, is "
         f"{lower:.6g}; as computed {computed:.6g}), and CG needs a positive definite one; "
         f"use method '{other}' ({why})"
@@ -157,6 +167,11 @@ def petsc_refusal(problem: SolvableProblem) -> str | None:
     decomposition: a negative ``c`` runs on the serial backend.
     """
     shift = float(getattr(problem, "shift", 0.0))
+    if getattr(getattr(problem, "data", None), "shift_field", None) is not None:
+        return (
+            "petsc backend: a shift c(x) that is not a sum of functions of one axis each is "
+            "solved on the serial backend only (--backend serial)"
+        )
     if shift >= 0.0 and not feeds_energy(getattr(problem, "grid", None)):
         return None
     other = working_method(problem) if hasattr(problem, "discretisation") else "direct"
