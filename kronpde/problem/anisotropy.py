@@ -21,10 +21,17 @@ from kronpde.expr.expression import Expression
 from kronpde.geometry.axis import axis_name
 from kronpde.geometry.boundary import BoundaryData, data_error
 from kronpde.geometry.grid import Grid
-from kronpde.problem.data import Merge, ProblemData, check_grid
+from kronpde.problem.data import Merge, ProblemData, check_grid, check_shift
 from kronpde.problem.nondivergence import NonDivergenceData
+from kronpde.problem.shift_parts import split_shift
 
-__all__ = ["AnisotropicData", "AxisCoefficients", "make_data", "per_axis_entries"]
+__all__ = [
+    "AnisotropicData",
+    "AxisCoefficients",
+    "equation_data",
+    "make_data",
+    "per_axis_entries",
+]
 
 
 @dataclass(frozen=True)
@@ -284,3 +291,40 @@ def make_data(
     ):
         return ProblemData(grid, source, float(entries[0]), check=check)
     return AnisotropicData(grid, source, entries, check=check)
+
+
+def equation_data(
+    grid: Grid,
+    source: BoundaryData,
+    shift: object,
+    coefficient: object,
+    *,
+    check: bool = True,
+    second: object = None,
+    first: object = None,
+) -> tuple[ProblemData, float]:
+    """Return a problem's data and its constant shift, as :class:`~kronpde.Problem` takes them.
+
+    A shift expression ``c(x)`` is split (:func:`~kronpde.problem.shift_parts.split_shift`):
+    a sum of functions of one axis each joins the 1-D operators (``axis_shift``), any
+    other joins the flux form's diagonal (``shift_field``); the constant part is returned.
+    """
+    parts, field, text = None, None, None
+    if isinstance(shift, (str, Expression)):  # c(x): separable parts, or values (flux form)
+        text = shift.text if isinstance(shift, Expression) else str(shift)
+        shift, parts, field = split_shift(shift, grid)
+    shift = check_shift(shift)
+    # per-axis k: anisotropic; second/first: the non-divergence form
+    data = make_data(
+        grid, source, coefficient, check=check, second=second, first=first, shift_parts=parts
+    )
+    if field is not None:  # any other c(x): the flux form's diagonal
+        if getattr(data, "nondivergence", False):
+            subject = "shift"
+            raise data_error(
+                subject, "the non-divergence form takes a sum of functions of one axis each"
+            )
+        data.shift_field = field
+    if parts is not None or field is not None:
+        data.shift_text = text
+    return data, shift

@@ -24,12 +24,12 @@ from kronpde.geometry.boundary import BoundaryData, data_error
 from kronpde.geometry.grid import Grid
 from kronpde.operators.flux import VariableBox
 from kronpde.operators.stencils import AxisOperator
-from kronpde.problem.anisotropy import make_data
+from kronpde.problem.anisotropy import equation_data
 from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.schemes import ORDERS, discretise
-from kronpde.problem.shift_parts import shift_argument, split_shift
+from kronpde.problem.shift_parts import shift_argument
 
 __all__ = ["ORDERS", "Box", "Merge", "Nodes", "Problem"]
 
@@ -140,24 +140,9 @@ class Problem:
         first: object = None,
     ):
         check_grid(grid)
-        parts, field, text = None, None, None
-        if isinstance(shift, (str, Expression)):  # c(x): separable parts, or values (flux form)
-            text = shift.text if isinstance(shift, Expression) else str(shift)
-            shift, parts, field = split_shift(shift, grid)
-        shift = check_shift(shift)
-        # per-axis k: anisotropic; second/first: the non-divergence form (problem.anisotropy)
-        data = make_data(
-            grid, source, coefficient, check=check, second=second, first=first, shift_parts=parts
+        data, shift = equation_data(
+            grid, source, shift, coefficient, check=check, second=second, first=first
         )
-        if field is not None:  # any other c(x): the flux form's diagonal
-            if getattr(data, "nondivergence", False):
-                subject = "shift"
-                raise data_error(
-                    subject, "the non-divergence form takes a sum of functions of one axis each"
-                )
-            data.shift_field = field
-        if parts is not None or field is not None:
-            data.shift_text = text
         self._set(data, discretise(data, shift, order, domain=domain, embedded=embedded))
         if check:
             self.check()
@@ -295,20 +280,13 @@ class Problem:
     def is_kronecker_sum(self) -> bool:
         """True where the per-axis eigenvectors diagonalise ``A`` or its separable part.
 
-        A constant coefficient: a Kronecker sum, or at order 4 a Kronecker
-        *polynomial* in the same 1-D operators (exact unless a Robin face
-        couples the unknowns on it, :attr:`fast_diagonalizable`).  Kept for the
-        callers outside the package; solvers ask ``discretisation.eigen_structure()``.
+        For callers outside the package; solvers ask ``discretisation.eigen_structure()``.
         """
         return self.discretisation.eigen_structure() is not None
 
     @property
     def fast_diagonalizable(self) -> bool:
-        """True when the per-axis eigenvectors diagonalise the operator (fast solve exact).
-
-        Kept for the callers outside the package; solvers ask
-        ``discretisation.fast_solve_obstacle()``.
-        """
+        """True when the fast solve is exact (solvers ask ``fast_solve_obstacle()``)."""
         return self.discretisation.fast_solve_obstacle() is None
 
     def refined(self, factor: int) -> Problem:
