@@ -116,7 +116,12 @@ def test_robin_feeding_energy_is_refused_by_cg_naming_the_exact_methods():
     with pytest.raises((OptionError, SolverError)) as err:
         solve(p, method="cg")
     assert "fastdiag" in str(err.value)
-    k = Problem(g, source="x*y", coefficient="1 + x")
+    # a k of x alone is a layered medium: fastdiag's tridiagonal axis solves it exactly
+    layered = Problem(g, source="x*y", coefficient="1 + x")
+    with pytest.raises((OptionError, SolverError)) as err:
+        solve(layered, method="fastdiag-cg")
+    assert "fastdiag" in str(err.value)
+    k = Problem(g, source="x*y", coefficient="1 + x*y")  # no fast exact solve: direct
     with pytest.raises((OptionError, SolverError)) as err:
         solve(k, method="fastdiag-cg")
     assert "direct" in str(err.value)
