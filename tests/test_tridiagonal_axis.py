@@ -251,3 +251,26 @@ def test_prepared_in_place_solve_allocates_no_array_of_the_grid_size():
 
     # the Thomas factors of one block of modes (n_t x BLOCK floats) and small change
     assert peak <= 8 * BLOCK * x.shape[0] + 65536 < 0.3 * x.nbytes
+
+
+def test_shift_absorbed_into_a_transformed_axis():
+    """``shift_axis = i``: ``c`` enters as ``G_i ⊗ (T_i + c diag(s))``; set_shift redoes its eigh."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(13)
+    axes = [axis(9, "neumann"), axis(8, "dirichlet"), axis(7, "robin")]
+    s = structure(axes, 0, rng)
+    weights = 0.5 + rng.random(s.operators[2].n)
+    s = replace(s, shift_axis=2, shift_weights=weights)
+    solver = TridiagonalAxisSolver(s, 0.0)
+    b = rng.standard_normal(solver.shape)
+    for shift in (0.0, 4.0, 1.5):
+        solver.set_shift(shift)
+        op = s.operators[2]
+        shifted = type(op)(op.diag + shift * weights, op.lower, op.upper, False, op.weights)
+        reference = replace(s, operators=(None, s.operators[1], shifted))
+        a = assemble(reference, 0.0)
+        expect = spla.spsolve(a.tocsc(), b.reshape(-1)).reshape(b.shape)
+        u = solver.solve(b)
+        assert np.max(np.abs(u - expect)) <= 1e-10 * np.max(np.abs(expect))
+        assert solver.axis_methods[2] == "eigh"
