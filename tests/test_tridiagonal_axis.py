@@ -254,7 +254,7 @@ def test_prepared_in_place_solve_allocates_no_array_of_the_grid_size():
 
 
 def test_shift_absorbed_into_a_transformed_axis():
-    """``shift_axis = i``: ``c`` enters as ``G_i ⊗ (T_i + c diag(s))``; set_shift redoes its eigh."""
+    """``shift_axis = i``: ``c`` enters as ``G_i ⊗ (T_i + c diag(s))``; set_shift redoes eigh."""
     from dataclasses import replace
 
     rng = np.random.default_rng(13)
