@@ -69,7 +69,9 @@ def _error(cells: int, centering: str, dimension: int) -> float:
     return float(np.max(np.abs(x.reshape(g.shape) - exact)))
 
 
-@pytest.mark.parametrize(("centering", "dimension"), [("node", 2), ("cell", 2), ("node", 3)])
+@pytest.mark.parametrize(
+    ("centering", "dimension"), [("node", 2), ("cell", 2), ("node", 3), ("cell", 3)]
+)
 def test_observed_order_two(centering, dimension):
     sizes = (8, 16, 32, 64) if dimension == 3 else (16, 32, 64, 128)
     errors = [_error(n, centering, dimension) for n in sizes]

@@ -274,3 +274,20 @@ def test_shift_absorbed_into_a_transformed_axis():
         u = solver.solve(b)
         assert np.max(np.abs(u - expect)) <= 1e-10 * np.max(np.abs(expect))
         assert solver.axis_methods[2] == "eigh"
+
+
+def test_set_shift_negative_goes_back_to_the_full_solve():
+    from kronpde import Grid, Problem, prepare
+    from kronpde.solvers.fastdiag import FastDiagSolver
+
+    p = Problem(Grid.box([520, 520]), 1.0, shift=1.0)
+    s = prepare(p, "fastdiag")
+    assert isinstance(s.backend, TridiagonalAxisSolver)
+    b = np.random.default_rng(2).standard_normal(p.grid.shape)
+    assert s.set_shift(-5.0) is False  # prepared again, with the resonance check
+    assert isinstance(s.backend, FastDiagSolver)
+    expect = FastDiagSolver.from_problem(p.with_shift(-5.0)).solve(b)
+    assert np.max(np.abs(s.solve(b).x.reshape(b.shape) - expect)) <= 1e-12 * np.max(abs(expect))
+    assert s.set_shift(2.0) is True
+    again = FastDiagSolver.from_problem(p.with_shift(2.0)).solve(b)
+    assert np.allclose(s.solve(b).x.reshape(b.shape), again, rtol=1e-12, atol=0.0)
