@@ -101,8 +101,8 @@ def thomas(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pragma: 
                 xp[z, sq] = 0.0
 
 
-#: Lines per block of :func:`thomas_lines`: a block (``LINES × n`` floats) is transposed
-#: into a buffer that stays in cache, where the sweeps run across the lines.
+#: Lines per block of :func:`thomas_lines`: a block (``LINES × n`` floats) is swept in
+#: a buffer that stays in cache, the lines side by side.
 LINES = 64
 
 
