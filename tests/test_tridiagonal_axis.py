@@ -233,7 +233,7 @@ def test_prepared_in_place_solve_allocates_no_array_of_the_grid_size():
     from kronpde import Grid, Problem, prepare
     from kronpde.solvers.fastdiag import FastDiagSolver
 
-    p = Problem(Grid.box([520, 520], boundary={"xmin": Neumann(0.0)}), 1.0, shift=2.0)
+    p = Problem(Grid.box([1200, 1000], boundary={"xmin": Neumann(0.0)}), 1.0, shift=2.0)
     s = prepare(p, "fastdiag")
     assert s.solve(p.rhs(), check=False).report.options["axis_methods"] == ("tridiagonal", "dst1")
     b = np.random.default_rng(5).standard_normal(p.grid.shape)
@@ -247,10 +247,14 @@ def test_prepared_in_place_solve_allocates_no_array_of_the_grid_size():
     tracemalloc.stop()
     assert np.shares_memory(sol.x, x)
     assert np.max(np.abs(x - expect)) <= 1e-10 * np.max(np.abs(expect))
+    import numba
+
     from kronpde.operators.kernels._tridiagonal_compiled import BLOCK
 
-    # the Thomas factors of one block of modes (n_t x BLOCK floats) and small change
-    assert peak <= 8 * BLOCK * x.shape[0] + 65536 < 0.3 * x.nbytes
+    # the Thomas factors of one block of modes (n_t x BLOCK floats) per thread, small change
+    threads = numba.get_num_threads()
+    assert peak <= threads * 8 * BLOCK * x.shape[0] + 65536
+    assert peak < 0.3 * x.nbytes
 
 
 def test_shift_absorbed_into_a_transformed_axis():
