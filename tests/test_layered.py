@@ -69,9 +69,29 @@ def _error(cells: int, centering: str, dimension: int) -> float:
     return float(np.max(np.abs(x.reshape(g.shape) - exact)))
 
 
-@pytest.mark.parametrize(("centering", "dimension"), [("node", 2), ("cell", 2), ("node", 3)])
+@pytest.mark.parametrize(
+    ("centering", "dimension"), [("node", 2), ("cell", 2), ("node", 3), ("cell", 3)]
+)
 def test_observed_order_two(centering, dimension):
     sizes = (8, 16, 32, 64) if dimension == 3 else (16, 32, 64, 128)
     errors = [_error(n, centering, dimension) for n in sizes]
     orders = [np.log2(a / b) for a, b in zip(errors, errors[1:], strict=False)]
     assert all(1.9 <= q <= 2.1 for q in orders), orders
+
+
+def test_distributed_exact_solves_name_the_methods_that_work():
+    """The pencils and PETSc's exact path need a Kronecker sum: a layered k says so."""
+    from kronpde.errors import SolverError
+    from kronpde.solvers import petsc
+    from kronpde.solvers.pencil.solver import PencilFastDiag
+
+    p = Problem(Grid.box([6, 5]), source=1.0, coefficient="1 + y")
+    why = p.discretisation.distributed_fast_obstacle()
+    assert "one process" in why
+    assert "'fastdiag-cg'" in why
+    assert p.discretisation.fast_solve_obstacle() is None
+    with pytest.raises(SolverError, match="fastdiag-cg"):
+        PencilFastDiag(p)
+    assert petsc.choose_exact(p, "auto")[0] is False
+    with pytest.raises(SolverError, match="one process"):
+        petsc.choose_exact(p, "fastdiag")

@@ -562,9 +562,8 @@ class FastDiag(Method):
     def set_shift(self, problem: SolvableProblem) -> bool:
         """Re-sum the eigenvalues for ``problem.shift`` (the eigenpairs and transforms stay)."""
         if isinstance(self.backend, TridiagonalAxisSolver) and problem.shift < 0.0:
-            if problem.discretisation.eigen_structure() is not None:  # the resonance check
-                options = {k: self.options[k] for k in self.defaults}
-                self.backend = FastDiagSolver.from_problem(problem, **options)
+            if problem.discretisation.eigen_structure() is not None:
+                return False  # prepared again: the full solve, with its resonance check
         self.backend.set_shift(problem.shift)
         self._indefinite = certificate_note(problem)
         return True

@@ -101,8 +101,8 @@ def thomas(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pragma: 
                 xp[z, sq] = 0.0
 
 
-#: Lines per block of :func:`thomas_lines`: a block (``LINES × n`` floats) is transposed
-#: into a buffer that stays in cache, where the sweeps run across the lines.
+#: Lines per block of :func:`thomas_lines`: a block (``LINES × n`` floats) is swept in
+#: a buffer that stays in cache, the lines side by side.
 LINES = 64
 
 
@@ -110,10 +110,10 @@ LINES = 64
 def thomas_lines(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pragma: no cover
     """:func:`thomas` where the tridiagonal axis is the last (``Q = 1``): blocks of lines.
 
-    A block of :data:`LINES` consecutive lines is one contiguous piece of ``x``:
-    it is transposed into a buffer ``(n, LINES)``, swept with the lines in the
-    inner, contiguous loop (independent recurrences side by side), and
-    transposed back.
+    A block of :data:`LINES` consecutive lines is one contiguous piece of ``x``.
+    The forward sweep reads it into a buffer ``(n, LINES)`` (the lines side by
+    side, independent recurrences in the inner loop), the backward sweep writes
+    the solution back from it.
     """
     npl, n, _ = x.shape
     nk = g.shape[0]
@@ -127,9 +127,6 @@ def thomas_lines(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pr
         for k in range(nk):
             for j in range(w):
                 lam[k, j] = lp[k, p0 + j] + lq[k, 0]
-        for j in range(w):
-            for z in range(n):
-                buf[z, j] = x[p0 + j, z, 0]
         row = buf[0]
         c0 = cp[0]
         for j in range(w):
@@ -141,7 +138,7 @@ def thomas_lines(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pr
                 u0 = upper[0]
             inv = 1.0 / dd
             c0[j] = u0 * inv
-            row[j] *= inv
+            row[j] = x[p0 + j, 0, 0] * inv
         for z in range(1, n):
             lz = lower[z]
             uz = upper[z]
@@ -156,21 +153,23 @@ def thomas_lines(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq):  # pr
                 for j in range(w):
                     inv = 1.0 / (dz + l0[j] * gz - lz * cprev[j])
                     cz[j] = uz * inv
-                    row[j] = (row[j] - lz * prev[j]) * inv
+                    row[j] = (x[p0 + j, z, 0] - lz * prev[j]) * inv
             else:
                 for j in range(w):
                     inv = 1.0 / (_mode_diag(lam, g, diag, z, j) - lz * cprev[j])
                     cz[j] = uz * inv
-                    row[j] = (row[j] - lz * prev[j]) * inv
+                    row[j] = (x[p0 + j, z, 0] - lz * prev[j]) * inv
+        last = buf[n - 1]
+        for j in range(w):
+            x[p0 + j, n - 1, 0] = last[j]
         for z in range(n - 2, -1, -1):
             row = buf[z]
             nxt = buf[z + 1]
             cz = cp[z]
             for j in range(w):
-                row[j] -= cz[j] * nxt[j]
-        for j in range(w):
-            for z in range(n):
-                x[p0 + j, z, 0] = buf[z, j]
+                v = row[j] - cz[j] * nxt[j]
+                row[j] = v
+                x[p0 + j, z, 0] = v
         if sp >= p0 and sp < p0 + w:
             for z in range(n):
                 x[sp, z, 0] = 0.0
