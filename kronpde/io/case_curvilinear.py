@@ -99,25 +99,7 @@ class CurvilinearReader(TableReader):
                 )
                 subject = f"[boundary] {key}"
                 raise self.error(subject, msg)
-        default = None
-        if "default" in boundary:
-            default = self.condition(boundary["default"], "default", dimension)
-        conditions: dict[str, Condition] = {}
-        missing = []
-        for face in faces:
-            if face in boundary:
-                conditions[face] = self.condition(boundary[face], face, dimension)
-                self.origins[face] = face
-            elif default is not None:
-                conditions[face] = default
-                self.origins[face] = "default"
-            else:
-                missing.append(face)
-        if missing:
-            msg = f"no condition for face(s) {', '.join(missing)}; name them or give a default"
-            subject = "[boundary]"
-            raise self.error(subject, msg)
-        return conditions
+        return self.face_conditions(boundary, faces, dimension)
 
     def condition(self, spec: Any, face: str, dimension: int) -> Condition:
         """Return a face's condition; ``axis`` and ``pole`` take no data."""

@@ -266,6 +266,12 @@ class TableReader(ValueReader):
                 )
                 subject = f"[boundary] {key}"
                 raise self.error(subject, msg)
+        return self.face_conditions(boundary, faces, dimension)
+
+    def face_conditions(
+        self, boundary: dict, faces: list[str], dimension: int
+    ) -> dict[str, Condition]:
+        """Return each face's condition: its own entry, else ``default``; name the missing."""
         default = None
         if "default" in boundary:
             default = self.condition(boundary["default"], "default", dimension)
