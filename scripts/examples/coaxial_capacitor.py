@@ -64,7 +64,7 @@ def capacitor(cells: int, a: float = 1.0, b: float = 3.0, length: float = 2.0, v
 
 def main(argv: list[str] | None = None) -> int:
     """Solve, print the errors against the closed forms and draw the potential."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, default=32)
     parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)

@@ -79,7 +79,7 @@ def pipe(cells: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Solve at two resolutions, print the check, draw the temperature."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, default=64)
     parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)

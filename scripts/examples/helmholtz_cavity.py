@@ -108,7 +108,7 @@ def picture(result: Sweep, path: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the example from the command line; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, nargs=2, default=[128, 96])
     parser.add_argument("--kmax", type=float, default=12.0)
     parser.add_argument("--samples", type=int, default=400)

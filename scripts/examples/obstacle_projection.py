@@ -97,7 +97,7 @@ def picture(grid, fluid, u, v, path: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the example from the command line; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, nargs=2, default=[160, 80])
     parser.add_argument("--picture", default="", help="also save the picture to this file")
     parser.add_argument("--method", default="direct", help="any method that takes it")

@@ -62,7 +62,7 @@ def picture(problem: Problem, u: np.ndarray, path: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the example from the command line; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, nargs="+", default=[64, 128, 256])
     parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)

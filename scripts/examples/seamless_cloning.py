@@ -83,7 +83,7 @@ def clone(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the example from the command line; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)
     image = load()

@@ -70,7 +70,7 @@ def picture(problem: Problem, u: np.ndarray, path: str = "") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the example from the command line; return the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--per-radius", type=int, default=8, help="cells per radius")
     parser.add_argument("--half-widths", type=float, nargs="+", default=[0.5, 0.75, 1.0, 1.5])
     parser.add_argument("--picture", default="", help="also save the picture to this file")

@@ -56,7 +56,7 @@ def sphere(cells: int, method: str = "direct") -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Solve at two resolutions, print the errors and the order, draw the solution."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, default=32)
     parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)
