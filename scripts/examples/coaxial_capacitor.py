@@ -87,13 +87,13 @@ def draw(run: dict, path: str = "") -> None:
     import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
 
     x, _, z = run["grid"].cartesian_points()  # the meridian y = 0: x is r
-    fig, ax = plt.subplots(figsize=(7.0, 3.2))
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
     mesh = ax.pcolormesh(x, z, run["u"], shading="gouraud", cmap="viridis")
     fig.colorbar(mesh, ax=ax, label="u")
     ax.set_aspect("equal")
     ax.set_xlabel("r")
     ax.set_ylabel("z")
-    ax.set_title("coaxial capacitor: the potential on the meridian r-z")
+    ax.set_title("coaxial capacitor: u on the meridian r-z")
     fig.tight_layout()
     if path:
         fig.savefig(path, dpi=120)
