@@ -116,7 +116,8 @@ def test_robin_feeding_energy_is_refused_by_cg_naming_the_exact_methods():
     with pytest.raises((OptionError, SolverError)) as err:
         solve(p, method="cg")
     assert "fastdiag" in str(err.value)
-    k = Problem(g, source="x*y", coefficient="1 + x")
+    # k of two coordinates: no exact fast solve (a k of x alone is layered, and fastdiag's)
+    k = Problem(g, source="x*y", coefficient="1 + x*y")
     with pytest.raises((OptionError, SolverError)) as err:
         solve(k, method="fastdiag-cg")
     assert "direct" in str(err.value)
