@@ -1,4 +1,5 @@
 """A frequency sweep of a 2-D acoustic cavity: the indefinite Helmholtz equation, exactly.
+=======================================================================================
 
 The pressure ``p`` in a rigid rectangular room ``[0, Lx] x [0, Ly]`` driven at
 angular wavenumber ``κ`` by a small source ``f`` solves
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,11 +88,8 @@ def peak_indices(response: np.ndarray) -> list[int]:
     return [n for n in range(1, r.size - 1) if r[n] > r[n - 1] and r[n] > r[n + 1]]
 
 
-def picture(result: Sweep, path: str) -> None:
+def picture(result: Sweep, path: str = "") -> None:
     """Draw the response against κ with the discrete eigenfrequencies (matplotlib)."""
-    import matplotlib  # noqa: PLC0415 - only to draw
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -103,16 +102,17 @@ def picture(result: Sweep, path: str) -> None:
     ax.set_title("Rigid 2-D cavity: peaks at the discrete eigenfrequencies (grey)")
     ax.legend(loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    if path:
+        fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    """Run the example from the command line; return the exit status."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, nargs=2, default=[128, 96])
     parser.add_argument("--kmax", type=float, default=12.0)
     parser.add_argument("--samples", type=int, default=400)
-    parser.add_argument("--picture", default="cavity_sweep.png")
+    parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)
     kappas = np.linspace(0.3, args.kmax, args.samples)
     result = sweep(tuple(args.cells), kappas=kappas)
@@ -123,8 +123,11 @@ def main(argv: list[str] | None = None) -> None:
         nearest = float(frequencies[np.argmin(np.abs(frequencies - kappas[n]))])
         print(f"peak at κ = {kappas[n]:.3f}: the nearest eigenfrequency is {nearest:.3f}")
     picture(result, args.picture)
-    print(f"picture: {args.picture}")
+    if args.picture:
+        print(f"picture: {args.picture}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    if status := main():
+        sys.exit(status)

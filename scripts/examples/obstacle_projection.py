@@ -1,4 +1,5 @@
 """A pressure projection on a MAC grid around an obstacle: a masked Neumann solve.
+===============================================================================
 
 The velocity lives on the faces of ``nx x ny`` cells (``u`` on the faces
 normal to x, ``v`` on those normal to y), the pressure ``phi`` at the cell
@@ -22,6 +23,7 @@ Run ``python scripts/examples/obstacle_projection.py [--cells 160 80] [--picture
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -67,12 +69,9 @@ def project(problem: Problem, solver, u, v, h, ou, ov):
     return u - np.where(ou, gu, 0.0), v - np.where(ov, gv, 0.0), phi, sol
 
 
-def picture(grid, fluid, u, v, path: str) -> None:
+def picture(grid, fluid, u, v, path: str = "") -> None:
     """The speed at the cell centres, the obstacle blanked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
 
     uc = 0.5 * (u[1:] + u[:-1])
     vc = 0.5 * (v[:, 1:] + v[:, :-1])
@@ -80,21 +79,29 @@ def picture(grid, fluid, u, v, path: str) -> None:
     x, y = grid.points
     fig, ax = plt.subplots(figsize=(8, 4))
     mesh = ax.pcolormesh(x, y, speed.T, shading="auto", cmap="viridis")
-    ax.streamplot(x, y, np.where(fluid, uc, 0).T, np.where(fluid, vc, 0).T, color="w",
-                  density=1.2, linewidth=0.5)
+    ax.streamplot(
+        x,
+        y,
+        np.where(fluid, uc, 0).T,
+        np.where(fluid, vc, 0).T,
+        color="w",
+        density=1.2,
+        linewidth=0.5,
+    )
     fig.colorbar(mesh, label="|u| after the projection")
     ax.set_aspect("equal")
     ax.set_title("MAC projection around an obstacle (masked Neumann solve)")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    if path:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    """Run the example from the command line; return the exit status."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, nargs=2, default=[160, 80])
-    parser.add_argument("--picture", default="obstacle_projection.png")
+    parser.add_argument("--picture", default="", help="also save the picture to this file")
     parser.add_argument("--method", default="direct", help="any method that takes it")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     nx, ny = args.cells
     grid, fluid, problem = setup(nx, ny)
     h = grid.spacing
@@ -108,13 +115,20 @@ def main() -> None:
     before = np.max(np.abs(divergence(u_star, v_star, h)[fluid]))
     u, v, phi, sol = project(problem, solver, u_star, v_star, h, ou, ov)
     after = np.max(np.abs(divergence(u, v, h)[fluid]))
-    print(f"cells {nx} x {ny}, fluid cells {int(fluid.sum())}, method {sol.report.method}, "
-          f"{sol.report.iterations} iterations")
-    print(f"max |div u| over the fluid cells: before {before:.3e}, after {after:.3e} "
-          f"(relative {after / before:.1e})")
+    print(
+        f"cells {nx} x {ny}, fluid cells {int(fluid.sum())}, method {sol.report.method}, "
+        f"{sol.report.iterations} iterations"
+    )
+    print(
+        f"max |div u| over the fluid cells: before {before:.3e}, after {after:.3e} "
+        f"(relative {after / before:.1e})"
+    )
     picture(grid, fluid, u, v, args.picture)
-    print(f"picture: {args.picture}")
+    if args.picture:
+        print(f"picture: {args.picture}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    if status := main():
+        sys.exit(status)

@@ -1,4 +1,5 @@
 """Potential flow past a cylinder: a Neumann obstacle inside the box (an embedded boundary).
+=========================================================================================
 
 The velocity potential of a uniform stream past a cylinder of radius ``R`` is
 ``u = x (1 + R²/r²)``: harmonic outside the cylinder, ``du/dn = 0`` on it.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 import numpy as np
 
@@ -41,30 +43,29 @@ def errors(problem: Problem, u: np.ndarray) -> tuple[float, float]:
     return float(np.max(np.abs(e))), float(np.sqrt(np.mean(e * e)))
 
 
-def picture(problem: Problem, u: np.ndarray, path: str) -> None:
+def picture(problem: Problem, u: np.ndarray, path: str = "") -> None:
     """Draw the equipotentials and the streamlines of the computed flow."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
+    from matplotlib.patches import Circle
 
     x, y = problem.grid.points
     vx, vy = np.gradient(u, x, y)
     fig, ax = plt.subplots(figsize=(6, 6))
     ax.contour(x, y, u.T, levels=30, cmap="coolwarm", linewidths=0.8)
     ax.streamplot(x, y, vx.T, vy.T, color="k", density=1.4, linewidth=0.6)
-    ax.add_patch(matplotlib.patches.Circle((0, 0), R, color="0.6"))
+    ax.add_patch(Circle((0, 0), R, color="0.6"))
     ax.set_aspect("equal")
     ax.set_title("potential flow past a cylinder (Neumann embedded boundary)")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    if path:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    """Run the example from the command line; return the exit status."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, nargs="+", default=[64, 128, 256])
-    parser.add_argument("--picture", default="potential_flow.png")
-    args = parser.parse_args()
+    parser.add_argument("--picture", default="", help="also save the picture to this file")
+    args = parser.parse_args(argv)
     print("| cells | unknowns | max error | RMS error | RMS order |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     last = None
@@ -75,8 +76,11 @@ def main() -> None:
         print(f"| {n}² | {problem.domain_size} | {err_max:.3e} | {err_rms:.3e} | {order} |")
         last = err_rms
     picture(problem, u, args.picture)
-    print(f"picture: {args.picture}")
+    if args.picture:
+        print(f"picture: {args.picture}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    if status := main():
+        sys.exit(status)

@@ -1,4 +1,5 @@
 """Seamless cloning (Poisson image editing): each colour channel a masked Poisson solve.
+=====================================================================================
 
 Pérez, Gangnet and Blake (2003): to paste a region of a source image into a
 target image without a visible seam, find the image ``f`` inside the region
@@ -16,6 +17,7 @@ Run ``python scripts/examples/seamless_cloning.py [--picture cloning.png]``.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 
@@ -25,7 +27,7 @@ from kronpde import Dirichlet, Grid, Problem, prepare
 def load() -> np.ndarray:
     """Return ``grace_hopper.jpg`` as floats in ``[0, 1]``, shape (rows, columns, 3)."""
     import matplotlib.cbook as cbook
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
 
     with cbook.get_sample_data("grace_hopper.jpg") as f:
         return np.asarray(plt.imread(f), dtype=float) / 255.0
@@ -34,8 +36,13 @@ def load() -> np.ndarray:
 def laplacian(image: np.ndarray) -> np.ndarray:
     """``-Δ`` of a channel with unit spacing (edge pixels: 0)."""
     out = np.zeros_like(image)
-    out[1:-1, 1:-1] = 4 * image[1:-1, 1:-1] - image[2:, 1:-1] - image[:-2, 1:-1] \
-        - image[1:-1, 2:] - image[1:-1, :-2]
+    out[1:-1, 1:-1] = (
+        4 * image[1:-1, 1:-1]
+        - image[2:, 1:-1]
+        - image[:-2, 1:-1]
+        - image[1:-1, 2:]
+        - image[1:-1, :-2]
+    )
     return out
 
 
@@ -74,10 +81,11 @@ def clone(
     return result, iterations
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--picture", default="seamless_cloning.png")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    """Run the example from the command line; return the exit status."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--picture", default="", help="also save the picture to this file")
+    args = parser.parse_args(argv)
     image = load()
     rows, cols = image.shape[:2]
     i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
@@ -98,10 +106,7 @@ def main() -> None:
     print(f"{int(mask.sum())} pixels cloned; iterations per channel {iterations}")
     print(f"mean jump across the seam: pasted {jump_naive:.3f}, cloned {jump_clone:.3f}")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 5))
     for ax, picture, title in zip(
@@ -110,10 +115,13 @@ def main() -> None:
         ax.imshow(picture)
         ax.set_title(title)
         ax.axis("off")
-    fig.savefig(args.picture, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    print(f"picture: {args.picture}")
+    if args.picture:
+        fig.savefig(args.picture, dpi=100, bbox_inches="tight")
+    if args.picture:
+        print(f"picture: {args.picture}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    if status := main():
+        sys.exit(status)

@@ -1,4 +1,5 @@
 """Poisson's equation on the sphere: a spherical-harmonic source against its exact solution.
+=========================================================================================
 
 On the sphere of radius ``R`` a spherical harmonic of degree ``l`` is an
 eigenfunction of the surface Laplacian, ``-Δ_S Y_l = l (l + 1) / R² Y_l``.  The
@@ -12,7 +13,9 @@ a constant (the problem is singular: poles and a periodic longitude, ``c = 0``;
 kronpde returns the solution of zero mean over the sphere, which this one has).
 The grid is ``θ`` (colatitude, both poles shared points) by ``φ`` (periodic).
 
-Run ``python scripts/examples/sphere_harmonics.py [--cells 32] [--picture sphere.png]``.
+Run ``python scripts/examples/sphere_harmonics.py [--cells 32] [--picture sphere.png]``
+(the picture is drawn with ``matplotlib.pyplot`` and saved where ``--picture``
+names a file).
 """
 
 from __future__ import annotations
@@ -53,9 +56,9 @@ def sphere(cells: int, method: str = "direct") -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Solve at two resolutions, print the errors and the order, draw the solution."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--cells", type=int, default=32)
-    parser.add_argument("--picture", default="sphere_harmonics.png")
+    parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)
     errors = []
     for cells in (args.cells // 2, args.cells):
@@ -63,14 +66,30 @@ def main(argv: list[str] | None = None) -> int:
         errors.append(run["error"])
         print(f"cells {cells:4d} x {2 * cells}: max |u - u_exact| = {run['error']:.3e}")
     print(f"observed order: {math.log2(errors[0] / errors[1]):.2f}")
-    from kronpde.app.pictures import save_surface_picture
-
-    grid = run["grid"]
-    drawn = save_surface_picture(args.picture, grid.cartesian_points(), run["u"], name="u",
-                                 title="Poisson on the sphere, l = 2 and 3")  # fmt: skip
-    print(f"picture {drawn}")
+    draw(run, args.picture)
     return 0
 
 
+def draw(run: dict, path: str = "") -> None:
+    """Draw the solution on the sphere in 3-D (saved to ``path`` if one is named)."""
+    import matplotlib.pyplot as plt  # the picture only: matplotlib is the `plot` extra
+    from matplotlib import cm, colors
+
+    x, y, z = run["grid"].cartesian_points()
+    u = run["u"]
+    face = 0.25 * (u[:-1, :-1] + u[1:, :-1] + u[:-1, 1:] + u[1:, 1:])  # a colour per cell
+    norm = colors.Normalize(float(face.min()), float(face.max()))
+    fig = plt.figure(figsize=(6.0, 5.0))
+    ax = fig.add_subplot(projection="3d")
+    ax.plot_surface(x, y, z, facecolors=cm.viridis(norm(face)), shade=False)
+    ax.set_box_aspect((1.0, 1.0, 1.0))
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="u", shrink=0.7)
+    ax.set_title("Poisson on the sphere, l = 2 and 3")
+    if path:
+        fig.savefig(path, dpi=120)
+        print(f"picture {path}")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    if status := main():
+        sys.exit(status)
