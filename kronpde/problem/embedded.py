@@ -30,6 +30,7 @@ from kronpde.problem.discretisation import (
     Shared,
     reference_operators,
 )
+from kronpde.problem.eigen_estimate import estimate_smallest_eigenvalue
 from kronpde.problem.embedded_rows import THETA_MIN, dirichlet_rows, neumann_rows
 from kronpde.problem.spectrum import Bound, kronecker_bound
 
@@ -403,3 +404,20 @@ class EmbeddedBoundary(ConstantCoefficient):
             "Dirichlet bounds the domain's (a principal submatrix plus a non-negative diagonal)"
         )
         return lower, computed, text
+
+    def eigenvalue_estimate(self, singular: bool) -> float | None:
+        """Return an estimate (not certified) of ``λ_min(A)`` (``λ_2`` if singular).
+
+        Of ``Â`` restricted to the domain's unknowns (the other rows carry
+        nothing: ``b = 0`` and ``u = 0`` there); where :meth:`smallest_eigenvalue`
+        proves no bound, the report gives the algebraic error this implies.
+        """
+        return self.shared.get(f"eigenvalue_estimate {self.shift!r}", self._estimate)
+
+    def _estimate(self) -> float | None:
+        idx = np.flatnonzero(self.domain_unknowns())
+        a = self.operator(symmetric=True)[idx][:, idx]
+        null = self.null_vector()
+        if null is not None:
+            null = (null * self.data.symmetric_scale)[idx]
+        return estimate_smallest_eigenvalue(a, null, dimension=self.grid.dimension)

@@ -1,0 +1,103 @@
+"""Embedded boundaries, second wave: the eigenvalue estimate where no bound is proven,
+PETSc's floating domain, a variable k and the memory line of ``kronpde check``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as sla
+
+from kronpde import Dirichlet, Grid, Neumann, Problem, solve
+from kronpde.app import cli
+from kronpde.problem.eigen_estimate import estimate_smallest_eigenvalue
+
+CYL = "0.5 - sqrt(x**2 + y**2)"
+CYL_U = "x*(1 + 0.25/(x**2 + y**2))"
+
+
+def _cylinder(n: int) -> Problem:
+    g = Grid.box([n, n], lower=[-1, -1], upper=[1, 1], boundary=Dirichlet(CYL_U))
+    return Problem(g, source=0.0, domain=CYL, embedded=Neumann(0.0))
+
+
+def _floating(n: int) -> Problem:
+    g = Grid.box([n, n], boundary=Neumann(0.0))
+    return Problem(
+        g, source="x - 0.4", domain="0.2 - sqrt((x - 0.5)**2 + (y - 0.5)**2)", embedded=Neumann()
+    )
+
+
+def _dense_spectrum(p: Problem) -> np.ndarray:
+    idx = np.flatnonzero(p.discretisation.domain_unknowns())
+    return np.linalg.eigvalsh(p.operator(symmetric=True)[idx][:, idx].toarray())
+
+
+def test_the_eigenvalue_estimate_matches_a_dense_eigenvalue():
+    p = _cylinder(32)  # 784 unknowns: ARPACK's shift-invert
+    dense = _dense_spectrum(p)
+    assert p.smallest_eigenvalue() is None  # Neumann: no bound is proven
+    est = p.discretisation.eigenvalue_estimate(False)
+    assert abs(est - dense[0]) <= 1e-6 * dense[0]
+    idx = np.flatnonzero(p.discretisation.domain_unknowns())
+    lobpcg = estimate_smallest_eigenvalue(p.operator(symmetric=True)[idx][:, idx], dimension=3)
+    assert abs(lobpcg - dense[0]) <= 1e-4 * dense[0]
+    q = _floating(40)  # singular: lambda_2, past the null vector
+    dense = _dense_spectrum(q)
+    assert q.singular
+    assert dense[0] <= 1e-8 * dense[-1]
+    est = q.discretisation.eigenvalue_estimate(True)
+    assert abs(est - dense[1]) <= 1e-6 * dense[1]
+
+
+def test_the_report_gives_an_estimate_never_a_certificate():
+    p = _cylinder(32)
+    ref = sla.spsolve(sp.csc_matrix(p.operator()), p.rhs())
+    sol = solve(p, "cg", rtol=1e-6)
+    r = sol.report
+    assert r.algebraic_error_bound is None
+    dense = _dense_spectrum(p)[0]
+    assert abs(r.eigenvalue_estimate - dense) <= 1e-6 * dense
+    w = p.unknown_weights
+    error = float(np.sqrt(np.sum(w * (sol.x - ref) ** 2)))
+    assert error <= r.algebraic_error_estimate <= 1e3 * error  # residual / lambda_min bounds it
+    assert "not certified" in r.message
+    assert any("not certified" in text for text in r.warnings)
+    # a Dirichlet embedded boundary keeps its certificate and gives no estimate
+    g = Grid.box([32, 32], lower=[-1, -1], upper=[1, 1], boundary=Dirichlet(0.0))
+    d = solve(Problem(g, source=1.0, domain="sqrt(x**2 + y**2) - 0.8"), "cg", rtol=1e-8).report
+    assert d.algebraic_error_bound is not None
+    assert d.algebraic_error_estimate is None
+
+
+CASE = """
+[grid]
+cells = [32, 32]
+lower = [-1, -1]
+upper = [1, 1]
+[geometry]
+level_set = "0.5 - sqrt(x**2 + y**2)"
+[equation]
+source = "0"
+[boundary]
+default = { type = "dirichlet", value = "x*(1 + 0.25/(x**2 + y**2))" }
+embedded = { type = "neumann", value = 0 }
+[solver]
+method = "cg"
+rtol = 1e-8
+"""
+
+
+def test_the_summary_and_the_json_label_the_estimate(tmp_path, capsys):
+    case = tmp_path / "case.toml"
+    case.write_text(CASE)
+    out_file = str(tmp_path / "u.vti")
+    assert cli.main(["solve", str(case), "-o", out_file, "--json", "-q"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["algebraic_error_bound"] is None
+    dense = _dense_spectrum(_cylinder(32))[0]
+    assert abs(record["eigenvalue_estimate"] - dense) <= 1e-6 * dense
+    assert record["algebraic_error_estimate"] > 0.0
+    assert cli.main(["solve", str(case), "-o", out_file]) == 0
+    assert "estimated (not certified)" in capsys.readouterr().out
