@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
 from kronpde import Dirichlet, Grid, Neumann, Problem, solve
 from kronpde.app import cli
+from kronpde.errors import DataError
 from kronpde.problem.eigen_estimate import estimate_smallest_eigenvalue
 
 CYL = "0.5 - sqrt(x**2 + y**2)"
@@ -101,3 +103,65 @@ def test_the_summary_and_the_json_label_the_estimate(tmp_path, capsys):
     assert record["algebraic_error_estimate"] > 0.0
     assert cli.main(["solve", str(case), "-o", out_file]) == 0
     assert "estimated (not certified)" in capsys.readouterr().out
+
+
+# -- a variable k with a Dirichlet embedded boundary -------------------------------------
+
+VAR_K = "1 + 0.5*sin(x + 2*y)"
+VAR_U = "exp(x)*sin(2*y) + x**2"
+VAR_F = (  # -div(k grad u) of VAR_U (sympy)
+    "-(2*x + exp(x)*sin(2*y))*cos(x + 2*y)/2 - (exp(x)*sin(2*y) + 2)*(sin(x + 2*y)/2 + 1)"
+    " + 4*(sin(x + 2*y)/2 + 1)*exp(x)*sin(2*y) - 2*exp(x)*cos(2*y)*cos(x + 2*y)"
+)
+
+
+def _variable(n: int, domain: str = "sqrt(x**2 + y**2) - 0.8", box: str = "0") -> Problem:
+    g = Grid.box([n, n], lower=[-1, -1], upper=[1, 1], boundary=Dirichlet(box))
+    return Problem(g, source=VAR_F, coefficient=VAR_K, domain=domain, embedded=Dirichlet(VAR_U))
+
+
+def _exact(p: Problem) -> np.ndarray:
+    x, y = (np.broadcast_to(v, p.grid.shape).reshape(-1) for v in p.grid.unknown_coordinates())
+    return np.exp(x) * np.sin(2 * y) + x**2
+
+
+def test_a_domain_filling_the_box_is_the_flux_form():
+    g = Grid.box([24, 20], lower=[-1, -1], upper=[1, 1.3], boundary=Dirichlet(VAR_U))
+    full = Problem(g, source=VAR_F, coefficient=VAR_K)
+    emb = Problem(g, source=VAR_F, coefficient=VAR_K, domain="-1 + 0*x", embedded=Dirichlet(0.0))
+    scale = abs(full.operator()).max()
+    assert abs(full.operator() - emb.operator()).max() <= 1e-13 * scale
+    assert np.max(np.abs(full.rhs() - emb.rhs())) <= 1e-12 * np.max(np.abs(full.rhs()))
+
+
+def test_a_variable_k_is_second_order_in_the_max_norm():
+    errors = []
+    for n in (32, 64, 128):
+        p = _variable(n)
+        x = sla.spsolve(sp.csc_matrix(p.operator()), p.rhs())
+        inside = p.discretisation.domain_unknowns()
+        errors.append(float(np.max(np.abs(x - _exact(p))[inside])))
+    orders = [np.log2(a / b) for a, b in zip(errors, errors[1:], strict=False)]
+    assert all(1.9 <= o <= 2.1 for o in orders), (errors, orders)
+
+
+def test_a_variable_k_methods_equal_spsolve_and_the_bound_holds():
+    p = _variable(48, box="x")
+    ref = sla.spsolve(sp.csc_matrix(p.operator()), p.rhs())
+    for method in ("fastdiag-cg", "amg-cg", "cg", "direct"):
+        x = solve(p, method, rtol=1e-13).x
+        assert np.max(np.abs(x - ref)) <= 1e-9 * np.max(np.abs(ref)), method
+    sym = p.operator(symmetric=True)
+    assert abs(sym - sym.T).max() <= 1e-12 * abs(sym).max()
+    q = _variable(20)
+    lam = np.linalg.eigvalsh(q.operator(symmetric=True).toarray())[0]
+    bound = q.smallest_eigenvalue().value
+    assert 0.0 < bound <= lam
+    assert bound >= 0.2 * lam  # k_min times the unit bound: not vacuous
+
+
+def test_a_variable_k_with_a_neumann_embedded_boundary_is_refused():
+    g = Grid.box([16, 16], lower=[-1, -1], upper=[1, 1])
+    with pytest.raises(DataError, match="Dirichlet embedded boundary") as info:
+        Problem(g, coefficient=VAR_K, domain=CYL, embedded=Neumann(0.0))
+    assert info.value.subject == "coefficient"

@@ -29,6 +29,14 @@ CASES = {
         '{ type = "dirichlet", value = "x*(1 + 0.25/(x**2 + y**2))" }',
         '{ type = "neumann", value = 0 }',
     ),
+    "variable_k": (  # the flux form's face values, restricted to the domain
+        'level_set = "sqrt(x**2 + y**2) - 0.8"',
+        "-(2*x + exp(x)*sin(2*y))*cos(x + 2*y)/2 - (exp(x)*sin(2*y) + 2)*(sin(x + 2*y)/2 + 1)"
+        " + 4*(sin(x + 2*y)/2 + 1)*exp(x)*sin(2*y) - 2*exp(x)*cos(2*y)*cos(x + 2*y)"
+        '"\ncoefficient = "1 + 0.5*sin(x + 2*y)',
+        '{ type = "dirichlet", value = "x" }',
+        '{ type = "dirichlet", value = "exp(x)*sin(2*y) + x**2" }',
+    ),
     "floating": (  # Neumann everywhere, c = 0: singular on the domain's unknowns alone
         'level_set = "sqrt(x**2 + y**2) - 0.7"',
         "x - 0.4",

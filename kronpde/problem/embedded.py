@@ -85,7 +85,8 @@ def embedded_discretisation(
         ``subject`` ``"domain"``: a domain that is no level set or mask, a mask
         of the wrong shape, a level set not finite somewhere or with no point
         inside; ``"embedded"``: a condition that is not Dirichlet or Neumann;
-        ``"order"``, ``"coefficient"``, ``"grid"``: order 4, a variable ``k``, a
+        ``"order"``, ``"coefficient"``, ``"shift"``, ``"grid"``: order 4, a
+        variable ``k`` with a Neumann embedded boundary, a shift ``c(x)``, a
         periodic axis (not supported with an embedded boundary).
     """
     g = data.grid
@@ -107,9 +108,16 @@ def embedded_discretisation(
     if order != 2:
         subject = "order"
         raise data_error(subject, "an embedded boundary is discretised at order 2 only")
-    if data.variable_coefficient:
+    if data.variable_coefficient and isinstance(condition, Neumann):
         subject = "coefficient"
-        raise data_error(subject, "an embedded boundary needs a constant coefficient k")
+        raise data_error(
+            subject,
+            "a Neumann embedded boundary needs a constant coefficient k (a variable k "
+            "is supported with a Dirichlet embedded boundary)",
+        )
+    if getattr(data, "shift_field", None) is not None:
+        subject = "shift"
+        raise data_error(subject, "an embedded boundary needs a constant shift c")
     if any(a.periodic for a in g.axes):
         subject = "grid"
         raise data_error(subject, "an embedded boundary on a periodic axis is not supported")
@@ -165,6 +173,17 @@ class EmbeddedBoundary(ConstantCoefficient):
             condition=self.condition,
             theta_min=self.theta_min,
         )
+
+    @property
+    def coefficient(self) -> float:
+        """``k``, or a variable ``k``'s weighted geometric mean (the box preconditioner's)."""
+        return self.data.reference_coefficient()
+
+    def box_diffusion(self) -> Any:
+        """Return the box's flux form of a variable ``k`` at ``c = 0`` (its face values)."""
+        from kronpde.problem.flux_form import FluxForm
+
+        return self.shared.get("box_diffusion", lambda: FluxForm(self.data, 0.0).diffusion)
 
     @property
     def neumann(self) -> bool:
@@ -271,13 +290,15 @@ class EmbeddedBoundary(ConstantCoefficient):
         """Return the unknowns the box preconditioner acts on (:meth:`domain_unknowns`)."""
         return self.domain_unknowns()
 
-    def reference_defect(self) -> np.ndarray:
+    def reference_defect(self) -> np.ndarray | None:
         """Return the domain's rows where ``Â`` differs from the box's ``Â`` restricted.
 
         The rows with a neighbour outside the domain (a coupling dropped or
         scaled) or a diagonal other than the box's (a ghost rule, apertures,
         a volume fraction times ``c``).
         """
+        if self.data.variable_coefficient:  # every row differs from k_ref's: no band
+            return None
         g = self.grid
         inside = self.domain_unknowns().reshape(g.shape)
         box = self._box_diagonal()
@@ -297,6 +318,8 @@ class EmbeddedBoundary(ConstantCoefficient):
     def _box_diagonal(self) -> np.ndarray:
         g = self.grid
         d = g.dimension
+        if self.data.variable_coefficient:
+            return (self.box_diffusion().diagonal + self.shift).reshape(-1)
         diag = np.full(g.shape, self.shift)
         for i, op in enumerate(self.axis_operators):
             shape = [1] * d
@@ -390,7 +413,8 @@ class EmbeddedBoundary(ConstantCoefficient):
                 touched = bool(np.any(inside[tuple(row)]))
                 faces.append(bc if touched else Dirichlet(0.0))
             axes.append(replace(a, lower_bc=faces[0], upper_bc=faces[1]))
-        ops = tuple(second_difference(a).scaled(self.coefficient) for a in axes)
+        k = self.data.coefficient_range()[0]  # a variable k: A >= k_min A_1 (every flux's k)
+        ops = tuple(second_difference(a).scaled(k) for a in axes)
         found = kronecker_bound(ops, self.shift, False)
         if found is None:
             return None

@@ -93,7 +93,7 @@ def _flux_rows(setup: PetscSetUp) -> tuple[Any, ...]:
 def _star_rows(setup: PetscSetUp) -> tuple[Any, ...]:
     """Return the arguments of :func:`rows_csr`: the embedded boundary's rows (``star_rows``)."""
     p = setup.problem
-    setup.k_min = float(p.coefficient)
+    setup.k_min = p.coefficient_range()[0]
     diagonal, couplings = p.discretisation.star_rows((setup.lo, setup.hi))
     periodic = [axis.periodic for axis in p.grid.axes]
     return (diagonal, couplings, p.grid.shape, periodic)
