@@ -165,3 +165,40 @@ def test_a_variable_k_with_a_neumann_embedded_boundary_is_refused():
     with pytest.raises(DataError, match="Dirichlet embedded boundary") as info:
         Problem(g, coefficient=VAR_K, domain=CYL, embedded=Neumann(0.0))
     assert info.value.subject == "coefficient"
+
+
+# -- kronpde check's memory line: the band correction's LU -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cells", "domain", "embedded"),
+    [
+        ([256, 256], "sqrt(x**2 + y**2) - 0.8", Dirichlet(0.0)),
+        ([32, 32, 32], "0.4 - sqrt(x**2 + y**2 + z**2)", Dirichlet(0.0)),
+        ([32, 32, 32], "0.4 - sqrt(x**2 + y**2 + z**2)", Neumann(0.0)),
+    ],
+)
+def test_the_memory_estimate_counts_the_band_lu(cells, domain, embedded):
+    from kronpde.solvers.band import BandCorrection
+    from kronpde.solvers.memory import band_bytes, solve_bytes
+
+    d = len(cells)
+    g = Grid.box(cells, lower=[-1] * d, upper=[1] * d, boundary=Dirichlet(0.0))
+    p = Problem(g, source=1.0, domain=domain, embedded=embedded)
+    estimate = band_bytes(p)
+    band = BandCorrection(p.operator(symmetric=True), p.discretisation.reference_defect())
+    lu = band._lu
+    actual = 12 * (lu.L.nnz + lu.U.nnz) + 12 * (band._rows.nnz + band._cols.nnz)
+    assert actual <= estimate <= 3 * actual, (estimate, actual)
+    with_band, name = solve_bytes(p, "fastdiag-cg")
+    assert name == "fastdiag-cg"
+    assert with_band - solve_bytes(Problem(g, source=1.0), "fastdiag-cg")[0] >= estimate
+
+
+def test_check_prints_the_band_correction(tmp_path, capsys):
+    case = tmp_path / "case.toml"
+    case.write_text(CASE.replace('method = "cg"', 'method = "fastdiag-cg"'))
+    assert cli.main(["check", str(case)]) == 0
+    line = next(t for t in capsys.readouterr().out.splitlines() if t.startswith("memory"))
+    assert "fastdiag-cg" in line
+    assert "band correction's LU" in line

@@ -429,6 +429,31 @@ class EmbeddedBoundary(ConstantCoefficient):
         )
         return lower, computed, text
 
+    def band_estimate(self) -> int:
+        """Return about how many rows the band correction factors, from the geometry alone.
+
+        The domain's points with a neighbour outside, and their neighbours: no
+        rows are assembled (``kronpde check``'s memory line).  A variable ``k``
+        has no band.
+        """
+        if self.data.variable_coefficient:
+            return 0
+        g = self.grid
+        inside = np.asarray(self.geometry.inside)
+        cut = np.zeros_like(inside)
+        for axis in range(g.dimension):
+            a = np.moveaxis(inside, axis, 0)
+            c = np.moveaxis(cut, axis, 0)
+            c[:-1] |= a[:-1] & ~a[1:]
+            c[1:] |= a[1:] & ~a[:-1]
+        band = cut.copy()
+        for axis in range(g.dimension):
+            c = np.moveaxis(cut, axis, 0)
+            b = np.moveaxis(band, axis, 0)
+            b[:-1] |= c[1:]
+            b[1:] |= c[:-1]
+        return int(np.count_nonzero(band[g.unknown_index]))
+
     def eigenvalue_estimate(self, singular: bool) -> float | None:
         """Return an estimate (not certified) of ``λ_min(A)`` (``λ_2`` if singular).
 
