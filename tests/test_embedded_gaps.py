@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 import scipy.sparse.linalg as sla
 
-from kronpde import Dirichlet, Grid, Neumann, Problem, solve
+from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, solve
 from kronpde.app import cli
 from kronpde.errors import DataError
 from kronpde.problem.eigen_estimate import estimate_smallest_eigenvalue
@@ -165,6 +165,13 @@ def test_a_variable_k_with_a_neumann_embedded_boundary_is_refused():
     with pytest.raises(DataError, match="Dirichlet embedded boundary") as info:
         Problem(g, coefficient=VAR_K, domain=CYL, embedded=Neumann(0.0))
     assert info.value.subject == "coefficient"
+
+
+def test_a_periodic_axis_with_a_domain_is_refused_by_name():
+    g = Grid.box([16, 16], lower=[-1, -1], upper=[1, 1], default=Periodic())
+    with pytest.raises(DataError, match="periodic axis") as info:
+        Problem(g, source=1.0, domain="sqrt(x**2 + y**2) - 0.8")
+    assert info.value.subject == "grid"
 
 
 # -- kronpde check's memory line: the band correction's LU -------------------------------

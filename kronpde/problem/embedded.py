@@ -120,7 +120,11 @@ def embedded_discretisation(
         raise data_error(subject, "an embedded boundary needs a constant shift c")
     if any(a.periodic for a in g.axes):
         subject = "grid"
-        raise data_error(subject, "an embedded boundary on a periodic axis is not supported")
+        raise data_error(
+            subject,
+            "an embedded boundary on a periodic axis is not supported (no rows across the "
+            "wrap); give that axis Dirichlet or Neumann faces",
+        )
     geometry = DomainGeometry(g, domain)
     return EmbeddedBoundary(data, shift, geometry=geometry, condition=condition)
 
