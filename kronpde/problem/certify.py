@@ -307,10 +307,15 @@ class Certifier:
     def measure(self) -> Measure:
         """The :class:`Measure` of :func:`certificate` for this problem."""
         scale = self.problem.symmetric_scale if self.singular else None  # D: the projection only
+        null = None
+        if scale is not None:  # D 1, or D 1_domain for a floating domain inside the box
+            floating = self.problem.discretisation.null_vector()
+            null = scale if floating is None else scale * floating
+            null = null / np.linalg.norm(null)
         return Measure(
             weights=self.weights,
             scale=scale,
-            null=None if scale is None else scale / np.linalg.norm(scale),
+            null=null,
             total=float(self.weights.sum()),
             size=int(self.problem.size),
             terms=self.terms,

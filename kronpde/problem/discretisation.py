@@ -363,6 +363,14 @@ class Discretisation(ABC):
     def smallest_eigenvalue(self, singular: bool) -> Bound | None:
         """Return ``(lower, computed, how)`` for ``λ_min(A)`` (``λ_2`` if singular), or None."""
 
+    def band_estimate(self) -> int:
+        """Return the rows ``fastdiag-cg``'s band correction factors (0: none), estimated."""
+        return 0
+
+    def eigenvalue_estimate(self, singular: bool) -> float | None:
+        """Return an estimate (not certified) of ``λ_min(A)`` where no bound is proven, or None."""
+        return None
+
     def absolute_operator(self) -> AbsoluteOperator | None:
         """Return ``|A|`` in the form of :meth:`apply`, where that is not ``A`` assembled."""
         return None

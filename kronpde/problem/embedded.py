@@ -30,6 +30,7 @@ from kronpde.problem.discretisation import (
     Shared,
     reference_operators,
 )
+from kronpde.problem.eigen_estimate import estimate_smallest_eigenvalue
 from kronpde.problem.embedded_rows import THETA_MIN, dirichlet_rows, neumann_rows
 from kronpde.problem.spectrum import Bound, kronecker_bound
 
@@ -84,7 +85,8 @@ def embedded_discretisation(
         ``subject`` ``"domain"``: a domain that is no level set or mask, a mask
         of the wrong shape, a level set not finite somewhere or with no point
         inside; ``"embedded"``: a condition that is not Dirichlet or Neumann;
-        ``"order"``, ``"coefficient"``, ``"grid"``: order 4, a variable ``k``, a
+        ``"order"``, ``"coefficient"``, ``"shift"``, ``"grid"``: order 4, a
+        variable ``k`` with a Neumann embedded boundary, a shift ``c(x)``, a
         periodic axis (not supported with an embedded boundary).
     """
     g = data.grid
@@ -106,12 +108,23 @@ def embedded_discretisation(
     if order != 2:
         subject = "order"
         raise data_error(subject, "an embedded boundary is discretised at order 2 only")
-    if data.variable_coefficient:
+    if data.variable_coefficient and isinstance(condition, Neumann):
         subject = "coefficient"
-        raise data_error(subject, "an embedded boundary needs a constant coefficient k")
+        raise data_error(
+            subject,
+            "a Neumann embedded boundary needs a constant coefficient k (a variable k "
+            "is supported with a Dirichlet embedded boundary)",
+        )
+    if getattr(data, "shift_field", None) is not None:
+        subject = "shift"
+        raise data_error(subject, "an embedded boundary needs a constant shift c")
     if any(a.periodic for a in g.axes):
         subject = "grid"
-        raise data_error(subject, "an embedded boundary on a periodic axis is not supported")
+        raise data_error(
+            subject,
+            "an embedded boundary on a periodic axis is not supported (no rows across the "
+            "wrap); give that axis Dirichlet or Neumann faces",
+        )
     geometry = DomainGeometry(g, domain)
     return EmbeddedBoundary(data, shift, geometry=geometry, condition=condition)
 
@@ -164,6 +177,17 @@ class EmbeddedBoundary(ConstantCoefficient):
             condition=self.condition,
             theta_min=self.theta_min,
         )
+
+    @property
+    def coefficient(self) -> float:
+        """``k``, or a variable ``k``'s weighted geometric mean (the box preconditioner's)."""
+        return self.data.reference_coefficient()
+
+    def box_diffusion(self) -> Any:
+        """Return the box's flux form of a variable ``k`` at ``c = 0`` (its face values)."""
+        from kronpde.problem.flux_form import FluxForm
+
+        return self.shared.get("box_diffusion", lambda: FluxForm(self.data, 0.0).diffusion)
 
     @property
     def neumann(self) -> bool:
@@ -270,13 +294,15 @@ class EmbeddedBoundary(ConstantCoefficient):
         """Return the unknowns the box preconditioner acts on (:meth:`domain_unknowns`)."""
         return self.domain_unknowns()
 
-    def reference_defect(self) -> np.ndarray:
+    def reference_defect(self) -> np.ndarray | None:
         """Return the domain's rows where ``Â`` differs from the box's ``Â`` restricted.
 
         The rows with a neighbour outside the domain (a coupling dropped or
         scaled) or a diagonal other than the box's (a ghost rule, apertures,
         a volume fraction times ``c``).
         """
+        if self.data.variable_coefficient:  # every row differs from k_ref's: no band
+            return None
         g = self.grid
         inside = self.domain_unknowns().reshape(g.shape)
         box = self._box_diagonal()
@@ -296,6 +322,8 @@ class EmbeddedBoundary(ConstantCoefficient):
     def _box_diagonal(self) -> np.ndarray:
         g = self.grid
         d = g.dimension
+        if self.data.variable_coefficient:
+            return (self.box_diffusion().diagonal + self.shift).reshape(-1)
         diag = np.full(g.shape, self.shift)
         for i, op in enumerate(self.axis_operators):
             shape = [1] * d
@@ -389,7 +417,8 @@ class EmbeddedBoundary(ConstantCoefficient):
                 touched = bool(np.any(inside[tuple(row)]))
                 faces.append(bc if touched else Dirichlet(0.0))
             axes.append(replace(a, lower_bc=faces[0], upper_bc=faces[1]))
-        ops = tuple(second_difference(a).scaled(self.coefficient) for a in axes)
+        k = self.data.coefficient_range()[0]  # a variable k: A >= k_min A_1 (every flux's k)
+        ops = tuple(second_difference(a).scaled(k) for a in axes)
         found = kronecker_bound(ops, self.shift, False)
         if found is None:
             return None
@@ -403,3 +432,45 @@ class EmbeddedBoundary(ConstantCoefficient):
             "Dirichlet bounds the domain's (a principal submatrix plus a non-negative diagonal)"
         )
         return lower, computed, text
+
+    def band_estimate(self) -> int:
+        """Return about how many rows the band correction factors, from the geometry alone.
+
+        The domain's points with a neighbour outside, and their neighbours: no
+        rows are assembled (``kronpde check``'s memory line).  A variable ``k``
+        has no band.
+        """
+        if self.data.variable_coefficient:
+            return 0
+        g = self.grid
+        inside = np.asarray(self.geometry.inside)
+        cut = np.zeros_like(inside)
+        for axis in range(g.dimension):
+            a = np.moveaxis(inside, axis, 0)
+            c = np.moveaxis(cut, axis, 0)
+            c[:-1] |= a[:-1] & ~a[1:]
+            c[1:] |= a[1:] & ~a[:-1]
+        band = cut.copy()
+        for axis in range(g.dimension):
+            c = np.moveaxis(cut, axis, 0)
+            b = np.moveaxis(band, axis, 0)
+            b[:-1] |= c[1:]
+            b[1:] |= c[:-1]
+        return int(np.count_nonzero(band[g.unknown_index]))
+
+    def eigenvalue_estimate(self, singular: bool) -> float | None:
+        """Return an estimate (not certified) of ``λ_min(A)`` (``λ_2`` if singular).
+
+        Of ``Â`` restricted to the domain's unknowns (the other rows carry
+        nothing: ``b = 0`` and ``u = 0`` there); where :meth:`smallest_eigenvalue`
+        proves no bound, the report gives the algebraic error this implies.
+        """
+        return self.shared.get(f"eigenvalue_estimate {self.shift!r}", self._estimate)
+
+    def _estimate(self) -> float | None:
+        idx = np.flatnonzero(self.domain_unknowns())
+        a = self.operator(symmetric=True)[idx][:, idx]
+        null = self.null_vector()
+        if null is not None:
+            null = (null * self.data.symmetric_scale)[idx]
+        return estimate_smallest_eigenvalue(a, null, dimension=self.grid.dimension)

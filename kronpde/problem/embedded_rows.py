@@ -122,16 +122,14 @@ def dirichlet_rows(disc: EmbeddedBoundary) -> dict[str, Any]:
     unknowns = inside_pts[g.unknown_index]
     rows = _Rows(disc, unknowns)
     rows.rhs += disc.data.source_values()
-    for axis, op in enumerate(disc.axis_operators):
+    for axis, (diag, up, dn, lifts) in enumerate(box_terms(disc, rows)):
         n = rows.shape[axis]
         s = rows.starts[axis]
-        rows.diag += rows.along(op.diag, axis)
+        rows.diag += diag
         theta_pts = geo.crossings(axis)
         if n > 1:
             lo, hi = rows.pair_slices(axis)
             p, q = unknowns[lo], unknowns[hi]
-            up = np.broadcast_to(rows.along(op.upper[:-1], axis), p.shape)
-            dn = np.broadcast_to(rows.along(op.lower[1:], axis), p.shape)
             both = p & q
             rows.couple(rows.lin[lo][both], rows.lin[hi][both], up[both])
             rows.couple(rows.lin[hi][both], rows.lin[lo][both], dn[both])
@@ -143,8 +141,36 @@ def dirichlet_rows(disc: EmbeddedBoundary) -> dict[str, Any]:
                 at = rows.lin[lo][cut] if sign == 1 else rows.lin[hi][cut]
                 _ghost(rows, axis, at, t[cut], theta[cut], sign)
         for side in (0, 1):
-            _box_face(rows, axis, side, op, theta_pts, inside_pts)
+            _box_face(rows, axis, side, lifts[side], theta_pts, inside_pts)
     return rows.parts(np.ones(g.size))
+
+
+def box_terms(disc: EmbeddedBoundary, rows: _Rows) -> list[tuple]:
+    """Return per axis the box's ``A`` terms: diagonal, couplings up and down, face lifts.
+
+    A constant ``k``: the 1-D operators ``k T_i``; a variable one: the flux
+    form's face values (:class:`~kronpde.operators.flux.VariableDiffusion`,
+    ``c = 0``), its symmetric couplings ``Â`` turned into ``A``'s.
+    """
+    g = rows.grid
+    out = []
+    if not disc.data.variable_coefficient:
+        for axis, op in enumerate(disc.axis_operators):
+            n = rows.shape[axis]
+            pair = list(rows.shape)
+            pair[axis] = max(n - 1, 0)
+            up = np.broadcast_to(rows.along(op.upper[:-1], axis), pair)
+            dn = np.broadcast_to(rows.along(op.lower[1:], axis), pair)
+            out.append((rows.along(op.diag, axis), up, dn, op.lift))
+        return out
+    diffusion = disc.box_diffusion()
+    d = disc.data.symmetric_scale.reshape(g.shape)
+    for axis in range(g.dimension):
+        lo, hi = rows.pair_slices(axis)
+        edge = diffusion.edges[axis]
+        diag = diffusion.diagonal if axis == 0 else 0.0
+        out.append((diag, edge * d[hi] / d[lo], edge * d[lo] / d[hi], diffusion.lifts[axis]))
+    return out
 
 
 def _ghost(
@@ -167,13 +193,12 @@ def _box_face(
     rows: _Rows,
     axis: int,
     side: int,
-    op: Any,
+    lift: Any,
     theta_pts: np.ndarray,
     inside_pts: np.ndarray,
 ) -> None:
     """Add the box face's lifting, or the ghost rule where its Dirichlet node is outside."""
-    lift = op.lift[side]
-    if lift == 0.0:
+    if np.all(np.asarray(lift) == 0.0):
         return
     n = rows.shape[axis]
     s = rows.starts[axis]
@@ -194,7 +219,8 @@ def _box_face(
             pair = s + j if side else s + j - 1
             theta = theta_pts[rows.points_index(axis, slice(pair, pair + 1))][cut]
             at = rows.lin[slab][cut]
-            _ghost(rows, axis, at, np.full(at.size, -lift), theta, 1 if side else -1)
+            t = -np.broadcast_to(lift, cut.shape)[cut]
+            _ghost(rows, axis, at, t, theta, 1 if side else -1)
     data = rows.face_data(axis, side)
     rows.rhs[slab] += np.where(keep, lift * data, 0.0)
 

@@ -20,7 +20,14 @@ from kronpde.solvers.registry import choose
 if TYPE_CHECKING:
     from kronpde.problem.protocol import SolvableProblem
 
-__all__ = ["METHOD_ARRAYS", "PROBLEM_ARRAYS", "memory_refusal", "memory_summary", "solve_bytes"]
+__all__ = [
+    "METHOD_ARRAYS",
+    "PROBLEM_ARRAYS",
+    "band_bytes",
+    "memory_refusal",
+    "memory_summary",
+    "solve_bytes",
+]
 
 #: Arrays of float64 of the grid's points every solve holds: source, right-hand side, the
 #: Dirichlet values, the nodal field, the weights and their square roots, a written field.
@@ -60,7 +67,26 @@ def solve_bytes(problem: SolvableProblem, method: str = "auto") -> tuple[int, st
     total = 8 * arrays * points
     if name == "direct":
         total += int(estimate_factor_bytes(grid.shape, problem.discretisation.stencil))
+    if name == "fastdiag-cg":
+        total += band_bytes(problem)
     return int(total), name
+
+
+def band_bytes(problem: SolvableProblem) -> int:
+    """Return the estimated bytes of ``fastdiag-cg``'s band correction (0: none).
+
+    A domain inside the box: the sparse LU of the ``m`` rows along the
+    embedded boundary (:meth:`~kronpde.problem.discretisation.Discretisation.band_estimate`)
+    holds about ``8 m`` entries in 2-D (the band is a ring) and ``(8 + 1.5 sqrt(m)) m``
+    in 3-D (a shell; measured with ``MMD_AT_PLUS_A``: ``docs/embedded-boundaries.md``),
+    12 bytes each, plus the band's rows of ``Â`` twice.
+    """
+    m = int(problem.discretisation.band_estimate())
+    if m == 0:
+        return 0
+    d = problem.grid.dimension
+    entries = 8.0 * m if d < 3 else (8.0 + 1.5 * math.sqrt(m)) * m
+    return int(12.0 * entries + 24.0 * (2 * d + 2) * m)
 
 
 def memory_summary(problem: SolvableProblem, method: str = "auto") -> str:
@@ -68,6 +94,9 @@ def memory_summary(problem: SolvableProblem, method: str = "auto") -> str:
     need, name = solve_bytes(problem, method)
     available = available_memory()
     have = "not reported" if available is None else f"{format_bytes(available)} available"
+    band = band_bytes(problem) if name == "fastdiag-cg" else 0
+    if band:
+        have = f"the band correction's LU {format_bytes(band)} included; {have}"
     return f"{name} needs about {format_bytes(need)} ({have})"
 
 

@@ -111,6 +111,7 @@ def accuracy_notes(
     auto: bool = False,
     exact: bool = False,
     converged: bool = True,
+    estimated: tuple[float, float] | None = None,
 ) -> tuple[str, list[str]]:
     """Return what a report says of the certified bound and the error estimate.
 
@@ -140,6 +141,9 @@ def accuracy_notes(
         Whether the method is exact (never advised to lower ``rtol``).
     converged : bool, optional
         Whether the method met its target (else the advice is ``maxiter``).
+    estimated : tuple of float, optional
+        ``(λ̃, e)``: where no bound is proven, an estimate ``λ̃`` of
+        ``λ_min`` and the algebraic error ``e`` it implies (not certified).
 
     Returns
     -------
@@ -153,7 +157,18 @@ def accuracy_notes(
         warnings.append(
             "The algebraic error bound was not computed: no certified lower bound on the "
             "smallest eigenvalue of A is known for this problem."
+            + (
+                ""
+                if estimated is None
+                else f" Estimated (not certified): lambda_min ~ {estimated[0]:.3e}, so "
+                f"||u - u_h||_W ~ {estimated[1]:.3e}."
+            )
         )
+        if estimated is not None:
+            text += (
+                f" Estimated algebraic error ||u - u_h||_W ~ {estimated[1]:.3e} "
+                f"(an estimate, not certified: lambda_min ~ {estimated[0]:.3e} estimated)."
+            )
     elif computed:
         if goal is None:
             text += f" Certified algebraic error ||u - u_h||_W <= {bound:.3e}."
@@ -196,6 +211,8 @@ class SolvePlan:
     target: float
     warnings: list[str] = field(default_factory=list)
     auto: bool = False
+    #: Where no bound on ``λ_min`` is proven: a function giving an estimate of it (or None).
+    eigenvalue_estimate: Callable[[], float | None] | None = None
 
     def conclude(
         self,
@@ -247,6 +264,12 @@ class SolvePlan:
         rounding = None
         if bound is not None and certificate.eigenvalue:
             rounding = certificate.rounding / certificate.eigenvalue
+        estimated = None
+        if certificate is not None and bound is None and self.eigenvalue_estimate is not None:
+            lam = self.eigenvalue_estimate()
+            if lam is not None and lam > 0.0:
+                residual = certificate.weighted_residual + certificate.rounding
+                estimated = (lam, residual / lam + certificate.mean_term)
         text, notes = accuracy_notes(
             bound,
             certificate is not None,
@@ -258,8 +281,11 @@ class SolvePlan:
             auto=self.auto,
             exact=exact,
             converged=converged,
+            estimated=estimated,
         )
         return {
+            "algebraic_error_estimate": None if estimated is None else estimated[1],
+            "eigenvalue_estimate": None if estimated is None else estimated[0],
             "message": message + text,
             "algebraic_error_bound": bound,
             "warnings": warnings + notes,
@@ -329,4 +355,12 @@ def plan_solve(
         target = FALLBACK_RTOL
     else:
         target = max(rtol, atol / nb) if nb > 0.0 else rtol
-    return SolvePlan(estimator, goal, target, warnings, auto)
+    problem = space.problem
+    guess = None
+    if problem.smallest_eigenvalue() is None:
+        singular = bool(problem.singular)
+
+        def guess() -> float | None:
+            return problem.discretisation.eigenvalue_estimate(singular)
+
+    return SolvePlan(estimator, goal, target, warnings, auto, guess)

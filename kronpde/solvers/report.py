@@ -88,6 +88,12 @@ class SolveReport:
         Wall time of the discretisation-error estimate (its coarse solves and
         its measure of ``u``), not counted in ``solve_seconds``; 0 where none
         was made.
+    algebraic_error_estimate : float or None
+        Where no eigenvalue bound is proven (``algebraic_error_bound`` None):
+        an estimate of ``||u - u_h||_W``, not certified (the residual over an
+        estimate of ``λ_min``); None elsewhere.
+    eigenvalue_estimate : float or None
+        The estimate of ``λ_min`` (``λ_2`` if singular) behind it.
     """
 
     method: str
@@ -108,6 +114,8 @@ class SolveReport:
     discretisation_estimate: str | None = None
     checked: bool = True
     estimate_seconds: float = 0.0
+    algebraic_error_estimate: float | None = None
+    eigenvalue_estimate: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,6 +229,8 @@ def make_report(
     discretisation_estimate: str | None = None,
     checked: bool = True,
     estimate_seconds: float = 0.0,
+    algebraic_error_estimate: float | None = None,
+    eigenvalue_estimate: float | None = None,
 ) -> SolveReport:
     """Make the :class:`SolveReport` of one solve by a prepared solver (serial or PETSc).
 
@@ -265,4 +275,6 @@ def make_report(
         discretisation_estimate=discretisation_estimate,
         checked=bool(checked),
         estimate_seconds=float(estimate_seconds),
+        algebraic_error_estimate=algebraic_error_estimate,
+        eigenvalue_estimate=eigenvalue_estimate,
     )

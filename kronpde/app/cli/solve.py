@@ -503,6 +503,9 @@ def _accuracy(report: Any) -> str:
         if bound is None
         else f"algebraic error <= {bound:.3e} (certified, ||u - u_h||_W)"
     )
+    guess = getattr(report, "algebraic_error_estimate", None)
+    if bound is None and guess is not None:
+        accuracy += f", ~ {guess:.3e} estimated (not certified)"
     if report.discretisation_error is not None:
         accuracy += (
             f"; discretisation error ~ {report.discretisation_error:.3e} "
@@ -553,6 +556,8 @@ def json_record(
         "output": None if out is None else str(out),
         **written.errors,
         "algebraic_error_bound": report.algebraic_error_bound,
+        "algebraic_error_estimate": getattr(report, "algebraic_error_estimate", None),
+        "eigenvalue_estimate": getattr(report, "eigenvalue_estimate", None),
         "warnings": list(warnings),
         "rtol": plan.settings.rtol,
         "discretisation_error": report.discretisation_error,

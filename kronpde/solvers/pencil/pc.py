@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 __all__ = ["PencilPreconditioner"]
 
 
@@ -31,6 +33,11 @@ class PencilPreconditioner:
     scale : ndarray, optional
         This rank's ``D = W^{1/2}``: the PC is then ``D A_0^{-1} D^{-1}``, for
         CG on the symmetrised ``Â = D A D^{-1}`` (PETSc's ``fastdiag-cg``).
+    keep : ndarray, optional
+        This rank's 1 at the unknowns the fast solve acts on, 0 elsewhere (a
+        domain inside the box): restrict by zero, solve, extend by zero.
+    rest : ndarray, optional
+        With ``keep``: what multiplies ``x`` on the other rows (``1/diag``).
 
     Attributes
     ----------
@@ -38,9 +45,11 @@ class PencilPreconditioner:
         How many times :meth:`apply` ran.
     """
 
-    def __init__(self, solver: Any, scale: Any = None):
+    def __init__(self, solver: Any, scale: Any = None, keep: Any = None, rest: Any = None):
         self.solver = solver
         self.scale = None if scale is None else scale.reshape(solver.local_shape)
+        self.keep = None if keep is None else np.asarray(keep, float).reshape(solver.local_shape)
+        self.rest = None if rest is None else np.asarray(rest, float).reshape(solver.local_shape)
         self.applications = 0
 
     def apply(self, pc: Any, x: Any, y: Any) -> None:
@@ -61,12 +70,19 @@ class PencilPreconditioner:
                 "ownership_ranges())"
             )
             raise ValueError(msg)
+        b = b.reshape(shape)
+        if self.keep is not None:  # restrict by zero
+            b = b * self.keep
         if self.scale is None:
-            self.solver.solve(b.reshape(shape), out=out.reshape(shape), record=False)
+            self.solver.solve(b, out=out.reshape(shape), record=False)
         else:  # Â_0^{-1} = D A_0^{-1} D^{-1} for CG on the symmetrised Â = D A D^{-1}
             into = out.reshape(shape)
-            self.solver.solve(b.reshape(shape) / self.scale, out=into, record=False)
+            self.solver.solve(b / self.scale, out=into, record=False)
             into *= self.scale
+        if self.keep is not None:  # extend by zero; the other rows' own diagonal
+            into = out.reshape(shape)
+            into *= self.keep
+            into += self.rest * x.getArray(readonly=True).reshape(shape)
         self.applications += 1
 
     def setUp(self, pc: Any) -> None:  # noqa: N802 - petsc4py's name

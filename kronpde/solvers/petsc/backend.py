@@ -252,6 +252,9 @@ class PetscSolver(PetscSetUp, PetscSolve, PetscPieces, SolveSpace):
 
     def weighted_mean(self, values: np.ndarray) -> float:
         """Return the ``W``-weighted mean of every rank's ``values`` (collective)."""
+        if self.null is not None:  # a floating domain: the mean over its unknowns
+            w = self._w * self.null
+            return self.reductions.sum(w * values) / self.reductions.sum(w)
         return self.reductions.sum(self._w * values) / self.weight_sum
 
     def own_rhs(self) -> np.ndarray:

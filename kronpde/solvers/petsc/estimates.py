@@ -83,6 +83,9 @@ class DistributedCertifier:
         self.total = solver.weight_sum
         scale_norm = math.sqrt(self.total)  # ||D 1||_2
         self.null = solver._D / scale_norm  # this rank's part of v = D 1 / ||D 1||
+        if solver.null is not None:  # a floating domain: v = D 1_domain / ||D 1_domain||
+            self.null = solver._D * solver.null
+            self.null /= math.sqrt(solver.reductions.sum(self.null * self.null))
         self.measure = Measure(
             weights=solver._w,
             scale=solver._D,

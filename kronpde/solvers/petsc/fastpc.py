@@ -33,15 +33,16 @@ def reference_problem(problem: Any, k_ref: float | None = None) -> Any:
         For a problem without a separable reference (the fourth-order scheme
         with a Robin face).
     """
+    from kronpde.problem.embedded import EmbeddedBoundary
     from kronpde.problem.flux_form import FluxForm
     from kronpde.problem.kronecker import KroneckerSum
     from kronpde.problem.problem import Problem
 
     kind = type(problem.discretisation)
-    if kind not in (FluxForm, KroneckerSum):
+    if kind not in (FluxForm, KroneckerSum, EmbeddedBoundary):
         msg = (
-            "petsc backend: fastdiag-cg preconditions a variable k (or a constant one); "
-            f"not the {problem.discretisation.name}: use amg-cg"
+            "petsc backend: fastdiag-cg preconditions a variable k (or a constant one) "
+            f"and a domain inside the box; not the {problem.discretisation.name}: use amg-cg"
         )
         raise SolverError(msg)
     if k_ref is None:
@@ -76,4 +77,11 @@ def fast_preconditioner(solver: Any) -> Any:
         msg = f"petsc backend: the DMDA's block {solver.box} is not the fast solve's"
         raise SolverError(msg)
     solver.reference_k = k_ref
-    return PencilPreconditioner(pencil, scale=solver._D)
+    unknowns = p.discretisation.reference_unknowns()
+    if unknowns is None:
+        return PencilPreconditioner(pencil, scale=solver._D)
+    # a domain inside the box: the box's solve restricted to its unknowns, extended by zero
+    keep = np.asarray(unknowns.reshape(p.grid.shape)[solver.box], dtype=float).reshape(-1)
+    rest = np.zeros(keep.size)
+    np.divide(1.0, solver._diagonal, out=rest, where=keep == 0.0)
+    return PencilPreconditioner(pencil, scale=solver._D, keep=keep, rest=rest)

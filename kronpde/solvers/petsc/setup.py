@@ -23,6 +23,7 @@ import numpy as np
 from kronpde.errors import SolverError
 from kronpde.problem.compact_scheme import CompactFourthOrder
 from kronpde.problem.curvilinear import CurvilinearFlux
+from kronpde.problem.data import box_index
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.embedded import EmbeddedBoundary
 from kronpde.problem.flux_form import FluxForm
@@ -92,7 +93,7 @@ def _flux_rows(setup: PetscSetUp) -> tuple[Any, ...]:
 def _star_rows(setup: PetscSetUp) -> tuple[Any, ...]:
     """Return the arguments of :func:`rows_csr`: the embedded boundary's rows (``star_rows``)."""
     p = setup.problem
-    setup.k_min = float(p.coefficient)
+    setup.k_min = p.coefficient_range()[0]
     diagonal, couplings = p.discretisation.star_rows((setup.lo, setup.hi))
     periodic = [axis.periodic for axis in p.grid.axes]
     return (diagonal, couplings, p.grid.shape, periodic)
@@ -271,15 +272,14 @@ class PetscSetUp:
         self._null = None
         if not self.problem.singular:
             return
-        if self.problem.discretisation.null_vector() is not None:  # the same on every rank
-            msg = (
-                "petsc backend: a floating domain inside the box (Neumann boundaries only, "
-                "c = 0) is singular on its own unknowns; solve it on the serial backend"
-            )
-            raise SolverError(msg)
+        floating = self.problem.discretisation.null_vector()  # the same on every rank
+        if floating is not None:  # a floating domain inside the box: 1 on its unknowns
+            g = self.problem.grid
+            box = box_index(g, (self.lo, self.hi), unknowns=True)
+            self.null = np.array(floating.reshape(g.shape)[box]).reshape(-1)
         da = self._da
         null = da.createGlobalVec()
-        null.array[:] = self._D
+        null.array[:] = self._D if self.null is None else self._D * self.null
         null.normalize()
         ns = PETSc.NullSpace().create(constant=False, vectors=[null], comm=da.getComm())
         self._A.setNullSpace(ns)
