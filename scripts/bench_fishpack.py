@@ -18,7 +18,7 @@ Cartesian boxes; HWSPLR (polar disc) and HWSCYL (axisymmetric cylinder)
 against ``CurvilinearGrid.polar`` and ``.cylindrical`` (the tridiagonal axis
 r).  HWSCYL's ``u = 0`` on both z faces leaves FISHPACK 1023 = 3 x 11 x 31 unknowns
 along z, a slow length for its cyclic reduction; HWSCYLDN (``du/dz = 0`` on the upper
-face, NBDCND = 3) gives both solvers 1024.  The goals of issue 25: kronpde at most 0.4x
+face, NBDCND = 2) gives both solvers 1024.  The goals of issue 25: kronpde at most 0.4x
 FISHPACK in 2-D and 0.7x in 3-D.
 
 Usage::
@@ -140,7 +140,7 @@ DRIVER = """
                   F(N+1,I) = 0.0
                   F(I,1) = 0.0
                END DO
-               CALL HWSCYL (0.0,1.0,N,5,BDA,BDB,0.0,1.0,N,3,BDC,BZ,
+               CALL HWSCYL (0.0,1.0,N,5,BDA,BDB,0.0,1.0,N,2,BDC,BZ,
      1              0.0,F,N+1,PERTRB,IERR,W)
             END IF
             CALL SYSTEM_CLOCK(C1)
