@@ -202,7 +202,7 @@ def kronpde_solver(kind: str, n: int):
             faces = {"rmin": OnAxis(), "rmax": Dirichlet(), "thetamin": Periodic(),
                      "thetamax": Periodic()}  # fmt: skip
             g = CurvilinearGrid.polar([n, n], [0.0, 0.0], [1.0, 2 * np.pi], faces)
-        else:  # u = 0 on both z faces (NBDCND = 1), or du/dz = 0 on the upper (NBDCND = 3)
+        else:  # u = 0 on both z faces (NBDCND = 1), or du/dz = 0 on the upper (NBDCND = 2)
             upper = Neumann() if kind == "hwscyldn" else Dirichlet()
             faces = {"rmin": OnAxis(), "rmax": Dirichlet(), "zmin": Dirichlet(),
                      "zmax": upper}  # fmt: skip
