@@ -18,7 +18,7 @@ from conftest import observed_order
 
 from kronpde import Problem, load_case
 from kronpde.app.cli import main
-from kronpde.geometry.boundary import Dirichlet, OnAxis, Periodic, Pole
+from kronpde.geometry.boundary import Dirichlet, Neumann, OnAxis, Periodic, Pole
 from kronpde.geometry.coordinates import coordinates
 from kronpde.geometry.curvilinear import CurvilinearGrid
 from kronpde.solvers import solve
@@ -404,16 +404,28 @@ def test_fastdiag_prepared_once_follows_the_shift_with_a_shared_axis():
         assert np.abs(x - reference).max() <= 1e-10 * np.abs(reference).max()
 
 
-def test_a_3d_spherical_pole_point_is_no_tridiagonal_form_yet():
+@pytest.mark.parametrize("centering", [["cell", "node", "node"], ["node", "node", "cell"]])
+def test_a_3d_spherical_pole_point_is_solved_exactly(centering):
+    """The pole row holds the radius' eigenvalues, which the shift (on r) changes: the
+    solver adds them per mode (``FirstRow.couples``), so every ``c`` agrees with spsolve."""
+    from kronpde.solvers import prepare
+
     grid = CurvilinearGrid.build(
         "spherical", [4, 6, 8], [0.5, 0.0, 0.0], [1.0, PI / 2, TWO_PI],
-        {"rmin": Dirichlet(0.0), "rmax": Dirichlet(0.0), "thetamin": Pole(),
+        {"rmin": Neumann(0.0), "rmax": Dirichlet(0.0), "thetamin": Pole(),
          "thetamax": Dirichlet(0.0), "phimin": Periodic(), "phimax": Periodic()},
-        centering=["cell", "node", "node"],
+        centering=centering,
     )  # fmt: skip
-    problem = Problem(grid, 1.0, shift=0.5)
-    assert "no tridiagonal-axis form" in problem.discretisation.fast_solve_obstacle()
-    assert solve(problem, "auto").report.method != "fastdiag"
+    problem = Problem(grid, "1 + x*y + z", shift=0.5)
+    assert problem.discretisation.fast_solve_obstacle() is None
+    assert solve(problem, "auto").report.method == "fastdiag"
+    solver = prepare(problem, "fastdiag")
+    for shift in (0.5, 0.0, 40.0, -2.0):
+        solver.set_shift(shift)
+        shifted = problem.with_shift(shift)
+        reference = sla.spsolve(shifted.operator().tocsc(), shifted.rhs())
+        x = solver.solve(shifted.rhs()).x
+        assert np.abs(x - reference).max() <= 1e-10 * np.abs(reference).max()
 
 
 @pytest.mark.parametrize("name", ["polar", "sphere", "cylindrical-3d"])

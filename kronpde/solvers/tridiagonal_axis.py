@@ -241,7 +241,7 @@ class TridiagonalAxisSolver:
         diag = np.array(s.diag, dtype=float) + (shift * sw if on_t else 0.0)
         lp, lq = self._eigenvalue_sums()
         g = np.ascontiguousarray(np.array([gk for gk, _ in self._groups]))
-        first = self._first_row(shift * sw[0] if on_t else 0.0)
+        first = self._first_row(shift * sw[0] if on_t else 0.0, lp, lq)
         null = self._null_mode()
         self.singular = shift == 0.0 and null is not None and self._null_system_singular(null)
         cyclic = s.periodic and n >= 3
@@ -294,11 +294,17 @@ class TridiagonalAxisSolver:
                 a = np.take(a, pos, axis=i)
         return np.ascontiguousarray(a.reshape(npl, nq), dtype=float)
 
-    def _first_row(self, add: float) -> tuple[np.ndarray, np.ndarray] | None:
+    def _first_row(self, add: float, lp: np.ndarray, lq: np.ndarray) -> tuple | None:
         fr = self.structure.first_row
         if fr is None:
             return None
-        return self._modes(fr.diag) + add, self._modes(fr.upper)
+        diag = self._modes(fr.diag) + add
+        if fr.couples is not None:  # the eigenvalue terms of row 0 at this shift
+            terms = sum(
+                (lp[k][:, None] + lq[k][None, :]) * gk[0] for k, (gk, _) in enumerate(self._groups)
+            )
+            diag = diag + np.where(self._modes(fr.couples) != 0.0, terms, 0.0)
+        return diag, self._modes(fr.upper)
 
     def _first_row_rhs(self) -> np.ndarray | None:
         fr = self.structure.first_row
