@@ -295,3 +295,18 @@ def test_set_shift_negative_goes_back_to_the_full_solve():
     assert s.set_shift(2.0) is True
     again = FastDiagSolver.from_problem(p.with_shift(2.0)).solve(b)
     assert np.allclose(s.solve(b).x.reshape(b.shape), again, rtol=1e-12, atol=0.0)
+
+
+@pytest.mark.parametrize("kernels", ["transform", "gemm"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_periodic_transformed_axes_by_halfcomplex_fft_or_gemm(kernels, compiled):
+    """A periodic axis before and after t: the halfcomplex real FFT and the dense basis agree."""
+    rng = np.random.default_rng(21)
+    axes = [axis(9, "periodic"), axis(7, "dirichlet", stretched=True), axis(10, "periodic")]
+    s = structure(axes, 1, rng)
+    solver = TridiagonalAxisSolver(s, 0.7, kernels=kernels, compiled=compiled)
+    assert solver.axis_methods == ("fft", "tridiagonal", "fft")
+    assert [p.kernel for p in solver._plans if p is not None] == [kernels] * 2
+    b = rng.standard_normal(solver.shape)
+    expect = spla.spsolve(assemble(s, 0.7).tocsc(), b.reshape(-1)).reshape(solver.shape)
+    assert np.max(np.abs(solver.solve(b) - expect)) <= 1e-10 * np.max(np.abs(expect))
