@@ -255,14 +255,13 @@ def partial_structure(grid: CurvilinearGrid, k: float) -> PartialStructure | Non
             view[i] = grid.tensor_shape[i]
             if i in shared:
                 constant = constant & (np.arange(grid.tensor_shape[i]) == 0).reshape(view)
-            elif pieces.coupling[i][0] != 0.0 and pieces.shift_axis == t:
-                row = row + ascending_eigenvalues(ops[i]).reshape(view) * pieces.coupling[i][0]
         first = FirstRow(
             diag=np.where(constant, row, 1.0),
             upper=np.where(constant, upper[0], 0.0),
             rhs=np.where(constant, 1.0, 0.0),
-            # the shift on r (3-D spherical): the solver adds the pole row's λ_r G_r[0]
-            couples=None if pieces.shift_axis == t else constant,
+            # the solver adds Σ λ_i G_i[0] (the shared axes' G_i[0] are 0) in its own mode
+            # order and at its shift (3-D spherical: the radius holds the shift)
+            couples=constant,
         )
     return PartialStructure(
         axis=t,
