@@ -310,3 +310,21 @@ def test_periodic_transformed_axes_by_halfcomplex_fft_or_gemm(kernels, compiled)
     b = rng.standard_normal(solver.shape)
     expect = spla.spsolve(assemble(s, 0.7).tocsc(), b.reshape(-1)).reshape(solver.shape)
     assert np.max(np.abs(solver.solve(b) - expect)) <= 1e-10 * np.max(np.abs(expect))
+
+
+@pytest.mark.parametrize("n", [7, 8])
+def test_halfcomplex_fft_matches_scipy_fftpack_and_its_fallback(n, monkeypatch):
+    """pocketfft's in-place r2r_fftpack, or scipy.fftpack's rfft/irfft where it is missing."""
+    import scipy.fftpack
+
+    from kronpde.solvers import halfcomplex as hc
+
+    x = np.random.default_rng(n).standard_normal((3, n, 4))
+    expect = scipy.fftpack.rfft(x, axis=1)
+    for module in (hc._pocketfft, None):
+        monkeypatch.setattr(hc, "_pocketfft", module)
+        y = x.copy()
+        assert hc.halfcomplex(y, [1], False, 1) is y or module is None
+        assert np.max(np.abs(y - expect)) <= 1e-13 * np.max(np.abs(expect))
+        hc.halfcomplex(y, [1], True, 1)  # unscaled: the round trip multiplies by n
+        assert np.max(np.abs(y / n - x)) <= 1e-13 * np.max(np.abs(x))
