@@ -95,3 +95,18 @@ def test_distributed_exact_solves_name_the_methods_that_work():
     assert petsc.choose_exact(p, "auto")[0] is False
     with pytest.raises(SolverError, match="one process"):
         petsc.choose_exact(p, "fastdiag")
+
+
+def test_fastdiag_cg_preconditions_a_nearly_layered_k_with_its_layers():
+    """k varying mostly along z: k_ref(z), each layer's geometric mean, solved by the
+    tridiagonal axis (84 iterations to 1e-8 with one constant k_ref at 32³, 9 with it)."""
+    from kronpde.solvers import solve
+
+    p = Problem(Grid.box([12, 10, 14]), source="x + z", coefficient="exp(4*z)*(1 + 0.2*cos(5*x*y))")
+    assert "layered k_ref along axis 2" in p.discretisation.layered_reference().note
+    found = solve(p, "fastdiag-cg", rtol=1e-11)
+    assert found.report.iterations <= 14, found.report.iterations
+    reference = spla.spsolve(p.operator().tocsc(), p.rhs())
+    assert np.abs(found.x - reference).max() <= 1e-8 * np.abs(reference).max()
+    across = Problem(Grid.box([12, 10]), source=1.0, coefficient="1 + x*y")  # no layers
+    assert across.discretisation.layered_reference() is None

@@ -295,3 +295,36 @@ def test_set_shift_negative_goes_back_to_the_full_solve():
     assert s.set_shift(2.0) is True
     again = FastDiagSolver.from_problem(p.with_shift(2.0)).solve(b)
     assert np.allclose(s.solve(b).x.reshape(b.shape), again, rtol=1e-12, atol=0.0)
+
+
+@pytest.mark.parametrize("kernels", ["transform", "gemm"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_periodic_transformed_axes_by_halfcomplex_fft_or_gemm(kernels, compiled):
+    """A periodic axis before and after t: the halfcomplex real FFT and the dense basis agree."""
+    rng = np.random.default_rng(21)
+    axes = [axis(9, "periodic"), axis(7, "dirichlet", stretched=True), axis(10, "periodic")]
+    s = structure(axes, 1, rng)
+    solver = TridiagonalAxisSolver(s, 0.7, kernels=kernels, compiled=compiled)
+    assert solver.axis_methods == ("fft", "tridiagonal", "fft")
+    assert [p.kernel for p in solver._plans if p is not None] == [kernels] * 2
+    b = rng.standard_normal(solver.shape)
+    expect = spla.spsolve(assemble(s, 0.7).tocsc(), b.reshape(-1)).reshape(solver.shape)
+    assert np.max(np.abs(solver.solve(b) - expect)) <= 1e-10 * np.max(np.abs(expect))
+
+
+@pytest.mark.parametrize("n", [7, 8])
+def test_halfcomplex_fft_matches_scipy_fftpack_and_its_fallback(n, monkeypatch):
+    """pocketfft's in-place r2r_fftpack, or scipy.fftpack's rfft/irfft where it is missing."""
+    import scipy.fftpack
+
+    from kronpde.solvers import halfcomplex as hc
+
+    x = np.random.default_rng(n).standard_normal((3, n, 4))
+    expect = scipy.fftpack.rfft(x, axis=1)
+    for module in (hc._pocketfft, None):
+        monkeypatch.setattr(hc, "_pocketfft", module)
+        y = x.copy()
+        assert hc.halfcomplex(y, [1], False, 1) is y or module is None
+        assert np.max(np.abs(y - expect)) <= 1e-13 * np.max(np.abs(expect))
+        hc.halfcomplex(y, [1], True, 1)  # unscaled: the round trip multiplies by n
+        assert np.max(np.abs(y / n - x)) <= 1e-13 * np.max(np.abs(x))

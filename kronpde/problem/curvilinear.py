@@ -306,10 +306,26 @@ class CurvilinearFlux(Discretisation):
     def reference_structure(self) -> PartialStructure | None:
         """Return the tridiagonal-axis form of ``k_ref``'s flux form (``fastdiag-cg``'s), or None.
 
-        ``k_ref`` is the weighted geometric mean of ``k`` over the control volumes.
+        ``k_ref``: for a variable ``k``, the control-volume geometric mean of ``k`` on each
+        surface of constant ``t`` (the tridiagonal coordinate:
+        :func:`~kronpde.problem.curvilinear_reference.layered_reference`); where the shift
+        sits on another axis (3-D spherical), one weighted geometric mean of ``k``.
         """
         from kronpde.problem.curvilinear_partial import partial_structure
+        from kronpde.problem.curvilinear_reference import layered_reference
 
+        if self.data.variable_coefficient:
+            k = self.grid.from_nodes(self.data.coefficient_values())
+            layered = layered_reference(partial_structure(self.grid, 1.0), self.grid, k)
+            if layered is not None:
+                found, line = layered
+                name = self.grid.coordinate_system.axes[found.axis]
+                return replace(
+                    found,
+                    note=f"Preconditioner: the tridiagonal-axis solve with k_ref({name}) in "
+                    f"[{line.min():.6g}, {line.max():.6g}] (the geometric mean of k over "
+                    f"each surface of constant {name}).",
+                )
         k_ref = self.data.reference_coefficient()
         found = partial_structure(self.grid, k_ref)  # type: ignore[arg-type]
         if found is None:

@@ -136,9 +136,6 @@ def curvilinear_pieces(grid: CurvilinearGrid) -> CurvilinearPieces | None:
         return None
     if any(axis != t or (end != 0 and not south) for axis, end, _ in shares):
         return None  # a shared point off t's ends (the ball's centre), or not the sphere
-    if shares and system.name == "spherical" and d == 3:
-        # its pole row holds the radius' eigenvalues, which the shift (on r) changes
-        return None
     stiff = [axis_stiffness(grid, i) for i in range(d)]
     if any(s is None for s in stiff):
         return None
@@ -258,12 +255,13 @@ def partial_structure(grid: CurvilinearGrid, k: float) -> PartialStructure | Non
             view[i] = grid.tensor_shape[i]
             if i in shared:
                 constant = constant & (np.arange(grid.tensor_shape[i]) == 0).reshape(view)
-            elif pieces.coupling[i][0] != 0.0:
-                row = row + ascending_eigenvalues(ops[i]).reshape(view) * pieces.coupling[i][0]
         first = FirstRow(
             diag=np.where(constant, row, 1.0),
             upper=np.where(constant, upper[0], 0.0),
             rhs=np.where(constant, 1.0, 0.0),
+            # the solver adds Σ λ_i G_i[0] (the shared axes' G_i[0] are 0) in its own mode
+            # order and at its shift (3-D spherical: the radius holds the shift)
+            couples=constant,
         )
     return PartialStructure(
         axis=t,

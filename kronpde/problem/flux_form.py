@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from kronpde.operators.stencils import AxisOperator
     from kronpde.problem.data import Box, Merge
+    from kronpde.problem.partial import PartialStructure
 
 __all__ = ["FluxForm"]
 
@@ -172,6 +173,19 @@ class FluxForm(Discretisation):
         """Return the Kronecker sum with ``k`` replaced by its weighted geometric mean."""
         k = self.data.reference_coefficient()
         return EigenStructure(reference_operators(self.grid, k), None, k)
+
+    def layered_reference(self) -> PartialStructure | None:
+        """Return ``fastdiag-cg``'s layered reference (``k_ref`` of one axis), or None.
+
+        :func:`kronpde.problem.layers.layered_reference`: where the layer means of
+        ``log k`` along one axis carry most of its variance.
+        """
+        from kronpde.problem.layers import layered_reference
+
+        k = self.data.coefficient_values()
+        if k.shape != self.grid.point_shape:
+            return None
+        return layered_reference(self.grid, k)
 
     def unit_bound(self, singular: bool) -> Bound | None:
         """Return the bound of the grid's operator with ``k = 1``, ``c = 0`` (None: none found).

@@ -20,10 +20,9 @@ import numpy as np
 
 from kronpde.expr.expression import Expression
 from kronpde.expr.grammar import COORDINATES
-from kronpde.operators.cells import cell_face_k
-from kronpde.operators.stencils import diffusion_operator, harmonic_mean, second_difference
 from kronpde.problem.data import ProblemData
 from kronpde.problem.flux_form import FluxForm
+from kronpde.problem.layers import layer_structure
 from kronpde.problem.partial import PartialStructure
 
 __all__ = ["LayeredFluxForm", "layered_axis"]
@@ -86,41 +85,9 @@ class LayeredFluxForm(FluxForm):
         return k
 
     def _make_structure(self) -> PartialStructure:
-        grid = self.grid
         t = self.layer_axis
-        axis = grid.axes[t]
-        kline = self._k_line()
         given = self.data.k_edges[t]  # a formula: k where the fluxes along t cross
         line = None if given is None else np.array(given[(0,) * t + (slice(None),)], dtype=float)
         if line is not None:
             line = line.reshape(line.shape[0], -1)[:, 0]
-        if axis.cell_centred:
-            edge = cell_face_k(axis, kline) if line is None else line
-            faces = [float(edge[0]), float(edge[-1])]
-            for side in (0, 1):
-                face = self.data.k_faces.get((t, side))
-                if face is not None:
-                    faces[side] = float(np.ravel(face)[0])
-            op_t = diffusion_operator(axis, edge, (faces[0], faces[1]))
-            k_unknowns = kline
-        else:
-            edge = harmonic_mean(kline[:-1], kline[1:]) if line is None else line
-            op_t = diffusion_operator(axis, edge, (float(kline[0]), float(kline[-1])))
-            k_unknowns = kline[axis.unknown_slice]
-        ops = tuple(
-            None if i == t else second_difference(a) for i, a in enumerate(grid.axes)
-        )
-        coupling = tuple(None if i == t else k_unknowns.copy() for i in range(grid.dimension))
-        return PartialStructure(
-            axis=t,
-            operators=ops,
-            coupling=coupling,
-            lower=op_t.lower.copy(),
-            diag=op_t.diag.copy(),
-            upper=op_t.upper.copy(),
-            periodic=axis.periodic,
-            t_weights=op_t.weights.copy(),
-            rhs_weights=(None,) * grid.dimension,
-            axes=tuple(grid.axes),
-            note=f"Layered k: tridiagonal solves along axis {t}.",
-        )
+        return layer_structure(self.grid, t, self._k_line(), line, self.data.k_faces)

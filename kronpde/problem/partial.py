@@ -49,12 +49,18 @@ class FirstRow:
     null_weight : float or None
         The constant mode's left null vector at row 0 (the shared point's
         volume) where the system is singular; None keeps ``t_weights[0]``.
+    couples : ndarray of bool or None
+        Modes whose row 0 also gets ``Σ_{i≠t} λ_i G_i[0]`` from the solver's
+        current eigenvalues (a shared point coupled along an axis that holds the
+        shift, e.g. the radius of a 3-D spherical grid: ``set_shift`` redoes its
+        eigenpairs); ``diag`` then leaves those terms out.  None: none.
     """
 
     diag: np.ndarray
     upper: np.ndarray
     rhs: np.ndarray
     null_weight: float | None = None
+    couples: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

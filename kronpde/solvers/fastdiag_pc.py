@@ -64,6 +64,25 @@ def _reference(problem: SolvableProblem) -> EigenStructure:
     return structure
 
 
+def _layered(problem: SolvableProblem, structure: Any, approximation: str) -> Any:
+    """Return the layered reference (a ``k_ref`` of one axis) where it exists, else ``structure``.
+
+    Only for ``"mean"`` (the scaled form divides by one ``k_ref``), a second-order
+    operator on the whole box (no embedded boundary).
+    """
+    disc = problem.discretisation
+    layered = getattr(disc, "layered_reference", None)
+    if (
+        layered is None
+        or approximation != "mean"
+        or getattr(structure, "combination", None) is not None
+        or disc.reference_unknowns() is not None
+    ):
+        return structure
+    found = layered()
+    return structure if found is None else found
+
+
 class FastDiagPreconditioner(LinearOperator):
     """``M ≈ Â^{-1}`` from the exact fast-diagonalization solve of a constant-coefficient operator.
 
@@ -157,6 +176,7 @@ class FastDiagPreconditioner(LinearOperator):
         FastDiagCG.check_choice("approximation", approximation)
         FastDiagCG.check_choice("correction", correction)
         structure = _reference(problem)  # at order 4: the separable compact operator
+        structure = _layered(problem, structure, approximation)
         try:
             if isinstance(structure, PartialStructure):  # k_ref's tridiagonal-axis solve
                 k_ref = problem.data.reference_coefficient()

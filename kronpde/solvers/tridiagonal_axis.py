@@ -29,6 +29,7 @@ from kronpde.operators.matmul import matmul_axis
 from kronpde.operators.stencils import AxisOperator, closed_form
 from kronpde.problem.partial import PartialStructure
 from kronpde.solvers.fastdiag_axes import REAL_TRANSFORMS, AxisPlan, plan_axis
+from kronpde.solvers.halfcomplex import fft_positions, halfcomplex
 
 __all__ = [
     "EIGH_TRIDIAGONAL_MIN_N",
@@ -74,7 +75,8 @@ class TridiagonalAxisSolver:
         Dense ``eigh`` eigenvectors on every transformed axis.
     kernels : {"auto", "transform", "gemm"}
         As for :class:`~kronpde.solvers.fastdiag.FastDiagSolver` (a periodic
-        transformed axis always takes the real Fourier basis by GEMM).
+        transformed axis' transform is the real FFT in halfcomplex order,
+        :mod:`kronpde.solvers.halfcomplex`, or the real Fourier basis by GEMM).
     compiled : bool, optional
         Force the numba tridiagonal kernels (True) or the NumPy path (False);
         default by size.
@@ -166,8 +168,24 @@ class TridiagonalAxisSolver:
                 op.diag + shift * w, op.lower, op.upper, op.periodic, op.weights, op.lift
             )
             axis = None
-        kernels = "gemm" if op.periodic else self.kernels
-        return plan_axis(op, axis, self.force_eigh, kernels)
+        return plan_axis(op, axis, self.force_eigh, self.kernels)
+
+    def _positions(self, i: int) -> np.ndarray | None:
+        """Axis ``i``'s modes in the spectrum's order where it is not the eigenpairs' order.
+
+        A periodic axis by the real FFT holds them in halfcomplex order
+        (:func:`~kronpde.solvers.halfcomplex.fft_positions`); None otherwise.
+        """
+        p = self._plans[i]
+        if p is None or p.kernel != "transform" or p.method != "fft":
+            return None
+        return fft_positions(p.eig.n)
+
+    def _eigenvalues(self, i: int) -> np.ndarray:
+        """Axis ``i``'s eigenvalues in the spectrum's order."""
+        lam = self._plans[i].eig.eigenvalues  # type: ignore[union-attr]
+        pos = self._positions(i)
+        return lam if pos is None else lam[pos]
 
     def _coupling_groups(self) -> list[tuple[np.ndarray, list[int]]]:
         """Group the other axes by equal coupling vectors ``G_i``."""
@@ -223,7 +241,7 @@ class TridiagonalAxisSolver:
         diag = np.array(s.diag, dtype=float) + (shift * sw if on_t else 0.0)
         lp, lq = self._eigenvalue_sums()
         g = np.ascontiguousarray(np.array([gk for gk, _ in self._groups]))
-        first = self._first_row(shift * sw[0] if on_t else 0.0)
+        first = self._first_row(shift * sw[0] if on_t else 0.0, lp, lq)
         null = self._null_mode()
         self.singular = shift == 0.0 and null is not None and self._null_system_singular(null)
         cyclic = s.periodic and n >= 3
@@ -251,7 +269,7 @@ class TridiagonalAxisSolver:
             before = np.zeros(self.shape[:t])
             after = np.zeros(self.shape[t + 1 :])
             for i in members:
-                lam = self._plans[i].eig.eigenvalues  # type: ignore[union-attr]
+                lam = self._eigenvalues(i)
                 if i < t:
                     shape = [1] * t
                     shape[i] = lam.size
@@ -269,13 +287,24 @@ class TridiagonalAxisSolver:
         shape = list(self.shape)
         shape[self.axis] = 1
         npl, _, nq = self._pq
-        return np.ascontiguousarray(np.broadcast_to(a, shape).reshape(npl, nq), dtype=float)
+        a = np.broadcast_to(a, shape)
+        for i in range(self.ndim):  # the FirstRow's FFT order to the halfcomplex one
+            pos = self._positions(i)
+            if pos is not None and i != self.axis:
+                a = np.take(a, pos, axis=i)
+        return np.ascontiguousarray(a.reshape(npl, nq), dtype=float)
 
-    def _first_row(self, add: float) -> tuple[np.ndarray, np.ndarray] | None:
+    def _first_row(self, add: float, lp: np.ndarray, lq: np.ndarray) -> tuple | None:
         fr = self.structure.first_row
         if fr is None:
             return None
-        return self._modes(fr.diag) + add, self._modes(fr.upper)
+        diag = self._modes(fr.diag) + add
+        if fr.couples is not None:  # the eigenvalue terms of row 0 at this shift
+            terms = sum(
+                (lp[k][:, None] + lq[k][None, :]) * gk[0] for k, (gk, _) in enumerate(self._groups)
+            )
+            diag = diag + np.where(self._modes(fr.couples) != 0.0, terms, 0.0)
+        return diag, self._modes(fr.upper)
 
     def _first_row_rhs(self) -> np.ndarray | None:
         fr = self.structure.first_row
@@ -285,12 +314,14 @@ class TridiagonalAxisSolver:
         """Return the constant mode's ``(p, q)`` where every transformed axis has one, else None."""
         t = self.axis
         idx = []
-        for p in self._plans:
+        for i, p in enumerate(self._plans):
             if p is None:
                 continue
             if not p.eig.singular:
                 return None
-            idx.append(p.eig.null_index)
+            pos = self._positions(i)
+            null = p.eig.null_index
+            idx.append(null if pos is None else int(np.flatnonzero(pos == null)[0]))
         before = idx[:t]
         after = idx[t:]
         pp = int(np.ravel_multi_index(before, self.shape[:t])) if before else 0
@@ -405,12 +436,18 @@ class TridiagonalAxisSolver:
             if (self.singular and record)
             else 0.0
         )
-        np.multiply(src, 1.0 / self._roundtrip, out=dst)
+        scale: Any = 1.0 / self._roundtrip  # folded into the first weight: one pass less
         for i, w in enumerate(self.structure.rhs_weights):
             if w is not None:
                 shape = [1] * self.ndim
                 shape[i] = self.shape[i]
-                dst *= np.reshape(w, shape)
+                if scale is None:
+                    dst *= np.reshape(w, shape)
+                else:
+                    np.multiply(src, np.reshape(w, shape) * scale, out=dst)
+                    scale = None
+        if scale is not None:
+            np.multiply(src, scale, out=dst)
         work = None
         cur, work = self._transform(dst, work, inverse=False)
         x3 = cur.reshape(self._pq)
@@ -441,12 +478,14 @@ class TridiagonalAxisSolver:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Transform along every axis but ``t`` (unscaled); returns the array holding the result."""
         groups: dict[str, list[int]] = {}
-        gemm = []
+        gemm, periodic = [], []
         for i, p in enumerate(self._plans):
             if p is None:
                 continue
             if p.kernel == "gemm":
                 gemm.append(i)
+            elif p.method == "fft":
+                periodic.append(i)
             else:
                 groups.setdefault(p.method, []).append(i)
         if inverse:
@@ -458,6 +497,8 @@ class TridiagonalAxisSolver:
             y = func(x, type=typ, axes=axes, norm=norm, overwrite_x=True, workers=self.workers)
             if not np.shares_memory(y, x):  # pragma: no cover - scipy works in place
                 np.copyto(x, y)
+        if periodic:
+            halfcomplex(x, periodic, inverse, self.workers)
         for i in gemm:
             plan = self._plans[i]
             mat = plan.backward if inverse else plan.forward  # type: ignore[union-attr]
@@ -498,6 +539,8 @@ class TridiagonalAxisSolver:
             e[p.eig.null_index] = 1.0
             if p.kernel == "gemm":
                 v = p.backward @ e  # type: ignore[operator]
+            elif p.method == "fft":
+                v = np.ones(p.eig.n)  # the unscaled inverse FFT of the constant mode
             else:
                 _, inv, typ = REAL_TRANSFORMS[p.method]
                 v = inv(e, type=typ, norm="forward")

@@ -48,6 +48,20 @@ _notice: Callable[[str], None] | None = None
 _numpy_only = False
 
 
+#: The batched tridiagonal kernels (:mod:`._tridiagonal_compiled`), compiled for the
+#: argument types they are called with; the others live in :mod:`._compiled`.
+TRIDIAGONAL_KERNELS = ("thomas", "thomas_lines", "cyclic_thomas", "pivoting")
+
+
+def _module(name: str):
+    """Return the module that holds kernel ``name`` (imports numba)."""
+    if name in TRIDIAGONAL_KERNELS:
+        from kronpde.operators.kernels import _tridiagonal_compiled as module
+    else:
+        from kronpde.operators.kernels import _compiled as module
+    return module
+
+
 def set_compile_notice(callback: Callable[[str], None] | None) -> None:
     """Set the function told (one sentence) before kernels are compiled; None: silent.
 
@@ -69,9 +83,7 @@ def cached_kernels(names: Sequence[str]) -> tuple[str, ...]:
     cache layout change, every kernel is reported cached (the old behaviour:
     compiled on first use).
     """
-    from kronpde.operators.kernels import _compiled
-
-    return tuple(n for n in _names(names) if _compiled.in_cache(n))
+    return tuple(n for n in _names(names) if _module(n).in_cache(n))
 
 
 def load_kernels(names: Sequence[str], *, background: bool = False) -> dict[str, float]:
@@ -195,18 +207,28 @@ def use_compiled(size: int, compiled: bool | None = None) -> bool:
 
 def _kernel(name: str):
     # the only place numba is imported, on the first compiled call
-    from kronpde.operators.kernels import _compiled
-
-    kernel = _compiled.loaded(name)
+    module = _module(name)
+    kernel = module.loaded(name)
     if kernel is None:
-        _tell(_compiled, name)
-        kernel = _compiled.get(name)
+        _tell(module, name)
+        kernel = module.get(name)
     return kernel
 
 
-def _tell(compiled, name: str) -> None:
+def tridiagonal_kernel(name: str, args: tuple):
+    """Return tridiagonal kernel ``name`` ready for ``args`` (saying so first if it compiles)."""
+    from kronpde.operators.kernels import _tridiagonal_compiled as module
+
+    kernel = module.loaded(name, args)
+    if kernel is None:
+        _tell(module, name, args)
+        kernel = module.get(name, args)
+    return kernel
+
+
+def _tell(module, name: str, *args: tuple) -> None:
     """Tell the notice's callback that kernel ``name`` is about to be compiled, if it is."""
-    if _notice is not None and not compiled.in_cache(name):
+    if _notice is not None and not module.in_cache(name, *args):
         _notice(f"compiling the numba kernel {name} (once per installation, a few seconds)")
 
 
@@ -214,10 +236,11 @@ def _names(names: Sequence[str] | None) -> tuple[str, ...]:
     """Return ``names`` (default: every kernel) checked against the kernels there are."""
     from kronpde.operators.kernels import _compiled
 
-    names = _compiled.NAMES if names is None else tuple(names)
-    unknown = [n for n in names if n not in _compiled.NAMES]
+    known = _compiled.NAMES + TRIDIAGONAL_KERNELS
+    names = known if names is None else tuple(names)
+    unknown = [n for n in names if n not in known]
     if unknown:
-        msg = f"unknown kernel(s) {unknown}; the kernels are {', '.join(_compiled.NAMES)}"
+        msg = f"unknown kernel(s) {unknown}; the kernels are {', '.join(known)}"
         raise ValueError(msg)
     return names
 
@@ -237,13 +260,11 @@ def compile_kernels(names: Sequence[str] | None = None) -> dict[str, float]:
         already loaded before this call; compile time on a fresh
         installation, cache load time later).
     """
-    from kronpde.operators.kernels import _compiled
-
     names = _names(names)
-    before = set(_compiled.load_seconds)
+    before = {n for n in names if n in _module(n).load_seconds}
     for name in names:
         _kernel(name)
-    return {n: (0.0 if n in before else _compiled.load_seconds[n]) for n in names}
+    return {n: (0.0 if n in before else _module(n).load_seconds.get(n, 0.0)) for n in names}
 
 
 def _numba():

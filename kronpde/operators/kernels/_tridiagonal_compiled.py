@@ -12,6 +12,7 @@ constant mode, solved apart; ``sp = -1`` for none).  The derivation:
 from __future__ import annotations
 
 import os
+import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -324,3 +325,64 @@ def pivoting(x, lower, diag, upper, lp, lq, g, first, fd, fu, sp, sq, cyclic):  
                 )
             for z in range(n):
                 x[p, z, q] = b[z, 0] - fac * b[z, 1]
+
+
+# -- the kernels by name, for the loading and compile-notice machinery (_dispatch) --------
+#: The kernels, by name.  Compiled lazily for the argument types they are called with
+#: (numba's cache key: those types, the CPU and the bytecode); :func:`signature` names them.
+KERNELS = {
+    "thomas": thomas,
+    "thomas_lines": thomas_lines,
+    "cyclic_thomas": cyclic_thomas,
+    "pivoting": pivoting,
+}
+
+#: Seconds the first :func:`get` of each kernel took in this process (compile or cache load).
+load_seconds: dict[str, float] = {}
+
+
+def _example(name: str) -> tuple:
+    """Arguments of the types :func:`kronpde.operators.kernels.tridiagonal.solve_modes` passes."""
+    line, table = np.zeros(2), np.zeros((1, 1))
+    args = (np.zeros((1, 2, 1)), line, line, line, table, table, np.zeros((1, 2)))
+    args = (*args, False, table, table, -1, -1)
+    return (*args, False) if name == "pivoting" else args
+
+
+def signature(name: str, args: tuple | None = None) -> tuple:
+    """Return the numba argument types of a call of kernel ``name`` (default: the usual ones)."""
+    kernel = KERNELS[name]
+    return tuple(kernel.typeof_pyval(a) for a in (_example(name) if args is None else args))
+
+
+def loaded(name: str, args: tuple | None = None):
+    """Return kernel ``name`` if this process has compiled or loaded it for ``args``' types."""
+    kernel = KERNELS[name]
+    return kernel if signature(name, args) in kernel.overloads else None
+
+
+def in_cache(name: str, args: tuple | None = None) -> bool:
+    """Return whether numba's on-disk cache holds kernel ``name`` for ``args``' types.
+
+    Reads the cache's index only; should numba's cache internals change, answers True.
+    """
+    if loaded(name, args) is not None:
+        return True
+    kernel = KERNELS[name]
+    try:
+        cache = kernel._cache
+        key = cache._index_key(signature(name, args), kernel.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - numba internals: assume cached
+        return True
+
+
+def get(name: str, args: tuple | None = None):
+    """Return kernel ``name`` compiled (or loaded from the cache) for ``args``' types."""
+    kernel = KERNELS[name]
+    types = signature(name, args)
+    if types not in kernel.overloads:
+        t0 = time.perf_counter()
+        kernel.compile(types)
+        load_seconds.setdefault(name, time.perf_counter() - t0)
+    return kernel

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from kronpde.operators.kernels._dispatch import use_compiled
+from kronpde.operators.kernels._dispatch import tridiagonal_kernel, use_compiled
 
 __all__ = ["ModeSystems", "solve_modes"]
 
@@ -85,20 +85,19 @@ def solve_modes(x: np.ndarray, systems: ModeSystems, compiled: bool | None = Non
 
 
 def _solve_compiled(x: np.ndarray, s: ModeSystems) -> None:
-    from kronpde.operators.kernels import _tridiagonal_compiled as tc
-
     first = s.first is not None
     fd, fu = (np.ascontiguousarray(a) for a in s.first) if first else (_EMPTY, _EMPTY)
     sp, sq = s.skip if s.skip is not None else (-1, -1)
     args = (x, s.lower, s.diag, s.upper, s.lp, s.lq, s.g, first, fd, fu, sp, sq)
     if not s.dominant:
-        tc.pivoting(*args, s.cyclic)
+        name, args = "pivoting", (*args, s.cyclic)
     elif s.cyclic:
-        tc.cyclic_thomas(*args)
+        name = "cyclic_thomas"
     elif x.shape[2] == 1:  # the last axis: blocks of lines
-        tc.thomas_lines(*args)
+        name = "thomas_lines"
     else:
-        tc.thomas(*args)
+        name = "thomas"
+    tridiagonal_kernel(name, args)(*args)  # says so first where it compiles
 
 
 def _mode_diagonals(s: ModeSystems, npl: int, nq: int) -> np.ndarray:
