@@ -1,0 +1,263 @@
+"""The methods of a complex problem (:class:`~kronpde.problem.complex_problem.ComplexProblem`).
+
+``fastdiag``: the real transforms applied to the real and imaginary parts, the
+spectra divided (complex division) by ``Λ + c``; ``direct``: complex sparse LU;
+``fastdiag-gmres``: GMRES preconditioned by the complex fast inverse of the
+constant-``k_0`` reference ``S (Λ_0 + c)^{-1} S^{-1}`` (a variable ``k``).
+Methods that need a symmetric positive definite operator refuse, naming these.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse.linalg as spla
+
+from kronpde.errors import OptionError, SolverError
+from kronpde.solvers.fastdiag import FastDiag, FastDiagSolver
+
+__all__ = ["COMPLEX_METHODS", "ComplexFastInverse", "ComplexSolution", "PreparedComplex"]
+
+#: The methods that solve a complex problem.
+COMPLEX_METHODS = ("fastdiag", "direct", "fastdiag-gmres")
+
+#: Below this relative gap ``min |λ + c| / max |λ + c|`` the operator is singular.
+SINGULAR_GAP = 1e-13
+#: Below this relative gap the solve warns with the condition number.
+WARN_GAP = 1e-8
+
+
+class ComplexFastInverse:
+    """``S (Λ + c)^{-1} S^{-1}`` for a complex ``c``: real transforms of both parts.
+
+    Parameters
+    ----------
+    structure : EigenStructure
+        The Kronecker sum's operators (``eigen_structure()`` or ``reference_structure()``).
+    axes : sequence of Axis
+        The grid's axes (closed forms).
+    shift : complex
+    """
+
+    def __init__(self, structure: Any, axes: Any, shift: complex):
+        self.solver = FastDiagSolver(
+            structure.operators, 1.0, axes=axes, scheme=structure.combination
+        )
+        self.lam = self.solver.mode_eigenvalues()
+        self.shape = self.solver.shape
+        self.set_shift(shift)
+
+    def set_shift(self, shift: complex) -> None:
+        """Divide by ``Λ + shift`` from now on (raises :class:`SolverError` at an eigenvalue)."""
+        c = complex(shift)
+        denominator = self.lam + c
+        gap = np.abs(denominator)
+        scale = float(np.max(gap))
+        smallest = float(np.min(gap))
+        self.condition = scale / smallest if smallest > 0 else math.inf
+        self.warning = None
+        if smallest <= SINGULAR_GAP * scale:
+            msg = (
+                f"fastdiag: the operator is singular at the shift {c:g} (min |lambda + c| = "
+                f"{smallest:.3g}): c is an eigenvalue of the discrete operator"
+            )
+            raise SolverError(msg)
+        if smallest <= WARN_GAP * scale:
+            self.warning = (
+                f"the shift {c:g} is close to an eigenvalue of the discrete operator: "
+                f"condition number {self.condition:.3g}"
+            )
+        inv = 1.0 / (denominator * self.solver._transforms.roundtrip)
+        self.shift = c
+        self._p = np.ascontiguousarray(inv.real)
+        self._q = np.ascontiguousarray(inv.imag)
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """Return ``(A + c I)^{-1} b`` for a complex ``b`` of :attr:`shape` or flat."""
+        b = np.asarray(b)
+        src_r = np.ascontiguousarray(b.real, dtype=float).reshape(self.shape)
+        src_i = np.ascontiguousarray(b.imag, dtype=float).reshape(self.shape)
+        transforms = self.solver._transforms
+        saved: dict[str, np.ndarray] = {}
+
+        def keep(spectrum: np.ndarray, _src: np.ndarray) -> None:
+            saved["i"] = spectrum.copy()
+
+        def divide(spectrum: np.ndarray, _src: np.ndarray) -> None:
+            xr, xi = spectrum.copy(), saved["i"]
+            spectrum[...] = self._p * xr - self._q * xi
+            saved["i"] = self._q * xr + self._p * xi
+
+        def put(spectrum: np.ndarray, _src: np.ndarray) -> None:
+            spectrum[...] = saved["i"]
+
+        transforms.apply(src_i, None, keep)
+        re = np.array(transforms.apply(src_r, None, divide))
+        im = np.array(transforms.apply(src_i, None, put))
+        return (re + 1j * im).reshape(b.shape)
+
+
+@dataclass
+class ComplexSolution:
+    """A complex problem's solution: the field ``u`` (complex) and the unknowns ``x``.
+
+    ``report`` holds ``method``, ``converged``, ``iterations``,
+    ``relative_residual``, ``setup_seconds``, ``solve_seconds``, ``warnings``.
+    """
+
+    u: np.ndarray
+    x: np.ndarray
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def u_real(self) -> np.ndarray:
+        """The real part of the field (the output's ``u``)."""
+        return self.u.real
+
+    @property
+    def u_imag(self) -> np.ndarray:
+        """The imaginary part of the field (the output's ``u_imag``)."""
+        return self.u.imag
+
+    @property
+    def u_abs(self) -> np.ndarray:
+        """The modulus of the field (the output's ``u_abs``)."""
+        return np.abs(self.u)
+
+    def error_max(self, exact: np.ndarray) -> float:
+        """The largest modulus ``|u - u_exact|`` over the points (NaN points skipped)."""
+        return float(np.nanmax(np.abs(self.u - exact)))
+
+
+def refusal(problem: Any, method: str) -> str | None:
+    """Say why ``method`` cannot solve the complex ``problem`` (None if it can)."""
+    works = ", ".join(COMPLEX_METHODS)
+    if method not in COMPLEX_METHODS:
+        return (
+            f"{method}: the problem is complex (a complex shift, source or boundary value); "
+            f"{method} needs a real symmetric positive definite operator: use one of {works}"
+        )
+    if method == "fastdiag":
+        why = FastDiag.refusal(problem.real)
+        if why is not None:
+            return f"{why}; a complex problem with this operator: use direct or fastdiag-gmres"
+    if method == "fastdiag-gmres" and problem.real.discretisation.reference_structure() is None:
+        return "fastdiag-gmres: the operator has no separable reference: use direct"
+    return None
+
+
+class PreparedComplex:
+    """A complex problem's method, set up once: :meth:`solve`, :meth:`set_shift`.
+
+    Parameters
+    ----------
+    problem : ComplexProblem
+    method : {"auto", "fastdiag", "direct", "fastdiag-gmres"}
+        ``auto``: ``fastdiag`` where the operator is a Kronecker sum, else
+        ``fastdiag-gmres``, else ``direct``.
+    """
+
+    def __init__(self, problem: Any, method: str = "auto"):
+        if method == "auto":
+            method = next(m for m in COMPLEX_METHODS if refusal(problem, m) is None)
+        why = refusal(problem, method)
+        if why is not None:
+            raise OptionError(why)
+        self.problem, self.method = problem, method
+        start = time.perf_counter()
+        self._build()
+        self.setup_seconds = time.perf_counter() - start
+
+    def _build(self) -> None:
+        p = self.problem
+        if self.method == "direct":
+            self._lu = spla.splu(p.operator().tocsc())
+            return
+        disc = p.real.discretisation
+        structure = (
+            disc.eigen_structure() if self.method == "fastdiag" else disc.reference_structure()
+        )
+        self._fast = ComplexFastInverse(structure, p.grid.axes, p.shift)
+        if self.method == "fastdiag-gmres":
+            self._matrix = p.operator()
+
+    def set_shift(self, shift: object) -> bool:
+        """Change ``c`` (any real or complex constant), reusing the transforms (fastdiag, GMRES).
+
+        ``direct`` factors the new matrix.  Returns True.
+        """
+        self.problem = self.problem.with_shift(shift)
+        if self.method == "direct":
+            self._build()
+        else:
+            self._fast.set_shift(self.problem.shift)
+            if self.method == "fastdiag-gmres":
+                self._matrix = self.problem.operator()
+        return True
+
+    def solve(
+        self, b: np.ndarray | None = None, *, rtol: float = 1e-10, maxiter: int | None = None
+    ) -> ComplexSolution:
+        """Solve ``(A + c M) x = b`` (``b`` the problem's right-hand side by default)."""
+        p = self.problem
+        b = p.rhs() if b is None else np.asarray(b, dtype=complex).reshape(-1)
+        start = time.perf_counter()
+        iterations, converged, warnings = 0, True, []
+        if self.method == "direct":
+            x = self._lu.solve(b)
+        elif self.method == "fastdiag":
+            x = self._fast.solve(b).reshape(-1)
+        else:
+            x, iterations, converged = self._gmres(b, rtol, maxiter)
+        if self.method != "direct" and self._fast.warning:
+            warnings.append(self._fast.warning)
+        seconds = time.perf_counter() - start
+        residual = p.relative_residual(x, b)
+        report = {
+            "method": self.method,
+            "converged": bool(converged and np.all(np.isfinite(x))),
+            "iterations": iterations,
+            "relative_residual": residual,
+            "setup_seconds": self.setup_seconds,
+            "solve_seconds": seconds,
+            "warnings": warnings,
+            "algebraic_error_bound": None,  # no certified bound for a complex operator
+        }
+        return ComplexSolution(p.to_nodes(x), x, report)
+
+    def _gmres(self, b: np.ndarray, rtol: float, maxiter: int | None) -> tuple[Any, int, bool]:
+        n = b.size
+        pc = spla.LinearOperator((n, n), matvec=lambda v: self._fast.solve(v), dtype=complex)
+        count = [0]
+
+        def tick(_: Any) -> None:
+            count[0] += 1
+
+        x, info = spla.gmres(
+            self._matrix,
+            b,
+            rtol=rtol,
+            atol=0.0,
+            restart=min(n, 50),
+            maxiter=maxiter or 200,
+            M=pc,
+            callback=tick,
+            callback_type="pr_norm",
+        )
+        # stop on the true residual, not GMRES' preconditioned estimate
+        true = np.linalg.norm(b - self._matrix @ x) / max(np.linalg.norm(b), 1e-300)
+        return x, count[0], bool(info == 0 and true <= 10 * rtol)
+
+
+def prepare_complex(problem: Any, method: str = "auto") -> PreparedComplex:
+    """Set up ``method`` for a complex problem (see :class:`PreparedComplex`)."""
+    return PreparedComplex(problem, method)
+
+
+def solve_complex(problem: Any, method: str = "auto", **kw: Any) -> ComplexSolution:
+    """Solve a complex problem: ``prepare_complex(problem, method).solve(**kw)``."""
+    return PreparedComplex(problem, method).solve(**kw)
