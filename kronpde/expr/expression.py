@@ -72,7 +72,8 @@ class Expression:
     names_used : frozenset of str
         The coordinate names the expression uses.
     value : float, complex or None
-        The (finite) value of a constant expression (complex with an imaginary literal); None otherwise.
+        The (finite) value of a constant expression (complex with an imaginary
+        literal); None otherwise.
     """
 
     text: str

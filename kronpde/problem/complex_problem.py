@@ -23,6 +23,8 @@ from kronpde.geometry.boundary import data_error
 from kronpde.geometry.grid import Grid
 from kronpde.problem.problem import Problem
 
+SHIFT, ORDER, DOMAIN = "shift", "order", "domain"  # the subjects of its errors
+
 __all__ = ["ComplexProblem", "complex_shift", "is_complex_data", "make_problem", "split_value"]
 
 
@@ -46,7 +48,7 @@ def _faces(grid: Grid) -> list[object]:
 
 
 def is_complex_data(grid: Grid, source: object, shift: object) -> bool:
-    """True when the shift, the source or a face's value is complex (an imaginary literal)."""
+    """Say whether the shift, the source or a face's value is complex (an imaginary literal)."""
     d = grid.dimension
     values = [source, shift] + [getattr(bc, "value", 0.0) for bc in _faces(grid)]
     return any(_is_complex(v, d) for v in values)
@@ -58,16 +60,19 @@ def complex_shift(shift: object, dimension: int) -> complex:
         try:
             shift = as_expression(shift, dimension=dimension).value
         except DataError as exc:
-            raise data_error("shift", str(exc)) from None
+            msg = str(exc)
+            raise data_error(SHIFT, msg) from None
         if shift is None:
             msg = "a complex problem's shift must be a constant (a number such as 1 - 0.5j)"
-            raise data_error("shift", msg)
+            raise data_error(SHIFT, msg)
     try:
         c = complex(shift)
     except (TypeError, ValueError):
-        raise data_error("shift", f"must be a real or complex number, got {shift!r}") from None
+        msg = f"must be a real or complex number, got {shift!r}"
+        raise data_error(SHIFT, msg) from None
     if not np.isfinite(c):
-        raise data_error("shift", f"must be finite, got {c!r}")
+        msg = f"must be finite, got {c!r}"
+        raise data_error(SHIFT, msg)
     return c
 
 
@@ -157,9 +162,11 @@ class ComplexProblem:
         **options: Any,
     ):
         if options.get("order", 2) != 2:
-            raise data_error("order", "a complex problem is solved at order 2 only")
+            msg = "a complex problem is solved at order 2 only"
+            raise data_error(ORDER, msg)
         if options.get("domain") is not None:
-            raise data_error("domain", "a complex problem is solved on the whole box only")
+            msg = "a complex problem is solved on the whole box only"
+            raise data_error(DOMAIN, msg)
         d = grid.dimension
         self.shift = complex_shift(shift, d)
         grids = _split_grid(grid)
@@ -188,12 +195,12 @@ class ComplexProblem:
         return self.shift.imag == 0.0 and self.real.singular
 
     def mass(self) -> np.ndarray:
-        """The diagonal ``M`` by which the shift enters the operator (``A + c M``), flat."""
+        """Return the diagonal ``M`` by which the shift enters the operator (``A + c M``), flat."""
         one = self.real.with_shift(self.shift.real + 1.0).operator()
         return np.asarray((one - self.real.operator()).diagonal())
 
     def operator(self) -> sp.csr_array:
-        """The complex matrix ``A + c M`` (unsymmetrised, as :meth:`Problem.operator`)."""
+        """Return the complex matrix ``A + c M`` (unsymmetrised, as :meth:`Problem.operator`)."""
         a = self.real.operator().astype(complex)
         if self.shift.imag:
             a = a + sp.diags_array(1j * self.shift.imag * self.mass()).tocsr()
@@ -204,7 +211,7 @@ class ComplexProblem:
         return self.real.rhs().reshape(-1) + 1j * self.imag.rhs().reshape(-1)
 
     def to_nodes(self, x: np.ndarray) -> np.ndarray:
-        """The complex field at every point (Dirichlet values included) of unknowns ``x``."""
+        """Return the complex field at every point (Dirichlet values included) of unknowns ``x``."""
         x = np.asarray(x)
         return self.real.to_nodes(np.ascontiguousarray(x.real)) + 1j * self.imag.to_nodes(
             np.ascontiguousarray(x.imag)

@@ -129,7 +129,7 @@ class ComplexSolution:
         return np.abs(self.u)
 
     def error_max(self, exact: np.ndarray) -> float:
-        """The largest modulus ``|u - u_exact|`` over the points (NaN points skipped)."""
+        """Return the largest modulus ``|u - u_exact|`` over the points (NaN points skipped)."""
         return float(np.nanmax(np.abs(self.u - exact)))
 
 
@@ -200,9 +200,19 @@ class PreparedComplex:
         return True
 
     def solve(
-        self, b: np.ndarray | None = None, *, rtol: float = 1e-10, maxiter: int | None = None
+        self,
+        b: np.ndarray | None = None,
+        *,
+        rtol: float | str = 1e-10,
+        maxiter: int | None = None,
+        **_: Any,
     ) -> ComplexSolution:
-        """Solve ``(A + c M) x = b`` (``b`` the problem's right-hand side by default)."""
+        """Solve ``(A + c M) x = b`` (``b`` the problem's right-hand side by default).
+
+        ``rtol`` is GMRES' relative residual target (``"auto"``: 1e-10); other
+        keywords of :meth:`PreparedSolver.solve` are accepted and not used.
+        """
+        rtol = 1e-10 if isinstance(rtol, str) else float(rtol)
         p = self.problem
         b = p.rhs() if b is None else np.asarray(b, dtype=complex).reshape(-1)
         start = time.perf_counter()
@@ -253,8 +263,24 @@ class PreparedComplex:
         return x, count[0], bool(info == 0 and true <= 10 * rtol)
 
 
-def prepare_complex(problem: Any, method: str = "auto") -> PreparedComplex:
-    """Set up ``method`` for a complex problem (see :class:`PreparedComplex`)."""
+def prepare_complex(
+    problem: Any, method: str = "auto", *, backend: str = "serial", comm: Any = None
+) -> PreparedComplex:
+    """Set up ``method`` for a complex problem (see :class:`PreparedComplex`).
+
+    Raises
+    ------
+    OptionError
+        For the PETSc backend or several ranks: the installed petsc4py is
+        built for real scalars, so a complex problem is solved serially.
+    """
+    if backend != "serial" or (comm is not None and comm.Get_size() > 1):
+        msg = (
+            f"backend {backend!r}: the problem is complex and kronpde's PETSc backend and "
+            "distributed solves are real (petsc4py built with real scalars); "
+            f"solve it serially with one of {', '.join(COMPLEX_METHODS)}"
+        )
+        raise OptionError(msg)
     return PreparedComplex(problem, method)
 
 
