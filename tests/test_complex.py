@@ -49,12 +49,12 @@ BOXES = [
 def test_fastdiag_equals_spsolve(boundary, c):
     p = ComplexProblem(Grid.box([12, 10], boundary=boundary), "exp(x)*(1 + 2j) + y", c)
     ref = spla.spsolve(p.operator().tocsc(), p.rhs())
-    for method in ("fastdiag", "direct", "fastdiag-gmres"):
+    for method in ("fastdiag", "direct", "fastdiag-cg"):
         x = solve(p, method).x
         assert np.max(np.abs(x - ref)) <= 1e-10 * np.max(np.abs(ref)), method
 
 
-@pytest.mark.parametrize("method", ["fastdiag", "direct", "fastdiag-gmres"])
+@pytest.mark.parametrize("method", ["fastdiag", "direct", "fastdiag-cg"])
 def test_order_two(method):
     c = -8.0 + 3.0j
     errors = [solve(wave(n, c), method).error_max(exact_nodes(n)) for n in (16, 32, 64)]
@@ -66,16 +66,17 @@ def test_gmres_variable_k():
     grid = Grid.box([24, 20], boundary=Dirichlet("1j*x"))
     p = ComplexProblem(grid, "exp(x)*(1 + 2j)", -20 + 1j, coefficient="1 + x*y")
     ref = spla.spsolve(p.operator().tocsc(), p.rhs())
-    sol = solve(p, "fastdiag-gmres", rtol=1e-12)
-    assert sol.report["converged"] and 1 < sol.report["iterations"] < 40
+    sol = solve(p, "fastdiag-cg", rtol=1e-12)
+    assert sol.report["converged"]
+    assert 1 < sol.report["iterations"] < 40
     assert np.max(np.abs(sol.x - ref)) <= 1e-9 * np.max(np.abs(ref))
-    with pytest.raises(OptionError, match="direct or fastdiag-gmres"):
+    with pytest.raises(OptionError, match="direct or fastdiag-cg"):
         prepare(p, "fastdiag")
 
 
-@pytest.mark.parametrize("method", ["cg", "amg-cg", "fastdiag-cg", "fastdiag-minres"])
+@pytest.mark.parametrize("method", ["cg", "amg-cg", "fastdiag-minres"])
 def test_spd_methods_refuse(method):
-    with pytest.raises(OptionError, match="fastdiag, direct, fastdiag-gmres"):
+    with pytest.raises(OptionError, match="fastdiag, direct, fastdiag-cg"):
         prepare(wave(8, 1j), method)
 
 
@@ -84,7 +85,7 @@ def test_petsc_refuses():
         prepare(wave(8, 1j), "amg-cg", backend="petsc")
 
 
-@pytest.mark.parametrize("method", ["fastdiag", "direct", "fastdiag-gmres"])
+@pytest.mark.parametrize("method", ["fastdiag", "direct", "fastdiag-cg"])
 def test_set_shift_sweep(method):
     prepared = prepare(wave(16, 1.0), method)
     for c in (-30.0, 2 - 3j, 0.5j, 7.0):

@@ -175,6 +175,16 @@ class ComplexProblem:
         self.real = Problem(grids[0], parts[0], self.shift.real, coefficient, **options)
         self.imag = Problem(grids[1], parts[1], self.shift.real, coefficient, **options)
 
+    def __getattr__(self, name: str) -> Any:
+        """Read what does not depend on the data's imaginary parts from :attr:`real`.
+
+        The grid, the discretisation's structure, sizes and memory estimates;
+        never the right-hand side or a solve (those are this class's own).
+        """
+        if name in ("real", "imag") or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.real, name)
+
     def with_shift(self, shift: object) -> ComplexProblem:
         """Return the same problem with another (real or complex) constant shift."""
         c = complex_shift(shift, self.grid.dimension)

@@ -2,9 +2,11 @@
 
 ``fastdiag``: the real transforms applied to the real and imaginary parts, the
 spectra divided (complex division) by ``Λ + c``; ``direct``: complex sparse LU;
-``fastdiag-gmres``: GMRES preconditioned by the complex fast inverse of the
-constant-``k_0`` reference ``S (Λ_0 + c)^{-1} S^{-1}`` (a variable ``k``).
-Methods that need a symmetric positive definite operator refuse, naming these.
+``fastdiag-cg``: on a complex problem, GMRES (a complex operator is not
+SPD: CG cannot run) preconditioned by the complex fast inverse of the
+constant-``k_0`` reference ``S (Λ_0 + c)^{-1} S^{-1}`` (a variable ``k``),
+stopped on the true residual.  ``cg``, ``amg-cg`` and ``fastdiag-minres``
+need a real symmetric operator and refuse, naming these three.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from kronpde.solvers.fastdiag import FastDiag, FastDiagSolver
 __all__ = ["COMPLEX_METHODS", "ComplexFastInverse", "ComplexSolution", "PreparedComplex"]
 
 #: The methods that solve a complex problem.
-COMPLEX_METHODS = ("fastdiag", "direct", "fastdiag-gmres")
+COMPLEX_METHODS = ("fastdiag", "direct", "fastdiag-cg")
 
 #: Below this relative gap ``min |λ + c| / max |λ + c|`` the operator is singular.
 SINGULAR_GAP = 1e-13
@@ -144,10 +146,22 @@ def refusal(problem: Any, method: str) -> str | None:
     if method == "fastdiag":
         why = FastDiag.refusal(problem.real)
         if why is not None:
-            return f"{why}; a complex problem with this operator: use direct or fastdiag-gmres"
-    if method == "fastdiag-gmres" and problem.real.discretisation.reference_structure() is None:
-        return "fastdiag-gmres: the operator has no separable reference: use direct"
+            return f"{why}; a complex problem with this operator: use direct or fastdiag-cg"
+    if method == "fastdiag-cg" and problem.real.discretisation.reference_structure() is None:
+        return "fastdiag-cg: the operator has no separable reference: use direct"
     return None
+
+
+#: Why ``"auto"`` runs what it runs on a complex problem.
+COMPLEX_AUTO_REASON = (
+    "auto: the problem is complex; the first of fastdiag, direct, fastdiag-cg (GMRES "
+    "preconditioned by the complex fast inverse) that accepts it"
+)
+
+
+def auto_method(problem: Any) -> str:
+    """Return the method ``"auto"`` runs on a complex problem."""
+    return next(m for m in COMPLEX_METHODS if refusal(problem, m) is None)
 
 
 class PreparedComplex:
@@ -156,14 +170,14 @@ class PreparedComplex:
     Parameters
     ----------
     problem : ComplexProblem
-    method : {"auto", "fastdiag", "direct", "fastdiag-gmres"}
+    method : {"auto", "fastdiag", "direct", "fastdiag-cg"}
         ``auto``: ``fastdiag`` where the operator is a Kronecker sum, else
-        ``fastdiag-gmres``, else ``direct``.
+        ``fastdiag-cg``, else ``direct``.
     """
 
     def __init__(self, problem: Any, method: str = "auto"):
         if method == "auto":
-            method = next(m for m in COMPLEX_METHODS if refusal(problem, m) is None)
+            method = auto_method(problem)
         why = refusal(problem, method)
         if why is not None:
             raise OptionError(why)
@@ -182,7 +196,7 @@ class PreparedComplex:
             disc.eigen_structure() if self.method == "fastdiag" else disc.reference_structure()
         )
         self._fast = ComplexFastInverse(structure, p.grid.axes, p.shift)
-        if self.method == "fastdiag-gmres":
+        if self.method == "fastdiag-cg":
             self._matrix = p.operator()
 
     def set_shift(self, shift: object) -> bool:
@@ -195,7 +209,7 @@ class PreparedComplex:
             self._build()
         else:
             self._fast.set_shift(self.problem.shift)
-            if self.method == "fastdiag-gmres":
+            if self.method == "fastdiag-cg":
                 self._matrix = self.problem.operator()
         return True
 
