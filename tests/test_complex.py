@@ -1,5 +1,7 @@
 """Complex problems (issue 28 item 4): imaginary literals, complex c, f and faces."""
 
+import json
+
 import numpy as np
 import pytest
 import scipy.sparse.linalg as spla
@@ -113,3 +115,54 @@ def test_output_parts_and_modulus_error():
     assert np.max(np.abs(sol.u_real - u.real)) < 5e-3
     assert np.max(np.abs(sol.u_imag - u.imag)) < 5e-3
     assert sol.error_max(u) == pytest.approx(np.max(np.abs(sol.u - u)))
+
+
+CASE = f"""
+[grid]
+cells = [16, 16]
+[equation]
+source = "(2*pi**2 + 1 - 0.5j)*{EXACT}"
+shift = "1 - 0.5j"
+[boundary]
+default = {{ type = "dirichlet", value = "{EXACT}" }}
+[output]
+fields = ["u", "f"]
+[exact]
+u = "{EXACT}"
+"""
+
+
+@pytest.mark.parametrize("suffix", ["vti", "vtu"])
+def test_case_file_fields_and_json(tmp_path, capsys, suffix):
+    from kronpde.app import cli
+    from kronpde.io.result import read_result
+
+    case = tmp_path / "wave.toml"
+    case.write_text(CASE)
+    out = tmp_path / f"wave.{suffix}"
+    code = cli.main(["solve", str(case), "--json", "-o", str(out), "--method", "fastdiag"])
+    stdout, _ = capsys.readouterr()
+    assert code == 0
+    record = json.loads(stdout.strip().splitlines()[-1])  # valid JSON: no complex numbers
+    assert record["shift"] == {"real": 1.0, "imag": -0.5}
+    assert record["algebraic_error_bound"] is None
+    result = read_result(out)
+    u = exact_nodes(16)
+    got = result.fields["u"] + 1j * result.fields["u_imag"]
+    np.testing.assert_allclose(result.fields["u_abs"], np.abs(got), atol=1e-12)
+    # error_max: the largest modulus against the complex [exact] u (read back: the written u)
+    assert record["error_max"] == pytest.approx(np.max(np.abs(got.reshape(u.shape) - u)))
+    np.testing.assert_allclose(result.fields["u_exact_imag"].reshape(u.shape), u.imag, atol=1e-12)
+
+
+def test_case_file_refusals(tmp_path, capsys):
+    from kronpde.app import cli
+
+    case = tmp_path / "wave.toml"
+    case.write_text(CASE)
+    assert cli.main(["solve", str(case), "--method", "cg"]) == 2
+    assert "fastdiag, direct, fastdiag-cg" in capsys.readouterr().err
+    lam = float(2 * (4 * 16**2) * np.sin(np.pi / 32) ** 2)
+    case.write_text(CASE.replace('shift = "1 - 0.5j"', f'shift = "{-lam!r} + 0j"'))
+    assert cli.main(["solve", str(case), "--method", "fastdiag"]) == 2
+    assert "singular" in capsys.readouterr().err
