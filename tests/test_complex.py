@@ -166,3 +166,21 @@ def test_case_file_refusals(tmp_path, capsys):
     case.write_text(CASE.replace('shift = "1 - 0.5j"', f'shift = "{-lam!r} + 0j"'))
     assert cli.main(["solve", str(case), "--method", "fastdiag"]) == 2
     assert "singular" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kw", "subject"),
+    [({"shift": 1j}, "shift"), ({"source": "1 + 2j"}, "source"), ({"shift": "2j"}, "shift")],
+)
+def test_real_problem_names_complex_problem(kw, subject):
+    from kronpde import Problem
+    from kronpde.errors import DataError
+
+    with pytest.raises(DataError, match="ComplexProblem") as info:
+        Problem(Grid.box([4, 4]), **kw)
+    assert info.value.subject == subject
+    with pytest.raises(DataError, match="ComplexProblem"):
+        Problem(Grid.box([4, 4], boundary=Dirichlet("x*1j")))
+    prepared = prepare(Problem(Grid.box([4, 4])), "fastdiag")
+    with pytest.raises(DataError, match="ComplexProblem"):
+        prepared.set_shift(1j)

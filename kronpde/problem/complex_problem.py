@@ -21,37 +21,12 @@ from kronpde.errors import DataError
 from kronpde.expr.expression import Expression, as_expression
 from kronpde.geometry.boundary import data_error
 from kronpde.geometry.grid import Grid
+from kronpde.problem.complex_data import is_complex_data
 from kronpde.problem.problem import Problem
 
 SHIFT, ORDER, DOMAIN = "shift", "order", "domain"  # the subjects of its errors
 
 __all__ = ["ComplexProblem", "complex_shift", "is_complex_data", "make_problem", "split_value"]
-
-
-def _is_complex(value: object, dimension: int) -> bool:
-    if isinstance(value, (complex, np.complexfloating)):
-        return True
-    if isinstance(value, str):
-        try:
-            value = as_expression(value, dimension=dimension)
-        except DataError:
-            return False
-    if isinstance(value, Expression):
-        return value.is_complex
-    if isinstance(value, np.ndarray):
-        return np.iscomplexobj(value)
-    return False
-
-
-def _faces(grid: Grid) -> list[object]:
-    return [bc for a in grid.axes for bc in (a.lower_bc, a.upper_bc)]
-
-
-def is_complex_data(grid: Grid, source: object, shift: object) -> bool:
-    """Say whether the shift, the source or a face's value is complex (an imaginary literal)."""
-    d = grid.dimension
-    values = [source, shift] + [getattr(bc, "value", 0.0) for bc in _faces(grid)]
-    return any(_is_complex(v, d) for v in values)
 
 
 def complex_shift(shift: object, dimension: int) -> complex:
