@@ -184,3 +184,25 @@ def test_real_problem_names_complex_problem(kw, subject):
     prepared = prepare(Problem(Grid.box([4, 4])), "fastdiag")
     with pytest.raises(DataError, match="ComplexProblem"):
         prepared.set_shift(1j)
+
+
+@pytest.mark.parametrize("method", ["direct", "fastdiag-cg"])
+def test_variable_complex_shift_order_two(method):
+    c = "(-5 + 2j*x)"
+    errors = []
+    for n in (16, 32, 64):
+        grid = Grid.box([n, n], boundary=Dirichlet(EXACT))
+        p = ComplexProblem(grid, source=f"(2*pi**2 + {c})*{EXACT}", shift=c)
+        errors.append(solve(p, method).error_max(exact_nodes(n)))
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all((orders > 1.9) & (orders < 2.1)), orders
+    with pytest.raises(OptionError, match="varies in space"):
+        prepare(p, "fastdiag")
+
+
+def test_real_shift_expression_with_complex_source():
+    # a separable real c(x) stays in the 1-D operators: fastdiag is exact, = spsolve
+    p = ComplexProblem(Grid.box([12, 10]), "1 + 2j*x", "x - 3*y**2")
+    ref = spla.spsolve(p.operator().tocsc(), p.rhs())
+    x = solve(p, "fastdiag").x
+    assert np.max(np.abs(x - ref)) <= 1e-10 * np.max(np.abs(ref))

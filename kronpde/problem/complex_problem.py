@@ -51,6 +51,28 @@ def complex_shift(shift: object, dimension: int) -> complex:
     return c
 
 
+def _real_expression(shift: object, dimension: int) -> bool:
+    """Say whether ``shift`` is a real expression of the coordinates (not a constant)."""
+    if not isinstance(shift, (str, Expression)):
+        return False
+    expr = as_expression(shift, dimension=dimension)
+    return not expr.is_complex and not expr.is_constant
+
+
+def _complex_shift_values(shift: object, grid: Grid) -> tuple[complex, np.ndarray | None]:
+    """Return a constant shift and None, or a complex ``c(x)``'s mean and its values (flat)."""
+    if isinstance(shift, (str, Expression)):
+        expr = as_expression(shift, dimension=grid.dimension)
+        if expr.is_complex and not expr.is_constant:
+            try:
+                values = expr.evaluate(grid.unknown_coordinates())
+            except DataError as exc:
+                raise data_error(SHIFT, exc.detail) from None
+            values = np.broadcast_to(values, grid.shape).astype(complex).reshape(-1)
+            return complex(np.mean(values)), values
+    return complex_shift(shift, grid.dimension), None
+
+
 def _part(f: Callable[..., Any], take: Callable[[Any], Any]) -> Callable[..., np.ndarray]:
     def part(*coords: Any) -> np.ndarray:
         return np.asarray(take(f(*coords)), dtype=float)
@@ -111,7 +133,11 @@ class ComplexProblem:
     source : number, str, callable or ndarray
         ``f``, possibly complex (``"sin(pi*x) + 2j"``, a complex array).
     shift : number or str
-        ``c``: a real or complex constant (``1 - 0.5j``).
+        ``c``: a real or complex constant (``1 - 0.5j``), a real expression
+        (as :class:`~kronpde.Problem` takes it), or a complex expression
+        ``c(x)`` (``"-25 - 4j*x**2"``: a damping layer), which joins the
+        operator's diagonal (``direct`` and ``fastdiag-cg``, whose fast
+        inverse takes the mean of ``c``).
     coefficient : optional
         ``k`` as for :class:`~kronpde.Problem` (real).
     **options
@@ -143,12 +169,20 @@ class ComplexProblem:
             msg = "a complex problem is solved on the whole box only"
             raise data_error(DOMAIN, msg)
         d = grid.dimension
-        self.shift = complex_shift(shift, d)
+        self.grid = grid
+        self.shift_field: np.ndarray | None = None  # a complex c(x) at the unknowns (flat)
+        real_shift: object = shift
+        if _real_expression(shift, d):  # a real c(x): the real problems take it as it is
+            self.shift = 0j
+        else:
+            self.shift, self.shift_field = _complex_shift_values(shift, grid)
+            real_shift = 0.0 if self.shift_field is not None else self.shift.real
         grids = _split_grid(grid)
         parts = split_value(source, d)
-        self.grid = grid
-        self.real = Problem(grids[0], parts[0], self.shift.real, coefficient, **options)
-        self.imag = Problem(grids[1], parts[1], self.shift.real, coefficient, **options)
+        self.real = Problem(grids[0], parts[0], real_shift, coefficient, **options)
+        self.imag = Problem(grids[1], parts[1], real_shift, coefficient, **options)
+        if _real_expression(shift, d):
+            self.shift = complex(self.real.shift)
 
     def __getattr__(self, name: str) -> Any:
         """Read what does not depend on the data's imaginary parts from :attr:`real`.
@@ -164,7 +198,7 @@ class ComplexProblem:
         """Return the same problem with another (real or complex) constant shift."""
         c = complex_shift(shift, self.grid.dimension)
         new = object.__new__(ComplexProblem)
-        new.grid, new.shift = self.grid, c
+        new.grid, new.shift, new.shift_field = self.grid, c, None
         new.real = self.real.with_shift(c.real)
         new.imag = self.imag.with_shift(c.real)
         return new
@@ -181,13 +215,15 @@ class ComplexProblem:
 
     def mass(self) -> np.ndarray:
         """Return the diagonal ``M`` by which the shift enters the operator (``A + c M``), flat."""
-        one = self.real.with_shift(self.shift.real + 1.0).operator()
+        one = self.real.with_shift(self.real.shift + 1.0).operator()
         return np.asarray((one - self.real.operator()).diagonal())
 
     def operator(self) -> sp.csr_array:
         """Return the complex matrix ``A + c M`` (unsymmetrised, as :meth:`Problem.operator`)."""
         a = self.real.operator().astype(complex)
-        if self.shift.imag:
+        if self.shift_field is not None:  # the real problems are at c = 0: add c(x) M
+            a = a + sp.diags_array(self.shift_field * self.mass()).tocsr()
+        elif self.shift.imag:
             a = a + sp.diags_array(1j * self.shift.imag * self.mass()).tocsr()
         return sp.csr_array(a)
 

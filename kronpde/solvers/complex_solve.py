@@ -143,6 +143,11 @@ def refusal(problem: Any, method: str) -> str | None:
             f"{method}: the problem is complex (a complex shift, source or boundary value); "
             f"{method} needs a real symmetric positive definite operator: use one of {works}"
         )
+    if method == "fastdiag" and getattr(problem, "shift_field", None) is not None:
+        return (
+            "fastdiag: the complex shift varies in space, so the operator is not a Kronecker "
+            "sum here: use direct or fastdiag-cg"
+        )
     if method == "fastdiag":
         why = FastDiag.refusal(problem.real)
         if why is not None:
