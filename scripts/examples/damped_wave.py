@@ -1,5 +1,4 @@
-"""
-A damped membrane driven at one frequency: a complex shift
+"""A damped membrane driven at one frequency: a complex shift
 ==========================================================
 
 A membrane fixed on the edges of ``[0, 2] x [0, 1]`` with damping ``γ`` and
