@@ -33,6 +33,8 @@ def test_imaginary_literals():
     assert not parse_expression("x + 2", dimension=1).is_complex
     with pytest.raises(ExpressionError, match="complex"):
         ex.derivative("x")
+    with pytest.raises(ExpressionError, match=r"not finite \(nan\+infj\)"):
+        parse_expression("1j/0", dimension=1)
 
 
 BOXES = [

@@ -512,7 +512,7 @@ def _check_only_expression_error(text: str, dimension: int) -> None:
         result = ex.evaluate(FUZZ_COORDS[dimension])
     except ExpressionError:
         return
-    assert result.dtype == np.float64
+    assert result.dtype == (np.complex128 if ex.is_complex else np.float64)  # 2j: complex
     assert np.all(np.isfinite(result))
 
 

@@ -126,8 +126,10 @@ _CONSTRUCTS = {
 Instruction = tuple[str, Any]
 
 
-def number(v: float) -> str:
-    return f"{float(v):.6g}"
+def number(v: float | complex) -> str:
+    if isinstance(v, (complex, np.complexfloating)) and v.imag != 0:  # an imaginary literal's
+        return f"{complex(v):.6g}"
+    return f"{float(np.real(v)):.6g}"
 
 
 def shorten(s: str, limit: int = 60) -> str:
