@@ -36,6 +36,7 @@ from kronpde.problem.problem import Problem
 #: Names loaded on first use: name -> module that defines it.
 _LAZY = {
     "METHODS": "kronpde.solvers.registry",
+    "ComplexProblem": "kronpde.problem.complex_problem",
     "refusal": "kronpde.solvers.registry",
     "PreparedSolver": "kronpde.solvers.driver",
     "prepare": "kronpde.solvers.driver",
@@ -56,6 +57,7 @@ __all__ = [
     "AxisOperator",
     "Case",
     "CaseError",
+    "ComplexProblem",
     "CurvilinearGrid",
     "DataError",
     "DirectSolver",

@@ -1,4 +1,4 @@
-"""FISHPACK parity: the general separable drivers' test problems as case files.
+"""FISHPACK parity: the general separable drivers' test problems as case files (complex too).
 
 Each file in ``tests/fishpack/`` writes one of FISHPACK 4.1's test drivers
 (``tgenbun.f`` ...) as a kronpde case; the drivers print their discretisation
@@ -29,13 +29,19 @@ DRIVERS = [
     ("genbun.toml", 9.64063e-03, ("fastdiag", "direct")),
     ("pois3d.toml", 2.93277e-02, ("fastdiag", "direct")),
     ("poistg.toml", 5.64171e-04, ("direct", "fastdiag-cg")),
+    # BLKTRI and CBLKTRI: the Laplacian in r = s^2, q = t^2 on stretched nodes (the files
+    # say why); the printed 64-bit errors of FISHPACK 4.1's output/darwin.dp
+    ("blktri.toml", 1.6478e-05, ("fastdiag", "direct")),
+    # the complex drivers: error_max is the largest modulus |u - u_exact|
+    ("cmgnbn.toml", 9.16200e-03, ("fastdiag", "direct")),
+    ("cblktri.toml", 1.6457e-05, ("fastdiag", "direct", "fastdiag-cg")),
 ]
 
 
 @pytest.mark.parametrize(("name", "printed", "methods"), DRIVERS, ids=[d[0] for d in DRIVERS])
 def test_fishpack_driver_error_to_four_digits(name, printed, methods, tmp_path, capsys):
     for method in methods:
-        out = tmp_path / f"{method}.vti"
+        out = tmp_path / f"{method}.vtr"  # .vtr: BLKTRI's axes are stretched
         code = cli.main(
             [
                 "solve",

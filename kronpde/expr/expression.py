@@ -71,15 +71,21 @@ class Expression:
         ``x, y, z``.
     names_used : frozenset of str
         The coordinate names the expression uses.
-    value : float or None
-        The (finite) value of a constant expression; None otherwise.
+    value : float, complex or None
+        The (finite) value of a constant expression (complex with an imaginary
+        literal); None otherwise.
     """
 
     text: str
     dimension: int
     names_used: frozenset[str]
-    value: float | None = None
+    value: float | complex | None = None
     _program: tuple[Instruction, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def is_complex(self) -> bool:
+        """True when the expression has an imaginary literal (``2j``): its values are complex."""
+        return any(op == "const" and isinstance(arg, complex) for op, arg in self._program)
 
     @property
     def is_constant(self) -> bool:
@@ -143,6 +149,9 @@ class Expression:
         >>> parse_expression("y", dimension=2).derivative("x").value
         0.0
         """
+        if self.is_complex:
+            msg = f"cannot differentiate the complex expression {self.text!r}"
+            raise ExpressionError(msg)
         text, names, value, program = derivative_program(self._program, coordinate, self.dimension)
         return Expression(text, self.dimension, names, value, program)
 
@@ -213,7 +222,7 @@ class Expression:
             raise ExpressionError(msg) from None
         with np.errstate(all="ignore"):
             value = run(self._program, arrays)
-        out = np.empty(shape, dtype=np.float64)
+        out = np.empty(shape, dtype=np.complex128 if self.is_complex else np.float64)
         out[...] = value
         bad = ~np.isfinite(out)
         if mask is not None:
@@ -328,8 +337,8 @@ def parse_expression(text: str | int | float, *, dimension: int) -> Expression:
     if not names_used:
         with np.errstate(all="ignore"):
             result = run(program, [])
-        value = float(result)
-        if not math.isfinite(value):
+        value = complex(result) if np.iscomplexobj(result) else float(result)
+        if not np.isfinite(value):
             msg = f"{source!r} is not finite ({number(value)})"
             raise ExpressionError(msg)
     return Expression(source, dimension, names_used, value, program)

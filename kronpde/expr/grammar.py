@@ -126,8 +126,10 @@ _CONSTRUCTS = {
 Instruction = tuple[str, Any]
 
 
-def number(v: float) -> str:
-    return f"{float(v):.6g}"
+def number(v: float | complex) -> str:
+    if isinstance(v, (complex, np.complexfloating)) and v.imag != 0:  # an imaginary literal's
+        return f"{complex(v):.6g}"
+    return f"{float(np.real(v)):.6g}"
 
 
 def shorten(s: str, limit: int = 60) -> str:
@@ -320,17 +322,19 @@ def _check_call(node: ast.Call, source: str, dimension: int) -> None:
         raise ExpressionError(msg)
 
 
-def _literal(node: ast.Constant, source: str, dimension: int) -> np.float64:
-    """Return the float64 value of a numeric literal; raise for anything else."""
+def _literal(node: ast.Constant, source: str, dimension: int) -> np.float64 | np.complex128:
+    """Return the float64 (complex128 for ``2j``) value of a numeric literal; raise otherwise."""
     value = node.value
     piece = _segment(source, node)
     if isinstance(value, bool) or value is None or value is Ellipsis:
         kind = "boolean" if isinstance(value, bool) else "constant"
         msg = f"{kind} {piece!r} is not allowed; {_grammar(dimension)}"
         raise ExpressionError(msg)
-    if isinstance(value, complex):
-        msg = f"complex number {piece!r} is not allowed; {_grammar(dimension)}"
-        raise ExpressionError(msg)
+    if isinstance(value, complex):  # an imaginary literal, 2j: the expression is complex
+        if not (math.isfinite(value.real) and math.isfinite(value.imag)):
+            msg = f"the number {piece!r} is too large; numbers must be finite"
+            raise ExpressionError(msg)
+        return np.complex128(value)
     if isinstance(value, (str, bytes)):
         msg = f"string {piece!r} is not allowed; {_grammar(dimension)}"
         raise ExpressionError(msg)

@@ -85,8 +85,14 @@ def check_data(value: object, what: str, *, dimension: int | None = None) -> obj
             msg = f"must be finite, got {value!r}"
             raise data_error(what, msg)
         return value
+    if isinstance(value, (complex, np.complexfloating)):  # a complex problem's data
+        if not np.isfinite(value):
+            msg = f"must be finite, got {value!r}"
+            raise data_error(what, msg)
+        return value
     try:
-        arr = np.asarray(value, dtype=float)
+        complex_array = np.iscomplexobj(value) and not isinstance(value, (str, bytes))
+        arr = np.asarray(value, dtype=complex if complex_array else float)
     except (TypeError, ValueError) as exc:
         msg = (
             "must be a number, an expression string, a callable of the coordinates "

@@ -42,6 +42,7 @@ from kronpde.io.case_values import (
     check_extension,
     suggest,
 )
+from kronpde.problem.complex_problem import make_problem
 from kronpde.problem.problem import Problem
 from kronpde.problem.settings import SolverSettings
 
@@ -248,7 +249,7 @@ class _Reader(CurvilinearReader):
             exact = self.expression("[exact] u", table.get("u"), dimension)
         try:
             grid = self.make_grid(cells, lower, upper, boundary, nodes, centering)
-            problem = Problem(
+            problem = make_problem(  # a ComplexProblem where a datum is complex
                 grid,
                 source,
                 shift=shift,

@@ -57,8 +57,8 @@ class TableReader(ValueReader):
         value = equation.get("shift")
         if isinstance(value, str):
             expr = self.expression_text(value, "[equation] shift", dimension)
-            if not expr.is_constant:
-                return value  # the model checks that it is separable
+            if not expr.is_constant or expr.is_complex:
+                return value  # the model checks that it is separable (or a complex constant)
         return self.scalar(equation, "equation", "shift", default=0.0)
 
     def separable_form(self, equation: Mapping[str, Any]) -> tuple[Any, Any]:

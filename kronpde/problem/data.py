@@ -64,6 +64,9 @@ def check_grid(grid: object) -> Grid:
 def check_shift(shift: object) -> float:
     """Return the shift ``c`` as a float, or raise the :class:`DataError` of subject ``"shift"``."""
     subject = "shift"
+    if isinstance(shift, (complex, np.complexfloating)):
+        msg = f"{shift!r} is complex: a complex problem is a kronpde.ComplexProblem"
+        raise data_error(subject, msg)
     if not is_real(shift):
         raise data_error(subject, f"must be a number, got {shift!r}")
     shift = float(shift)

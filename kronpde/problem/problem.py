@@ -26,6 +26,7 @@ from kronpde.operators.flux import VariableBox
 from kronpde.operators.stencils import AxisOperator
 from kronpde.problem.anisotropy import equation_data
 from kronpde.problem.certify import Certificate, Certifier, EigenvalueBound, smallest_eigenvalue
+from kronpde.problem.complex_data import reject_complex
 from kronpde.problem.data import Box, Merge, Nodes, ProblemData, check_grid, check_shift
 from kronpde.problem.discretisation import Discretisation
 from kronpde.problem.schemes import ORDERS, discretise
@@ -140,6 +141,7 @@ class Problem:
         first: object = None,
     ):
         check_grid(grid)
+        reject_complex(grid, source, shift)  # complex data: a ComplexProblem takes them
         data, shift = equation_data(
             grid, source, shift, coefficient, check=check, second=second, first=first
         )

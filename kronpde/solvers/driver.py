@@ -577,6 +577,10 @@ def prepare(
     >>> bool(sol.report.relative_residual <= 1e-10)
     True
     """
+    if getattr(problem, "is_complex", False):  # a ComplexProblem: its own methods
+        from kronpde.solvers.complex_solve import prepare_complex
+
+        return prepare_complex(problem, method, backend=backend, comm=comm)
     if not isinstance(problem, Problem):
         msg = f"problem must be a kronpde.Problem, got {type(problem).__name__}"
         raise OptionError(msg)

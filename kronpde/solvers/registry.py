@@ -79,6 +79,10 @@ def choose(problem: SolvableProblem, method: str) -> tuple[type[Method], str]:
     """
     if method != "auto":
         return method_class(method), "requested"
+    if getattr(problem, "is_complex", False):
+        from kronpde.solvers.complex_solve import COMPLEX_AUTO_REASON, auto_method
+
+        return method_class(auto_method(problem)), COMPLEX_AUTO_REASON
     for name in AUTO_PREFERENCE[:-1]:
         cls = method_class(name)
         if cls.refusal(problem) is None:
@@ -111,4 +115,8 @@ def refusal(
     """
     cls, _ = choose(problem, method)
     cls.effective_options(options)
+    if getattr(problem, "is_complex", False):  # a ComplexProblem: fastdiag, direct, fastdiag-cg
+        from kronpde.solvers.complex_solve import refusal as complex_refusal
+
+        return complex_refusal(problem, cls.name)
     return cls.refusal(problem, options)

@@ -152,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
     # a serial solve that cannot fit the memory available exits 2 before the data exist
     case = load_fitting(args.case, args.method, check=args.backend != "petsc")
     settings = solver_settings(case, args)
+    if getattr(case.problem, "is_complex", False):  # a complex case: its own run
+        from kronpde.app.cli.solve_complex import run_complex
+
+        return run_complex(args, case, settings)
     method, petsc_options = backend_options(args, settings.method, case.problem)
     if petsc_options is not None and {"grad_u", "flux"} & set(case.fields):
         subject = "--backend petsc"
