@@ -136,10 +136,10 @@ COMPLETE = [
 ]
 
 
-def test_the_page_has_complete_cases_built_and_planned():
+def test_the_page_has_complete_cases():
+    # every feature of the contract is built today: no case is marked planned
     assert len(COMPLETE) >= 5
-    assert any(p is None for _, _, p in COMPLETE)
-    assert any(p for _, _, p in COMPLETE)
+    assert all(p is None for _, _, p in COMPLETE)
 
 
 @pytest.mark.parametrize(("index", "body", "planned"), COMPLETE, ids=[str(c[0]) for c in COMPLETE])
@@ -257,8 +257,11 @@ def test_every_python_example_of_the_pages_runs(page, index, body, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     exec(compile(body, page, "exec"), namespace)  # noqa: S102
-    solutions = [v for v in namespace.values() if type(v).__name__ == "Solution"]
+    solutions = [v for v in namespace.values() if type(v).__name__.endswith("Solution")]
     reports = [v for v in namespace.values() if type(v).__name__ == "SolveReport"]
     assert solutions or reports or "solver" in namespace, "the example solved nothing"
     for report in reports + [s.report for s in solutions]:
-        assert report.converged, (page, report.message)
+        if isinstance(report, dict):  # a complex solution's report
+            assert report["converged"], (page, report)
+        else:
+            assert report.converged, (page, report.message)
