@@ -57,8 +57,8 @@ class TableReader(ValueReader):
         value = equation.get("shift")
         if isinstance(value, str):
             expr = self.expression_text(value, "[equation] shift", dimension)
-            if not expr.is_constant:
-                return value  # the model checks that it is separable
+            if not expr.is_constant:  # the model splits it (parsed in a curvilinear grid's names)
+                return value if getattr(self, "system", None) is None else expr
         return self.scalar(equation, "equation", "shift", default=0.0)
 
     def separable_form(self, equation: Mapping[str, Any]) -> tuple[Any, Any]:

@@ -53,12 +53,19 @@ def discretise(
     if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
         raise data_error(subject, f"must be 2 or 4, got {order!r}")
     special = getattr(data, "nondivergence", False) or hasattr(data, "axis_shift")
-    if special and (domain is not None or data.grid.coordinate_system is not None):
+    if special and domain is not None:
         subject = "equation"
         raise data_error(
             subject,
             "a per-axis coefficient, a shift expression or the non-divergence form needs a "
             "Cartesian box without a domain inside it",
+        )
+    if special and data.grid.coordinate_system is not None:  # a shift c(x) is the flux form's
+        subject = "equation"
+        raise data_error(
+            subject,
+            "a per-axis coefficient or the non-divergence form needs Cartesian coordinates (a "
+            "curvilinear grid takes an isotropic k and any shift c(x))",
         )
     if domain is not None:
         if data.grid.coordinate_system is not None:
