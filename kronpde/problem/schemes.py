@@ -20,6 +20,7 @@ from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 from kronpde.problem.layered import LayeredFluxForm, layered_axis
 from kronpde.problem.nondivergence import NonDivergenceSum
+from kronpde.problem.product_k import ProductFluxForm, may_be_product
 from kronpde.problem.separable import SeparableSum
 
 __all__ = ["ORDERS", "discretise"]
@@ -97,5 +98,7 @@ def discretise(
     if data.variable_coefficient:
         if layered_axis(data) is not None:  # k of one coordinate: a tridiagonal axis
             return LayeredFluxForm(data, shift)
+        if may_be_product(data):  # 2-D k_s = a(s) b(t), k_t = c(t) d(s): checked when asked
+            return ProductFluxForm(data, shift)
         return FluxForm(data, shift)
     return KroneckerSum(data, shift)

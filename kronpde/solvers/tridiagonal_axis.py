@@ -212,6 +212,13 @@ class TridiagonalAxisSolver:
             raise ValueError(msg)
         shift = float(shift)
         s = self.structure
+        if s.fixed_shift is not None and shift != s.fixed_shift:
+            msg = (
+                f"fastdiag: this operator's tridiagonal-axis form holds the shift c = "
+                f"{s.fixed_shift:g} only (a product k: c would vary along both axes); "
+                "use method 'direct' or 'fastdiag-cg'"
+            )
+            raise ValueError(msg)
         t = self.axis
         on_t = s.shift_axis is None or s.shift_axis == t
         if not on_t and (shift != self.shift):
