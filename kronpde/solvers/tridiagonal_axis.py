@@ -236,7 +236,9 @@ class TridiagonalAxisSolver:
         null = self._null_mode()
         self.singular = shift == 0.0 and null is not None and self._null_system_singular(null)
         cyclic = s.periodic and n >= 3
-        self.condition, self.warning = self._resonance(diag, lp, lq, g, sw, shift, on_t, cyclic)
+        self.condition, self.warning = self._resonance(
+            diag, lp, lq, g, sw, shift, on_t, cyclic, first
+        )
         dominant = self._dominant(diag, lp, lq, g, first, cyclic)
         self.pivoting = not dominant
         self._systems = ModeSystems(
@@ -254,22 +256,23 @@ class TridiagonalAxisSolver:
         self._roundtrip = math.prod(p.roundtrip for p in self._plans if p is not None)
         self._rhs_factor = self._first_row_rhs()
 
-    def _resonance(self, diag, lp, lq, g, sw, shift, on_t, cyclic) -> tuple:  # noqa: ANN001
+    def _resonance(self, diag, lp, lq, g, sw, shift, on_t, cyclic, first) -> tuple:  # noqa: ANN001
         """``(condition, warning)`` for ``c < 0`` (:mod:`~kronpde.solvers.tridiagonal_resonance`).
 
         Checked where ``c`` enters the mode systems as ``c R`` (``R`` the weights of
-        ``t`` in ``W``) and every system is plain tridiagonal (no per-mode first row,
-        not cyclic); raises at an eigenvalue.
+        ``t`` in ``W``) and every system is tridiagonal (not cyclic), a shared point's
+        per-mode first row included; raises at an eigenvalue.
         """
         s = self.structure
-        if shift >= 0.0 or not on_t or cyclic or s.first_row is not None:
+        if shift >= 0.0 or not on_t or cyclic or getattr(s.unknowns, "solve_with", None):
             return None, None
         rw = s.rhs_weights[self.axis] if s.rhs_weights else None
         r = np.ones(sw.size) if rw is None else np.asarray(rw, dtype=float)
         if not np.allclose(sw, r, rtol=1e-12, atol=0.0):
             return None, None
         sums = (lp[:, :, None] + lq[:, None, :]).reshape(lp.shape[0], -1)
-        found = mode_resonance(s.lower, diag, s.upper, sums, g, r, shift, max(self.shape))
+        rows = None if first is None else (*first, self._first_row_rhs())
+        found = mode_resonance(s.lower, diag, s.upper, sums, g, r, shift, max(self.shape), rows)
         return (None, None) if found is None else found
 
     def _eigenvalue_sums(self) -> tuple[np.ndarray, np.ndarray]:

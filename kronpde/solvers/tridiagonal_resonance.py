@@ -34,6 +34,7 @@ def mode_resonance(
     weights: np.ndarray,
     shift: float,
     n: int,
+    first: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, str | None] | None:
     """Return ``(condition, warning)`` of the mode systems (raises at an eigenvalue), or None.
 
@@ -52,6 +53,11 @@ def mode_resonance(
     n : int
         The longest axis' unknowns (the tolerance of
         :func:`~kronpde.solvers.resonance.resonance`).
+    first : tuple of ndarray, optional
+        A shared point's per-mode first row: its diagonal (the shift included),
+        its coupling to row 1 and its right-hand side factor, each flat over the
+        modes.  A mode whose row 0 is ``û_0 = 0`` (factor 0, no coupling) has no
+        eigenvalue there: its row is left out (set to the largest ``|λ + c|``).
 
     Returns
     -------
@@ -69,26 +75,40 @@ def mode_resonance(
     if np.any(e2 <= 0.0):
         return None
     r = np.asarray(weights, dtype=float)
-    e2 = e2 / (r[1:] * r[:-1])
+    e2 = np.array(np.broadcast_to(e2 / (r[1:] * r[:-1]), (sums.shape[1], nt - 1)))
     a = (np.asarray(diag, dtype=float) + sums.T @ coupling) / r  # (modes, n_t)
+    free = None
+    if first is not None:
+        row, up, rhs = (np.asarray(v, dtype=float).reshape(-1) for v in first)
+        free = (up == 0.0) & (rhs == 0.0)  # û_0 = 0: no eigenvalue of A
+        a[:, 0] = row / r[0]
+        if nt > 1:
+            e2[:, 0] = float(lower[1]) * up / (r[0] * r[1])
+            if np.any(e2[~free, 0] <= 0.0):
+                return None
+    off_all = np.sqrt(e2)
+    spread = np.zeros_like(a)
+    spread[:, :-1] += off_all
+    spread[:, 1:] += off_all
+    largest = float(np.max((np.abs(a) + spread)[:, 1:] if free is not None else np.abs(a) + spread))
+    if free is not None:
+        a[free, 0] = largest
+        largest = max(largest, float(np.max(np.abs(a[:, 0]) + spread[:, 0])))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         forward = np.empty_like(a)
         backward = np.empty_like(a)
         forward[:, 0] = a[:, 0]
         for k in range(1, nt):
-            forward[:, k] = a[:, k] - e2[k - 1] / forward[:, k - 1]
+            forward[:, k] = a[:, k] - e2[:, k - 1] / forward[:, k - 1]
         backward[:, -1] = a[:, -1]
         for k in range(nt - 2, -1, -1):
-            backward[:, k] = a[:, k] - e2[k] / backward[:, k + 1]
+            backward[:, k] = a[:, k] - e2[:, k] / backward[:, k + 1]
         gamma = np.abs(forward + backward - a)
     gamma = np.where(np.isfinite(gamma), gamma, 0.0)  # a zero pivot: a candidate
     estimate = gamma.min(axis=1)
     take = np.argsort(estimate, kind="stable")[:CANDIDATES]
-    off = np.sqrt(e2)
-    exact = [scipy.linalg.eigvalsh_tridiagonal(a[m], off) if nt > 1 else a[m] for m in take]
-    spread = np.zeros(nt)
-    spread[:-1] += off
-    spread[1:] += off
-    largest = float(np.max(np.abs(a) + spread))  # Gershgorin: >= every |λ + c|
+    exact = [
+        scipy.linalg.eigvalsh_tridiagonal(a[m], off_all[m]) if nt > 1 else a[m] for m in take
+    ]  # Gershgorin's largest: >= every |λ + c|
     values = np.concatenate([*exact, [largest]])
     return resonance(values, shift, n)
