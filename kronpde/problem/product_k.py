@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from kronpde.geometry.boundary import evaluate_data
 from kronpde.operators.stencils import AxisOperator, diffusion_operator
 from kronpde.problem.data import ProblemData
 from kronpde.problem.face_k import evaluated_at_faces
@@ -78,7 +79,28 @@ def may_be_product(data: ProblemData) -> bool:
         return False
     coefficient = data.coefficient
     formulas = getattr(coefficient, "entries", (coefficient,))
-    return all(evaluated_at_faces(k) or isinstance(k, float) for k in formulas)
+    if not all(evaluated_at_faces(k) or isinstance(k, float) for k in formulas):
+        return False
+    return all(isinstance(k, float) or _sampled_product(k, grid) for k in formulas)
+
+
+def _sampled_product(k: object, grid: object) -> bool:
+    """Whether ``k`` is a product ``f(x) g(y)`` on a 3 x 3 sample inside the box (cheap)."""
+    coords = [
+        (a.lower + np.array([0.31, 0.57, 0.83]) * (a.upper - a.lower)).reshape(
+            [3 if b == i else 1 for b in range(2)]
+        )
+        for i, a in enumerate(grid.axes)  # type: ignore[attr-defined]
+    ]
+    try:
+        with np.errstate(all="ignore"):
+            v = np.asarray(evaluate_data(k, coords, (3, 3), "coefficient", check=False), float)
+    except Exception:  # noqa: BLE001 - a formula that fails here is checked where it is read
+        return False
+    if not np.all(np.isfinite(v)) or np.any(v <= 0.0):
+        return False
+    cross = np.outer(v[:, 0], v[0, :]) / v[0, 0]
+    return bool(np.max(np.abs(v - cross)) <= 1e-10 * float(np.max(v)))
 
 
 def product_structure(data: ProblemData) -> PartialStructure | None:
