@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from kronpde.errors import DataError
 from kronpde.geometry.boundary import evaluate_data
 from kronpde.operators.stencils import AxisOperator, diffusion_operator
 from kronpde.problem.data import ProblemData
@@ -222,7 +223,13 @@ class ProductFluxForm(FluxForm):
         return super().fast_solve_obstacle()
 
     def _structure(self) -> PartialStructure | None:
-        return self.shared.get("product_structure", lambda: product_structure(self.data))
+        def make() -> PartialStructure | None:
+            try:
+                return product_structure(self.data)
+            except DataError:  # k bad somewhere: the checks where k is read say so
+                return None
+
+        return self.shared.get("product_structure", make)
 
     def partial_structure(self) -> PartialStructure | None:
         """Return ``A`` as eigenvectors along ``s`` and tridiagonal systems along ``t``."""
