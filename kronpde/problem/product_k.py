@@ -22,10 +22,10 @@ from typing import ClassVar
 import numpy as np
 
 from kronpde.errors import DataError
+from kronpde.expr.expression import Expression
 from kronpde.geometry.boundary import evaluate_data
 from kronpde.operators.stencils import AxisOperator, diffusion_operator
 from kronpde.problem.data import ProblemData
-from kronpde.problem.face_k import evaluated_at_faces
 from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.partial import PartialStructure
 
@@ -70,7 +70,7 @@ def _faces(axis: object) -> int:
 
 
 def may_be_product(data: ProblemData) -> bool:
-    """Whether ``data`` may have the product form (2-D, not periodic, ``k`` formulas; cheap)."""
+    """Whether ``data`` may have the product form (2-D, not periodic, ``k`` expressions; cheap)."""
     grid = data.grid
     if grid.dimension != 2 or any(a.periodic for a in grid.axes):
         return False
@@ -80,8 +80,8 @@ def may_be_product(data: ProblemData) -> bool:
         return False
     coefficient = data.coefficient
     formulas = getattr(coefficient, "entries", (coefficient,))
-    if not all(evaluated_at_faces(k) or isinstance(k, float) for k in formulas):
-        return False
+    if not all(isinstance(k, (float, Expression)) for k in formulas):
+        return False  # a Python callable is evaluated where the fluxes read it, nowhere else
     return all(isinstance(k, float) or _sampled_product(k, grid) for k in formulas)
 
 
