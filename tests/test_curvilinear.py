@@ -51,6 +51,7 @@ FISHPACK = {
     "hwsssp": (3.3810733852584e-03, _pole_removed),
     "hstssp": (3.3752323225735e-03, _pole_removed),
     "hwscsp": (7.9984163748015e-04, _inside),
+    "hwscsp2": (5.8682428900392e-05, _plain),  # the shift lambda/(r sin theta)^2
     "hstcsp": (5.5843237566080e-03, _plain),
 }
 

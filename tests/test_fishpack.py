@@ -5,8 +5,8 @@ Each file in ``tests/fishpack/`` writes one of FISHPACK 4.1's test drivers
 error (max over the unknowns of ``|u - u_exact|``) in comments, the numbers
 below.  kronpde's error with the same metric must match to four significant
 digits (here: a relative 1e-4), with ``fastdiag`` and ``direct`` (POISTG's
-isotropic ``k = cos x``, whose fast exact solve is the tridiagonal-axis
-solver's, with ``direct`` and ``fastdiag-cg``).  SEPELI and SEPX4 (second
+isotropic ``k = cos x`` is a layered medium: ``fastdiag`` is the tridiagonal-axis
+solver's exact solve along x; ``fastdiag-cg`` too).  SEPELI and SEPX4 (second
 order) print a relative error; their ``u_x + u`` on ``x = 0`` is a Robin face
 with ``alpha = 1, beta = -1`` and their ``-(x + y) u`` a separable shift.
 """
@@ -28,11 +28,14 @@ HERE = Path(__file__).parent / "fishpack"
 DRIVERS = [
     ("genbun.toml", 9.64063e-03, ("fastdiag", "direct")),
     ("pois3d.toml", 2.93277e-02, ("fastdiag", "direct")),
-    ("poistg.toml", 5.64171e-04, ("direct", "fastdiag-cg")),
-    # BLKTRI and CBLKTRI: the Laplacian in r = s^2, q = t^2 on stretched nodes (the files
-    # say why); the printed 64-bit errors of FISHPACK 4.1's output/darwin.dp
-    ("blktri.toml", 1.6478e-05, ("fastdiag", "direct")),
-    # the complex drivers: error_max is the largest modulus |u - u_exact|
+    ("poistg.toml", 5.64171e-04, ("fastdiag", "direct", "fastdiag-cg")),
+    # k_s = t/s, k_t = s/t: infinite on s = 0 and t = 0, Dirichlet nodes no flux reads; a
+    # product k, so fastdiag is exact.  FISHPACK 4.1 compiled in 64-bit prints 1.6477856426722e-05
+    # (the CDC 7600's 1.64478E-05 in its comment is 32-bit rounding)
+    ("blktri.toml", 1.6477856426722e-05, ("fastdiag", "direct")),
+    # the complex drivers: error_max is the largest modulus |u - u_exact| (CBLKTRI: the
+    # Laplacian in r = s^2, q = t^2 on stretched nodes, its file says why); FISHPACK 4.1's
+    # 64-bit output/darwin.dp
     ("cmgnbn.toml", 9.16200e-03, ("fastdiag", "direct")),
     ("cblktri.toml", 1.6457e-05, ("fastdiag", "direct", "fastdiag-cg")),
 ]

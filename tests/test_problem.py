@@ -87,8 +87,8 @@ def test_problem_argument_errors():
         Problem(grid, shift=-float("inf"))  # any finite c is accepted, c < 0 included
     with pytest.raises(DataError, match="coefficient"):
         Problem(grid, coefficient=0.0)
-    with pytest.raises(DataError, match="coefficient"):
-        Problem(grid, coefficient=lambda x: x)
+    with pytest.raises(DataError, match="coefficient"):  # <= 0 at unknowns (x = 0 is Dirichlet)
+        Problem(grid, coefficient=lambda x: x - 0.5)
     with pytest.raises(DataError, match="node shape"):
         Problem(grid, source=np.ones(3))  # refused when built, not first in rhs()
 

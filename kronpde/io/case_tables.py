@@ -58,7 +58,8 @@ class TableReader(ValueReader):
         if isinstance(value, str):
             expr = self.expression_text(value, "[equation] shift", dimension)
             if not expr.is_constant or expr.is_complex:
-                return value  # the model checks that it is separable (or a complex constant)
+                # the model splits it (parsed in a curvilinear grid's names), or a complex constant
+                return value if getattr(self, "system", None) is None else expr
         return self.scalar(equation, "equation", "shift", default=0.0)
 
     def separable_form(self, equation: Mapping[str, Any]) -> tuple[Any, Any]:

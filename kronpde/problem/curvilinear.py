@@ -241,7 +241,19 @@ class CurvilinearFlux(Discretisation):
     def _weighted(self) -> sp.csr_array:
         s = self.system
         m = s.matrix + sp.diags_array(self.shift * s.weights) if self.shift else s.matrix
+        field = self.weighted_shift_field()
+        if field is not None:  # a shift c(x): c times the control volumes on the diagonal
+            m = m + sp.diags_array(field)
         return sp.csr_array(m)
+
+    def weighted_shift_field(self) -> np.ndarray | None:
+        """``c(x) W`` of a shift expression at the unknowns (reduced), or None."""
+        field = getattr(self.data, "shift_field", None)
+        if field is None:
+            return None
+        grid: CurvilinearGrid = self.grid  # type: ignore[assignment]
+        c = np.asarray(field)[grid.unknown_index].reshape(-1)
+        return grid.gather.T @ (grid.tensor_weights().reshape(-1) * c)
 
     def weighted_operator(self) -> sp.csr_array:
         """``W A`` (symmetric)."""
@@ -291,7 +303,11 @@ class CurvilinearFlux(Discretisation):
 
         if self.data.variable_coefficient:
             return None
-        return partial_structure(self.grid, float(self.data.coefficient))  # type: ignore[arg-type]
+        return partial_structure(
+            self.grid,  # type: ignore[arg-type]
+            float(self.data.coefficient),  # type: ignore[arg-type]
+            getattr(self.data, "shift_field", None),
+        )
 
     @property
     def has_reference_structure(self) -> bool:  # type: ignore[override]
@@ -347,6 +363,17 @@ class CurvilinearFlux(Discretisation):
         """None where the tridiagonal axis solves it exactly, else why not."""
         if self.partial_structure() is not None:
             return None
+        field = getattr(self.data, "shift_field", None)
+        if field is not None and not self.data.variable_coefficient:
+            from kronpde.problem.curvilinear_partial import partial_structure
+
+            if partial_structure(self.grid, 1.0) is not None:  # type: ignore[arg-type]
+                return (
+                    "the shift c(x) of this curvilinear grid, times the control volumes, "
+                    "varies neither along the tridiagonal axis alone nor as its coupling times "
+                    "a function of one other axis, so fast diagonalization cannot solve it "
+                    "exactly; use method 'direct', 'cg' or 'amg-cg'"
+                )
         why = "its coefficient k varies" if self.data.variable_coefficient else "this grid"
         return (
             f"the operator of a curvilinear grid ({why}) has no tridiagonal-axis form (a "
@@ -369,8 +396,7 @@ class CurvilinearFlux(Discretisation):
 
         unit = unit_lower_bound(self.grid)  # type: ignore[arg-type]
         k_min = self._k_min()
-        lower = self.shift
-        computed = self.shift
+        lower = computed = self.shift + self._least_shift_field()
         how = "the shift c (the curvilinear flux form is semidefinite at c = 0)"
         if unit is not None and unit[0] > 0.0:
             lower += k_min * unit[0]
@@ -382,6 +408,13 @@ class CurvilinearFlux(Discretisation):
         if lower <= 0.0:
             return None
         return lower, computed, how
+
+    def _least_shift_field(self) -> float:
+        """Return the least value of a shift expression at the unknowns (0 without one)."""
+        field = getattr(self.data, "shift_field", None)
+        if field is None:
+            return 0.0
+        return float(np.min(np.asarray(field)[self.grid.unknown_index]))
 
     def _k_min(self) -> float:
         """Return the smallest ``k`` the fluxes read (at every face the assembly evaluates)."""

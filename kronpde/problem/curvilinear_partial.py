@@ -221,7 +221,59 @@ def unit_lower_bound(grid: CurvilinearGrid) -> tuple[float, float, str] | None:
     return found.lowest, found.computed[0], how
 
 
-def partial_structure(grid: CurvilinearGrid, k: float) -> PartialStructure | None:
+def absorb_shift_field(
+    grid: CurvilinearGrid,
+    pieces: CurvilinearPieces,
+    ops: tuple[AxisOperator | None, ...],
+    diag: np.ndarray,
+    field: np.ndarray,
+) -> tuple[tuple[AxisOperator | None, ...], np.ndarray] | None:
+    """Put a shift ``c(x)`` into the pieces: ``(ops, diag)`` with it, or None where it cannot go.
+
+    In the bracket ``c W`` is ``F = c W / ⊗_{i≠t} f_i`` (``f_i`` the factors pulled
+    out).  An ``F`` that varies along ``t`` only joins ``C`` (the mode systems'
+    diagonal); one that is ``G_i(t) s_i(x_i)`` for a transformed axis ``i`` (HWSCSP's
+    ``λ/(r sin θ)²`` times ``r² sin θ``) joins ``T_i + diag(s_i)``, whose eigenpairs
+    the solver computes.  A shared point's row takes the first kind only.
+    """
+    t = pieces.axis
+    d = grid.dimension
+    values = grid.tensor_weights() * np.asarray(field)[grid.unknown_index]
+    for i in range(d):
+        if i != t:
+            values = values / _along_axis(np.asarray(pieces.factor[i], dtype=float), i, d)
+    scale = float(np.max(np.abs(values)))
+    if scale == 0.0:
+        return ops, diag
+    tol = 1e-12 * scale
+
+    def line(v: np.ndarray, keep: int) -> np.ndarray | None:
+        """``v`` as a function of axis ``keep`` alone, or None."""
+        index = tuple(slice(None) if j == keep else slice(0, 1) for j in range(d))
+        first = v[index]
+        return first.reshape(-1) if np.max(np.abs(v - first)) <= tol else None
+
+    along_t = line(values, t)
+    if along_t is not None:
+        return ops, diag + along_t
+    if pieces.shared or pieces.south:
+        return None
+    for i in range(d):
+        g = pieces.coupling[i]
+        if i == t or g is None or np.any(np.asarray(g) <= 0.0):
+            continue
+        own = line(values / _along_axis(np.asarray(g, dtype=float), t, d), i)
+        if own is not None:
+            op = ops[i]
+            changed = AxisOperator(op.diag + own, op.lower, op.upper, op.periodic, op.weights,
+                                   op.lift)  # fmt: skip
+            return tuple(changed if j == i else o for j, o in enumerate(ops)), diag
+    return None
+
+
+def partial_structure(
+    grid: CurvilinearGrid, k: float, field: np.ndarray | None = None
+) -> PartialStructure | None:
     """Return the flux form of a constant ``k`` as a :class:`PartialStructure`, or None.
 
     The pieces of :func:`curvilinear_pieces` times ``k``; a shared point at
@@ -242,6 +294,13 @@ def partial_structure(grid: CurvilinearGrid, k: float) -> PartialStructure | Non
     closed = tuple(
         grid.axes[i] if i != t and system.kind(i) in ("azimuth", "z") else None for i in range(d)
     )
+    if field is not None:  # a shift c(x): into C, or into one T_i (then no closed form there)
+        found = absorb_shift_field(grid, pieces, ops, diag, field)
+        if found is None:
+            return None
+        changed = [i for i in range(d) if found[0][i] is not ops[i]]
+        ops, diag = found
+        closed = tuple(None if i in changed else a for i, a in enumerate(closed))
     first = None
     if pieces.shared:
         ((_, _, shared),) = [s for s in grid.shared_points if s[0] == t and s[1] == 0]

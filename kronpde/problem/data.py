@@ -26,7 +26,12 @@ from kronpde.geometry.boundary import (
     evaluate_data,
 )
 from kronpde.geometry.grid import Grid
-from kronpde.problem.face_k import box_flux_positions, evaluated_at_faces, flux_values
+from kronpde.problem.face_k import (
+    box_flux_positions,
+    evaluated_at_faces,
+    fill_unread,
+    flux_values,
+)
 
 __all__ = [
     "Box",
@@ -413,6 +418,8 @@ class ProblemData:
                     sparse=True,
                 )
                 k = evaluate_data(self.coefficient, coords, shape, self.subject, check=False)
+                if evaluated_at_faces(self.coefficient):  # not read at a Dirichlet node
+                    k = fill_unread(np.array(k, dtype=float), index, g)
             mine = tuple(owned) if owned is not None else (slice(None),) * g.dimension
             survey = DataSurvey.of(k[mine], [ix[o] for ix, o in zip(index, mine, strict=True)])
         except DataError as exc:

@@ -19,7 +19,13 @@ from kronpde.expr.expression import Expression
 from kronpde.geometry.boundary import DataSurvey, evaluate_data
 from kronpde.geometry.grid import Axis, Grid
 
-__all__ = ["box_flux_positions", "evaluated_at_faces", "flux_coordinates", "flux_values"]
+__all__ = [
+    "box_flux_positions",
+    "evaluated_at_faces",
+    "fill_unread",
+    "flux_coordinates",
+    "flux_values",
+]
 
 
 def evaluated_at_faces(coefficient: object) -> bool:
@@ -155,3 +161,26 @@ def flux_values(
     if raise_for is not None:
         raise_for(survey, coefficient, point)
     return values
+
+
+def fill_unread(k: np.ndarray, index: Sequence[np.ndarray], grid: Grid) -> np.ndarray:
+    """Fill ``k`` where no flux reads it and it is not finite and > 0; return ``k`` (in place).
+
+    A formula's fluxes read it at the faces (:attr:`ProblemData.k_edges`) and at the
+    points that are unknowns (Neumann and Robin ghosts), never at a node that is
+    not one (a node-centred Dirichlet face): there ``k = t/s`` may be infinite on
+    ``s = 0`` (FISHPACK's BLKTRI).  Such points take the least value read, so that
+    the checks, the bounds and the contrast see the values the operator uses.
+    ``index`` holds per axis the points ``k`` holds.
+    """
+    read = np.ones((), dtype=bool)
+    for ix, a in zip(index, grid.axes, strict=True):
+        s = a.unknown_slice
+        mask = (np.asarray(ix) >= s.start) & (np.asarray(ix) < s.stop)
+        read = np.logical_and.outer(read, mask)
+    with np.errstate(invalid="ignore"):
+        bad = ~read & ~(np.isfinite(k) & (k > 0.0))
+    if bad.any():
+        good = k[read & ~bad]
+        k[bad] = float(np.min(good)) if good.size else 1.0
+    return k

@@ -39,6 +39,7 @@ from kronpde.operators.stencils import AxisOperator
 from kronpde.problem.data import ProblemData, check_grid
 from kronpde.problem.discretisation import EigenStructure
 from kronpde.problem.kronecker import KroneckerSum
+from kronpde.problem.partial import PartialStructure
 from kronpde.problem.spectrum import Bound
 
 __all__ = [
@@ -313,25 +314,85 @@ class NonDivergenceSum(KroneckerSum):
 
         return self.shared.get("grid_symmetric_axis_operators", make)
 
-    def _obstacle(self) -> str | None:
+    def _reasons(self) -> tuple[tuple[str | None, float], ...]:
+        """Per axis why its eigenvectors are refused (None: fine) and a rank of its advection."""
+        out = []
         for axis, op in zip(self.grid.axes, self.axis_operators, strict=True):
-            _, why = similarity_weights(op, axis)
-            if why is not None:
-                return why
-        return None
+            w, why = similarity_weights(op, axis)
+            if w is None:
+                out.append((why, math.inf))
+                continue
+            rel = w / np.asarray(axis.weights, dtype=float)
+            out.append((None, math.sqrt(float(np.max(rel) / np.min(rel)))))
+        return tuple(out)
+
+    def _obstacle(self) -> tuple[str | None, int | None]:
+        """``(why fastdiag refuses, None)`` or ``(None, t)``: t tridiagonal (None: none needed)."""
+        reasons = self.shared.get("axis_reasons", self._reasons)
+        if all(why is None for why, _ in reasons):
+            return None, None
+        t = max(range(len(reasons)), key=lambda i: reasons[i][1])  # the most advective
+        for i, (why, _) in enumerate(reasons):
+            if i != t and why is not None:
+                return (
+                    f"{why}, and another axis needs the tridiagonal solve already (fastdiag "
+                    "solves one axis tridiagonally, the most advective, and diagonalises the "
+                    "others through their eigenvectors)",
+                    None,
+                )
+        if not any(
+            isinstance(bc, (Dirichlet, Robin))
+            for a in self.grid.axes
+            for bc in (a.lower_bc, a.upper_bc)
+        ):
+            return (
+                f"{reasons[t][0]}, and without a Dirichlet or Robin face the tridiagonal solve "
+                "along it has no known null vector",
+                None,
+            )
+        return None, t
 
     def fast_solve_obstacle(self) -> str | None:
-        """Why the eigenvectors do not diagonalise ``A`` stably (None: they do)."""
-        why = self.shared.get("obstacle", self._obstacle)
+        """Why neither eigenvectors nor a tridiagonal axis solve ``A`` stably (None: they do)."""
+        why, _ = self.shared.get("obstacle", self._obstacle)
         if why is None:
             return None
         return f"{why}; use method 'direct' (sparse LU)"
 
     def eigen_structure(self) -> EigenStructure | None:
-        """Return the Kronecker sum itself, where the similarity exists (else None)."""
-        if self.fast_solve_obstacle() is not None:
+        """Return the Kronecker sum itself, where every similarity exists (else None)."""
+        if any(why is not None for why, _ in self.shared.get("axis_reasons", self._reasons)):
             return None
         return EigenStructure(self.axis_operators, None, 1.0)
+
+    def partial_structure(self) -> PartialStructure | None:
+        """Return the most advective axis tridiagonal, the others by eigenvectors (or None).
+
+        Where one axis' operator has no stable similarity (a cell Péclet number
+        ``>= 2``, or eigenvectors conditioned beyond :data:`CONDITION_LIMIT`),
+        its non-symmetric tridiagonal systems are solved per mode (a pivoting
+        solve where they are not diagonally dominant) and the other axes'
+        eigenvalues, real by their similarities, shift each mode's diagonal.
+        """
+        why, t = self.shared.get("obstacle", self._obstacle)
+        if why is not None or t is None:
+            return None
+        ops = self.axis_operators
+        op_t = ops[t]
+        d = self.grid.dimension
+        return PartialStructure(
+            axis=t,
+            operators=tuple(None if i == t else op for i, op in enumerate(ops)),
+            coupling=(None,) * d,
+            lower=np.array(op_t.lower, dtype=float),
+            diag=np.array(op_t.diag, dtype=float),
+            upper=np.array(op_t.upper, dtype=float),
+            periodic=op_t.periodic,
+            t_weights=np.array(self.grid.axes[t].weights, dtype=float),
+            rhs_weights=(None,) * d,
+            axes=(None,) * d,
+            note=f"Non-divergence form: axis {axis_name(t)} (the most advective) tridiagonal.",
+        )
 
     def reference_structure(self) -> EigenStructure | None:
         """None: CG-type methods do not take a non-symmetric operator."""

@@ -121,6 +121,9 @@ class PartialStructure:
         tensor solves (a sphere's second pole, tied after the solve).
     note : str
         What a fast solve's report adds ("" for none).
+    fixed_shift : float or None
+        The one shift ``c`` the structure holds (a product ``k`` whose shift
+        would vary along both axes in the bracket: ``0``), or None for any.
     """
 
     axis: int
@@ -138,6 +141,7 @@ class PartialStructure:
     first_row: FirstRow | None = None
     unknowns: object | None = None
     note: str = ""
+    fixed_shift: float | None = None
 
     def __post_init__(self) -> None:
         """Check the lengths (a discretisation's bug, so a ValueError)."""

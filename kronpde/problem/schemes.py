@@ -20,6 +20,7 @@ from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 from kronpde.problem.layered import LayeredFluxForm, layered_axis
 from kronpde.problem.nondivergence import NonDivergenceSum
+from kronpde.problem.product_k import ProductFluxForm, may_be_product
 from kronpde.problem.separable import SeparableSum
 
 __all__ = ["ORDERS", "discretise"]
@@ -53,12 +54,19 @@ def discretise(
     if isinstance(order, (bool, np.bool_)) or order not in ORDERS:
         raise data_error(subject, f"must be 2 or 4, got {order!r}")
     special = getattr(data, "nondivergence", False) or hasattr(data, "axis_shift")
-    if special and (domain is not None or data.grid.coordinate_system is not None):
+    if special and domain is not None:
         subject = "equation"
         raise data_error(
             subject,
             "a per-axis coefficient, a shift expression or the non-divergence form needs a "
             "Cartesian box without a domain inside it",
+        )
+    if special and data.grid.coordinate_system is not None:  # a shift c(x) is the flux form's
+        subject = "equation"
+        raise data_error(
+            subject,
+            "a per-axis coefficient or the non-divergence form needs Cartesian coordinates (a "
+            "curvilinear grid takes an isotropic k and any shift c(x))",
         )
     if domain is not None:
         if data.grid.coordinate_system is not None:
@@ -90,5 +98,7 @@ def discretise(
     if data.variable_coefficient:
         if layered_axis(data) is not None:  # k of one coordinate: a tridiagonal axis
             return LayeredFluxForm(data, shift)
+        if may_be_product(data):  # 2-D k_s = a(s) b(t), k_t = c(t) d(s): checked when asked
+            return ProductFluxForm(data, shift)
         return FluxForm(data, shift)
     return KroneckerSum(data, shift)

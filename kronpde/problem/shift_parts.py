@@ -35,11 +35,16 @@ def split_shift(
         ``"shift"``: not finite somewhere.
     """
     subject = "shift"
+    curvilinear = getattr(grid, "coordinate_system", None) is not None
+    if curvilinear and isinstance(shift, str):  # in the grid's names (r, theta, ...)
+        shift = grid.expression(shift)
     c = check_data(shift, subject, dimension=grid.dimension)
     if not isinstance(c, Expression):
         return c, None, None
     if c.is_constant:
         return float(c.value), None, None
+    if curvilinear:  # the flux form's diagonal, c at the unknowns only
+        return 0.0, None, _unknown_values(c, grid)
     coords = grid.point_coordinates()
     values = evaluate_data(c, coords, grid.point_shape, subject, check=False)
     DataSurvey.of(values).raise_error(
@@ -62,6 +67,23 @@ def split_shift(
     if np.max(np.abs(total - values)) > 1e-12 * max(scale, 1.0) * d:
         return 0.0, None, np.asarray(values, dtype=float)
     return 0.0, tuple(parts), None
+
+
+def _unknown_values(c: Expression, grid: Grid) -> np.ndarray:
+    """``c`` at the unknowns of a curvilinear grid (0 elsewhere: ``1/r²`` is not read at r = 0)."""
+    subject = "shift"
+    coords = grid.unknown_coordinates()
+    values = evaluate_data(c, coords, grid.tensor_shape, subject, check=False)
+    DataSurvey.of(values).raise_error(
+        c,
+        subject,
+        lambda at: [
+            float(a.points[a.unknown_slice][j]) for a, j in zip(grid.axes, at, strict=True)
+        ],
+    )
+    field = np.zeros(grid.point_shape)
+    field[grid.unknown_index] = values
+    return field
 
 
 def shift_values(data: object, shift: float, grid: Grid) -> np.ndarray | float:

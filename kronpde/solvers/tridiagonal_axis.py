@@ -23,6 +23,7 @@ import numpy as np
 import scipy.linalg
 
 from kronpde._checks import is_count, is_real
+from kronpde.errors import SolverError
 from kronpde.operators.kernels import MIN_COMPILED_SIZE
 from kronpde.operators.kernels.tridiagonal import ModeSystems, solve_modes
 from kronpde.operators.matmul import matmul_axis
@@ -30,6 +31,7 @@ from kronpde.operators.stencils import AxisOperator, closed_form
 from kronpde.problem.partial import PartialStructure
 from kronpde.solvers.fastdiag_axes import REAL_TRANSFORMS, AxisPlan, plan_axis
 from kronpde.solvers.halfcomplex import fft_positions, halfcomplex
+from kronpde.solvers.tridiagonal_resonance import mode_resonance
 
 __all__ = [
     "EIGH_TRIDIAGONAL_MIN_N",
@@ -220,7 +222,7 @@ class TridiagonalAxisSolver:
         previous = self.shift
         try:
             self._set_shift(shift)
-        except ValueError:
+        except (ValueError, SolverError):
             self._set_shift(previous)
             raise
 
@@ -230,6 +232,13 @@ class TridiagonalAxisSolver:
             raise ValueError(msg)
         shift = float(shift)
         s = self.structure
+        if s.fixed_shift is not None and shift != s.fixed_shift:
+            msg = (
+                f"fastdiag: this operator's tridiagonal-axis form holds the shift c = "
+                f"{s.fixed_shift:g} only (a product k: c would vary along both axes); "
+                "use method 'direct' or 'fastdiag-cg'"
+            )
+            raise ValueError(msg)
         t = self.axis
         on_t = s.shift_axis is None or s.shift_axis == t
         if not on_t and (shift != self.shift):
@@ -245,6 +254,9 @@ class TridiagonalAxisSolver:
         null = self._null_mode()
         self.singular = shift == 0.0 and null is not None and self._null_system_singular(null)
         cyclic = s.periodic and n >= 3
+        self.condition, self.warning = self._resonance(
+            diag, lp, lq, g, sw, shift, on_t, cyclic, first
+        )
         dominant = self._dominant(diag, lp, lq, g, first, cyclic)
         self.pivoting = not dominant
         self._systems = ModeSystems(
@@ -261,6 +273,25 @@ class TridiagonalAxisSolver:
         )
         self._roundtrip = math.prod(p.roundtrip for p in self._plans if p is not None)
         self._rhs_factor = self._first_row_rhs()
+
+    def _resonance(self, diag, lp, lq, g, sw, shift, on_t, cyclic, first) -> tuple:  # noqa: ANN001
+        """``(condition, warning)`` for ``c < 0`` (:mod:`~kronpde.solvers.tridiagonal_resonance`).
+
+        Checked where ``c`` enters the mode systems as ``c R`` (``R`` the weights of
+        ``t`` in ``W``) and every system is tridiagonal (not cyclic), a shared point's
+        per-mode first row included; raises at an eigenvalue.
+        """
+        s = self.structure
+        if shift >= 0.0 or not on_t or cyclic or getattr(s.unknowns, "solve_with", None):
+            return None, None
+        rw = s.rhs_weights[self.axis] if s.rhs_weights else None
+        r = np.ones(sw.size) if rw is None else np.asarray(rw, dtype=float)
+        if not np.allclose(sw, r, rtol=1e-12, atol=0.0):
+            return None, None
+        sums = (lp[:, :, None] + lq[:, None, :]).reshape(lp.shape[0], -1)
+        rows = None if first is None else (*first, self._first_row_rhs())
+        found = mode_resonance(s.lower, diag, s.upper, sums, g, r, shift, max(self.shape), rows)
+        return (None, None) if found is None else found
 
     def _eigenvalue_sums(self) -> tuple[np.ndarray, np.ndarray]:
         t = self.axis

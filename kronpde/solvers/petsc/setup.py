@@ -30,6 +30,7 @@ from kronpde.problem.flux_form import FluxForm
 from kronpde.problem.kronecker import KroneckerSum
 from kronpde.problem.layered import LayeredFluxForm
 from kronpde.problem.nondivergence import NonDivergenceSum
+from kronpde.problem.product_k import ProductFluxForm
 from kronpde.problem.separable import SeparableSum
 from kronpde.solvers.petsc.assembly import (
     box_csr,
@@ -127,6 +128,7 @@ ASSEMBLY: dict[type[Discretisation], Assembly] = {
     CompactFourthOrder: Assembly(stencil_csr, _compact_rows, own_eigenvalue),
     FluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),
     LayeredFluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),  # the flux form's rows
+    ProductFluxForm: Assembly(rows_csr, _flux_rows, rows_eigenvalue),  # the flux form's rows
     CurvilinearFlux: Assembly(curvilinear_rows, curvilinear_arguments, own_eigenvalue),
     SeparableSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
     NonDivergenceSum: Assembly(box_csr, _separable_rows, own_eigenvalue),
