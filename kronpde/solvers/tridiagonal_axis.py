@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from kronpde._checks import is_count, is_real
 from kronpde.errors import SolverError
@@ -31,6 +30,12 @@ from kronpde.operators.stencils import AxisOperator, closed_form
 from kronpde.problem.partial import PartialStructure
 from kronpde.solvers.fastdiag_axes import REAL_TRANSFORMS, AxisPlan, plan_axis
 from kronpde.solvers.halfcomplex import fft_positions, halfcomplex
+from kronpde.solvers.tridiagonal_modes import (
+    all_dominant,
+    null_rows,
+    null_solve,
+    null_system_singular,
+)
 from kronpde.solvers.tridiagonal_resonance import mode_resonance
 
 __all__ = [
@@ -59,7 +64,6 @@ TRIDIAGONAL_MIN_SIZE = MIN_COMPILED_SIZE
 EIGH_TRIDIAGONAL_MIN_N = 8
 
 #: Relative size of a row sum below which a system counts as having the constants in its kernel.
-_NULL_RTOL = 1e-11
 
 
 class TridiagonalAxisSolver:
@@ -252,12 +256,16 @@ class TridiagonalAxisSolver:
         g = np.ascontiguousarray(np.array([gk for gk, _ in self._groups]))
         first = self._first_row(shift * sw[0] if on_t else 0.0, lp, lq)
         null = self._null_mode()
-        self.singular = shift == 0.0 and null is not None and self._null_system_singular(null)
+        self.singular = (
+            shift == 0.0
+            and null is not None
+            and null_system_singular(*self._null_rows(null), s.periodic)
+        )
         cyclic = s.periodic and n >= 3
         self.condition, self.warning = self._resonance(
             diag, lp, lq, g, sw, shift, on_t, cyclic, first
         )
-        dominant = self._dominant(diag, lp, lq, g, first, cyclic)
+        dominant = all_dominant(self.structure, diag, lp, lq, g, first, cyclic)
         self.pivoting = not dominant
         self._systems = ModeSystems(
             np.ascontiguousarray(s.lower, dtype=float),
@@ -361,46 +369,9 @@ class TridiagonalAxisSolver:
 
     def _null_rows(self, null: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(lower, diag, upper)`` of the constant mode's system (c = 0)."""
-        s = self.structure
-        diag = np.array(s.diag, dtype=float)
-        upper = np.array(s.upper, dtype=float)
-        if s.first_row is not None:
-            diag[0] = self._modes(s.first_row.diag)[null]
-            upper[0] = self._modes(s.first_row.upper)[null]
-        return np.array(s.lower, dtype=float), diag, upper
-
-    def _null_system_singular(self, null: tuple[int, int]) -> bool:
-        lower, diag, upper = self._null_rows(null)
-        n = diag.size
-        rows = diag.copy()
-        if n > 1:
-            rows[1:] += lower[1:]
-            rows[:-1] += upper[:-1]
-        if self.structure.periodic and n >= 3:
-            rows[0] += lower[0]
-            rows[-1] += upper[-1]
-        scale = float(np.max(np.abs(diag), initial=0.0))
-        return bool(np.all(np.abs(rows) <= _NULL_RTOL * 4.0 * scale))
-
-    def _dominant(self, diag, lp, lq, g, first, cyclic) -> bool:
-        """Whether every mode's system is diagonally dominant with a positive diagonal."""
-        s = self.structure
-        least = diag.copy()
-        for k in range(g.shape[0]):
-            lo = float(lp[k].min()) + float(lq[k].min())
-            hi = float(lp[k].max()) + float(lq[k].max())
-            least += np.where(g[k] >= 0.0, lo, hi) * g[k]
-        lower = np.abs(np.asarray(s.lower, dtype=float))
-        upper = np.abs(np.asarray(s.upper, dtype=float))
-        if not cyclic and lower.size:
-            lower[0] = upper[-1] = 0.0
-        off = lower + upper
-        rows = slice(1, None) if first is not None else slice(None)
-        ok = bool(np.all(least[rows] > 0.0) and np.all(least[rows] >= off[rows]))
-        if first is not None:
-            fd, fu = first
-            ok = ok and bool(np.all(fd > 0.0) and np.all(fd >= np.abs(fu) + lower[0]))
-        return ok
+        fr = self.structure.first_row
+        first = None if fr is None else (self._modes(fr.diag)[null], self._modes(fr.upper)[null])
+        return null_rows(self.structure, first)
 
     # -- solve -------------------------------------------------------------------------
     def solve(
@@ -491,7 +462,8 @@ class TridiagonalAxisSolver:
         solve_modes(x3, self._systems, self.compiled)
         if null_line is not None:
             p, q = self._systems.skip  # type: ignore[misc]
-            x3[p, :, q], removed = self._null_solve(null_line)
+            rows = self._null_rows(self._systems.skip)  # type: ignore[arg-type]
+            x3[p, :, q], removed = null_solve(null_line, rows, self.structure)
             self.last_projected_norm = (
                 abs(removed) * self._null_norm() / norm_b
                 if record and norm_b
@@ -538,27 +510,6 @@ class TridiagonalAxisSolver:
             matmul_axis(mat, x, i, out=work)
             x, work = work, x
         return x, work
-
-    def _null_solve(self, r: np.ndarray) -> tuple[np.ndarray, float]:
-        """Solve the constant mode: project ``r`` (left null ``ω``), pin ``u[n-1]``, gauge."""
-        lower, diag, upper = self._null_rows(self._systems.skip)  # type: ignore[arg-type]
-        y = np.array(self.structure.t_weights, dtype=float)
-        fr = self.structure.first_row
-        if fr is not None and fr.null_weight is not None:
-            y[0] = fr.null_weight
-        removed = float(y @ r) / float(y.sum())
-        r = r - removed
-        n = r.size
-        u = np.zeros(n)
-        if n > 1:
-            m = n - 1
-            ab = np.zeros((3, m))
-            ab[1] = diag[:m]
-            ab[0, 1:] = upper[: m - 1]
-            ab[2, :-1] = lower[1:m]
-            u[:m] = scipy.linalg.solve_banded((1, 1), ab, r[:m])
-        u -= float(y @ u) / float(y.sum())
-        return u, removed
 
     def _null_norm(self) -> float:
         """Return ``||removed part of b||_2`` per unit of the removed spectral constant."""
