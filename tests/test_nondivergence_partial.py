@@ -64,3 +64,20 @@ def test_two_strongly_advective_axes_are_refused_naming_direct():
     with pytest.raises(SolverError, match="'direct'"):
         solve(problem, "fastdiag")
     assert solve(problem).report.method == "direct"  # auto
+
+
+def test_minres_refuses_the_non_divergence_form_and_the_exact_methods_solve_it():
+    """MINRES needs a symmetric operator: it names fastdiag and direct, which agree with spsolve."""
+    from kronpde import prepare
+    from kronpde.errors import OptionError
+
+    g = Grid.box([12, 10])
+    p = Problem(g, source="x*y", second={"x": "1 + x", "y": 1.0}, first={"x": 0.5}, shift=-3.0)
+    with pytest.raises((OptionError, SolverError)) as err:
+        prepare(p, method="fastdiag-minres")
+    assert "not symmetric" in str(err.value)
+    assert "'fastdiag'" in str(err.value)
+    assert "'direct'" in str(err.value)
+    ref = sla.spsolve(p.operator().tocsc(), p.rhs())
+    u = solve(p, method="fastdiag").x.reshape(-1)
+    assert np.max(np.abs(u - ref)) <= 1e-10 * np.max(np.abs(ref))

@@ -130,6 +130,9 @@ class Discretisation(ABC):
     has_reference_structure : bool
         Whether :meth:`reference_structure` gives an operator (known without
         evaluating anything, for a method's refusal).
+    symmetric : bool
+        Whether ``W A`` is symmetric (False for the non-divergence form: no
+        fluxes ``-k du/dn``, no CG-type method, no MINRES).
     """
 
     name: ClassVar[str] = "discretisation"
@@ -138,6 +141,7 @@ class Discretisation(ABC):
     fast_solve_reason: ClassVar[str | None] = None
     rhs_depends_on_shift: ClassVar[bool] = False
     has_reference_structure: ClassVar[bool] = False
+    symmetric: ClassVar[bool] = True
 
     def __init__(self, data: ProblemData, shift: float, shared: Shared | None = None):
         self.data = data

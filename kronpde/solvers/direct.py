@@ -268,7 +268,7 @@ class DirectSolver:
         if problem.singular:
             pinned = problem.size // 2
             A = _pin(A, pinned)
-        if permc_spec == "auto" and not getattr(problem.discretisation, "symmetric", True):
+        if permc_spec == "auto" and not problem.discretisation.symmetric:
             # the non-divergence form: a non-symmetric Â, SuperLU's general ordering and pivoting
             kwargs = {"permc_spec": "COLAMD"}
         elif permc_spec == "auto":

@@ -86,7 +86,12 @@ class FastDiagMINRES(Method):
 
     @classmethod
     def refusal(cls, problem: SolvableProblem, options: Any = None) -> str | None:
-        """Refuse a scheme with no separable reference operator, or a singular problem."""
+        """Refuse a non-symmetric scheme, one with no separable reference, a singular problem."""
+        if not problem.discretisation.symmetric:
+            return (
+                f"fastdiag-minres: the {problem.discretisation.name} is not symmetric and "
+                "MINRES needs a symmetric operator; use method 'fastdiag' or 'direct'"
+            )
         if not problem.discretisation.has_reference_structure:
             return (
                 f"fastdiag-minres: the {problem.discretisation.name} has no separable "

@@ -99,7 +99,7 @@ def definite_refusal(problem: SolvableProblem, method: str) -> str | None:
     >>> definite_refusal(p.with_shift(-10.0), "cg") is None
     True
     """
-    if not getattr(problem.discretisation, "symmetric", True):  # second/first: not symmetric
+    if not problem.discretisation.symmetric:  # second/first: not symmetric
         return (
             f"{method}: the {problem.discretisation.name} (first-derivative terms, or a "
             "coefficient of u'' that varies) is not symmetric, and CG needs a symmetric "
@@ -135,7 +135,7 @@ def certificate_note(problem: SolvableProblem) -> str | None:
     ``λ_min(A)``; with ``c < 0`` below ``-λ_min`` that eigenvalue is negative
     and the formula is meaningless, so no bound is given rather than a false one.
     """
-    if not getattr(problem.discretisation, "symmetric", True):
+    if not problem.discretisation.symmetric:
         return (
             f"No certified error bound: the {problem.discretisation.name} is not symmetric, "
             "and the bound ||b - A u||_W / λ_min needs a symmetric positive definite A; the "

@@ -310,7 +310,7 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
         return None
     if problem.discretisation.domain_points() is not None:
         return None  # a domain inside the box: its boundary is not the box's faces
-    if not getattr(problem.discretisation, "symmetric", True):  # second/first: no -k du/dn
+    if not problem.discretisation.symmetric:  # second/first: no -k du/dn
         return None
     solution = solved.solution
     u = solution.u if solution.u is not None else solution.x
