@@ -439,13 +439,7 @@ class CurvilinearGrid(Grid):
             dirichlet_values, _ = self.dirichlet_nodes()
         full = np.array(dirichlet_values, dtype=float, copy=True)
         full[self.unknown_index] = t
-        for i, a in enumerate(self.axes):
-            if a.periodic and not a.cell_centred:
-                dst = [slice(None)] * self.dimension
-                src = [slice(None)] * self.dimension
-                dst[i], src[i] = -1, 0
-                full[tuple(dst)] = full[tuple(src)]
-        return full
+        return self.wrap_periodic(full)
 
     def from_nodes(self, field: np.ndarray) -> np.ndarray:
         """Return the unknowns' values of a field (shape :attr:`point_shape`), a copy."""

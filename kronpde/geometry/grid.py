@@ -524,6 +524,10 @@ class Grid:
                     idx = [slice(None)] * self.dimension
                     idx[i] = part
                     full[tuple(idx)] = dirichlet_values[tuple(idx)]
+        return self.wrap_periodic(full)
+
+    def wrap_periodic(self, full: np.ndarray) -> np.ndarray:
+        """Copy node 0 of each periodic node-centred axis onto its last node (node m); return it."""
         for i, a in enumerate(self.axes):
             if a.periodic and not a.cell_centred:
                 dst = [slice(None)] * self.dimension
