@@ -17,7 +17,7 @@ wave of the nearest eigenmode; with more it is a wave running out from the
 source and fading.
 
 Run ``python scripts/examples/damped_wave.py [--cells 128 64] [--omega 14]
-[--picture damped_wave.png]``; ``tests/test_examples.py`` checks a solve
+[--picture damped_wave.png]``; ``tests/test_examples_complex.py`` checks a solve
 against a sparse LU of the five-point matrix assembled independently.
 """
 
@@ -55,11 +55,11 @@ def responses(
 
 
 def picture(problem: ComplexProblem, fields: list[np.ndarray], dampings, path: str) -> None:
-    """Draw Re u and |u| for each damping (matplotlib)."""
-    import matplotlib  # noqa: PLC0415 - only to draw
+    """Draw Re u and |u| for each damping (matplotlib.pyplot); save it where ``path`` says.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    With an empty ``path`` the figure stays open (the documentation's gallery shows it).
+    """
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - only to draw
 
     x, y = problem.grid.points
     fig, axes = plt.subplots(len(fields), 2, figsize=(10, 2.6 * len(fields)), squeeze=False)
@@ -74,8 +74,9 @@ def picture(problem: ComplexProblem, fields: list[np.ndarray], dampings, path: s
             ax.set_title(f"{name}, damping γ = {damping:g}")
             fig.colorbar(mesh, ax=ax, shrink=0.8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    if path:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,14 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cells", type=int, nargs=2, default=[128, 64])
     parser.add_argument("--omega", type=float, default=14.0)
     parser.add_argument("--damping", type=float, nargs="+", default=[0.2, 2.0, 8.0])
-    parser.add_argument("--picture", default="damped_wave.png")
+    parser.add_argument("--picture", default="", help="also save the picture to this file")
     args = parser.parse_args(argv)
     problem, fields = responses(tuple(args.cells), args.omega, args.damping)
     i, j = round(1.5 / SIZE[0] * args.cells[0]), round(0.5 / SIZE[1] * args.cells[1])
     for damping, u in zip(args.damping, fields, strict=True):
         print(f"damping {damping:5g}: |u| at (1.5, 0.5) = {abs(u[i, j]):.4e}")
     picture(problem, fields, args.damping, args.picture)
-    print(f"picture: {args.picture}")
+    if args.picture:
+        print(f"picture: {args.picture}")
     return 0
 
 
