@@ -311,6 +311,35 @@ def test_an_operator_above_the_threshold_loads_numba_only_once_it_is_applied_oft
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+def test_a_one_shot_exact_solve_above_the_tridiagonal_size_leaves_numba_unloaded():
+    """The tridiagonal route's compiled solves cost more to load than they save once.
+
+    So ``solve(problem)`` of a Kronecker sum from ``TRIDIAGONAL_MIN_SIZE`` on
+    transforms every axis in a process without numba (same answer as
+    ``spsolve``), and a prepared solver takes the route from its second solve.
+    """
+    code = (
+        "import sys, numpy as np\n"
+        "from kronpde import Grid, Neumann, Problem, prepare, solve\n"
+        "from kronpde.solvers.tridiagonal_axis import TRIDIAGONAL_MIN_SIZE\n"
+        "g = Grid.box([70, 60, 40], boundary={'zmax': Neumann(1.0)})\n"
+        "p = Problem(g, source='x*y + z', shift=0.5)\n"
+        "assert p.size >= TRIDIAGONAL_MIN_SIZE, p.size\n"
+        "s = solve(p, method='fastdiag')\n"
+        "assert 'numba' not in sys.modules, 'the one-shot exact solve imported numba'\n"
+        "assert 'tridiagonal' not in s.report.options['axis_methods'], s.report.options\n"
+        "A, b = p.operator(), p.rhs()\n"
+        "assert np.linalg.norm(A @ s.x - b) <= 1e-12 * np.linalg.norm(b)\n"
+        "prep = prepare(p, 'fastdiag')\n"
+        "first = prep.solve(p.rhs(), check=False).report.options['axis_methods']\n"
+        "second = prep.solve(p.rhs())\n"
+        "assert 'tridiagonal' not in first and 'tridiagonal' in second.report.options['axis_methods']\n"
+        "assert np.abs(second.x - s.x).max() <= 1e-12 * np.abs(s.x).max()\n"
+        "assert 'numba' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
 # -- vector kernels ----------------------------------------------------------------------
 SIZES = [1, 7, BLOCK - 1, BLOCK, 3 * BLOCK + 5]
 

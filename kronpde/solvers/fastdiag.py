@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -511,11 +512,15 @@ class FastDiag(Method):
 
     def __init__(self, problem: SolvableProblem, **options: Any):
         self.options = self.effective_options(options)
+        self._solved = False
         disc = problem.discretisation
         eigen = disc.eigen_structure()
         partial = disc.partial_structure() if eigen is None else None
+        self._later: tuple[Any, float] | None = None  # the tridiagonal route, from solve 2 on
         if eigen is not None and FastDiag.refusal(problem) is None:
             partial = self._kronecker_partial(problem, eigen)
+            if partial is not None and "numba" not in sys.modules:
+                self._later, partial = (partial.with_axes(problem.grid.axes), problem.shift), None
         try:
             if partial is not None:  # transforms on all axes but one, tridiagonal along it
                 if not partial.axes:
@@ -526,10 +531,28 @@ class FastDiag(Method):
         except (ValueError, TypeError) as exc:  # a bad option value
             msg = str(exc) if str(exc).startswith("fastdiag") else f"fastdiag: {exc}"
             raise OptionError(msg) from exc
-        self.options["workers"] = self.backend.workers
-        self.options["axis_methods"] = self.backend.axis_methods
+        self._said_options()
         self.note = (eigen if eigen is not None else partial).note  # what the report adds
         self._indefinite = certificate_note(problem)  # c < 0: why no certified bound
+
+    def _said_options(self) -> None:
+        self.options["workers"] = self.backend.workers
+        self.options["axis_methods"] = self.backend.axis_methods
+
+    def _take_tridiagonal_route(self) -> None:
+        """Move a Kronecker sum to the tridiagonal route (:func:`kronecker_route`).
+
+        Its batched tridiagonal solves are compiled: importing numba and loading
+        them costs 0.3-0.5 s once per process, more than the route saves in one
+        solve (measured at 127³: 36 ms against 54 ms for every axis transformed).
+        So a process without numba solves its first time by the transforms and
+        takes the route from the second solve on (a prepared solver's time steps).
+        """
+        partial, shift = self._later
+        self._later = None
+        options = {k: self.options[k] for k in self.defaults}
+        self.backend = TridiagonalAxisSolver(partial, shift, **options)
+        self._said_options()
 
     def _kronecker_partial(self, problem: SolvableProblem, eigen: Any) -> Any:
         """Return the Kronecker sum with a tridiagonal axis where that is faster (else None)."""
@@ -553,6 +576,9 @@ class FastDiag(Method):
         projects it (:attr:`projects`), and the removed part is reported
         (measured only with ``check``: NaN otherwise).
         """
+        if self._later is not None and (self._solved or "numba" in sys.modules):
+            self._take_tridiagonal_route()
+        self._solved = True
         x = self.backend.solve(b, out=out, record=check)
         projected = self.backend.last_projected_norm if self.backend.singular else None
         finite = bool(np.all(np.isfinite(x))) if check else True
@@ -564,6 +590,8 @@ class FastDiag(Method):
         if isinstance(self.backend, TridiagonalAxisSolver) and problem.shift < 0.0:
             if problem.discretisation.eigen_structure() is not None:
                 return False  # prepared again: the full solve, with its resonance check
+        if self._later is not None:  # the route is for c >= 0 only
+            self._later = (self._later[0], problem.shift) if problem.shift >= 0.0 else None
         self.backend.set_shift(problem.shift)
         self._indefinite = certificate_note(problem)
         return True
