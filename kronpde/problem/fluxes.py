@@ -22,7 +22,7 @@ from kronpde.geometry.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.geometry.grid import Grid
 from kronpde.problem.shift_parts import shift_argument, shift_values
 
-__all__ = ["FluxBalance", "face_fluxes"]
+__all__ = ["FluxBalance", "box_faces", "face_fluxes", "face_layers", "layer_fluxes", "volume_sums", "zero_flux_problem"]
 
 
 @dataclass(frozen=True)
@@ -115,22 +115,90 @@ def face_fluxes(problem: Any, u: np.ndarray, *, balance: bool = True) -> FluxBal
     else:
         field = np.asarray(u, dtype=float).reshape(grid.point_shape)
         unknowns = np.ascontiguousarray(field[grid.unknown_index]).reshape(-1)
-    zero = _zero_flux_grid(grid)
-    faces = [(i, side) for i, a in enumerate(grid.axes) if not a.periodic for side in (0, 1)]
-    outflow = {(i, side): _face_outflow(problem, field, zero, i, side) for i, side in faces}
-    prescribed = {(i, side): _prescribed(problem, field, zero, i, side) for i, side in faces}
-    fluxes = _share(outflow, zero, prescribed)
+    fluxes = layer_fluxes(problem, {f: field[face_layers(grid, *f)] for f in box_faces(grid)})
     if not balance:
         return FluxBalance(fluxes, None, None, None)
     closed = zero_flux_problem(problem)
-    v = np.ascontiguousarray(field[zero.unknown_index]).reshape(-1)
-    w = closed.unknown_weights
+    v = np.ascontiguousarray(field[closed.grid.unknown_index]).reshape(-1)
     r = problem.unknown_weights * (problem.rhs() - problem.linear_operator() @ unknowns)
-    # pairwise sums (NumPy's): relative error about eps log2(n), far below the balance's 1e-10
-    source = float(w @ closed.rhs())  # f on every point (no data on zero-flux faces)
-    c = shift_values(closed.data, closed.shift, closed.grid)  # c(x) at its unknowns
-    absorbed = float(w @ (np.reshape(c, -1) * v)) if np.ndim(c) else c * float(w @ v)
+    source, absorbed = volume_sums(closed, v)
     return FluxBalance(fluxes, source, absorbed, float(r.sum()))
+
+
+def volume_sums(
+    closed: Any, v: np.ndarray, box: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+) -> tuple[float, float]:
+    """Return ``∫ f`` and ``c ∫ u`` over the unknowns of :func:`zero_flux_problem` (or a box).
+
+    Parameters
+    ----------
+    closed : Problem
+        The zero-flux problem: its unknowns are every point but the repeated
+        periodic ones, its weights the scheme's quadrature.
+    v : ndarray
+        ``u`` at those unknowns (flat; on the box with ``box``).
+    box : tuple (lo, hi), optional
+        A box of them, ``lo[a] <= j < hi[a]`` (a rank's part of a distributed
+        solve, whose sums are then added over the ranks).
+
+    Returns
+    -------
+    source, absorbed : float
+    """
+    if box is None:
+        w = closed.unknown_weights
+        f = closed.rhs()
+    else:
+        w = closed.weights(box).reshape(-1)
+        f = closed.rhs(box=box).reshape(-1)
+    # pairwise sums (NumPy's): relative error about eps log2(n), far below the balance's 1e-10
+    source = float(w @ f)  # f on every point (no data on zero-flux faces)
+    c = shift_values(closed.data, closed.shift, closed.grid)  # c(x) at its unknowns
+    if np.ndim(c) and box is not None:
+        c = c[tuple(slice(low, high) for low, high in zip(*box, strict=True))]
+    absorbed = float(w @ (np.reshape(c, -1) * v)) if np.ndim(c) else c * float(w @ v)
+    return source, absorbed
+
+
+def box_faces(grid: Grid) -> list[tuple[int, int]]:
+    """Return the faces ``(axis, side)`` of ``grid`` that are not periodic."""
+    return [(i, side) for i, a in enumerate(grid.axes) if not a.periodic for side in (0, 1)]
+
+
+def face_layers(grid: Grid, i: int, side: int) -> tuple[slice, ...]:
+    """Return the box of points of face ``(i, side)``'s two outer layers (``slice`` per axis).
+
+    All that :func:`layer_fluxes` reads of the field at that face (one layer if
+    axis ``i`` has one point).
+    """
+    n = grid.point_shape[i]
+    layers = min(2, n)
+    box = [slice(0, m) for m in grid.point_shape]
+    box[i] = slice(0, layers) if side == 0 else slice(n - layers, n)
+    return tuple(box)
+
+
+def layer_fluxes(problem: Any, layers: dict[tuple[int, int], np.ndarray]) -> dict[str, float]:
+    """Return ``q`` per face from the field on each face's two outer layers.
+
+    Parameters
+    ----------
+    problem : Problem
+        A second-order problem.
+    layers : dict
+        Per face ``(axis, side)`` of :func:`box_faces`, the field (Dirichlet
+        values included) on the box :func:`face_layers`.
+
+    Returns
+    -------
+    dict of str to float
+        ``q`` per face name, every face of the box (0 on periodic faces).
+    """
+    zero = _zero_flux_grid(problem.grid)
+    faces = box_faces(problem.grid)
+    outflow = {f: _face_outflow(problem, layers[f], zero, *f) for f in faces}
+    prescribed = {f: _prescribed(problem, layers[f], zero, *f) for f in faces}
+    return _share(outflow, zero, prescribed)
 
 
 def _zero_flux_grid(grid: Grid) -> Grid:
@@ -160,6 +228,8 @@ def _thin_axis(axis: Any, take: slice, lower_bc: Any, upper_bc: Any) -> Any:
 def _face_outflow(problem: Any, field: np.ndarray, zero: Grid, i: int, side: int) -> np.ndarray:
     """Return the outflow through face ``(i, side)`` of each of its points' control volumes.
 
+    ``field`` is the field on the face's two outer layers (:func:`face_layers`).
+
     On the slab of the zero-flux grid's unknowns at the face: ``W (f - c u - L u)`` of the
     zero-flux scheme, less the solve's weighted residual at the points that are unknowns.
     A row at the face needs the two outer layers of points only, so both are computed on
@@ -187,14 +257,8 @@ def _face_outflow(problem: Any, field: np.ndarray, zero: Grid, i: int, side: int
 
     def rows(p: Any) -> np.ndarray:
         """``W (b - A u)`` of ``p`` on its unknowns, at the outer layer."""
-        index = [
-            slice(
-                a.unknown_slice.start + (take.start if b == i else 0),
-                a.unknown_slice.stop + (take.start if b == i else 0),
-            )
-            for b, a in enumerate(p.grid.axes)
-        ]
-        x = np.ascontiguousarray(field[tuple(index)]).reshape(-1)
+        index = tuple(a.unknown_slice for a in p.grid.axes)  # field: the two layers only
+        x = np.ascontiguousarray(field[index]).reshape(-1)
         r = (p.unknown_weights * (p.rhs() - p.linear_operator() @ x)).reshape(p.grid.shape)
         return np.array(np.take(r, outer, axis=i))  # an array also in 1-D (0-d there)
 
@@ -239,7 +303,7 @@ def _prescribed(
     """Return the flux density ``-k du/dn`` a Neumann or Robin face prescribes (None: Dirichlet).
 
     On the face's points of the zero-flux problem (``closed``): the slab of its
-    unknowns normal to axis ``i``.
+    unknowns normal to axis ``i``; ``field`` on the face's two outer layers.
     """
     grid = problem.grid
     axis = grid.axes[i]

@@ -296,7 +296,8 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
     """Return the net outward flux through each face of a serial second-order solve, or None.
 
     None for a fourth-order problem (:func:`kronpde.problem.fluxes.face_fluxes`
-    refuses it: the summary says so) and for PETSc runs (the field is not here).
+    refuses it: the summary says so).  A PETSc run computes them over its ranks
+    (:func:`kronpde.solvers.petsc.fluxes.petsc_face_fluxes`, collective).
     The fluxes read the two outer layers of points (20-40 ms at 127³); their
     balance, with ``--balance``, needs ``f`` everywhere and two operator applies.
     """
@@ -304,7 +305,7 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
     from kronpde.problem.fluxes import face_fluxes
 
     problem = plan.case.problem
-    if plan.petsc_options is not None or problem.order != 2:
+    if problem.order != 2:
         return None
     if problem.grid.coordinate_system is not None:  # Cartesian face formulas: not these faces
         return None
@@ -314,8 +315,13 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
         return None
     solution = solved.solution
     u = solution.u if solution.u is not None else solution.x
+    balance = getattr(plan.args, "balance", False)
     try:
-        return face_fluxes(problem, u, balance=getattr(plan.args, "balance", False))
+        if plan.petsc_options is not None:  # every rank, from its own piece
+            from kronpde.solvers.petsc.fluxes import petsc_face_fluxes
+
+            return petsc_face_fluxes(solved.prepared, solution, balance=balance)
+        return face_fluxes(problem, u, balance=balance)
     except DataError:  # k not finite on a Dirichlet face (BLKTRI's t/s at s = 0): no flux there
         return None
 
@@ -486,11 +492,11 @@ def _flux_lines(
 ) -> list[str]:
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
-        why = "the PETSc backend" if petsc else "order 4 (fluxes follow the order-2 scheme)"
-        why = "a curvilinear grid" if curvilinear and not petsc else why
+        # the same reasons with the PETSc backend (petsc: kept for callers)
+        why = "a curvilinear grid" if curvilinear else "order 4 (fluxes follow the order-2 scheme)"
         if embedded:
             why = "an embedded boundary (the domain's boundary is not the box's faces)"
-        if not petsc and not getattr(getattr(problem, "discretisation", None), "symmetric", True):
+        if not getattr(getattr(problem, "discretisation", None), "symmetric", True):
             why = "the non-divergence form (it has no fluxes -k du/dn)"
         return [f"fluxes     not computed for {why}"]
     faces = ", ".join(f"{name} {q:.4e}" for name, q in balance.fluxes.items())

@@ -116,6 +116,8 @@ class GhostKroneckerSum:
         """
         s = self.solver
         grid = s.problem.grid
+        s._work.array[:] = x  # the ghost update first: collective, also where this box fails
+        s._da.globalToLocal(s._work, self._local)
         src, dst = [], []
         for a, axis in enumerate(grid.axes):
             start, n = axis.unknown_slice.start, axis.n_unknowns
@@ -133,8 +135,6 @@ class GhostKroneckerSum:
             src.append(slice(int(k[0]), int(k[-1]) + 1) if contiguous else k)
             dst.append(slice(int(where[0]), int(where[-1]) + 1) if contiguous else where)
         piece, _ = grid.dirichlet_nodes(box)
-        s._work.array[:] = x
-        s._da.globalToLocal(s._work, self._local)
         g = self._local.getArray(readonly=True).reshape(self.gshape)
         if all(isinstance(v, slice) for v in src + dst):
             piece[tuple(dst)] = g[tuple(src)]
