@@ -22,7 +22,15 @@ from kronpde.geometry.boundary import Dirichlet, Neumann, Periodic, Robin
 from kronpde.geometry.grid import Grid
 from kronpde.problem.shift_parts import shift_argument, shift_values
 
-__all__ = ["FluxBalance", "box_faces", "face_fluxes", "face_layers", "layer_fluxes", "volume_sums", "zero_flux_problem"]
+__all__ = [
+    "FluxBalance",
+    "box_faces",
+    "face_fluxes",
+    "face_layers",
+    "layer_fluxes",
+    "volume_sums",
+    "zero_flux_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -266,8 +274,8 @@ def _face_outflow(problem: Any, field: np.ndarray, zero: Grid, i: int, side: int
     zaxes[i] = _thin_axis(axis, take, Neumann(), Neumann())
     outflow = rows(thin_problem(zaxes))  # f - c u - L u: the residual of a zero-flux problem
     bc = axis.upper_bc if side else axis.lower_bc
-    if isinstance(bc, Dirichlet):  # its points are no unknowns: no residual to take out
-        return outflow
+    if isinstance(bc, Dirichlet) and not axis.cell_centred:  # its nodes are no unknowns
+        return outflow  # no residual to take out (a cell-centred face's cells are unknowns)
     inner = (axis.lower_bc if side else axis.upper_bc) if whole else Neumann()
     oaxes = list(grid.axes)
     oaxes[i] = _thin_axis(axis, take, *((bc, inner) if side == 0 else (inner, bc)))

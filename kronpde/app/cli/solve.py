@@ -158,8 +158,9 @@ def run(args: argparse.Namespace) -> int:
         return run_complex(args, case, settings)
     method, petsc_options = backend_options(args, settings.method, case.problem)
     if petsc_options is not None and {"grad_u", "flux"} & set(case.fields):
-        subject = "--backend petsc"
-        raise UsageError(subject, "[output] fields grad_u and flux are written by serial runs only")
+        subject = "[output] fields"
+        msg = "grad_u and flux are written by serial runs only, not with --backend petsc"
+        raise UsageError(subject, msg)
     path, key = output_path(case, args.output)
     check_writable(case, path, key)  # before the solve, which may be long
     picture = picture_path("--plot", args.plot)

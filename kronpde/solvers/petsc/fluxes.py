@@ -74,9 +74,7 @@ def petsc_face_fluxes(solver: Any, solution: Any, *, balance: bool = True) -> Fl
     closed = zero_flux_problem(problem)
     owned, _ = solver.piece_box()
     # this rank's points as unknowns of the zero-flux problem (a periodic node m is node 0's)
-    hi = tuple(
-        min(s.stop, a.n_unknowns) for s, a in zip(owned, closed.grid.axes, strict=True)
-    )
+    hi = tuple(min(s.stop, a.n_unknowns) for s, a in zip(owned, closed.grid.axes, strict=True))
     lo = tuple(min(s.start, h) for s, h in zip(owned, hi, strict=True))
     fetch = PointFetch(solver, tuple(slice(a, b) for a, b in zip(lo, hi, strict=True)))
     try:
