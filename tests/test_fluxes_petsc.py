@@ -224,3 +224,72 @@ def test_fourth_order_and_grad_u_under_petsc_say_why(petsc_ready, tmp_path):  # 
     assert len(lines) == 1  # rank 0 says it, before the solve
     assert lines[0].startswith("kronpde: error: [output] fields: grad_u and flux")
     assert "output" not in proc.stdout  # refused before the solve: no summary
+
+
+SINGULAR = """
+[grid]
+cells = [16, 12]
+
+[equation]
+source = "{source}"
+
+[boundary]
+default = {{ type = "neumann", value = 0.0 }}
+
+[solver]
+method = "{method}"
+rtol = {rtol}
+"""
+
+
+def _words(ranks: int, text: str, tmp_path, *extra):
+    """The JSON record and the stderr warning lines of ``kronpde solve`` on ``ranks`` ranks."""
+    case = tmp_path / f"case{ranks}.toml"
+    case.write_text(text)
+    argv = ["solve", case, "--json", "-o", tmp_path / f"u{ranks}.vti", *extra]
+    proc = mpirun(ranks, *kronpde_command(*argv), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout.splitlines()[-1])
+    return record, [line for line in proc.stderr.splitlines() if "warning:" in line]
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize("method", ["cg", "amg-cg"])
+def test_rtol_below_the_rounding_floor_is_raised_with_the_serial_words(
+    petsc_ready,  # noqa: F811
+    tmp_path,
+    method,
+):
+    text = SINGULAR.format(source="cos(pi*x)*cos(pi*y)", method=method, rtol="1e-20")
+    text = text.replace('type = "neumann", value = 0.0', 'type = "dirichlet", value = 0.0')
+    serial, _ = _words(1, text.replace(method, "cg"), tmp_path)
+    petsc, _ = _words(2, text, tmp_path, "--backend", "petsc")
+    assert petsc["ranks"] == 2
+    assert petsc["converged"]  # at the floor, not maxiter
+    assert petsc["iterations"] < 1000
+    said = serial["warnings"][0]
+    assert said.startswith("rtol = 1e-20 is below the rounding floor")
+    assert petsc["warnings"][0] == said  # the same floor: the ranks' max |diag A|
+
+
+@pytest.mark.petsc
+@pytest.mark.parametrize(
+    ("source", "loud"), [("cos(pi*x) + 0.001", False), ("1 + x", True)], ids=["some", "most"]
+)
+@pytest.mark.parametrize("method", ["cg", "fastdiag"])
+def test_incompatible_singular_data_warn_as_serially_once(
+    petsc_ready,  # noqa: F811
+    tmp_path,
+    source,
+    loud,
+    method,
+):
+    text = SINGULAR.format(source=source, method=method, rtol="1e-10")
+    serial, serial_lines = _words(1, text, tmp_path)
+    petsc, petsc_lines = _words(2, text, tmp_path, "--backend", "petsc")
+    assert 1e-6 < serial["projected_norm"] < 1.0
+    assert petsc["projected_norm"] == pytest.approx(serial["projected_norm"], rel=1e-10)
+    assert petsc["warnings"] == serial["warnings"]
+    assert len(petsc_lines) == len(serial_lines) == 1  # on stderr too, once (rank 0)
+    assert petsc_lines[0].split("warning: ")[1] == serial_lines[0].split("warning: ")[1]
+    assert petsc_lines[0].split("warning: ")[1].startswith("INCOMPATIBLE") is loud

@@ -23,7 +23,14 @@ from kronpde.solvers.accuracy import exact_estimate, richardson_estimate
 from kronpde.solvers.estimate import FALLBACK_RTOL, ErrorEstimate, Goal, Unavailable
 from kronpde.solvers.space import SolveSpace
 
-__all__ = ["SolvePlan", "accuracy_notes", "choose_estimate", "plan_solve", "rounding_floor"]
+__all__ = [
+    "SolvePlan",
+    "accuracy_notes",
+    "choose_estimate",
+    "floor_warning",
+    "plan_solve",
+    "rounding_floor",
+]
 
 #: Why a right-hand side other than the problem's own has no Richardson estimate.
 _NOT_OWN = (
@@ -83,6 +90,17 @@ def rounding_floor(problem: Any) -> float:
         diagonal = float(np.max(np.abs(problem.diagonal()), initial=0.0))
         floor *= 1.0 + 2.0 * diagonal / eigenvalue.value
     return floor
+
+
+def floor_warning(rtol: float, floor: float) -> str:
+    """Return the warning of a numeric ``rtol`` raised to the rounding ``floor``."""
+    return (
+        f"rtol = {rtol:.3g} is below the rounding floor {floor:.3g} of this operator's "
+        "residual in float64 (sqrt(K) u (1 + 2 max|diag A| / lambda_min), K the rounded "
+        "operations per entry), which no computed residual can show: rtol was raised to "
+        f"{floor:.3g} instead of iterating to maxiter (rtol='auto' stops at the accuracy "
+        "the grid allows)."
+    )
 
 
 def _advice(*, auto: bool, exact: bool, converged: bool) -> str:
