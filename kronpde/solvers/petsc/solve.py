@@ -21,7 +21,7 @@ from kronpde.errors import OptionError, SolverError
 from kronpde.problem.settings import check_stopping
 from kronpde.solvers.estimate import ROUNDOFF_RTOL, Goal
 from kronpde.solvers.petsc.estimates import local_exact
-from kronpde.solvers.petsc.floor import raise_to_floor
+from kronpde.solvers.petsc.floor import accept_floor, raise_to_floor
 from kronpde.solvers.petsc.setup import options_scope
 from kronpde.solvers.plan import plan_solve
 from kronpde.solvers.progress import ProgressLines
@@ -296,7 +296,7 @@ class PetscSolve:
         try:
             b_proj, projected = self.project(b_local)
             nb = self.reductions.norm(b_proj)
-            rtol, below = raise_to_floor(self, rtol)  # the serial rule and warning
+            floor, below = raise_to_floor(self, rtol)  # the serial floor, tried last (below)
             plan = plan_solve(
                 self,
                 b_proj,
@@ -308,9 +308,9 @@ class PetscSolve:
                 own_rhs=lambda: own_rhs,
                 iterative=True,
             )
-            if below:
-                plan.warnings.insert(0, below)
             outcome = self._iterate(b_proj, x0_local, plan.target, plan.goal, maxiter, callback)
+            if below:
+                outcome = accept_floor(outcome, floor, below, plan.warnings)
             certificate = outcome.certificate
             if certificate is None:
                 certificate = self.certify(outcome.x, b_proj)
