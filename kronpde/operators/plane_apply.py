@@ -9,6 +9,7 @@ sums (``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²``, ``Σ w b²``) in the same p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,10 +59,45 @@ def axis_plan(op: AxisOperator) -> tuple[float, int, int, list[tuple[int, tuple]
     return a, lo, hi, special
 
 
+def _plain(plan, n: int) -> bool:
+    """Whether an axis plan is the plain Dirichlet one: ``a`` on every coupling inside."""
+    a, lo, hi, special = plan
+    return (
+        lo == 1
+        and hi == n - 1
+        and len(special) == 2
+        and special[0] == (0, ((a, 1),))
+        and special[1] == (n - 1, ((a, n - 2),))
+    )
+
+
+def _add_plain_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, a) -> None:
+    """:func:`_add_axis_terms` of a plain axis ``i >= 1`` by contiguous slices of the block.
+
+    The neighbours ``s`` apart in the flattened block (``s`` the axis' stride)
+    are summed in one contiguous pass; the rows at the axis' two ends, where
+    that sum reaches into the next line, then take their one neighbour.  The
+    same operations per entry as the strided apply, so the same bits.
+    """
+    d = xb.ndim
+    n = xb.shape[i]
+    s = math.prod(xb.shape[i + 1 :])
+    xf, tf = xb.reshape(-1), tb.reshape(-1)
+    k = xf.size
+    np.add(xf[: k - 2 * s], xf[2 * s :], out=tf[s : k - s])
+    np.copyto(tb[axis_index(d, i, 0)], xb[axis_index(d, i, 1)])
+    np.copyto(tb[axis_index(d, i, n - 1)], xb[axis_index(d, i, n - 2)])
+    tf *= a
+    yb += tb
+
+
 def _add_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, plan) -> None:
     """Add the off-diagonal terms of axis ``i >= 1`` inside one block of planes."""
     a, lo, hi, special = plan
     d = xb.ndim
+    if _plain(plan, xb.shape[i]):
+        _add_plain_axis_terms(xb, yb, tb, i, a)
+        return
     if lo < hi:
         t = tb[axis_index(d, i, slice(lo, hi))]
         np.add(

@@ -339,6 +339,7 @@ class PreparedSolver:
         if x_out is None and plan.estimator is not None:  # the field once, for both
             u = p.to_nodes(outcome.x, values)
             self._space.nodal = (outcome.x, u)
+            t_est = time.perf_counter()  # the field is the solution's, not the estimate's
         try:
             accuracy = plan.conclude(
                 outcome.x,
