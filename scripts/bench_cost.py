@@ -371,7 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="FFT threads")
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     args = parser.parse_args(argv)
+    import compileall
+
     import kronpde
+
+    # an installed package has its .pyc files: bring a checkout's up to date, or every fresh
+    # process below would compile the changed modules again (PYTHONDONTWRITEBYTECODE)
+    compileall.compile_dir(Path(kronpde.__file__).parent, quiet=1)
 
     print(
         f"kronpde {kronpde.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
