@@ -1,0 +1,122 @@
+"""The certificate's residual pass of the compact scheme, block of planes by block.
+
+:func:`compact_residual_sums` computes ``r = b - A x`` and ``|P|(|T|) |x|`` of the
+fourth-order compact operator (:func:`kronpde.operators.compact.polynomial_apply`,
+the same operations per entry, so the same bits) over blocks of planes along axis
+0 with one plane of halo on each side, and the certificate's four sums of
+:func:`kronpde.operators.plane_apply.residual_sums`.  Two passes over arrays of
+the grid's size become two over blocks that stay in the cache, and no array of
+the grid's size is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from kronpde.operators.compact import THREADED_SIZE, CompactScheme, _pool, polynomial_apply
+from kronpde.operators.stencils import AxisOperator
+
+__all__ = ["compact_residual_sums", "fusable"]
+
+#: Bytes of a block of planes: its seven work arrays stay in a core's cache (measured at
+#: 1024², 64 KiB to 1 MiB: 256 KiB fastest).
+BLOCK_BYTES = 1 << 18
+
+
+def _rows(op: AxisOperator, lo: int, hi: int) -> AxisOperator:
+    """Rows ``lo <= r < hi`` of a non-periodic axis' operator (its couplings inside them)."""
+    lower, upper = op.lower[lo:hi].copy(), op.upper[lo:hi].copy()
+    lower[0] = upper[-1] = 0.0  # the halo rows' outer neighbours are not in the block
+    return replace(op, diag=op.diag[lo:hi], lower=lower, upper=upper, weights=op.weights[lo:hi])
+
+
+def fusable(scheme: CompactScheme) -> bool:
+    """Whether :func:`compact_residual_sums` applies: 2-D or 3-D, no Robin face, axis 0 bounded."""
+    return 2 <= len(scheme.ops) <= 3 and not scheme.robin and not scheme.ops[0].periodic
+
+
+def compact_residual_sums(
+    scheme: CompactScheme,
+    absolute_ops: Sequence[AxisOperator],
+    X: np.ndarray,
+    B: np.ndarray,
+    weights: Sequence[np.ndarray],
+) -> np.ndarray:
+    """Return ``Σ r²``, ``Σ w r²``, ``Σ w (|P|(|T|)|x|)²`` and ``Σ w b²`` of ``r = b - A x``.
+
+    Parameters
+    ----------
+    scheme : CompactScheme
+        The operator (:func:`fusable`).
+    absolute_ops : sequence of AxisOperator
+        ``|T_i|``, every entry in absolute value.
+    X, B : ndarray
+        ``x`` and ``b``, grid-shaped, C-contiguous float64.
+    weights : sequence of ndarray
+        One weight vector per axis (``W`` is their outer product).
+
+    Returns
+    -------
+    ndarray, shape (4,)
+    """
+    n0 = X.shape[0]
+    size = max(1, min(n0, BLOCK_BYTES // max(X[0].nbytes, 1)))
+    rest = np.ones(1)
+    for v in weights[1:]:
+        rest = np.multiply.outer(rest, np.asarray(v, dtype=np.float64))
+    task = _Pass(
+        scheme, absolute_ops, X, B, np.asarray(weights[0], dtype=np.float64), rest.reshape(-1), size
+    )
+    pool = _pool() if X.size >= THREADED_SIZE and n0 >= 2 * size else None
+    if pool is None:
+        return task.sums(0, n0)
+    half = (n0 // size // 2) * size  # two halves of whole blocks, one per thread
+    other = pool.submit(task.sums, half, n0)
+    return task.sums(0, half) + other.result()
+
+
+class _Pass:
+    """One residual pass: the sums over the blocks of planes ``q0 <= p < q1``."""
+
+    def __init__(self, scheme, absolute_ops, X, B, w0, rest, size):  # noqa: ANN001
+        self.scheme, self.absolute_ops = scheme, absolute_ops
+        self.X, self.B, self.w0, self.rest, self.size = X, B, w0, rest, size
+
+    def sums(self, q0: int, q1: int) -> np.ndarray:
+        """Return the four sums over the planes ``q0 <= p < q1`` (own work arrays)."""
+        X, B, scheme, size = self.X, self.B, self.scheme, self.size
+        n0, d = X.shape[0], len(scheme.ops)
+        span = min(n0, size + 2)
+        buffers = [np.empty((span, *X.shape[1:])) for _ in range(3 + max(d - 1, 0))]
+        y, ya, absx = (np.empty((span, *X.shape[1:])) for _ in range(3))
+        total = np.zeros(4)
+        for p0 in range(q0, q1, size):
+            p1 = min(p0 + size, q1)
+            lo, hi = max(p0 - 1, 0), min(p1 + 1, n0)
+            m = hi - lo
+            part = tuple(b[:m] for b in buffers)
+            ops = [_rows(scheme.ops[0], lo, hi), *scheme.ops[1:]]
+            polynomial_apply(scheme, ops, X[lo:hi], y[:m], part)
+            np.abs(X[lo:hi], out=absx[:m])
+            aops = [_rows(self.absolute_ops[0], lo, hi), *self.absolute_ops[1:]]
+            polynomial_apply(scheme, aops, absx[:m], ya[:m], part, absolute=True)
+            keep = slice(p0 - lo, p1 - lo)
+            r = np.subtract(B[p0:p1], y[keep], out=y[keep])
+            w = self.w0[p0:p1]
+            flat = r.reshape(-1)
+            total += [
+                np.einsum("i,i->", flat, flat),
+                _weighted_squares(w, r, self.rest),
+                _weighted_squares(w, ya[keep], self.rest),
+                _weighted_squares(w, B[p0:p1], self.rest),
+            ]
+        return total
+
+
+def _weighted_squares(w: np.ndarray, v: np.ndarray, rest: Any) -> float:
+    flat = v.reshape(v.shape[0], -1)
+    return float(np.einsum("i,ij,ij,j->", w, flat, flat, rest))
