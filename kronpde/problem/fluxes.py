@@ -108,6 +108,9 @@ def face_fluxes(problem: Any, u: np.ndarray, *, balance: bool = True) -> FluxBal
     if np.iscomplexobj(u):
         msg = "fluxes of a complex solution are not computed"
         raise SolverError(msg)
+    own = problem.discretisation.face_fluxes(problem, u, balance)
+    if own is not None:  # a curvilinear grid, an embedded boundary: their own faces
+        return own
     grid: Grid = problem.grid
     if u.size == problem.size:
         unknowns = u.astype(float).reshape(-1)
