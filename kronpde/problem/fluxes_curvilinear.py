@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from kronpde.geometry.curvilinear import CurvilinearGrid
     from kronpde.problem.curvilinear import CurvilinearFlux
 
-__all__ = ["curvilinear_fluxes", "point_volumes"]
+__all__ = ["curvilinear_fluxes", "physical_gradient", "point_volumes"]
 
 #: Two-point Gauss-Legendre nodes on [0, 1] (exact for cubics: the half cells' ``∫ j``).
 _GAUSS = (0.5 - 0.5 / math.sqrt(3.0), 0.5 + 0.5 / math.sqrt(3.0))
@@ -137,3 +137,34 @@ def curvilinear_fluxes(
     )
     r = problem.unknown_weights * (problem.rhs() - problem.linear_operator() @ unknowns)
     return FluxBalance(fluxes, source, absorbed, float(r.sum()))
+
+
+def physical_gradient(grid: CurvilinearGrid, u: np.ndarray) -> np.ndarray:
+    """Return ``grad u`` in Cartesian components on the points (shape ``u.shape + (3,)``).
+
+    Second-order differences along each coordinate (:func:`numpy.gradient`,
+    ``edge_order=2``), ``grad u = Σ_i (∂u/∂x_i) t_i / |t_i|²`` with ``t_i = ∂X/∂x_i``
+    the coordinate's tangent (orthogonal coordinates); a term whose tangent
+    vanishes (``θ`` on the axis, ``φ`` at a pole) is left out.
+    """
+    u = np.asarray(u, dtype=float)
+    system = grid.coordinate_system
+    points = [np.asarray(x, dtype=float) for x in grid.points]
+    mesh = np.meshgrid(*points, indexing="ij")
+    out = np.zeros((*u.shape, 3))
+    for i, x in enumerate(points):
+        if u.shape[i] < 2:
+            continue
+        du = np.gradient(u, x, axis=i, edge_order=2 if u.shape[i] > 2 else 1)
+        step = 1e-6 * max(float(x[-1] - x[0]), 1.0)
+        plus = [m + step if b == i else m for b, m in enumerate(mesh)]
+        minus = [m - step if b == i else m for b, m in enumerate(mesh)]
+        hi, lo = system.cartesian(plus), system.cartesian(minus)
+        tangent = np.stack(
+            [np.broadcast_to((p - m) / (2 * step), u.shape) for p, m in zip(hi, lo, strict=True)],
+            axis=-1,
+        )
+        norm2 = np.sum(tangent**2, axis=-1)
+        scale = np.where(norm2 > 1e-20, du / np.where(norm2 > 1e-20, norm2, 1.0), 0.0)
+        out += scale[..., None] * tangent
+    return out

@@ -306,10 +306,6 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
     problem = plan.case.problem
     if plan.petsc_options is not None or problem.order != 2:
         return None
-    if problem.grid.coordinate_system is not None:  # Cartesian face formulas: not these faces
-        return None
-    if problem.discretisation.domain_points() is not None:
-        return None  # a domain inside the box: its boundary is not the box's faces
     if not problem.discretisation.symmetric:  # second/first: no -k du/dn
         return None
     solution = solved.solution
