@@ -19,6 +19,7 @@ from conftest import observed_order
 from kronpde import Dirichlet, Grid, Neumann, Periodic, Problem, Robin, solve
 from kronpde.app import cli
 from kronpde.geometry.boundary import OnAxis, Pole
+from kronpde.geometry.coordinates import coordinates
 from kronpde.geometry.curvilinear import CurvilinearGrid
 from kronpde.problem.fluxes import face_fluxes
 
@@ -132,6 +133,30 @@ def test_coaxial_capacitor_flux_converges_at_second_order(centering):
         fb = face_fluxes(p, solve(p, "fastdiag").x)
         assert fb.fluxes["rmin"] == pytest.approx(-fb.fluxes["rmax"], rel=1e-10)
         errors.append(abs(fb.fluxes["rmax"] + exact))
+        hs.append(1.0 / n)
+    order = observed_order(hs, errors)
+    assert 1.9 <= order <= 2.1, (errors, order)
+
+
+@pytest.mark.parametrize("centering", ["node", "cell"])
+def test_every_face_of_a_polar_sector_converges_at_second_order(centering):
+    """u = x² + y, f = -2 on 1 < r < 2, 0 < θ < π/2: Dirichlet, Neumann and Robin faces.
+
+    q = π/2 + 1 (rmin), -2 (π + 1) (rmax), 1 (thetamin, y = 0), 0 (thetamax, x = 0);
+    the corners of node-centred Dirichlet faces give the other faces their half cells.
+    """
+    e = coordinates("polar", 2).expression
+    u = e("x*x + y")
+    exact = {"rmin": PI / 2 + 1, "rmax": -2 * (PI + 1), "thetamin": 1.0, "thetamax": 0.0}
+    errors, hs = [], []
+    for n in (8, 16, 32):
+        faces = {"rmin": Dirichlet(u), "rmax": Dirichlet(u), "thetamin": Neumann(-1.0),
+                 "thetamax": Robin(1.0, 1.0, e("x*x + y - 2*x"))}  # fmt: skip
+        grid = CurvilinearGrid.polar([n, n], [1.0, 0.0], [2.0, PI / 2], faces, centering=centering)
+        p = Problem(grid, -2.0)
+        fb = face_fluxes(p, solve(p, "direct").x)
+        assert fb.fluxes["thetamin"] == pytest.approx(1.0, rel=1e-12)  # its data, whole length
+        errors.append(max(abs(fb.fluxes[f] - q) for f, q in exact.items()))
         hs.append(1.0 / n)
     order = observed_order(hs, errors)
     assert 1.9 <= order <= 2.1, (errors, order)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from kronpde.geometry.curvilinear import CurvilinearGrid
     from kronpde.problem.curvilinear import CurvilinearFlux
 
-__all__ = ["curvilinear_fluxes", "physical_gradient", "point_volumes"]
+__all__ = ["curvilinear_fluxes", "move_corner_pieces", "physical_gradient", "point_volumes"]
 
 #: Two-point Gauss-Legendre nodes on [0, 1] (exact for cubics: the half cells' ``∫ j``).
 _GAUSS = (0.5 - 0.5 / math.sqrt(3.0), 0.5 + 0.5 / math.sqrt(3.0))
@@ -65,6 +65,36 @@ def _outer(parts: list[np.ndarray]) -> np.ndarray:
     for p in parts:
         out = np.multiply.outer(out, p)
     return out
+
+
+def move_corner_pieces(
+    fluxes: dict[str, float],
+    terms: dict[tuple[int, int], np.ndarray],
+    halves: dict[tuple[int, int], float],
+    name: Any,
+    keep: Any = None,
+) -> None:
+    """Give each face its outflow from the half cells of a node-centred Dirichlet face's nodes.
+
+    A node of Dirichlet face ``(a, s)`` on another face ``F`` (one with terms: not a
+    node-centred Dirichlet face, a periodic, axis or pole one) lets out through ``F``
+    what its half cell there does; its row is no unknown's, so ``F``'s own terms miss
+    it and ``(a, s)`` carries it.  Estimated as ``F``'s term at the unknown next to the
+    node times the ratio of their widths along ``a`` (``halves``) and moved from
+    ``(a, s)`` to ``F`` (in place): the sum is unchanged, each face's flux is its true
+    area's to second order.  ``terms`` are on the unknowns (axes in the grid's order);
+    ``keep(a, s)``, when given, masks the nodes that carry it (a domain's).
+    """
+    for (a, s), ratio in halves.items():
+        for (b, t), term in terms.items():
+            if b == a:
+                continue
+            slab = np.take(term, -1 if s else 0, axis=a)
+            if keep is not None:
+                slab = slab * keep(a, s)
+            piece = ratio * math.fsum(slab.reshape(-1))
+            fluxes[name(b, t)] += piece
+            fluxes[name(a, s)] -= piece
 
 
 def curvilinear_fluxes(
@@ -117,15 +147,26 @@ def curvilinear_fluxes(
     if any_nodes:  # a node's half volume: what it lets in, shared by its Dirichlet faces
         extra = np.where(nodes > 0, volume * (f - c * field) / np.maximum(nodes, 1), 0.0)
     fluxes = {}
+    terms = {}
     for ax in range(d):
         for side in (0, 1):
             diag, lift = disc.boundary_terms(ax, side)
-            q = math.fsum((diag * tensor - lift).reshape(-1))
+            term = diag * tensor - lift
+            q = math.fsum(term.reshape(-1))
             if ends[ax][side]:
                 index = [slice(None)] * d
                 index[ax] = -1 if side else 0
                 q += math.fsum(extra[tuple(index)].reshape(-1))
+            elif np.any(diag) or np.any(lift):
+                terms[(ax, side)] = term
             fluxes[system.face_name(ax, side)] = q
+    halves = {}
+    for ax, a in enumerate(grid.axes):
+        for side in (0, 1):
+            if ends[ax][side]:
+                end = -1 if side else 0
+                halves[(ax, side)] = 0.5 * float(a.spacings[end]) / grid.metrics[ax].width[end]
+    move_corner_pieces(fluxes, terms, halves, system.face_name)
     if not balance:
         return FluxBalance(fluxes, None, None, None)
     weights = grid.tensor_weights()

@@ -22,6 +22,7 @@ from kronpde.geometry.axis import face_name
 from kronpde.geometry.boundary import Dirichlet, Neumann
 from kronpde.problem.embedded_rows import evaluate_condition
 from kronpde.problem.fluxes import FluxBalance
+from kronpde.problem.fluxes_curvilinear import move_corner_pieces
 
 if TYPE_CHECKING:
     from kronpde.geometry.grid import Grid
@@ -158,12 +159,16 @@ def embedded_fluxes(
     outflow = np.where(inside, w * (rowsum * uu - (parts["rhs"] - f_rows)), 0.0)
     fluxes: dict[str, float] = {}
     total_box = np.zeros(g.size)
+    terms = {}
     for axis in range(d):
         for side in (0, 1):
             mine = _carriers(disc, axis, side, inside)
-            term = _box_face(disc, axis, side, uu.reshape(g.shape), mine).reshape(-1)
-            total_box += term
-            fluxes[face_name(axis, side)] = math.fsum(term)
+            term = _box_face(disc, axis, side, uu.reshape(g.shape), mine)
+            total_box += term.reshape(-1)
+            fluxes[face_name(axis, side)] = math.fsum(term.reshape(-1))
+            bc = g.axes[axis].upper_bc if side else g.axes[axis].lower_bc
+            if g.axes[axis].cell_centred or not isinstance(bc, Dirichlet):
+                terms[(axis, side)] = term
     # every point's share of ∫_Ω: the unknowns' u, the box's Dirichlet values at its
     # nodes, the embedded Dirichlet value at the other points whose volume meets Ω
     vf = geo.volume_fraction
@@ -194,6 +199,19 @@ def embedded_fluxes(
             if isinstance(bc, Dirichlet) and not a.cell_centred:
                 at = _slab(d, axis, a.points.size - 1 if side else 0)
                 fluxes[face_name(axis, side)] += math.fsum(share[at].reshape(-1))
+    halves = {}
+    for axis, a in enumerate(g.axes):
+        for side, bc in enumerate((a.lower_bc, a.upper_bc)):
+            if isinstance(bc, Dirichlet) and not a.cell_centred:
+                end = -1 if side else 0
+                halves[(axis, side)] = 0.5 * float(a.spacings[end]) / float(a.weights[end])
+
+    def keep(axis: int, side: int) -> np.ndarray:
+        index = [b.unknown_slice for b in g.axes]
+        index[axis] = -1 if side else 0
+        return box_node[tuple(index)]
+
+    move_corner_pieces(fluxes, terms, halves, face_name, keep)
     sw = np.asarray(parts["shift_weight"], dtype=float)
     scheme = np.where(inside, w * (f_rows - c * sw * uu), 0.0)
     fluxes[EMBEDDED] = (
