@@ -254,6 +254,21 @@ def test_masks_balance_to_round_off(embedded, centering):
     assert _relative(fb) <= 1e-10, fb
 
 
+@pytest.mark.parametrize("centering", ["node", "cell"])
+@pytest.mark.parametrize("embedded", [Dirichlet("x"), Neumann(0.5)], ids=["dirichlet", "neumann"])
+def test_a_ball_cut_by_a_neumann_box_face_balances(embedded, centering):
+    grid = Grid.box(
+        [10, 10, 10], lower=[-1, -1, -1], upper=[1, 1, 1], centering=centering,
+        boundary={"zmax": Neumann(0.2)},
+    )  # fmt: skip
+    p = Problem(grid, source="1 + z", shift=0.5, domain="sqrt(x**2 + y**2 + (z - 0.35)**2) - 0.7",
+                embedded=embedded)  # fmt: skip
+    fb = face_fluxes(p, solve(p, "direct").x)
+    assert _relative(fb) <= 1e-10, fb
+    assert fb.fluxes["zmax"] < 0.0  # the cap on zmax lets 0.2 in per unit area
+    assert all(fb.fluxes[f] == 0.0 for f in ("xmin", "xmax", "ymin", "ymax", "zmin"))
+
+
 def test_a_domain_filling_the_box_has_the_box_fluxes():
     """Cell-centred, no corner nodes: every face's flux is the box rule's, nothing crosses Γ."""
     grid = Grid.box(
