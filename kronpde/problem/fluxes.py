@@ -32,7 +32,9 @@ class FluxBalance:
     Attributes
     ----------
     fluxes : dict of str to float
-        ``q`` per face name (``xmin`` ...), every face of the box; 0 on periodic faces.
+        ``q`` per face name (``xmin`` ...; ``rmin`` ... of a curvilinear grid), every
+        face of the box; 0 on periodic, axis and pole faces; ``embedded`` through the
+        embedded boundary of a domain inside the box.
     source : float or None
         ``∫ f`` over the box (the scheme's quadrature: trapezoid weights on
         node-centred axes, the midpoint rule on cell-centred ones).

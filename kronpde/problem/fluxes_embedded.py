@@ -173,11 +173,15 @@ def embedded_fluxes(
     # nodes, the embedded Dirichlet value at the other points whose volume meets Ω
     vf = geo.volume_fraction
     volume = _point_weights(g) * vf
-    f = np.array(disc.data.source_nodes(), dtype=float)
-    f[g.unknown_index] = f_unknowns.reshape(g.shape)
-    field = np.array(problem.data.dirichlet_values, dtype=float)
     is_unknown = np.zeros(g.point_shape, dtype=bool)
     is_unknown[g.unknown_index] = True
+    f = np.zeros(g.point_shape)
+    f[g.unknown_index] = f_unknowns.reshape(g.shape)
+    nodes_in = ~is_unknown & (vf > 0.0)  # box Dirichlet nodes whose half cells meet Ω
+    if np.any(nodes_in):
+        f[nodes_in] = np.asarray(disc.data.source_nodes(), dtype=float)[nodes_in]
+    f = np.where(vf > 0.0, f, 0.0)  # nothing is taken of f where Ω is not
+    field = np.array(problem.data.dirichlet_values, dtype=float)
     field[g.unknown_index] = uu.reshape(g.shape)
     domain = np.zeros(g.point_shape, dtype=bool)
     domain[g.unknown_index] = inside.reshape(g.shape)
