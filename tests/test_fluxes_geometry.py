@@ -95,6 +95,20 @@ def test_curvilinear_exact_solve_balances_to_round_off(name, centering):
 
 
 @pytest.mark.parametrize("centering", ["node", "cell"])
+def test_a_shift_expression_balances(centering):
+    """c(x) = 1 + r² times the control volumes: c ∫ u is the scheme's."""
+    grid = CurvilinearGrid.polar(
+        [8, 8], [0.0, 0.0], [1.0, TWO_PI],
+        {"rmin": OnAxis(), "rmax": Neumann(0.3), "thetamin": Periodic(), "thetamax": Periodic()},
+        centering=centering,
+    )  # fmt: skip
+    p = Problem(grid, "1 + x", shift=grid.expression("1 + r*r"))
+    fb = face_fluxes(p, sla.spsolve(p.operator().tocsc(), p.rhs()))
+    assert _relative(fb) <= 1e-10
+    assert fb.fluxes["rmax"] == pytest.approx(-0.3 * TWO_PI, rel=2e-2)  # k g 2π R, R = 1
+
+
+@pytest.mark.parametrize("centering", ["node", "cell"])
 def test_fastdiag_solves_balance_on_curvilinear_grids(centering):
     p = _curvilinear("polar-disc", centering)
     fb = face_fluxes(p, solve(p, "fastdiag").x)
