@@ -306,10 +306,6 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
     problem = plan.case.problem
     if plan.petsc_options is not None or problem.order != 2:
         return None
-    if problem.grid.coordinate_system is not None:  # Cartesian face formulas: not these faces
-        return None
-    if problem.discretisation.domain_points() is not None:
-        return None  # a domain inside the box: its boundary is not the box's faces
     if not problem.discretisation.symmetric:  # second/first: no -k du/dn
         return None
     solution = solved.solution
@@ -487,9 +483,6 @@ def _flux_lines(
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
         why = "the PETSc backend" if petsc else "order 4 (fluxes follow the order-2 scheme)"
-        why = "a curvilinear grid" if curvilinear and not petsc else why
-        if embedded:
-            why = "an embedded boundary (the domain's boundary is not the box's faces)"
         if not petsc and not getattr(getattr(problem, "discretisation", None), "symmetric", True):
             why = "the non-divergence form (it has no fluxes -k du/dn)"
         return [f"fluxes     not computed for {why}"]
