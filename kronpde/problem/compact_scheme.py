@@ -161,10 +161,11 @@ class AbsoluteCompact:
     ) -> np.ndarray | None:
         """Return the certificate's four sums of ``r = b - A x`` in one blocked pass, or None.
 
-        :func:`kronpde.operators.compact_residual.compact_residual_sums` (``A x``
-        and ``|P|(|T|) |x|`` as :meth:`apply` and the operator compute them);
-        None where it does not apply (a Robin face, a periodic axis 0, 1-D).
-        ``r`` is not used.
+        :func:`kronpde.operators.compact_residual.compact_residual_sums`: ``A x``
+        as the operator computes it, and ``Σ w (|P|(|T|)|x|)²`` bounded by the
+        ``W``-norm of ``|P|(|T|)`` times ``Σ w x²`` (one polynomial apply, not
+        two); None where it does not apply (a Robin face, a periodic axis 0,
+        1-D).  ``r`` is not used.
         """
         s = self.scheme
         if not fusable(s):
