@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -109,7 +108,9 @@ def compact_residual_sums(
     rest = np.ones(1)
     for v in weights[1:]:
         rest = np.multiply.outer(rest, np.asarray(v, dtype=np.float64))
-    task = _Pass(scheme, X, B, np.asarray(weights[0], dtype=np.float64), rest.reshape(-1), size)
+    w0, rest = np.asarray(weights[0], dtype=np.float64), rest.reshape(-1)
+    uniform = bool(np.all(w0 == w0[0]) and np.all(rest == rest[0]))
+    task = _Pass(scheme, X, B, None if uniform else (w0, rest), size)
     pool = _pool() if X.size >= THREADED_SIZE and n0 >= 2 * size else None
     if pool is None:
         total = task.sums(0, n0)
@@ -117,6 +118,8 @@ def compact_residual_sums(
         half = (n0 // size // 2) * size  # two halves of whole blocks, one per thread
         other = pool.submit(task.sums, half, n0)
         total = task.sums(0, half) + other.result()
+    if uniform:  # the weight once, as plane_apply.residual_sums does
+        total[1:] *= float(w0[0] * rest[0])
     # Σ w (|P|(|T|)|x|)² <= ρ² Σ w x², the computed sum raised for its own rounding
     rho = absolute_norm(scheme, absolute_ops, weights)
     xx = total[2] * (1.0 + 4.0 * X.size * np.finfo(float).eps)
@@ -126,9 +129,9 @@ def compact_residual_sums(
 class _Pass:
     """One residual pass: ``Σ r²``, ``Σ w r²``, ``Σ w x²``, ``Σ w b²`` over blocks of planes."""
 
-    def __init__(self, scheme, X, B, w0, rest, size):  # noqa: ANN001
-        self.scheme = scheme
-        self.X, self.B, self.w0, self.rest, self.size = X, B, w0, rest, size
+    def __init__(self, scheme, X, B, weights, size):  # noqa: ANN001
+        self.scheme, self.X, self.B, self.size = scheme, X, B, size
+        self.weights = weights  # (w0, rest), or None: uniform, the weight applied after
 
     def sums(self, q0: int, q1: int) -> np.ndarray:
         """Return the four sums over the planes ``q0 <= p < q1`` (own work arrays)."""
@@ -147,17 +150,24 @@ class _Pass:
             polynomial_apply(scheme, ops, X[lo:hi], y[:m], part)
             keep = slice(p0 - lo, p1 - lo)
             r = np.subtract(B[p0:p1], y[keep], out=y[keep])
-            w = self.w0[p0:p1]
             flat = r.reshape(-1)
-            total += [
-                np.einsum("i,i->", flat, flat),
-                _weighted_squares(w, r, self.rest),
-                _weighted_squares(w, X[p0:p1], self.rest),
-                _weighted_squares(w, B[p0:p1], self.rest),
-            ]
+            rr = float(np.einsum("i,i->", flat, flat))
+            if self.weights is None:
+                total += [rr, rr, _squares(X[p0:p1]), _squares(B[p0:p1])]
+            else:
+                w, rest = self.weights[0][p0:p1], self.weights[1]
+                sq = part[0][: p1 - p0]  # free once the apply is done
+                total += [rr, *(_weighted(v, w, rest, sq) for v in (r, X[p0:p1], B[p0:p1]))]
         return total
 
 
-def _weighted_squares(w: np.ndarray, v: np.ndarray, rest: Any) -> float:
-    flat = v.reshape(v.shape[0], -1)
-    return float(np.einsum("i,ij,ij,j->", w, flat, flat, rest))
+def _squares(v: np.ndarray) -> float:
+    flat = v.reshape(-1)
+    return float(np.einsum("i,i->", flat, flat))
+
+
+def _weighted(v: np.ndarray, w: np.ndarray, rest: np.ndarray, sq: np.ndarray) -> float:
+    """``Σ w v²`` over a block (``W`` the outer product of ``w`` and ``rest``), ``sq`` scratch."""
+    np.multiply(v, v, out=sq)
+    per_plane = np.einsum("ij,j->i", sq.reshape(sq.shape[0], -1), rest)
+    return float(np.einsum("i,i->", w, per_plane))
