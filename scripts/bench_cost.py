@@ -8,6 +8,10 @@ covers, each against its anchor measured in the same run:
   against a bare ``dstn``/``idstn`` round trip (eigenvalues, transform,
   division, inverse transform) timed in a fresh process; and
   ``estimate_seconds`` with ``rtol = "auto"`` against the same anchor;
+* the whole ``kronpde solve`` of that case writing ``.vti`` (127³ and 255³), wall
+  time of the fresh process, against a bare script in a fresh process doing the
+  same work: import numpy and scipy, evaluate the source on the grid, the round
+  trip, write a raw-appended ``.vti`` atomically (temporary file, fsync, rename);
 * warm in one process at 127³: ``solve(problem)`` and
   ``prepare(problem).solve(b)`` (default arguments) against the warm bare
   round trip; the prepared 256² Neumann step (``out=``, ``check=False``)
@@ -82,6 +86,46 @@ lam1 = (2.0 - 2.0 * np.cos(np.pi * k / (n + 1))) / h**2
 lam = lam1[:, None, None] + lam1[None, :, None] + lam1[None, None, :]
 u = F.idstn(F.dstn(b, type=1, workers=workers) / lam, type=1, workers=workers)
 print(time.perf_counter() - t0)
+"""
+
+
+BARE_WHOLE = r"""
+import os, sys, tempfile
+import numpy as np, scipy.fft as F
+n, workers, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+m = n + 1  # cells per axis; nodes 0..m
+x = np.linspace(0.0, 1.0, m + 1)
+s = np.sin(np.pi * x[1:-1])
+f = 3 * np.pi**2 * s[:, None, None] * s[None, :, None] * s[None, None, :]
+h = 1.0 / m
+k = np.arange(1, n + 1)
+lam1 = (2.0 - 2.0 * np.cos(np.pi * k / m)) / h**2
+lam = lam1[:, None, None] + lam1[None, :, None] + lam1[None, None, :]
+u = np.zeros((m + 1,) * 3)
+u[1:-1, 1:-1, 1:-1] = F.idstn(F.dstn(f, type=1, workers=workers) / lam, type=1, workers=workers)
+data = np.ascontiguousarray(u.transpose(2, 1, 0))  # VTK: x fastest
+lines = [
+    '<?xml version="1.0"?>',
+    '<VTKFile type="ImageData" version="1.0" byte_order="LittleEndian" header_type="UInt64">',
+    f'<ImageData WholeExtent="0 {m} 0 {m} 0 {m}" Origin="0 0 0" Spacing="{h} {h} {h}">',
+    f'<Piece Extent="0 {m} 0 {m} 0 {m}"><PointData Scalars="u">',
+    '<DataArray type="Float64" Name="u" format="appended" offset="0"/>',
+    '</PointData></Piece></ImageData>',
+    '<AppendedData encoding="raw">',
+    '_',
+]
+head = chr(10).join(lines)
+tail = chr(10) + '</AppendedData>' + chr(10) + '</VTKFile>' + chr(10)
+folder = os.path.dirname(path)
+fd, tmp = tempfile.mkstemp(dir=folder)
+with os.fdopen(fd, "wb") as out:
+    out.write(head.encode())
+    out.write(np.uint64(data.nbytes).tobytes())
+    out.write(memoryview(data).cast("B"))
+    out.write(tail.encode())
+    out.flush()
+    os.fsync(out.fileno())
+os.replace(tmp, path)
 """
 
 
@@ -174,6 +218,28 @@ def cli_rows(folder: Path, workers: int, repeats: int) -> None:
     records = [kronpde_json(auto) for _ in range(repeats)]
     est = median([r["estimate_seconds"] for r in records])
     row("127³ CLI rtol auto, estimate_seconds / bare fresh round trip", est, anchor, 0.5)
+
+
+def wall(command: list[str]) -> float:
+    """Wall seconds of ``command`` in a fresh process (it must succeed)."""
+    t0 = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def whole_rows(folder: Path, workers: int, repeats: int) -> None:
+    """The whole ``kronpde solve`` writing ``.vti`` against the bare script, 127³ and 255³."""
+    for n in (127, 255):
+        case = write_case(
+            folder, f"whole{n}", cells=f"[{n + 1}, {n + 1}, {n + 1}]", source=SOURCE_3D
+        )
+        ours = [sys.executable, "-m", "kronpde", "solve", str(case), "-q", "-o"]
+        bare = [sys.executable, "-c", BARE_WHOLE, str(n), str(workers)]
+        a, b = [], []
+        for _ in range(repeats):  # alternately, so that both see the same load
+            a.append(wall([*ours, str(folder / f"kronpde{n}.vti")]))
+            b.append(wall([*bare, str(folder / f"bare{n}.vti")]))
+        row(f"{n}³ whole `kronpde solve` with .vti / bare script", median(a), median(b), 1.5)
 
 
 def warm_rows(workers: int, repeats: int) -> None:
@@ -296,7 +362,7 @@ def cg_row(folder: Path, repeats: int) -> None:
     )
 
 
-ROWS = ("cli", "warm", "fastdiag-cg", "order4", "cg")
+ROWS = ("cli", "whole", "warm", "fastdiag-cg", "order4", "cg")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,7 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="FFT threads")
     parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     args = parser.parse_args(argv)
+    import compileall
+
     import kronpde
+
+    # an installed package has its .pyc files: bring a checkout's up to date, or every fresh
+    # process below would compile the changed modules again (PYTHONDONTWRITEBYTECODE)
+    compileall.compile_dir(Path(kronpde.__file__).parent, quiet=1)
 
     print(
         f"kronpde {kronpde.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
@@ -324,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         if "cli" in args.rows:
             cli_rows(folder, args.workers, args.repeats)
+        if "whole" in args.rows:
+            whole_rows(folder, args.workers, args.repeats)
         if "warm" in args.rows:
             warm_rows(args.workers, args.repeats)
         if "fastdiag-cg" in args.rows:

@@ -34,7 +34,8 @@ rtol = 1e-8
 
 PROBE = (
     "from kronpde.operators.kernels import cached_kernels; "
-    "print(len(cached_kernels(['constant_apply', 'dot', 'new_direction', 'update_xr'])))"
+    "from kronpde.app.cli.solve import RUN_KERNELS; "
+    "print(len(RUN_KERNELS[False]) - len(cached_kernels(RUN_KERNELS[False])))"
 )
 
 
@@ -70,7 +71,7 @@ def main() -> None:
             probe = subprocess.run(
                 [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True
             )
-            if probe.stdout.strip() == "4":
+            if probe.stdout.strip() == "0":  # every kernel the run loads
                 break
             time.sleep(1.0)
         print(f"cache filled {time.perf_counter() - t0:.1f} s after the first run ended")

@@ -342,7 +342,10 @@ def test_rtol_auto_without_exact_estimates_on_the_coarse_curvilinear_grid(tmp_pa
     assert record["discretisation_estimate"] == "richardson"
     # FISHPACK's error of this grid is 6.19e-4: the estimate is of its size
     assert 1e-4 < record["discretisation_error"] < 2e-3
-    assert record["fluxes"] is None  # the Cartesian face formulas do not apply
+    # the grid's own faces (docs/fluxes.md): u = r⁴ (1 - cos 4θ) lets 2 pi in through rmax
+    assert set(record["fluxes"]) == {"rmin", "rmax", "thetamin", "thetamax"}
+    assert record["fluxes"]["rmax"] == pytest.approx(-2 * math.pi, rel=1e-3)
+    assert record["fluxes"]["rmin"] == 0.0  # the axis: no area
 
 
 # -- the certified bound and the separable pieces ---------------------------------------

@@ -708,3 +708,31 @@ def test_derivative_of_a_deep_expression_needs_no_recursion():
         - parse_expression(text, dimension=1).evaluate([np.array([0.3 - 1e-6])])[0]
     ) / 2e-6
     assert value == pytest.approx(fd, rel=1e-6)
+
+
+def test_values_whose_sum_overflows_are_finite_and_kept():
+    """The one-pass finiteness check: a sum that overflows falls back to the scan."""
+    xy = np.meshgrid(np.linspace(0, 1, 40), np.linspace(0, 1, 30), indexing="ij", sparse=True)
+    big = parse_expression("1e307 * (1 + x*y)", dimension=2).evaluate(xy)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.sum(big))  # the sum overflows ...
+    assert big.shape == (40, 30)  # ... and the values are kept
+    assert big[-1, -1] == 2e307
+    assert big[0, 0] == 1e307
+    with pytest.raises(ExpressionError, match="not finite"):
+        parse_expression("1/(x - 0.5) + y", dimension=2).evaluate(
+            np.meshgrid([0.0, 0.5, 1.0], [0.0, 1.0], indexing="ij", sparse=True)
+        )
+
+
+def test_a_full_size_result_is_a_new_writable_array():
+    """The program's own result is returned without a copy, never a coordinate array."""
+    x = np.linspace(0.0, 1.0, 5)
+    full = [np.broadcast_to(x[:, None], (5, 4)).copy(), np.zeros((5, 4))]
+    same = parse_expression("x", dimension=2).evaluate(full)
+    assert not np.shares_memory(same, full[0])
+    assert same.flags.writeable
+    value = parse_expression("sin(x) * (1 + y)", dimension=2).evaluate(full)
+    np.testing.assert_array_equal(value, np.sin(full[0]))
+    value[0, 0] = 7.0  # writable, and no input changed
+    assert full[0][0, 0] == 0.0

@@ -254,6 +254,6 @@ def test_vector_fields_are_refused_for_unstructured_files(tmp_path):
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         assert cli.main(["check", str(case)]) == 2
-    assert "[output] fields: flux: vector fields are written to .vti and .vtr files only" in (
+    assert "[output] fields: flux: vector fields are written to .vti, .vtr and .vts files only" in (
         err.getvalue()
     )

@@ -139,6 +139,7 @@ class CaseFields:
     domain: np.ndarray | None = None  # a domain inside the box: its points (else None)
     level_set: np.ndarray | None = None  # its level set, when [output] fields asks for it
     hidden: int = 2  # the ghost flag of a point outside (a cell's on a cell-centred grid)
+    grid: Grid | None = None  # a curvilinear grid: grad u in Cartesian components
 
     @classmethod
     def of(cls, case: Case, box: tuple[slice, ...] | None = None) -> CaseFields:
@@ -189,7 +190,8 @@ class CaseFields:
             problem = case.problem
             variable = problem.variable_coefficient
             k = problem.coefficient_values()[..., None] if variable else float(problem.coefficient)
-        return cls(exact, source, vectors, grid.points, k)
+        curvilinear = grid if grid.coordinate_system is not None else None
+        return cls(exact, source, vectors, grid.points, k, grid=curvilinear)
 
     def point_data(self, u: np.ndarray) -> dict[str, np.ndarray]:
         """Return the fields to write for the solution ``u`` (shape ``grid.point_shape``).
@@ -204,7 +206,7 @@ class CaseFields:
         if self.source is not None:
             data["f"] = self.source if self.domain is None else self._blank(self.source)
         if self.vectors:
-            grad = gradient(u, self.points)
+            grad = self._gradient(u)
             if "grad_u" in self.vectors:
                 data["grad_u"] = grad
             if "flux" in self.vectors:
@@ -218,6 +220,18 @@ class CaseFields:
                 data["level_set"] = self.level_set
             data[GHOST_ARRAY] = np.where(self.domain, 0, self.hidden).astype(np.uint8)
         return data
+
+    def _gradient(self, u: np.ndarray) -> np.ndarray:
+        """``grad u``: Cartesian components on a curvilinear grid, NaN outside a domain."""
+        if self.grid is not None:
+            from kronpde.problem.fluxes_curvilinear import physical_gradient
+
+            return physical_gradient(self.grid, u)  # type: ignore[arg-type]
+        if self.domain is not None:
+            from kronpde.problem.fluxes_embedded import domain_gradient
+
+            return domain_gradient(u, self.points, self.domain)
+        return gradient(u, self.points)
 
     def _blank(self, values: np.ndarray) -> np.ndarray:
         """``values`` with NaN at the points outside the domain (a new array)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -222,8 +223,14 @@ class Expression:
             raise ExpressionError(msg) from None
         with np.errstate(all="ignore"):
             value = run(self._program, arrays)
-        out = np.empty(shape, dtype=np.complex128 if self.is_complex else np.float64)
-        out[...] = value
+        dtype = np.complex128 if self.is_complex else np.float64
+        if _fresh(value, shape, dtype, arrays):  # the program's own full-size result: kept
+            out = value
+        else:
+            out = np.empty(shape, dtype=dtype)
+            out[...] = value
+        if mask is None and _all_finite(out):
+            return out
         bad = ~np.isfinite(out)
         if mask is not None:
             try:
@@ -391,3 +398,27 @@ def _from_number(number: int | float | np.integer | np.floating, dimension: int)
     text = str(int(number)) if isinstance(number, (int, np.integer)) else repr(value)
     program = (("const", np.float64(value)),)
     return Expression(text, dimension, frozenset(), value, program)
+
+
+def _fresh(value: Any, shape: tuple[int, ...], dtype: Any, inputs: Sequence[np.ndarray]) -> bool:
+    """Whether ``value`` is a new writable array of ``shape`` and ``dtype`` (no input's memory)."""
+    return (
+        isinstance(value, np.ndarray)
+        and value.shape == shape
+        and value.dtype == dtype
+        and value.flags.writeable
+        and value.flags.owndata
+        and not any(np.may_share_memory(value, a) for a in inputs)
+    )
+
+
+def _all_finite(values: np.ndarray) -> bool:
+    """Whether every value is finite, in one pass without a temporary of their size.
+
+    The sum of finite values is finite unless it overflows, and NaN or an
+    infinity makes the sum NaN or infinite: a finite sum proves them all finite;
+    otherwise the values are scanned one by one.
+    """
+    with np.errstate(all="ignore"):
+        total = np.add.reduce(values, axis=None)
+    return bool(np.isfinite(total)) or bool(np.isfinite(values).all())

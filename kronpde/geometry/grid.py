@@ -502,7 +502,7 @@ class Grid:
             Unknowns, shape :attr:`shape` or flat of length :attr:`size`.
         dirichlet_values : ndarray, optional
             Array of Dirichlet values over the field (from :meth:`dirichlet_nodes`);
-            computed when not given.
+            when not given, computed for the slabs of points that are not unknowns only.
 
         Returns
         -------
@@ -512,18 +512,24 @@ class Grid:
             field is the unknowns themselves.
         """
         u = np.asarray(u, dtype=float).reshape(self.shape)
-        if dirichlet_values is None:
-            dirichlet_values, _ = self.dirichlet_nodes()
         full = np.empty(self.point_shape)
         full[self.unknown_index] = u
         # the points that are not unknowns lie in slabs at the ends of some axis: only
-        # those are copied from the Dirichlet values (not a second pass over the field)
+        # those are written, from the Dirichlet values given or computed for the slab alone
+        # (never an array of the field's size, whose every page a slab across the last axis
+        # would touch)
         for i, s in enumerate(self.unknown_index):
             for part in (slice(0, s.start), slice(s.stop, self.point_shape[i])):
                 if part.stop > part.start:
                     idx = [slice(None)] * self.dimension
                     idx[i] = part
-                    full[tuple(idx)] = dirichlet_values[tuple(idx)]
+                    if dirichlet_values is not None:
+                        full[tuple(idx)] = dirichlet_values[tuple(idx)]
+                    else:
+                        box = tuple(
+                            part if j == i else slice(0, n) for j, n in enumerate(self.point_shape)
+                        )
+                        full[tuple(idx)] = self.dirichlet_nodes(box)[0]
         return self.wrap_periodic(full)
 
     def wrap_periodic(self, full: np.ndarray) -> np.ndarray:

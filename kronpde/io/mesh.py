@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import pathlib
 from collections.abc import Mapping, Sequence
-from xml.sax.saxutils import quoteattr
 
 import meshio
 import numpy as np
@@ -36,6 +35,7 @@ from kronpde.io.checks import (
     check_folder,
     check_nodes,
 )
+from kronpde.io.xmltext import quoteattr
 
 __all__ = ["structured_mesh", "write_mesh"]
 

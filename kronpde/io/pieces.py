@@ -13,7 +13,6 @@ import math
 import os
 import pathlib
 from collections.abc import Mapping, Sequence
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
@@ -39,6 +38,7 @@ from kronpde.io.vtk import (
     _structured_extension,
     _write_file,
 )
+from kronpde.io.xmltext import quoteattr
 
 __all__ = [
     "PARALLEL_EXTENSIONS",

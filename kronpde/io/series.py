@@ -12,13 +12,13 @@ import math
 import os
 import pathlib
 from collections.abc import Mapping, Sequence
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
 from kronpde.io.atomic import replace_atomically
 from kronpde.io.checks import FieldDataError, OutputError, check_compression, check_folder
 from kronpde.io.vtk import _structured_extension, write_structured
+from kronpde.io.xmltext import quoteattr
 
 __all__ = ["TimeSeriesWriter"]
 

@@ -24,7 +24,6 @@ import pathlib
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
@@ -46,6 +45,7 @@ from kronpde.io.checks import (
     output_extension,
     uniform_spacing,
 )
+from kronpde.io.xmltext import quoteattr
 
 __all__ = [
     "STRUCTURED_EXTENSIONS",

@@ -9,6 +9,7 @@ sums (``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²``, ``Σ w b²``) in the same p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,10 +59,45 @@ def axis_plan(op: AxisOperator) -> tuple[float, int, int, list[tuple[int, tuple]
     return a, lo, hi, special
 
 
+def _plain(plan, n: int) -> bool:
+    """Whether an axis plan is the plain Dirichlet one: ``a`` on every coupling inside."""
+    a, lo, hi, special = plan
+    return (
+        lo == 1
+        and hi == n - 1
+        and len(special) == 2
+        and special[0] == (0, ((a, 1),))
+        and special[1] == (n - 1, ((a, n - 2),))
+    )
+
+
+def _add_plain_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, a) -> None:
+    """:func:`_add_axis_terms` of a plain axis ``i >= 1`` by contiguous slices of the block.
+
+    The neighbours ``s`` apart in the flattened block (``s`` the axis' stride)
+    are summed in one contiguous pass; the rows at the axis' two ends, where
+    that sum reaches into the next line, then take their one neighbour.  The
+    same operations per entry as the strided apply, so the same bits.
+    """
+    d = xb.ndim
+    n = xb.shape[i]
+    s = math.prod(xb.shape[i + 1 :])
+    xf, tf = xb.reshape(-1), tb.reshape(-1)
+    k = xf.size
+    np.add(xf[: k - 2 * s], xf[2 * s :], out=tf[s : k - s])
+    np.copyto(tb[axis_index(d, i, 0)], xb[axis_index(d, i, 1)])
+    np.copyto(tb[axis_index(d, i, n - 1)], xb[axis_index(d, i, n - 2)])
+    tf *= a
+    yb += tb
+
+
 def _add_axis_terms(xb: np.ndarray, yb: np.ndarray, tb: np.ndarray, i: int, plan) -> None:
     """Add the off-diagonal terms of axis ``i >= 1`` inside one block of planes."""
     a, lo, hi, special = plan
     d = xb.ndim
+    if _plain(plan, xb.shape[i]):
+        _add_plain_axis_terms(xb, yb, tb, i, a)
+        return
     if lo < hi:
         t = tb[axis_index(d, i, slice(lo, hi))]
         np.add(
@@ -106,6 +142,16 @@ def block_into(
                 yb[r - p0 : r - p0 + 1] += tb[:1]
 
 
+def _squares(flat: np.ndarray) -> float:
+    """Return ``Σ v²`` of a block by einsum, not BLAS.
+
+    A BLAS dot wakes its thread pool; on a busy machine its spinning threads
+    wait for a core and a block's dot then takes milliseconds instead of tens
+    of microseconds (measured at 1024²: 8 ms per block under load).
+    """
+    return float(np.einsum("i,i->", flat, flat))
+
+
 def _absolute_plan(plan: tuple) -> tuple:
     """Return an :func:`axis_plan` of ``|T|``: every coefficient's absolute value."""
     a, lo, hi, special = plan
@@ -145,13 +191,13 @@ class _ResidualPass:
 
     def _weighted(self, sq: np.ndarray, p0: int, p1: int) -> float:
         """Return ``Σ w sq`` over the planes ``p0 <= i < p1`` (``sq`` their block)."""
-        return float(self.w0[p0:p1] @ (sq.reshape(p1 - p0, -1) @ self.rest))
+        return float(np.einsum("i,ij,j->", self.w0[p0:p1], sq.reshape(p1 - p0, -1), self.rest))
 
     def _square_sum(self, v: np.ndarray, tb: np.ndarray, p0: int, p1: int) -> float:
         """Return ``Σ v²`` (uniform weights: the weight applied once at the end) or ``Σ w v²``."""
         if self.uniform:
             flat = v.reshape(-1)
-            return float(flat @ flat)
+            return _squares(flat)
         np.multiply(v, v, out=tb)
         return self._weighted(tb, p0, p1)
 
@@ -170,7 +216,7 @@ class _ResidualPass:
                 waa += self._square_sum(tb, tb, p0, p1)
             np.subtract(B[p0:p1], yb, out=yb)  # r, as fl(b - fl(A x)) of matvec_into
             flat = yb.reshape(-1)
-            squares = float(flat @ flat)
+            squares = _squares(flat)
             rr += squares
             wrr += squares if self.uniform else self._square_sum(yb, tb, p0, p1)
             if self.absx is not None:

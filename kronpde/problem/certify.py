@@ -366,7 +366,9 @@ class Certifier:
         u = np.ascontiguousarray(u, dtype=float).reshape(-1)
         b = np.asarray(b, dtype=float).reshape(-1)
         fused = getattr(self.apply, "residual_sums", None)
-        if fused is not None and not self.singular and self._absolute is None:
+        if self._absolute is not None:  # the compact scheme's |P|(|T|): its own pass, if any
+            fused = getattr(self._absolute, "residual_sums", None)
+        if fused is not None and not self.singular:
             weights = [a.weights for a in self.problem.grid.axes]
             sums = fused(u, b, None, weights)  # one pass: the residual and the sums
             if sums is not None:

@@ -10,6 +10,7 @@ face's term couples its unknowns, and then they diagonalise the separable part o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from kronpde.operators.compact import CompactOperator, CompactScheme, polynomial_apply
+from kronpde.operators.compact_residual import compact_residual_sums, fusable
 from kronpde.operators.compact_rhs import compact_rhs, compact_rhs_box
 from kronpde.problem.data import box_index
 from kronpde.problem.discretisation import (
@@ -153,6 +155,24 @@ class AbsoluteCompact:
             for op in scheme.ops
         ]
         self._work: tuple[np.ndarray, ...] | None = None
+
+    def residual_sums(
+        self, x: np.ndarray, b: np.ndarray, r: np.ndarray | None, weights: Sequence[np.ndarray]
+    ) -> np.ndarray | None:
+        """Return the certificate's four sums of ``r = b - A x`` in one blocked pass, or None.
+
+        :func:`kronpde.operators.compact_residual.compact_residual_sums`: ``A x``
+        as the operator computes it, and ``Σ w (|P|(|T|)|x|)²`` bounded by the
+        ``W``-norm of ``|P|(|T|)`` times ``Σ w x²`` (one polynomial apply, not
+        two); None where it does not apply (a Robin face, a periodic axis 0,
+        1-D).  ``r`` is not used.
+        """
+        s = self.scheme
+        if not fusable(s):
+            return None
+        X = np.ascontiguousarray(x, dtype=np.float64).reshape(s.shape)
+        B = np.ascontiguousarray(b, dtype=np.float64).reshape(s.shape)
+        return compact_residual_sums(s, self.ops, X, B, weights)
 
     def apply(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Write ``|P|(|T|) x`` into ``out`` and return it."""

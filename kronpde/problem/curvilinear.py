@@ -246,6 +246,31 @@ class CurvilinearFlux(Discretisation):
             m = m + sp.diags_array(field)
         return sp.csr_array(m)
 
+    def boundary_terms(self, ax: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return face ``(ax, side)``'s own terms of ``M``: its diagonal and lifting (tensor shape).
+
+        The scheme's outflow through the face is ``diag u - lift`` (``docs/fluxes.md``);
+        zero on periodic, axis and pole faces.
+        """
+        grid: CurvilinearGrid = self.grid  # type: ignore[assignment]
+        d = grid.dimension
+        diag, lift = np.zeros(grid.tensor_shape), np.zeros(grid.tensor_shape)
+        if grid.metrics[ax].faces.size == 0:  # one unknown: no fluxes along ax (assemble's)
+            return diag, lift
+        xs = [_along(m.x, i, d) for i, m in enumerate(grid.metrics)]
+        nu = np.ones(())
+        for i in range(d):
+            if i != ax:
+                nu = nu * _along(grid.metrics[i].cross(ax), i, d)
+        _face_terms(self.data, ax, side, nu, xs, diag, lift)
+        return diag, lift
+
+    def face_fluxes(self, problem: object, u: np.ndarray, balance: bool) -> object:
+        """Return the net outward flux through each face (:mod:`~.fluxes_curvilinear`)."""
+        from kronpde.problem.fluxes_curvilinear import curvilinear_fluxes
+
+        return curvilinear_fluxes(self, problem, u, balance)
+
     def weighted_shift_field(self) -> np.ndarray | None:
         """``c(x) W`` of a shift expression at the unknowns (reduced), or None."""
         field = getattr(self.data, "shift_field", None)

@@ -180,6 +180,14 @@ class Discretisation(ABC):
         """Return True at the points of the field that carry the solution; None: all do."""
         return None
 
+    def face_fluxes(self, problem: Any, u: np.ndarray, balance: bool) -> Any:
+        """Return the fluxes of a scheme whose boundary has its own rule, or None.
+
+        None: the box's faces, by :func:`kronpde.problem.fluxes.face_fluxes`' rule;
+        curvilinear grids and embedded boundaries return their ``FluxBalance``.
+        """
+        return None
+
     def reference_unknowns(self) -> np.ndarray | None:
         """Return the unknowns the reference solve of ``fastdiag-cg`` acts on (None: all).
 

@@ -283,6 +283,12 @@ class EmbeddedBoundary(ConstantCoefficient):
         null.flags.writeable = False
         return null
 
+    def face_fluxes(self, problem: Any, u: np.ndarray, balance: bool) -> Any:
+        """Return the fluxes through the box faces and ``embedded`` (:mod:`~.fluxes_embedded`)."""
+        from kronpde.problem.fluxes_embedded import embedded_fluxes
+
+        return embedded_fluxes(self, self._parts, problem, u, balance)
+
     def domain_points(self) -> np.ndarray:
         """Return the points of the domain's unknowns and of the box's Dirichlet nodes in it."""
         g = self.grid

@@ -40,7 +40,9 @@ class FluxBalance:
     Attributes
     ----------
     fluxes : dict of str to float
-        ``q`` per face name (``xmin`` ...), every face of the box; 0 on periodic faces.
+        ``q`` per face name (``xmin`` ...; ``rmin`` ... of a curvilinear grid), every
+        face of the box; 0 on periodic, axis and pole faces; ``embedded`` through the
+        embedded boundary of a domain inside the box.
     source : float or None
         ``∫ f`` over the box (the scheme's quadrature: trapezoid weights on
         node-centred axes, the midpoint rule on cell-centred ones).
@@ -116,6 +118,9 @@ def face_fluxes(problem: Any, u: np.ndarray, *, balance: bool = True) -> FluxBal
     if np.iscomplexobj(u):
         msg = "fluxes of a complex solution are not computed"
         raise SolverError(msg)
+    own = problem.discretisation.face_fluxes(problem, u, balance)
+    if own is not None:  # a curvilinear grid, an embedded boundary: their own faces
+        return own
     grid: Grid = problem.grid
     if u.size == problem.size:
         unknowns = u.astype(float).reshape(-1)

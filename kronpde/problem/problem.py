@@ -461,8 +461,7 @@ class Problem:
 
         With a domain inside the box the points outside it are NaN.
         """
-        values = self.data.dirichlet_values if dirichlet_values is None else dirichlet_values
-        field = self.grid.to_nodes(u, values)
+        field = self.grid.to_nodes(u, dirichlet_values)  # None: the faces' slabs only
         points = self.discretisation.domain_points()
         if points is not None:
             field[~points] = np.nan

@@ -8,7 +8,8 @@ The estimates, their first guesses and the fallback: ``docs/accuracy.md``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -127,6 +128,55 @@ def exact_estimate(
     return ErrorEstimate("exact", "||u - u_exact||_W over the unknowns", first, measure, size)
 
 
+def _pair(coarse_space: SolveSpace) -> tuple[Any, Any, np.ndarray] | None:
+    """Return the coarser space, its restriction and solution to round-off (None: no grid)."""
+    try:
+        coarser, resample = coarse_problem(coarse_space.problem)
+    except Unavailable:
+        return None
+    coarser_space = coarse_space.coarse(coarser)
+    xcc, _ = coarser_space.solve_to_roundoff()
+    return coarser_space, coarse_space.restriction(coarser_space, resample), xcc
+
+
+def _pair_guess(coarse_space: SolveSpace, xc: np.ndarray, p: int) -> float | None:
+    """Return the coarse pair's estimate over ``2^p``: a first guess of the fine one's."""
+    pair = _pair(coarse_space)
+    if pair is None:
+        return None
+    _, between, xcc = pair
+    guess = between.difference(xc, xcc) / (2.0**p - 1.0) / 2.0**p
+    between.close()
+    return guess
+
+
+def _coarse_by_pair(coarse_space: SolveSpace, p: int) -> tuple[np.ndarray, Any, Any]:
+    """Solve the coarse problem iteratively to a tenth of the estimate the pair gives.
+
+    The coarser grid (a quarter of the cells) to round-off, the coarse one only to
+    a tenth of the estimate: the coarse pair's estimate over ``2^p`` is the fine
+    one's.  Returns the coarse solution, its bound and the first guess (None
+    without a coarser grid: then the coarse solve runs to round-off).
+    """
+    pair = _pair(coarse_space)
+    if pair is None:
+        xc, bound = coarse_space.solve_to_roundoff()
+        return xc, bound, None
+    coarser_space, between, xcc = pair
+    factor = 2.0**p - 1.0
+    estimate = ErrorEstimate(
+        "richardson",
+        "the coarse pair",
+        None,
+        lambda x: between.difference(x, xcc) / factor,
+        coarser_space.weighted_norm(xcc, False),
+    )
+    xc, bound = coarse_space.solve_for_estimate(estimate, AUTO_FRACTION / 2.0**p)
+    initial = between.difference(xc, xcc) / factor / 2.0**p
+    between.close()
+    return xc, bound, initial
+
+
 def richardson_estimate(where: SolveSpace | SolvableProblem) -> ErrorEstimate:
     """Return the ``"richardson"`` estimate of a problem (one coarse solve, two if it can).
 
@@ -147,27 +197,11 @@ def richardson_estimate(where: SolveSpace | SolvableProblem) -> ErrorEstimate:
     factor = 2.0**p - 1.0
     coarse, resample = coarse_problem(problem)
     coarse_space = space.coarse(coarse)
-    initial = None
-    try:
-        coarser, resample2 = coarse_problem(coarse)
-    except Unavailable:
+    if coarse_space.solves_directly():  # exact at once; the coarser pair only if asked
         xc, coarse_bound = coarse_space.solve_to_roundoff()
+        initial: Any = partial(_pair_guess, coarse_space, xc, p)
     else:
-        # the coarser grid to round-off (a quarter of the cells), the coarse one only to
-        # a tenth of the estimate: the coarse pair's estimate over 2^p is the fine one's
-        coarser_space = coarse_space.coarse(coarser)
-        xcc, _ = coarser_space.solve_to_roundoff()
-        between = coarse_space.restriction(coarser_space, resample2)
-        pair = ErrorEstimate(
-            "richardson",
-            "the coarse pair",
-            None,
-            lambda x: between.difference(x, xcc) / factor,
-            coarser_space.weighted_norm(xcc, False),
-        )
-        xc, coarse_bound = coarse_space.solve_for_estimate(pair, AUTO_FRACTION / 2.0**p)
-        initial = between.difference(xc, xcc) / factor / 2.0**p
-        between.close()
+        xc, coarse_bound, initial = _coarse_by_pair(coarse_space, p)
     restriction = space.restriction(coarse_space, resample)
 
     def measure(x: np.ndarray) -> float:

@@ -63,8 +63,14 @@ def combine(x: np.ndarray, index: np.ndarray, weights: np.ndarray, axis: int) ->
 
 def restrict(field: np.ndarray, resample: Sequence[Resample]) -> np.ndarray:
     """Return a fine field (one array axis per grid axis) at the coarse points."""
+    take = tuple(
+        slice(None, None, r.stride) if r.stride is not None else slice(None) for r in resample
+    )
+    if any(r.stride is not None for r in resample):  # every shared node in one strided copy
+        field = np.ascontiguousarray(field[take])
     for axis, r in enumerate(resample):
-        field = r.apply(field, axis)
+        if r.stride is None:
+            field = r.apply(field, axis)
     return field
 
 

@@ -570,20 +570,22 @@ class FastDiag(Method):
     def solve(
         self, b: np.ndarray, *, out: np.ndarray | None = None, check: bool = True, **_: Any
     ) -> Outcome:
-        """Solve ``A u = b`` by the transforms (with ``check``, scan ``u`` for NaN/infinity).
+        """Solve ``A u = b`` by the transforms.
 
         A singular problem's ``b`` may come unprojected: dropping the zero mode
         projects it (:attr:`projects`), and the removed part is reported
-        (measured only with ``check``: NaN otherwise).
+        (measured only with ``check``: NaN otherwise).  ``u`` is not scanned
+        for NaN/infinity here: with ``check`` the driver's certificate finds
+        them (a non-finite ``u`` has a non-finite residual) in the pass it
+        makes anyway.
         """
         if self._later is not None and (self._solved or "numba" in sys.modules):
             self._take_tridiagonal_route()
         self._solved = True
         x = self.backend.solve(b, out=out, record=check)
         projected = self.backend.last_projected_norm if self.backend.singular else None
-        finite = bool(np.all(np.isfinite(x))) if check else True
         said = (self.backend.warning, self._indefinite if check else None)
-        return Outcome(x, finite, projected_norm=projected, warnings=tuple(w for w in said if w))
+        return Outcome(x, True, projected_norm=projected, warnings=tuple(w for w in said if w))
 
     def set_shift(self, problem: SolvableProblem) -> bool:
         """Re-sum the eigenvalues for ``problem.shift`` (the eigenpairs and transforms stay)."""

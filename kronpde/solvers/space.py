@@ -153,6 +153,10 @@ class SolveSpace:
         """Return ``x`` solved exactly where this space can (None: it iterates)."""
         return None
 
+    def solves_directly(self) -> bool:
+        """Return whether :meth:`direct_solution` solves this space's problem (else None)."""
+        return False
+
     # -- what every backend shares ----------------------------------------------------------
     def remove_mean(self, x: np.ndarray) -> np.ndarray:
         """Remove a singular problem's weighted mean from ``x`` (in place)."""
@@ -338,9 +342,13 @@ class SerialSpace(SolveSpace):
         """Return the nodal resampling to ``coarse``'s unknowns."""
         return _NodalRestriction(self, coarse, resample)
 
+    def solves_directly(self) -> bool:
+        """Return whether the problem is fast-diagonalizable (``fastdiag`` solves it)."""
+        return self.problem.discretisation.fast_solve_obstacle() is None
+
     def direct_solution(self, b: np.ndarray) -> np.ndarray | None:
         """Return ``fastdiag``'s solution where the problem is fast-diagonalizable."""
-        if self.problem.discretisation.fast_solve_obstacle() is not None:
+        if not self.solves_directly():
             return None
         return method_class("fastdiag")(self.problem).solve(b).x
 

@@ -238,9 +238,10 @@ def check_writable(case: Case, path: Path | None, key: str) -> None:
     if path is None:
         return
     vectors = [f for f in case.fields if f in VECTOR_FIELDS]
-    if vectors and path.suffix.lower() not in (".vti", ".vtr"):
+    if vectors and path.suffix.lower() not in (".vti", ".vtr", ".vts"):
         msg = (
-            f"{' and '.join(vectors)}: vector fields are written to .vti and .vtr files only, "
+            f"{' and '.join(vectors)}: vector fields are written to .vti, .vtr and .vts files "
+            "only, "
             f"not {path.suffix or 'a file without extension'} (the output is {key})"
         )
         raise CaseError(msg, file=str(case.path), key="[output] fields")

@@ -199,8 +199,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: The compiled kernels an iterative serial solve uses, by the coefficient's kind.
-RUN_KERNELS = {
-    False: ("constant_apply", "dot", "new_direction", "update_xr"),
+RUN_KERNELS = {  # constant_residual: the certificate of the iterate (not compiled in the run)
+    False: ("constant_apply", "dot", "new_direction", "update_xr", "constant_residual"),
     True: ("variable_apply", "dot", "new_direction", "update_xr", "update_xr_jacobi"),
 }
 
@@ -309,18 +309,19 @@ def face_balance(plan: SolveRun, solved: Solved) -> Any:
     problem = plan.case.problem
     if problem.order != 2:
         return None
-    if problem.grid.coordinate_system is not None:  # Cartesian face formulas: not these faces
-        return None
-    if problem.discretisation.domain_points() is not None:
-        return None  # a domain inside the box: its boundary is not the box's faces
     if not problem.discretisation.symmetric:  # second/first: no -k du/dn
         return None
     solution = solved.solution
     u = solution.u if solution.u is not None else solution.x
     balance = getattr(plan.args, "balance", False)
     try:
-        if plan.petsc_options is not None:  # every rank, from its own piece
+        if plan.petsc_options is not None:  # every rank, from its own piece (box faces only)
             from kronpde.solvers.petsc.fluxes import petsc_face_fluxes
+
+            if problem.grid.coordinate_system is not None:
+                return None
+            if problem.discretisation.domain_points() is not None:
+                return None
 
             return petsc_face_fluxes(solved.prepared, solution, balance=balance)
         return face_fluxes(problem, u, balance=balance)
@@ -494,10 +495,11 @@ def _flux_lines(
 ) -> list[str]:
     """Return the summary's ``fluxes`` lines: q per face and the balance, or why there are none."""
     if balance is None:
-        # the same reasons with the PETSc backend (petsc: kept for callers)
-        why = "a curvilinear grid" if curvilinear else "order 4 (fluxes follow the order-2 scheme)"
-        if embedded:
-            why = "an embedded boundary (the domain's boundary is not the box's faces)"
+        why = "order 4 (fluxes follow the order-2 scheme)"
+        if petsc and (curvilinear or embedded):  # their own faces: serial runs only
+            why = "the PETSc backend on " + (
+                "a curvilinear grid" if curvilinear else "an embedded boundary"
+            )
         if not getattr(getattr(problem, "discretisation", None), "symmetric", True):
             why = "the non-divergence form (it has no fluxes -k du/dn)"
         return [f"fluxes     not computed for {why}"]
