@@ -21,7 +21,7 @@ from kronpde.problem.settings import AUTO, check_stopping
 from kronpde.solvers.accuracy import exact_unknowns
 from kronpde.solvers.arguments import check_vector, out_array, unknowns
 from kronpde.solvers.method import Method
-from kronpde.solvers.plan import SolvePlan, plan_solve, rounding_floor
+from kronpde.solvers.plan import SolvePlan, floor_warning, plan_solve, rounding_floor
 from kronpde.solvers.registry import choose
 from kronpde.solvers.report import Outcome, Solution, SolveReport, make_report
 from kronpde.solvers.space import SerialSpace
@@ -308,7 +308,7 @@ class PreparedSolver:
         lean = not self.solver.iterative and not check  # no residual, no bound, no scan of u
         b_proj, projected_norm = self._project(b, lean)
         nb = math.nan if lean else float(np.linalg.norm(b_proj))
-        rtol, floor_warning = self._rounding_floor(rtol)
+        rtol, raised = self._rounding_floor(rtol)
         t_plan = time.perf_counter()
         plan = plan_solve(
             self._space,
@@ -322,8 +322,8 @@ class PreparedSolver:
             iterative=self.solver.iterative,
         )
         estimate_seconds = time.perf_counter() - t_plan if plan.estimator is not None else 0.0
-        if floor_warning:
-            plan.warnings.insert(0, floor_warning)
+        if raised:
+            plan.warnings.insert(0, raised)
         outcome = self._run(b_proj, x_out, x0, plan, maxiter, callback, monitor, check)
         if projected_norm is None:
             projected_norm = 0.0 if outcome.projected_norm is None else outcome.projected_norm
@@ -401,13 +401,7 @@ class PreparedSolver:
         floor = rounding_floor(self.problem)
         if rtol >= floor:
             return rtol, ""
-        return floor, (
-            f"rtol = {rtol:.3g} is below the rounding floor {floor:.3g} of this operator's "
-            "residual in float64 (sqrt(K) u (1 + 2 max|diag A| / lambda_min), K the rounded "
-            "operations per entry), which no computed residual can show: rtol was raised to "
-            f"{floor:.3g} instead of iterating to maxiter (rtol='auto' stops at the accuracy "
-            "the grid allows)."
-        )
+        return floor, floor_warning(rtol, floor)
 
     def _arguments(
         self, b: np.ndarray | None, out: np.ndarray | None, check: bool, keep: bool = True
