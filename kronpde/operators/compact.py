@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +22,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from kronpde.geometry.boundary import Robin
 from kronpde.operators.banded import axis_index, csr_from_bands
+from kronpde.operators.second_thread import THREADED_SIZE, second_thread
 from kronpde.operators.stencils import AxisOperator
 
 __all__ = ["CompactOperator", "CompactScheme", "RobinCorrection", "apply_axis", "polynomial_apply"]
@@ -91,7 +90,7 @@ def apply_axis(
     """
     d = x.ndim
     if d >= 2 and x.size >= THREADED_SIZE and x.shape[b := int(axis == 0)] >= 2:
-        pool = _pool()
+        pool = second_thread()
         if pool is not None:  # two halves across another axis: the same arithmetic per entry
             half = x.shape[b] // 2
             one, two = axis_index(d, b, slice(0, half)), axis_index(d, b, slice(half, None))
@@ -100,27 +99,6 @@ def apply_axis(
             done.result()
             return out
     return _apply_axis_whole(op, x, axis, out, work)
-
-
-#: Entries from which :func:`apply_axis` splits its work between two threads (numpy
-#: releases the GIL; like the fast solve's two FFT workers on a 2-core machine).
-THREADED_SIZE = 1 << 18
-
-_POOL: tuple[int, ThreadPoolExecutor | None] | None = None
-
-
-def _pool() -> ThreadPoolExecutor | None:
-    """Return this process' second thread for :func:`apply_axis` (None on one core).
-
-    Made again after a fork (a child has no thread of its parent's pool).
-    """
-    global _POOL
-    pid = os.getpid()
-    if _POOL is None or _POOL[0] != pid:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        pool = ThreadPoolExecutor(1, thread_name_prefix="kronpde-apply") if cores >= 2 else None
-        _POOL = (pid, pool)
-    return _POOL[1]
 
 
 def _apply_axis_whole(

@@ -17,7 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from kronpde.operators.compact import THREADED_SIZE, CompactScheme, _pool, polynomial_apply
+from kronpde.operators.compact import CompactScheme, polynomial_apply
+from kronpde.operators.second_thread import THREADED_SIZE, second_thread
 from kronpde.operators.stencils import AxisOperator
 
 __all__ = ["absolute_norm", "compact_residual_sums", "fusable"]
@@ -111,7 +112,7 @@ def compact_residual_sums(
     w0, rest = np.asarray(weights[0], dtype=np.float64), rest.reshape(-1)
     uniform = bool(np.all(w0 == w0[0]) and np.all(rest == rest[0]))
     task = _Pass(scheme, X, B, None if uniform else (w0, rest), size)
-    pool = _pool() if X.size >= THREADED_SIZE and n0 >= 2 * size else None
+    pool = second_thread() if X.size >= THREADED_SIZE and n0 >= 2 * size else None
     if pool is None:
         total = task.sums(0, n0)
     else:
