@@ -1,7 +1,5 @@
 """``python -m kronpde``: the ``kronpde`` command."""
 
-import sys
+from kronpde.app.cli import run
 
-from kronpde.app.cli import main
-
-sys.exit(main())
+run()

@@ -1149,3 +1149,32 @@ def test_petsc_backend_with_order_4_needs_only_petsc4py(tmp_path, capsys, monkey
 
     with pytest.raises(PetscUnavailableError, match="install-petsc.sh"):
         solve(problem, backend="petsc")
+
+
+@pytest.mark.parametrize(("extra", "code"), [((), 0), (("--method", "cg", "--maxiter", "3"), 1)])
+def test_the_process_exits_with_mains_code_and_all_its_output(tmp_path, extra, code):
+    """``python -m kronpde`` leaves by ``os._exit`` after a serial run: nothing is lost.
+
+    The exit code is main's, the JSON line is whole on a pipe, and the result file
+    (written before) reads back as the solution the JSON describes.
+    """
+    case = Path(__file__).resolve().parents[1] / "cases" / "poisson2d_dirichlet.toml"
+    out = tmp_path / "u.vtu"
+    done = subprocess.run(
+        [sys.executable, "-m", "kronpde", "solve", str(case), "--json", "-o", str(out), *extra],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == code, done.stderr
+    record = json.loads(done.stdout.splitlines()[-1])
+    assert record["converged"] is (code == 0)
+    if code == 0:  # the file holds the whole field: the in-process solve's, point by point
+        from kronpde import load_case, solve
+
+        loaded = load_case(case)
+        expect = solve(loaded.problem, "fastdiag").u
+        mesh = meshio.read(out)
+        order = np.lexsort((mesh.points[:, 0], mesh.points[:, 1]))  # y slowest, x fastest
+        got = mesh.point_data["u"][order].reshape(expect.shape[::-1]).T
+        np.testing.assert_allclose(got, expect, rtol=0, atol=1e-12 * np.abs(expect).max())
