@@ -150,9 +150,11 @@ def test_the_command_restores_the_silence(tmp_path):
     assert _dispatch._notice is None
 
 
-@pytest.mark.parametrize("variable", [False, True])
+@pytest.mark.parametrize(
+    ("variable", "method"), [(False, "cg"), (True, "cg"), (True, "fastdiag-cg")]
+)
 def test_the_background_compile_covers_every_kernel_a_later_cg_run_uses(
-    variable, fresh_dispatch, monkeypatch
+    variable, method, fresh_dispatch, monkeypatch
 ):
     """A later run finds every kernel it uses in the cache (none compiled while it runs).
 
@@ -161,16 +163,25 @@ def test_the_background_compile_covers_every_kernel_a_later_cg_run_uses(
     """
     from kronpde import Grid, Problem, solve
     from kronpde.app.cli.solve import RUN_KERNELS
-    from kronpde.operators.kernels import _compiled, _dispatch
+    from kronpde.operators.kernels import _compiled, _dispatch, _tridiagonal_compiled
+    from kronpde.solvers.registry import method_class
 
     used = []
     real = _compiled.loaded
     monkeypatch.setattr(_compiled, "loaded", lambda name: used.append(name) or real(name))
-    k = "1 + x*y" if variable else 1.0
+    tri = _tridiagonal_compiled.loaded
+
+    def tri_loaded(name, args=None):
+        used.append(name)
+        return tri(name, args)
+
+    monkeypatch.setattr(_tridiagonal_compiled, "loaded", tri_loaded)
+    k = "1 + 0.5*sin(pi*y)" if variable else 1.0  # a layered k: fastdiag-cg's tridiagonal pc
     p = Problem(Grid.box([64, 64, 64]), source="x*y*z + 1", coefficient=k)
     assert p.size >= _dispatch.MIN_COMPILED_SIZE
-    sol = solve(p, "cg", rtol=1e-6)
+    sol = solve(p, method, rtol=1e-6)
     assert sol.report.converged
     assert np.linalg.norm(p.operator() @ sol.x - p.rhs()) <= 1e-6 * np.linalg.norm(p.rhs())
     assert used, "the run used no compiled kernel"
-    assert set(used) <= set(RUN_KERNELS[variable]), sorted(set(used) - set(RUN_KERNELS[variable]))
+    loaded = set(RUN_KERNELS[variable]) | set(method_class(method).run_kernels)
+    assert set(used) <= loaded, sorted(set(used) - loaded)

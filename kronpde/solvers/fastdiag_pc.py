@@ -284,6 +284,7 @@ class FastDiagCG(ConjugateGradient):
     """
 
     name = "fastdiag-cg"
+    run_kernels = ("thomas", "thomas_lines")  # a layered or curvilinear reference's solves
     defaults: ClassVar[dict[str, Any]] = {
         "approximation": "mean",
         "workers": None,

@@ -51,6 +51,10 @@ class Method:
         tuple); :meth:`check_choice` raises the one message for another value.
     auto_reason : str
         Why ``"auto"`` picks this method when it does.
+    run_kernels : tuple of str
+        Compiled kernels of its own that an iterative solve uses besides CG's
+        (loaded before the timer by the command line: ``fastdiag-cg``'s batched
+        tridiagonal solves).
     options : dict
         (On an instance) the effective options.
     backend : object or None
@@ -66,6 +70,7 @@ class Method:
     defaults: ClassVar[Mapping[str, Any]] = {}
     choices: ClassVar[Mapping[str, tuple[Any, ...]]] = {}
     auto_reason: ClassVar[str] = ""
+    run_kernels: ClassVar[tuple[str, ...]] = ()
 
     options: dict[str, Any]
     backend: Any = None

@@ -224,7 +224,7 @@ def load_kernels_for(plan: SolveRun) -> None:
     if not cls.iterative or cls.refusal(problem) is not None:
         return
     variable = bool(getattr(problem, "variable_coefficient", False))
-    load_kernels(RUN_KERNELS[variable], background=True)
+    load_kernels(RUN_KERNELS[variable] + cls.run_kernels, background=True)
 
 
 def solve_case(plan: SolveRun) -> Solved:
