@@ -736,3 +736,18 @@ def test_a_full_size_result_is_a_new_writable_array():
     np.testing.assert_array_equal(value, np.sin(full[0]))
     value[0, 0] = 7.0  # writable, and no input changed
     assert full[0][0, 0] == 0.0
+
+
+def test_a_survey_counts_what_is_not_finite_even_where_the_sum_overflows():
+    """DataSurvey.of proves finiteness by the sum; an overflowing sum falls back to the scan."""
+    from kronpde.geometry.boundary import DataSurvey
+
+    big = np.full((4, 3), 1e308)
+    big[2, 1] = 5e307
+    survey = DataSurvey.of(big)
+    assert (survey.total, survey.bad, survey.lowest) == (12, 0, (5e307, (2, 1)))
+    big[3, 0] = np.nan
+    survey = DataSurvey.of(big)
+    assert (survey.bad, survey.first_bad[0], survey.lowest[1]) == (1, (3, 0), (2, 1))
+    plain = DataSurvey.of(np.arange(6.0).reshape(2, 3) - 2.0)
+    assert (plain.bad, plain.lowest) == (0, (-2.0, (0, 0)))

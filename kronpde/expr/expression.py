@@ -231,6 +231,8 @@ class Expression:
             out[...] = value
         if mask is None and _all_finite(out):
             return out
+        if mask is not None and np.ndim(mask) == 0 and not mask:  # checked nowhere
+            return out
         bad = ~np.isfinite(out)
         if mask is not None:
             try:

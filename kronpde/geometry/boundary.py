@@ -268,6 +268,8 @@ def evaluate_data(
         except ExpressionError as exc:
             msg = f"{what}: {exc}"
             raise ExpressionError(msg, subject=what, detail=exc.detail) from None
+        if result.shape == tuple(shape) and result.dtype == np.float64:
+            return result  # a new array of its own (Expression.evaluate), checked if asked
     elif callable(value):
         try:
             # non-finite results are reported below, not as floating-point exceptions
@@ -361,9 +363,10 @@ class DataSurvey:
             local = np.unravel_index(flat, values.shape)
             return tuple(int(ix[j]) for ix, j in zip(index, local, strict=True))
 
-        finite = np.isfinite(values)
         total = int(values.size)
-        bad = total - int(np.count_nonzero(finite))
+        with np.errstate(all="ignore"):  # a finite sum proves every value finite: no scan
+            finite = True if np.isfinite(np.add.reduce(values, axis=None)) else np.isfinite(values)
+        bad = 0 if finite is True else total - int(np.count_nonzero(finite))
         first_bad = lowest = None
         if bad:
             flat = int(np.argmax(~finite.reshape(-1)))
