@@ -81,3 +81,14 @@ def option_message(
     about = f" ({note})" if note else ""
     listed = _listed(choices)
     return f"{owner}: option {option} must be one of {listed}{about}; got {option}={value!r}"
+
+
+def sum_is_finite(values: np.ndarray) -> bool:
+    """Whether the sum of ``values`` is finite: then every value is, proven in one pass.
+
+    NaN or an infinity makes the sum NaN or infinite, and the sum of finite
+    values is finite unless it overflows; so False means "scan them" (some
+    value is not finite, or the sum overflowed), never "one is not finite".
+    """
+    with np.errstate(all="ignore"):
+        return bool(np.isfinite(np.add.reduce(values, axis=None)))

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from kronpde._checks import is_count, is_real
+from kronpde._checks import is_count, is_real, sum_is_finite
 from kronpde.errors import ExpressionError
 from kronpde.expr.calculus import derivative_program
 from kronpde.expr.grammar import (
@@ -415,12 +415,5 @@ def _fresh(value: Any, shape: tuple[int, ...], dtype: Any, inputs: Sequence[np.n
 
 
 def _all_finite(values: np.ndarray) -> bool:
-    """Whether every value is finite, in one pass without a temporary of their size.
-
-    The sum of finite values is finite unless it overflows, and NaN or an
-    infinity makes the sum NaN or infinite: a finite sum proves them all finite;
-    otherwise the values are scanned one by one.
-    """
-    with np.errstate(all="ignore"):
-        total = np.add.reduce(values, axis=None)
-    return bool(np.isfinite(total)) or bool(np.isfinite(values).all())
+    """Whether every value is finite: by the sum (one pass, no temporary), else by the scan."""
+    return sum_is_finite(values) or bool(np.isfinite(values).all())

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kronpde._checks import is_real
+from kronpde._checks import is_real, sum_is_finite
 from kronpde.errors import DataError, GridError
 from kronpde.expr.expression import Expression, ExpressionError, as_expression
 
@@ -364,8 +364,7 @@ class DataSurvey:
             return tuple(int(ix[j]) for ix, j in zip(index, local, strict=True))
 
         total = int(values.size)
-        with np.errstate(all="ignore"):  # a finite sum proves every value finite: no scan
-            finite = True if np.isfinite(np.add.reduce(values, axis=None)) else np.isfinite(values)
+        finite = True if sum_is_finite(values) else np.isfinite(values)  # no scan if proven
         bad = 0 if finite is True else total - int(np.count_nonzero(finite))
         first_bad = lowest = None
         if bad:

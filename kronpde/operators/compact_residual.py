@@ -18,6 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from kronpde.operators.compact import CompactScheme, polynomial_apply
+from kronpde.operators.plane_apply import block_squares
 from kronpde.operators.second_thread import THREADED_SIZE, second_thread
 from kronpde.operators.stencils import AxisOperator
 
@@ -151,20 +152,19 @@ class _Pass:
             polynomial_apply(scheme, ops, X[lo:hi], y[:m], part)
             keep = slice(p0 - lo, p1 - lo)
             r = np.subtract(B[p0:p1], y[keep], out=y[keep])
-            flat = r.reshape(-1)
-            rr = float(np.einsum("i,i->", flat, flat))
+            rr = block_squares(r.reshape(-1))
             if self.weights is None:
-                total += [rr, rr, _squares(X[p0:p1]), _squares(B[p0:p1])]
+                total += [
+                    rr,
+                    rr,
+                    block_squares(X[p0:p1].reshape(-1)),
+                    block_squares(B[p0:p1].reshape(-1)),
+                ]
             else:
                 w, rest = self.weights[0][p0:p1], self.weights[1]
                 sq = part[0][: p1 - p0]  # free once the apply is done
                 total += [rr, *(_weighted(v, w, rest, sq) for v in (r, X[p0:p1], B[p0:p1]))]
         return total
-
-
-def _squares(v: np.ndarray) -> float:
-    flat = v.reshape(-1)
-    return float(np.einsum("i,i->", flat, flat))
 
 
 def _weighted(v: np.ndarray, w: np.ndarray, rest: np.ndarray, sq: np.ndarray) -> float:

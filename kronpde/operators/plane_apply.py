@@ -22,10 +22,12 @@ from kronpde.operators.stencils import AxisOperator
 
 __all__ = [
     "absolute_set_up",
+    "block_squares",
     "axis_plan",
     "block_into",
     "residual_sums",
 ]
+
 
 def axis_plan(op: AxisOperator) -> tuple[float, int, int, list[tuple[int, tuple]]]:
     """Split an axis' rows into a constant-coefficient middle and special rows.
@@ -143,7 +145,7 @@ def block_into(
                 yb[r - p0 : r - p0 + 1] += tb[:1]
 
 
-def _squares(flat: np.ndarray) -> float:
+def block_squares(flat: np.ndarray) -> float:
     """Return ``Σ v²`` of a block by einsum, not BLAS.
 
     A BLAS dot wakes its thread pool; on a busy machine its spinning threads
@@ -158,11 +160,6 @@ def _absolute_plan(plan: tuple) -> tuple:
     a, lo, hi, special = plan
     terms = [(r, tuple((abs(c), src) for c, src in t)) for r, t in special]
     return abs(a), lo, hi, terms
-
-
-def _weighted_rows(sq: np.ndarray, rest: np.ndarray) -> np.ndarray:
-    """Return ``Σ_j rest_j sq[i, j]`` per plane ``i`` of a block (``rest``: the other axes' W)."""
-    return sq.reshape(sq.shape[0], -1) @ rest
 
 
 def absolute_set_up(diagonal: Any, plans: list) -> tuple[Any, list, bool]:
@@ -198,7 +195,7 @@ class _ResidualPass:
         """Return ``Σ v²`` (uniform weights: the weight applied once at the end) or ``Σ w v²``."""
         if self.uniform:
             flat = v.reshape(-1)
-            return _squares(flat)
+            return block_squares(flat)
         np.multiply(v, v, out=tb)
         return self._weighted(tb, p0, p1)
 
@@ -217,7 +214,7 @@ class _ResidualPass:
                 waa += self._square_sum(tb, tb, p0, p1)
             np.subtract(B[p0:p1], yb, out=yb)  # r, as fl(b - fl(A x)) of matvec_into
             flat = yb.reshape(-1)
-            squares = _squares(flat)
+            squares = block_squares(flat)
             rr += squares
             wrr += squares if self.uniform else self._square_sum(yb, tb, p0, p1)
             if self.absx is not None:
