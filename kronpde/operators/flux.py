@@ -23,7 +23,7 @@ from kronpde.operators.cells import (
     cell_face_k,
 )
 from kronpde.operators.flux_box import CellVariableBox, VariableBox, box_nodes, box_points
-from kronpde.operators.kernels import CompiledAfter, VariableStencil, use_compiled
+from kronpde.operators.kernels import CompiledAfter, VariableStencil, kernels_loaded, use_compiled
 from kronpde.operators.stencils import diffusion_coefficients, harmonic_mean
 
 __all__ = [
@@ -324,6 +324,7 @@ class VariableOperator(LinearOperator):
         self._blocks: PlaneBlocks | None = None  # the NumPy apply's blocks, made on first use
         # NumPy for a few applies first, unless the kernels are loaded (CompiledAfter: why)
         self._take_compiled = CompiledAfter(n) if self.compiled else None
+        self._residual: np.ndarray | None = None  # r of residual_sums, made on first use
         if not symmetric:
             self._scale = np.sqrt(data.grid.weights())
             self._x = np.empty(self.grid_shape)
@@ -426,6 +427,37 @@ class VariableOperator(LinearOperator):
         else:
             self.matvec_into(x, out)
         return float(np.einsum("i,i->", x.reshape(-1), out.reshape(-1)))
+
+    def residual_sums(
+        self, x: np.ndarray, b: np.ndarray, r: np.ndarray | None, weights
+    ) -> np.ndarray | None:
+        """``r = b - op x`` and the certificate's four sums in one compiled pass, or None.
+
+        :meth:`kronpde.operators.kernels.VariableStencil.residual_sums` with
+        ``S = W^{1/2}`` for ``A`` (``S = I`` for ``Â``); None where this
+        process has not loaded the compiled kernels (the caller takes the
+        two-apply certificate: loading them would cost more than it saves).
+        ``r`` None: a work array kept here.
+        """
+        if self._stencil is None or not kernels_loaded():
+            return None
+        if r is None:
+            if self._residual is None:
+                self._residual = np.empty(self.shape[0])
+            r = self._residual
+        scale = None if self.symmetric else self._scale
+        return self._stencil.residual_sums(x, b, r, weights, scale)
+
+    def largest_row_sum(self) -> float:
+        """Return ``max_i Σ_j |Â_ij|`` as computed, from the coefficients alone.
+
+        :meth:`kronpde.operators.kernels.VariableStencil.largest_row_sum`:
+        compiled where this process has loaded the kernels, else on NumPy.
+        """
+        stencil = self._stencil
+        if stencil is None or not kernels_loaded():
+            stencil = VariableStencil.from_diffusion(self.data, compiled=False)
+        return stencil.largest_row_sum()
 
     def _hat(self, X: np.ndarray, Y: np.ndarray) -> None:
         """``Y = Â X``: the compiled stencil above the threshold, else the blocked slices."""

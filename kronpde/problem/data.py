@@ -313,6 +313,11 @@ class ProblemData:
 
     def coefficient_range(self) -> tuple[float, float]:
         """Return ``(k_min, k_max)`` over every ``k`` the fluxes use (points, every face)."""
+        return self._coefficient_range
+
+    @cached_property
+    def _coefficient_range(self) -> tuple[float, float]:
+        """:meth:`coefficient_range`, made once (the preconditioner and the bound both ask)."""
         if not self.variable_coefficient:
             k = float(self.coefficient)
             return k, k
@@ -326,10 +331,15 @@ class ProblemData:
         ``exp(sum_j w_j log k_j / sum_j w_j)`` over the unknowns ``j`` with the
         weights ``w`` of the unknowns.
         """
+        return self._reference_coefficient
+
+    @cached_property
+    def _reference_coefficient(self) -> float:
+        """:meth:`reference_coefficient`, made once (``k`` is shared by every shift)."""
         if not self.variable_coefficient:
             return float(self.coefficient)
         k = self.grid.from_nodes(self.coefficient_values())  # the unknowns' (shared points once)
-        w = self.weights().reshape(k.shape)
+        w = self.unknown_weights.reshape(k.shape)
         return float(math.exp(float(np.sum(w * np.log(k)) / np.sum(w))))
 
     def coefficient_values(

@@ -219,8 +219,9 @@ class FluxForm(Discretisation):
         if field is not None:
             c_min += float(np.min(field[self.grid.unknown_index]))
         return variable_bound(
-            unit, k_min, c_min, a_hat.matvec, self.diagonal(), null, self.grid.dimension
-        )
+            unit, k_min, c_min, a_hat.matvec, None, null, self.grid.dimension,
+            row_norm=a_hat.largest_row_sum(),
+        )  # fmt: skip
 
     def couplings_nonpositive(self) -> bool:
         """Whether every flux coupling (edges and periodic wraps) is ``<= 0``."""

@@ -456,10 +456,12 @@ def variable_bound(
     k_min: float,
     shift: float,
     apply: Callable[[np.ndarray], np.ndarray],
-    diagonal: np.ndarray,
+    diagonal: np.ndarray | None,
     null: np.ndarray | None,
     dimension: int,
     sums: Sums | None = None,
+    *,
+    row_norm: float | None = None,
 ) -> Bound:
     """Return the flux form's bound ``k_min λ_min(A_1) + c`` lowered for rounding.
 
@@ -477,21 +479,26 @@ def variable_bound(
         ``c``.
     apply : callable
         ``x -> Â x`` (non-positive couplings: ``|Â| 1 = 2 diag - Â 1``).
-    diagonal : ndarray
-        Its diagonal.
+    diagonal : ndarray or None
+        Its diagonal (unused, and may be None, with ``row_norm``).
     null : ndarray or None
         ``v = D 1 / ||D 1||`` of a singular operator (its null vector), else None.
     dimension : int
         The grid's dimension (the rounding count of a row, :func:`stencil_terms`).
     sums : Sums, optional
         The sums over the unknowns (default :class:`LocalSums`).
+    row_norm : float, optional
+        ``max_i Σ_j |Â_ij|`` as computed (over every process), where the
+        caller has it from the coefficients; else ``2 diag - Â 1`` is applied.
     """
     sums = LocalSums() if sums is None else sums
     base, base_computed, base_how = unit
-    ones = np.ones(diagonal.size)
-    rowsum = 2.0 * diagonal - apply(ones)  # |Â| 1 (non-positive couplings)
     terms = gamma(stencil_terms(dimension))
-    norm = sums.largest(rowsum) * (1.0 + terms)
+    if row_norm is None:
+        ones = np.ones(diagonal.size)
+        rowsum = 2.0 * diagonal - apply(ones)  # |Â| 1 (non-positive couplings)
+        row_norm = sums.largest(rowsum)
+    norm = row_norm * (1.0 + terms)
     margin = VARIABLE_MARGIN * UNIT_ROUNDOFF * norm
     lower = (1.0 - 16.0 * UNIT_ROUNDOFF) * k_min * base + shift - margin
     if null is not None:

@@ -197,14 +197,13 @@ class FastDiagPreconditioner(LinearOperator):
             msg = f"fastdiag-cg: {exc}"
             raise OptionError(msg) from exc
         d = problem.symmetric_scale  # D = W^{1/2}
-        k_nodes = problem.coefficient_values()  # a copy: take it once
         # every k the operator's fluxes use: the points' and the faces' (boundary faces, and
         # the interior ones of a formula evaluated there: a face's k may lie outside the points')
         k_min, k_max = problem.coefficient_range()
         contrast = k_max / k_min
         s = None  # S = I for "mean"
         if approximation != "mean":
-            k = problem.grid.from_nodes(k_nodes).reshape(-1)
+            k = problem.grid.from_nodes(problem.coefficient_values()).reshape(-1)
             s = np.sqrt(k / k_ref)
         options = {"approximation": approximation, "workers": solver.workers, "kernels": kernels}
         options["correction"] = correction

@@ -199,9 +199,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 #: The compiled kernels an iterative serial solve uses, by the coefficient's kind.
-RUN_KERNELS = {  # constant_residual: the certificate of the iterate (not compiled in the run)
+RUN_KERNELS = {  # *_residual, variable_row_norm: the certificate (not compiled in the run)
     False: ("constant_apply", "dot", "new_direction", "update_xr", "constant_residual"),
-    True: ("variable_apply", "dot", "new_direction", "update_xr", "update_xr_jacobi"),
+    True: (
+        "variable_apply",
+        "dot",
+        "new_direction",
+        "update_xr",
+        "update_xr_jacobi",
+        "variable_residual",
+        "variable_row_norm",
+    ),
 }
 
 

@@ -201,6 +201,55 @@ def _constant_residual(
     sums[3] = _sum(p_wbb)
 
 
+@numba.njit(cache=True, fastmath=False)
+def _neighbour_lines(x, e0, e1, w0, w1, has0, has1, zero, i, j):  # pragma: no cover - compiled
+    """Return the couplings and neighbour lines of line ``(i, j)`` along axes 0 and 1.
+
+    ``(c0m, s0m, c0p, s0p, c1m, s1m, c1p, s1p)``: for each side of each axis the
+    coupling line and the neighbouring line of ``x`` (wrapped on a periodic axis);
+    a missing neighbour is the line ``zero`` times the line itself.
+    """
+    n0, n1 = x.shape[0], x.shape[1]
+    xc = x[i, j]
+    if j >= 1:
+        c1m = e1[i, j - 1]
+        s1m = x[i, j - 1]
+    elif has1:
+        c1m = w1[i, 0]
+        s1m = x[i, n1 - 1]
+    else:
+        c1m = zero
+        s1m = xc
+    if j <= n1 - 2:
+        c1p = e1[i, j]
+        s1p = x[i, j + 1]
+    elif has1:
+        c1p = w1[i, 0]
+        s1p = x[i, 0]
+    else:
+        c1p = zero
+        s1p = xc
+    if i >= 1:
+        c0m = e0[i - 1, j]
+        s0m = x[i - 1, j]
+    elif has0:
+        c0m = w0[0, j]
+        s0m = x[n0 - 1, j]
+    else:
+        c0m = zero
+        s0m = xc
+    if i <= n0 - 2:
+        c0p = e0[i, j]
+        s0p = x[i + 1, j]
+    elif has0:
+        c0p = w0[0, j]
+        s0p = x[0, j]
+    else:
+        c0p = zero
+        s0p = xc
+    return c0m, s0m, c0p, s0p, c1m, s1m, c1p, s1p
+
+
 def _variable_apply(
     x, y, diag, e0, e1, e2, w0, w1, w2, has0, has1, has2, zero, delta, with_dot
 ):  # pragma: no cover - compiled
@@ -223,42 +272,9 @@ def _variable_apply(
         xc = x[i, j]
         yc = y[i, j]
         dg = diag[i, j]
-        if j >= 1:
-            c1m = e1[i, j - 1]
-            s1m = x[i, j - 1]
-        elif has1:
-            c1m = w1[i, 0]
-            s1m = x[i, n1 - 1]
-        else:
-            c1m = zero
-            s1m = xc
-        if j <= n1 - 2:
-            c1p = e1[i, j]
-            s1p = x[i, j + 1]
-        elif has1:
-            c1p = w1[i, 0]
-            s1p = x[i, 0]
-        else:
-            c1p = zero
-            s1p = xc
-        if i >= 1:
-            c0m = e0[i - 1, j]
-            s0m = x[i - 1, j]
-        elif has0:
-            c0m = w0[0, j]
-            s0m = x[n0 - 1, j]
-        else:
-            c0m = zero
-            s0m = xc
-        if i <= n0 - 2:
-            c0p = e0[i, j]
-            s0p = x[i + 1, j]
-        elif has0:
-            c0p = w0[0, j]
-            s0p = x[0, j]
-        else:
-            c0p = zero
-            s0p = xc
+        c0m, s0m, c0p, s0p, c1m, s1m, c1p, s1p = _neighbour_lines(
+            x, e0, e1, w0, w1, has0, has1, zero, i, j
+        )
         ec = e2[i, j]
         for k in range(1, n2 - 1):
             yc[k] = (
@@ -286,6 +302,126 @@ def _variable_apply(
         if with_dot:
             part[line] = _dot_range(xc, yc, 0, n2)
     return _sum(part)
+
+
+def _variable_residual(
+    x, b, r, diag, e0, e1, e2, w0, w1, w2, has0, has1, has2, zero, delta, s, v0, v1, v2, sums
+):  # pragma: no cover - compiled
+    """``r = b - A x`` with ``A = S^{-1} Â S`` (``Â`` of :func:`_variable_apply`), and the sums.
+
+    ``S`` is the diagonal ``s`` (``W^{1/2}``, or ones for ``Â`` itself); row
+    ``i`` of ``A x`` is ``(Σ_j Â_ij (s_j x_j)) / s_i``.  One pass:
+    ``sums`` receives ``[Σ r², Σ w r², Σ w (|A||x|)², Σ w b²]`` with
+    ``w = v0[i] v1[j] v2[k]`` and ``|A||x|`` the absolute row sums
+    ``(Σ_j |Â_ij| |s_j x_j|) / s_i`` (:mod:`kronpde.problem.certify`).
+    """
+    n0, n1, n2 = x.shape
+    lines = n0 * n1
+    p_rr = np.zeros(lines)
+    p_wrr = np.zeros(lines)
+    p_waa = np.zeros(lines)
+    p_wbb = np.zeros(lines)
+    for line in prange(lines):
+        i = line // n1
+        j = line - i * n1
+        c0m, x0m, c0p, x0p, c1m, x1m, c1p, x1p = _neighbour_lines(
+            x, e0, e1, w0, w1, has0, has1, zero, i, j
+        )
+        _, t0m, _, t0p, _, t1m, _, t1p = _neighbour_lines(s, e0, e1, w0, w1, has0, has1, zero, i, j)
+        xc = x[i, j]
+        sc = s[i, j]
+        ec = e2[i, j]
+        dg = diag[i, j]
+        bc = b[i, j]
+        rc = r[i, j]
+        wrap = w2[i, j, 0] if has2 else 0.0
+        wl = v0[i] * v1[j]
+        rr = 0.0
+        wrr = 0.0
+        waa = 0.0
+        wbb = 0.0
+        for k in range(n2):
+            u = sc[k] * xc[k]
+            dk = dg[k] + delta
+            ax = dk * u
+            aa = abs(dk) * abs(u)
+            if k >= 1:
+                u = sc[k - 1] * xc[k - 1]
+                ax += ec[k - 1] * u
+                aa += abs(ec[k - 1]) * abs(u)
+            elif has2:  # n2 >= 3 here
+                u = sc[n2 - 1] * xc[n2 - 1]
+                ax += wrap * u
+                aa += abs(wrap) * abs(u)
+            if k <= n2 - 2:
+                u = sc[k + 1] * xc[k + 1]
+                ax += ec[k] * u
+                aa += abs(ec[k]) * abs(u)
+            elif has2:
+                u = sc[0] * xc[0]
+                ax += wrap * u
+                aa += abs(wrap) * abs(u)
+            u = t1m[k] * x1m[k]
+            ax += c1m[k] * u
+            aa += abs(c1m[k]) * abs(u)
+            u = t1p[k] * x1p[k]
+            ax += c1p[k] * u
+            aa += abs(c1p[k]) * abs(u)
+            u = t0m[k] * x0m[k]
+            ax += c0m[k] * u
+            aa += abs(c0m[k]) * abs(u)
+            u = t0p[k] * x0p[k]
+            ax += c0p[k] * u
+            aa += abs(c0p[k]) * abs(u)
+            res = bc[k] - ax / sc[k]
+            aa = aa / sc[k]
+            rc[k] = res
+            w = wl * v2[k]
+            rr += res * res
+            wrr += w * (res * res)
+            waa += w * (aa * aa)
+            wbb += w * (bc[k] * bc[k])
+        p_rr[line] = rr
+        p_wrr[line] = wrr
+        p_waa[line] = waa
+        p_wbb[line] = wbb
+    sums[0] = _sum(p_rr)
+    sums[1] = _sum(p_wrr)
+    sums[2] = _sum(p_waa)
+    sums[3] = _sum(p_wbb)
+
+
+def _variable_row_norm(
+    diag, e0, e1, e2, w0, w1, w2, has0, has1, has2, zero, delta
+):  # pragma: no cover - compiled
+    """``max_i Σ_j |Â_ij|``: the largest absolute row sum of :func:`_variable_apply`'s ``Â``."""
+    n0, n1, n2 = diag.shape
+    lines = n0 * n1
+    part = np.zeros(lines)
+    for line in prange(lines):
+        i = line // n1
+        j = line - i * n1
+        c0m, _, c0p, _, c1m, _, c1p, _ = _neighbour_lines(
+            diag, e0, e1, w0, w1, has0, has1, zero, i, j
+        )
+        ec = e2[i, j]
+        dg = diag[i, j]
+        wrap = abs(w2[i, j, 0]) if has2 else 0.0
+        top = 0.0
+        for k in range(n2):
+            a = abs(dg[k] + delta)
+            if k >= 1:
+                a += abs(ec[k - 1])
+            elif has2:
+                a += wrap
+            if k <= n2 - 2:
+                a += abs(ec[k])
+            elif has2:
+                a += wrap
+            a += abs(c1m[k]) + abs(c1p[k]) + abs(c0m[k]) + abs(c0p[k])
+            top = max(top, a)
+        part[line] = top
+    return np.max(part) if lines > 0 else 0.0
 
 
 # -- vector kernels ----------------------------------------------------------------------
@@ -369,6 +505,14 @@ _SPECS = {
     "variable_apply": (
         _variable_apply,
         _f8(_gr, _g, _gr, _gr, _gr, _gr, _gr, _gr, _gr, _b1, _b1, _b1, _vr, _f8, _b1),
+    ),
+    "variable_residual": (
+        _variable_residual,
+        types.void(*([_gr] * 2), _g, *([_gr] * 7), _b1, _b1, _b1, _vr, _f8, _gr, _vr, _vr, _vr, _v),
+    ),
+    "variable_row_norm": (
+        _variable_row_norm,
+        _f8(*([_gr] * 7), _b1, _b1, _b1, _vr, _f8),
     ),
     "update_xr": (_update_xr, _f8(_v, _v, _vr, _vr, _f8)),
     "update_xr_jacobi": (_update_xr_jacobi, types.void(_v, _v, _v, _vr, _vr, _vr, _f8, _v)),

@@ -405,5 +405,80 @@ class VariableStencil(_Stencil):
                 y3[first] += w * x3[last]
         return _einsum_dot(x3.reshape(-1), y3.reshape(-1)) if with_dot else 0.0
 
+    def residual_sums(
+        self,
+        x: np.ndarray,
+        b: np.ndarray,
+        r: np.ndarray,
+        weights: Sequence[np.ndarray],
+        scale: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Write ``r = b - A x`` and return the certificate's four sums, in one compiled pass.
+
+        ``A = S^{-1} Â S`` with ``S`` the diagonal ``scale`` (``W^{1/2}``: the
+        unsymmetrised flux form), or ``Â`` itself without one.
+
+        Parameters
+        ----------
+        x, b : ndarray
+            ``n`` float64 entries each.
+        r : ndarray
+            C-contiguous float64 array of ``n`` entries, overwritten.
+        weights : sequence of ndarray
+            One weight vector per axis (``W`` is their outer product).
+        scale : ndarray, optional
+            ``n`` positive entries of ``S``.
+
+        Returns
+        -------
+        ndarray, shape (4,)
+            ``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²`` and ``Σ w b²``.
+        """
+        n = self.shape[0]
+        x3 = _vector(x, n, "x").reshape(self._shape3)
+        b3 = _vector(b, n, "b").reshape(self._shape3)
+        r3 = _vector(r, n, "r", writable=True).reshape(self._shape3)
+        _distinct(r3.reshape(-1), x3.reshape(-1))
+        s3 = np.ones(self._shape3) if scale is None else _vector(scale, n, "scale")
+        ones = (np.ones(1),) * (3 - len(weights))
+        w = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (*ones, *weights))
+        sums = np.zeros(4)
+        _kernel("variable_residual")(
+            x3,
+            b3,
+            r3,
+            self._diagonal,
+            *self._edges,
+            *self._wrap_args,
+            *self._has,
+            self._zero,
+            self._delta,
+            s3.reshape(self._shape3),
+            *w,
+            sums,
+        )
+        return sums
+
+    def largest_row_sum(self) -> float:
+        """Return ``max_i Σ_j |Â_ij|`` as computed (one pass over the coefficients).
+
+        Compiled on the compiled path, else the same sums by NumPy slices.
+        """
+        if self.compiled:
+            kernel = _kernel("variable_row_norm")
+            args = (*self._edges, *self._wrap_args, *self._has, self._zero, self._delta)
+            return float(kernel(self._diagonal, *args))
+        rows = np.abs(self._diagonal + self._delta)
+        for a in range(3):
+            e = np.abs(self._edges[a])
+            if e.shape[a] > 0:
+                rows[_take(a, slice(None, -1))] += e
+                rows[_take(a, slice(1, None))] += e
+            w = self._wraps[a]
+            if w is not None:
+                rows[_take(a, slice(0, 1))] += np.abs(w)
+                rows[_take(a, slice(-1, None))] += np.abs(w)
+        return float(np.max(rows)) if rows.size else 0.0
+
     def _rmatvec(self, x: np.ndarray) -> np.ndarray:
         return self._matvec(x)  # Â is symmetric
