@@ -94,7 +94,9 @@ class NumpyUpdates:
         self.r = np.empty(n)
         self.p = np.empty(n)
         self.Ap = np.empty(n)
-        self.z = self.r if self.M_into is None else np.empty(n)
+        # z = M r in the preconditioner's own precision (a single-precision fast solve)
+        z_dtype = getattr(M_op, "work_dtype", np.float64)
+        self.z = self.r if self.M_into is None else np.empty(n, dtype=z_dtype)
 
     def dot(self, a: np.ndarray, b: np.ndarray) -> float:
         """Return ``a · b``."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APPROXIMATIONS",
     "CORRECTIONS",
+    "PRECISIONS",
     "FastDiagCG",
     "FastDiagPreconditioner",
     "reference_coefficient",
@@ -39,6 +40,9 @@ APPROXIMATIONS = ("mean", "scaled")
 
 #: The corrections of a restricted fast solve (a domain inside the box): ``BandCorrection``.
 CORRECTIONS = ("band", "none")
+
+#: The precisions of the preconditioner's fast solve (``"auto"``: :func:`_single_precision`).
+PRECISIONS = ("auto", "double", "single")
 
 
 def reference_coefficient(problem: SolvableProblem) -> float:
@@ -83,6 +87,42 @@ def _layered(problem: SolvableProblem, structure: Any, approximation: str) -> An
     return structure if found is None else found
 
 
+def _single_precision(pc: FastDiagPreconditioner, problem: SolvableProblem, precision: str) -> bool:
+    """Whether the preconditioner's fast solve runs in float32 (option ``precision``).
+
+    Available where the reference solve is a tridiagonal-axis solve by real transforms
+    (:attr:`~kronpde.solvers.tridiagonal_axis.TridiagonalAxisSolver.single_ready`) on
+    the whole box of a nonsingular operator; ``"auto"`` takes it there from
+    :data:`~kronpde.operators.kernels.MIN_COMPILED_SIZE` unknowns on.
+
+    Raises
+    ------
+    OptionError
+        For ``"single"`` where it is not available.
+    """
+    if precision == "double":
+        return False
+    solver = pc.solver
+    ready = (
+        isinstance(solver, TridiagonalAxisSolver)
+        and solver.single_ready
+        and pc._keep is None
+        and not problem.singular
+    )
+    if precision == "single":
+        if not ready:
+            msg = (
+                "fastdiag-cg: precision='single' needs a reference solved by real transforms "
+                "and tridiagonal solves (a layered k_ref) on the whole box of a nonsingular "
+                "operator; this problem's is not, so use precision='double' or 'auto'"
+            )
+            raise OptionError(msg)
+        return True
+    from kronpde.operators.kernels import use_compiled
+
+    return ready and use_compiled(problem.size)  # the size of the compiled kernels
+
+
 class FastDiagPreconditioner(LinearOperator):
     """``M ≈ Â^{-1}`` from the exact fast-diagonalization solve of a constant-coefficient operator.
 
@@ -105,6 +145,9 @@ class FastDiagPreconditioner(LinearOperator):
         Wall time of :meth:`from_problem`.
     options : dict
         The effective options.
+    work_dtype : numpy dtype
+        ``float32`` for a single-precision fast solve (CG then keeps ``z = M r`` in
+        float32), else ``float64``.
     """
 
     def __init__(self, solver, d, s, reference_k, approximation, contrast, setup_seconds, options):
@@ -125,6 +168,8 @@ class FastDiagPreconditioner(LinearOperator):
         self._in = self._out = self._work = None
         self._keep = self._rest = self._masked = self._band = None
         self.note_band = ""
+        self.work_dtype: Any = np.float64
+        self._target: np.ndarray | None = None  # the solve's output where out's dtype differs
         if self._scaled:
             self._in = 1.0 / ds
             self._out = d if s is None else d / s
@@ -139,6 +184,7 @@ class FastDiagPreconditioner(LinearOperator):
         workers: int | None = None,
         kernels: str = "auto",
         correction: str = "band",
+        precision: str = "auto",
     ) -> FastDiagPreconditioner:
         """Prepare the preconditioner of ``problem`` (any coefficient, uniform or stretched axes).
 
@@ -153,6 +199,13 @@ class FastDiagPreconditioner(LinearOperator):
         correction : {"band", "none"}
             On a domain inside the box: the band correction of the restricted
             solve (:meth:`restrict`), or none.
+        precision : {"auto", "double", "single"}
+            The fast solve's arithmetic: ``"single"`` transforms and solves in
+            float32 (half the memory traffic; CG, its residuals and the
+            certificate stay in float64, so only the iterations may change);
+            ``"auto"`` takes it where it is available, from
+            :data:`~kronpde.operators.kernels.MIN_COMPILED_SIZE` unknowns on
+            (``docs/preconditioners.md``).
 
         Raises
         ------
@@ -175,6 +228,7 @@ class FastDiagPreconditioner(LinearOperator):
         t0 = time.perf_counter()
         FastDiagCG.check_choice("approximation", approximation)
         FastDiagCG.check_choice("correction", correction)
+        FastDiagCG.check_choice("precision", precision)
         structure = _reference(problem)  # at order 4: the separable compact operator
         structure = _layered(problem, structure, approximation)
         try:
@@ -211,6 +265,10 @@ class FastDiagPreconditioner(LinearOperator):
         made = cls(solver, d, s, k_ref, approximation, contrast, time.perf_counter() - t0, options)
         made.note = structure.note
         made.restrict(problem, correction)
+        single = _single_precision(made, problem, precision)
+        made.work_dtype = np.float32 if single else np.float64
+        options["precision"] = "single" if single else "double"
+        made.setup_seconds = time.perf_counter() - t0
         return made
 
     def restrict(self, problem: SolvableProblem, correction: str = "band") -> None:
@@ -259,12 +317,20 @@ class FastDiagPreconditioner(LinearOperator):
         out += self._masked
 
     def _apply(self, r: np.ndarray, out: np.ndarray) -> None:
+        """Apply the fast solve in :attr:`work_dtype` (a float32 ``out`` is written directly)."""
+        target = out
+        if out.dtype != self.work_dtype:
+            if self._target is None:
+                self._target = np.empty(out.shape, dtype=self.work_dtype)
+            target = self._target
         if not self._scaled:
-            self.solver.solve(r, out=out)
-            return
-        np.multiply(r, self._in, out=self._work)
-        self.solver.solve(self._work, out=out)
-        out *= self._out
+            self.solver.solve(r, out=target)
+        else:
+            np.multiply(r, self._in, out=self._work)
+            self.solver.solve(self._work, out=target)
+            target *= self._out
+        if target is not out:
+            np.copyto(out, target)
 
     def _matvec(self, r: np.ndarray) -> np.ndarray:
         r = np.ascontiguousarray(r, dtype=np.float64).reshape(-1)
@@ -279,21 +345,32 @@ class FastDiagPreconditioner(LinearOperator):
 class FastDiagCG(ConjugateGradient):
     """``"fastdiag-cg"``: CG preconditioned by :class:`FastDiagPreconditioner`.
 
-    Options ``approximation`` (``"mean"`` or ``"scaled"``), ``workers`` and ``kernels``.
+    Options ``approximation`` (``"mean"`` or ``"scaled"``), ``workers``, ``kernels``,
+    ``correction`` and ``precision`` (:meth:`FastDiagPreconditioner.from_problem`).
     """
 
     name = "fastdiag-cg"
-    run_kernels = ("thomas", "thomas_lines")  # a layered or curvilinear reference's solves
+    # a layered or curvilinear reference's solves, in float64 and float32 (precision "auto")
+    run_kernels = (
+        "thomas",
+        "thomas_lines",
+        "thomas_single",
+        "thomas_lines_single",
+        "dot_single",
+        "new_direction_single",
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "approximation": "mean",
         "workers": None,
         "kernels": "auto",
         "correction": "band",
+        "precision": "auto",
     }
     choices: ClassVar[dict[str, tuple[Any, ...]]] = {
         "approximation": APPROXIMATIONS,
         "kernels": KERNELS,
         "correction": CORRECTIONS,
+        "precision": PRECISIONS,
     }
     auto_reason = (
         "auto: the coefficient k varies in space, so the operator is not a Kronecker sum; "

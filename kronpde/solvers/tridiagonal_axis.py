@@ -210,6 +210,18 @@ class TridiagonalAxisSolver:
         return groups or [(np.zeros(n), [])]
 
     @property
+    def single_ready(self) -> bool:
+        """Whether :meth:`solve` may write a float32 ``out`` (a single-precision solve).
+
+        Where every other axis is a real transform (DST/DCT by scipy.fft, which keeps
+        float32) and no shared point merges unknowns: the tensor is then transformed
+        and solved in float32 (the tridiagonal kernels still compute in float64).
+        """
+        return self.structure.unknowns is None and all(
+            p is None or (p.kernel == "transform" and p.method != "fft") for p in self._plans
+        )
+
+    @property
     def axis_methods(self) -> tuple[str, ...]:
         """Per axis the eigenpairs used, ``"tridiagonal"`` at ``t``."""
         return tuple("tridiagonal" if p is None else p.method for p in self._plans)
@@ -379,9 +391,12 @@ class TridiagonalAxisSolver:
     ) -> np.ndarray:
         """Solve ``A u = b`` (exactly, up to rounding); ``out`` may be ``b`` itself.
 
-        Where the structure's :attr:`~PartialStructure.unknowns` merge the copies of a
-        shared point, ``b`` and ``out`` are the problem's unknowns: ``b`` is expanded
-        to the tensor, solved there and reduced (only the constant mode holds the point).
+        A float32 ``out`` (where :attr:`single_ready`) makes it a single-precision
+        solve: ``b`` is rounded to float32 in the first pass and every later pass
+        works on ``out``.  Where the structure's :attr:`~PartialStructure.unknowns` merge
+        the copies of a shared point, ``b`` and ``out`` are the problem's unknowns: ``b``
+        is expanded to the tensor, solved there and reduced (only the constant mode holds
+        the point).
         """
         merged = self.structure.unknowns
         if merged is None:
@@ -409,7 +424,8 @@ class TridiagonalAxisSolver:
         b : ndarray, shape (N,) or :attr:`shape`
             The right-hand side (not modified unless it is ``out``).
         out : ndarray, optional
-            C-contiguous float64 array of ``b``'s shape for the solution.
+            C-contiguous float64 array of ``b``'s shape for the solution, or float32
+            where :attr:`single_ready` (a single-precision solve).
         record : bool
             For a singular system, record :attr:`last_projected_norm` (else NaN).
 
@@ -427,7 +443,8 @@ class TridiagonalAxisSolver:
         elif (
             not isinstance(out, np.ndarray)
             or out.shape != b_arr.shape
-            or out.dtype != np.float64
+            or out.dtype not in (np.float64, np.float32)
+            or (out.dtype == np.float32 and not self.single_ready)
             or not out.flags.c_contiguous
         ):
             msg = f"fastdiag: out must be a C-contiguous float64 array of shape {b_arr.shape}"

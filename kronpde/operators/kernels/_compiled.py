@@ -25,6 +25,7 @@ _f8 = types.float64
 _b1 = types.boolean
 _v = types.Array(_f8, 1, "C")  # written
 _vr = types.Array(_f8, 1, "C", readonly=True)  # only read
+_vs = types.Array(types.float32, 1, "C", readonly=True)  # a single-precision z, only read
 _g = types.Array(_f8, 3, "C")
 _gr = types.Array(_f8, 3, "C", readonly=True)
 
@@ -518,6 +519,9 @@ _SPECS = {
     "update_xr_jacobi": (_update_xr_jacobi, types.void(_v, _v, _v, _vr, _vr, _vr, _f8, _v)),
     "new_direction": (_new_direction, types.void(_v, _vr, _f8)),
     "dot": (_dot, _f8(_vr, _vr)),
+    # a single-precision preconditioner's z (the products and sums in float64)
+    "new_direction_single": (_new_direction, types.void(_v, _vs, _f8)),
+    "dot_single": (_dot, _f8(_vr, _vs)),
     "axpy": (_axpy, types.void(_f8, _vr, _v)),
     "multiply": (_multiply, types.void(_vr, _vr, _v)),
     "divide": (_divide, types.void(_vr, _vr, _v)),

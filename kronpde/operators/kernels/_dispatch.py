@@ -51,6 +51,7 @@ _numpy_only = False
 #: The batched tridiagonal kernels (:mod:`._tridiagonal_compiled`), compiled for the
 #: argument types they are called with; the others live in :mod:`._compiled`.
 TRIDIAGONAL_KERNELS = ("thomas", "thomas_lines", "cyclic_thomas", "pivoting")
+TRIDIAGONAL_KERNELS += tuple(f"{name}_single" for name in TRIDIAGONAL_KERNELS)  # float32 x
 
 
 def _module(name: str):

@@ -336,6 +336,9 @@ KERNELS = {
     "cyclic_thomas": cyclic_thomas,
     "pivoting": pivoting,
 }
+#: The single-precision solves' names (a float32 ``x``; the same kernels, other types).
+SINGLE = {f"{name}_single": kernel for name, kernel in KERNELS.items()}
+KERNELS.update(SINGLE)
 
 #: Seconds the first :func:`get` of each kernel took in this process (compile or cache load).
 load_seconds: dict[str, float] = {}
@@ -344,9 +347,10 @@ load_seconds: dict[str, float] = {}
 def _example(name: str) -> tuple:
     """Arguments of the types :func:`kronpde.operators.kernels.tridiagonal.solve_modes` passes."""
     line, table = np.zeros(2), np.zeros((1, 1))
-    args = (np.zeros((1, 2, 1)), line, line, line, table, table, np.zeros((1, 2)))
+    x = np.zeros((1, 2, 1), dtype=np.float32 if name in SINGLE else np.float64)
+    args = (x, line, line, line, table, table, np.zeros((1, 2)))
     args = (*args, False, table, table, -1, -1)
-    return (*args, False) if name == "pivoting" else args
+    return (*args, False) if name.startswith("pivoting") else args
 
 
 def signature(name: str, args: tuple | None = None) -> tuple:

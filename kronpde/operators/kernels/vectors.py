@@ -27,9 +27,26 @@ __all__ = [
 ]
 
 
+def _single(a) -> bool:
+    """Whether ``a`` is a C-contiguous float32 array (a single-precision ``z``, used as is)."""
+    return isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous
+
+
 def dot(a: np.ndarray, b: np.ndarray, *, compiled: bool | None = None) -> float:
-    """Return ``a · b`` (compiled: block-wise partial sums, equal to NumPy's to rounding)."""
+    """Return ``a · b`` (compiled: block-wise partial sums, equal to NumPy's to rounding).
+
+    ``b`` may be a C-contiguous float32 array (a single-precision preconditioner's
+    ``z``): its entries are widened to float64 in the products, without a copy.
+    """
     a = _vector(a, None, "a")
+    if _single(b):
+        b = b.reshape(-1)
+        if b.size != a.size:
+            msg = f"b has {b.size} entries, expected {a.size}"
+            raise ValueError(msg)
+        if use_compiled(a.size, compiled):
+            return float(_kernel("dot_single")(a, b))
+        return _einsum_dot(a, b)
     b = _vector(b, a.size, "b")
     if use_compiled(a.size, compiled):
         return float(_kernel("dot")(a, b))
@@ -142,13 +159,17 @@ def update_xr_jacobi(
 def new_direction(
     p: np.ndarray, z: np.ndarray, beta: float, *, compiled: bool | None = None
 ) -> None:
-    """CG's new search direction in place: ``p = z + beta p``."""
+    """CG's new search direction in place: ``p = z + beta p`` (``z`` float64 or float32)."""
     p = _vector(p, None, "p", writable=True)
-    z = _vector(z, p.size, "z")
+    single = _single(z)
+    z = z.reshape(-1) if single else _vector(z, p.size, "z")
+    if z.size != p.size:
+        msg = f"z has {z.size} entries, expected {p.size}"
+        raise ValueError(msg)
     _distinct(p, z)
     beta = float(beta)
     if use_compiled(p.size, compiled):
-        _kernel("new_direction")(p, z, beta)
+        _kernel("new_direction_single" if single else "new_direction")(p, z, beta)
     else:
         p *= beta
         p += z
