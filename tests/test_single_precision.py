@@ -87,7 +87,8 @@ def test_single_precision_cg_reaches_the_direct_solution(monkeypatch, compiled, 
     double = solve(p, "fastdiag-cg", rtol=1e-11, options={"precision": "double"}).report
     assert single.options["precision"] == "single"
     assert double.options["precision"] == "double"
-    assert single.converged and double.converged
+    assert single.converged
+    assert double.converged
     assert single.iterations <= double.iterations + 1
     x = solve(p, "fastdiag-cg", rtol=1e-11, options={"precision": "single"}).x
     err = np.sqrt(p.unknown_weights @ (x - exact) ** 2)
