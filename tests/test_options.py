@@ -33,6 +33,7 @@ def test_every_method_with_a_fixed_set_of_values_declares_it():
         ("fastdiag-cg", "approximation"),
         ("fastdiag-cg", "kernels"),
         ("fastdiag-cg", "correction"),  # the band correction on a domain inside the box
+        ("fastdiag-cg", "precision"),  # the fast solve in float32 or float64
         ("fastdiag", "kernels"),
         ("direct", "permc_spec"),
         ("fastdiag-minres", "kernels"),

@@ -338,9 +338,9 @@ class ProblemData:
         """:meth:`reference_coefficient`, made once (``k`` is shared by every shift)."""
         if not self.variable_coefficient:
             return float(self.coefficient)
-        k = self.grid.from_nodes(self.coefficient_values())  # the unknowns' (shared points once)
+        k = self.grid.from_nodes(self.k_nodes)  # the unknowns' (shared points once), a copy
         w = self.unknown_weights.reshape(k.shape)
-        return float(math.exp(float(np.sum(w * np.log(k)) / np.sum(w))))
+        return float(math.exp(float(np.sum(w * np.log(k, out=k)) / np.sum(w))))
 
     def coefficient_values(
         self,

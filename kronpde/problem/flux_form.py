@@ -182,8 +182,8 @@ class FluxForm(Discretisation):
         """
         from kronpde.problem.layers import layered_reference
 
-        k = self.data.coefficient_values()
-        if k.shape != self.grid.point_shape:
+        k = self.data.k_nodes  # read only: not a copy
+        if not self.data.variable_coefficient or k.shape != self.grid.point_shape:
             return None
         return layered_reference(self.grid, k)
 

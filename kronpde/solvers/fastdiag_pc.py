@@ -42,7 +42,7 @@ APPROXIMATIONS = ("mean", "scaled")
 CORRECTIONS = ("band", "none")
 
 #: The precisions of the preconditioner's fast solve (``"auto"``: :func:`_single_precision`).
-PRECISIONS = ("auto", "double", "single")
+PRECISIONS = ("auto", "single", "double")
 
 
 def reference_coefficient(problem: SolvableProblem) -> float:
@@ -199,7 +199,7 @@ class FastDiagPreconditioner(LinearOperator):
         correction : {"band", "none"}
             On a domain inside the box: the band correction of the restricted
             solve (:meth:`restrict`), or none.
-        precision : {"auto", "double", "single"}
+        precision : {"auto", "single", "double"}
             The fast solve's arithmetic: ``"single"`` transforms and solves in
             float32 (half the memory traffic; CG, its residuals and the
             certificate stay in float64, so only the iterations may change);
