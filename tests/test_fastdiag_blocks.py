@@ -66,3 +66,26 @@ def test_block_division_allocates_nothing_large_after_the_first_solve():
     assert solver._inv is None
     x = solver.solve(b)
     assert np.linalg.norm(p.with_shift(3.0).operator() @ x - b) <= 1e-10 * np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("shift", [0.0, 2.0])
+def test_the_fourth_order_combination_by_blocks_gives_the_full_arrays_bits(shift):
+    from kronpde import prepare
+
+    p = Problem(Grid.box([67, 66, 68]), source="x*y + z", shift=shift, order=4)
+    solver = prepare(p, "fastdiag").solver.backend  # the FastDiagSolver of the method
+    assert isinstance(solver, FastDiagSolver)
+    assert solver._inv is None
+    b = np.random.default_rng(3).standard_normal(p.size)
+    by_blocks = solver.solve(b)
+    solver._lazy = None
+    solver._fill_inv()
+    np.testing.assert_array_equal(by_blocks, solver.solve(b))
+    assert np.linalg.norm(p.operator() @ by_blocks - b) <= 1e-10 * np.linalg.norm(b)
+
+
+def test_an_indefinite_shift_keeps_the_full_array_and_its_resonance_check():
+    p = Problem(Grid.box([67, 66, 68]), source=1.0, shift=-50.0)
+    solver = FastDiagSolver.from_problem(p)
+    assert solver._inv is not None
+    assert solver.condition is not None  # the distance from the spectrum was measured

@@ -42,7 +42,7 @@ __all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]
 #: The values of option ``kernels``: how the axes transform (:class:`FastDiagSolver`).
 KERNELS = ("auto", "transform", "gemm")
 
-#: Modes from which a definite Kronecker sum divides by ``Λ + c`` block by block instead of
+#: Modes from which a definite operator divides by its eigenvalues block by block instead of
 #: keeping the full array ``1/(Λ + c)`` (:meth:`FastDiagSolver._divide_by_blocks`): one array
 #: of the grid's size less to make (a one-off solve's page faults, 5-18 ms at 127³) and to
 #: keep, for about 1 ms more per solve at 127³ (3.0 against 2.1 ms).
@@ -52,17 +52,33 @@ LAZY_MODES = 1 << 18
 _BLOCK_MODES = 1 << 16
 
 
+def _blocks(shape: tuple[int, ...]) -> list[tuple[int, int]]:
+    """Return the planes ``(p0, p1)`` of the blocks of :data:`_BLOCK_MODES` modes along axis 0."""
+    n0, size = shape[0], max(1, _BLOCK_MODES // max(math.prod(shape[1:]), 1))
+    return [(p0, min(p0 + size, n0)) for p0 in range(0, n0, size)]
+
+
 class _KroneckerSum:
     """``Σ_i λ_i + c``: monotone in every ``λ_i``, so its least value is the sum of the least."""
 
     def fill(self, plan: TransformPlan, shift: float, singular: bool, out: np.ndarray) -> float:
         # sum over axes 1.. as a small array, then one broadcast write of the full array
-        first, rest = self.pieces(plan, shift)
+        first, rest = self._pieces(plan, shift)
         np.add(first, rest, out=out)
-        return self.lowest(plan, shift)
+        return self._lowest(plan, shift)
+
+    def definite(self, plan: TransformPlan, shift: float) -> tuple | None:
+        """Return :meth:`block`'s pieces where every eigenvalue is ``> 0``, else None."""
+        return self._pieces(plan, shift) if self._lowest(plan, shift) > 0.0 else None
 
     @staticmethod
-    def pieces(plan: TransformPlan, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    def block(pieces: tuple, p0: int, p1: int, out: np.ndarray) -> None:
+        """Write the eigenvalues of the planes ``p0:p1`` (as :meth:`fill` does) into ``out``."""
+        first, rest = pieces
+        np.add(first[p0:p1], rest, out=out)
+
+    @staticmethod
+    def _pieces(plan: TransformPlan, shift: float) -> tuple[np.ndarray, np.ndarray]:
         """``(λ_0 + c, Σ_{i>0} λ_i)``: what :meth:`fill` adds up, broadcast along axis 0."""
         rest = np.zeros(plan.spectral_shape[1:])
         for i in range(1, plan.ndim):
@@ -70,7 +86,7 @@ class _KroneckerSum:
         return plan.spectral_eigenvalues(0) + shift, rest
 
     @staticmethod
-    def lowest(plan: TransformPlan, shift: float) -> float:
+    def _lowest(plan: TransformPlan, shift: float) -> float:
         """Return the least eigenvalue ``Σ_i min λ_i + c``."""
         return sum(float(np.min(p.eig.eigenvalues)) for p in plan.plans) + shift
 
@@ -99,6 +115,24 @@ class _Combination:
             msg = not_definite_message(shift, lowest)
             raise SolverError(msg)
         return lowest
+
+    def definite(self, plan: TransformPlan, shift: float) -> tuple | None:
+        """Return :meth:`block`'s pieces where every mode's value is ``> 0``, else None.
+
+        The least value is searched block by block (the combination is not monotone).
+        """
+        pieces = ([plan.spectral_eigenvalues(i) for i in range(plan.ndim)], shift)
+        for p0, p1 in _blocks(plan.spectral_shape):
+            values = np.empty((p1 - p0, *plan.spectral_shape[1:]))
+            self.block(pieces, p0, p1, values)
+            if not float(values.min()) > 0.0:
+                return None
+        return pieces
+
+    def block(self, pieces: tuple, p0: int, p1: int, out: np.ndarray) -> None:
+        """Write the values of the planes ``p0:p1`` (as :meth:`fill` does) into ``out``."""
+        per_axis, shift = pieces
+        self.combination.combine([per_axis[0][p0:p1], *per_axis[1:]], shift, out=out)
 
     def values(
         self, per_axis: list[np.ndarray], shift: float, shape: tuple[int, ...]
@@ -339,17 +373,14 @@ class FastDiagSolver:
         self.shift = shift
         self.singular = shift == 0.0 and all(p.eig.singular for p in self._plans)
         self.condition, self.warning = None, None
-        rule = self._rule
-        if (
-            isinstance(rule, _KroneckerSum)
-            and not self.singular
-            and math.prod(self._transforms.spectral_shape) >= LAZY_MODES
-            and rule.lowest(self._transforms, shift) > 0.0
-        ):  # a large definite sum: 1/(Λ + c) from its pieces, block by block in each solve
-            self._inv, self._lazy = None, rule.pieces(self._transforms, shift)
-            return
         self._lazy = None
-        self._fill_inv()
+        if not self.singular and math.prod(self._transforms.spectral_shape) >= LAZY_MODES:
+            # a large definite operator: 1/(Λ + c) from its pieces, block by block per solve
+            self._lazy = self._rule.definite(self._transforms, shift)
+        if self._lazy is None:
+            self._fill_inv()
+        else:
+            self._inv = None
 
     def _fill_inv(self) -> None:
         """Make the full array ``1/(Λ + c)`` (scaled by the transforms' round trip)."""
@@ -503,26 +534,24 @@ class FastDiagSolver:
         """Record the projection of a singular ``b``, then divide by the eigenvalues."""
         self._record_projection(src, float(spectrum[self._transforms.null_index].real))
         if self._lazy is not None:
-            self._divide_by_blocks(spectrum, *self._lazy)
+            self._divide_by_blocks(spectrum, self._lazy)
             return
         np.multiply(spectrum, self._inv, out=spectrum)  # complex *= real: faster than pairs
 
-    def _divide_by_blocks(self, spectrum: np.ndarray, first: np.ndarray, rest: np.ndarray) -> None:
+    def _divide_by_blocks(self, spectrum: np.ndarray, pieces: tuple) -> None:
         """Multiply by ``1/(Λ + c)`` made block by block along axis 0, each block in cache.
 
         The same operations per mode as :meth:`_fill_inv` and the multiply, so the same
         bits, without the full array (:data:`LAZY_MODES`).
         """
-        n0 = spectrum.shape[0]
-        size = max(1, _BLOCK_MODES // max(rest.size, 1))
+        blocks = _blocks(self._transforms.spectral_shape)
         if self._block is None:
-            self._block = np.empty((min(size, n0), *rest.shape))
-        work = self._block
+            p0, p1 = blocks[0]
+            self._block = np.empty((p1 - p0, *self._transforms.spectral_shape[1:]))
         scale = 1.0 / self._transforms.roundtrip
-        for p0 in range(0, n0, size):
-            p1 = min(p0 + size, n0)
-            t = work[: p1 - p0]
-            np.add(first[p0:p1], rest, out=t)
+        for p0, p1 in blocks:
+            t = self._block[: p1 - p0]
+            self._rule.block(pieces, p0, p1, t)
             np.divide(scale, t, out=t)
             np.multiply(spectrum[p0:p1], t, out=spectrum[p0:p1])
 
