@@ -96,7 +96,7 @@ def test_an_indefinite_shift_keeps_the_full_array_and_its_resonance_check():
 def test_the_combinations_least_corner_bounds_every_mode(shift, cells):
     """The fourth-order combination is multilinear: no mode lies below its least corner."""
     from kronpde import prepare
-    from kronpde.solvers.fastdiag import _end_shape
+    from kronpde.solvers.fastdiag_divisor import end_shape
 
     boundary = {"xmin": Neumann(0.0)} if shift else None
     p = Problem(Grid.box(cells, boundary=boundary), source=1.0, shift=shift, order=4)
@@ -104,7 +104,7 @@ def test_the_combinations_least_corner_bounds_every_mode(shift, cells):
     plan = solver._transforms
     per_axis = [plan.spectral_eigenvalues(i) for i in range(plan.ndim)]
     d = len(per_axis)
-    ends = [np.array([v.min(), v.max()]).reshape(_end_shape(i, d)) for i, v in enumerate(per_axis)]
+    ends = [np.array([v.min(), v.max()]).reshape(end_shape(i, d)) for i, v in enumerate(per_axis)]
     corners = solver._rule.combination.combine(ends, shift)
     modes = solver._rule.combination.combine(per_axis, shift)
     assert float(modes.min()) >= float(corners.min()) * (1.0 - 1e-12)

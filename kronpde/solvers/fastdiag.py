@@ -27,9 +27,10 @@ from kronpde.geometry.grid import Axis
 from kronpde.operators.stencils import AxisOperator
 from kronpde.problem.protocol import SolvableProblem
 from kronpde.solvers.fastdiag_axes import TransformPlan, plan_axis
+from kronpde.solvers.fastdiag_divisor import LAZY_MODES, Combination, KroneckerSum, blocks
 from kronpde.solvers.indefinite import certificate_note
 from kronpde.solvers.method import Method
-from kronpde.solvers.resonance import not_definite_message, resonance
+from kronpde.solvers.resonance import resonance
 from kronpde.solvers.result import Outcome
 from kronpde.solvers.tridiagonal_axis import (
     TridiagonalAxisSolver,
@@ -41,128 +42,6 @@ __all__ = ["KERNELS", "FastDiag", "FastDiagSolver"]
 
 #: The values of option ``kernels``: how the axes transform (:class:`FastDiagSolver`).
 KERNELS = ("auto", "transform", "gemm")
-
-#: Modes from which a definite operator divides by its eigenvalues block by block instead of
-#: keeping the full array ``1/(Λ + c)`` (:meth:`FastDiagSolver._divide_by_blocks`): one array
-#: of the grid's size less to make (a one-off solve's page faults, 5-18 ms at 127³) and to
-#: keep, for about 1 ms more per solve at 127³ (3.0 against 2.1 ms).
-LAZY_MODES = 1 << 18
-
-#: Modes per block of that division (one block of work, kept by the solver).
-_BLOCK_MODES = 1 << 16
-
-
-#: A least corner above this fraction of the largest proves every mode positive (the
-#: modes' computed values differ from the exact ones by far less).
-_CORNER_MARGIN = 1e-8
-
-
-def _end_shape(i: int, d: int) -> tuple[int, ...]:
-    """Return the shape that broadcasts axis ``i``'s two ends against the others'."""
-    shape = [1] * d
-    shape[i] = 2
-    return tuple(shape)
-
-
-def _blocks(shape: tuple[int, ...]) -> list[tuple[int, int]]:
-    """Return the planes ``(p0, p1)`` of the blocks of :data:`_BLOCK_MODES` modes along axis 0."""
-    n0, size = shape[0], max(1, _BLOCK_MODES // max(math.prod(shape[1:]), 1))
-    return [(p0, min(p0 + size, n0)) for p0 in range(0, n0, size)]
-
-
-class _KroneckerSum:
-    """``Σ_i λ_i + c``: monotone in every ``λ_i``, so its least value is the sum of the least."""
-
-    def fill(self, plan: TransformPlan, shift: float, singular: bool, out: np.ndarray) -> float:
-        # sum over axes 1.. as a small array, then one broadcast write of the full array
-        first, rest = self._pieces(plan, shift)
-        np.add(first, rest, out=out)
-        return self._lowest(plan, shift)
-
-    def definite(self, plan: TransformPlan, shift: float) -> tuple | None:
-        """Return :meth:`block`'s pieces where every eigenvalue is ``> 0``, else None."""
-        return self._pieces(plan, shift) if self._lowest(plan, shift) > 0.0 else None
-
-    @staticmethod
-    def block(pieces: tuple, p0: int, p1: int, out: np.ndarray) -> None:
-        """Write the eigenvalues of the planes ``p0:p1`` (as :meth:`fill` does) into ``out``."""
-        first, rest = pieces
-        np.add(first[p0:p1], rest, out=out)
-
-    @staticmethod
-    def _pieces(plan: TransformPlan, shift: float) -> tuple[np.ndarray, np.ndarray]:
-        """``(λ_0 + c, Σ_{i>0} λ_i)``: what :meth:`fill` adds up, broadcast along axis 0."""
-        rest = np.zeros(plan.spectral_shape[1:])
-        for i in range(1, plan.ndim):
-            rest = rest + plan.spectral_eigenvalues(i)[0]
-        return plan.spectral_eigenvalues(0) + shift, rest
-
-    @staticmethod
-    def _lowest(plan: TransformPlan, shift: float) -> float:
-        """Return the least eigenvalue ``Σ_i min λ_i + c``."""
-        return sum(float(np.min(p.eig.eigenvalues)) for p in plan.plans) + shift
-
-    def values(
-        self, per_axis: list[np.ndarray], shift: float, shape: tuple[int, ...]
-    ) -> np.ndarray:
-        out = np.full(shape, shift)
-        for lam in per_axis:
-            out += lam
-        return out
-
-
-class _Combination:
-    """Another combination of the per-axis eigenvalues (``combine``): its minimum is searched."""
-
-    def __init__(self, combination: Any):
-        self.combination = combination
-
-    def fill(self, plan: TransformPlan, shift: float, singular: bool, out: np.ndarray) -> float:
-        per_axis = [plan.spectral_eigenvalues(i) for i in range(plan.ndim)]
-        self.combination.combine(per_axis, shift, out=out)
-        if singular:
-            out[plan.null_index] = 1.0
-        lowest = float(out.min())  # the combination is not monotone
-        if lowest < 0.0 and shift >= 0.0:  # c < 0: negative modes are the Helmholtz sign
-            msg = not_definite_message(shift, lowest)
-            raise SolverError(msg)
-        return lowest
-
-    def definite(self, plan: TransformPlan, shift: float) -> tuple | None:
-        """Return :meth:`block`'s pieces where every mode's value is ``> 0``, else None.
-
-        The combination is multilinear in the ``λ_i`` (``c + Σ (1 - c a_i) λ_i -
-        Σ (a_i + a_j) λ_i λ_j``), so over the box of the axes' eigenvalue ranges its
-        least value is at a corner: a clearly positive least corner proves every mode
-        positive.  Else the least value is searched block by block.
-        """
-        per_axis = [plan.spectral_eigenvalues(i) for i in range(plan.ndim)]
-        pieces = (per_axis, shift)
-        d = len(per_axis)
-        ends = [
-            np.array([lam.min(), lam.max()]).reshape(_end_shape(i, d))
-            for i, lam in enumerate(per_axis)
-        ]
-        corners = self.combination.combine(ends, shift)
-        if float(corners.min()) > _CORNER_MARGIN * float(np.abs(corners).max()):
-            return pieces
-        for p0, p1 in _blocks(plan.spectral_shape):
-            values = np.empty((p1 - p0, *plan.spectral_shape[1:]))
-            self.block(pieces, p0, p1, values)
-            if not float(values.min()) > 0.0:
-                return None
-        return pieces
-
-    def block(self, pieces: tuple, p0: int, p1: int, out: np.ndarray) -> None:
-        """Write the values of the planes ``p0:p1`` (as :meth:`fill` does) into ``out``."""
-        per_axis, shift = pieces
-        self.combination.combine([per_axis[0][p0:p1], *per_axis[1:]], shift, out=out)
-
-    def values(
-        self, per_axis: list[np.ndarray], shift: float, shape: tuple[int, ...]
-    ) -> np.ndarray:
-        return np.broadcast_to(self.combination.combine(per_axis, shift), shape).copy()
-
 
 # --------------------------------------------------------------------------- the solver
 
@@ -323,7 +202,7 @@ class FastDiagSolver:
         self.axis_kernels: tuple[str, ...] = tuple(p.kernel for p in self._plans)
         self._transforms = TransformPlan(self._plans, self.workers)
         # the solver's own argument: None means the plain sum of the eigenvalues
-        self._rule = _KroneckerSum() if scheme is None else _Combination(scheme)
+        self._rule = KroneckerSum() if scheme is None else Combination(scheme)
         # 1/(Λ + c) per mode, or its pieces (a large definite sum: divided by blocks)
         self._inv: np.ndarray | None = None
         self._lazy: tuple[np.ndarray, np.ndarray] | None = None
@@ -568,12 +447,12 @@ class FastDiagSolver:
         The same operations per mode as :meth:`_fill_inv` and the multiply, so the same
         bits, without the full array (:data:`LAZY_MODES`).
         """
-        blocks = _blocks(self._transforms.spectral_shape)
+        planes = blocks(self._transforms.spectral_shape)
         if self._block is None:
-            p0, p1 = blocks[0]
+            p0, p1 = planes[0]
             self._block = np.empty((p1 - p0, *self._transforms.spectral_shape[1:]))
         scale = 1.0 / self._transforms.roundtrip
-        for p0, p1 in blocks:
+        for p0, p1 in planes:
             t = self._block[: p1 - p0]
             self._rule.block(pieces, p0, p1, t)
             np.divide(scale, t, out=t)
