@@ -339,8 +339,23 @@ class ProblemData:
         if not self.variable_coefficient:
             return float(self.coefficient)
         k = self.grid.from_nodes(self.k_nodes)  # the unknowns' (shared points once), a copy
-        w = self.unknown_weights.reshape(k.shape)
-        return float(math.exp(float(np.sum(w * np.log(k, out=k)) / np.sum(w))))
+        return self._weighted_mean_exp(np.log(k, out=k))
+
+    def reference_from_log(self, log_k: np.ndarray) -> float:
+        """Return :meth:`reference_coefficient` from ``log k`` at the points, and keep it.
+
+        For a caller that has taken the logarithm already (``fastdiag-cg``'s
+        layered reference): the same numbers, one pass less.
+        """
+        if "_reference_coefficient" not in self.__dict__:
+            logs = self.grid.from_nodes(log_k)  # log then select: select then log, to the bit
+            self.__dict__["_reference_coefficient"] = self._weighted_mean_exp(logs)
+        return self._reference_coefficient
+
+    def _weighted_mean_exp(self, log_k: np.ndarray) -> float:
+        """``exp(Σ w log k / Σ w)`` over the unknowns."""
+        w = self.unknown_weights.reshape(log_k.shape)
+        return float(math.exp(float(np.sum(w * log_k) / np.sum(w))))
 
     def coefficient_values(
         self,

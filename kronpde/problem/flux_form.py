@@ -182,10 +182,13 @@ class FluxForm(Discretisation):
         """
         from kronpde.problem.layers import layered_reference
 
-        k = self.data.k_nodes  # read only: not a copy
-        if not self.data.variable_coefficient or k.shape != self.grid.point_shape:
+        data = self.data
+        k = data.k_nodes  # read only: not a copy
+        if not data.variable_coefficient or k.shape != self.grid.point_shape:
             return None
-        return layered_reference(self.grid, k)
+        log_k = np.log(k)
+        data.reference_from_log(log_k)  # k_ref from the same logarithms
+        return layered_reference(self.grid, k, log_k)
 
     def unit_bound(self, singular: bool) -> Bound | None:
         """Return the bound of the grid's operator with ``k = 1``, ``c = 0`` (None: none found).

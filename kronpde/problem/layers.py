@@ -70,14 +70,17 @@ def layer_structure(
 LAYER_SHARE = 0.5
 
 
-def layered_reference(grid: Grid, k_nodes: np.ndarray) -> PartialStructure | None:
+def layered_reference(
+    grid: Grid, k_nodes: np.ndarray, log_k: np.ndarray | None = None
+) -> PartialStructure | None:
     """Return ``fastdiag-cg``'s layered reference of a variable ``k`` (at the points), or None.
 
     The axis along which the layer means of ``log k`` vary most; None in 1-D, for a
     constant ``k`` or where that axis' layers explain less than :data:`LAYER_SHARE`.
+    ``log_k``: ``log(k_nodes)`` where the caller has it.
     """
     d = grid.dimension
-    logk = np.log(np.asarray(k_nodes, dtype=float))
+    logk = np.log(np.asarray(k_nodes, dtype=float)) if log_k is None else log_k
     total = float(np.var(logk))
     if d < 2 or not total > 0.0:
         return None

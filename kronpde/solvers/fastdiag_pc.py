@@ -68,23 +68,19 @@ def _reference(problem: SolvableProblem) -> EigenStructure:
     return structure
 
 
-def _layered(problem: SolvableProblem, structure: Any, approximation: str) -> Any:
-    """Return the layered reference (a ``k_ref`` of one axis) where it exists, else ``structure``.
+def _layered(problem: SolvableProblem, approximation: str) -> Any:
+    """Return the layered reference (a ``k_ref`` of one axis) where it exists, else None.
 
     Only for ``"mean"`` (the scaled form divides by one ``k_ref``), a second-order
-    operator on the whole box (no embedded boundary).
+    flux form on the whole box (no embedded boundary): the discretisations with a
+    ``layered_reference``.  It is asked first: it takes ``log k`` once for
+    itself and ``k_ref`` (:meth:`~kronpde.problem.data.ProblemData.reference_from_log`).
     """
     disc = problem.discretisation
     layered = getattr(disc, "layered_reference", None)
-    if (
-        layered is None
-        or approximation != "mean"
-        or getattr(structure, "combination", None) is not None
-        or disc.reference_unknowns() is not None
-    ):
-        return structure
-    found = layered()
-    return structure if found is None else found
+    if layered is None or approximation != "mean" or disc.reference_unknowns() is not None:
+        return None
+    return layered()
 
 
 def _single_precision(pc: FastDiagPreconditioner, problem: SolvableProblem, precision: str) -> bool:
@@ -229,8 +225,9 @@ class FastDiagPreconditioner(LinearOperator):
         FastDiagCG.check_choice("approximation", approximation)
         FastDiagCG.check_choice("correction", correction)
         FastDiagCG.check_choice("precision", precision)
-        structure = _reference(problem)  # at order 4: the separable compact operator
-        structure = _layered(problem, structure, approximation)
+        structure = _layered(problem, approximation)
+        if structure is None:
+            structure = _reference(problem)  # at order 4: the separable compact operator
         try:
             if isinstance(structure, PartialStructure):  # k_ref's tridiagonal-axis solve
                 k_ref = problem.data.reference_coefficient()
