@@ -311,51 +311,34 @@ class ProblemData:
         faces = self.box_face_k(lo, hi, points, owned, merge)
         return k, faces, self.box_edge_k(lo, hi, merge)
 
-    def coefficient_range(self) -> tuple[float, float]:
-        """Return ``(k_min, k_max)`` over every ``k`` the fluxes use (points, every face)."""
-        return self._coefficient_range
-
     @cached_property
-    def _coefficient_range(self) -> tuple[float, float]:
-        """:meth:`coefficient_range`, made once (the preconditioner and the bound both ask)."""
+    def _k_range(self) -> tuple[float, float]:
         if not self.variable_coefficient:
-            k = float(self.coefficient)
-            return k, k
-        parts = [self.k_nodes, *self.k_faces.values()]
-        parts += [e for e in self.k_edges if e is not None]
+            return float(self.coefficient), float(self.coefficient)
+        parts = [self.k_nodes, *self.k_faces.values(), *(e for e in self.k_edges if e is not None)]
         return min(float(np.min(p)) for p in parts), max(float(np.max(p)) for p in parts)
 
-    def reference_coefficient(self) -> float:
-        """``k_ref``: a constant ``k`` itself, or the weighted geometric mean of a variable one.
-
-        ``exp(sum_j w_j log k_j / sum_j w_j)`` over the unknowns ``j`` with the
-        weights ``w`` of the unknowns.
-        """
-        return self._reference_coefficient
+    def coefficient_range(self) -> tuple[float, float]:
+        """Return ``(k_min, k_max)`` over every ``k`` the fluxes use (points, every face), once."""
+        return self._k_range
 
     @cached_property
     def _reference_coefficient(self) -> float:
-        """:meth:`reference_coefficient`, made once (``k`` is shared by every shift)."""
         if not self.variable_coefficient:
             return float(self.coefficient)
         k = self.grid.from_nodes(self.k_nodes)  # the unknowns' (shared points once), a copy
-        return self._weighted_mean_exp(np.log(k, out=k))
+        return _mean_exp(self.unknown_weights, np.log(k, out=k))
 
-    def reference_from_log(self, log_k: np.ndarray) -> float:
-        """Return :meth:`reference_coefficient` from ``log k`` at the points, and keep it.
-
-        For a caller that has taken the logarithm already (``fastdiag-cg``'s
-        layered reference): the same numbers, one pass less.
-        """
-        if "_reference_coefficient" not in self.__dict__:
-            logs = self.grid.from_nodes(log_k)  # log then select: select then log, to the bit
-            self.__dict__["_reference_coefficient"] = self._weighted_mean_exp(logs)
+    def reference_coefficient(self) -> float:
+        """``k_ref``: ``k``, or ``exp(Σ_j w_j log k_j / Σ_j w_j)`` over the unknowns, once."""
         return self._reference_coefficient
 
-    def _weighted_mean_exp(self, log_k: np.ndarray) -> float:
-        """``exp(Σ w log k / Σ w)`` over the unknowns."""
-        w = self.unknown_weights.reshape(log_k.shape)
-        return float(math.exp(float(np.sum(w * log_k) / np.sum(w))))
+    def reference_from_log(self, log_k: np.ndarray) -> float:
+        """Return (and keep) :meth:`reference_coefficient` from ``log k`` at the points."""
+        if "_reference_coefficient" not in self.__dict__:  # log, then select: the same bits
+            logs = self.grid.from_nodes(log_k)
+            self.__dict__["_reference_coefficient"] = _mean_exp(self.unknown_weights, logs)
+        return self._reference_coefficient
 
     def coefficient_values(
         self,
@@ -651,3 +634,9 @@ def box_index(grid: Grid, box: Box, *, unknowns: bool = False) -> tuple[slice, .
         offset = 0 if unknowns else start
         out.append(slice(offset + int(lo[a]), offset + int(hi[a])))
     return tuple(out)
+
+
+def _mean_exp(weights: np.ndarray, log_k: np.ndarray) -> float:
+    """``exp(Σ w log k / Σ w)``: the weighted geometric mean of ``k``."""
+    w = weights.reshape(log_k.shape)
+    return float(math.exp(float(np.sum(w * log_k) / np.sum(w))))
