@@ -60,6 +60,22 @@ def _sum(part):  # pragma: no cover - compiled
     return total
 
 
+@numba.njit(cache=True, fastmath=False)
+def _keep_sums(parts, line, rr, wrr, waa, wbb):  # pragma: no cover - compiled
+    """Keep one line's four certificate sums (a residual kernel's partial sums)."""
+    parts[0, line] = rr
+    parts[1, line] = wrr
+    parts[2, line] = waa
+    parts[3, line] = wbb
+
+
+@numba.njit(cache=True, fastmath=False)
+def _add_sums(parts, sums):  # pragma: no cover - compiled
+    """``sums[q] = Σ parts[q]``, each in line order (deterministic)."""
+    for q in range(4):
+        sums[q] = _sum(parts[q])
+
+
 # -- stencils ----------------------------------------------------------------------------
 def _constant_apply(
     x, y, d0, l0, u0, d1, l1, u1, d2, l2, u2, per0, per1, per2, shift, with_dot
@@ -135,10 +151,7 @@ def _constant_residual(
     """
     n0, n1, n2 = x.shape
     lines = n0 * n1
-    p_rr = np.zeros(lines)
-    p_wrr = np.zeros(lines)
-    p_waa = np.zeros(lines)
-    p_wbb = np.zeros(lines)
+    parts = np.zeros((4, lines))
     for line in prange(lines):
         i = line // n1
         j = line - i * n1
@@ -192,14 +205,8 @@ def _constant_residual(
             wrr += w * (res * res)
             waa += w * (aa * aa)
             wbb += w * (bc[k] * bc[k])
-        p_rr[line] = rr
-        p_wrr[line] = wrr
-        p_waa[line] = waa
-        p_wbb[line] = wbb
-    sums[0] = _sum(p_rr)
-    sums[1] = _sum(p_wrr)
-    sums[2] = _sum(p_waa)
-    sums[3] = _sum(p_wbb)
+        _keep_sums(parts, line, rr, wrr, waa, wbb)
+    _add_sums(parts, sums)
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -318,10 +325,7 @@ def _variable_residual(
     """
     n0, n1, n2 = x.shape
     lines = n0 * n1
-    p_rr = np.zeros(lines)
-    p_wrr = np.zeros(lines)
-    p_waa = np.zeros(lines)
-    p_wbb = np.zeros(lines)
+    parts = np.zeros((4, lines))
     for line in prange(lines):
         i = line // n1
         j = line - i * n1
@@ -382,14 +386,8 @@ def _variable_residual(
             wrr += w * (res * res)
             waa += w * (aa * aa)
             wbb += w * (bc[k] * bc[k])
-        p_rr[line] = rr
-        p_wrr[line] = wrr
-        p_waa[line] = waa
-        p_wbb[line] = wbb
-    sums[0] = _sum(p_rr)
-    sums[1] = _sum(p_wrr)
-    sums[2] = _sum(p_waa)
-    sums[3] = _sum(p_wbb)
+        _keep_sums(parts, line, rr, wrr, waa, wbb)
+    _add_sums(parts, sums)
 
 
 def _variable_row_norm(

@@ -111,6 +111,17 @@ class _Stencil(LinearOperator):
     def _run(self, x3: np.ndarray, y3: np.ndarray, with_dot: bool) -> float:
         raise NotImplementedError
 
+    def _residual_arguments(self, x, b, r, weights) -> tuple:
+        """``x``, ``b``, ``r`` as 3-D grids (checked) and three axis weight vectors."""
+        n = self.shape[0]
+        x3 = _vector(x, n, "x").reshape(self._shape3)
+        b3 = _vector(b, n, "b").reshape(self._shape3)
+        r3 = _vector(r, n, "r", writable=True).reshape(self._shape3)
+        _distinct(r3.reshape(-1), x3.reshape(-1))
+        ones = (np.ones(1),) * (3 - len(weights))
+        w = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (*ones, *weights))
+        return x3, b3, r3, w
+
 
 class ConstantStencil(_Stencil):
     """The Kronecker sum ``sum_i I ⊗ ... ⊗ T_i ⊗ ... ⊗ I + shift I``, compiled, with ``x · A x``.
@@ -211,13 +222,7 @@ class ConstantStencil(_Stencil):
         ndarray, shape (4,)
             ``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²`` and ``Σ w b²``.
         """
-        n = self.shape[0]
-        x3 = _vector(x, n, "x").reshape(self._shape3)
-        b3 = _vector(b, n, "b").reshape(self._shape3)
-        r3 = _vector(r, n, "r", writable=True).reshape(self._shape3)
-        _distinct(r3.reshape(-1), x3.reshape(-1))
-        ones = (np.ones(1),) * (3 - len(weights))
-        w = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (*ones, *weights))
+        x3, b3, r3, w = self._residual_arguments(x, b, r, weights)
         sums = np.zeros(4)
         p0, p1, p2 = self._periodic
         kernel = _kernel("constant_residual")
@@ -434,14 +439,8 @@ class VariableStencil(_Stencil):
         ndarray, shape (4,)
             ``Σ r²``, ``Σ w r²``, ``Σ w (|A||x|)²`` and ``Σ w b²``.
         """
-        n = self.shape[0]
-        x3 = _vector(x, n, "x").reshape(self._shape3)
-        b3 = _vector(b, n, "b").reshape(self._shape3)
-        r3 = _vector(r, n, "r", writable=True).reshape(self._shape3)
-        _distinct(r3.reshape(-1), x3.reshape(-1))
-        s3 = np.ones(self._shape3) if scale is None else _vector(scale, n, "scale")
-        ones = (np.ones(1),) * (3 - len(weights))
-        w = tuple(np.ascontiguousarray(v, dtype=np.float64) for v in (*ones, *weights))
+        x3, b3, r3, w = self._residual_arguments(x, b, r, weights)
+        s3 = np.ones(self._shape3) if scale is None else _vector(scale, self.shape[0], "scale")
         sums = np.zeros(4)
         _kernel("variable_residual")(
             x3,
