@@ -312,6 +312,12 @@ def _variable_apply(
     return _sum(part)
 
 
+@numba.njit(cache=True, fastmath=False)
+def _term(c, u, ax, aa):  # pragma: no cover - compiled
+    """Add a coupling ``c`` times ``u`` to a row's ``ax`` and ``|c| |u|`` to its ``aa``."""
+    return ax + c * u, aa + abs(c) * abs(u)
+
+
 def _variable_residual(
     x, b, r, diag, e0, e1, e2, w0, w1, w2, has0, has1, has2, zero, delta, s, v0, v1, v2, sums
 ):  # pragma: no cover - compiled
@@ -346,38 +352,19 @@ def _variable_residual(
         waa = 0.0
         wbb = 0.0
         for k in range(n2):
-            u = sc[k] * xc[k]
-            dk = dg[k] + delta
-            ax = dk * u
-            aa = abs(dk) * abs(u)
+            ax, aa = _term(dg[k] + delta, sc[k] * xc[k], 0.0, 0.0)
             if k >= 1:
-                u = sc[k - 1] * xc[k - 1]
-                ax += ec[k - 1] * u
-                aa += abs(ec[k - 1]) * abs(u)
+                ax, aa = _term(ec[k - 1], sc[k - 1] * xc[k - 1], ax, aa)
             elif has2:  # n2 >= 3 here
-                u = sc[n2 - 1] * xc[n2 - 1]
-                ax += wrap * u
-                aa += abs(wrap) * abs(u)
+                ax, aa = _term(wrap, sc[n2 - 1] * xc[n2 - 1], ax, aa)
             if k <= n2 - 2:
-                u = sc[k + 1] * xc[k + 1]
-                ax += ec[k] * u
-                aa += abs(ec[k]) * abs(u)
+                ax, aa = _term(ec[k], sc[k + 1] * xc[k + 1], ax, aa)
             elif has2:
-                u = sc[0] * xc[0]
-                ax += wrap * u
-                aa += abs(wrap) * abs(u)
-            u = t1m[k] * x1m[k]
-            ax += c1m[k] * u
-            aa += abs(c1m[k]) * abs(u)
-            u = t1p[k] * x1p[k]
-            ax += c1p[k] * u
-            aa += abs(c1p[k]) * abs(u)
-            u = t0m[k] * x0m[k]
-            ax += c0m[k] * u
-            aa += abs(c0m[k]) * abs(u)
-            u = t0p[k] * x0p[k]
-            ax += c0p[k] * u
-            aa += abs(c0p[k]) * abs(u)
+                ax, aa = _term(wrap, sc[0] * xc[0], ax, aa)
+            ax, aa = _term(c1m[k], t1m[k] * x1m[k], ax, aa)
+            ax, aa = _term(c1p[k], t1p[k] * x1p[k], ax, aa)
+            ax, aa = _term(c0m[k], t0m[k] * x0m[k], ax, aa)
+            ax, aa = _term(c0p[k], t0p[k] * x0p[k], ax, aa)
             res = bc[k] - ax / sc[k]
             aa = aa / sc[k]
             rc[k] = res
