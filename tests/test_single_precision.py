@@ -137,3 +137,23 @@ def test_the_vector_kernels_read_a_float32_z(compiled):
     expected = wide + 0.7 * p
     new_direction(p, z, 0.7, compiled=compiled)
     np.testing.assert_array_equal(p, expected)
+
+
+@pytest.mark.parametrize("request_", ["auto", "single"])
+def test_a_new_shift_that_makes_the_operator_singular_takes_double(monkeypatch, request_):
+    from kronpde import prepare
+
+    compile_kernels(SINGLE_KERNELS)
+    monkeypatch.setattr(dispatch, "MIN_COMPILED_SIZE", 1)
+    p = _layered((14, 12, 16), Neumann(0.0), shift=1.0)
+    s = prepare(p, "fastdiag-cg", options={"precision": request_})
+    assert s.solve(p.rhs(), rtol=1e-10).report.options["precision"] == "single"
+    s.set_shift(0.0)  # pure Neumann: singular
+    q = p.with_shift(0.0)
+    found = s.solve(q.rhs(), rtol=1e-10)
+    assert found.report.options["precision"] == "double"
+    assert found.report.converged
+    exact = solve(q, "direct").x
+    assert np.max(np.abs(found.x - exact)) <= 1e-7 * np.max(np.abs(exact))
+    s.set_shift(2.0)  # definite again: single again
+    assert s.solve(p.with_shift(2.0).rhs(), rtol=1e-10).report.options["precision"] == "single"

@@ -165,6 +165,7 @@ class FastDiagPreconditioner(LinearOperator):
         self._keep = self._rest = self._masked = self._band = None
         self.note_band = ""
         self.work_dtype: Any = np.float64
+        self.precision_request = "double"  # the option asked for (from_problem sets it)
         self._target: np.ndarray | None = None  # the solve's output where out's dtype differs
         if self._scaled:
             self._in = 1.0 / ds
@@ -262,11 +263,24 @@ class FastDiagPreconditioner(LinearOperator):
         made = cls(solver, d, s, k_ref, approximation, contrast, time.perf_counter() - t0, options)
         made.note = structure.note
         made.restrict(problem, correction)
-        single = _single_precision(made, problem, precision)
-        made.work_dtype = np.float32 if single else np.float64
-        options["precision"] = "single" if single else "double"
+        made.precision_request = precision
+        made.choose_precision(problem)
         made.setup_seconds = time.perf_counter() - t0
         return made
+
+    def choose_precision(self, problem: SolvableProblem) -> None:
+        """Set :attr:`work_dtype` for ``problem`` from the option ``precision`` asked for.
+
+        Again after a new shift: one that makes the operator singular takes float64.
+
+        Raises
+        ------
+        OptionError
+            For ``precision="single"`` where it is not available.
+        """
+        single = _single_precision(self, problem, self.precision_request)
+        self.work_dtype = np.float32 if single else np.float64
+        self.options["precision"] = "single" if single else "double"
 
     def restrict(self, problem: SolvableProblem, correction: str = "band") -> None:
         """Act on the reference solve's unknowns only, with the band correction where asked.
@@ -317,7 +331,7 @@ class FastDiagPreconditioner(LinearOperator):
         """Apply the fast solve in :attr:`work_dtype` (a float32 ``out`` is written directly)."""
         target = out
         if out.dtype != self.work_dtype:
-            if self._target is None:
+            if self._target is None or self._target.dtype != self.work_dtype:
                 self._target = np.empty(out.shape, dtype=self.work_dtype)
             target = self._target
         if not self._scaled:
@@ -411,6 +425,12 @@ class FastDiagCG(ConjugateGradient):
         operator = problem.linear_operator(symmetric=True)
         self.backend.solver.set_shift(problem.shift)  # raises before anything changed
         self.backend.restrict(problem, self.options["correction"])
+        if self.backend.precision_request != "single" or not problem.singular:
+            self.backend.choose_precision(problem)  # a singular operator takes float64
+        else:
+            self.backend.work_dtype = np.float64
+            self.backend.options["precision"] = "double"
+        self.options["precision"] = self.backend.options["precision"]
         self.problem = problem
         self.A_hat = operator
         return True
