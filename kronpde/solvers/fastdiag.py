@@ -205,7 +205,7 @@ class FastDiagSolver:
         self._rule = KroneckerSum() if scheme is None else Combination(scheme)
         # 1/(Λ + c) per mode, or its pieces (a large definite sum: divided by blocks)
         self._inv: np.ndarray | None = None
-        self._lazy: tuple[np.ndarray, np.ndarray] | None = None
+        self._lazy: tuple | None = None  # the rule's pieces (KroneckerSum.block, Combination.block)
         self._block: np.ndarray | None = None
         self.last_projected_norm = 0.0
         self._record = True
