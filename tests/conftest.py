@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import tracemalloc
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,17 @@ def manufactured(dim: int, kinds: list[tuple[str, str]], upper) -> Manufactured:
             omega.append(base[i])
         phase.append(0.3 + 0.2 * i)
     return Manufactured(tuple(omega), tuple(phase))
+
+
+def peak_bytes(fn) -> int:
+    """Return the peak bytes ``fn()`` allocates (numpy's buffers included), by tracemalloc."""
+    tracemalloc.start()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
 
 
 def build_problem(cells, kinds, upper=None, shift=0.0, k=1.0):

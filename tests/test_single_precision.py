@@ -15,16 +15,12 @@ import pytest
 from kronpde import Dirichlet, Grid, Neumann, OptionError, Periodic, Problem, Robin, solve
 from kronpde.operators.kernels import _dispatch as dispatch
 from kronpde.operators.kernels import compile_kernels, dot, new_direction
-from kronpde.solvers.fastdiag_pc import FastDiagPreconditioner
+from kronpde.solvers.fastdiag_pc import FastDiagCG, FastDiagPreconditioner
 from kronpde.solvers.tridiagonal_axis import TridiagonalAxisSolver
 
+# the run's kernels: the preconditioner's (float64 and float32) and CG's on a variable k
 SINGLE_KERNELS = [
-    "thomas",
-    "thomas_lines",
-    "thomas_single",
-    "thomas_lines_single",
-    "dot_single",
-    "new_direction_single",
+    *FastDiagCG.run_kernels,
     "variable_apply",
     "dot",
     "update_xr",

@@ -268,17 +268,23 @@ class FastDiagPreconditioner(LinearOperator):
         made.setup_seconds = time.perf_counter() - t0
         return made
 
-    def choose_precision(self, problem: SolvableProblem) -> None:
+    def choose_precision(self, problem: SolvableProblem, *, strict: bool = True) -> None:
         """Set :attr:`work_dtype` for ``problem`` from the option ``precision`` asked for.
 
-        Again after a new shift: one that makes the operator singular takes float64.
+        ``strict=False`` (after a new shift): where ``"single"`` is not available
+        (the shift made the operator singular) float64 instead of an error.
 
         Raises
         ------
         OptionError
-            For ``precision="single"`` where it is not available.
+            For ``precision="single"`` where it is not available, if ``strict``.
         """
-        single = _single_precision(self, problem, self.precision_request)
+        try:
+            single = _single_precision(self, problem, self.precision_request)
+        except OptionError:
+            if strict:
+                raise
+            single = False
         self.work_dtype = np.float32 if single else np.float64
         self.options["precision"] = "single" if single else "double"
 
@@ -425,11 +431,7 @@ class FastDiagCG(ConjugateGradient):
         operator = problem.linear_operator(symmetric=True)
         self.backend.solver.set_shift(problem.shift)  # raises before anything changed
         self.backend.restrict(problem, self.options["correction"])
-        if self.backend.precision_request != "single" or not problem.singular:
-            self.backend.choose_precision(problem)  # a singular operator takes float64
-        else:
-            self.backend.work_dtype = np.float64
-            self.backend.options["precision"] = "double"
+        self.backend.choose_precision(problem, strict=False)  # a singular operator: float64
         self.options["precision"] = self.backend.options["precision"]
         self.problem = problem
         self.A_hat = operator

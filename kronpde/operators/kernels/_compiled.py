@@ -61,6 +61,12 @@ def _sum(part):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, fastmath=False)
+def _sum_terms(res, aa, b, w, rr, wrr, waa, wbb):  # pragma: no cover - compiled
+    """Add one row's ``r²``, ``w r²``, ``w (|A||x|)²`` and ``w b²`` to a line's sums."""
+    return rr + res * res, wrr + w * (res * res), waa + w * (aa * aa), wbb + w * (b * b)
+
+
+@numba.njit(cache=True, fastmath=False)
 def _keep_sums(parts, line, rr, wrr, waa, wbb):  # pragma: no cover - compiled
     """Keep one line's four certificate sums (a residual kernel's partial sums)."""
     parts[0, line] = rr
@@ -200,11 +206,7 @@ def _constant_residual(
             )
             res = bc[k] - ax
             rc[k] = res
-            w = wl * w2[k]
-            rr += res * res
-            wrr += w * (res * res)
-            waa += w * (aa * aa)
-            wbb += w * (bc[k] * bc[k])
+            rr, wrr, waa, wbb = _sum_terms(res, aa, bc[k], wl * w2[k], rr, wrr, waa, wbb)
         _keep_sums(parts, line, rr, wrr, waa, wbb)
     _add_sums(parts, sums)
 
@@ -366,13 +368,8 @@ def _variable_residual(
             ax, aa = _term(c0m[k], t0m[k] * x0m[k], ax, aa)
             ax, aa = _term(c0p[k], t0p[k] * x0p[k], ax, aa)
             res = bc[k] - ax / sc[k]
-            aa = aa / sc[k]
             rc[k] = res
-            w = wl * v2[k]
-            rr += res * res
-            wrr += w * (res * res)
-            waa += w * (aa * aa)
-            wbb += w * (bc[k] * bc[k])
+            rr, wrr, waa, wbb = _sum_terms(res, aa / sc[k], bc[k], wl * v2[k], rr, wrr, waa, wbb)
         _keep_sums(parts, line, rr, wrr, waa, wbb)
     _add_sums(parts, sums)
 
